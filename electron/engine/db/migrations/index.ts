@@ -1,0 +1,8 @@
+import * as m001 from './001-initial.js';
+
+/** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
+export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  { version: 1, name: 'initial', sql: m001.sql },
+];
+
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RecordKind } from '../../shared/contract/records.js';
+import { openWorkspace } from './db/workspace.js';
+import { EngineFailure } from './errors.js';
+import { importFile } from './importers/import-file.js';
+import type { JobContext } from './jobs/jobs.js';
+
+/** The demo inputs, in the order a user would import them. */
+export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
+  { file: 'services.csv', kind: 'services' },
+  { file: 'telemetry.csv.gz', kind: 'telemetry' },
+  { file: 'changes.csv', kind: 'changes' },
+  { file: 'incidents.csv', kind: 'incidents' },
+  { file: 'alerts.csv', kind: 'alerts' },
+];
+
+/**
+ * Builds the demo workspace through the same importers a user would use. It is built beside the
+ * target and renamed into place, so an interrupted build never leaves a half-made demo behind.
+ */
+export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext): Promise<void> {
+  const files = DEMO_FILES.map((d) => ({ ...d, path: path.join(sampleDataDir, d.file) }));
+  for (const f of files) {
+    if (!fs.existsSync(f.path)) throw new EngineFailure('not_found', `Demo input ${f.path} is missing; run npm run demo:generate`);
+  }
+  const total = files.reduce((sum, f) => sum + fs.statSync(f.path).size, 0);
+  const partial = `${target}.building-${process.pid}`;
+  fs.rmSync(partial, { force: true });
+  openWorkspace(partial, { create: true }).close();
+  let done = 0;
+  try {
+    for (const f of files) {
+      const size = fs.statSync(f.path).size;
+      const scoped: JobContext = {
+        id: job.id,
+        get cancelled() {
+          return job.cancelled;
+        },
+        throwIfCancelled: () => job.throwIfCancelled(),
+        progress: (u) => job.progress({ ...u, fraction: (done + (u.fraction ?? 0) * size) / total, message: `${f.file}: ${u.message}` }),
+      };
+      job.progress({ fraction: done / total, message: `importing ${f.file}` });
+      const report = await importFile({
+        workspacePath: partial, filePath: f.path, fileName: f.file, kind: f.kind, mapping: {}, timeUnit: 'auto', acceptValidRows: false,
+      }, scoped);
+      if (report.status !== 'imported') throw new EngineFailure('input_error', `Demo input ${f.file} did not import: ${report.message}`);
+      done += size;
+    }
+    // Fold the WAL into the main file before the rename so the demo is one self-contained file.
+    const db = openWorkspace(partial);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    fs.rmSync(target, { force: true });
+    for (const suffix of ['-wal', '-shm']) fs.rmSync(`${target}${suffix}`, { force: true });
+    fs.renameSync(partial, target);
+  } finally {
+    for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${partial}${suffix}`, { force: true });
+  }
+}

@@ -1,0 +1,199 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { isMethodName, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
+import type { EngineEvent, Result } from '../../shared/contract/result.js';
+import type { WorkspaceInfo } from '../../shared/contract/records.js';
+import { openWorkspace, type Db } from './db/workspace.js';
+import { buildDemoWorkspace } from './demo.js';
+import { EngineFailure } from './errors.js';
+import { importFile } from './importers/import-file.js';
+import { JobRunner } from './jobs/jobs.js';
+import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
+import { queryTimeline } from './queries/timeline.js';
+
+export const VERSION = '0.1.0';
+export const WORKSPACE_EXT = '.sbw';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export interface EngineOptions {
+  /** Where named workspaces live (the Home page lists them). */
+  workspacesDir: string;
+  /** Folder with the committed demo inputs. */
+  sampleDataDir?: string;
+}
+
+export interface CallContext {
+  /** CLI, tests and the Electron main process; never the HTTP host or the renderer. */
+  privileged: boolean;
+}
+
+type Handlers = { [M in MethodName]: (input: MethodParsedInput<M>) => Promise<MethodOutput<M>> | MethodOutput<M> };
+
+export interface Engine {
+  dispatch(method: string, input: unknown, context?: CallContext): Promise<Result<unknown>>;
+  /** Typed convenience for in-process callers; throws EngineFailure on error. */
+  call<M extends MethodName>(method: M, input: z.input<(typeof methods)[M]['input']>, context?: CallContext): Promise<MethodOutput<M>>;
+  onEvent(listener: (event: EngineEvent) => void): () => void;
+  uploadsDir: string;
+  jobs: JobRunner;
+  close(): void;
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  const workspacesDir = path.resolve(options.workspacesDir);
+  const sampleDataDir = options.sampleDataDir ?? path.resolve(here, '../../sample-data/demo');
+  const uploadsDir = path.join(workspacesDir, '.uploads');
+  const jobs = new JobRunner();
+  let current: { db: Db; path: string; name: string } | null = null;
+
+  const requireDb = (): { db: Db; path: string; name: string } => {
+    if (!current) throw new EngineFailure('no_workspace', 'No workspace is open. Create or open one first.');
+    return current;
+  };
+  const info = (): WorkspaceInfo => {
+    const ws = requireDb();
+    return workspaceInfo(ws.db, ws.path, ws.name);
+  };
+  const openAt = (file: string, create: boolean): WorkspaceInfo => {
+    if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it or cancel it before switching workspaces');
+    const db = openWorkspace(file, { create });
+    current?.db.close();
+    current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
+    return info();
+  };
+  const namedPath = (name: string): string => path.join(workspacesDir, `${name}${WORKSPACE_EXT}`);
+  const ensureDir = (dir: string): void => {
+    fs.mkdirSync(dir, { recursive: true });
+  };
+
+  const handlers: Handlers = {
+    'app.info': () => ({ version: VERSION, workspacesDir, workspace: current ? info() : null }),
+    'workspace.list': () => {
+      if (!fs.existsSync(workspacesDir)) return [];
+      return fs.readdirSync(workspacesDir)
+        .filter((f) => f.endsWith(WORKSPACE_EXT))
+        .map((f) => {
+          const stat = fs.statSync(path.join(workspacesDir, f));
+          return { name: path.basename(f, WORKSPACE_EXT), bytes: stat.size, modifiedAt: Math.round(stat.mtimeMs) };
+        })
+        .sort((a, b) => b.modifiedAt - a.modifiedAt);
+    },
+    'workspace.create': ({ name }) => {
+      ensureDir(workspacesDir);
+      if (fs.existsSync(namedPath(name))) throw new EngineFailure('conflict', `A workspace named "${name}" already exists`);
+      return openAt(namedPath(name), true);
+    },
+    'workspace.open': ({ name }) => openAt(namedPath(name), false),
+    'workspace.openPath': ({ path: file, create }) => openAt(path.resolve(file), create),
+    'workspace.info': () => info(),
+    'workspace.close': () => {
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; cancel it before closing the workspace');
+      const was = current !== null;
+      current?.db.close();
+      current = null;
+      return { closed: was };
+    },
+    'demo.open': ({ rebuild }) => {
+      const file = namedPath('demo');
+      return {
+        jobId: jobs.start('demo', 'Open the demo workspace', async (job) => {
+          if (rebuild || !fs.existsSync(file)) {
+            ensureDir(workspacesDir);
+            if (current?.path === file) {
+              current.db.close();
+              current = null;
+            }
+            await buildDemoWorkspace(file, sampleDataDir, job);
+          }
+          const db = openWorkspace(file);
+          current?.db.close();
+          current = { db, path: file, name: 'demo' };
+          return info();
+        }).id,
+      };
+    },
+    'demo.build': ({ path: file }) => ({
+      jobId: jobs.start('demo', 'Build the demo workspace', async (job) => {
+        await buildDemoWorkspace(path.resolve(file), sampleDataDir, job);
+        return { path: path.resolve(file) };
+      }).id,
+    }),
+    'sources.list': () => listSources(requireDb().db),
+    'import.start': (input) => {
+      const file = path.join(uploadsDir, input.uploadId);
+      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${input.uploadId}; upload the file first`);
+      return startImport(input, file, input.fileName, () => fs.rmSync(file, { force: true }));
+    },
+    'import.startPath': (input) => startImport(input, path.resolve(input.path), path.basename(input.path), () => undefined),
+    'jobs.list': () => jobs.list(),
+    'jobs.get': ({ jobId }) => jobs.get(jobId),
+    'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
+    'services.list': () => listServices(requireDb().db),
+    'series.list': ({ service }) => listSeries(requireDb().db, service),
+    'timeline.query': (input) => queryTimeline(requireDb().db, input),
+    'changes.page': (input) => page(requireDb().db, 'changes', input),
+    'incidents.page': (input) => page(requireDb().db, 'incidents', input),
+    'alerts.page': (input) => page(requireDb().db, 'alerts', input),
+  };
+
+  function startImport(options: MethodParsedInput<'import.startPath'> | MethodParsedInput<'import.start'>, file: string, fileName: string, cleanup: () => void): { jobId: string } {
+    const ws = requireDb();
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows } = options;
+    const job = jobs.start('import', `Import ${fileName} as ${kind}`, async (ctx) => {
+      try {
+        return await importFile({
+          workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows,
+          ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}),
+        }, ctx);
+      } finally {
+        cleanup();
+      }
+    });
+    return { jobId: job.id };
+  }
+
+  async function dispatch(method: string, rawInput: unknown, context: CallContext = { privileged: false }): Promise<Result<unknown>> {
+    if (!isMethodName(method)) return { ok: false, error: { code: 'unknown_method', message: `Unknown method "${String(method).slice(0, 100)}"` } };
+    const spec = methods[method];
+    if (spec.privileged && !context.privileged) {
+      return { ok: false, error: { code: 'forbidden', message: `${method} takes a file-system path and is only available to the command line and the desktop app's dialogs` } };
+    }
+    const parsed = spec.input.safeParse(rawInput ?? {});
+    if (!parsed.success) {
+      return { ok: false, error: { code: 'bad_request', message: `Invalid input for ${method}: ${z.prettifyError(parsed.error)}`, details: parsed.error.issues } };
+    }
+    let value: unknown;
+    try {
+      value = await (handlers[method] as (input: unknown) => unknown)(parsed.data);
+    } catch (err) {
+      if (err instanceof EngineFailure) return { ok: false, error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } };
+      return { ok: false, error: { code: 'internal', message: `${method} failed unexpectedly: ${(err as Error).message}` } };
+    }
+    const checked = spec.output.safeParse(value);
+    if (!checked.success) {
+      return { ok: false, error: { code: 'internal', message: `${method} produced output that breaks the contract: ${z.prettifyError(checked.error)}` } };
+    }
+    return { ok: true, value: checked.data };
+  }
+
+  return {
+    dispatch,
+    async call(method, input, context = { privileged: true }) {
+      const result = await dispatch(method, input, context);
+      if (!result.ok) throw new EngineFailure(result.error.code, result.error.message, result.error.details);
+      return result.value as never;
+    },
+    onEvent(listener) {
+      return jobs.onUpdate((job) => listener({ type: 'job', job }));
+    },
+    uploadsDir,
+    jobs,
+    close() {
+      current?.db.close();
+      current = null;
+    },
+  };
+}

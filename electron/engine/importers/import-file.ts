@@ -1,0 +1,251 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { ImportFormat, ImportReport, RejectedRow } from '../../../shared/contract/records.js';
+import type { ImportOptions } from '../../../shared/contract/methods.js';
+import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
+import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { openWorkspace } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import type { JobContext } from '../jobs/jobs.js';
+import { csvReader } from './csv.js';
+import { ndjsonReader } from './ndjson.js';
+import type { RecordReader } from './reader.js';
+import { createWriter } from './writer.js';
+
+export interface ImportRequest extends ImportOptions {
+  workspacePath: string;
+  filePath: string;
+  /** Name shown in reports; the upload's original name in serve mode. */
+  fileName: string;
+  defaultService?: string;
+}
+
+const BATCH = 4000;
+const KEEP_REJECTED = 100;
+
+export function detectFormat(fileName: string, head: Buffer): ImportFormat {
+  const name = fileName.toLowerCase().replace(/\.gz$/, '');
+  if (/\.(ndjson|jsonl)$/.test(name)) return 'ndjson';
+  if (/\.(csv|tsv|txt)$/.test(name)) return 'csv';
+  const first = head.toString('utf8').trimStart()[0];
+  return first === '{' ? 'ndjson' : 'csv';
+}
+
+function isGzip(head: Buffer): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+function readHead(filePath: string, gunzip: boolean): Buffer {
+  const fd = fs.openSync(filePath, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0));
+    if (!gunzip) return head;
+    try {
+      // Only enough of the stream to sniff the format: Z_SYNC_FLUSH returns what the first bytes
+      // decode to instead of insisting on a complete stream.
+      return zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch {
+      return Buffer.alloc(0);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function importFile(request: ImportRequest, job: JobContext): Promise<ImportReport> {
+  const started = Date.now();
+  const stat = statFile(request.filePath);
+  const gzip = isGzip(readHead(request.filePath, false));
+  const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip));
+  const report: ImportReport = {
+    status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, message: '', durationMs: 0,
+  };
+  const finish = (status: ImportReport['status'], message: string): ImportReport => {
+    report.status = status;
+    report.message = message;
+    report.durationMs = Date.now() - started;
+    return report;
+  };
+
+  const hash = crypto.createHash('sha256');
+  let bytesRead = 0;
+  const raw = fs.createReadStream(request.filePath, { highWaterMark: 256 * 1024 });
+  raw.on('data', (chunk) => {
+    hash.update(chunk as Buffer);
+    bytesRead += (chunk as Buffer).length;
+  });
+  let input: Readable = raw;
+  if (gzip) {
+    const gunzip = zlib.createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err));
+    input = raw.pipe(gunzip);
+  }
+  const reader: RecordReader = format === 'csv' ? csvReader(input) : ndjsonReader(input);
+  const reject = (row: RejectedRow): void => {
+    report.rowsRejected++;
+    if (report.rejected.length < KEEP_REJECTED) report.rejected.push(row);
+  };
+
+  let columns: string[] | null;
+  try {
+    columns = await reader.columns();
+  } catch (err) {
+    raw.destroy();
+    return finish('refused', `${request.fileName}: ${readError(err)}`);
+  }
+  let fixedMapping: ColumnMapping | null = null;
+  if (format === 'csv') {
+    if (!columns) {
+      raw.destroy();
+      return finish('refused', `${request.fileName} is empty: no header row`);
+    }
+    const mapped = mapColumns(request.kind, columns, request.mapping);
+    if ('error' in mapped) {
+      raw.destroy();
+      return finish('refused', `${request.fileName}: ${mapped.error}`);
+    }
+    const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
+    if (missing.length > 0) {
+      raw.destroy();
+      return finish('refused', `${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map one with --map COLUMN=FIELD.`);
+    }
+    fixedMapping = mapped;
+    report.mapping = Object.fromEntries(mapped.toField);
+  }
+  const keyMappings = new Map<string, ColumnMapping | { error: string }>();
+
+  const db = openWorkspace(request.workspacePath);
+  let open = false;
+  try {
+    // The writer creates every service and series before the rows that point at them, inside this
+    // transaction; checking each point's foreign key again costs a third of the insert time.
+    db.pragma('foreign_keys = OFF');
+    db.exec('BEGIN IMMEDIATE');
+    open = true;
+    const sourceId = Number(db.prepare(`INSERT INTO sources (kind, format, file_name, sha256, byte_size, rows_accepted, rows_rejected, options, report, imported_at)
+      VALUES (?, ?, ?, ?, ?, 0, 0, '{}', '{}', ?)`).run(request.kind, format, request.fileName, `pending-${job.id}`, stat.size, Date.now()).lastInsertRowid);
+    const writer = createWriter(db, sourceId);
+    let batch: NormalRow[] = [];
+    let lastLine = 0;
+    const flush = (): void => {
+      for (const row of batch) {
+        if (writer.write(row)) report.rowsAccepted++;
+        else report.duplicatesSkipped++;
+      }
+      batch = [];
+    };
+    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
+    let streamError: string | null = null;
+    try {
+      for await (const rows of reader.batches()) {
+        for (const rawRow of rows) {
+          report.rowsRead++;
+          lastLine = rawRow.line;
+          if (rawRow.error !== undefined) {
+            reject({ line: rawRow.line, reason: rawRow.error });
+            continue;
+          }
+          let mapping = fixedMapping;
+          if (!mapping) {
+            const keys = Object.keys(rawRow.values);
+            const signature = keys.join('\u0000');
+            let found = keyMappings.get(signature);
+            if (!found) {
+              found = mapColumns(request.kind, keys, Object.fromEntries(Object.entries(request.mapping).filter(([k]) => keys.includes(k))));
+              keyMappings.set(signature, found);
+            }
+            if ('error' in found) {
+              reject({ line: rawRow.line, reason: found.error });
+              continue;
+            }
+            mapping = found;
+            for (const [k, v] of mapping.toField) report.mapping[k] = v;
+          }
+          const fields: Record<string, unknown> = {};
+          for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
+          const extra: Record<string, unknown> = {};
+          for (const column of mapping.extra) extra[column] = rawRow.values[column];
+          const result = normaliseRow(request.kind, fields, extra, normaliseOptions);
+          if (!result.ok) {
+            reject({ line: rawRow.line, reason: result.reason });
+            continue;
+          }
+          // Once a strict import has a bad row it will be refused: keep reading to report every bad
+          // line, but stop writing.
+          if (report.rowsRejected > 0 && !request.acceptValidRows) continue;
+          batch.push(result.row);
+          if (batch.length >= BATCH) {
+            flush();
+            job.throwIfCancelled();
+            job.progress({ fraction: stat.size > 0 ? Math.min(1, bytesRead / stat.size) : null, message: `${report.rowsRead.toLocaleString('en-US')} rows read`, rows: report.rowsRead });
+          }
+        }
+      }
+    } catch (err) {
+      if (job.cancelled) throw err;
+      streamError = readError(err);
+    }
+    job.throwIfCancelled();
+    if (streamError !== null) {
+      reject({ line: lastLine + 1, reason: `the file ends early or cannot be read: ${streamError}` });
+    }
+    if (report.rowsRejected > 0 && !request.acceptValidRows) {
+      db.exec('ROLLBACK');
+      open = false;
+      return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
+    }
+    flush();
+    report.sha256 = hash.digest('hex');
+    const existing = db.prepare('SELECT id FROM sources WHERE kind = ? AND sha256 = ?').pluck().get(request.kind, report.sha256) as number | undefined;
+    if (existing !== undefined) {
+      db.exec('ROLLBACK');
+      open = false;
+      report.rowsAccepted = 0;
+      report.sourceId = existing;
+      return finish('duplicate-file', `${request.fileName} was already imported (source #${existing}); nothing was added`);
+    }
+    report.sourceId = sourceId;
+    finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
+      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
+      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
+    db.prepare('UPDATE sources SET sha256 = ?, rows_accepted = ?, rows_rejected = ?, options = ?, report = ? WHERE id = ?').run(
+      report.sha256, report.rowsAccepted, report.rowsRejected,
+      JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, acceptValidRows: request.acceptValidRows }),
+      JSON.stringify(report), sourceId);
+    db.exec('COMMIT');
+    open = false;
+    return report;
+  } catch (err) {
+    if (job.cancelled) {
+      report.rowsAccepted = 0;
+      finish('cancelled', `${request.fileName}: cancelled; nothing was imported`);
+    }
+    throw err;
+  } finally {
+    if (open) db.exec('ROLLBACK');
+    db.close();
+    raw.destroy();
+  }
+}
+
+function statFile(filePath: string): fs.Stats {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(filePath);
+  } catch {
+    throw new EngineFailure('input_error', `Cannot read ${filePath}: no such file`);
+  }
+  if (!stat.isFile()) throw new EngineFailure('input_error', `${filePath} is not a regular file`);
+  return stat;
+}
+
+function readError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) return 'truncated gzip stream (unexpected end of file)';
+  if (e?.code?.startsWith('Z_')) return `corrupt gzip stream (${e.message})`;
+  return e?.message ?? String(err);
+}

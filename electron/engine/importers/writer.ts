@@ -1,0 +1,91 @@
+import type { Db } from '../db/workspace.js';
+import type { NormalRow } from '../../../shared/domain/normalize.js';
+
+/**
+ * Writes validated rows with prepared statements. It never opens or commits a transaction: the
+ * import owns that, so a whole file lands or none of it does.
+ */
+export interface RecordWriter {
+  /** Returns true if the row was new, false if an identical key was already stored. */
+  write(row: NormalRow): boolean;
+}
+
+export function createWriter(db: Db, sourceId: number): RecordWriter {
+  const serviceIds = new Map<string, number>();
+  const seriesIds = new Map<string, number>();
+  const q = {
+    insertService: db.prepare('INSERT INTO services (name) VALUES (?) ON CONFLICT (name) DO NOTHING'),
+    serviceId: db.prepare('SELECT id FROM services WHERE name = ?').pluck(),
+    upsertService: db.prepare(`INSERT INTO services (name, tier, team) VALUES (?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET tier = coalesce(excluded.tier, tier), team = coalesce(excluded.team, team)`),
+    insertDependency: db.prepare('INSERT OR IGNORE INTO service_dependencies (service_id, depends_on_id) VALUES (?, ?)'),
+    insertSeries: db.prepare('INSERT INTO series (service_id, metric, labels) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    seriesId: db.prepare('SELECT id FROM series WHERE service_id = ? AND metric = ? AND labels = ?').pluck(),
+    insertPoint: db.prepare('INSERT OR IGNORE INTO points (series_id, ts, value) VALUES (?, ?, ?)'),
+    insertChange: db.prepare(`INSERT OR IGNORE INTO changes
+      (external_id, service_id, ts, kind, author, version, description, attributes, rolled_back, outcome, source_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertIncident: db.prepare(`INSERT OR IGNORE INTO incidents
+      (external_id, service_id, severity, started_ts, detected_ts, mitigated_ts, resolved_ts, cause_change_id, title, source_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertAlert: db.prepare(`INSERT OR IGNORE INTO alerts
+      (external_id, service_id, ts, resolved_ts, name, metric, severity, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+  };
+
+  function serviceId(name: string): number {
+    let id = serviceIds.get(name);
+    if (id === undefined) {
+      q.insertService.run(name);
+      id = q.serviceId.get(name) as number;
+      serviceIds.set(name, id);
+    }
+    return id;
+  }
+
+  function seriesId(service: string, metric: string, labels: Record<string, string>): number {
+    // Most telemetry has no labels; skip serialising an empty object for every point.
+    let labelsJson = '{}';
+    for (const _ in labels) {
+      labelsJson = JSON.stringify(labels);
+      break;
+    }
+    const key = `${service}\u0000${metric}\u0000${labelsJson}`;
+    let id = seriesIds.get(key);
+    if (id === undefined) {
+      const svc = serviceId(service);
+      q.insertSeries.run(svc, metric, labelsJson);
+      id = q.seriesId.get(svc, metric, labelsJson) as number;
+      seriesIds.set(key, id);
+    }
+    return id;
+  }
+
+  const flag = (value: boolean | null): number | null => (value === null ? null : value ? 1 : 0);
+
+  return {
+    write(row) {
+      switch (row.kind) {
+        case 'telemetry':
+          return q.insertPoint.run(seriesId(row.service, row.metric, row.labels), row.ts, row.value).changes > 0;
+        case 'changes':
+          return q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
+            row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;
+        case 'incidents':
+          return q.insertIncident.run(row.externalId, serviceId(row.service), row.severity, row.startedTs, row.detectedTs,
+            row.mitigatedTs, row.resolvedTs, row.causeChangeId, row.title, sourceId).changes > 0;
+        case 'alerts':
+          return q.insertAlert.run(row.externalId, serviceId(row.service), row.ts, row.resolvedTs, row.name, row.metric,
+            row.severity, sourceId).changes > 0;
+        case 'services': {
+          const existed = q.serviceId.get(row.name) !== undefined;
+          q.upsertService.run(row.name, row.tier, row.team);
+          const id = q.serviceId.get(row.name) as number;
+          serviceIds.set(row.name, id);
+          let added = !existed;
+          for (const dep of row.dependsOn) added = q.insertDependency.run(id, serviceId(dep)).changes > 0 || added;
+          return added;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { Timeline } from '../../../shared/contract/records.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { ALERT_COLUMNS, CHANGE_COLUMNS, INCIDENT_COLUMNS, toAlert, toChange, toIncident } from './records.js';
+
+const MAX_MARKERS = 5000;
+
+/**
+ * A service's metrics downsampled in SQL to at most `maxBuckets` buckets per series (min, max and
+ * mean per bucket, so spikes survive), with the changes, incidents and alerts in the same range.
+ * Points are clustered by (series, ts), so each series is one range scan.
+ */
+export function queryTimeline(db: Db, input: { service: string; from?: number | undefined; until?: number | undefined; maxBuckets: number }): Timeline {
+  const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(input.service) as number | undefined;
+  if (serviceId === undefined) throw new EngineFailure('not_found', `No service named "${input.service}" in this workspace`);
+  const series = db.prepare('SELECT id, metric, labels FROM series WHERE service_id = ? ORDER BY metric, labels').all(serviceId) as Array<{ id: number; metric: string; labels: string }>;
+  const extentRow = db.prepare(`SELECT min(lo) AS lo, max(hi) AS hi FROM (
+      SELECT (SELECT min(ts) FROM points WHERE series_id = se.id) AS lo, (SELECT max(ts) FROM points WHERE series_id = se.id) AS hi
+      FROM series se WHERE se.service_id = ?
+      UNION ALL SELECT min(ts), max(ts) FROM changes WHERE service_id = ?
+      UNION ALL SELECT min(started_ts), max(coalesce(resolved_ts, started_ts)) FROM incidents WHERE service_id = ?)`).get(serviceId, serviceId, serviceId) as { lo: number | null; hi: number | null };
+  const extent = extentRow.lo !== null && extentRow.hi !== null ? { from: extentRow.lo, until: extentRow.hi } : null;
+  const from = input.from ?? extent?.from ?? 0;
+  const until = Math.max(input.until ?? extent?.until ?? 0, from + 1);
+  const bucketMs = Math.max(1, Math.ceil((until - from + 1) / input.maxBuckets));
+  // Parameters bind as REAL, so the bucket index is cast back to an integer explicitly.
+  const bucketStmt = db.prepare(`SELECT CAST((ts - @from) / @bucket AS INTEGER) AS b, min(value) AS lo, max(value) AS hi, avg(value) AS mean
+    FROM points WHERE series_id = @id AND ts >= @from AND ts <= @until GROUP BY b ORDER BY b`).raw();
+  const changes = db.prepare(`SELECT ${CHANGE_COLUMNS} FROM changes c JOIN services s ON s.id = c.service_id
+    WHERE c.service_id = ? AND c.ts >= ? AND c.ts <= ? ORDER BY c.ts LIMIT ${MAX_MARKERS}`).all(serviceId, from, until) as Record<string, unknown>[];
+  const incidents = db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM incidents i JOIN services s ON s.id = i.service_id
+    WHERE i.service_id = ? AND i.started_ts <= ? AND coalesce(i.resolved_ts, i.started_ts) >= ? ORDER BY i.started_ts LIMIT ${MAX_MARKERS}`).all(serviceId, until, from) as Record<string, unknown>[];
+  const alerts = db.prepare(`SELECT ${ALERT_COLUMNS} FROM alerts a JOIN services s ON s.id = a.service_id
+    WHERE a.service_id = ? AND a.ts >= ? AND a.ts <= ? ORDER BY a.ts LIMIT ${MAX_MARKERS}`).all(serviceId, from, until) as Record<string, unknown>[];
+  return {
+    service: input.service, from, until, extent,
+    series: series.map((s) => ({
+      seriesId: s.id, metric: s.metric, labels: JSON.parse(s.labels), bucketMs,
+      buckets: (bucketStmt.all({ id: s.id, from, until, bucket: bucketMs }) as Array<[number, number, number, number]>)
+        .map(([b, lo, hi, mean]) => [from + b * bucketMs, lo, hi, mean] as [number, number, number, number]),
+    })),
+    changes: changes.map(toChange),
+    incidents: incidents.map(toIncident),
+    alerts: alerts.map(toAlert),
+  };
+}

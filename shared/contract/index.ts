@@ -1,0 +1,3 @@
+export * from './methods.js';
+export * from './records.js';
+export * from './result.js';

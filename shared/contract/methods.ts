@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import {
+  Alert, Change, ImportFormat, ImportReport, Incident, JobStatus, Page, RecordKind, SeriesInfo, Service, Source,
+  Timeline, TimeUnitSchema, WorkspaceInfo,
+} from './records.js';
+
+/**
+ * The engine API: one table of methods. Hosts (HTTP, Electron IPC, CLI, tests) all call the same
+ * `dispatch`, which validates input and output against these schemas.
+ *
+ * `privileged` methods take file-system paths. Only the CLI and the Electron main process (with a
+ * path the user picked in a dialog) may call them; the HTTP host and the preload refuse them.
+ */
+
+/** Workspace names are file names inside the workspaces folder: no separators, no dot-files. */
+export const WorkspaceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a workspace name is 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+
+const JobStarted = z.object({ jobId: z.string() });
+
+export const ImportOptions = z.object({
+  kind: RecordKind,
+  format: ImportFormat.optional(),
+  /** source column -> field, e.g. {"ts": "timestamp"} */
+  mapping: z.record(z.string().max(200), z.string().max(200)).default({}),
+  timeUnit: TimeUnitSchema.default('auto'),
+  timeZone: z.string().max(16).optional(),
+  acceptValidRows: z.boolean().default(false),
+});
+export type ImportOptions = z.infer<typeof ImportOptions>;
+export type ImportOptionsInput = z.input<typeof ImportOptions>;
+
+const PageQuery = z.object({
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(1000).default(200),
+  service: z.string().max(200).optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+
+const method = <I extends z.ZodType, O extends z.ZodType>(
+  input: I, output: O, flags: { job?: boolean; privileged?: boolean } = {},
+) => ({ input, output, job: flags.job ?? false, privileged: flags.privileged ?? false });
+
+export const methods = {
+  'app.info': method(z.object({}), z.object({
+    version: z.string(),
+    workspacesDir: z.string(),
+    workspace: WorkspaceInfo.nullable(),
+  })),
+  'workspace.list': method(z.object({}), z.array(z.object({ name: z.string(), bytes: z.number().int(), modifiedAt: z.number().int() }))),
+  'workspace.create': method(z.object({ name: WorkspaceName }), WorkspaceInfo),
+  'workspace.open': method(z.object({ name: WorkspaceName }), WorkspaceInfo),
+  'workspace.openPath': method(z.object({ path: z.string().min(1), create: z.boolean().default(false) }), WorkspaceInfo, { privileged: true }),
+  'workspace.info': method(z.object({}), WorkspaceInfo),
+  'workspace.close': method(z.object({}), z.object({ closed: z.boolean() })),
+  /** Builds the demo workspace from sample-data (if it is not there yet) and opens it. */
+  'demo.open': method(z.object({ rebuild: z.boolean().default(false) }), JobStarted, { job: true }),
+  'demo.build': method(z.object({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),
+  'sources.list': method(z.object({}), z.array(Source)),
+  /** Import a file uploaded through the host (serve mode) by its upload id. */
+  'import.start': method(ImportOptions.extend({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), fileName: z.string().min(1).max(255) }), JobStarted, { job: true }),
+  'import.startPath': method(ImportOptions.extend({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),
+  'jobs.list': method(z.object({}), z.array(JobStatus)),
+  'jobs.get': method(z.object({ jobId: z.string().max(64) }), JobStatus),
+  'jobs.cancel': method(z.object({ jobId: z.string().max(64) }), JobStatus),
+  'services.list': method(z.object({}), z.array(Service)),
+  'series.list': method(z.object({ service: z.string().max(200) }), z.array(SeriesInfo)),
+  'timeline.query': method(z.object({
+    service: z.string().max(200),
+    from: z.number().int().optional(),
+    until: z.number().int().optional(),
+    maxBuckets: z.number().int().min(10).max(5000).default(800),
+  }), Timeline),
+  'changes.page': method(PageQuery, Page(Change)),
+  'incidents.page': method(PageQuery, Page(Incident)),
+  'alerts.page': method(PageQuery, Page(Alert)),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>;
+export type MethodParsedInput<M extends MethodName> = z.output<Methods[M]['input']>;
+export type MethodOutput<M extends MethodName> = z.output<Methods[M]['output']>;
+
+export const METHOD_NAMES = Object.keys(methods) as MethodName[];
+export const PUBLIC_METHOD_NAMES = METHOD_NAMES.filter((name) => !methods[name].privileged);
+
+export function isMethodName(name: unknown): name is MethodName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+export { ImportReport };

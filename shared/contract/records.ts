@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+/** Records as the engine returns them. Times are UTC epoch milliseconds. */
+
+export const RECORD_KINDS = ['telemetry', 'changes', 'incidents', 'alerts', 'services'] as const;
+export const RecordKind = z.enum(RECORD_KINDS);
+export type RecordKind = z.infer<typeof RecordKind>;
+
+export const IMPORT_FORMATS = ['csv', 'ndjson'] as const;
+export const ImportFormat = z.enum(IMPORT_FORMATS);
+export type ImportFormat = z.infer<typeof ImportFormat>;
+
+export const TimeUnitSchema = z.enum(['auto', 's', 'ms', 'us', 'ns']);
+
+const Ms = z.number().int();
+
+export const WorkspaceInfo = z.object({
+  path: z.string(),
+  name: z.string(),
+  schemaVersion: z.number().int(),
+  counts: z.object({
+    sources: z.number().int(),
+    services: z.number().int(),
+    series: z.number().int(),
+    points: z.number().int(),
+    changes: z.number().int(),
+    incidents: z.number().int(),
+    alerts: z.number().int(),
+  }),
+  range: z.object({ from: Ms, until: Ms }).nullable(),
+});
+export type WorkspaceInfo = z.infer<typeof WorkspaceInfo>;
+
+export const RejectedRow = z.object({ line: z.number().int(), reason: z.string() });
+export type RejectedRow = z.infer<typeof RejectedRow>;
+
+export const ImportReport = z.object({
+  status: z.enum(['imported', 'refused', 'duplicate-file', 'cancelled']),
+  sourceId: z.number().int().nullable(),
+  kind: RecordKind,
+  format: ImportFormat,
+  fileName: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  rowsRead: z.number().int(),
+  rowsAccepted: z.number().int(),
+  rowsRejected: z.number().int(),
+  duplicatesSkipped: z.number().int(),
+  /** The first 100 rejected rows; `rowsRejected` counts all of them. */
+  rejected: z.array(RejectedRow),
+  mapping: z.record(z.string(), z.string()),
+  message: z.string(),
+  durationMs: z.number(),
+});
+export type ImportReport = z.infer<typeof ImportReport>;
+
+export const Source = z.object({
+  id: z.number().int(),
+  kind: RecordKind,
+  format: ImportFormat,
+  fileName: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  rowsAccepted: z.number().int(),
+  rowsRejected: z.number().int(),
+  importedAt: Ms,
+  report: ImportReport,
+});
+export type Source = z.infer<typeof Source>;
+
+export const Service = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  tier: z.number().int().nullable(),
+  team: z.string().nullable(),
+  dependsOn: z.array(z.string()),
+  series: z.number().int(),
+  changes: z.number().int(),
+  incidents: z.number().int(),
+});
+export type Service = z.infer<typeof Service>;
+
+export const Change = z.object({
+  id: z.number().int(),
+  externalId: z.string(),
+  service: z.string(),
+  ts: Ms,
+  kind: z.string(),
+  author: z.string().nullable(),
+  version: z.string().nullable(),
+  description: z.string().nullable(),
+  attributes: z.record(z.string(), z.number()),
+  rolledBack: z.boolean().nullable(),
+  outcome: z.number().int().nullable(),
+});
+export type Change = z.infer<typeof Change>;
+
+export const Incident = z.object({
+  id: z.number().int(),
+  externalId: z.string(),
+  service: z.string(),
+  severity: z.number().int(),
+  startedTs: Ms,
+  detectedTs: Ms.nullable(),
+  mitigatedTs: Ms.nullable(),
+  resolvedTs: Ms.nullable(),
+  causeChangeId: z.string().nullable(),
+  title: z.string().nullable(),
+});
+export type Incident = z.infer<typeof Incident>;
+
+export const Alert = z.object({
+  id: z.number().int(),
+  externalId: z.string(),
+  service: z.string(),
+  ts: Ms,
+  resolvedTs: Ms.nullable(),
+  name: z.string().nullable(),
+  metric: z.string().nullable(),
+  severity: z.number().int().nullable(),
+});
+export type Alert = z.infer<typeof Alert>;
+
+export const SeriesInfo = z.object({
+  id: z.number().int(),
+  service: z.string(),
+  metric: z.string(),
+  labels: z.record(z.string(), z.string()),
+  points: z.number().int(),
+  from: Ms.nullable(),
+  until: Ms.nullable(),
+});
+export type SeriesInfo = z.infer<typeof SeriesInfo>;
+
+/** One downsampled bucket: [bucket start, min, max, mean]. */
+export const Bucket = z.tuple([Ms, z.number(), z.number(), z.number()]);
+export type Bucket = z.infer<typeof Bucket>;
+
+export const TimelineSeries = z.object({
+  seriesId: z.number().int(),
+  metric: z.string(),
+  labels: z.record(z.string(), z.string()),
+  bucketMs: z.number().int(),
+  buckets: z.array(Bucket),
+});
+export type TimelineSeries = z.infer<typeof TimelineSeries>;
+
+export const Timeline = z.object({
+  service: z.string(),
+  from: Ms,
+  until: Ms,
+  extent: z.object({ from: Ms, until: Ms }).nullable(),
+  series: z.array(TimelineSeries),
+  changes: z.array(Change),
+  incidents: z.array(Incident),
+  alerts: z.array(Alert),
+});
+export type Timeline = z.infer<typeof Timeline>;
+
+export const JobStatus = z.object({
+  id: z.string(),
+  kind: z.string(),
+  label: z.string(),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  progress: z.object({
+    fraction: z.number().min(0).max(1).nullable(),
+    message: z.string(),
+    rowsPerSecond: z.number().nullable(),
+    etaSeconds: z.number().nullable(),
+  }),
+  startedAt: Ms,
+  finishedAt: Ms.nullable(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const Page = <T extends z.ZodType>(row: T) => z.object({ total: z.number().int(), offset: z.number().int(), rows: z.array(row) });

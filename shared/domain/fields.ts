@@ -1,0 +1,113 @@
+import type { RecordKind } from '../contract/records.js';
+
+/**
+ * The fields each kind of record has, and the column names that map to them without being told.
+ * Matching is case-insensitive and ignores spaces, dashes and underscores, so "Started At" and
+ * "started_at" both find `started`.
+ */
+export interface FieldSpec {
+  name: string;
+  required: boolean;
+  synonyms: readonly string[];
+  description: string;
+}
+
+/** Mapping target meaning "read past this column". */
+export const IGNORE = 'ignore';
+
+const f = (name: string, required: boolean, synonyms: string[], description: string): FieldSpec => ({ name, required, synonyms: [name, ...synonyms], description });
+
+export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
+  telemetry: [
+    f('timestamp', true, ['ts', 'time', 'datetime', 'date'], 'when the value was observed'),
+    f('service', true, ['service_name', 'app', 'application', 'job'], 'the service the series belongs to'),
+    f('metric', true, ['metric_name', 'name', '__name__'], 'metric name, e.g. latency_p99_ms'),
+    f('value', true, ['val', 'y'], 'numeric value'),
+  ],
+  changes: [
+    f('id', true, ['change_id', 'external_id', 'sha', 'commit', 'deploy_id'], 'unique id of the change'),
+    f('service', true, ['service_name', 'app', 'application'], 'the service changed'),
+    f('timestamp', true, ['ts', 'time', 'deployed_at', 'created_at', 'date'], 'when it went out'),
+    f('kind', false, ['type', 'change_type'], 'deploy, config, flag or infra'),
+    f('author', false, ['user', 'deployer', 'committer'], 'who made it'),
+    f('version', false, ['release', 'revision'], 'version or revision'),
+    f('description', false, ['title', 'message', 'summary'], 'free text'),
+    f('rolled_back', false, ['rollback', 'reverted'], 'true if it was rolled back'),
+    f('outcome', false, ['label', 'bug', 'caused_incident'], 'explicit outcome label (1 = caused a failure)'),
+  ],
+  incidents: [
+    f('id', true, ['incident_id', 'external_id', 'number', 'incident_number'], 'unique id of the incident'),
+    f('service', true, ['service_name', 'app', 'application'], 'the service affected'),
+    f('severity', true, ['sev', 'priority', 'urgency'], '1 = most severe'),
+    f('started', true, ['started_at', 'started_ts', 'start', 'start_time', 'opened_at'], 'when impact began'),
+    f('detected', false, ['detected_at', 'detected_ts', 'acknowledged_at', 'created_at'], 'when humans noticed'),
+    f('mitigated', false, ['mitigated_at', 'mitigated_ts'], 'when impact stopped'),
+    f('resolved', false, ['resolved_at', 'resolved_ts', 'closed_at', 'end', 'end_time'], 'when it was closed'),
+    f('cause_change_id', false, ['cause', 'cause_change', 'caused_by_change'], 'id of the change the postmortem blamed'),
+    f('title', false, ['summary', 'description', 'name'], 'title'),
+  ],
+  alerts: [
+    f('id', false, ['alert_id', 'external_id', 'fingerprint'], 'unique id of the alert'),
+    f('service', true, ['service_name', 'app', 'application'], 'the service alerted on'),
+    f('timestamp', true, ['ts', 'fired_at', 'time', 'started_at', 'starts_at'], 'when it fired'),
+    f('resolved', false, ['resolved_at', 'resolved_ts', 'ended_at', 'ends_at'], 'when it cleared'),
+    f('name', false, ['alertname', 'alert', 'rule'], 'alert rule name'),
+    f('metric', false, ['metric_name'], 'metric the rule watches'),
+    f('severity', false, ['sev', 'priority'], '1 = most severe'),
+  ],
+  services: [
+    f('name', true, ['service', 'service_name'], 'service name'),
+    f('tier', false, ['criticality'], '1 = most critical'),
+    f('team', false, ['owner', 'owning_team'], 'owning team'),
+    f('depends_on', false, ['dependencies', 'deps', 'upstreams'], 'services it calls, separated by ; or |'),
+  ],
+};
+
+export function normaliseHeader(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s_-]+/g, '_');
+}
+
+export interface ColumnMapping {
+  /** column -> field, for every column that maps to a field */
+  toField: Map<string, string>;
+  /** columns that stay as extra data (labels for telemetry, attributes for changes) */
+  extra: string[];
+  ignored: string[];
+  missing: string[];
+}
+
+/**
+ * Decide which column feeds which field. An explicit mapping wins; then exact synonyms. A field
+ * named twice is an error the caller reports, never a silent pick.
+ */
+export function mapColumns(kind: RecordKind, columns: readonly string[], explicit: Readonly<Record<string, string>>): ColumnMapping | { error: string } {
+  const specs = FIELDS[kind];
+  const fieldNames = new Set(specs.map((s) => s.name));
+  const toField = new Map<string, string>();
+  const ignored: string[] = [];
+  for (const [column, field] of Object.entries(explicit)) {
+    if (!columns.includes(column)) return { error: `the mapping names column "${column}", which the file does not have (columns: ${columns.join(', ')})` };
+    if (field === IGNORE) ignored.push(column);
+    else if (!fieldNames.has(field)) return { error: `the mapping names field "${field}", which ${kind} do not have (fields: ${[...fieldNames].join(', ')}, or ${IGNORE})` };
+    else toField.set(column, field);
+  }
+  const taken = new Set(toField.values());
+  for (const column of columns) {
+    if (toField.has(column) || ignored.includes(column)) continue;
+    if (column.trim() === '') {
+      ignored.push(column); // an unnamed index column, as pandas writes
+      continue;
+    }
+    const key = normaliseHeader(column);
+    const spec = specs.find((s) => !taken.has(s.name) && s.synonyms.some((syn) => normaliseHeader(syn) === key));
+    if (spec) {
+      toField.set(column, spec.name);
+      taken.add(spec.name);
+    }
+  }
+  const duplicates = [...toField.values()].filter((v, i, all) => all.indexOf(v) !== i);
+  if (duplicates.length > 0) return { error: `field "${duplicates[0]}" is mapped from more than one column` };
+  const missing = specs.filter((s) => s.required && !taken.has(s.name)).map((s) => s.name);
+  const extra = columns.filter((c) => !toField.has(c) && !ignored.includes(c));
+  return { toField, extra, ignored, missing };
+}

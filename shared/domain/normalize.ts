@@ -1,0 +1,208 @@
+import type { RecordKind } from '../contract/records.js';
+import { parseTimestamp, type TimeOptions } from './time.js';
+
+/**
+ * Turning one mapped input row into a typed record, or a reason it cannot be one. Pure, so the
+ * importers, the import preview and the tests all judge rows the same way.
+ */
+
+export interface TelemetryRow { kind: 'telemetry'; ts: number; service: string; metric: string; labels: Record<string, string>; value: number }
+export interface ChangeRow {
+  kind: 'changes'; externalId: string; service: string; ts: number; changeKind: string; author: string | null; version: string | null;
+  description: string | null; attributes: Record<string, number>; rolledBack: boolean | null; outcome: number | null;
+}
+export interface IncidentRow {
+  kind: 'incidents'; externalId: string; service: string; severity: number; startedTs: number; detectedTs: number | null;
+  mitigatedTs: number | null; resolvedTs: number | null; causeChangeId: string | null; title: string | null;
+}
+export interface AlertRow { kind: 'alerts'; externalId: string; service: string; ts: number; resolvedTs: number | null; name: string | null; metric: string | null; severity: number | null }
+export interface ServiceRow { kind: 'services'; name: string; tier: number | null; team: string | null; dependsOn: string[] }
+
+export type NormalRow = TelemetryRow | ChangeRow | IncidentRow | AlertRow | ServiceRow;
+export type Normalised = { ok: true; row: NormalRow } | { ok: false; reason: string };
+
+export interface NormaliseOptions {
+  time: TimeOptions;
+  /** Used where a file has no service column at all (a single-service export). */
+  defaultService?: string;
+}
+
+class RowError extends Error {}
+
+const MAX_TEXT = 4096;
+
+function text(fields: Record<string, unknown>, name: string, required: true): string;
+function text(fields: Record<string, unknown>, name: string, required: false): string | null;
+function text(fields: Record<string, unknown>, name: string, required: boolean): string | null {
+  const raw = fields[name];
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+    if (required) throw new RowError(`${name} is missing`);
+    return null;
+  }
+  if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') throw new RowError(`${name} must be text, got ${describe(raw)}`);
+  const value = String(raw).trim();
+  if (value.length > MAX_TEXT) throw new RowError(`${name} is longer than ${MAX_TEXT} characters`);
+  return value;
+}
+
+function parseNumber(raw: unknown, name: string): number | null {
+  if (raw === undefined || raw === null || raw === '') return null;
+  if (typeof raw === 'number') {
+    if (!Number.isFinite(raw)) throw new RowError(`${name} is not a finite number`);
+    return raw;
+  }
+  if (typeof raw === 'boolean') return raw ? 1 : 0;
+  if (typeof raw !== 'string') throw new RowError(`${name} must be a number, got ${describe(raw)}`);
+  const trimmed = raw.trim();
+  if (trimmed === '') return null;
+  const lower = trimmed.toLowerCase();
+  if (lower === 'true') return 1;
+  if (lower === 'false') return 0;
+  const value = Number(trimmed);
+  // Number('0x10') and Number('1e400') are valid JS but not data anyone exported on purpose.
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed) || !Number.isFinite(value)) {
+    throw new RowError(`${name} "${short(trimmed)}" is not a number`);
+  }
+  return value;
+}
+
+function number(fields: Record<string, unknown>, name: string, required: boolean): number | null {
+  const value = parseNumber(fields[name], name);
+  if (value === null && required) throw new RowError(`${name} is missing`);
+  return value;
+}
+
+function severity(fields: Record<string, unknown>, name: string, required: boolean): number | null {
+  const raw = fields[name];
+  // "SEV2", "P1", "sev-3" are how incident tools spell it.
+  if (typeof raw === 'string' && /^\s*(sev|p)[\s-]?\d\s*$/i.test(raw)) return Number(raw.replace(/\D/g, ''));
+  const value = number(fields, name, required);
+  if (value === null) return null;
+  if (!Number.isInteger(value) || value < 0 || value > 9) throw new RowError(`${name} ${value} must be a whole number from 0 to 9`);
+  return value;
+}
+
+function bool(fields: Record<string, unknown>, name: string): boolean | null {
+  const raw = fields[name];
+  if (raw === undefined || raw === null || raw === '') return null;
+  if (typeof raw === 'boolean') return raw;
+  const value = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'y', 't'].includes(value)) return true;
+  if (['0', 'false', 'no', 'n', 'f'].includes(value)) return false;
+  throw new RowError(`${name} "${short(value)}" is not true/false`);
+}
+
+function time(fields: Record<string, unknown>, name: string, required: boolean, options: TimeOptions): number | null {
+  const raw = fields[name];
+  if (raw === undefined || raw === null || raw === '') {
+    if (required) throw new RowError(`${name} is missing`);
+    return null;
+  }
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new RowError(`${name} must be a timestamp, got ${describe(raw)}`);
+  const parsed = parseTimestamp(String(raw), options);
+  if (!parsed.ok) throw new RowError(`${name}: ${parsed.reason}`);
+  return parsed.ms;
+}
+
+function service(fields: Record<string, unknown>, options: NormaliseOptions): string {
+  const value = text(fields, 'service', false) ?? options.defaultService ?? null;
+  if (value === null) throw new RowError('service is missing');
+  return value;
+}
+
+function describe(raw: unknown): string {
+  if (Array.isArray(raw)) return 'a list';
+  return raw === null ? 'null' : typeof raw;
+}
+
+function short(value: string): string {
+  return value.length > 30 ? `${value.slice(0, 30)}…` : value;
+}
+
+function orderCheck(earlier: number | null, later: number | null, a: string, b: string): void {
+  if (earlier !== null && later !== null && later < earlier) throw new RowError(`${b} is before ${a}`);
+}
+
+/**
+ * @param fields  field name -> raw value, after column mapping
+ * @param extra   unmapped columns: labels for telemetry, numeric attributes for changes
+ */
+export function normaliseRow(kind: RecordKind, fields: Record<string, unknown>, extra: Record<string, unknown>, options: NormaliseOptions): Normalised {
+  try {
+    return { ok: true, row: build(kind, fields, extra, options) };
+  } catch (err) {
+    if (err instanceof RowError) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
+
+function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<string, unknown>, options: NormaliseOptions): NormalRow {
+  switch (kind) {
+    case 'telemetry': {
+      const labels: Record<string, string> = {};
+      for (const key of Object.keys(extra).sort()) {
+        const value = extra[key];
+        if (value === undefined || value === null || value === '') continue;
+        if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);
+        labels[key] = String(value);
+      }
+      return {
+        kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), metric: text(fields, 'metric', true),
+        labels, value: number(fields, 'value', true)!,
+      };
+    }
+    case 'changes': {
+      const attributes: Record<string, number> = {};
+      for (const key of Object.keys(extra).sort()) {
+        const value = parseNumber(extra[key], key);
+        if (value !== null) attributes[key] = value;
+      }
+      const changeKind = text(fields, 'kind', false) ?? 'deploy';
+      return {
+        kind, externalId: text(fields, 'id', true), service: service(fields, options), ts: time(fields, 'timestamp', true, options.time)!,
+        changeKind: changeKind.toLowerCase(), author: text(fields, 'author', false), version: text(fields, 'version', false),
+        description: text(fields, 'description', false), attributes, rolledBack: bool(fields, 'rolled_back'),
+        outcome: outcome(fields),
+      };
+    }
+    case 'incidents': {
+      const startedTs = time(fields, 'started', true, options.time)!;
+      const detectedTs = time(fields, 'detected', false, options.time);
+      const mitigatedTs = time(fields, 'mitigated', false, options.time);
+      const resolvedTs = time(fields, 'resolved', false, options.time);
+      orderCheck(startedTs, resolvedTs, 'started', 'resolved');
+      orderCheck(startedTs, mitigatedTs, 'started', 'mitigated');
+      return {
+        kind, externalId: text(fields, 'id', true), service: service(fields, options), severity: severity(fields, 'severity', true)!,
+        startedTs, detectedTs, mitigatedTs, resolvedTs, causeChangeId: text(fields, 'cause_change_id', false), title: text(fields, 'title', false),
+      };
+    }
+    case 'alerts': {
+      const svc = service(fields, options);
+      const ts = time(fields, 'timestamp', true, options.time)!;
+      const name = text(fields, 'name', false);
+      const resolvedTs = time(fields, 'resolved', false, options.time);
+      orderCheck(ts, resolvedTs, 'timestamp', 'resolved');
+      return {
+        kind, externalId: text(fields, 'id', false) ?? `${svc}/${name ?? 'alert'}/${ts}`, service: svc, ts, resolvedTs, name,
+        metric: text(fields, 'metric', false), severity: severity(fields, 'severity', false),
+      };
+    }
+    case 'services': {
+      const deps = text(fields, 'depends_on', false);
+      const tier = number(fields, 'tier', false);
+      if (tier !== null && (!Number.isInteger(tier) || tier < 0 || tier > 9)) throw new RowError(`tier ${tier} must be a whole number from 0 to 9`);
+      return {
+        kind, name: text(fields, 'name', true), tier, team: text(fields, 'team', false),
+        dependsOn: deps ? deps.split(/[;|]/).map((d) => d.trim()).filter((d) => d !== '') : [],
+      };
+    }
+  }
+}
+
+function outcome(fields: Record<string, unknown>): number | null {
+  const value = number(fields, 'outcome', false);
+  if (value === null) return null;
+  if (value !== 0 && value !== 1) throw new RowError(`outcome ${value} must be 0 or 1`);
+  return value;
+}

@@ -141,12 +141,12 @@ export function createEngine(options: EngineOptions): Engine {
 
   function startImport(options: MethodParsedInput<'import.startPath'> | MethodParsedInput<'import.start'>, file: string, fileName: string, cleanup: () => void): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows } = options;
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService } = options;
     const job = jobs.start('import', `Import ${fileName} as ${kind}`, async (ctx) => {
       try {
         return await importFile({
           workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows,
-          ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}),
+          ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(defaultService ? { defaultService } : {}),
         }, ctx);
       } finally {
         cleanup();

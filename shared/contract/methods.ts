@@ -25,6 +25,8 @@ export const ImportOptions = z.object({
   timeUnit: TimeUnitSchema.default('auto'),
   timeZone: z.string().max(16).optional(),
   acceptValidRows: z.boolean().default(false),
+  /** Service for files without a service column (a single-service export). */
+  defaultService: z.string().min(1).max(200).optional(),
 });
 export type ImportOptions = z.infer<typeof ImportOptions>;
 export type ImportOptionsInput = z.input<typeof ImportOptions>;

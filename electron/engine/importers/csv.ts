@@ -15,7 +15,7 @@ export function csvReader(input: Readable): RecordReader {
     trim: true,
     // The line number rides along with the record, so errors found later still say where they are.
     // csv-parse's types assume on_record returns a record; it may return any value, which is emitted as is.
-    on_record: ((record: string[], context: { lines: number }): Parsed => ({ record, line: context.lines })) as unknown as Options['on_record'],
+    on_record: ((record: string[], context: { lines: number }): Parsed => ({ record, line: context.lines })) as unknown as NonNullable<Options['on_record']>,
   };
   const parser = parse(options);
   parser.on('skip', (err: Error & { lines?: number }) => {

@@ -1,0 +1,237 @@
+import { Command, CommanderError, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
+import { createEngine, VERSION, type Engine } from './engine/engine.js';
+import { EngineFailure } from './engine/errors.js';
+import { startServer } from './hosts/http.js';
+import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
+
+/**
+ * `shadowbench`: the engine in-process. Exit codes (DESIGN.md §9): 0 ok, 1 a check failed,
+ * 2 usage or input error, 3 inconclusive. Human summaries on stdout, or one JSON document with
+ * --json; progress on stderr.
+ */
+
+export const EXIT = { ok: 0, checkFailed: 1, usage: 2, inconclusive: 3 } as const;
+
+class CliExit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseMap(pairs: string[]): Record<string, string> {
+  const mapping: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.lastIndexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new CliExit(EXIT.usage, `--map takes COLUMN=FIELD, got "${pair}"`);
+    mapping[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return mapping;
+}
+
+function progressPrinter(io: Io): (job: JobStatus) => void {
+  let last = 0;
+  return (job) => {
+    const now = Date.now();
+    if (job.state === 'running' && now - last < (io.isTTY ? 200 : 2000)) return;
+    last = now;
+    const pct = job.progress.fraction === null ? '' : `${(job.progress.fraction * 100).toFixed(0).padStart(3)}% `;
+    const rate = job.progress.rowsPerSecond ? ` ${Math.round(job.progress.rowsPerSecond).toLocaleString('en-US')} rows/s` : '';
+    const eta = job.progress.etaSeconds !== null && job.state === 'running' ? ` ~${Math.ceil(job.progress.etaSeconds)}s left` : '';
+    const line = `${job.label}: ${pct}${job.progress.message}${rate}${eta}`;
+    if (io.isTTY) io.err(`\r\x1b[2K${line}${job.state === 'running' ? '' : '\n'}`);
+    else if (job.state === 'running') io.err(`${line}\n`);
+  };
+}
+
+async function runJob(engine: Engine, jobId: string, io: Io): Promise<JobStatus> {
+  const print = progressPrinter(io);
+  const stop = engine.onEvent((event) => {
+    if (event.job.id === jobId) print(event.job);
+  });
+  // Ctrl-C cancels the job (the workspace is left as it was), a second one exits at once.
+  const onSigint = (): void => {
+    io.err('\ncancelling…\n');
+    engine.jobs.cancel(jobId);
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await engine.jobs.wait(jobId);
+  } finally {
+    process.off('SIGINT', onSigint);
+    stop();
+  }
+}
+
+function openOrCreate(engine: Engine, workspace: string, io: Io, create: boolean): Promise<unknown> {
+  const exists = fs.existsSync(workspace);
+  if (!exists && !create) throw new CliExit(EXIT.usage, `No workspace at ${workspace} (pass --create to make one)`);
+  if (!exists) io.err(`creating workspace ${workspace}\n`);
+  return engine.call('workspace.openPath', { path: workspace, create: !exists });
+}
+
+function describeReport(r: ImportReport): string {
+  const lines = [r.message];
+  for (const bad of r.rejected.slice(0, 20)) lines.push(`  line ${bad.line}: ${bad.reason}`);
+  if (r.rowsRejected > 20) lines.push(`  … and ${r.rowsRejected - 20} more`);
+  return lines.join('\n') + '\n';
+}
+
+export function buildProgram(io: Io = defaultIo): Command {
+  const program = new Command('shadowbench')
+    .description('Shadow-mode experiments for AI models in operations: replay models over your own history and see whether they deserve trust.')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+  const workspacesDir = (): string => defaultWorkspacesDir();
+
+  program.command('demo')
+    .description('build the demo workspace from sample-data through the same importers a user would use')
+    .requiredOption('--workspace <path>', 'workspace file to create (replaced if it exists)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; json?: boolean }) => {
+      const engine = createEngine({ workspacesDir: workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR });
+      try {
+        const { jobId } = await engine.call('demo.build', { path: opts.workspace });
+        const job = await runJob(engine, jobId, io);
+        if (job.state !== 'done') throw new CliExit(EXIT.usage, job.error?.message ?? `demo build ${job.state}`);
+        const info = await engine.call('workspace.openPath', { path: opts.workspace });
+        if (opts.json) io.out(JSON.stringify(info) + '\n');
+        else io.out(`Demo workspace ready at ${info.path}: ${info.counts.services} services, ${info.counts.points.toLocaleString('en-US')} points, ${info.counts.changes} changes, ${info.counts.incidents} incidents, ${info.counts.alerts} alerts\n`);
+      } finally {
+        engine.close();
+      }
+    });
+
+  program.command('import')
+    .description('import telemetry, changes, incidents, alerts or services from CSV or NDJSON (gzip accepted)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .addOption(new Option('--kind <kind>', 'what the file holds').choices(RECORD_KINDS).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'file format (default: from the name and content)').choices(IMPORT_FORMATS))
+    .option('--map <column=field>', 'map a column to a field (repeatable); field "ignore" skips a column', collect, [])
+    .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
+    .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC or ±HH:MM')
+    .option('--service <name>', 'service for files that have no service column')
+    .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
+    .option('--create', 'create the workspace if it does not exist')
+    .option('--json', 'print one JSON document')
+    .argument('<files...>')
+    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean }) => {
+      const engine = createEngine({ workspacesDir: workspacesDir() });
+      const reports: ImportReport[] = [];
+      try {
+        await openOrCreate(engine, opts.workspace, io, opts.create ?? false);
+        const mapping = parseMap(opts.map);
+        for (const file of files) {
+          const { jobId } = await engine.call('import.startPath', {
+            path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false,
+            ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+            ...(opts.service ? { defaultService: opts.service } : {}),
+          });
+          const job = await runJob(engine, jobId, io);
+          if (job.state === 'failed') throw new CliExit(EXIT.usage, `${path.basename(file)}: ${job.error?.message}`);
+          if (job.state === 'cancelled') throw new CliExit(EXIT.usage, `${path.basename(file)}: cancelled; nothing was imported`);
+          const report = job.result as ImportReport;
+          reports.push(report);
+          if (!opts.json) io.out(describeReport(report));
+          if (report.status === 'refused') break;
+        }
+      } finally {
+        engine.close();
+      }
+      if (opts.json) io.out(JSON.stringify(reports.length === 1 ? reports[0] : reports) + '\n');
+      if (reports.some((r) => r.status === 'refused')) throw new CliExit(EXIT.usage, '');
+    });
+
+  program.command('info')
+    .description('what a workspace holds')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; json?: boolean }) => {
+      const engine = createEngine({ workspacesDir: workspacesDir() });
+      try {
+        const info = await engine.call('workspace.openPath', { path: opts.workspace });
+        const sources = await engine.call('sources.list', {});
+        if (opts.json) io.out(JSON.stringify({ ...info, sources }) + '\n');
+        else {
+          io.out(`${info.path} (schema ${info.schemaVersion})\n`);
+          for (const [k, v] of Object.entries(info.counts)) io.out(`  ${k.padEnd(10)} ${v.toLocaleString('en-US')}\n`);
+          if (info.range) io.out(`  from ${new Date(info.range.from).toISOString()} to ${new Date(info.range.until).toISOString()}\n`);
+        }
+      } finally {
+        engine.close();
+      }
+    });
+
+  program.command('serve')
+    .description('serve the app and its API on 127.0.0.1 (the browser shell)')
+    .option('--workspace <path>', 'open this workspace at start')
+    .option('--port <n>', 'port (default: any free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliExit(EXIT.usage, `--port takes a number from 0 to 65535, got "${v}"`);
+      return n;
+    })
+    .option('--workspaces-dir <dir>', 'where named workspaces live', undefined)
+    .action(async (opts: { workspace?: string; port?: number; workspacesDir?: string }) => {
+      const engine = createEngine({ workspacesDir: opts.workspacesDir ?? workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR });
+      if (opts.workspace) await engine.call('workspace.openPath', { path: opts.workspace, create: !fs.existsSync(opts.workspace) });
+      const server = await startServer({ engine, rendererDir: RENDERER_DIR, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+      io.out(`Shadowbench is serving on ${server.url}\n`);
+      io.out('Open that URL in your browser (it carries this session\'s API token). Ctrl-C stops.\n');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          void server.close().then(() => {
+            engine.close();
+            resolve();
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code, never calling process.exit itself (tests run it in-process). */
+export async function runCli(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CliExit) {
+      if (err.message) io.err(`error: ${err.message}\n`);
+      return err.code;
+    }
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof EngineFailure) {
+      io.err(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.err(`error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.usage;
+  }
+}

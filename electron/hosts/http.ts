@@ -1,0 +1,180 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import sirv from 'sirv';
+import type { ErrorCode } from '../../shared/contract/result.js';
+import type { Engine } from '../engine/engine.js';
+
+/**
+ * Serve mode: the built renderer and the engine API on loopback only.
+ *
+ * The API is reachable by any page the user's browser opens, so every API request must carry the
+ * per-start token, and every request must name this server in its Host header (defeats DNS
+ * rebinding) and come from this origin if it says where it comes from (defeats cross-site calls).
+ */
+export interface ServeOptions {
+  engine: Engine;
+  port?: number;
+  rendererDir: string;
+  token?: string;
+  maxJsonBytes?: number;
+}
+
+export interface Server {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+export const CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  bad_request: 400, unknown_method: 404, forbidden: 403, not_found: 404, no_workspace: 409, conflict: 409, internal: 500,
+};
+
+export async function startServer(options: ServeOptions): Promise<Server> {
+  const token = options.token ?? crypto.randomBytes(24).toString('base64url');
+  const maxJson = options.maxJsonBytes ?? 1 << 20;
+  const statics = fs.existsSync(path.join(options.rendererDir, 'index.html'))
+    ? sirv(options.rendererDir, { dev: false, etag: true, gzip: false, setHeaders: (res) => setSecurityHeaders(res) })
+    : null;
+  let port = options.port ?? 0;
+  const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
+  const allowedOrigins = (): string[] => allowedHosts().map((h) => `http://${h}`);
+  const sseClients = new Set<http.ServerResponse>();
+
+  const server = http.createServer((req, res) => {
+    setSecurityHeaders(res);
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (!allowedHosts().includes(req.headers.host ?? '')) return send(res, 403, { ok: false, error: { code: 'forbidden', message: 'Host header does not name this server' } });
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins().includes(origin)) return send(res, 403, { ok: false, error: { code: 'forbidden', message: 'Cross-origin requests are refused' } });
+    if (req.headers['sec-fetch-site'] === 'cross-site') return send(res, 403, { ok: false, error: { code: 'forbidden', message: 'Cross-site requests are refused' } });
+
+    if (url.pathname.startsWith('/api/')) {
+      const presented = url.pathname === '/api/events' ? url.searchParams.get('token') : bearer(req.headers.authorization);
+      if (!sameSecret(presented, token)) return send(res, 401, { ok: false, error: { code: 'forbidden', message: 'Missing or wrong API token; open the URL printed by `shadowbench serve`' } });
+      if (url.pathname === '/api/events' && req.method === 'GET') return events(res);
+      if (req.method !== 'POST') return send(res, 405, { ok: false, error: { code: 'bad_request', message: 'API calls are POST' } });
+      if (url.pathname === '/api/upload') return void upload(req, res, url).catch((err: Error) => send(res, 500, { ok: false, error: { code: 'internal', message: err.message } }));
+      return void call(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)));
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { ok: false, error: { code: 'bad_request', message: 'Method not allowed' } });
+    if (!statics) {
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      return void res.end('The renderer is not built. Run `npm run build` (npm start does it for you).');
+    }
+    statics(req, res, () => {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Not found');
+    });
+  });
+
+  function events(res: http.ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    sseClients.add(res);
+    res.on('close', () => sseClients.delete(res));
+  }
+  const unsubscribe = options.engine.onEvent((event) => {
+    const data = `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+    for (const client of sseClients) client.write(data);
+  });
+  const keepAlive = setInterval(() => {
+    for (const client of sseClients) client.write(': ping\n\n');
+  }, 15_000);
+
+  async function call(req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return send(res, 415, { ok: false, error: { code: 'bad_request', message: 'API calls take a JSON body (Content-Type: application/json)' } });
+    }
+    let body = '';
+    let size = 0;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > maxJson) return send(res, 413, { ok: false, error: { code: 'bad_request', message: `Request body is larger than ${maxJson} bytes` } });
+        body += (chunk as Buffer).toString('utf8');
+      }
+    } catch {
+      return;
+    }
+    let input: unknown;
+    try {
+      input = body.trim() === '' ? {} : JSON.parse(body);
+    } catch (err) {
+      return send(res, 400, { ok: false, error: { code: 'bad_request', message: `Request body is not valid JSON: ${(err as Error).message}` } });
+    }
+    const result = await options.engine.dispatch(method, input, { privileged: false });
+    send(res, result.ok ? 200 : STATUS[result.error.code] ?? 422, result);
+  }
+
+  async function upload(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const id = crypto.randomBytes(16).toString('hex');
+    fs.mkdirSync(options.engine.uploadsDir, { recursive: true });
+    const file = path.join(options.engine.uploadsDir, id);
+    try {
+      await pipeline(req, fs.createWriteStream(file, { flags: 'wx' }));
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
+    const name = (url.searchParams.get('name') ?? 'upload').slice(0, 255);
+    send(res, 200, { ok: true, value: { uploadId: id, fileName: name, bytes: fs.statSync(file).size } });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    async close() {
+      clearInterval(keepAlive);
+      unsubscribe();
+      for (const client of sseClients) client.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function setSecurityHeaders(res: http.ServerResponse): void {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(json);
+}
+
+function bearer(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return m ? m[1]! : null;
+}
+
+function sameSecret(presented: string | null, token: string): boolean {
+  if (presented === null) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}

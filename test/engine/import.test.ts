@@ -1,0 +1,194 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+const GOOD = 'timestamp,service,metric,value,host\n' +
+  '2026-09-01T00:00:00Z,api,cpu,10.5,a\n' +
+  '2026-09-01T00:05:00Z,api,cpu,11,a\n' +
+  '2026-09-01T00:00:00Z,api,cpu,3,b\n' +
+  '1788221100,db,latency_ms,4.25,\n';
+
+// Line numbers below count the header as line 1.
+const BAD = 'timestamp,service,metric,value\n' +
+  '2026-09-01T00:00:00Z,api,cpu,10\n' + // 2 ok
+  '2026-09-01T00:05:00Z,api,cpu,lots\n' + // 3 wrong type
+  '2026-09-01T00:10:00Z,api,cpu\n' + // 4 missing column
+  'next tuesday,api,cpu,12\n' + // 5 unparseable time
+  '2026-09-01T00:20:00Z,api,cpu,13\n'; // 6 ok
+const BAD_UTF8 = Buffer.concat([Buffer.from(BAD), Buffer.from('2026-09-01T00:25:00Z,ap'), Buffer.from([0xff, 0xfe]), Buffer.from('i,cpu,14\n')]); // 7 bad UTF-8
+
+function counts(workspace: string): Record<string, number> {
+  const db = new Database(workspace, { readonly: true });
+  const out: Record<string, number> = {};
+  for (const t of ['sources', 'services', 'series', 'points', 'changes', 'incidents', 'alerts']) out[t] = db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number;
+  db.close();
+  return out;
+}
+
+describe('importing telemetry', () => {
+  it('stores long-format rows with extra columns as labels', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const report = await importPath(engine, writeFile(dir, 'good.csv', GOOD), { kind: 'telemetry' });
+    expect(report).toMatchObject({ status: 'imported', rowsRead: 4, rowsAccepted: 4, rowsRejected: 0, duplicatesSkipped: 0 });
+    expect(report.mapping).toEqual({ timestamp: 'timestamp', service: 'service', metric: 'metric', value: 'value' });
+    const series = await engine.call('series.list', { service: 'api' });
+    expect(series.map((s) => [s.metric, s.labels, s.points])).toEqual([['cpu', { host: 'a' }, 2], ['cpu', { host: 'b' }, 1]]);
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare("SELECT ts, value FROM points JOIN series ON series.id = series_id WHERE metric = 'latency_ms'").get()).toEqual({ ts: 1788221100000, value: 4.25 });
+    db.close();
+  });
+
+  it('refuses a file with bad rows whole, naming every bad line and its reason', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const before = counts(workspace);
+    const report = await importPath(engine, writeFile(dir, 'bad.csv', BAD_UTF8), { kind: 'telemetry' });
+    expect(report.status).toBe('refused');
+    expect(report.rowsRejected).toBe(4);
+    expect(report.rejected).toEqual([
+      { line: 3, reason: 'value "lots" is not a number' },
+      { line: 4, reason: 'expected 4 fields (timestamp,service,metric,value), found 3' },
+      { line: 5, reason: 'timestamp: unparseable timestamp "next tuesday"' },
+      { line: 7, reason: 'invalid UTF-8 in this row' },
+    ]);
+    expect(report.message).toMatch(/refused, 4 bad rows \(first at line 3/);
+    expect(counts(workspace)).toEqual(before);
+  });
+
+  it('imports the valid rows when asked to accept them, and reports the rest', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const report = await importPath(engine, writeFile(dir, 'bad.csv', BAD_UTF8), { kind: 'telemetry', acceptValidRows: true });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 2, rowsRejected: 4 });
+    expect(report.rejected.map((r) => r.line)).toEqual([3, 4, 5, 7]);
+    expect(counts(workspace).points).toBe(2);
+    const sources = await engine.call('sources.list', {});
+    expect(sources[0]).toMatchObject({ rowsAccepted: 2, rowsRejected: 4, report: { rejected: report.rejected } });
+  });
+
+  it('reads gzip, and refuses a truncated gzip without leaving anything behind', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const big = 'timestamp,service,metric,value\n' + Array.from({ length: 20000 }, (_, i) => `${1788220800 + i * 60},api,cpu,${(i * 7919) % 1000}`).join('\n') + '\n';
+    const gz = zlib.gzipSync(big);
+    const full = await importPath(engine, writeFile(dir, 'full.csv.gz', gz), { kind: 'telemetry' });
+    expect(full).toMatchObject({ status: 'imported', rowsAccepted: 20000 });
+
+    const { engine: e2, dir: d2, workspace: w2 } = await freshEngine();
+    const truncated = writeFile(d2, 'cut.csv.gz', gz.subarray(0, Math.floor(gz.length * 0.6)));
+    const refused = await importPath(e2, truncated, { kind: 'telemetry' });
+    expect(refused.status).toBe('refused');
+    expect(refused.rejected.at(-1)?.reason).toMatch(/truncated gzip stream/);
+    expect(counts(w2).points).toBe(0);
+    expect(counts(w2).sources).toBe(0);
+
+    const partial = await importPath(e2, truncated, { kind: 'telemetry', acceptValidRows: true });
+    expect(partial.status).toBe('imported');
+    expect(partial.rowsAccepted).toBeGreaterThan(5000);
+    expect(partial.rowsAccepted).toBeLessThan(20000);
+    expect(partial.rejected.at(-1)?.reason).toMatch(/ends early/);
+    expect(counts(w2).points).toBe(partial.rowsAccepted);
+    void workspace;
+  });
+
+  it('adds nothing when the same file is imported twice, or the same rows arrive in another file', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const file = writeFile(dir, 'good.csv', GOOD);
+    await importPath(engine, file, { kind: 'telemetry' });
+    const after = counts(workspace);
+    const again = await importPath(engine, file, { kind: 'telemetry' });
+    expect(again).toMatchObject({ status: 'duplicate-file', rowsAccepted: 0, sourceId: 1 });
+    expect(counts(workspace)).toEqual(after);
+    const copy = await importPath(engine, writeFile(dir, 'copy.csv', GOOD + '2026-09-02T00:00:00Z,api,cpu,1,a\n'), { kind: 'telemetry' });
+    expect(copy).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 4 });
+    expect(counts(workspace).points).toBe(after.points! + 1);
+  });
+
+  it('names the missing field and the columns it found', async () => {
+    const { engine, dir } = await freshEngine();
+    const report = await importPath(engine, writeFile(dir, 'cols.csv', 'when,svc,value\n1,a,2\n'), { kind: 'telemetry' });
+    expect(report.status).toBe('refused');
+    expect(report.message).toBe('cols.csv: no column for required fields timestamp, service, metric (columns: when, svc, value). Map one with --map COLUMN=FIELD.');
+  });
+
+  it('applies an explicit mapping and time unit', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const report = await importPath(engine, writeFile(dir, 'mapped.csv', 'when,svc,name,v\n1788220800000,a,rps,5\n'), {
+      kind: 'telemetry', mapping: { when: 'timestamp', svc: 'service', name: 'metric', v: 'value' }, timeUnit: 'ms',
+    });
+    expect(report.status).toBe('imported');
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare('SELECT ts FROM points').pluck().get()).toBe(1788220800000);
+    db.close();
+  });
+});
+
+describe('importing changes, incidents and alerts', () => {
+  it('reads NDJSON and CSV for each kind and links nothing it cannot see', async () => {
+    const { engine, dir } = await freshEngine();
+    const changes = [
+      { id: 'c1', service: 'api', timestamp: '2026-09-01T10:00:00Z', kind: 'deploy', author: 'ana', lines_added: 120, files_changed: 4, rolled_back: true },
+      { id: 'c2', service: 'db', timestamp: 1788260400, kind: 'config', lines_added: 2 },
+    ].map((o) => JSON.stringify(o)).join('\n') + '\n';
+    expect(await importPath(engine, writeFile(dir, 'changes.ndjson', changes), { kind: 'changes' })).toMatchObject({ status: 'imported', format: 'ndjson', rowsAccepted: 2 });
+    const incidents = 'id,service,severity,started_at,detected_at,resolved_at,cause_change_id,title\nINC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,2026-09-01T11:30:00Z,c1,Errors\n';
+    expect(await importPath(engine, writeFile(dir, 'incidents.csv', incidents), { kind: 'incidents' })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+    const alerts = '{"service":"api","fired_at":"2026-09-01T10:40:00Z","name":"api errors"}\n';
+    expect(await importPath(engine, writeFile(dir, 'alerts.jsonl', alerts), { kind: 'alerts' })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+
+    const page = await engine.call('changes.page', { order: 'asc' });
+    expect(page.total).toBe(2);
+    expect(page.rows[0]).toMatchObject({ externalId: 'c1', service: 'api', author: 'ana', attributes: { lines_added: 120, files_changed: 4 }, rolledBack: true });
+    expect(page.rows[1]).toMatchObject({ externalId: 'c2', ts: 1788260400000, kind: 'config' });
+    const inc = await engine.call('incidents.page', {});
+    expect(inc.rows[0]).toMatchObject({ externalId: 'INC-1', severity: 2, causeChangeId: 'c1', detectedTs: Date.UTC(2026, 8, 1, 10, 45) });
+    const al = await engine.call('alerts.page', {});
+    expect(al.rows[0]).toMatchObject({ service: 'api', name: 'api errors', externalId: `api/api errors/${Date.UTC(2026, 8, 1, 10, 40)}` });
+  });
+
+  it('reports bad NDJSON lines by number', async () => {
+    const { engine, dir } = await freshEngine();
+    const text = '{"id":"c1","service":"a","timestamp":1700000000}\n{"id":\n[1,2]\n{"id":"c3","service":{"x":1},"timestamp":1700000000}\n';
+    const report = await importPath(engine, writeFile(dir, 'bad.ndjson', text), { kind: 'changes' });
+    expect(report.status).toBe('refused');
+    expect(report.rejected).toEqual([
+      { line: 2, reason: expect.stringMatching(/^invalid JSON/) },
+      { line: 3, reason: 'each line must be a JSON object' },
+      { line: 4, reason: 'service must be text, got object' },
+    ]);
+  });
+
+  it('upserts services with tiers and dependencies', async () => {
+    const { engine, dir } = await freshEngine();
+    await importPath(engine, writeFile(dir, 'services.csv', 'name,tier,team,depends_on\napi,1,core,db;cache\ndb,1,data,\n'), { kind: 'services' });
+    const services = await engine.call('services.list', {});
+    expect(services.map((s) => [s.name, s.tier, s.dependsOn])).toEqual([['api', 1, ['cache', 'db']], ['db', 1, []], ['cache', null, []]]);
+  });
+});
+
+describe('import jobs', () => {
+  it('can be cancelled and leave the workspace exactly as it was', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    await importPath(engine, writeFile(dir, 'good.csv', GOOD), { kind: 'telemetry' });
+    const before = counts(workspace);
+    const rows = Array.from({ length: 400_000 }, (_, i) => `${1788220800 + i * 60},svc${i % 7},cpu,${i % 100}`).join('\n');
+    const file = writeFile(dir, 'big.csv', `timestamp,service,metric,value\n${rows}\n`);
+    const { jobId } = await engine.call('import.startPath', { kind: 'telemetry', path: file });
+    const seen: number[] = [];
+    const stop = engine.onEvent((e) => {
+      if (e.job.id === jobId && e.job.state === 'running' && (e.job.progress.fraction ?? 0) > 0) {
+        seen.push(e.job.progress.fraction!);
+        if (seen.length === 1) engine.jobs.cancel(jobId);
+      }
+    });
+    const job = await engine.jobs.wait(jobId);
+    stop();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(job.state).toBe('cancelled');
+    expect(counts(workspace)).toEqual(before);
+    const db = new Database(workspace, { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+    expect(fs.existsSync(path.join(dir, 'big.csv'))).toBe(true);
+  });
+});

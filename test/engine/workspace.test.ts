@@ -1,0 +1,79 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { LATEST_VERSION } from '../../electron/engine/db/migrations/index.js';
+import { createEngine } from '../../electron/engine/engine.js';
+import { tempDir } from '../helpers/workspace.js';
+
+describe('workspace files', () => {
+  it('creates a workspace with WAL, foreign keys and every migration applied', () => {
+    const file = path.join(tempDir(), 'new.sbw');
+    const db = openWorkspace(file, { create: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['sources', 'services', 'series', 'points', 'changes', 'incidents', 'alerts']));
+    db.close();
+    // Re-opening applies nothing twice.
+    const again = openWorkspace(file);
+    expect(again.prepare("SELECT count(*) FROM meta WHERE key = 'format'").pluck().get()).toBe(1);
+    again.close();
+  });
+
+  it('refuses a text file, an empty file and a stranger\'s SQLite database with a clear message', () => {
+    const dir = tempDir();
+    const text = path.join(dir, 'notes.sbw');
+    fs.writeFileSync(text, 'these are my notes, not a database\n'.repeat(20));
+    expect(() => openWorkspace(text)).toThrow(/is not a Shadowbench workspace/);
+    const empty = path.join(dir, 'empty.sbw');
+    fs.writeFileSync(empty, '');
+    expect(() => openWorkspace(empty)).toThrow(/empty file, not a Shadowbench workspace/);
+    const other = path.join(dir, 'other.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    expect(() => openWorkspace(other)).toThrow(/an SQLite database but not a Shadowbench workspace/);
+    // Refusing must not have changed the stranger's file.
+    expect(new Database(other).prepare("SELECT count(*) FROM sqlite_master").pluck().get()).toBe(1);
+  });
+
+  it('refuses a workspace written by a newer version and leaves it untouched', () => {
+    const file = path.join(tempDir(), 'future.sbw');
+    openWorkspace(file, { create: true }).close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${LATEST_VERSION + 5}`);
+    raw.close();
+    expect(() => openWorkspace(file)).toThrow(/newer Shadowbench \(schema 6; this version understands up to 1\)/);
+    const check = new Database(file);
+    expect(check.pragma('user_version', { simple: true })).toBe(LATEST_VERSION + 5);
+    check.close();
+  });
+
+  it('reports a damaged workspace instead of opening it', () => {
+    const file = path.join(tempDir(), 'damaged.sbw');
+    const db = openWorkspace(file, { create: true });
+    db.exec('CREATE TABLE filler (x TEXT)');
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    for (let i = 0; i < 2000; i++) insert.run(`row ${i} ${'x'.repeat(200)}`);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const bytes = fs.readFileSync(file);
+    // Scribble over the middle pages, as a bad disk or a partial copy would.
+    bytes.fill(0x41, 8192, 8192 + 4096 * 4);
+    fs.writeFileSync(file, bytes);
+    expect(() => openWorkspace(file)).toThrow(/integrity check|not a Shadowbench workspace|malformed/);
+  });
+
+  it('answers through the API with a code and message for a file that is not a workspace', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'bad.sbw'), 'nope');
+    const engine = createEngine({ workspacesDir: dir });
+    const result = await engine.dispatch('workspace.openPath', { path: path.join(dir, 'bad.sbw') }, { privileged: true });
+    expect(result).toMatchObject({ ok: false, error: { code: 'not_a_workspace', message: expect.stringContaining('bad.sbw') } });
+    const missing = await engine.dispatch('workspace.open', { name: 'nothing-here' });
+    expect(missing).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});

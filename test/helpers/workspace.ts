@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { createEngine, type Engine } from '../../electron/engine/engine.js';
+import type { ImportReport } from '../../shared/contract/records.js';
+import type { ImportOptionsInput } from '../../shared/contract/methods.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const SHARED_DATA = path.resolve(REPO, '../shared/data');
+
+export function tempDir(prefix = 'sbw-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** An engine with a fresh workspace open; `dir` holds any files the test writes. */
+export async function freshEngine(): Promise<{ engine: Engine; dir: string; workspace: string }> {
+  const dir = tempDir();
+  const engine = createEngine({ workspacesDir: path.join(dir, 'workspaces') });
+  const workspace = path.join(dir, 'test.sbw');
+  await engine.call('workspace.openPath', { path: workspace, create: true });
+  return { engine, dir, workspace };
+}
+
+export function writeFile(dir: string, name: string, content: string | Buffer, gzip = false): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, gzip ? zlib.gzipSync(content) : content);
+  return file;
+}
+
+export async function importPath(engine: Engine, file: string, options: ImportOptionsInput): Promise<ImportReport> {
+  const { jobId } = await engine.call('import.startPath', { ...options, path: file });
+  const job = await engine.jobs.wait(jobId);
+  if (job.state !== 'done') throw new Error(`import ${job.state}: ${job.error?.message}`);
+  return job.result as ImportReport;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { mapColumns } from '../../shared/domain/fields.js';
+import { normaliseRow } from '../../shared/domain/normalize.js';
+
+const time = { unit: 'auto' as const };
+
+describe('mapColumns', () => {
+  it('maps unambiguous headers by synonym, whatever their case and separators', () => {
+    const m = mapColumns('incidents', ['Incident ID', 'Service', 'Severity', 'Started At', 'resolved_at', 'Owner'], {});
+    if ('error' in m) throw new Error(m.error);
+    expect(Object.fromEntries(m.toField)).toEqual({ 'Incident ID': 'id', Service: 'service', Severity: 'severity', 'Started At': 'started', resolved_at: 'resolved' });
+    expect(m.extra).toEqual(['Owner']);
+    expect(m.missing).toEqual([]);
+  });
+
+  it('lets an explicit mapping win and ignore columns', () => {
+    const m = mapColumns('changes', ['', '_id', 'date', 'bug', '__', 'la'], { _id: 'id', date: 'timestamp', bug: 'outcome', __: 'ignore' });
+    if ('error' in m) throw new Error(m.error);
+    expect(m.toField.get('_id')).toBe('id');
+    expect(m.ignored).toEqual(['__', '']);
+    expect(m.extra).toEqual(['la']);
+    expect(m.missing).toEqual(['service']);
+  });
+
+  it('names the column or field a bad mapping refers to', () => {
+    expect(mapColumns('telemetry', ['ts', 'v'], { nope: 'value' })).toEqual({ error: expect.stringContaining('"nope"') });
+    expect(mapColumns('telemetry', ['ts', 'v'], { v: 'volume' })).toEqual({ error: expect.stringContaining('"volume"') });
+    expect(mapColumns('telemetry', ['ts', 'v', 'w'], { v: 'value', w: 'value' })).toEqual({ error: expect.stringContaining('"value" is mapped from more than one column') });
+  });
+});
+
+describe('normaliseRow', () => {
+  it('builds a telemetry row with the other columns as sorted labels', () => {
+    const r = normaliseRow('telemetry', { timestamp: '2026-09-01T00:00:00Z', service: 'api', metric: 'cpu', value: '12.5' }, { zone: 'b', host: 'a', empty: '' }, { time });
+    expect(r).toEqual({ ok: true, row: { kind: 'telemetry', ts: Date.UTC(2026, 8, 1), service: 'api', metric: 'cpu', value: 12.5, labels: { host: 'a', zone: 'b' } } });
+    expect(JSON.stringify(r.ok && r.row.kind === 'telemetry' ? r.row.labels : null)).toBe('{"host":"a","zone":"b"}');
+  });
+
+  it('refuses values that only JavaScript would call numbers', () => {
+    for (const bad of ['0x10', '1e400', 'NaN', '12abc', 'Infinity']) {
+      const r = normaliseRow('telemetry', { timestamp: '1', service: 'a', metric: 'm', value: bad }, {}, { time });
+      expect(r.ok, bad).toBe(false);
+    }
+  });
+
+  it('reads incident severities the way incident tools write them', () => {
+    for (const [raw, sev] of [['SEV2', 2], ['P1', 1], ['3', 3], ['sev-4', 4]] as const) {
+      const r = normaliseRow('incidents', { id: 'i', service: 's', severity: raw, started: '1700000000' }, {}, { time });
+      expect(r.ok && r.row.kind === 'incidents' && r.row.severity).toBe(sev);
+    }
+  });
+
+  it('refuses an incident resolved before it started', () => {
+    const r = normaliseRow('incidents', { id: 'i', service: 's', severity: '1', started: '1700000100', resolved: '1700000000' }, {}, { time });
+    expect(r).toEqual({ ok: false, reason: 'resolved is before started' });
+  });
+
+  it('keeps numeric change attributes and refuses text in them', () => {
+    const ok = normaliseRow('changes', { id: 'c1', service: 's', timestamp: '1700000000', rolled_back: 'true' }, { lines_added: '120', config_only: 'false' }, { time });
+    expect(ok.ok && ok.row.kind === 'changes' && ok.row.attributes).toEqual({ config_only: 0, lines_added: 120 });
+    expect(ok.ok && ok.row.kind === 'changes' && ok.row.rolledBack).toBe(true);
+    const bad = normaliseRow('changes', { id: 'c1', service: 's', timestamp: '1700000000' }, { lines_added: 'many' }, { time });
+    expect(bad).toEqual({ ok: false, reason: 'lines_added "many" is not a number' });
+  });
+
+  it('uses the default service only when the row has none', () => {
+    const r = normaliseRow('changes', { id: 'c', timestamp: '1700000000' }, {}, { time, defaultService: 'openstack' });
+    expect(r.ok && r.row.kind === 'changes' && r.row.service).toBe('openstack');
+    expect(normaliseRow('changes', { id: 'c', timestamp: '1700000000' }, {}, { time })).toEqual({ ok: false, reason: 'service is missing' });
+  });
+});

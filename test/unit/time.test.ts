@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { detectUnit, parseTimestamp } from '../../shared/domain/time.js';
+
+const auto = { unit: 'auto' as const };
+
+describe('parseTimestamp', () => {
+  it('reads ISO 8601 with Z and with offsets as the same instant', () => {
+    expect(parseTimestamp('2026-09-01T12:00:00Z', auto)).toEqual({ ok: true, ms: Date.UTC(2026, 8, 1, 12) });
+    expect(parseTimestamp('2026-09-01T14:00:00+02:00', auto)).toEqual({ ok: true, ms: Date.UTC(2026, 8, 1, 12) });
+    expect(parseTimestamp('2026-09-01 07:30:00.250-0430', auto)).toEqual({ ok: true, ms: Date.UTC(2026, 8, 1, 12, 0, 0, 250) });
+  });
+
+  it('classifies epoch numbers by magnitude', () => {
+    const ms = Date.UTC(2026, 8, 1);
+    expect(parseTimestamp(String(ms / 1000), auto)).toEqual({ ok: true, ms });
+    expect(parseTimestamp(String(ms), auto)).toEqual({ ok: true, ms });
+    expect(parseTimestamp(String(ms * 1000), auto)).toEqual({ ok: true, ms });
+    expect(parseTimestamp(`${ms}000000`, auto)).toEqual({ ok: true, ms });
+    expect(detectUnit(1451578374)).toBe('s');
+  });
+
+  it('honours an explicit unit over the guess', () => {
+    expect(parseTimestamp('1000', { unit: 'ms' })).toEqual({ ok: true, ms: 1000 });
+    expect(parseTimestamp('1000', { unit: 's' })).toEqual({ ok: true, ms: 1_000_000 });
+  });
+
+  it('refuses timestamps without a zone unless one is given', () => {
+    const r = parseTimestamp('2026-09-01T12:00:00', auto);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? '' : r.reason).toMatch(/no time zone/);
+    expect(parseTimestamp('2026-09-01T12:00:00', { unit: 'auto', timeZone: '+01:00' })).toEqual({ ok: true, ms: Date.UTC(2026, 8, 1, 11) });
+  });
+
+  it('refuses impossible dates and garbage with the value in the reason', () => {
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', 'yesterday', '12/09/2026', '2026-09-01T25:00:00Z']) {
+      const r = parseTimestamp(bad, auto);
+      expect(r.ok, bad).toBe(false);
+    }
+    const r = parseTimestamp('soon', auto);
+    expect(r.ok ? '' : r.reason).toContain('"soon"');
+  });
+
+  it('agrees with Date for every Z timestamp the fast path takes', () => {
+    fc.assert(fc.property(fc.date({ min: new Date('1971-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), (d) => {
+      const whole = Math.floor(d.getTime() / 1000) * 1000;
+      const text = new Date(whole).toISOString().replace('.000Z', 'Z');
+      expect(parseTimestamp(text, auto)).toEqual({ ok: true, ms: whole });
+    }));
+  });
+});

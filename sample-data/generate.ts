@@ -39,7 +39,7 @@ export async function writeDemo(outDir: string, options: DemoOptions, plain = fa
   });
   pending.push(buffer);
   for (const chunk of pending) {
-    if (!sink.write(chunk)) await new Promise((resolve) => sink.once('drain', resolve));
+    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve, reject) => {
     file.on('finish', resolve).on('error', reject);

@@ -12,6 +12,9 @@ export interface RecordWriter {
 
 export function createWriter(db: Db, sourceId: number): RecordWriter {
   const serviceIds = new Map<string, number>();
+  // Services this import created only because something referred to them; their own row, when it
+  // comes, is new data rather than a duplicate.
+  const stubs = new Set<string>();
   const seriesIds = new Map<string, number>();
   const q = {
     insertService: db.prepare('INSERT INTO services (name) VALUES (?) ON CONFLICT (name) DO NOTHING'),
@@ -35,7 +38,7 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
   function serviceId(name: string): number {
     let id = serviceIds.get(name);
     if (id === undefined) {
-      q.insertService.run(name);
+      if (q.insertService.run(name).changes > 0) stubs.add(name);
       id = q.serviceId.get(name) as number;
       serviceIds.set(name, id);
     }
@@ -77,7 +80,7 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
           return q.insertAlert.run(row.externalId, serviceId(row.service), row.ts, row.resolvedTs, row.name, row.metric,
             row.severity, sourceId).changes > 0;
         case 'services': {
-          const existed = q.serviceId.get(row.name) !== undefined;
+          const existed = q.serviceId.get(row.name) !== undefined && !stubs.delete(row.name);
           q.upsertService.run(row.name, row.tier, row.team);
           const id = q.serviceId.get(row.name) as number;
           serviceIds.set(row.name, id);

@@ -1,0 +1,52 @@
+import { useEffect } from 'react';
+import { JobTray } from './components/Progress.js';
+import { Data } from './pages/Data.js';
+import { Explore } from './pages/Explore.js';
+import { Home } from './pages/Home.js';
+import { useStore, type Page } from './store.js';
+
+const PAGES: Array<{ id: Page; title: string }> = [
+  { id: 'home', title: 'Home' },
+  { id: 'data', title: 'Data' },
+  { id: 'explore', title: 'Explore' },
+];
+
+export function App() {
+  const { page, navigate, theme, setTheme, workspace, error, dismissError, client } = useStore();
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand"><span className="logo" aria-hidden>◐</span> Shadowbench</div>
+        <nav className="nav" aria-label="Pages">
+          {PAGES.map((p) => (
+            <button key={p.id} className={page === p.id ? 'active' : ''} onClick={() => navigate(p.id)} disabled={p.id !== 'home' && !workspace} data-testid={`nav-${p.id}`}>
+              {p.title}
+            </button>
+          ))}
+        </nav>
+        <div className="topbar-right">
+          <span className="workspace-name" data-testid="workspace-name">{workspace ? workspace.name : 'no workspace'}</span>
+          <span className="muted small">{client?.transport.kind === 'http' ? 'serve mode' : 'desktop'}</span>
+          <button className="icon" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="Switch theme" title="Switch light/dark theme">
+            {theme === 'dark' ? '☀' : '☾'}
+          </button>
+        </div>
+      </header>
+      {error && (
+        <div className="banner error" role="alert">
+          <span>{error}</span>
+          <button className="link" onClick={dismissError}>Dismiss</button>
+        </div>
+      )}
+      <main>
+        {page === 'home' && <Home />}
+        {page === 'data' && <Data />}
+        {page === 'explore' && <Explore />}
+      </main>
+      <JobTray />
+    </div>
+  );
+}

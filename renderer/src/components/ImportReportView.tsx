@@ -1,0 +1,36 @@
+import type { ImportReport } from '../../../shared/contract/records.js';
+import { fmtBytes, fmtInt } from '../format.js';
+
+const STATUS_TEXT: Record<ImportReport['status'], string> = {
+  imported: 'Imported', refused: 'Refused', 'duplicate-file': 'Already imported', cancelled: 'Cancelled',
+};
+
+export function ImportReportView({ report }: { report: ImportReport }) {
+  return (
+    <div className={`report report-${report.status}`} data-testid="import-report">
+      <div className="report-head">
+        <span className={`badge badge-${report.status}`}>{STATUS_TEXT[report.status]}</span>
+        <span className="report-message">{report.message}</span>
+      </div>
+      <dl className="report-stats">
+        <div><dt>Kind</dt><dd>{report.kind} · {report.format}</dd></div>
+        <div><dt>Rows read</dt><dd>{fmtInt(report.rowsRead)}</dd></div>
+        <div><dt>Accepted</dt><dd>{fmtInt(report.rowsAccepted)}</dd></div>
+        <div><dt>Rejected</dt><dd>{fmtInt(report.rowsRejected)}</dd></div>
+        <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
+        <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
+        <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>
+      </dl>
+      {Object.keys(report.mapping).length > 0 && (
+        <p className="muted small">Mapping: {Object.entries(report.mapping).map(([c, f]) => `${c} → ${f}`).join(', ')}</p>
+      )}
+      {report.rejected.length > 0 && (
+        <table className="table compact" data-testid="rejected-rows">
+          <thead><tr><th>Line</th><th>Why it was rejected</th></tr></thead>
+          <tbody>{report.rejected.map((r, i) => <tr key={i}><td className="num">{r.line}</td><td>{r.reason}</td></tr>)}</tbody>
+        </table>
+      )}
+      {report.rowsRejected > report.rejected.length && <p className="muted small">Showing the first {report.rejected.length} of {fmtInt(report.rowsRejected)} rejected rows.</p>}
+    </div>
+  );
+}

@@ -1,0 +1,45 @@
+import type { JobStatus } from '../../../shared/contract/records.js';
+import { fmtInt } from '../format.js';
+import { useStore } from '../store.js';
+
+export function ProgressBar({ fraction, label }: { fraction: number | null; label: string }) {
+  return (
+    <div className="progress" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
+      <div className={`progress-fill${fraction === null ? ' indeterminate' : ''}`} style={{ width: `${Math.round((fraction ?? 0.3) * 100)}%` }} />
+    </div>
+  );
+}
+
+export function JobProgress({ job }: { job: JobStatus }) {
+  const cancelJob = useStore((s) => s.cancelJob);
+  const running = job.state === 'running' || job.state === 'queued';
+  const p = job.progress;
+  return (
+    <div className="job" data-job-state={job.state}>
+      <div className="job-head">
+        <span className="job-label">{job.label}</span>
+        {running && <button className="link" onClick={() => void cancelJob(job.id)}>Cancel</button>}
+      </div>
+      <ProgressBar fraction={job.state === 'done' ? 1 : p.fraction} label={job.label} />
+      <div className="job-meta">
+        <span>{p.message}</span>
+        {running && p.rowsPerSecond !== null && <span>{fmtInt(Math.round(p.rowsPerSecond))} rows/s</span>}
+        {running && p.etaSeconds !== null && <span>~{Math.ceil(p.etaSeconds)} s left</span>}
+      </div>
+    </div>
+  );
+}
+
+/** Running jobs, wherever the user is. */
+export function JobTray() {
+  // Select the stable map and filter here: a selector that builds a new array every time makes
+  // zustand re-render forever.
+  const all = useStore((s) => s.jobs);
+  const jobs = Object.values(all).filter((j) => j.state === 'running' || j.state === 'queued');
+  if (jobs.length === 0) return null;
+  return (
+    <aside className="job-tray" aria-label="Running jobs">
+      {jobs.map((j) => <JobProgress key={j.id} job={j} />)}
+    </aside>
+  );
+}

@@ -1,0 +1,93 @@
+import { useCallback, useMemo, useState } from 'react';
+import type { Alert, Change, Incident } from '../../../shared/contract/records.js';
+import { Timeline } from '../components/Timeline.js';
+import { VirtualTable, type Column } from '../components/VirtualTable.js';
+import { fmtDuration, fmtInt, fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+type Tab = 'changes' | 'incidents' | 'alerts';
+
+const changeColumns: Column<Change>[] = [
+  { key: 'time', title: 'Time (UTC)', width: 140, render: (c) => fmtTime(c.ts) },
+  { key: 'id', title: 'Change', width: 120, render: (c) => c.externalId },
+  { key: 'service', title: 'Service', width: 130, render: (c) => c.service },
+  { key: 'kind', title: 'Kind', width: 70, render: (c) => c.kind },
+  { key: 'author', title: 'Author', width: 120, render: (c) => c.author ?? '—' },
+  { key: 'la', title: 'Lines +', width: 70, align: 'right', render: (c) => fmtInt(c.attributes.lines_added ?? c.attributes.la ?? 0) },
+  { key: 'files', title: 'Files', width: 60, align: 'right', render: (c) => fmtInt(c.attributes.files_changed ?? c.attributes.nf ?? 0) },
+  { key: 'rb', title: 'Rolled back', width: 90, render: (c) => (c.rolledBack ? <span className="badge badge-warn">rolled back</span> : '') },
+];
+
+const incidentColumns: Column<Incident>[] = [
+  { key: 'start', title: 'Started (UTC)', width: 140, render: (i) => fmtTime(i.startedTs) },
+  { key: 'id', title: 'Incident', width: 90, render: (i) => i.externalId },
+  { key: 'service', title: 'Service', width: 130, render: (i) => i.service },
+  { key: 'sev', title: 'Sev', width: 50, render: (i) => <span className={`badge sev-${i.severity}`}>SEV{i.severity}</span> },
+  { key: 'ttd', title: 'Noticed after', width: 100, align: 'right', render: (i) => (i.detectedTs === null ? '—' : fmtDuration(i.detectedTs - i.startedTs)) },
+  { key: 'dur', title: 'Lasted', width: 90, align: 'right', render: (i) => (i.resolvedTs === null ? '—' : fmtDuration(i.resolvedTs - i.startedTs)) },
+  { key: 'cause', title: 'Postmortem cause', width: 130, render: (i) => i.causeChangeId ?? '—' },
+  { key: 'title', title: 'Title', width: 280, render: (i) => i.title ?? '' },
+];
+
+const alertColumns: Column<Alert>[] = [
+  { key: 'time', title: 'Fired (UTC)', width: 140, render: (a) => fmtTime(a.ts) },
+  { key: 'service', title: 'Service', width: 130, render: (a) => a.service },
+  { key: 'name', title: 'Alert', width: 260, render: (a) => a.name ?? '—' },
+  { key: 'metric', title: 'Metric', width: 130, render: (a) => a.metric ?? '—' },
+  { key: 'dur', title: 'Firing for', width: 100, align: 'right', render: (a) => (a.resolvedTs === null ? '—' : fmtDuration(a.resolvedTs - a.ts)) },
+];
+
+export function Explore() {
+  const { services, selectedService, selectService, workspace, client } = useStore();
+  const [tab, setTab] = useState<Tab>('changes');
+  const [onlyService, setOnlyService] = useState(true);
+  const service = onlyService ? selectedService ?? undefined : undefined;
+  const fetchChanges = useCallback((offset: number, limit: number) => client!.call('changes.page', { offset, limit, ...(service ? { service } : {}) }), [client, service]);
+  const fetchIncidents = useCallback((offset: number, limit: number) => client!.call('incidents.page', { offset, limit, ...(service ? { service } : {}) }), [client, service]);
+  const fetchAlerts = useCallback((offset: number, limit: number) => client!.call('alerts.page', { offset, limit, ...(service ? { service } : {}) }), [client, service]);
+  const resetKey = useMemo(() => `${workspace?.path}|${service ?? '*'}|${workspace?.counts.changes}|${workspace?.counts.incidents}`, [workspace, service]);
+
+  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (services.length === 0) return <div className="page"><p className="muted">This workspace is empty. Import telemetry, changes and incidents on the Data page.</p></div>;
+  return (
+    <div className="page explore">
+      <nav className="service-list" aria-label="Services">
+        <h2>Services</h2>
+        {services.map((s) => (
+          <button key={s.name} className={`service${s.name === selectedService ? ' selected' : ''}`} onClick={() => selectService(s.name)} data-testid={`service-${s.name}`}>
+            <span className="service-name">{s.name}</span>
+            <span className="service-meta">{s.tier !== null && <span className={`tier tier-${s.tier}`}>T{s.tier}</span>}{s.team && <span>{s.team}</span>}</span>
+            <span className="service-meta muted">{s.changes} changes · {s.incidents} incidents</span>
+          </button>
+        ))}
+      </nav>
+      <div className="explore-main">
+        {selectedService && (
+          <section className="card">
+            <div className="card-head">
+              <h2>{selectedService}</h2>
+              <span className="muted small">{(() => {
+                const s = services.find((x) => x.name === selectedService);
+                return s && s.dependsOn.length > 0 ? `calls ${s.dependsOn.join(', ')}` : '';
+              })()}</span>
+            </div>
+            <Timeline service={selectedService} />
+          </section>
+        )}
+        <section className="card">
+          <div className="tabs" role="tablist">
+            {(['changes', 'incidents', 'alerts'] as const).map((t) => (
+              <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
+                {t[0]!.toUpperCase() + t.slice(1)}
+              </button>
+            ))}
+            <label className="checkbox right"><input type="checkbox" checked={onlyService} onChange={(e) => setOnlyService(e.target.checked)} /> only {selectedService}</label>
+          </div>
+          {tab === 'changes' && <VirtualTable columns={changeColumns} fetchPage={fetchChanges} resetKey={`c|${resetKey}`} testId="changes-table" />}
+          {tab === 'incidents' && <VirtualTable columns={incidentColumns} fetchPage={fetchIncidents} resetKey={`i|${resetKey}`} testId="incidents-table" />}
+          {tab === 'alerts' && <VirtualTable columns={alertColumns} fetchPage={fetchAlerts} resetKey={`a|${resetKey}`} testId="alerts-table" />}
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,175 @@
+import { create } from 'zustand';
+import type { ImportReport, JobStatus, Service, Source, WorkspaceInfo } from '../../shared/contract/records.js';
+import type { ImportOptionsInput, MethodOutput } from '../../shared/contract/methods.js';
+import { EngineCallError, type Client } from './client/client.js';
+
+export type Page = 'home' | 'data' | 'explore';
+export type Theme = 'light' | 'dark';
+
+interface State {
+  client: Client | null;
+  page: Page;
+  theme: Theme;
+  app: MethodOutput<'app.info'> | null;
+  workspace: WorkspaceInfo | null;
+  workspaces: MethodOutput<'workspace.list'>;
+  jobs: Record<string, JobStatus>;
+  services: Service[];
+  selectedService: string | null;
+  sources: Source[];
+  /** The import the Data page is following, and its report when done. */
+  importJobId: string | null;
+  uploadProgress: number | null;
+  demoJobId: string | null;
+  error: string | null;
+}
+
+interface Actions {
+  start(client: Client): Promise<void>;
+  navigate(page: Page): void;
+  setTheme(theme: Theme): void;
+  dismissError(): void;
+  refresh(): Promise<void>;
+  openDemo(): Promise<void>;
+  openWorkspace(name: string): Promise<void>;
+  createWorkspace(name: string): Promise<void>;
+  closeWorkspace(): Promise<void>;
+  selectService(name: string): void;
+  importFile(file: File, options: Omit<ImportOptionsInput, 'mapping'>): Promise<void>;
+  cancelJob(jobId: string): Promise<void>;
+}
+
+const initialTheme = (): Theme => {
+  const saved = localStorage.getItem('shadowbench.theme');
+  if (saved === 'light' || saved === 'dark') return saved;
+  return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+};
+
+const pageFromHash = (): Page => {
+  const p = window.location.hash.replace(/^#\/?/, '');
+  return p === 'data' || p === 'explore' ? p : 'home';
+};
+
+export const useStore = create<State & Actions>((set, get) => {
+  const client = (): Client => {
+    const c = get().client;
+    if (!c) throw new Error('not connected');
+    return c;
+  };
+  // Every action reports failure in one place, as a message the user can read.
+  const guard = async (work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+    } catch (err) {
+      set({ error: err instanceof EngineCallError ? err.error.message : (err as Error).message });
+    }
+  };
+  const loadWorkspaceData = async (): Promise<void> => {
+    const c = client();
+    const [services, sources] = await Promise.all([c.call('services.list', {}), c.call('sources.list', {})]);
+    const selected = get().selectedService;
+    set({ services, sources, selectedService: selected && services.some((s) => s.name === selected) ? selected : services[0]?.name ?? null });
+  };
+  const onJobEnded = async (job: JobStatus): Promise<void> => {
+    if (job.id === get().demoJobId) {
+      set({ demoJobId: null });
+      if (job.state === 'done') {
+        await get().refresh();
+        get().navigate('explore');
+      } else if (job.state === 'failed') set({ error: job.error?.message ?? 'The demo could not be built' });
+    }
+    if (job.kind === 'import') await get().refresh();
+  };
+
+  return {
+    client: null,
+    page: pageFromHash(),
+    theme: initialTheme(),
+    app: null,
+    workspace: null,
+    workspaces: [],
+    jobs: {},
+    services: [],
+    selectedService: null,
+    sources: [],
+    importJobId: null,
+    uploadProgress: null,
+    demoJobId: null,
+    error: null,
+
+    async start(c) {
+      set({ client: c });
+      c.subscribe((event) => {
+        const before = get().jobs[event.job.id];
+        set({ jobs: { ...get().jobs, [event.job.id]: event.job } });
+        const ended = event.job.finishedAt !== null && (!before || before.finishedAt === null);
+        if (ended) void guard(() => onJobEnded(event.job));
+      });
+      window.addEventListener('hashchange', () => set({ page: pageFromHash() }));
+      await guard(() => get().refresh());
+    },
+    navigate(page) {
+      window.location.hash = `/${page}`;
+      set({ page });
+    },
+    setTheme(theme) {
+      localStorage.setItem('shadowbench.theme', theme);
+      set({ theme });
+    },
+    dismissError: () => set({ error: null }),
+    async refresh() {
+      const c = client();
+      const [app, workspaces] = await Promise.all([c.call('app.info', {}), c.call('workspace.list', {})]);
+      set({ app, workspace: app.workspace, workspaces });
+      if (app.workspace) await loadWorkspaceData();
+      else set({ services: [], sources: [], selectedService: null });
+    },
+    openDemo: () => guard(async () => {
+      const { jobId } = await client().call('demo.open', {});
+      set({ demoJobId: jobId });
+      // The job may have ended (an existing demo opens at once) before this call returned.
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null && get().demoJobId === jobId) await onJobEnded(job);
+    }),
+    openWorkspace: (name) => guard(async () => {
+      await client().call('workspace.open', { name });
+      await get().refresh();
+      get().navigate('explore');
+    }),
+    createWorkspace: (name) => guard(async () => {
+      await client().call('workspace.create', { name });
+      await get().refresh();
+      get().navigate('data');
+    }),
+    closeWorkspace: () => guard(async () => {
+      await client().call('workspace.close', {});
+      await get().refresh();
+      get().navigate('home');
+    }),
+    selectService: (name) => set({ selectedService: name }),
+    importFile: (file, options) => guard(async () => {
+      const c = client();
+      if (!c.transport.upload) throw new Error('This window cannot upload files; use the Import button');
+      set({ uploadProgress: 0, importJobId: null });
+      try {
+        const upload = await c.transport.upload(file, (f) => set({ uploadProgress: f }));
+        const { jobId } = await c.call('import.start', { ...options, uploadId: upload.uploadId, fileName: upload.fileName });
+        set({ importJobId: jobId });
+        const job = await c.call('jobs.get', { jobId });
+        if (job.finishedAt !== null) {
+          set({ jobs: { ...get().jobs, [jobId]: job } });
+          await onJobEnded(job);
+        }
+      } finally {
+        set({ uploadProgress: null });
+      }
+    }),
+    cancelJob: (jobId) => guard(async () => {
+      await client().call('jobs.cancel', { jobId });
+    }),
+  };
+});
+
+export function importReportOf(job: JobStatus | undefined): ImportReport | null {
+  return job?.state === 'done' ? (job.result as ImportReport) : null;
+}

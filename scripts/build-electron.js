@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Bundles the Electron main process, the preload and the engine's utility-process host into
+// dist/electron. Native modules stay external: better-sqlite3 is loaded through its nativeBinding
+// option from .electron-native (see scripts/electron-sqlite.js); onnxruntime-node is N-API.
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  external: ['electron', 'better-sqlite3', 'onnxruntime-node'],
+  // The engine finds its files relative to import.meta.url; in a CommonJS bundle that is this file.
+  banner: { js: "const __bundle_url = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__bundle_url' },
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: [path.join(root, 'electron/main/main.ts')], outfile: path.join(root, 'dist/electron/main.cjs') }),
+  build({ ...common, entryPoints: [path.join(root, 'electron/preload/preload.ts')], outfile: path.join(root, 'dist/electron/preload.cjs') }),
+  build({ ...common, entryPoints: [path.join(root, 'electron/hosts/utility.ts')], outfile: path.join(root, 'dist/electron/engine-host.cjs') }),
+]);
+console.error('built dist/electron/{main,preload,engine-host}.cjs');

@@ -143,7 +143,6 @@ export interface DemoWorld {
 export function generateWorld(options: DemoOptions): DemoWorld {
   const rng = new Rng(options.seed);
   const services = demoServices(options);
-  const tierOf = new Map(services.map((s) => [s.name, s.tier]));
   const end = options.start + options.days * DAY;
 
   // 1. Change times and attributes, in time order.

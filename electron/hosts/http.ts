@@ -108,7 +108,15 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     try {
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
-        if (size > maxJson) return send(res, 413, { ok: false, error: { code: 'bad_request', message: `Request body is larger than ${maxJson} bytes` } });
+        if (size > maxJson) {
+          // Stop reading and close the connection once the answer is out; a kept-alive socket with
+          // an unread body would garble the next request on it.
+          res.setHeader('Connection', 'close');
+          send(res, 413, { ok: false, error: { code: 'bad_request', message: `Request body is larger than ${maxJson} bytes` } });
+          const socket = req.socket;
+          res.on('finish', () => socket.destroy());
+          return;
+        }
         body += (chunk as Buffer).toString('utf8');
       }
     } catch {

@@ -35,7 +35,9 @@ export function secureWebPreferences(preload: string): WebPreferences {
 
 export function isAppUrl(url: string): boolean {
   try {
-    return new URL(url).origin === APP_ORIGIN;
+    // URL.origin is "null" for schemes the WHATWG URL spec does not know, so compare the parts.
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === 'shadowbench' && u.username === '' && u.password === '';
   } catch {
     return false;
   }

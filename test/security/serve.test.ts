@@ -1,0 +1,87 @@
+import http from 'node:http';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine } from '../../electron/engine/engine.js';
+import { CSP, startServer, type Server } from '../../electron/hosts/http.js';
+import { REPO, tempDir } from '../helpers/workspace.js';
+
+let server: Server;
+
+function request(options: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: server.port, method: options.method ?? 'GET', path: options.path, headers: { Host: `127.0.0.1:${server.port}`, ...options.headers } }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const api = (method: string, input: unknown, headers: Record<string, string> = {}) => request({
+  method: 'POST', path: `/api/${method}`, body: JSON.stringify(input),
+  headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}`, ...headers },
+});
+
+beforeAll(async () => {
+  const engine = createEngine({ workspacesDir: tempDir() });
+  server = await startServer({ engine, rendererDir: path.join(REPO, 'dist', 'renderer') });
+});
+afterAll(() => server.close());
+
+describe('serve mode', () => {
+  it('listens on loopback only and prints a URL with a long random token', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
+  });
+
+  it('answers an API call that carries the token', async () => {
+    const r = await api('app.info', {});
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ ok: true, value: { version: expect.any(String), workspace: null } });
+  });
+
+  it('refuses API calls without the token, or with a wrong one, with 401', async () => {
+    expect((await api('app.info', {}, { Authorization: '' })).status).toBe(401);
+    expect((await api('app.info', {}, { Authorization: `Bearer ${server.token.slice(0, -1)}x` })).status).toBe(401);
+    expect((await request({ path: '/api/events' })).status).toBe(401);
+  });
+
+  it('refuses requests whose Host header names another server (DNS rebinding) with 403', async () => {
+    expect((await api('app.info', {}, { Host: 'evil.example:80' })).status).toBe(403);
+    expect((await api('app.info', {}, { Host: `attacker.test:${server.port}` })).status).toBe(403);
+    expect((await request({ path: '/', headers: { Host: 'evil.example' } })).status).toBe(403);
+    expect((await api('app.info', {}, { Host: `localhost:${server.port}` })).status).toBe(200);
+  });
+
+  it('refuses cross-origin requests even with the token', async () => {
+    expect((await api('app.info', {}, { Origin: 'https://evil.example' })).status).toBe(403);
+    expect((await api('app.info', {}, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect((await api('app.info', {}, { Origin: `http://127.0.0.1:${server.port}` })).status).toBe(200);
+  });
+
+  it('refuses privileged, unknown and malformed calls with a clear error', async () => {
+    const privileged = await api('workspace.openPath', { path: '/etc/passwd' });
+    expect(privileged.status).toBe(403);
+    expect(JSON.parse(privileged.body).error.message).toMatch(/only available to the command line/);
+    expect((await api('nope.nothing', {})).status).toBe(404);
+    const bad = await api('workspace.create', { name: '../../escape' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.message).toMatch(/workspace name/);
+    const notJson = await request({ method: 'POST', path: '/api/app.info', body: '{', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` } });
+    expect(notJson.status).toBe(400);
+    const form = await request({ method: 'POST', path: '/api/app.info', body: 'a=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Bearer ${server.token}` } });
+    expect(form.status).toBe(415);
+    const huge = await api('app.info', { pad: 'x'.repeat(2 << 20) });
+    expect(huge.status).toBe(413);
+  });
+
+  it('sends a strict CSP and no-sniff on every response', async () => {
+    const page = await request({ path: '/' });
+    expect(page.headers['content-security-policy']).toBe(CSP);
+    expect(CSP).toContain("script-src 'self'");
+    expect(CSP).not.toContain('unsafe');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect((await api('app.info', {})).headers['content-security-policy']).toBe(CSP);
+  });
+});

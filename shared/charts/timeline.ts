@@ -84,7 +84,7 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
       axisLine: { lineStyle: { color: theme.grid } }, splitLine: { show: false },
     });
     yAxes.push({
-      type: 'value', gridIndex: index, scale: true, name: metricLabel(s), nameLocation: 'end', nameGap: 6,
+      type: 'value', gridIndex: index, scale: true, name: metricLabel(s), nameLocation: 'end', nameGap: 12,
       nameTextStyle: { color: theme.text, align: 'left', fontWeight: 600, padding: [0, 0, 0, -56] },
       axisLabel: { color: theme.muted, fontSize: 10 }, splitLine: { lineStyle: { color: theme.grid } }, splitNumber: 3,
     });

@@ -46,7 +46,7 @@ describe('workspace files', () => {
     const raw = new Database(file);
     raw.pragma(`user_version = ${LATEST_VERSION + 5}`);
     raw.close();
-    expect(() => openWorkspace(file)).toThrow(/newer Shadowbench \(schema 6; this version understands up to 1\)/);
+    expect(() => openWorkspace(file)).toThrow(`newer Shadowbench (schema ${LATEST_VERSION + 5}; this version understands up to ${LATEST_VERSION})`);
     const check = new Database(file);
     expect(check.pragma('user_version', { simple: true })).toBe(LATEST_VERSION + 5);
     check.close();

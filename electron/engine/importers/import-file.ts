@@ -6,6 +6,7 @@ import type { ImportFormat, ImportReport, RejectedRow } from '../../../shared/co
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { refreshRollups } from '../db/rollups.js';
 import { openWorkspace } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
@@ -207,6 +208,13 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       report.rowsAccepted = 0;
       report.sourceId = existing;
       return finish('duplicate-file', `${request.fileName} was already imported (source #${existing}); nothing was added`);
+    }
+    const touched = writer.touchedSeries();
+    let refreshed = 0;
+    for (const [seriesId, [from, until]] of touched) {
+      refreshRollups(db, seriesId, from, until);
+      job.throwIfCancelled();
+      job.progress({ fraction: 1, message: `summarising series ${++refreshed} of ${touched.size} for the timeline` });
     }
     report.sourceId = sourceId;
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +

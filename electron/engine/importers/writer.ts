@@ -8,6 +8,8 @@ import type { NormalRow } from '../../../shared/domain/normalize.js';
 export interface RecordWriter {
   /** Returns true if the row was new, false if an identical key was already stored. */
   write(row: NormalRow): boolean;
+  /** Series that received points, with the time range written, for refreshing their rollups. */
+  touchedSeries(): Map<number, [number, number]>;
 }
 
 export function createWriter(db: Db, sourceId: number): RecordWriter {
@@ -63,13 +65,26 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     return id;
   }
 
+  const touched = new Map<number, [number, number]>();
+  const touch = (id: number, ts: number): void => {
+    const range = touched.get(id);
+    if (!range) touched.set(id, [ts, ts]);
+    else if (ts < range[0]) range[0] = ts;
+    else if (ts > range[1]) range[1] = ts;
+  };
+
   const flag = (value: boolean | null): number | null => (value === null ? null : value ? 1 : 0);
 
   return {
+    touchedSeries: () => touched,
     write(row) {
       switch (row.kind) {
-        case 'telemetry':
-          return q.insertPoint.run(seriesId(row.service, row.metric, row.labels), row.ts, row.value).changes > 0;
+        case 'telemetry': {
+          const id = seriesId(row.service, row.metric, row.labels);
+          const added = q.insertPoint.run(id, row.ts, row.value).changes > 0;
+          if (added) touch(id, row.ts);
+          return added;
+        }
         case 'changes':
           return q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
             row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;

@@ -1,5 +1,6 @@
 import type { Timeline } from '../../../shared/contract/records.js';
 import type { Db } from '../db/workspace.js';
+import { floorTo, ROLLUP_LEVELS } from '../db/rollups.js';
 import { EngineFailure } from '../errors.js';
 import { ALERT_COLUMNS, CHANGE_COLUMNS, INCIDENT_COLUMNS, toAlert, toChange, toIncident } from './records.js';
 
@@ -22,10 +23,21 @@ export function queryTimeline(db: Db, input: { service: string; from?: number | 
   const extent = extentRow.lo !== null && extentRow.hi !== null ? { from: extentRow.lo, until: extentRow.hi } : null;
   const from = input.from ?? extent?.from ?? 0;
   const until = Math.max(input.until ?? extent?.until ?? 0, from + 1);
-  const bucketMs = Math.max(1, Math.ceil((until - from + 1) / input.maxBuckets));
-  // Parameters bind as REAL, so the bucket index is cast back to an integer explicitly.
-  const bucketStmt = db.prepare(`SELECT CAST((ts - @from) / @bucket AS INTEGER) AS b, min(value) AS lo, max(value) AS hi, avg(value) AS mean
-    FROM points WHERE series_id = @id AND ts >= @from AND ts <= @until GROUP BY b ORDER BY b`).raw();
+  let bucketMs = Math.max(1, Math.ceil((until - from + 1) / input.maxBuckets));
+  // Wide buckets read the coarsest rollup that fits, aligned so each rollup row falls in exactly
+  // one bucket; narrow ones read the points. Parameters bind as REAL, hence the integer casts.
+  const level = [...ROLLUP_LEVELS].reverse().find((l) => bucketMs >= l);
+  let origin = from;
+  let bucketStmt;
+  if (level !== undefined) {
+    bucketMs = Math.ceil(bucketMs / level) * level;
+    origin = floorTo(from, level);
+    bucketStmt = db.prepare(`SELECT CAST((bucket_ts - @from) / @bucket AS INTEGER) AS b, min(lo), max(hi), sum(total) / sum(n)
+      FROM point_rollups WHERE series_id = @id AND level = CAST(@level AS INTEGER) AND bucket_ts >= @from AND bucket_ts <= @until GROUP BY b ORDER BY b`).raw();
+  } else {
+    bucketStmt = db.prepare(`SELECT CAST((ts - @from) / @bucket AS INTEGER) AS b, min(value), max(value), avg(value)
+      FROM points WHERE series_id = @id AND ts >= @from AND ts <= @until GROUP BY b ORDER BY b`).raw();
+  }
   const changes = db.prepare(`SELECT ${CHANGE_COLUMNS} FROM changes c JOIN services s ON s.id = c.service_id
     WHERE c.service_id = ? AND c.ts >= ? AND c.ts <= ? ORDER BY c.ts LIMIT ${MAX_MARKERS}`).all(serviceId, from, until) as Record<string, unknown>[];
   const incidents = db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM incidents i JOIN services s ON s.id = i.service_id
@@ -36,8 +48,8 @@ export function queryTimeline(db: Db, input: { service: string; from?: number | 
     service: input.service, from, until, extent,
     series: series.map((s) => ({
       seriesId: s.id, metric: s.metric, labels: JSON.parse(s.labels), bucketMs,
-      buckets: (bucketStmt.all({ id: s.id, from, until, bucket: bucketMs }) as Array<[number, number, number, number]>)
-        .map(([b, lo, hi, mean]) => [from + b * bucketMs, lo, hi, mean] as [number, number, number, number]),
+      buckets: (bucketStmt.all({ id: s.id, from: origin, until, bucket: bucketMs, ...(level !== undefined ? { level } : {}) }) as Array<[number, number, number, number]>)
+        .map(([b, lo, hi, mean]) => [origin + b * bucketMs, lo, hi, mean] as [number, number, number, number]),
     })),
     changes: changes.map(toChange),
     incidents: incidents.map(toIncident),

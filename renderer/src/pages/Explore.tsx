@@ -13,9 +13,9 @@ const changeColumns: Column<Change>[] = [
   { key: 'service', title: 'Service', width: 130, render: (c) => c.service },
   { key: 'kind', title: 'Kind', width: 70, render: (c) => c.kind },
   { key: 'author', title: 'Author', width: 120, render: (c) => c.author ?? '—' },
-  { key: 'la', title: 'Lines +', width: 70, align: 'right', render: (c) => fmtInt(c.attributes.lines_added ?? c.attributes.la ?? 0) },
+  { key: 'la', title: 'Lines +', width: 84, align: 'right', render: (c) => fmtInt(c.attributes.lines_added ?? c.attributes.la ?? 0) },
   { key: 'files', title: 'Files', width: 60, align: 'right', render: (c) => fmtInt(c.attributes.files_changed ?? c.attributes.nf ?? 0) },
-  { key: 'rb', title: 'Rolled back', width: 90, render: (c) => (c.rolledBack ? <span className="badge badge-warn">rolled back</span> : '') },
+  { key: 'rb', title: 'Rolled back', width: 110, render: (c) => (c.rolledBack ? <span className="badge badge-warn">rolled back</span> : '') },
 ];
 
 const incidentColumns: Column<Incident>[] = [

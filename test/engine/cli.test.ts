@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT, runCli } from '../../electron/cli.js';
+import { tempDir, writeFile } from '../helpers/workspace.js';
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t), isTTY: false });
+  return { code, out, err };
+}
+
+describe('shadowbench CLI', () => {
+  it('imports files and prints a JSON report with --json', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const file = writeFile(dir, 'c.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T10:00:00Z,10\n');
+    const r = await cli('import', '--workspace', ws, '--create', '--kind', 'changes', '--json', file);
+    expect(r.code).toBe(EXIT.ok);
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'imported', rowsAccepted: 1, kind: 'changes' });
+    const info = await cli('info', '--workspace', ws, '--json');
+    expect(JSON.parse(info.out)).toMatchObject({ counts: { changes: 1, services: 1 }, sources: [{ fileName: 'c.csv' }] });
+  });
+
+  it('exits 2 and lists the bad lines when a file is refused', async () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');
+    const r = await cli('import', '--workspace', path.join(dir, 'w.sbw'), '--create', '--kind', 'telemetry', file);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.out).toContain('line 3: value "x" is not a number');
+  });
+
+  it('exits 2 with a usage message for bad arguments, and for a file that is not a workspace', async () => {
+    expect((await cli('import', '--kind', 'telemetry', 'x.csv')).code).toBe(EXIT.usage);
+    expect((await cli('import', '--workspace', 'w.sbw', '--kind', 'weather', 'x.csv')).err).toContain("argument 'weather' is invalid");
+    expect((await cli('frobnicate')).code).toBe(EXIT.usage);
+    const dir = tempDir();
+    const notes = writeFile(dir, 'notes.sbw', 'not a database '.repeat(100));
+    const r = await cli('info', '--workspace', notes);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(/notes\.sbw is not a Shadowbench workspace/);
+    expect(fs.readFileSync(notes, 'utf8')).toBe('not a database '.repeat(100));
+  });
+
+  it('refuses to import into a missing workspace unless asked to create it', async () => {
+    const dir = tempDir();
+    const r = await cli('import', '--workspace', path.join(dir, 'nope.sbw'), '--kind', 'telemetry', writeFile(dir, 'a.csv', 'x\n'));
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain('pass --create');
+    expect(fs.existsSync(path.join(dir, 'nope.sbw'))).toBe(false);
+  });
+
+  it('prints help and version with exit 0', async () => {
+    expect((await cli('--help')).code).toBe(EXIT.ok);
+    expect((await cli('--version')).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

@@ -1,0 +1,122 @@
+import type { Db } from '../db/workspace.js';
+import type { Outcome } from './outcomes.js';
+
+/**
+ * Point-in-time features of changes (DESIGN.md §5). The value for a change at time t uses only
+ * what was knowable at t: incidents count from their detection, failures from the moment they
+ * were known, history strictly before t. Every builder is tested for leakage by adding the future
+ * and checking the past does not move.
+ */
+export const HISTORY_FEATURES = {
+  service_changes_7d: 'changes to the same service in the 7 days before',
+  hours_since_prev_change: 'hours since the previous change to the same service (720 if none in 30 days)',
+  service_incidents_30d: 'incidents on the service detected in the 30 days before',
+  author_changes_90d: 'changes by the same author in the 90 days before',
+  service_failed_change_rate_90d: 'share of the service\'s changes in the 90 days before whose failure was already known',
+  hour_of_day: 'hour of the day, UTC',
+  is_weekend: '1 on Saturday and Sunday, UTC',
+  service_tier: 'tier of the service (1 = most critical; 3 if unknown)',
+} as const;
+
+export type HistoryFeature = keyof typeof HISTORY_FEATURES;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface ChangeRow {
+  id: number;
+  externalId: string;
+  serviceId: number;
+  ts: number;
+  author: string | null;
+  attributes: Record<string, number>;
+}
+
+export interface FeatureCatalog {
+  history: HistoryFeature[];
+  attributes: string[];
+}
+
+/** Every feature a model may name: the history builders and every numeric change attribute in the workspace. */
+export function featureCatalog(db: Db): FeatureCatalog {
+  const attributes = new Set<string>();
+  for (const json of db.prepare("SELECT DISTINCT attributes FROM changes WHERE attributes != '{}' LIMIT 10000").pluck().all() as string[]) {
+    for (const key of Object.keys(JSON.parse(json) as object)) attributes.add(key);
+  }
+  return { history: Object.keys(HISTORY_FEATURES) as HistoryFeature[], attributes: [...attributes].sort() };
+}
+
+export function loadChanges(db: Db): ChangeRow[] {
+  return (db.prepare('SELECT id, external_id, service_id, ts, author, attributes FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; author: string | null; attributes: string }>)
+    .map((r) => ({ id: r.id, externalId: r.external_id, serviceId: r.service_id, ts: r.ts, author: r.author, attributes: JSON.parse(r.attributes) as Record<string, number> }));
+}
+
+/** Index of the first element >= value in a sorted array. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The feature matrix (row-major, one row per change in `changes` order) for `names`. Unknown
+ * names are an error naming what is available; a change without an attribute gets 0 for it.
+ */
+export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: readonly string[], outcomes: Map<number, Outcome>): number[][] {
+  const catalog = featureCatalog(db);
+  const known = new Set<string>([...catalog.history, ...catalog.attributes]);
+  const missing = names.filter((n) => !known.has(n));
+  if (missing.length > 0) {
+    throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${[...catalog.history, ...catalog.attributes].join(', ')}`);
+  }
+  const all = loadChanges(db); // history comes from every change in the workspace, not just the subjects
+  const serviceTimes = new Map<number, number[]>();
+  const authorTimes = new Map<string, number[]>();
+  const serviceFailures = new Map<number, Array<{ ts: number; knownAt: number }>>();
+  for (const c of all) {
+    (serviceTimes.get(c.serviceId) ?? serviceTimes.set(c.serviceId, []).get(c.serviceId)!).push(c.ts);
+    if (c.author) (authorTimes.get(c.author) ?? authorTimes.set(c.author, []).get(c.author)!).push(c.ts);
+    const o = outcomes.get(c.id);
+    if (o?.label === 1 && o.knownAt !== null) (serviceFailures.get(c.serviceId) ?? serviceFailures.set(c.serviceId, []).get(c.serviceId)!).push({ ts: c.ts, knownAt: o.knownAt });
+  }
+  const incidentKnown = new Map<number, number[]>();
+  for (const r of db.prepare('SELECT service_id, coalesce(detected_ts, started_ts) AS known FROM incidents ORDER BY known').all() as Array<{ service_id: number; known: number }>) {
+    (incidentKnown.get(r.service_id) ?? incidentKnown.set(r.service_id, []).get(r.service_id)!).push(r.known);
+  }
+  const tiers = new Map((db.prepare('SELECT id, tier FROM services').all() as Array<{ id: number; tier: number | null }>).map((s) => [s.id, s.tier ?? 3]));
+
+  // Counting strictly before t ([t - window, t)) keeps a change from seeing itself or anything simultaneous.
+  const countIn = (times: readonly number[] | undefined, from: number, until: number): number => (times ? lowerBound(times, until) - lowerBound(times, from) : 0);
+  const value = (name: string, c: ChangeRow): number => {
+    switch (name) {
+      case 'service_changes_7d': return countIn(serviceTimes.get(c.serviceId), c.ts - 7 * DAY, c.ts);
+      case 'hours_since_prev_change': {
+        const times = serviceTimes.get(c.serviceId)!;
+        const i = lowerBound(times, c.ts);
+        return i === 0 ? 720 : Math.min(720, (c.ts - times[i - 1]!) / HOUR);
+      }
+      case 'service_incidents_30d': return countIn(incidentKnown.get(c.serviceId), c.ts - 30 * DAY, c.ts);
+      case 'author_changes_90d': return c.author ? countIn(authorTimes.get(c.author), c.ts - 90 * DAY, c.ts) : 0;
+      case 'service_failed_change_rate_90d': {
+        const from = c.ts - 90 * DAY;
+        const total = countIn(serviceTimes.get(c.serviceId), from, c.ts);
+        if (total === 0) return 0;
+        const failed = (serviceFailures.get(c.serviceId) ?? []).filter((f) => f.ts >= from && f.ts < c.ts && f.knownAt < c.ts).length;
+        return failed / total;
+      }
+      case 'hour_of_day': return new Date(c.ts).getUTCHours();
+      case 'is_weekend': {
+        const day = new Date(c.ts).getUTCDay();
+        return day === 0 || day === 6 ? 1 : 0;
+      }
+      case 'service_tier': return tiers.get(c.serviceId) ?? 3;
+      default: return c.attributes[name] ?? 0;
+    }
+  };
+  return changes.map((c) => names.map((n) => value(n, c)));
+}

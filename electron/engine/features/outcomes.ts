@@ -1,0 +1,65 @@
+import type { Db } from '../db/workspace.js';
+
+/**
+ * What happened to each change: the label change-risk models are judged against, and *when* it
+ * became known (an outcome is knowable only once the incident that defines it was detected).
+ *
+ * DESIGN.md §3: the source's explicit outcome if it has one; else positive when an incident's
+ * postmortem names the change; else, if the attribution rule is on, positive when an incident of
+ * severity ≤ S hit the same service within H hours after it. The rule is off by default once any
+ * postmortem links exist, since it would then only add guesses to facts.
+ */
+export interface AttributionRule {
+  enabled: boolean;
+  maxSeverity: number;
+  windowHours: number;
+}
+
+export interface Outcome {
+  label: 0 | 1;
+  /** epoch ms at which the failure was known; null for negatives and for explicit labels with no date */
+  knownAt: number | null;
+  source: 'explicit' | 'postmortem' | 'rule' | 'none';
+  incident: string | null;
+}
+
+export function defaultRule(db: Db): AttributionRule {
+  const links = db.prepare('SELECT count(*) FROM incidents WHERE cause_change_id IS NOT NULL').pluck().get() as number;
+  return { enabled: links === 0, maxSeverity: 2, windowHours: 6 };
+}
+
+export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db)): Map<number, Outcome> {
+  const changes = db.prepare('SELECT id, external_id, service_id, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; outcome: number | null }>;
+  const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
+    .all() as Array<{ external_id: string; service_id: number; severity: number; started_ts: number; known: number; cause_change_id: string | null }>;
+  const byExternal = new Map(changes.map((c) => [c.external_id, c]));
+  const named = new Map<number, { known: number; incident: string }>();
+  for (const inc of incidents) {
+    const change = inc.cause_change_id ? byExternal.get(inc.cause_change_id) : undefined;
+    if (!change) continue;
+    const prior = named.get(change.id);
+    if (!prior || inc.known < prior.known) named.set(change.id, { known: inc.known, incident: inc.external_id });
+  }
+  const out = new Map<number, Outcome>();
+  for (const c of changes) {
+    if (c.outcome !== null) {
+      out.set(c.id, { label: c.outcome === 1 ? 1 : 0, knownAt: null, source: 'explicit', incident: null });
+      continue;
+    }
+    const link = named.get(c.id);
+    if (link) {
+      out.set(c.id, { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident });
+      continue;
+    }
+    if (rule.enabled) {
+      const until = c.ts + rule.windowHours * 3_600_000;
+      const hit = incidents.find((i) => i.service_id === c.service_id && i.severity <= rule.maxSeverity && i.started_ts >= c.ts && i.started_ts <= until);
+      if (hit) {
+        out.set(c.id, { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id });
+        continue;
+      }
+    }
+    out.set(c.id, { label: 0, knownAt: null, source: 'none', incident: null });
+  }
+  return out;
+}

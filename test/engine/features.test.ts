@@ -1,0 +1,86 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { buildFeatures, featureCatalog, HISTORY_FEATURES, loadChanges } from '../../electron/engine/features/catalog.js';
+import { labelChanges } from '../../electron/engine/features/outcomes.js';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 8, 7, 12); // a Monday
+
+async function workspace(changes: string, incidents: string) {
+  const { engine, dir, workspace: file } = await freshEngine();
+  await importPath(engine, writeFile(dir, 'services.csv', 'name,tier\napi,1\ndb,2\n'), { kind: 'services' });
+  await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,author,lines_added\n${changes}`), { kind: 'changes', timeUnit: 'ms' });
+  if (incidents) await importPath(engine, writeFile(dir, 'incidents.csv', `id,service,severity,started,detected,cause_change_id\n${incidents}`), { kind: 'incidents', timeUnit: 'ms' });
+  return { engine, dir, db: new Database(file, { readonly: true }) };
+}
+
+function features(db: Database.Database, names: string[]): Record<string, number[]> {
+  const changes = loadChanges(db);
+  const rows = buildFeatures(db, changes, names, labelChanges(db));
+  return Object.fromEntries(changes.map((c, i) => [c.externalId, rows[i]!]));
+}
+
+describe('point-in-time change features', () => {
+  it('count an incident only from the moment it was detected', async () => {
+    const { db } = await workspace(
+      `before,api,${T0 - 10 * H},ana,5\nat,api,${T0},ana,5\nafter,api,${T0 + 10 * H},ana,5\n`,
+      // started before `at` but detected after it
+      `INC-1,api,2,${T0 - 2 * H},${T0 + 1 * H},\n`,
+    );
+    const f = features(db, ['service_incidents_30d']);
+    expect(f.at).toEqual([0]);
+    expect(f.after).toEqual([1]);
+  });
+
+  it('count a failure in the failure rate only once it was known', async () => {
+    const { db } = await workspace(
+      `bad,api,${T0},ana,500\nnext,api,${T0 + 2 * H},bo,1\nlater,api,${T0 + 30 * H},bo,1\n`,
+      `INC-1,api,1,${T0 + 1 * H},${T0 + 5 * H},bad\n`,
+    );
+    const f = features(db, ['service_failed_change_rate_90d', 'service_changes_7d', 'hours_since_prev_change']);
+    // At `next` (T0+2h) the incident existed but nobody knew yet; at `later` it was known: 1 of 2 earlier changes failed.
+    expect(f.next).toEqual([0, 1, 2]);
+    expect(f.later).toEqual([0.5, 2, 28]);
+    expect(f.bad).toEqual([0, 0, 720]);
+  });
+
+  it('do not move when the future is added', async () => {
+    const past = Array.from({ length: 40 }, (_, i) => `c${i},${i % 3 ? 'api' : 'db'},${T0 + i * 5 * H},${['ana', 'bo', 'cy'][i % 3]},${i * 7}`).join('\n') + '\n';
+    const pastIncidents = `INC-1,api,2,${T0 + 50 * H},${T0 + 52 * H},c10\nINC-2,db,1,${T0 + 90 * H},${T0 + 91 * H},\n`;
+    const { engine, dir, db } = await workspace(past, pastIncidents);
+    const names = [...Object.keys(HISTORY_FEATURES), 'lines_added'];
+    const before = features(db, names);
+    // The future: more changes, an incident on an old change detected later, a burst on api.
+    const end = T0 + 40 * 5 * H;
+    const future = Array.from({ length: 30 }, (_, i) => `f${i},${i % 2 ? 'api' : 'db'},${end + i * H},${['ana', 'dee'][i % 2]},${i}`).join('\n');
+    await importPath(engine, writeFile(dir, 'future.csv', `id,service,timestamp,author,lines_added\n${future}\n`), { kind: 'changes', timeUnit: 'ms' });
+    await importPath(engine, writeFile(dir, 'future-inc.csv', `id,service,severity,started,detected,cause_change_id\nINC-9,api,1,${end - H},${end + 3 * H},c38\nINC-10,db,2,${end + 5 * H},${end + 6 * H},f4\n`), { kind: 'incidents', timeUnit: 'ms' });
+    const after = features(db, names);
+    for (const id of Object.keys(before)) expect(after[id], id).toEqual(before[id]);
+    expect(Object.keys(after)).toHaveLength(70);
+  });
+
+  it('name what is available when a model asks for a feature that does not exist', async () => {
+    const { db } = await workspace(`a,api,${T0},ana,5\n`, '');
+    expect(() => buildFeatures(db, loadChanges(db), ['lines_added', 'test_coverage'], labelChanges(db))).toThrow(/unknown feature test_coverage; available: .*service_changes_7d.*lines_added/);
+    expect(featureCatalog(db).attributes).toEqual(['lines_added']);
+  });
+});
+
+describe('outcomes', () => {
+  it('prefer postmortem links, and use the attribution rule only when there are none', async () => {
+    const linked = await workspace(`a,api,${T0},ana,5\nb,api,${T0 + H},ana,5\n`, `INC-1,api,1,${T0 + 2 * H},${T0 + 3 * H},a\n`);
+    const o = labelChanges(linked.db);
+    const byId = Object.fromEntries(loadChanges(linked.db).map((c) => [c.externalId, o.get(c.id)!]));
+    expect(byId.a).toMatchObject({ label: 1, source: 'postmortem', knownAt: T0 + 3 * H });
+    expect(byId.b).toMatchObject({ label: 0 });
+
+    const unlinked = await workspace(`a,api,${T0},ana,5\nb,db,${T0 + H},ana,5\nc,api,${T0 - 20 * H},ana,5\n`, `INC-1,api,1,${T0 + 2 * H},${T0 + 3 * H},\n`);
+    const u = labelChanges(unlinked.db);
+    const byId2 = Object.fromEntries(loadChanges(unlinked.db).map((c) => [c.externalId, u.get(c.id)!]));
+    expect(byId2.a).toMatchObject({ label: 1, source: 'rule', incident: 'INC-1' });
+    expect(byId2.b).toMatchObject({ label: 0 }); // another service
+    expect(byId2.c).toMatchObject({ label: 0 }); // outside the 6 h window
+  });
+});

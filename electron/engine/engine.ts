@@ -12,6 +12,11 @@ import { importFile } from './importers/import-file.js';
 import { JobRunner } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
+import { featureCatalog } from './features/catalog.js';
+import { HISTORY_FEATURES } from './features/catalog.js';
+import { addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
+import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 
 export const VERSION = '0.1.0';
 export const WORKSPACE_EXT = '.sbw';
@@ -60,6 +65,7 @@ export function createEngine(options: EngineOptions): Engine {
   const openAt = (file: string, create: boolean): WorkspaceInfo => {
     if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it or cancel it before switching workspaces');
     const db = openWorkspace(file, { create });
+    markInterrupted(db);
     current?.db.close();
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
     return info();
@@ -137,6 +143,44 @@ export function createEngine(options: EngineOptions): Engine {
     'changes.page': (input) => page(requireDb().db, 'changes', input),
     'incidents.page': (input) => page(requireDb().db, 'incidents', input),
     'alerts.page': (input) => page(requireDb().db, 'alerts', input),
+    'features.catalog': () => {
+      const catalog = featureCatalog(requireDb().db);
+      return { history: catalog.history.map((name) => ({ name, description: HISTORY_FEATURES[name] })), attributes: catalog.attributes };
+    },
+    'models.list': () => listModels(requireDb().db),
+    'models.get': ({ id }) => getModel(requireDb().db, id),
+    'models.addOnnx': async ({ uploadId, manifest }) => {
+      const file = path.join(uploadsDir, uploadId);
+      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
+      try {
+        return await addOnnxModel(requireDb().db, fs.readFileSync(file), manifest);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    },
+    'models.addOnnxPath': async ({ path: file, manifest }) => {
+      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
+      return addOnnxModel(requireDb().db, fs.readFileSync(file), manifest);
+    },
+    'models.train': (input) => trainBuiltin(requireDb().db, input),
+    'models.retire': ({ id }) => retireModel(requireDb().db, id),
+    'models.exportPath': ({ id, path: file }) => {
+      const { bytes, manifest } = exportOnnx(requireDb().db, id);
+      const onnxPath = path.resolve(file);
+      const manifestPath = onnxPath.replace(/\.onnx$/i, '') + '.manifest.json';
+      fs.writeFileSync(onnxPath, bytes);
+      fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+      return { onnx: onnxPath, manifest: manifestPath };
+    },
+    'runs.start': (config) => {
+      const ws = requireDb();
+      return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
+    },
+    'runs.list': () => listRuns(requireDb().db),
+    'runs.get': ({ id }) => getRun(requireDb().db, id),
+    'runs.scorecard': ({ runId, modelId, threshold, resamples }) => scorecard(requireDb().db, runId, modelId, { threshold, resamples }),
+    'runs.suggestions': (input) => suggestionsPage(requireDb().db, input),
+    'suggestions.get': ({ runId, modelId, changeId }) => suggestionDetail(requireDb().db, runId, modelId, changeId),
   };
 
   function startImport(options: MethodParsedInput<'import.startPath'> | MethodParsedInput<'import.start'>, file: string, fileName: string, cleanup: () => void): { jobId: string } {

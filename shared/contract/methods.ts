@@ -3,6 +3,7 @@ import {
   Alert, Change, ImportFormat, ImportReport, Incident, JobStatus, Page, RecordKind, SeriesInfo, Service, Source,
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
+import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 
 /**
  * The engine API: one table of methods. Hosts (HTTP, Electron IPC, CLI, tests) all call the same
@@ -75,6 +76,21 @@ export const methods = {
   'changes.page': method(PageQuery, Page(Change)),
   'incidents.page': method(PageQuery, Page(Incident)),
   'alerts.page': method(PageQuery, Page(Alert)),
+  'features.catalog': method(z.object({}), z.object({ history: z.array(z.object({ name: z.string(), description: z.string() })), attributes: z.array(z.string()) })),
+  'models.list': method(z.object({}), z.array(ModelInfo)),
+  'models.get': method(z.object({ id: z.number().int() }), ModelInfo),
+  /** Registers an uploaded ONNX file with its manifest, after validating both against the workspace. */
+  'models.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: ModelManifest }), ModelInfo),
+  'models.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: ModelManifest }), ModelInfo, { privileged: true }),
+  'models.train': method(TrainOptions, ModelInfo),
+  'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
+  'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
+  'runs.start': method(RunConfig, JobStarted, { job: true }),
+  'runs.list': method(z.object({}), z.array(RunInfo)),
+  'runs.get': method(z.object({ id: z.number().int() }), RunInfo),
+  'runs.scorecard': method(z.object({ runId: z.number().int(), modelId: z.number().int(), threshold: z.number().min(0).max(1).optional(), resamples: z.number().int().min(0).max(10000).optional() }), Scorecard),
+  'runs.suggestions': method(z.object({ runId: z.number().int(), modelId: z.number().int(), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200), gated: z.boolean().optional() }), Page(Suggestion)),
+  'suggestions.get': method(z.object({ runId: z.number().int(), modelId: z.number().int(), changeId: z.number().int() }), SuggestionDetail),
 } as const;
 
 export type Methods = typeof methods;

@@ -1,0 +1,198 @@
+import crypto from 'node:crypto';
+import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
+import { labelChanges } from '../features/outcomes.js';
+import { heuristicFor } from './heuristic.js';
+import { trainLogistic, type LogisticModel } from './logistic.js';
+import { checkManifest, loadSession, prepareOnnx } from './onnx-model.js';
+import { logisticToOnnx } from './onnx-writer.js';
+import { builtinScorer, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
+
+/**
+ * The model registry: ONNX files with their manifests and the built-in baselines, versioned by
+ * name, stored in the workspace with their sha256 so a run can say exactly what it ran.
+ */
+
+interface Row { id: number; name: string; version: number; task: string; kind: string; sha256: string; onnx: Buffer | null; manifest: string; notes: string; status: string; created_at: number }
+
+/** What the registry keeps in `manifest` for each kind. */
+type Stored =
+  | { kind: 'onnx'; manifest: ModelManifest }
+  | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } };
+
+const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
+function nextVersion(db: Db, name: string): number {
+  return ((db.prepare('SELECT max(version) FROM models WHERE name = ?').pluck().get(name) as number | null) ?? 0) + 1;
+}
+
+function toInfo(row: Row): ModelInfo {
+  const stored = JSON.parse(row.manifest) as Stored;
+  const features = stored.kind === 'onnx' ? stored.manifest.features : stored.params.features;
+  return {
+    id: row.id, name: row.name, version: row.version, task: 'change-risk', kind: row.kind as ModelInfo['kind'],
+    builtin: stored.kind === 'builtin' ? (stored.params.kind === 'heuristic' ? 'heuristic' : stored.params.features.length === 1 ? 'single-feature' : 'logistic') : null,
+    sha256: row.sha256, status: row.status as ModelInfo['status'], features,
+    threshold: stored.kind === 'onnx' ? stored.manifest.threshold : stored.threshold,
+    description: stored.kind === 'onnx' ? stored.manifest.description : stored.description,
+    createdAt: row.created_at, notes: JSON.parse(row.notes) as string[],
+  };
+}
+
+export function listModels(db: Db): ModelInfo[] {
+  return (db.prepare('SELECT * FROM models ORDER BY name, version').all() as Row[]).map(toInfo);
+}
+
+function row(db: Db, id: number): Row {
+  const r = db.prepare('SELECT * FROM models WHERE id = ?').get(id) as Row | undefined;
+  if (!r) throw new EngineFailure('not_found', `No model with id ${id}`);
+  return r;
+}
+
+export function getModel(db: Db, id: number): ModelInfo {
+  return toInfo(row(db, id));
+}
+
+export function findModel(db: Db, nameOrId: string): ModelInfo {
+  const byId = /^\d+$/.test(nameOrId) ? (db.prepare('SELECT * FROM models WHERE id = ?').get(Number(nameOrId)) as Row | undefined) : undefined;
+  const r = byId ?? (db.prepare("SELECT * FROM models WHERE name = ? AND status = 'active' ORDER BY version DESC LIMIT 1").get(nameOrId) as Row | undefined);
+  if (!r) throw new EngineFailure('not_found', `No active model named "${nameOrId}"`);
+  return toInfo(r);
+}
+
+export function retireModel(db: Db, id: number): ModelInfo {
+  row(db, id);
+  db.prepare("UPDATE models SET status = 'retired' WHERE id = ?").run(id);
+  return getModel(db, id);
+}
+
+/** Medians of each feature over the workspace's changes: the reference row for explanations. */
+function medians(names: string[], rows: number[][]): Record<string, number> {
+  const out: Record<string, number> = {};
+  names.forEach((name, j) => {
+    const values = rows.map((r) => r[j]!).sort((a, b) => a - b);
+    out[name] = values.length === 0 ? 0 : values[Math.floor(values.length / 2)]!;
+  });
+  return out;
+}
+
+function checkFeatures(db: Db, name: string, features: string[]): void {
+  const catalog = featureCatalog(db);
+  const available = new Set<string>([...catalog.history, ...catalog.attributes]);
+  const missing = features.filter((f) => !available.has(f));
+  if (missing.length > 0) {
+    throw new EngineFailure('input_error', `Model ${name}: the workspace has no feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}. Available: ${[...catalog.history, ...catalog.attributes].join(', ')}`, { missing, available: [...available] });
+  }
+}
+
+export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: ModelManifestInput): Promise<ModelInfo> {
+  const parsedManifest = ModelManifest.safeParse(manifestInput);
+  if (!parsedManifest.success) throw new EngineFailure('bad_request', `The manifest is not valid: ${parsedManifest.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
+  let manifest = parsedManifest.data;
+  const prepared = prepareOnnx(manifest.name, bytes);
+  // A manifest written for the skl2onnx file names the ZipMap output; point it at the tensor.
+  const renamed = prepared.notes.length > 0 ? /ZipMap output "([^"]+)" was replaced by its probability tensor "([^"]+)"/.exec(prepared.notes.join('\n')) : null;
+  if (renamed && manifest.output === renamed[1]) manifest = { ...manifest, output: renamed[2]! };
+  const session = await loadSession(manifest.name, prepared.bytes);
+  try {
+    checkManifest(session, manifest, prepared.notes);
+    checkFeatures(db, manifest.name, manifest.features);
+    const scorer = onnxScorer(0, manifest, session);
+    // A trial inference on real rows: the model must produce usable numbers here, not just load.
+    const changes = loadChanges(db).slice(0, 64);
+    if (changes.length > 0) {
+      const rows = buildFeatures(db, changes, manifest.features, labelChanges(db));
+      const trial = await scorer.score(rows);
+      const bad = trial.errors.findIndex((e) => e !== null);
+      if (bad >= 0) throw new EngineFailure('input_error', `Model ${manifest.name}: trial inference on change ${changes[bad]!.externalId} failed: ${trial.errors[bad]}`);
+      if (!manifest.reference) manifest = { ...manifest, reference: medians(manifest.features, buildFeatures(db, loadChanges(db), manifest.features, labelChanges(db))) };
+    }
+  } finally {
+    await session.release();
+  }
+  const version = nextVersion(db, manifest.name);
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'change-risk', 'onnx', ?, ?, ?, ?, ?)`)
+    .run(manifest.name, version, sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
+  return getModel(db, id);
+}
+
+/** Trains (or, for the heuristic, configures) a built-in on changes before the cutoff. */
+export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
+  const catalog = featureCatalog(db);
+  const changes = loadChanges(db);
+  if (changes.length === 0) throw new EngineFailure('input_error', 'The workspace has no changes to train on');
+  const outcomes = labelChanges(db);
+  const cutoff = options.cutoff ?? changes[Math.floor(changes.length * 0.7)]!.ts;
+  const train = changes.filter((c) => c.ts < cutoff);
+  const sizeFeature = ['lines_added', 'la', 'additions', 'lines'].find((f) => catalog.attributes.includes(f));
+  let params: BuiltinParams;
+  let description: string;
+  let threshold = options.threshold ?? 0.5;
+  if (options.kind === 'heuristic') {
+    if (!sizeFeature) throw new EngineFailure('input_error', 'The heuristic needs a change-size attribute (lines_added or la); the changes have none');
+    params = heuristicFor(sizeFeature);
+    description = 'Heuristic risk rules: large change, off-hours, weekend, recent incidents, tier-1 service';
+    threshold = options.threshold ?? 0.3;
+  } else {
+    const features = options.features ?? (options.kind === 'single-feature' ? (sizeFeature ? [sizeFeature] : []) : [...catalog.history, ...catalog.attributes]);
+    if (features.length === 0) throw new EngineFailure('input_error', 'No features to train on; name them with features');
+    checkFeatures(db, options.name, features);
+    if (train.length < 20) throw new EngineFailure('input_error', `Only ${train.length} changes before the cutoff ${new Date(cutoff).toISOString()}; train on a later cutoff`);
+    const rows = buildFeatures(db, train, features, outcomes);
+    const labels = train.map((c) => outcomes.get(c.id)!.label);
+    let model: LogisticModel;
+    try {
+      model = trainLogistic(features, rows, labels, { C: options.C, log1p: options.kind === 'single-feature' ? false : options.log1p });
+    } catch (err) {
+      throw new EngineFailure('input_error', `Cannot train ${options.name}: ${(err as Error).message}`);
+    }
+    params = model;
+    description = options.kind === 'single-feature'
+      ? `Single feature (${features[0]}), logistic fit: the "LApredict" baseline`
+      : `Logistic regression (L2, C=${options.C}${options.log1p ? ', log1p' : ''}) on ${features.length} features`;
+    if (options.threshold === undefined) {
+      // Default to the training base rate: a 0.5 cut flags almost nothing when failures are rare.
+      threshold = Math.round((labels.reduce<number>((a, b) => a + b, 0) / labels.length) * 1000) / 1000;
+    }
+  }
+  const reference = medians(params.features, buildFeatures(db, train.length > 0 ? train : changes, params.features, outcomes));
+  const stored: Stored = {
+    kind: 'builtin', name: options.name, description, threshold, params, reference,
+    trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => outcomes.get(c.id)!.label === 1).length },
+  };
+  const json = JSON.stringify(stored);
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'change-risk', 'builtin', ?, NULL, ?, '[]', ?)`)
+    .run(options.name, nextVersion(db, options.name), sha256(json), json, Date.now()).lastInsertRowid);
+  return getModel(db, id);
+}
+
+/** The ONNX file of a model: the stored file for ONNX models, an export for the logistic built-ins. */
+export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: ModelManifest } {
+  const r = row(db, id);
+  const stored = JSON.parse(r.manifest) as Stored;
+  if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
+  if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
+  return {
+    bytes: logisticToOnnx(stored.params),
+    manifest: ModelManifest.parse({ name: r.name, description: stored.description, input: 'features', features: stored.params.features, output: 'risk', threshold: stored.threshold, reference: stored.reference }),
+  };
+}
+
+export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; reference: number[]; mitigations: Record<string, string>; release: () => Promise<void> }> {
+  const r = row(db, id);
+  const stored = JSON.parse(r.manifest) as Stored;
+  if (stored.kind === 'onnx') {
+    const session = await loadSession(stored.manifest.name, new Uint8Array(r.onnx!));
+    const ref = stored.manifest.reference ?? {};
+    return {
+      scorer: onnxScorer(id, stored.manifest, session), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
+      mitigations: stored.manifest.mitigations ?? {}, release: () => session.release(),
+    };
+  }
+  return {
+    scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
+    mitigations: {}, release: async () => undefined,
+  };
+}

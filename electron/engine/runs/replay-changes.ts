@@ -1,0 +1,138 @@
+import crypto from 'node:crypto';
+import type { RunConfig, RunInfo } from '../../../shared/contract/models.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { buildFeatures, loadChanges, type ChangeRow } from '../features/catalog.js';
+import { defaultRule, labelChanges } from '../features/outcomes.js';
+import type { JobContext } from '../jobs/jobs.js';
+import { getModel, loadScorer } from '../models/registry.js';
+import type { Scorer } from '../models/scorer.js';
+
+export const CODE_VERSION = '0.1.0';
+
+/** Hash of the workspace's sources' hashes: what data a run saw, in one value. */
+export function datasetFingerprint(db: Db): string {
+  const hashes = db.prepare('SELECT sha256 FROM sources ORDER BY sha256').pluck().all() as string[];
+  return crypto.createHash('sha256').update(hashes.join('\n')).digest('hex');
+}
+
+/** Runs marked running with no job behind them were cut off (the app was killed): say so. */
+export function markInterrupted(db: Db): void {
+  db.prepare("UPDATE runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
+}
+
+function subjects(db: Db, config: RunConfig): ChangeRow[] {
+  const services = config.services && config.services.length > 0
+    ? new Set((db.prepare(`SELECT id FROM services WHERE name IN (${config.services.map(() => '?').join(',')})`).pluck().all(...config.services) as number[]))
+    : null;
+  if (services && services.size !== config.services!.length) {
+    const known = new Set(db.prepare('SELECT name FROM services').pluck().all() as string[]);
+    throw new EngineFailure('input_error', `Unknown service${config.services!.filter((s) => !known.has(s)).length > 1 ? 's' : ''}: ${config.services!.filter((s) => !known.has(s)).join(', ')}`);
+  }
+  return loadChanges(db).filter((c) => (config.from === undefined || c.ts >= config.from) && (config.until === undefined || c.ts < config.until) && (!services || services.has(c.serviceId)));
+}
+
+/**
+ * A change-risk shadow run: every model scores every change in the range, in time order, in
+ * batches, with features built as of each change's time. Nothing the models say is acted on;
+ * each suggestion is stored with the outcome the change really had. A row a model cannot score
+ * is recorded with its error, and answered by the fallback model if the run has one.
+ */
+export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
+  for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) getModel(db, id);
+  const attribution = config.attribution ?? defaultRule(db);
+  const changes = subjects(db, config);
+  if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
+  const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
+  const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
+  try {
+    const outcomes = labelChanges(db, attribution);
+    for (const id of config.models) loaded.push(await loadScorer(db, id));
+    const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
+    if (fallback) loaded.push(fallback);
+    const featureCache = new Map<string, number[]>();
+    const column = (scorer: Scorer): number[][] => {
+      // Features are shared between models that ask for the same ones; each is built once.
+      const missing = scorer.features.filter((f) => !featureCache.has(f));
+      if (missing.length > 0) {
+        const built = buildFeatures(db, changes, missing, outcomes);
+        missing.forEach((f, j) => featureCache.set(f, built.map((r) => r[j]!)));
+      }
+      const cols = scorer.features.map((f) => featureCache.get(f)!);
+      return changes.map((_, i) => cols.map((c) => c[i]!));
+    };
+    const insert = db.prepare(`INSERT INTO suggestions (run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, explanation)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
+    const total = config.models.length * changes.length;
+    let done = 0;
+    const fallbackRows = fallback ? column(fallback.scorer) : null;
+    for (const { scorer } of loaded.slice(0, config.models.length)) {
+      const rows = column(scorer);
+      const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
+      for (let start = 0; start < changes.length; start += config.batchSize) {
+        const batch = rows.slice(start, start + config.batchSize);
+        const t0 = performance.now();
+        let result: { scores: Float64Array; errors: Array<string | null> };
+        try {
+          result = await scorer.score(batch);
+        } catch (err) {
+          // The whole batch failed (the model threw): every row in it is an error.
+          result = { scores: new Float64Array(batch.length).fill(Number.NaN), errors: batch.map(() => (err as Error).message) };
+        }
+        // Batched inference has no per-row time; each row carries its share of the batch.
+        const latency = (performance.now() - t0) / batch.length;
+        const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
+        let rescue: { scores: Float64Array; errors: Array<string | null> } | null = null;
+        if (fallback && fallbackRows && failed.length > 0) rescue = await fallback.scorer.score(failed.map((i) => fallbackRows[start + i]!));
+        db.transaction(() => {
+          for (let i = 0; i < batch.length; i++) {
+            const change = changes[start + i]!;
+            const outcome = outcomes.get(change.id)!;
+            let score: number | null = result.errors[i] === null ? result.scores[i]! : null;
+            let fallbackId: number | null = null;
+            let rowThreshold = threshold;
+            if (score === null && rescue) {
+              const k = failed.indexOf(i);
+              if (rescue.errors[k] === null) {
+                score = rescue.scores[k]!;
+                fallbackId = fallback!.scorer.modelId;
+                rowThreshold = fallback!.scorer.threshold;
+              }
+            }
+            insert.run(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, latency,
+              result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident);
+          }
+        })();
+        done += batch.length;
+        job.throwIfCancelled();
+        job.progress({ fraction: done / total, message: `${scorer.name}: ${Math.min(start + batch.length, changes.length).toLocaleString('en-US')} of ${changes.length.toLocaleString('en-US')} changes`, rows: done });
+      }
+    }
+    const manifest = {
+      models: config.models.map((id) => {
+        const m = getModel(db, id);
+        return { id, name: m.name, version: m.version, sha256: m.sha256 };
+      }),
+      datasetFingerprint: datasetFingerprint(db), attribution, subjects: changes.length, seed: config.seed, codeVersion: CODE_VERSION,
+    };
+    db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
+  } catch (err) {
+    // A cancelled or failed run keeps no half set of suggestions.
+    db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(runId);
+    db.prepare('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(job.cancelled ? 'cancelled' : 'failed', Date.now(), (err as Error).message, runId);
+    throw err;
+  } finally {
+    for (const l of loaded) await l.release();
+  }
+  return getRun(db, runId);
+}
+
+export function getRun(db: Db, id: number): RunInfo {
+  const r = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as { id: number; task: string; state: RunInfo['state']; config: string; manifest: string | null; started_at: number; finished_at: number | null; error: string | null } | undefined;
+  if (!r) throw new EngineFailure('not_found', `No run ${id}`);
+  return { id: r.id, task: 'change-risk', state: r.state, config: JSON.parse(r.config), manifest: r.manifest ? JSON.parse(r.manifest) : null, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error };
+}
+
+export function listRuns(db: Db): RunInfo[] {
+  return (db.prepare('SELECT id FROM runs ORDER BY id DESC').pluck().all() as number[]).map((id) => getRun(db, id));
+}

@@ -1,0 +1,101 @@
+import type { Costs } from '../../../shared/metrics/classification.js';
+import { sortPredictions, thresholdSweep } from '../../../shared/metrics/classification.js';
+import { bootstrapMetrics } from '../../../shared/metrics/bootstrap.js';
+import { quantile } from '../../../shared/metrics/bootstrap.js';
+import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
+import { mitigationsFor } from '../../../shared/explain/mitigations.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { buildFeatures, loadChanges } from '../features/catalog.js';
+import { labelChanges } from '../features/outcomes.js';
+import { getModel, loadScorer } from '../models/registry.js';
+import { getRun } from './replay-changes.js';
+
+interface SuggestionRow { change_id: number; score: number | null; decision: number | null; latency_ms: number | null; error: string | null; fallback_model_id: number | null; label: number; label_source: string; incident: string | null }
+
+/** The change-risk scorecard of one model in one run, with bootstrap intervals (DESIGN.md §6). */
+export function scorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined } = {}): Scorecard {
+  const run = getRun(db, runId);
+  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${runId} is ${run.state}; a scorecard needs a finished run`);
+  const entry = run.manifest.models.find((m) => m.id === modelId);
+  if (!entry) throw new EngineFailure('not_found', `Model ${modelId} is not part of run ${runId}`);
+  const rows = db.prepare('SELECT change_id, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident FROM suggestions WHERE run_id = ? AND model_id = ?').all(runId, modelId) as SuggestionRow[];
+  const threshold = options.threshold ?? run.config.thresholds?.[String(modelId)] ?? getModel(db, modelId).threshold;
+  const costs: Costs = run.config.costs;
+  const scored = rows.filter((r) => r.score !== null);
+  const sorted = sortPredictions(scored.map((r) => ({ score: r.score!, label: r.label === 1 ? 1 : 0 })));
+  const resamples = options.resamples ?? 1000;
+  const { point, intervals } = bootstrapMetrics(sorted, threshold, costs, { resamples, seed: run.config.seed });
+  const sweep = thresholdSweep(sorted, costs);
+  const reliability = Array.from({ length: 10 }, (_, bin) => {
+    const inBin = scored.filter((r) => Math.min(Math.max(Math.floor(10 * r.score!), 0), 9) === bin);
+    return {
+      bin, count: inBin.length,
+      meanScore: inBin.length ? inBin.reduce((a, r) => a + r.score!, 0) / inBin.length : null,
+      observedRate: inBin.length ? inBin.reduce((a, r) => a + r.label, 0) / inBin.length : null,
+    };
+  });
+  const latencies = rows.map((r) => r.latency_ms).filter((l): l is number => l !== null).sort((a, b) => a - b);
+  return {
+    runId, model: { id: modelId, name: entry.name, version: entry.version }, threshold, n: scored.length, positives: point.positives,
+    metrics: intervals, confusion: point.confusion, sweep: sweep.points, costOptimalThreshold: sweep.costOptimal?.threshold ?? null, reliability,
+    operations: {
+      latency_p50_ms: latencies.length ? quantile(latencies, 0.5) : null,
+      latency_p99_ms: latencies.length ? quantile(latencies, 0.99) : null,
+      error_rate: rows.length ? rows.filter((r) => r.error !== null).length / rows.length : 0,
+      fallback_rate: rows.length ? rows.filter((r) => r.fallback_model_id !== null).length / rows.length : 0,
+    },
+    attribution: run.manifest.attribution, resamples,
+  };
+}
+
+const SUGGESTION_SQL = `SELECT s.run_id, s.model_id, s.change_id, c.external_id, sv.name AS service, c.ts, s.score, s.decision, s.latency_ms, s.error,
+  s.fallback_model_id, s.label, s.label_source, s.incident, c.rolled_back, s.explanation
+  FROM suggestions s JOIN changes c ON c.id = s.change_id JOIN services sv ON sv.id = c.service_id`;
+
+type FullRow = SuggestionRow & { run_id: number; model_id: number; external_id: string; service: string; ts: number; rolled_back: number | null; explanation: string | null };
+
+function toSuggestion(r: FullRow): Suggestion {
+  return {
+    runId: r.run_id, modelId: r.model_id, changeId: r.change_id, externalId: r.external_id, service: r.service, ts: r.ts, score: r.score,
+    decision: r.decision === null ? null : r.decision === 1, latencyMs: r.latency_ms, error: r.error, fallback: r.fallback_model_id !== null,
+    outcome: { label: r.label, source: r.label_source, incident: r.incident, rolledBack: r.rolled_back === null ? null : r.rolled_back === 1 },
+  };
+}
+
+/** Suggestions of one model, riskiest first; `gated` keeps only those the model would have held back. */
+export function suggestionsPage(db: Db, input: { runId: number; modelId: number; offset: number; limit: number; gated?: boolean | undefined }): { total: number; offset: number; rows: Suggestion[] } {
+  const where = `WHERE s.run_id = ? AND s.model_id = ?${input.gated ? ' AND s.decision = 1' : ''}`;
+  const total = db.prepare(`SELECT count(*) FROM suggestions s ${where}`).pluck().get(input.runId, input.modelId) as number;
+  const rows = db.prepare(`${SUGGESTION_SQL} ${where} ORDER BY s.score IS NULL, s.score DESC, c.ts LIMIT ? OFFSET ?`).all(input.runId, input.modelId, input.limit, input.offset) as FullRow[];
+  return { total, offset: input.offset, rows: rows.map(toSuggestion) };
+}
+
+/**
+ * One suggestion with its explanation and mitigations. Exact models are explained on the spot;
+ * sampled Shapley values for ONNX models are computed on first request and stored with the
+ * suggestion, so the same question always gets the same answer.
+ */
+export async function suggestionDetail(db: Db, runId: number, modelId: number, changeId: number): Promise<SuggestionDetail> {
+  const r = db.prepare(`${SUGGESTION_SQL} WHERE s.run_id = ? AND s.model_id = ? AND s.change_id = ?`).get(runId, modelId, changeId) as FullRow | undefined;
+  if (!r) throw new EngineFailure('not_found', `No suggestion for change ${changeId} by model ${modelId} in run ${runId}`);
+  const base = toSuggestion(r);
+  const { scorer, reference, mitigations, release } = await loadScorer(db, modelId);
+  try {
+    let explanation: SuggestionDetail['explanation'];
+    if (r.explanation) explanation = JSON.parse(r.explanation) as SuggestionDetail['explanation'];
+    else if (r.score === null) explanation = { method: 'none', reference: null, contributions: [] };
+    else {
+      const change = loadChanges(db).find((c) => c.id === changeId)!;
+      const run = getRun(db, runId);
+      const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution))[0]!;
+      const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+      const refScore = (await scorer.score([reference])).scores[0]!;
+      explanation = { method: scorer.explainMethod, reference: refScore, contributions };
+      db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
+    }
+    return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations) };
+  } finally {
+    await release();
+  }
+}

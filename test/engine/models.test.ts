@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../electron/engine/engine.js';
+import type { RunInfo } from '../../shared/contract/models.js';
+import { firstFeatureModel, nanModel, partlyNanModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+const T0 = Date.UTC(2026, 8, 1);
+let engine: Engine;
+let dir: string;
+
+/** 300 changes with a size attribute in [0, 1) and in [0, 100), failures more likely when large. */
+beforeAll(async () => {
+  ({ engine, dir } = await freshEngine());
+  const rows: string[] = [];
+  const incidents: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const frac = ((i * 37) % 100) / 100;
+    const size = Math.round(frac * 100);
+    // `guard` is fine for the first 64 changes (the registry's trial rows) and 0 for every tenth change after.
+    rows.push(`c${i},svc${i % 3},${T0 + i * 3_600_000},dev${i % 7},${frac},${size},${i % 5},${i >= 64 && i % 10 === 0 ? 0 : 50}`);
+    if ((i * 7919) % 100 < size / 2) incidents.push(`I${i},svc${i % 3},2,${T0 + i * 3_600_000 + 600_000},${T0 + i * 3_600_000 + 1_200_000},c${i}`);
+  }
+  await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,author,frac,size,tests_changed,guard\n${rows.join('\n')}\n`), { kind: 'changes', timeUnit: 'ms' });
+  await importPath(engine, writeFile(dir, 'incidents.csv', `id,service,severity,started,detected,cause_change_id\n${incidents.join('\n')}\n`), { kind: 'incidents', timeUnit: 'ms' });
+});
+
+function modelFile(name: string, bytes: Uint8Array): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+const add = (file: string, manifest: Record<string, unknown>) => engine.dispatch('models.addOnnxPath', { path: file, manifest }, { privileged: true });
+
+async function run(models: number[], extra: Record<string, unknown> = {}): Promise<RunInfo> {
+  const { jobId } = await engine.call('runs.start', { models, ...extra });
+  const job = await engine.jobs.wait(jobId);
+  if (job.state !== 'done') throw new Error(`run ${job.state}: ${job.error?.message}`);
+  return job.result as RunInfo;
+}
+
+describe('the model registry', () => {
+  it('accepts a skl2onnx-style classifier by rewriting its ZipMap output to the probability tensor', async () => {
+    const r = await add(modelFile('sk.onnx', sklearnStyleLogistic([2, 0.01], -1)), { name: 'sk', input: 'float_input', features: ['frac', 'size'], output: 'output_probability' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const model = r.value as { id: number; notes: string[]; version: number };
+    expect(model.notes[0]).toMatch(/ZipMap output "output_probability" was replaced by its probability tensor "probabilities"/);
+    const result = await run([model.id]);
+    const page = await engine.call('runs.suggestions', { runId: result.id, modelId: model.id, limit: 1000 });
+    const c5 = page.rows.find((s) => s.externalId === 'c5')!;
+    const frac = ((5 * 37) % 100) / 100;
+    expect(c5.score).toBeCloseTo(1 / (1 + Math.exp(-(2 * frac + 0.01 * Math.round(frac * 100) - 1))), 6);
+  });
+
+  it('reads [N, 2] probabilities by column and [N] scores', async () => {
+    const bytes = modelFile('two.onnx', twoColumnModel(2));
+    const two = await engine.call('models.addOnnxPath', { path: bytes, manifest: { name: 'two', input: 'features', features: ['frac', 'size'], output: 'probs', column: 1 } });
+    const flat = await engine.call('models.addOnnxPath', { path: bytes, manifest: { name: 'flat', input: 'features', features: ['frac', 'size'], output: 'flat' } });
+    const result = await run([two.id, flat.id]);
+    for (const id of [two.id, flat.id]) {
+      const c7 = (await engine.call('runs.suggestions', { runId: result.id, modelId: id, limit: 1000 })).rows.find((s) => s.externalId === 'c7')!;
+      expect(c7.score).toBeCloseTo(((7 * 37) % 100) / 100, 6);
+    }
+  });
+
+  it('refuses broken models with errors that name the model and what is wrong', async () => {
+    const good = twoColumnModel(2);
+    const truncated = await add(modelFile('cut.onnx', good.subarray(0, Math.floor(good.length / 2))), { name: 'cut', input: 'features', features: ['frac', 'size'], output: 'flat' });
+    expect(truncated).toMatchObject({ ok: false, error: { code: 'input_error', message: expect.stringMatching(/^Model cut: /) } });
+    const width = await add(modelFile('w.onnx', firstFeatureModel(3)), { name: 'w', input: 'features', features: ['frac', 'size'], output: 'risk' });
+    expect(width).toMatchObject({ ok: false, error: { message: 'Model w: input "features" takes 3 features per row, but the manifest lists 2 (frac, size)' } });
+    const unknown = await add(modelFile('u.onnx', firstFeatureModel(2)), { name: 'u', input: 'features', features: ['frac', 'coverage'], output: 'risk' });
+    expect(unknown).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model u: the workspace has no feature coverage\. Available: .*frac.*size/) } });
+    const nan = await add(modelFile('n.onnx', nanModel(2)), { name: 'n', input: 'features', features: ['frac', 'size'], output: 'risk' });
+    expect(nan).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model n: trial inference on change c0 failed: model n returned NaN/) } });
+    const badInput = await add(modelFile('i.onnx', firstFeatureModel(2)), { name: 'i', input: 'x', features: ['frac', 'size'], output: 'risk' });
+    expect(badInput).toMatchObject({ ok: false, error: { message: 'Model i: the manifest names input "x", but the model\'s inputs are "features"' } });
+    const notOnnx = await add(modelFile('t.onnx', new TextEncoder().encode('definitely not protobuf')), { name: 't', input: 'features', features: ['frac'], output: 'risk' });
+    expect(notOnnx).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model t: /) } });
+    expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('cut');
+  });
+});
+
+describe('change-risk shadow runs', () => {
+  it('refuse at registration a model that fails on the trial rows', async () => {
+    const r = await add(modelFile('flaky.onnx', partlyNanModel(1)), { name: 'flaky', input: 'features', features: ['size'], output: 'risk' });
+    expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model flaky: trial inference on change c0 failed: model flaky returned NaN/) } });
+  });
+
+  it('finish a run whose model fails on some rows, marking them and letting the fallback answer', async () => {
+    const late = await engine.call('models.addOnnxPath', { path: modelFile('late.onnx', partlyNanModel(1)), manifest: { name: 'late', input: 'features', features: ['guard'], output: 'risk' } });
+    const fallback = await engine.call('models.train', { name: 'fallback', kind: 'logistic', features: ['size'] });
+    const withFallback = await run([late.id], { fallbackModel: fallback.id });
+    const rows = (await engine.call('runs.suggestions', { runId: withFallback.id, modelId: late.id, limit: 1000 })).rows;
+    expect(rows).toHaveLength(300);
+    const failed = rows.filter((s) => s.error !== null);
+    expect(failed).toHaveLength(23);
+    expect(failed.every((s) => s.fallback && s.score !== null && /returned NaN/.test(s.error!))).toBe(true);
+    const card = await engine.call('runs.scorecard', { runId: withFallback.id, modelId: late.id });
+    expect(card.operations.error_rate).toBeCloseTo(23 / 300, 12);
+    expect(card.operations.fallback_rate).toBeCloseTo(23 / 300, 12);
+    const alone = await run([late.id]);
+    const aloneRows = (await engine.call('runs.suggestions', { runId: alone.id, modelId: late.id, limit: 1000 })).rows;
+    expect(aloneRows.filter((s) => s.score === null && s.error !== null)).toHaveLength(23);
+    expect((await engine.call('runs.scorecard', { runId: alone.id, modelId: late.id })).n).toBe(277);
+  });
+
+  it('train, run, score: deterministic suggestions and a scorecard with intervals and the attribution rule', async () => {
+    const lr = await engine.call('models.train', { name: 'lr', kind: 'logistic', features: ['frac', 'size', 'tests_changed'], cutoff: T0 + 150 * 3_600_000 });
+    const rules = await engine.call('models.train', { name: 'rules', kind: 'heuristic' }).catch((e: Error) => e);
+    expect((rules as Error).message).toMatch(/needs a change-size attribute/);
+    const a = await run([lr.id], { from: T0 + 150 * 3_600_000 });
+    const b = await run([lr.id], { from: T0 + 150 * 3_600_000 });
+    const strip = (rows: Array<Record<string, unknown>>) => rows.map(({ latencyMs: _l, runId: _r, ...rest }) => rest);
+    const pa = await engine.call('runs.suggestions', { runId: a.id, modelId: lr.id, limit: 1000 });
+    const pb = await engine.call('runs.suggestions', { runId: b.id, modelId: lr.id, limit: 1000 });
+    expect(pa.total).toBe(150);
+    expect(strip(pa.rows)).toEqual(strip(pb.rows));
+    expect(a.manifest).toMatchObject({ subjects: 150, models: [{ id: lr.id, sha256: lr.sha256 }], datasetFingerprint: expect.stringMatching(/^[a-f0-9]{64}$/) });
+    expect(a.manifest!.datasetFingerprint).toBe(b.manifest!.datasetFingerprint);
+    const card = await engine.call('runs.scorecard', { runId: a.id, modelId: lr.id });
+    expect(card.n).toBe(150);
+    expect(card.metrics.auc_roc!.value).toBeGreaterThan(0.6);
+    expect(card.metrics.auc_roc!.lo).toBeLessThan(card.metrics.auc_roc!.value!);
+    expect(card.attribution).toEqual({ enabled: false, maxSeverity: 2, windowHours: 6 });
+    expect(card.sweep.length).toBeGreaterThan(10);
+    expect(card.reliability).toHaveLength(10);
+    const again = await engine.call('runs.scorecard', { runId: a.id, modelId: lr.id });
+    expect(again.metrics).toEqual(card.metrics);
+  });
+
+  it('explain a logistic suggestion exactly and an ONNX one by sampled Shapley values, both summing to score − reference', async () => {
+    const lr = (await engine.call('models.list', {})).find((m) => m.name === 'lr')!;
+    const sk = (await engine.call('models.list', {})).find((m) => m.name === 'sk')!;
+    const r = await run([lr.id, sk.id], { from: T0 + 200 * 3_600_000 });
+    for (const model of [lr, sk]) {
+      const top = (await engine.call('runs.suggestions', { runId: r.id, modelId: model.id, limit: 1 })).rows[0]!;
+      const detail = await engine.call('suggestions.get', { runId: r.id, modelId: model.id, changeId: top.changeId });
+      const sum = detail.explanation.contributions.reduce((acc, c) => acc + c.contribution, 0);
+      expect(Math.abs(sum - (detail.score! - detail.explanation.reference!))).toBeLessThan(model.kind === 'builtin' ? 1e-6 : 1e-5);
+      expect(detail.explanation.method).toBe(model.kind === 'builtin' ? 'exact-linear' : 'sampled-shapley');
+      const again = await engine.call('suggestions.get', { runId: r.id, modelId: model.id, changeId: top.changeId });
+      expect(again.explanation).toEqual(detail.explanation);
+    }
+  });
+
+  it('export a trained model to ONNX that scores the same when imported again', async () => {
+    const lr = (await engine.call('models.list', {})).find((m) => m.name === 'lr')!;
+    const out = await engine.call('models.exportPath', { id: lr.id, path: path.join(dir, 'lr.onnx') });
+    const manifest = JSON.parse(fs.readFileSync(out.manifest, 'utf8'));
+    const back = await engine.call('models.addOnnxPath', { path: out.onnx, manifest: { ...manifest, name: 'lr-onnx' } });
+    const r = await run([lr.id, back.id]);
+    const a = (await engine.call('runs.suggestions', { runId: r.id, modelId: lr.id, limit: 1000 })).rows;
+    const b = new Map((await engine.call('runs.suggestions', { runId: r.id, modelId: back.id, limit: 1000 })).rows.map((s) => [s.changeId, s.score]));
+    for (const s of a) expect(Math.abs(s.score! - b.get(s.changeId)!)).toBeLessThan(1e-6);
+  });
+});

@@ -1,0 +1,86 @@
+import { attribute, encodeModel, floatTensor, ML_DOMAIN, node, valueInfo } from '../../electron/engine/models/onnx-writer.js';
+
+/**
+ * ONNX files shaped like real exports, built in code. skl2onnx is a Python package we cannot
+ * install here, so `sklearnStyleLogistic` reproduces the graph skl2onnx writes for a binary
+ * LogisticRegression with its default options: LinearClassifier → Normalizer → ZipMap.
+ */
+export function sklearnStyleLogistic(coef: number[], intercept: number): Uint8Array {
+  const f = coef.length;
+  return encodeModel({
+    name: 'LogisticRegression',
+    node: [
+      node('LinearClassifier', ['float_input'], ['label', 'probability_tensor'], [
+        attribute('classlabels_ints', [0, 1]), attribute('coefficients', { floats: [...coef.map((c) => -c), ...coef] }),
+        attribute('intercepts', { floats: [-intercept, intercept] }), attribute('multi_class', 0), attribute('post_transform', 'LOGISTIC'),
+      ], ML_DOMAIN),
+      node('Normalizer', ['probability_tensor'], ['probabilities'], [attribute('norm', 'L1')], ML_DOMAIN),
+      node('Cast', ['label'], ['output_label'], [attribute('to', 7)]),
+      node('ZipMap', ['probabilities'], ['output_probability'], [attribute('classlabels_int64s', [0, 1])], ML_DOMAIN),
+    ],
+    input: [valueInfo('float_input', ['N', f])],
+    output: [
+      valueInfo('output_label', ['N'], 7),
+      { name: 'output_probability', type: { sequenceType: { elemType: { mapType: { keyType: 7, valueType: { tensorType: { elemType: 1 } } } } } } },
+    ],
+  }, 'skl2onnx');
+}
+
+/** A model whose output is NaN for every row (log of a negative number). */
+export function nanModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'nan',
+    node: [node('ReduceSum', ['features', 'axes'], ['sum'], [attribute('keepdims', 1)]), node('Neg', ['sum'], ['neg']), node('Abs', ['neg'], ['abs']), node('Neg', ['abs'], ['negabs']), node('Sub', ['negabs', 'one'], ['below']), node('Log', ['below'], ['risk'])],
+    initializer: [floatTensor('one', [1], [1]), { name: 'axes', dims: [1], dataType: 7, int64Data: [1] }],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}
+
+/** A model that returns the first feature as its score (for checking feature order and routing). */
+export function firstFeatureModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'first',
+    node: [node('Slice', ['features', 'starts', 'ends', 'axes'], ['risk'])],
+    initializer: [
+      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
+      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] },
+    ],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}
+
+/** risk = sqrt(x0 − 2) / 10: NaN for rows whose first feature is below 2, a score elsewhere. */
+export function partlyNanModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'partly-nan',
+    node: [
+      node('Slice', ['features', 'starts', 'ends', 'axes'], ['first']), node('Sub', ['first', 'two'], ['shifted']),
+      node('Sqrt', ['shifted'], ['root']), node('Div', ['root', 'ten'], ['risk']),
+    ],
+    initializer: [
+      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
+      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] }, floatTensor('two', [1], [2]), floatTensor('ten', [1], [10]),
+    ],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}
+
+/** Outputs [N, 2] probabilities (1 − p, p) with p = first feature, and the same p as [N]. */
+export function twoColumnModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'two-column',
+    node: [
+      node('Slice', ['features', 'starts', 'ends', 'axes'], ['p']), node('Sub', ['one', 'p'], ['q']), node('Concat', ['q', 'p'], ['probs'], [attribute('axis', 1)]),
+      node('Squeeze', ['p', 'axes'], ['flat']),
+    ],
+    initializer: [
+      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
+      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] }, floatTensor('one', [1], [1]),
+    ],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('probs', ['N', 2]), valueInfo('flat', ['N'])],
+  });
+}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
+import { registerModelCommands } from './cli-models.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -182,6 +183,24 @@ export function buildProgram(io: Io = defaultIo): Command {
         engine.close();
       }
     });
+
+  registerModelCommands(program, {
+    out: io.out,
+    async withWorkspace(workspace, work) {
+      const engine = createEngine({ workspacesDir: workspacesDir() });
+      try {
+        if (!fs.existsSync(workspace)) throw new CliExit(EXIT.usage, `No workspace at ${workspace}`);
+        await engine.call('workspace.openPath', { path: workspace });
+        return await work(engine);
+      } finally {
+        engine.close();
+      }
+    },
+    runJob: (engine, jobId) => runJob(engine, jobId, io),
+    fail(code, message) {
+      throw new CliExit(code, message);
+    },
+  });
 
   program.command('serve')
     .description('serve the app and its API on 127.0.0.1 (the browser shell)')

@@ -46,6 +46,8 @@ export const ModelInfo = z.object({
   createdAt: z.number().int(),
   /** Notes from validation, e.g. a ZipMap output that was rewritten. */
   notes: z.array(z.string()),
+  /** For trained built-ins: they saw only changes before this time. */
+  trainedUntil: z.number().int().nullable(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
 
@@ -95,6 +97,8 @@ export const RunInfo = z.object({
     models: z.array(z.object({ id: z.number().int(), name: z.string(), version: z.number().int(), sha256: z.string() })),
     datasetFingerprint: z.string(),
     attribution: AttributionRuleSchema,
+    /** How many subjects got their outcome from each source: explicit, postmortem, rule, none. */
+    outcomeSources: z.record(z.string(), z.number().int()),
     subjects: z.number().int(),
     seed: z.number().int(),
     codeVersion: z.string(),

@@ -56,3 +56,25 @@ describe('shadowbench CLI', () => {
     expect((await cli('--version')).out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe('shadowbench evaluate', () => {
+  it('scores a labelled predictions file without a workspace, with sklearn\'s numbers', async () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'p.csv', 'subject,score,label\na,0.1,0\nb,0.4,0\nc,0.35,1\nd,0.8,1\n');
+    const r = await cli('evaluate', '--predictions', file, '--task', 'change-risk', '--json', '--resamples', '200');
+    expect(r.code).toBe(EXIT.ok);
+    const result = JSON.parse(r.out) as { n: number; metrics: Record<string, { value: number | null }> };
+    expect(result.n).toBe(4);
+    expect(result.metrics.auc_roc!.value).toBeCloseTo(0.75, 12);
+    expect(result.metrics.average_precision!.value).toBeCloseTo(0.8333333333333333, 12);
+  });
+
+  it('names the line of a bad score and asks for labels it cannot find', async () => {
+    const dir = tempDir();
+    const bad = await cli('evaluate', '--predictions', writeFile(dir, 'b.csv', 'subject,score,label\na,0.1,0\nb,high,1\n'));
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.err).toContain('line 3: score "high" is not a number');
+    const unlabeled = await cli('evaluate', '--predictions', writeFile(dir, 'u.csv', 'subject,score\na,0.1\n'));
+    expect(unlabeled.err).toContain('pass --workspace');
+  });
+});

@@ -12,13 +12,15 @@ import { SHARED_DATA, tempDir } from '../helpers/workspace.js';
 const JIT = path.join(SHARED_DATA, 'jit', 'openstack_k_feature.csv');
 const FEATURES = ['ns', 'nd', 'nf', 'entrophy', 'la', 'ld', 'lt', 'fix', 'ndev', 'age', 'nuc', 'exp', 'rexp', 'sexp'];
 let db: Database.Database;
+let workspace: string;
+const quiet = { out: () => undefined, err: () => undefined, isTTY: false };
 
 describe.skipIf(!fs.existsSync(JIT))('OpenStack just-in-time defect data (../shared/data/jit)', () => {
 beforeAll(async () => {
-  const workspace = path.join(tempDir(), 'jit.sbw');
+  workspace = path.join(tempDir(), 'jit.sbw');
   // The same command the README shows; `__` is a copy of the label and must never become a feature.
   const code = await runCli(['import', '--workspace', workspace, '--create', '--kind', 'changes', '--map', '_id=id', '--map', 'date=timestamp',
-    '--map', 'bug=outcome', '--map', '__=ignore', '--service', 'openstack', JIT], { out: () => undefined, err: () => undefined, isTTY: false });
+    '--map', 'bug=outcome', '--map', '__=ignore', '--service', 'openstack', JIT], quiet);
   expect(code).toBe(0);
   db = new Database(workspace, { readonly: true });
 }, 60_000);
@@ -50,4 +52,17 @@ beforeAll(async () => {
     expect(lapredict.auc_roc!).toBeGreaterThan(0.7491 - 0.0005);
     expect(lapredict.auc_roc!).toBeLessThan(0.7491 + 0.0005);
   });
+
+  it('gives the same AUCs through the commands the README shows', async () => {
+    const features = FEATURES.join(',');
+    expect(await runCli(['models', 'train', '--workspace', workspace, '--name', 'lr', '--no-log1p', '--features', features, '--train-fraction', '0.8'], quiet)).toBe(0);
+    expect(await runCli(['models', 'train', '--workspace', workspace, '--name', 'lapredict', '--kind', 'single-feature', '--features', 'la', '--train-fraction', '0.8'], quiet)).toBe(0);
+    let out = '';
+    expect(await runCli(['run', '--workspace', workspace, '--models', 'lr,lapredict', '--from', 'after-training', '--resamples', '100', '--json'], { ...quiet, out: (t) => (out += t) })).toBe(0);
+    const result = JSON.parse(out) as { run: { manifest: { subjects: number; outcomeSources: Record<string, number> } }; scorecards: Array<{ model: { name: string }; metrics: Record<string, { value: number }> }> };
+    expect(result.run.manifest).toMatchObject({ subjects: 4552, outcomeSources: { explicit: 4552 } });
+    const auc = Object.fromEntries(result.scorecards.map((c) => [c.model.name, c.metrics.auc_roc!.value]));
+    expect(Math.abs(auc.lr! - 0.7097)).toBeLessThan(0.005);
+    expect(Math.abs(auc.lapredict! - 0.7491)).toBeLessThan(0.0005);
+  }, 60_000);
 });

@@ -113,7 +113,12 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
         const m = getModel(db, id);
         return { id, name: m.name, version: m.version, sha256: m.sha256 };
       }),
-      datasetFingerprint: datasetFingerprint(db), attribution, subjects: changes.length, seed: config.seed, codeVersion: CODE_VERSION,
+      datasetFingerprint: datasetFingerprint(db), attribution, subjects: changes.length,
+      outcomeSources: changes.reduce<Record<string, number>>((acc, c) => {
+        const source = outcomes.get(c.id)!.source;
+        acc[source] = (acc[source] ?? 0) + 1;
+        return acc;
+      }, {}), seed: config.seed, codeVersion: CODE_VERSION,
     };
     db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
   } catch (err) {

@@ -1,0 +1,203 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import type { ModelInfo, RunInfo, Scorecard } from '../shared/contract/models.js';
+import { sortPredictions, thresholdSweep } from '../shared/metrics/classification.js';
+import { bootstrapMetrics } from '../shared/metrics/bootstrap.js';
+import { parseTimestamp } from '../shared/domain/time.js';
+import type { Engine } from './engine/engine.js';
+
+/**
+ * `shadowbench models …`, `run` and `evaluate`: the change-risk commands. They share the engine
+ * plumbing of cli.ts through `withWorkspace`, `runJob` and `fail`.
+ */
+export interface CliKit {
+  out: (text: string) => void;
+  withWorkspace<T>(workspace: string, work: (engine: Engine) => Promise<T>): Promise<T>;
+  runJob(engine: Engine, jobId: string): Promise<{ state: string; result?: unknown; error: { message: string } | null }>;
+  fail(code: number, message: string): never;
+}
+
+const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+const interval = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string =>
+  !m || m.value === null ? 'undefined' : `${pct(m.value)} [${pct(m.lo)}, ${pct(m.hi)}]`;
+
+function time(value: string, flag: string, kit: CliKit): number {
+  const parsed = parseTimestamp(value, { unit: 'ms' });
+  if (!parsed.ok) kit.fail(2, `${flag}: ${parsed.reason} (give ISO 8601 with an offset, or epoch ms)`);
+  return parsed.ms;
+}
+
+export function printScorecard(card: Scorecard, out: (t: string) => void): void {
+  const m = card.metrics;
+  out(`${card.model.name} v${card.model.version}: ${card.n} changes, ${card.positives} caused incidents (threshold ${card.threshold})\n`);
+  for (const key of ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'expected_cost']) out(`  ${key.padEnd(18)} ${interval(m[key])}\n`);
+  out(`  cost-optimal threshold ${pct(card.costOptimalThreshold)}; errors ${(card.operations.error_rate * 100).toFixed(1)} %, fallbacks ${(card.operations.fallback_rate * 100).toFixed(1)} %\n`);
+}
+
+export function registerModelCommands(program: Command, kit: CliKit): void {
+  const models = program.command('models').description('the model registry: add ONNX models, train baselines, list, export');
+
+  models.command('list')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const list = await engine.call('models.list', {});
+      if (opts.json) return kit.out(JSON.stringify(list) + '\n');
+      for (const m of list) kit.out(`${String(m.id).padStart(3)}  ${m.name} v${m.version}  ${m.kind}${m.builtin ? `/${m.builtin}` : ''}  ${m.status}  ${m.features.length} features  threshold ${m.threshold}  ${m.sha256.slice(0, 12)}\n`);
+    }));
+
+  models.command('add')
+    .description('register an ONNX change-risk model with its manifest (JSON)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--onnx <file>', 'the .onnx file')
+    .requiredOption('--manifest <file>', 'manifest JSON: name, input, features, output[, column, threshold, reference, mitigations]')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; onnx: string; manifest: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      let manifest: unknown;
+      try {
+        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
+      } catch (err) {
+        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
+      }
+      const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
+      if (opts.json) kit.out(JSON.stringify(model) + '\n');
+      else kit.out(`added ${model.name} v${model.version} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n${model.notes.map((n) => `  note: ${n}\n`).join('')}`);
+    }));
+
+  models.command('train')
+    .description('train a built-in baseline on the changes before a cutoff: logistic, single-feature (LApredict) or the heuristic rules')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--name <name>', 'model name')
+    .option('--kind <kind>', 'logistic | single-feature | heuristic', 'logistic')
+    .option('--features <list>', 'comma-separated feature names (default: every feature in the catalog)')
+    .option('--cutoff <time>', 'train on changes before this time (ISO or epoch ms; default: the first 70 %)')
+    .option('--train-fraction <f>', 'train on the first fraction of changes by time, e.g. 0.8')
+    .option('--C <c>', 'inverse L2 strength, as scikit-learn', '1')
+    .option('--no-log1p', 'do not log-transform features before standardising')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; name: string; kind: string; features?: string; cutoff?: string; trainFraction?: string; C: string; log1p: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if (!['logistic', 'single-feature', 'heuristic'].includes(opts.kind)) kit.fail(2, `--kind must be logistic, single-feature or heuristic, got "${opts.kind}"`);
+      let cutoff = opts.cutoff ? time(opts.cutoff, '--cutoff', kit) : undefined;
+      if (opts.trainFraction !== undefined) {
+        const f = Number(opts.trainFraction);
+        if (!(f > 0 && f < 1)) kit.fail(2, `--train-fraction takes a number between 0 and 1, got "${opts.trainFraction}"`);
+        const total = (await engine.call('changes.page', { limit: 1 })).total;
+        cutoff = (await engine.call('changes.page', { order: 'asc', offset: Math.floor(total * f), limit: 1 })).rows[0]!.ts;
+      }
+      const model: ModelInfo = await engine.call('models.train', {
+        name: opts.name, kind: opts.kind as 'logistic', C: Number(opts.C), log1p: opts.log1p,
+        ...(opts.features ? { features: opts.features.split(',').map((s) => s.trim()).filter(Boolean) } : {}), ...(cutoff !== undefined ? { cutoff } : {}),
+      });
+      if (opts.json) kit.out(JSON.stringify({ ...model, cutoff }) + '\n');
+      else kit.out(`trained ${model.name} v${model.version} (id ${model.id}): ${model.description}; threshold ${model.threshold}\n`);
+    }));
+
+  models.command('export')
+    .description('write a model as .onnx plus .manifest.json (trained logistic models and ONNX models)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--model <name|id>', 'model')
+    .requiredOption('--out <file.onnx>', 'output file')
+    .action(async (opts: { workspace: string; model: string; out: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const model = await findModel(engine, opts.model, kit);
+      const written = await engine.call('models.exportPath', { id: model.id, path: opts.out });
+      kit.out(`wrote ${written.onnx} and ${written.manifest}\n`);
+    }));
+
+  program.command('run')
+    .description('a change-risk shadow run: score every change in the range with each model, then print the scorecards')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--models <list>', 'comma-separated model names or ids')
+    .option('--from <time>', 'first change time (ISO or epoch ms), or "after-training": right after the latest training cutoff of the models')
+    .option('--until <time>', 'end of the range, exclusive')
+    .option('--services <list>', 'comma-separated services')
+    .option('--fallback <name|id>', 'model that answers where a model fails')
+    .option('--resamples <n>', 'bootstrap resamples for the intervals', '1000')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; models: string; from?: string; until?: string; services?: string; fallback?: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const ids: number[] = [];
+      for (const name of opts.models.split(',').map((s) => s.trim()).filter(Boolean)) ids.push((await findModel(engine, name, kit)).id);
+      const fallback = opts.fallback ? (await findModel(engine, opts.fallback, kit)).id : undefined;
+      let from: number | undefined;
+      if (opts.from === 'after-training') {
+        const cutoffs = (await engine.call('models.list', {})).filter((m) => ids.includes(m.id)).map((m) => m.trainedUntil).filter((c): c is number => c !== null);
+        if (cutoffs.length === 0) kit.fail(2, '--from after-training: none of these models was trained in-app');
+        from = Math.max(...cutoffs);
+      } else if (opts.from) from = time(opts.from, '--from', kit);
+      const { jobId } = await engine.call('runs.start', {
+        models: ids, ...(from !== undefined ? { from } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
+        ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}), ...(fallback !== undefined ? { fallbackModel: fallback } : {}),
+      });
+      const job = await kit.runJob(engine, jobId);
+      if (job.state !== 'done') kit.fail(2, `run ${job.state}: ${job.error?.message ?? ''}`);
+      const run = job.result as RunInfo;
+      const cards: Scorecard[] = [];
+      for (const id of ids) cards.push(await engine.call('runs.scorecard', { runId: run.id, modelId: id, resamples: Number(opts.resamples) }));
+      if (opts.json) return kit.out(JSON.stringify({ run, scorecards: cards.map((c) => ({ ...c, metrics: Object.fromEntries(Object.entries(c.metrics).map(([k, v]) => [k, v])) })) }) + '\n');
+      const m = run.manifest!;
+      const sources = Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${k}`).join(', ');
+      const rule = m.attribution.enabled ? `; attribution rule on: severity ≤ ${m.attribution.maxSeverity} within ${m.attribution.windowHours} h` : '; attribution rule off';
+      kit.out(`run ${run.id}: ${m.subjects} changes; outcomes: ${sources}${rule}\n`);
+      for (const card of cards) printScorecard(card, kit.out);
+    }));
+
+  program.command('evaluate')
+    .description('score a file of predictions (subject,score[,label]); with labels in the file no workspace is needed')
+    .requiredOption('--predictions <file>', 'CSV with columns subject, score and optionally label')
+    .option('--task <task>', 'change-risk', 'change-risk')
+    .option('--workspace <path>', 'workspace whose changes give the labels when the file has none')
+    .option('--threshold <t>', 'decision threshold', '0.5')
+    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { predictions: string; task: string; workspace?: string; threshold: string; resamples: string; json?: boolean }) => {
+      if (opts.task !== 'change-risk') kit.fail(2, `--task ${opts.task}: only change-risk can be evaluated from a file so far`);
+      let records: Array<Record<string, string>>;
+      try {
+        records = parse(fs.readFileSync(opts.predictions), { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Array<Record<string, string>>;
+      } catch (err) {
+        kit.fail(2, `${opts.predictions}: ${(err as Error).message}`);
+      }
+      if (records.length === 0 || !('subject' in records[0]!) || !('score' in records[0]!)) kit.fail(2, `${opts.predictions}: needs the columns subject and score (and label, or --workspace)`);
+      const hasLabels = 'label' in records[0]!;
+      let labels = new Map<string, number>();
+      if (!hasLabels) {
+        if (!opts.workspace) kit.fail(2, `${opts.predictions} has no label column; pass --workspace to take the outcomes from its changes`);
+        labels = await kit.withWorkspace(opts.workspace, async (engine) => {
+          // Outcomes as the workspace's changes record them: explicit labels or postmortem links.
+          const all = new Map<string, number>();
+          const total = (await engine.call('changes.page', { limit: 1 })).total;
+          for (let offset = 0; offset < total; offset += 1000) for (const c of (await engine.call('changes.page', { offset, limit: 1000 })).rows) all.set(c.externalId, c.outcome ?? 0);
+          const linked = new Set<string>();
+          const incidents = (await engine.call('incidents.page', { limit: 1 })).total;
+          for (let offset = 0; offset < incidents; offset += 1000) for (const i of (await engine.call('incidents.page', { offset, limit: 1000 })).rows) if (i.causeChangeId) linked.add(i.causeChangeId);
+          for (const id of linked) if (all.has(id)) all.set(id, 1);
+          return all;
+        });
+      }
+      const preds = records.map((r, i) => {
+        const score = Number(r.score);
+        const label = hasLabels ? Number(r.label) : labels.get(r.subject!);
+        if (!Number.isFinite(score)) kit.fail(2, `${opts.predictions} line ${i + 2}: score "${r.score}" is not a number`);
+        if (label === undefined) kit.fail(2, `${opts.predictions} line ${i + 2}: subject "${r.subject}" is not a change in the workspace`);
+        if (label !== 0 && label !== 1) kit.fail(2, `${opts.predictions} line ${i + 2}: label "${r.label}" must be 0 or 1`);
+        return { score, label: label as 0 | 1 };
+      });
+      const sorted = sortPredictions(preds);
+      const threshold = Number(opts.threshold);
+      const { point, intervals } = bootstrapMetrics(sorted, threshold, undefined, { resamples: Number(opts.resamples) });
+      const sweep = thresholdSweep(sorted);
+      const result = { task: 'change-risk', n: point.n, positives: point.positives, threshold, metrics: intervals, confusion: point.confusion, costOptimalThreshold: sweep.costOptimal?.threshold ?? null };
+      if (opts.json) kit.out(JSON.stringify(result) + '\n');
+      else {
+        kit.out(`${opts.predictions}: ${point.n} subjects, ${point.positives} positive (threshold ${threshold})\n`);
+        for (const [k, v] of Object.entries(intervals)) kit.out(`  ${k.padEnd(18)} ${interval(v)}\n`);
+      }
+    });
+}
+
+async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {
+  const list = await engine.call('models.list', {});
+  const found = /^\d+$/.test(nameOrId) ? list.find((m) => m.id === Number(nameOrId)) : [...list].reverse().find((m) => m.name === nameOrId && m.status === 'active');
+  if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${list.map((m) => m.name).join(', ') || 'none yet'}`);
+  return found;
+}

@@ -3,12 +3,18 @@ import { JobTray } from './components/Progress.js';
 import { Data } from './pages/Data.js';
 import { Explore } from './pages/Explore.js';
 import { Home } from './pages/Home.js';
+import { Models } from './pages/Models.js';
+import { Results } from './pages/Results.js';
+import { Runs } from './pages/Runs.js';
 import { useStore, type Page } from './store.js';
 
 const PAGES: Array<{ id: Page; title: string }> = [
   { id: 'home', title: 'Home' },
   { id: 'data', title: 'Data' },
   { id: 'explore', title: 'Explore' },
+  { id: 'models', title: 'Models' },
+  { id: 'runs', title: 'Runs' },
+  { id: 'results', title: 'Results' },
 ];
 
 export function App() {
@@ -45,6 +51,9 @@ export function App() {
         {page === 'home' && <Home />}
         {page === 'data' && <Data />}
         {page === 'explore' && <Explore />}
+        {page === 'models' && <Models />}
+        {page === 'runs' && <Runs />}
+        {page === 'results' && <Results />}
       </main>
       <JobTray />
     </div>

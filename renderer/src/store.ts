@@ -1,9 +1,10 @@
 import { create } from 'zustand';
 import type { ImportReport, JobStatus, Service, Source, WorkspaceInfo } from '../../shared/contract/records.js';
 import type { ImportOptionsInput, MethodOutput } from '../../shared/contract/methods.js';
+import type { ModelInfo, RunConfigInput, RunInfo, TrainOptionsInput } from '../../shared/contract/models.js';
 import { EngineCallError, type Client } from './client/client.js';
 
-export type Page = 'home' | 'data' | 'explore';
+export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results';
 export type Theme = 'light' | 'dark';
 
 interface State {
@@ -21,6 +22,10 @@ interface State {
   importJobId: string | null;
   uploadProgress: number | null;
   demoJobId: string | null;
+  models: ModelInfo[];
+  runs: RunInfo[];
+  selectedRunId: number | null;
+  runJobId: string | null;
   error: string | null;
 }
 
@@ -37,6 +42,13 @@ interface Actions {
   selectService(name: string): void;
   importFile(file: File, options: Omit<ImportOptionsInput, 'mapping'>): Promise<void>;
   cancelJob(jobId: string): Promise<void>;
+  refreshModels(): Promise<void>;
+  trainModel(options: TrainOptionsInput): Promise<ModelInfo | null>;
+  addOnnx(file: File, manifest: unknown): Promise<ModelInfo | null>;
+  retireModel(id: number): Promise<void>;
+  startRun(config: RunConfigInput): Promise<void>;
+  openRun(id: number): void;
+  fail(error: unknown): void;
 }
 
 const initialTheme = (): Theme => {
@@ -47,7 +59,7 @@ const initialTheme = (): Theme => {
 
 const pageFromHash = (): Page => {
   const p = window.location.hash.replace(/^#\/?/, '');
-  return p === 'data' || p === 'explore' ? p : 'home';
+  return (['data', 'explore', 'models', 'runs', 'results'] as const).find((x) => x === p) ?? 'home';
 };
 
 export const useStore = create<State & Actions>((set, get) => {
@@ -79,6 +91,13 @@ export const useStore = create<State & Actions>((set, get) => {
       } else if (job.state === 'failed') set({ error: job.error?.message ?? 'The demo could not be built' });
     }
     if (job.kind === 'import') await get().refresh();
+    if (job.kind === 'run') {
+      await get().refreshModels();
+      if (job.id === get().runJobId && job.state === 'done') {
+        set({ runJobId: null });
+        get().openRun((job.result as RunInfo).id);
+      } else if (job.id === get().runJobId && job.state === 'failed') set({ error: job.error?.message ?? 'The run failed', runJobId: null });
+    }
   };
 
   return {
@@ -95,6 +114,10 @@ export const useStore = create<State & Actions>((set, get) => {
     importJobId: null,
     uploadProgress: null,
     demoJobId: null,
+    models: [],
+    runs: [],
+    selectedRunId: null,
+    runJobId: null,
     error: null,
 
     async start(c) {
@@ -121,8 +144,10 @@ export const useStore = create<State & Actions>((set, get) => {
       const c = client();
       const [app, workspaces] = await Promise.all([c.call('app.info', {}), c.call('workspace.list', {})]);
       set({ app, workspace: app.workspace, workspaces });
-      if (app.workspace) await loadWorkspaceData();
-      else set({ services: [], sources: [], selectedService: null });
+      if (app.workspace) {
+        await loadWorkspaceData();
+        await get().refreshModels();
+      } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null });
     },
     openDemo: () => guard(async () => {
       const { jobId } = await client().call('demo.open', {});
@@ -167,6 +192,50 @@ export const useStore = create<State & Actions>((set, get) => {
     cancelJob: (jobId) => guard(async () => {
       await client().call('jobs.cancel', { jobId });
     }),
+    refreshModels: () => guard(async () => {
+      const [models, runs] = await Promise.all([client().call('models.list', {}), client().call('runs.list', {})]);
+      set({ models, runs });
+    }),
+    async trainModel(options) {
+      try {
+        const model = await client().call('models.train', options);
+        await get().refreshModels();
+        return model;
+      } catch (err) {
+        get().fail(err);
+        return null;
+      }
+    },
+    async addOnnx(file, manifest) {
+      try {
+        const c = client();
+        if (!c.transport.upload) throw new Error('This window cannot upload files');
+        const upload = await c.transport.upload(file, () => undefined);
+        const model = await c.call('models.addOnnx', { uploadId: upload.uploadId, manifest: manifest as never });
+        await get().refreshModels();
+        return model;
+      } catch (err) {
+        get().fail(err);
+        return null;
+      }
+    },
+    retireModel: (id) => guard(async () => {
+      await client().call('models.retire', { id });
+      await get().refreshModels();
+    }),
+    startRun: (config) => guard(async () => {
+      const { jobId } = await client().call('runs.start', config);
+      set({ runJobId: jobId });
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null) await onJobEnded(job);
+    }),
+    openRun(id) {
+      set({ selectedRunId: id });
+      get().navigate('results');
+    },
+    fail(err) {
+      set({ error: err instanceof EngineCallError ? err.error.message : (err as Error).message });
+    },
   };
 });
 

@@ -89,7 +89,7 @@ export const methods = {
   'runs.list': method(z.object({}), z.array(RunInfo)),
   'runs.get': method(z.object({ id: z.number().int() }), RunInfo),
   'runs.scorecard': method(z.object({ runId: z.number().int(), modelId: z.number().int(), threshold: z.number().min(0).max(1).optional(), resamples: z.number().int().min(0).max(10000).optional() }), Scorecard),
-  'runs.suggestions': method(z.object({ runId: z.number().int(), modelId: z.number().int(), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200), gated: z.boolean().optional() }), Page(Suggestion)),
+  'runs.suggestions': method(z.object({ runId: z.number().int(), modelId: z.number().int(), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200), gated: z.boolean().optional(), minScore: z.number().min(0).max(1).optional() }), Page(Suggestion)),
   'suggestions.get': method(z.object({ runId: z.number().int(), modelId: z.number().int(), changeId: z.number().int() }), SuggestionDetail),
 } as const;
 

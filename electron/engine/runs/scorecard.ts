@@ -64,10 +64,12 @@ function toSuggestion(r: FullRow): Suggestion {
 }
 
 /** Suggestions of one model, riskiest first; `gated` keeps only those the model would have held back. */
-export function suggestionsPage(db: Db, input: { runId: number; modelId: number; offset: number; limit: number; gated?: boolean | undefined }): { total: number; offset: number; rows: Suggestion[] } {
-  const where = `WHERE s.run_id = ? AND s.model_id = ?${input.gated ? ' AND s.decision = 1' : ''}`;
-  const total = db.prepare(`SELECT count(*) FROM suggestions s ${where}`).pluck().get(input.runId, input.modelId) as number;
-  const rows = db.prepare(`${SUGGESTION_SQL} ${where} ORDER BY s.score IS NULL, s.score DESC, c.ts LIMIT ? OFFSET ?`).all(input.runId, input.modelId, input.limit, input.offset) as FullRow[];
+export function suggestionsPage(db: Db, input: { runId: number; modelId: number; offset: number; limit: number; gated?: boolean | undefined; minScore?: number | undefined }): { total: number; offset: number; rows: Suggestion[] } {
+  // `minScore` answers "what would this model hold back at threshold t?" for any t, not just the run's.
+  const where = `WHERE s.run_id = @run AND s.model_id = @model${input.gated ? ' AND s.decision = 1' : ''}${input.minScore !== undefined ? ' AND s.score >= @min' : ''}`;
+  const params = { run: input.runId, model: input.modelId, ...(input.minScore !== undefined ? { min: input.minScore } : {}) };
+  const total = db.prepare(`SELECT count(*) FROM suggestions s ${where}`).pluck().get(params) as number;
+  const rows = db.prepare(`${SUGGESTION_SQL} ${where} ORDER BY s.score IS NULL, s.score DESC, c.ts LIMIT @limit OFFSET @offset`).all({ ...params, limit: input.limit, offset: input.offset }) as FullRow[];
   return { total, offset: input.offset, rows: rows.map(toSuggestion) };
 }
 

@@ -1,0 +1,122 @@
+import { useEffect, useState } from 'react';
+import type { MethodOutput } from '../../../shared/contract/methods.js';
+import { fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+type Catalog = MethodOutput<'features.catalog'>;
+
+function TrainForm({ catalog }: { catalog: Catalog | null }) {
+  const trainModel = useStore((s) => s.trainModel);
+  const [name, setName] = useState('risk-logistic');
+  const [kind, setKind] = useState<'logistic' | 'single-feature' | 'heuristic'>('logistic');
+  const [cutoff, setCutoff] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<string | null>(null);
+  return (
+    <form className="card form" onSubmit={(e) => {
+      e.preventDefault();
+      setBusy(true);
+      setDone(null);
+      void trainModel({ name, kind, ...(cutoff ? { cutoff: Date.parse(`${cutoff}T00:00:00Z`) } : {}) }).then((m) => {
+        setBusy(false);
+        if (m) setDone(`Trained ${m.name} v${m.version}: ${m.description}`);
+      });
+    }}>
+      <h2>Train a baseline</h2>
+      <p className="muted small">Built in, so every run has an honest baseline. Trained only on changes before the cutoff (default: the first 70 % by time); evaluate it on the rest.</p>
+      <div className="form-row">
+        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} data-testid="train-name" /></label>
+        <label>Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} data-testid="train-kind">
+            <option value="logistic">logistic regression (all features)</option>
+            <option value="single-feature">single feature (lines added)</option>
+            <option value="heuristic">heuristic rules</option>
+          </select>
+        </label>
+        <label>Train on changes before <input type="date" value={cutoff} onChange={(e) => setCutoff(e.target.value)} /></label>
+        <button className="primary" disabled={busy || !name} data-testid="train-start">{busy ? 'Training…' : 'Train'}</button>
+      </div>
+      {catalog && <p className="muted small">Features: {[...catalog.history.map((h) => h.name), ...catalog.attributes].join(', ')}</p>}
+      {done && <p className="ok-text" data-testid="train-done">{done}</p>}
+    </form>
+  );
+}
+
+function AddOnnxForm({ catalog }: { catalog: Catalog | null }) {
+  const addOnnx = useStore((s) => s.addOnnx);
+  const [file, setFile] = useState<File | null>(null);
+  const [manifest, setManifest] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const [added, setAdded] = useState<string | null>(null);
+  useEffect(() => {
+    if (catalog && manifest === '') {
+      setManifest(JSON.stringify({ name: 'my-model', input: 'features', features: catalog.attributes.slice(0, 3), output: 'risk', threshold: 0.5 }, null, 2));
+    }
+  }, [catalog, manifest]);
+  return (
+    <form className="card form" onSubmit={(e) => {
+      e.preventDefault();
+      setProblem(null);
+      setAdded(null);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(manifest);
+      } catch (err) {
+        setProblem(`The manifest is not JSON: ${(err as Error).message}`);
+        return;
+      }
+      if (!file) return;
+      void addOnnx(file, parsed).then((m) => m && setAdded(`Added ${m.name} v${m.version}${m.notes.length ? ` — ${m.notes.join('; ')}` : ''}`));
+    }}>
+      <h2>Add an ONNX model</h2>
+      <p className="muted small">The file is checked on the way in: it must load, match the manifest's input, output and feature count, name only features this workspace has, and give finite scores on real changes. skl2onnx classifiers with a ZipMap output are rewired to their probability tensor.</p>
+      <div className="form-row">
+        <label>Model file <input type="file" accept=".onnx" onChange={(e) => setFile(e.target.files?.[0] ?? null)} data-testid="onnx-file" /></label>
+      </div>
+      <label className="block">Manifest (JSON)
+        <textarea value={manifest} onChange={(e) => setManifest(e.target.value)} rows={8} spellCheck={false} data-testid="onnx-manifest" />
+      </label>
+      <div className="form-row"><button className="primary" disabled={!file} data-testid="onnx-add">Validate and add</button></div>
+      {problem && <p className="error-text">{problem}</p>}
+      {added && <p className="ok-text" data-testid="onnx-added">{added}</p>}
+    </form>
+  );
+}
+
+export function Models() {
+  const { models, client, workspace, retireModel } = useStore();
+  const [catalog, setCatalog] = useState<Catalog | null>(null);
+  useEffect(() => {
+    if (client && workspace) void client.call('features.catalog', {}).then(setCatalog);
+  }, [client, workspace]);
+  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  return (
+    <div className="page models">
+      <section className="card">
+        <h2>Registry</h2>
+        {models.length === 0 ? <p className="muted">No models yet. Train a baseline or add an ONNX model below.</p> : (
+          <table className="table" data-testid="models-table">
+            <thead><tr><th>Name</th><th>Version</th><th>Kind</th><th className="num">Features</th><th className="num">Threshold</th><th>Trained until</th><th>sha256</th><th>Status</th><th /></tr></thead>
+            <tbody>
+              {models.map((m) => (
+                <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
+                  <td title={m.description}><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
+                  <td>v{m.version}</td>
+                  <td>{m.kind}{m.builtin ? ` · ${m.builtin}` : ''}</td>
+                  <td className="num" title={m.features.join(', ')}>{m.features.length}</td>
+                  <td className="num">{m.threshold}</td>
+                  <td>{m.trainedUntil ? fmtTime(m.trainedUntil) : '—'}</td>
+                  <td><code>{m.sha256.slice(0, 10)}</code></td>
+                  <td>{m.status}</td>
+                  <td>{m.status === 'active' && <button className="link" onClick={() => void retireModel(m.id)}>Retire</button>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <TrainForm catalog={catalog} />
+      <AddOnnxForm catalog={catalog} />
+    </div>
+  );
+}

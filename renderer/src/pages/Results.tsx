@@ -1,0 +1,191 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
+import { contributionsOption, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
+import { DARK, LIGHT } from '../../../shared/charts/theme.js';
+import { Chart } from '../components/Chart.js';
+import { VirtualTable, type Column } from '../components/VirtualTable.js';
+import { fmtInt, fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+const f3 = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+
+const METRICS: Array<{ key: string; label: string; better: 'high' | 'low'; help: string }> = [
+  { key: 'auc_roc', label: 'AUC', better: 'high', help: 'how well the scores rank failing changes above good ones (0.5 = chance)' },
+  { key: 'average_precision', label: 'Avg precision', better: 'high', help: 'precision averaged over every recall level' },
+  { key: 'recall', label: 'Recall', better: 'high', help: 'share of incident-causing changes it would have held back' },
+  { key: 'precision', label: 'Precision', better: 'high', help: 'share of held-back changes that really would have failed' },
+  { key: 'fpr', label: 'Good changes held', better: 'low', help: 'share of good changes it would have held back' },
+  { key: 'capture_at_10', label: 'Capture @10 %', better: 'high', help: 'recall when gating the riskiest 10 % of changes' },
+  { key: 'brier', label: 'Brier', better: 'low', help: 'mean squared error of the risk as a probability' },
+  { key: 'ece', label: 'ECE', better: 'low', help: 'calibration error over 10 bins' },
+  { key: 'expected_cost', label: 'Cost / change', better: 'low', help: 'missed incidents × 20 + delayed good changes × 1, per change' },
+];
+
+/** Point values at any threshold, read instantly from the sweep; intervals follow from the engine. */
+function atThreshold(card: Scorecard, t: number) {
+  const points = [...card.sweep].sort((a, b) => a.threshold - b.threshold);
+  return points.find((p) => p.threshold >= t) ?? points[points.length - 1];
+}
+
+function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { card: Scorecard; threshold: number; onThreshold: (t: number) => void; selected: boolean; onSelect: () => void }) {
+  const instant = atThreshold(card, threshold);
+  const live: Record<string, number | null | undefined> = { recall: instant?.recall, precision: instant?.precision, fpr: instant?.fpr, expected_cost: instant?.expected_cost };
+  return (
+    <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
+      <div className="scorecard-head">
+        <strong>{card.model.name} v{card.model.version}</strong>
+        <span className="muted small">{fmtInt(card.n)} changes · {fmtInt(card.positives)} caused incidents</span>
+      </div>
+      <label className="slider" onClick={(e) => e.stopPropagation()}>
+        threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`} />
+        <span className="num">{threshold.toFixed(3)}</span>
+      </label>
+      <table className="metrics">
+        <tbody>
+          {METRICS.map((m) => {
+            const iv = card.metrics[m.key];
+            const shown = m.key in live && Math.abs(card.threshold - threshold) > 1e-9 ? live[m.key] : iv?.value;
+            return (
+              <tr key={m.key} title={m.help}>
+                <th>{m.label}</th>
+                <td className="num" data-metric={m.key}>{f3(shown)}</td>
+                <td className="num muted small">{iv && iv.lo !== null && Math.abs(card.threshold - threshold) < 1e-9 ? `[${f3(iv.lo)}, ${f3(iv.hi)}]` : m.key in live ? '…' : iv && iv.lo !== null ? `[${f3(iv.lo)}, ${f3(iv.hi)}]` : ''}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      <p className="muted small">Cost-optimal threshold {f3(card.costOptimalThreshold)} · p99 latency {f3(card.operations.latency_p99_ms)} ms · errors {(card.operations.error_rate * 100).toFixed(1)} % · fallbacks {(card.operations.fallback_rate * 100).toFixed(1)} %</p>
+    </div>
+  );
+}
+
+function OutcomeBadge({ s }: { s: Suggestion }) {
+  if (s.outcome.label === 1) return <span className="badge badge-refused">incident{s.outcome.incident ? ` ${s.outcome.incident}` : ''}</span>;
+  if (s.outcome.rolledBack) return <span className="badge badge-warn">rolled back</span>;
+  return <span className="badge">nothing</span>;
+}
+
+function Drawer({ detail, onClose }: { detail: SuggestionDetail; onClose: () => void }) {
+  const theme = useStore((s) => s.theme);
+  const option = useMemo(() => contributionsOption(detail.explanation.contributions, theme === 'dark' ? DARK : LIGHT), [detail, theme]);
+  return (
+    <aside className="drawer" data-testid="suggestion-drawer">
+      <div className="drawer-head">
+        <h2>{detail.externalId}</h2>
+        <button className="link" onClick={onClose}>Close</button>
+      </div>
+      <p className="muted">{detail.service} · {fmtTime(detail.ts)} UTC</p>
+      <div className="drawer-score">
+        <div><span className="muted small">risk</span><strong data-testid="drawer-score">{f3(detail.score)}</strong></div>
+        <div><span className="muted small">suggestion</span><strong>{detail.decision === null ? 'no answer' : detail.decision ? 'hold back' : 'let through'}</strong></div>
+        <div><span className="muted small">what happened</span><OutcomeBadge s={detail} /></div>
+      </div>
+      {detail.error && <p className="error-text small">{detail.error}{detail.fallback ? ' — the fallback model answered' : ''}</p>}
+      <h3>Why</h3>
+      <p className="muted small">
+        {detail.explanation.method === 'exact-linear' ? 'Exact additive contributions' : detail.explanation.method === 'sampled-shapley' ? 'Shapley values from 32 sampled permutations' : 'No explanation'} against a typical change
+        (risk {f3(detail.explanation.reference)}); they sum to the difference.
+      </p>
+      {detail.explanation.contributions.length > 0 && <Chart option={option} height={Math.min(10, detail.explanation.contributions.length) * 26 + 40} testId="explanation-chart" />}
+      <h3>Suggested mitigations</h3>
+      {detail.mitigations.length === 0 ? <p className="muted small">Nothing raised this change's risk much.</p> : (
+        <ul className="mitigations" data-testid="mitigations">{detail.mitigations.map((m) => <li key={m.feature}><strong>{m.feature}</strong>: {m.text}</li>)}</ul>
+      )}
+    </aside>
+  );
+}
+
+export function Results() {
+  const { runs, selectedRunId, client, theme, openRun, fail } = useStore();
+  const run = runs.find((r) => r.id === selectedRunId) ?? runs.find((r) => r.state === 'done');
+  const [cards, setCards] = useState<Scorecard[]>([]);
+  const [thresholds, setThresholds] = useState<Record<number, number>>({});
+  const [selectedModel, setSelectedModel] = useState<number | null>(null);
+  const [detail, setDetail] = useState<SuggestionDetail | null>(null);
+  const chartTheme = theme === 'dark' ? DARK : LIGHT;
+
+  useEffect(() => {
+    if (!client || !run || run.state !== 'done') return;
+    let stale = false;
+    void Promise.all(run.config.models.map((modelId) => client.call('runs.scorecard', { runId: run.id, modelId })))
+      .then((c) => {
+        if (stale) return;
+        setCards(c);
+        setThresholds(Object.fromEntries(c.map((x) => [x.model.id, x.threshold])));
+        setSelectedModel(c[0]?.model.id ?? null);
+        setDetail(null);
+      })
+      .catch(fail);
+    return () => {
+      stale = true;
+    };
+  }, [client, run, fail]);
+
+  // Intervals at a new threshold come from the engine once the slider rests.
+  useEffect(() => {
+    if (!client || !run) return;
+    const changed = cards.filter((c) => thresholds[c.model.id] !== undefined && Math.abs(thresholds[c.model.id]! - c.threshold) > 1e-9);
+    if (changed.length === 0) return;
+    const timer = setTimeout(() => {
+      void Promise.all(changed.map((c) => client.call('runs.scorecard', { runId: run.id, modelId: c.model.id, threshold: thresholds[c.model.id]! })))
+        .then((updated) => setCards((prev) => prev.map((c) => updated.find((u) => u.model.id === c.model.id) ?? c)))
+        .catch(fail);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [thresholds, cards, client, run, fail]);
+
+  const selected = cards.find((c) => c.model.id === selectedModel) ?? cards[0];
+  const fetchPage = useCallback((offset: number, limit: number) => client!.call('runs.suggestions', { runId: run!.id, modelId: selected!.model.id, offset, limit, minScore: thresholds[selected!.model.id] ?? selected!.threshold }), [client, run, selected, thresholds]);
+  const columns = useMemo<Column<Suggestion>[]>(() => [
+    { key: 'risk', title: 'Risk', width: 70, align: 'right', render: (s) => f3(s.score) },
+    { key: 'id', title: 'Change', width: 120, render: (s) => s.externalId },
+    { key: 'service', title: 'Service', width: 130, render: (s) => s.service },
+    { key: 'time', title: 'Time (UTC)', width: 140, render: (s) => fmtTime(s.ts) },
+    { key: 'outcome', title: 'What happened', width: 170, render: (s) => <OutcomeBadge s={s} /> },
+    { key: 'note', title: '', width: 160, render: (s) => (s.error ? <span className="error-text small">{s.fallback ? 'fallback answered' : 'model failed'}</span> : '') },
+  ], []);
+
+  if (!run) return <div className="page"><p className="muted">No finished runs yet. Start one on the Runs page.</p></div>;
+  const m = run.manifest;
+  return (
+    <div className="page results">
+      <section className="card">
+        <div className="card-head">
+          <h2>Run {run.id}</h2>
+          <select value={run.id} onChange={(e) => openRun(Number(e.target.value))}>
+            {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id} · {fmtTime(r.startedAt)}</option>)}
+          </select>
+        </div>
+        {m && <p className="muted small">
+          {fmtInt(m.subjects)} changes from {run.config.from ? fmtTime(run.config.from) : 'the start'} to {run.config.until ? fmtTime(run.config.until) : 'the end'} ·
+          outcomes: {Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${k}`).join(', ')} · attribution rule {m.attribution.enabled ? `on (SEV ≤ ${m.attribution.maxSeverity} within ${m.attribution.windowHours} h)` : 'off'} ·
+          models {m.models.map((x) => `${x.name} v${x.version} (${x.sha256.slice(0, 8)})`).join(', ')} · data {m.datasetFingerprint.slice(0, 12)} · seed {m.seed} · 95 % bootstrap intervals over changes
+        </p>}
+      </section>
+      <div className="scorecards">
+        {cards.map((c) => (
+          <ScorecardPanel key={c.model.id} card={c} threshold={thresholds[c.model.id] ?? c.threshold} selected={c.model.id === selected?.model.id}
+            onSelect={() => setSelectedModel(c.model.id)} onThreshold={(t) => setThresholds({ ...thresholds, [c.model.id]: t })} />
+        ))}
+      </div>
+      {cards.length > 0 && selected && (
+        <div className="chart-grid">
+          <div className="card"><Chart option={rocOption(cards, chartTheme)} height={300} testId="roc-chart" /></div>
+          <div className="card"><Chart option={prOption(cards, chartTheme)} height={300} testId="pr-chart" /></div>
+          <div className="card"><Chart option={reliabilityOption(cards, chartTheme)} height={300} testId="reliability-chart" /></div>
+          <div className="card"><Chart option={sweepOption(selected, chartTheme, thresholds[selected.model.id] ?? selected.threshold)} height={300} testId="sweep-chart" /></div>
+        </div>
+      )}
+      {selected && (
+        <section className="card">
+          <h2>What {selected.model.name} would have held back</h2>
+          <p className="muted small">Changes scoring at or above the threshold, riskiest first, with what really happened. Click one to see why.</p>
+          <VirtualTable columns={columns} fetchPage={fetchPage} resetKey={`${run.id}|${selected.model.id}|${thresholds[selected.model.id]}`} height={320}
+            onRowClick={(s) => void client!.call('suggestions.get', { runId: s.runId, modelId: s.modelId, changeId: s.changeId }).then(setDetail).catch(fail)} testId="gated-table" />
+        </section>
+      )}
+      {detail && <Drawer detail={detail} onClose={() => setDetail(null)} />}
+    </div>
+  );
+}

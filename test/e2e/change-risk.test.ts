@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshotPath, serve, watchConsole, type Served } from '../helpers/browser.js';
+import { sklearnStyleLogistic } from '../helpers/onnx-models.js';
+import { tempDir } from '../helpers/workspace.js';
+
+let served: Served;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+beforeAll(async () => {
+  served = await serve();
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  problems = watchConsole(page);
+  await page.goto(served.url);
+  await page.getByTestId('open-demo').click();
+  await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+});
+
+describe('change risk in the browser', () => {
+  it('trains baselines and registers an ONNX model exported the skl2onnx way', async () => {
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('train-name').fill('risk-lr');
+    await page.getByTestId('train-start').click();
+    await page.getByTestId('train-done').waitFor();
+    await page.getByTestId('train-name').fill('rules');
+    await page.getByTestId('train-kind').selectOption('heuristic');
+    await page.getByTestId('train-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=train-done]')?.textContent?.includes('rules'));
+
+    const file = path.join(tempDir(), 'sk.onnx');
+    fs.writeFileSync(file, sklearnStyleLogistic([0.004, 0.05], -3));
+    await page.getByTestId('onnx-file').setInputFiles(file);
+    await page.getByTestId('onnx-manifest').fill(JSON.stringify({ name: 'sk-size', input: 'float_input', features: ['lines_added', 'files_changed'], output: 'output_probability', threshold: 0.1 }));
+    await page.getByTestId('onnx-add').click();
+    await page.getByTestId('onnx-added').waitFor();
+    expect(await page.getByTestId('onnx-added').textContent()).toMatch(/Added sk-size v1 — ZipMap output/);
+
+    // A manifest that names a feature the workspace lacks is refused with the list of what exists.
+    await page.getByTestId('onnx-manifest').fill(JSON.stringify({ name: 'bad', input: 'float_input', features: ['lines_added', 'coverage'], output: 'output_probability' }));
+    await page.getByTestId('onnx-add').click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/no feature coverage\. Available: .*lines_added/);
+    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+    expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(3);
+  });
+
+  it('runs the models in shadow, with progress, and opens the scorecards', async () => {
+    await page.getByTestId('nav-runs').click();
+    for (const box of await page.getByTestId('run-models').locator('input[type=checkbox]').all()) await box.check();
+    await page.getByTestId('run-start').click();
+    await page.getByTestId('scorecard-risk-lr').waitFor({ timeout: 60_000 });
+    for (const name of ['risk-lr', 'rules', 'sk-size']) {
+      const auc = await page.getByTestId(`scorecard-${name}`).locator('[data-metric=auc_roc]').textContent();
+      expect(Number(auc)).toBeGreaterThan(0.4);
+    }
+    await page.getByTestId('roc-chart').locator('canvas').waitFor();
+    await page.screenshot({ path: screenshotPath('results.png'), fullPage: true });
+  });
+
+  it('updates the numbers at once when the threshold slider moves', async () => {
+    const card = page.getByTestId('scorecard-risk-lr');
+    const before = await card.locator('[data-metric=recall]').textContent();
+    await card.getByTestId('threshold-risk-lr').fill('0.3');
+    await page.waitForFunction((b) => document.querySelector('[data-testid=scorecard-risk-lr] [data-metric=recall]')?.textContent !== b, before);
+    expect(Number(await card.locator('[data-metric=recall]').textContent())).toBeLessThan(Number(before));
+  });
+
+  it('opens a held-back change with its explanation, mitigations and what really happened', async () => {
+    await page.getByTestId('scorecard-risk-lr').click();
+    await page.getByTestId('gated-table').locator('.vrow').first().click();
+    const drawer = page.getByTestId('suggestion-drawer');
+    await drawer.waitFor();
+    expect(Number(await drawer.getByTestId('drawer-score').textContent())).toBeGreaterThanOrEqual(0.3);
+    await drawer.getByTestId('explanation-chart').locator('canvas').waitFor();
+    expect(await drawer.textContent()).toMatch(/Exact additive contributions/);
+    expect(await drawer.textContent()).toMatch(/incident|rolled back|nothing/);
+    await page.screenshot({ path: screenshotPath('suggestion.png') });
+    // The refused manifest above answered 422 on purpose; anything else is a fault.
+    const unexpected = problems.filter((p) => !/status of 422/.test(p));
+    expect(unexpected, unexpected.join('\n')).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -49,7 +50,10 @@ export default tseslint.config(
   {
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
     rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'warn',
       'no-restricted-imports': restrict(names([...NODE_BUILTINS, 'electron', 'better-sqlite3', 'onnxruntime-node'], 'the renderer is a web page: it reaches the engine through the client only'), [
         { group: ['node:*'], message: 'the renderer is a web page: it reaches the engine through the client only' },
         { group: ['**/electron/**'], message: 'the renderer imports shared/ only; engine code runs behind the client' },

@@ -46,6 +46,13 @@ export function timelineHeight(panels: number, panelHeight = 120): number {
 
 type Obj = Record<string, unknown>;
 
+/** Grey below half the threshold, amber approaching it, red at or above it. */
+export function riskColor(risk: number, threshold: number, theme: ChartTheme): string {
+  if (risk >= threshold) return theme.detected;
+  if (risk >= threshold / 2) return theme.rollback;
+  return theme.change;
+}
+
 export function timelineOption(timeline: Timeline, options: TimelineChartOptions): Obj {
   const { theme } = options;
   const panelHeight = options.panelHeight ?? 120;
@@ -57,11 +64,18 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
   const windowFrom = options.window?.from ?? timeline.from;
   const windowUntil = options.window?.until ?? timeline.until;
 
-  const changeLines = timeline.changes.map((c) => ({
-    xAxis: c.ts,
-    name: c.externalId,
-    lineStyle: { color: c.rolledBack ? theme.rollback : theme.change, width: c.rolledBack ? 1.5 : 1, type: 'solid', opacity: 0.75 },
-  }));
+  // With a run's risk, markers go from grey (low) to red (at or above the model's threshold).
+  const risk = timeline.risk;
+  const threshold = timeline.riskThreshold ?? 0.5;
+  const changeLines = timeline.changes.map((c) => {
+    const r = risk?.[String(c.id)];
+    const color = r === undefined ? (c.rolledBack ? theme.rollback : theme.change) : riskColor(r, threshold, theme);
+    return {
+      xAxis: c.ts,
+      name: r === undefined ? c.externalId : `${c.externalId} · risk ${r.toFixed(2)}`,
+      lineStyle: { color, width: r !== undefined && r >= threshold ? 2 : c.rolledBack ? 1.5 : 1, type: 'solid', opacity: 0.8 },
+    };
+  });
   const incidentAreas = timeline.incidents.map((i) => [
     { xAxis: i.startedTs, name: `${i.externalId} · SEV${i.severity}` },
     { xAxis: i.resolvedTs ?? i.mitigatedTs ?? i.startedTs + 60_000 },

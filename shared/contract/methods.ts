@@ -72,6 +72,8 @@ export const methods = {
     from: z.number().int().optional(),
     until: z.number().int().optional(),
     maxBuckets: z.number().int().min(10).max(5000).default(800),
+    /** Colour the change markers by the risk this model gave them in this run. */
+    risk: z.object({ runId: z.number().int(), modelId: z.number().int() }).optional(),
   }), Timeline),
   'changes.page': method(PageQuery, Page(Change)),
   'incidents.page': method(PageQuery, Page(Incident)),

@@ -154,6 +154,9 @@ export const Timeline = z.object({
   changes: z.array(Change),
   incidents: z.array(Incident),
   alerts: z.array(Alert),
+  /** Risk each change got from the chosen model in the chosen run, by change id. */
+  risk: z.record(z.string(), z.number()).optional(),
+  riskThreshold: z.number().optional(),
 });
 export type Timeline = z.infer<typeof Timeline>;
 

@@ -89,4 +89,18 @@ describe('change risk in the browser', () => {
     const unexpected = problems.filter((p) => !/status of 422/.test(p));
     expect(unexpected, unexpected.join('\n')).toEqual([]);
   });
+
+  it('colours the change markers on the timeline by a run\'s risk', async () => {
+    await page.keyboard.press('Escape');
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('service-checkout').click();
+    const source = page.getByTestId('risk-source');
+    await source.waitFor();
+    const option = (await source.locator('option').allTextContents()).find((t) => t.includes('risk-lr'))!;
+    await source.selectOption({ label: option });
+    await page.getByText('would be held back').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: screenshotPath('timeline-risk.png') });
+  });
 });

@@ -11,7 +11,7 @@ const MAX_MARKERS = 5000;
  * mean per bucket, so spikes survive), with the changes, incidents and alerts in the same range.
  * Points are clustered by (series, ts), so each series is one range scan.
  */
-export function queryTimeline(db: Db, input: { service: string; from?: number | undefined; until?: number | undefined; maxBuckets: number }): Timeline {
+export function queryTimeline(db: Db, input: { service: string; from?: number | undefined; until?: number | undefined; maxBuckets: number; risk?: { runId: number; modelId: number } | undefined }): Timeline {
   const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(input.service) as number | undefined;
   if (serviceId === undefined) throw new EngineFailure('not_found', `No service named "${input.service}" in this workspace`);
   const series = db.prepare('SELECT id, metric, labels FROM series WHERE service_id = ? ORDER BY metric, labels').all(serviceId) as Array<{ id: number; metric: string; labels: string }>;
@@ -54,5 +54,24 @@ export function queryTimeline(db: Db, input: { service: string; from?: number | 
     changes: changes.map(toChange),
     incidents: incidents.map(toIncident),
     alerts: alerts.map(toAlert),
+    ...(input.risk ? changeRisk(db, input.risk, changes.map((c) => c.id as number)) : {}),
   };
+}
+
+function changeRisk(db: Db, risk: { runId: number; modelId: number }, ids: number[]): { risk: Record<string, number>; riskThreshold?: number } {
+  const out: Record<string, number> = {};
+  const stmt = db.prepare('SELECT score FROM suggestions WHERE run_id = ? AND model_id = ? AND change_id = ? AND score IS NOT NULL').pluck();
+  for (const id of ids) {
+    const score = stmt.get(risk.runId, risk.modelId, id) as number | undefined;
+    if (score !== undefined) out[String(id)] = score;
+  }
+  const config = db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(risk.runId) as string | undefined;
+  const threshold = config ? (JSON.parse(config) as { thresholds?: Record<string, number> }).thresholds?.[String(risk.modelId)] : undefined;
+  const modelThreshold = threshold ?? (() => {
+    const manifest = db.prepare('SELECT manifest FROM models WHERE id = ?').pluck().get(risk.modelId) as string | undefined;
+    if (!manifest) return undefined;
+    const m = JSON.parse(manifest) as { kind: string; threshold?: number; manifest?: { threshold: number } };
+    return m.kind === 'onnx' ? m.manifest?.threshold : m.threshold;
+  })();
+  return { risk: out, ...(modelThreshold !== undefined ? { riskThreshold: modelThreshold } : {}) };
 }

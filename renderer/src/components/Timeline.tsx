@@ -15,7 +15,7 @@ const DEFAULT_SPAN = 7 * 24 * 3600 * 1000;
  * engine for the visible window again, so the resolution follows the zoom while the engine only
  * ever returns a few thousand buckets.
  */
-export function Timeline({ service }: { service: string }) {
+export function Timeline({ service, risk }: { service: string; risk?: { runId: number; modelId: number } | undefined }) {
   const client = useStore((s) => s.client);
   const theme = useStore((s) => s.theme);
   const [data, setData] = useState<TimelineData | null>(null);
@@ -31,7 +31,7 @@ export function Timeline({ service }: { service: string }) {
   useEffect(() => {
     if (!client) return;
     let stale = false;
-    client.call('timeline.query', { service, ...(zoom ? { from: zoom.from, until: zoom.until } : {}), maxBuckets: 1200 })
+    client.call('timeline.query', { service, ...(zoom ? { from: zoom.from, until: zoom.until } : {}), maxBuckets: 1200, ...(risk ? { risk } : {}) })
       .then((t) => {
         if (stale) return;
         // Open on the last week: at sixty days an incident is a hairline; the slider shows the rest.
@@ -46,7 +46,7 @@ export function Timeline({ service }: { service: string }) {
     return () => {
       stale = true;
     };
-  }, [client, service, zoom]);
+  }, [client, service, zoom, risk]);
 
   const option = useMemo(() => (data ? timelineOption(data, { theme: theme === 'dark' ? DARK : LIGHT, panelHeight: PANEL, window: zoom }) : null), [data, theme, zoom]);
   const events = useMemo<ChartEvents>(() => ({
@@ -66,8 +66,14 @@ export function Timeline({ service }: { service: string }) {
   return (
     <div className="timeline" data-testid="timeline" data-changes={data.changes.length} data-incidents={data.incidents.length} data-alerts={data.alerts.length}>
       <div className="timeline-legend">
-        <span><i className="swatch change" /> change</span>
-        <span><i className="swatch rollback" /> rolled back</span>
+        {data.risk ? <>
+          <span><i className="swatch change" /> low risk</span>
+          <span><i className="swatch rollback" /> approaching threshold</span>
+          <span><i className="swatch detected" /> would be held back</span>
+        </> : <>
+          <span><i className="swatch change" /> change</span>
+          <span><i className="swatch rollback" /> rolled back</span>
+        </>}
         <span><i className="swatch incident" /> incident (start → resolved)</span>
         <span><i className="swatch detected" /> humans noticed</span>
         <span><i className="swatch alert" /> static alert fired</span>

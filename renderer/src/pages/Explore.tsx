@@ -38,8 +38,11 @@ const alertColumns: Column<Alert>[] = [
 ];
 
 export function Explore() {
-  const { services, selectedService, selectService, workspace, client } = useStore();
+  const { services, selectedService, selectService, workspace, client, runs } = useStore();
   const [tab, setTab] = useState<Tab>('changes');
+  const [riskKey, setRiskKey] = useState('');
+  const riskOptions = runs.filter((r) => r.state === 'done' && r.manifest).flatMap((r) => r.manifest!.models.map((m) => ({ key: `${r.id}:${m.id}`, label: `run ${r.id} · ${m.name} v${m.version}` })));
+  const risk = useMemo(() => (riskKey ? { runId: Number(riskKey.split(':')[0]), modelId: Number(riskKey.split(':')[1]) } : undefined), [riskKey]);
   const [onlyService, setOnlyService] = useState(true);
   const service = onlyService ? selectedService ?? undefined : undefined;
   const fetchChanges = useCallback((offset: number, limit: number) => client!.call('changes.page', { offset, limit, ...(service ? { service } : {}) }), [client, service]);
@@ -70,8 +73,16 @@ export function Explore() {
                 const s = services.find((x) => x.name === selectedService);
                 return s && s.dependsOn.length > 0 ? `calls ${s.dependsOn.join(', ')}` : '';
               })()}</span>
+              {riskOptions.length > 0 && (
+                <label className="right small">Colour changes by risk from
+                  <select value={riskKey} onChange={(e) => setRiskKey(e.target.value)} data-testid="risk-source">
+                    <option value="">—</option>
+                    {riskOptions.map((o) => <option key={o.key} value={o.key}>{o.label}</option>)}
+                  </select>
+                </label>
+              )}
             </div>
-            <Timeline service={selectedService} />
+            <Timeline service={selectedService} risk={risk} />
           </section>
         )}
         <section className="card">

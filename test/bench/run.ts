@@ -13,6 +13,7 @@ import { refreshRollups } from '../../electron/engine/db/rollups.js';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { queryTimeline } from '../../electron/engine/queries/timeline.js';
 import { writeDemo } from '../../sample-data/generate.js';
+import { changeRiskBench } from './change-risk.js';
 import { DEFAULT_OPTIONS } from '../../sample-data/generator.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -106,6 +107,7 @@ const results = {
   date: new Date().toISOString(),
   ...(wants('import') ? { telemetryImport: [await importBench(0), await importBench(1)] } : {}),
   ...(wants('timeline') ? { timelineQuery: timelineBench() } : {}),
+  ...(wants('change-risk') ? { changeRisk: await changeRiskBench() } : {}),
 };
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });

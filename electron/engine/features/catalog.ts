@@ -67,14 +67,16 @@ function lowerBound(sorted: readonly number[], value: number): number {
  * The feature matrix (row-major, one row per change in `changes` order) for `names`. Unknown
  * names are an error naming what is available; a change without an attribute gets 0 for it.
  */
-export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: readonly string[], outcomes: Map<number, Outcome>): number[][] {
+export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: readonly string[], outcomes: Map<number, Outcome>, history?: readonly ChangeRow[]): number[][] {
   const catalog = featureCatalog(db);
   const known = new Set<string>([...catalog.history, ...catalog.attributes]);
   const missing = names.filter((n) => !known.has(n));
   if (missing.length > 0) {
     throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${[...catalog.history, ...catalog.attributes].join(', ')}`);
   }
-  const all = loadChanges(db); // history comes from every change in the workspace, not just the subjects
+  // History comes from every change in the workspace, not just the subjects; callers that already
+  // loaded them pass them in (loading 100k changes costs more than building their features).
+  const all = history ?? loadChanges(db);
   const serviceTimes = new Map<number, number[]>();
   const authorTimes = new Map<string, number[]>();
   const serviceFailures = new Map<number, Array<{ ts: number; knownAt: number }>>();

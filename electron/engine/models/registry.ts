@@ -102,13 +102,14 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
     checkFeatures(db, manifest.name, manifest.features);
     const scorer = onnxScorer(0, manifest, session);
     // A trial inference on real rows: the model must produce usable numbers here, not just load.
-    const changes = loadChanges(db).slice(0, 64);
-    if (changes.length > 0) {
-      const rows = buildFeatures(db, changes, manifest.features, labelChanges(db));
-      const trial = await scorer.score(rows);
+    const all = loadChanges(db);
+    if (all.length > 0) {
+      const rows = buildFeatures(db, all, manifest.features, labelChanges(db), all);
+      const changes = all.slice(0, 64);
+      const trial = await scorer.score(rows.slice(0, 64));
       const bad = trial.errors.findIndex((e) => e !== null);
       if (bad >= 0) throw new EngineFailure('input_error', `Model ${manifest.name}: trial inference on change ${changes[bad]!.externalId} failed: ${trial.errors[bad]}`);
-      if (!manifest.reference) manifest = { ...manifest, reference: medians(manifest.features, buildFeatures(db, loadChanges(db), manifest.features, labelChanges(db))) };
+      if (!manifest.reference) manifest = { ...manifest, reference: medians(manifest.features, rows) };
     }
   } finally {
     await session.release();
@@ -141,7 +142,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
     if (features.length === 0) throw new EngineFailure('input_error', 'No features to train on; name them with features');
     checkFeatures(db, options.name, features);
     if (train.length < 20) throw new EngineFailure('input_error', `Only ${train.length} changes before the cutoff ${new Date(cutoff).toISOString()}; train on a later cutoff`);
-    const rows = buildFeatures(db, train, features, outcomes);
+    const rows = buildFeatures(db, train, features, outcomes, changes);
     const labels = train.map((c) => outcomes.get(c.id)!.label);
     let model: LogisticModel;
     try {
@@ -158,7 +159,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
       threshold = Math.round((labels.reduce<number>((a, b) => a + b, 0) / labels.length) * 1000) / 1000;
     }
   }
-  const reference = medians(params.features, buildFeatures(db, train.length > 0 ? train : changes, params.features, outcomes));
+  const reference = medians(params.features, buildFeatures(db, train.length > 0 ? train : changes, params.features, outcomes, changes));
   const stored: Stored = {
     kind: 'builtin', name: options.name, description, threshold, params, reference,
     trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => outcomes.get(c.id)!.label === 1).length },

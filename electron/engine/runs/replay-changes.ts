@@ -21,7 +21,7 @@ export function markInterrupted(db: Db): void {
   db.prepare("UPDATE runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
 }
 
-function subjects(db: Db, config: RunConfig): ChangeRow[] {
+function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeRow[] {
   const services = config.services && config.services.length > 0
     ? new Set((db.prepare(`SELECT id FROM services WHERE name IN (${config.services.map(() => '?').join(',')})`).pluck().all(...config.services) as number[]))
     : null;
@@ -29,7 +29,7 @@ function subjects(db: Db, config: RunConfig): ChangeRow[] {
     const known = new Set(db.prepare('SELECT name FROM services').pluck().all() as string[]);
     throw new EngineFailure('input_error', `Unknown service${config.services!.filter((s) => !known.has(s)).length > 1 ? 's' : ''}: ${config.services!.filter((s) => !known.has(s)).join(', ')}`);
   }
-  return loadChanges(db).filter((c) => (config.from === undefined || c.ts >= config.from) && (config.until === undefined || c.ts < config.until) && (!services || services.has(c.serviceId)));
+  return all.filter((c) => (config.from === undefined || c.ts >= config.from) && (config.until === undefined || c.ts < config.until) && (!services || services.has(c.serviceId)));
 }
 
 /**
@@ -41,7 +41,8 @@ function subjects(db: Db, config: RunConfig): ChangeRow[] {
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
   for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) getModel(db, id);
   const attribution = config.attribution ?? defaultRule(db);
-  const changes = subjects(db, config);
+  const all = loadChanges(db);
+  const changes = subjects(db, config, all);
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
   const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
@@ -55,7 +56,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
       // Features are shared between models that ask for the same ones; each is built once.
       const missing = scorer.features.filter((f) => !featureCache.has(f));
       if (missing.length > 0) {
-        const built = buildFeatures(db, changes, missing, outcomes);
+        const built = buildFeatures(db, changes, missing, outcomes, all);
         missing.forEach((f, j) => featureCache.set(f, built.map((r) => r[j]!)));
       }
       const cols = scorer.features.map((f) => featureCache.get(f)!);

@@ -1,0 +1,111 @@
+/**
+ * Change-risk benchmarks: a 100k-change shadow replay with an ONNX tree model, beside raw batched
+ * onnxruntime inference on the same feature matrix; and a scorecard with 1000 resamples over
+ * 100k predictions.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { createEngine } from '../../electron/engine/engine.js';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { buildFeatures, loadChanges } from '../../electron/engine/features/catalog.js';
+import { labelChanges } from '../../electron/engine/features/outcomes.js';
+import { treesToOnnx, type TreeNode } from '../../electron/engine/models/onnx-writer.js';
+import { sortPredictions } from '../../shared/metrics/classification.js';
+import { bootstrapMetrics } from '../../shared/metrics/bootstrap.js';
+
+const N = 100_000;
+const FEATURES = ['lines_added', 'lines_deleted', 'files_changed', 'tests_changed', 'hour_of_day', 'service_changes_7d', 'author_changes_90d', 'service_tier'];
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
+/** 200 random depth-5 trees: enough work per row to look like a real gradient-boosted model. */
+function forest(random: () => number): TreeNode[][] {
+  const trees: TreeNode[][] = [];
+  for (let t = 0; t < 200; t++) {
+    const nodes: TreeNode[] = [];
+    const grow = (depth: number): number => {
+      const id = nodes.length;
+      nodes.push({ feature: 0, threshold: 0, left: 0, right: 0, value: 0, leaf: true });
+      if (depth === 5) nodes[id] = { feature: 0, threshold: 0, left: 0, right: 0, value: (random() - 0.5) * 0.2, leaf: true };
+      else {
+        const feature = Math.floor(random() * FEATURES.length);
+        const left = grow(depth + 1);
+        const right = grow(depth + 1);
+        nodes[id] = { feature, threshold: random() * 50, left, right, value: 0, leaf: false };
+      }
+      return id;
+    };
+    grow(0);
+    trees.push(nodes);
+  }
+  return trees;
+}
+
+export async function changeRiskBench() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-bench-cr-'));
+  const random = lcg(7);
+  const start = Date.UTC(2024, 0, 1);
+  const lines = ['id,service,timestamp,author,lines_added,lines_deleted,files_changed,tests_changed,outcome'];
+  for (let i = 0; i < N; i++) {
+    const la = Math.round(Math.exp(random() * 7));
+    lines.push(`c${i},svc${i % 20},${start + i * 300_000},dev${Math.floor(random() * 300)},${la},${Math.round(la * random())},${1 + Math.floor(random() * 20)},${Math.floor(random() * 4)},${random() < 0.1 ? 1 : 0}`);
+  }
+  const csv = path.join(dir, 'changes.csv');
+  fs.writeFileSync(csv, lines.join('\n') + '\n');
+  const modelFile = path.join(dir, 'trees.onnx');
+  fs.writeFileSync(modelFile, treesToOnnx(forest(random), -2, FEATURES.length));
+
+  const engine = createEngine({ workspacesDir: dir });
+  const workspace = path.join(dir, 'bench.sbw');
+  await engine.call('workspace.openPath', { path: workspace, create: true });
+  await engine.call('import.startPath', { path: csv, kind: 'changes', timeUnit: 'ms' }).then(({ jobId }) => engine.jobs.wait(jobId));
+  const model = await engine.call('models.addOnnxPath', { path: modelFile, manifest: { name: 'trees', input: 'features', features: FEATURES, output: 'risk' } });
+
+  const t0 = performance.now();
+  const { jobId } = await engine.call('runs.start', { models: [model.id], batchSize: 1024 });
+  const job = await engine.jobs.wait(jobId);
+  const replaySeconds = (performance.now() - t0) / 1000;
+  if (job.state !== 'done') throw new Error(`replay ${job.state}: ${job.error?.message}`);
+  engine.close();
+
+  // The same feature matrix, scored by onnxruntime directly in the same batches.
+  const db = openWorkspace(workspace);
+  const changes = loadChanges(db);
+  const tf = performance.now();
+  const rows = buildFeatures(db, changes, FEATURES, labelChanges(db));
+  const featureSeconds = (performance.now() - tf) / 1000;
+  db.close();
+  const matrix = new Float32Array(rows.length * FEATURES.length);
+  rows.forEach((r, i) => matrix.set(r, i * FEATURES.length));
+  const session = await ort.InferenceSession.create(fs.readFileSync(modelFile), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const tr = performance.now();
+  for (let s = 0; s < rows.length; s += 1024) {
+    const n = Math.min(1024, rows.length - s);
+    await session.run({ features: new ort.Tensor('float32', matrix.subarray(s * FEATURES.length, (s + n) * FEATURES.length), [n, FEATURES.length]) });
+  }
+  const rawSeconds = (performance.now() - tr) / 1000;
+  await session.release();
+
+  // Scorecard: 1000 Poisson-bootstrap resamples over 100k predictions.
+  const preds = Array.from({ length: N }, () => {
+    const y = random() < 0.1 ? 1 : 0;
+    return { score: Math.min(1, Math.max(0, 0.25 * y + 0.75 * random())), label: y as 0 | 1 };
+  });
+  const ts = performance.now();
+  bootstrapMetrics(sortPredictions(preds), 0.5, undefined, { resamples: 1000 });
+  const scorecardSeconds = (performance.now() - ts) / 1000;
+  fs.rmSync(dir, { recursive: true, force: true });
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    replay: {
+      changes: N, model: '200 trees, depth 5, 8 features', replaySeconds: r2(replaySeconds), rawInferenceSeconds: r2(rawSeconds),
+      featureBuildSeconds: r2(featureSeconds), ratioToRaw: r2(replaySeconds / rawSeconds), budgetRatio: 1.5,
+    },
+    scorecard: { predictions: N, resamples: 1000, seconds: r2(scorecardSeconds), budgetSeconds: 1 },
+  };
+}

@@ -55,6 +55,13 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
     f('metric', false, ['metric_name'], 'metric the rule watches'),
     f('severity', false, ['sev', 'priority'], '1 = most severe'),
   ],
+  predictions: [
+    f('subject', true, ['change_id', 'change', 'id', 'external_id'], 'id of the change the score is for'),
+    f('model', true, ['model_name'], 'name of the model that logged the score'),
+    f('version', false, ['model_version'], 'its version'),
+    f('score', true, ['risk', 'probability', 'prediction'], 'the score it logged, 0 to 1'),
+    f('latency_ms', false, ['latency', 'duration_ms'], 'how long it took, if logged'),
+  ],
   services: [
     f('name', true, ['service', 'service_name'], 'service name'),
     f('tier', false, ['criticality'], '1 = most critical'),

@@ -17,8 +17,9 @@ export interface IncidentRow {
 }
 export interface AlertRow { kind: 'alerts'; externalId: string; service: string; ts: number; resolvedTs: number | null; name: string | null; metric: string | null; severity: number | null }
 export interface ServiceRow { kind: 'services'; name: string; tier: number | null; team: string | null; dependsOn: string[] }
+export interface PredictionRow { kind: 'predictions'; subject: string; model: string; version: string; score: number; latencyMs: number | null }
 
-export type NormalRow = TelemetryRow | ChangeRow | IncidentRow | AlertRow | ServiceRow;
+export type NormalRow = TelemetryRow | ChangeRow | IncidentRow | AlertRow | ServiceRow | PredictionRow;
 export type Normalised = { ok: true; row: NormalRow } | { ok: false; reason: string };
 
 export interface NormaliseOptions {
@@ -187,6 +188,13 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
         kind, externalId: text(fields, 'id', false) ?? `${svc}/${name ?? 'alert'}/${ts}`, service: svc, ts, resolvedTs, name,
         metric: text(fields, 'metric', false), severity: severity(fields, 'severity', false),
       };
+    }
+    case 'predictions': {
+      const score = number(fields, 'score', true)!;
+      if (score < 0 || score > 1) throw new RowError(`score ${score} must be between 0 and 1`);
+      const latency = number(fields, 'latency_ms', false);
+      if (latency !== null && latency < 0) throw new RowError(`latency_ms ${latency} is negative`);
+      return { kind, subject: text(fields, 'subject', true), model: text(fields, 'model', true), version: text(fields, 'version', false) ?? 'unversioned', score, latencyMs: latency };
     }
     case 'services': {
       const deps = text(fields, 'depends_on', false);

@@ -157,4 +157,27 @@ describe('change-risk shadow runs', () => {
     const b = new Map((await engine.call('runs.suggestions', { runId: r.id, modelId: back.id, limit: 1000 })).rows.map((s) => [s.changeId, s.score]));
     for (const s of a) expect(Math.abs(s.score! - b.get(s.changeId)!)).toBeLessThan(1e-6);
   });
+
+  it('evaluate a prediction log from a shadow deployment exactly like the model that wrote it', async () => {
+    const lr = (await engine.call('models.list', {})).find((m) => m.name === 'lr')!;
+    const first = await run([lr.id]);
+    const rows = (await engine.call('runs.suggestions', { runId: first.id, modelId: lr.id, limit: 1000 })).rows;
+    // The log the same model would have written in production, minus one change it never saw.
+    const log = rows.filter((s) => s.externalId !== 'c3').map((s) => `${s.externalId},lr-prod,2.1.0,${s.score},${(s.changeId % 7) + 1}`);
+    const report = await importPath(engine, writeFile(dir, 'log.csv', `subject,model,version,score,latency_ms\n${log.join('\n')}\n`), { kind: 'predictions' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 299 });
+    const logged = (await engine.call('models.list', {})).find((m) => m.kind === 'imported-log')!;
+    expect(logged).toMatchObject({ name: 'lr-prod', features: [], description: expect.stringContaining('lr-prod 2.1.0') });
+    const both = await run([lr.id, logged.id]);
+    const fromLog = (await engine.call('runs.suggestions', { runId: both.id, modelId: logged.id, limit: 1000 })).rows;
+    expect(fromLog.find((s) => s.externalId === 'c3')).toMatchObject({ score: null, error: 'the lr-prod log has no score for this change' });
+    expect(fromLog.find((s) => s.externalId === 'c10')!.latencyMs).toBe((rows.find((s) => s.externalId === 'c10')!.changeId % 7) + 1);
+    const a = await engine.call('runs.scorecard', { runId: both.id, modelId: lr.id, threshold: 0.3 });
+    const b = await engine.call('runs.scorecard', { runId: both.id, modelId: logged.id, threshold: 0.3 });
+    expect(b.n).toBe(a.n - 1);
+    expect(Math.abs(b.metrics.auc_roc!.value! - a.metrics.auc_roc!.value!)).toBeLessThan(0.01);
+    expect(b.operations.error_rate).toBeCloseTo(1 / 300, 12);
+    const bad = await importPath(engine, writeFile(dir, 'badlog.csv', 'subject,model,score\nc1,m,1.5\nc2,m,\n'), { kind: 'predictions' });
+    expect(bad.rejected).toEqual([{ line: 2, reason: 'score 1.5 must be between 0 and 1' }, { line: 3, reason: 'score is missing' }]);
+  });
 });

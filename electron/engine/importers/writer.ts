@@ -33,6 +33,11 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     insertIncident: db.prepare(`INSERT OR IGNORE INTO incidents
       (external_id, service_id, severity, started_ts, detected_ts, mitigated_ts, resolved_ts, cause_change_id, title, source_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    findLog: db.prepare("SELECT id FROM models WHERE kind = 'imported-log' AND name = ? AND json_extract(manifest, '$.logVersion') = ?").pluck(),
+    nextVersion: db.prepare('SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?').pluck(),
+    insertLog: db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at)
+      VALUES (?, ?, 'change-risk', 'imported-log', ?, NULL, ?, '[]', ?)`),
+    insertScore: db.prepare('INSERT OR IGNORE INTO logged_scores (model_id, subject, score, latency_ms, source_id) VALUES (?, ?, ?, ?, ?)'),
     insertAlert: db.prepare(`INSERT OR IGNORE INTO alerts
       (external_id, service_id, ts, resolved_ts, name, metric, severity, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
   };
@@ -65,6 +70,18 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     return id;
   }
 
+  const logModels = new Map<string, number>();
+  // One registry entry per (model, version) a log names: the log is evaluated like a model run here.
+  const logModel = (name: string, version: string): number => {
+    const key = `${name}\u0000${version}`;
+    let id = logModels.get(key) ?? (q.findLog.get(name, version) as number | undefined);
+    if (id === undefined) {
+      const manifest = JSON.stringify({ kind: 'imported-log', name, logVersion: version, threshold: 0.5, sourceId });
+      id = Number(q.insertLog.run(name, q.nextVersion.get(name), `log:${sourceId}:${version}`, manifest, Date.now()).lastInsertRowid);
+    }
+    logModels.set(key, id);
+    return id;
+  };
   const touched = new Map<number, [number, number]>();
   const touch = (id: number, ts: number): void => {
     const range = touched.get(id);
@@ -94,6 +111,8 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
         case 'alerts':
           return q.insertAlert.run(row.externalId, serviceId(row.service), row.ts, row.resolvedTs, row.name, row.metric,
             row.severity, sourceId).changes > 0;
+        case 'predictions':
+          return q.insertScore.run(logModel(row.model, row.version), row.subject, row.score, row.latencyMs, sourceId).changes > 0;
         case 'services': {
           const existed = q.serviceId.get(row.name) !== undefined && !stubs.delete(row.name);
           q.upsertService.run(row.name, row.tier, row.team);

@@ -74,6 +74,8 @@ export interface BatchScores {
   scores: Float64Array;
   /** per row: null, or why this row has no usable score */
   errors: Array<string | null>;
+  /** per row, when the model measured its own latency (prediction logs) */
+  latencies?: Float64Array;
 }
 
 /** Scores one batch: `matrix` is row-major [rows, features]. */

@@ -8,7 +8,7 @@ import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
 import { checkManifest, loadSession, prepareOnnx } from './onnx-model.js';
 import { logisticToOnnx } from './onnx-writer.js';
-import { builtinScorer, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
+import { builtinScorer, logScorer, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
 
 /**
  * The model registry: ONNX files with their manifests and the built-in baselines, versioned by
@@ -20,6 +20,7 @@ interface Row { id: number; name: string; version: number; task: string; kind: s
 /** What the registry keeps in `manifest` for each kind. */
 type Stored =
   | { kind: 'onnx'; manifest: ModelManifest }
+  | { kind: 'imported-log'; name: string; logVersion: string; threshold: number; sourceId: number }
   | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } };
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
@@ -30,6 +31,14 @@ function nextVersion(db: Db, name: string): number {
 
 function toInfo(row: Row): ModelInfo {
   const stored = JSON.parse(row.manifest) as Stored;
+  if (stored.kind === 'imported-log') {
+    return {
+      id: row.id, name: row.name, version: row.version, task: 'change-risk', kind: 'imported-log', builtin: null, sha256: row.sha256,
+      status: row.status as ModelInfo['status'], features: [], threshold: stored.threshold,
+      description: `Scores logged by ${stored.name} ${stored.logVersion} in a shadow deployment (source #${stored.sourceId})`,
+      createdAt: row.created_at, notes: [], trainedUntil: null,
+    };
+  }
   const features = stored.kind === 'onnx' ? stored.manifest.features : stored.params.features;
   return {
     id: row.id, name: row.name, version: row.version, task: 'change-risk', kind: row.kind as ModelInfo['kind'],
@@ -175,6 +184,7 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   const r = row(db, id);
   const stored = JSON.parse(r.manifest) as Stored;
   if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
+  if (stored.kind === 'imported-log') throw new EngineFailure('input_error', `Model ${r.name} is a prediction log; there is no model file to export`);
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
@@ -191,6 +201,13 @@ export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; 
     return {
       scorer: onnxScorer(id, stored.manifest, session), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
       mitigations: stored.manifest.mitigations ?? {}, release: () => session.release(),
+    };
+  }
+  if (stored.kind === 'imported-log') {
+    const lookup = db.prepare('SELECT score, latency_ms FROM logged_scores WHERE model_id = ? AND subject = ?');
+    return {
+      scorer: logScorer(id, r.name, stored.threshold, (subject) => lookup.get(id, subject) as { score: number; latency_ms: number | null } | undefined),
+      reference: [], mitigations: {}, release: async () => undefined,
     };
   }
   return {

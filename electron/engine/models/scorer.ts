@@ -11,7 +11,8 @@ export interface Scorer {
   features: string[];
   threshold: number;
   explainMethod: 'exact-linear' | 'sampled-shapley';
-  score(rows: readonly (readonly number[])[]): Promise<BatchScores>;
+  /** `subjects` are the changes the rows belong to; only prediction logs need them. */
+  score(rows: readonly (readonly number[])[], subjects?: readonly { externalId: string }[]): Promise<BatchScores>;
   /** Additive contributions that sum to score(row) − score(reference). */
   explain(row: readonly number[], reference: readonly number[], seed: number): Promise<{ feature: string; value: number; contribution: number }[]>;
 }
@@ -28,6 +29,33 @@ export function builtinScorer(modelId: number, name: string, params: BuiltinPara
     },
     async explain(row, reference) {
       return params.kind === 'logistic' ? explainLogistic(params, row, reference) : explainHeuristic(params, row, reference);
+    },
+  };
+}
+
+/**
+ * A model that ran in shadow elsewhere and logged its scores: it "scores" a change by looking up
+ * what it logged for it. A change it never scored is an error row, exactly as if a model failed.
+ */
+export function logScorer(modelId: number, name: string, threshold: number, lookup: (subject: string) => { score: number; latency_ms: number | null } | undefined): Scorer {
+  return {
+    modelId, name, features: [], threshold, explainMethod: 'sampled-shapley',
+    async score(rows, subjects) {
+      const scores = new Float64Array(rows.length).fill(Number.NaN);
+      const latencies = new Float64Array(rows.length).fill(Number.NaN);
+      const errors: Array<string | null> = rows.map(() => null);
+      rows.forEach((_, i) => {
+        const hit = subjects?.[i] ? lookup(subjects[i]!.externalId) : undefined;
+        if (!hit) errors[i] = `the ${name} log has no score for this change`;
+        else {
+          scores[i] = hit.score;
+          latencies[i] = hit.latency_ms ?? Number.NaN;
+        }
+      });
+      return { scores, errors, latencies };
+    },
+    async explain() {
+      return []; // a log carries scores, not the model: there is nothing to take apart
     },
   };
 }

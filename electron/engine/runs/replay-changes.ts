@@ -6,6 +6,7 @@ import { buildFeatures, loadChanges, type ChangeRow } from '../features/catalog.
 import { defaultRule, labelChanges } from '../features/outcomes.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { getModel, loadScorer } from '../models/registry.js';
+import type { BatchScores } from '../models/onnx-model.js';
 import type { Scorer } from '../models/scorer.js';
 
 export const CODE_VERSION = '0.1.0';
@@ -73,9 +74,9 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
       for (let start = 0; start < changes.length; start += config.batchSize) {
         const batch = rows.slice(start, start + config.batchSize);
         const t0 = performance.now();
-        let result: { scores: Float64Array; errors: Array<string | null> };
+        let result: BatchScores;
         try {
-          result = await scorer.score(batch);
+          result = await scorer.score(batch, changes.slice(start, start + batch.length));
         } catch (err) {
           // The whole batch failed (the model threw): every row in it is an error.
           result = { scores: new Float64Array(batch.length).fill(Number.NaN), errors: batch.map(() => (err as Error).message) };
@@ -84,7 +85,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
         const latency = (performance.now() - t0) / batch.length;
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: { scores: Float64Array; errors: Array<string | null> } | null = null;
-        if (fallback && fallbackRows && failed.length > 0) rescue = await fallback.scorer.score(failed.map((i) => fallbackRows[start + i]!));
+        if (fallback && fallbackRows && failed.length > 0) rescue = await fallback.scorer.score(failed.map((i) => fallbackRows[start + i]!), failed.map((i) => changes[start + i]!));
         db.transaction(() => {
           for (let i = 0; i < batch.length; i++) {
             const change = changes[start + i]!;
@@ -100,7 +101,9 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
                 rowThreshold = fallback!.scorer.threshold;
               }
             }
-            insert.run(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, latency,
+            // A prediction log carries the latency the model had where it really ran.
+            const logged = result.latencies?.[i];
+            insert.run(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, logged !== undefined && !Number.isNaN(logged) ? logged : latency,
               result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident);
           }
         })();

@@ -86,7 +86,7 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
   try {
     let explanation: SuggestionDetail['explanation'];
     if (r.explanation) explanation = JSON.parse(r.explanation) as SuggestionDetail['explanation'];
-    else if (r.score === null) explanation = { method: 'none', reference: null, contributions: [] };
+    else if (r.score === null || scorer.features.length === 0) explanation = { method: 'none', reference: null, contributions: [] };
     else {
       const change = loadChanges(db).find((c) => c.id === changeId)!;
       const run = getRun(db, runId);

@@ -21,7 +21,7 @@ export interface DemoOptions {
 export const DEFAULT_OPTIONS: DemoOptions = {
   seed: 20260901,
   start: Date.UTC(2026, 8, 1),
-  days: 60,
+  days: 90,
   stepMinutes: 5,
   changesPerDay: 20,
   serviceCopies: 0,
@@ -119,16 +119,20 @@ export function demoServices(options: DemoOptions): DemoService[] {
 /** The true, hidden risk of a change: what a good model should learn and simple rules only approximate. */
 export function trueRiskLogit(c: Pick<DemoChange, 'lines_added' | 'lines_deleted' | 'files_changed' | 'tests_changed' | 'config_only' | 'dependency_bump' | 'off_hours'>,
   context: { tier: number; authorPriorChanges: number; serviceIncidents7d: number; hoursSincePrevChange: number }): number {
+  // Size and timing matter a little; what matters most are things a rule of thumb does not look
+  // at: missing tests, config pushes, dependency bumps, authors new to the code, stacked deploys.
   const size = Math.log1p(c.lines_added + 0.5 * c.lines_deleted);
-  let logit = 0.42 * size;
-  if (c.tests_changed === 0 && c.lines_added > 150) logit += 1.4; // big and untested
-  if (c.off_hours) logit += 0.9;
-  if (c.config_only && context.tier === 1) logit += 1.3; // config pushes to critical services
-  if (c.dependency_bump) logit += 0.8;
-  if (context.authorPriorChanges < 6) logit += 1.0; // new to the codebase
-  logit += 0.45 * Math.min(context.serviceIncidents7d, 3);
+  let logit = 0.45 * size;
+  if (c.tests_changed === 0) logit += 1.3;
+  if (c.tests_changed === 0 && c.lines_added > 150) logit += 0.8; // big and untested: worse than either
+  if (c.off_hours) logit += 0.3;
+  if (c.config_only) logit += 0.9;
+  if (context.tier === 1 && c.config_only) logit += 0.6;
+  if (c.dependency_bump) logit += 1.8;
+  if (context.authorPriorChanges < 8) logit += 1.6; // new to the codebase
+  logit += 0.4 * Math.min(context.serviceIncidents7d, 3);
   if (c.files_changed > 25) logit += 0.5;
-  if (context.hoursSincePrevChange < 1) logit += 0.6; // stacked deploys
+  if (context.hoursSincePrevChange < 2) logit += 1.1; // stacked deploys
   return logit;
 }
 
@@ -179,7 +183,7 @@ export function generateWorld(options: DemoOptions): DemoWorld {
   // 2. Outcomes, sequentially, because history (recent incidents) feeds the true risk.
   const changes: DemoChange[] = [];
   const incidents: DemoIncident[] = [];
-  const intercept = -5.65;
+  const intercept = -6.2;
   let incidentNo = 1000;
   const versions = new Map<string, number>();
   for (const d of drafts) {

@@ -5,6 +5,8 @@ import { openWorkspace } from './db/workspace.js';
 import { EngineFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
 import type { JobContext } from './jobs/jobs.js';
+import { addOnnxModel } from './models/registry.js';
+import type { ModelManifestInput } from '../../shared/contract/models.js';
 
 /** The demo inputs, in the order a user would import them. */
 export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
@@ -19,7 +21,7 @@ export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
  * Builds the demo workspace through the same importers a user would use. It is built beside the
  * target and renamed into place, so an interrupted build never leaves a half-made demo behind.
  */
-export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext): Promise<void> {
+export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext, options: { registerModels?: boolean } = {}): Promise<void> {
   const files = DEMO_FILES.map((d) => ({ ...d, path: path.join(sampleDataDir, d.file) }));
   for (const f of files) {
     if (!fs.existsSync(f.path)) throw new EngineFailure('not_found', `Demo input ${f.path} is missing; run npm run demo:generate`);
@@ -46,6 +48,18 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
       }, scoped);
       if (report.status !== 'imported') throw new EngineFailure('input_error', `Demo input ${f.file} did not import: ${report.message}`);
       done += size;
+    }
+    // The shipped demo model, registered the way a user would add an ONNX file.
+    const modelFile = path.join(sampleDataDir, '..', 'models', 'demo-risk-gbdt.onnx');
+    if ((options.registerModels ?? true) && fs.existsSync(modelFile)) {
+      job.progress({ fraction: 1, message: 'registering the demo ONNX model' });
+      const db = openWorkspace(partial);
+      try {
+        const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
+        await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+      } finally {
+        db.close();
+      }
     }
     // Fold the WAL into the main file before the rename so the demo is one self-contained file.
     const db = openWorkspace(partial);

@@ -25,6 +25,8 @@ export const ModelManifest = z.object({
   reference: z.record(FeatureName, z.number()).optional(),
   /** Mitigation text keyed by feature, overriding the built-in rules. */
   mitigations: z.record(FeatureName, z.string().max(500)).optional(),
+  /** The model saw only changes before this time (epoch ms): evaluate it after. */
+  trainedUntil: z.number().int().optional(),
 });
 export type ModelManifest = z.infer<typeof ModelManifest>;
 export type ModelManifestInput = z.input<typeof ModelManifest>;

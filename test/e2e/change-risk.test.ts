@@ -51,7 +51,8 @@ describe('change risk in the browser', () => {
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toMatch(/no feature coverage\. Available: .*lines_added/);
     await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
-    expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(3);
+    // risk-lr, rules, sk-size and the demo's own demo-gbdt; the refused one is not there.
+    expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(4);
   });
 
   it('runs the models in shadow, with progress, and opens the scorecards', async () => {
@@ -59,7 +60,7 @@ describe('change risk in the browser', () => {
     for (const box of await page.getByTestId('run-models').locator('input[type=checkbox]').all()) await box.check();
     await page.getByTestId('run-start').click();
     await page.getByTestId('scorecard-risk-lr').waitFor({ timeout: 60_000 });
-    for (const name of ['risk-lr', 'rules', 'sk-size']) {
+    for (const name of ['risk-lr', 'rules', 'sk-size', 'demo-gbdt']) {
       const auc = await page.getByTestId(`scorecard-${name}`).locator('[data-metric=auc_roc]').textContent();
       expect(Number(auc)).toBeGreaterThan(0.4);
     }

@@ -47,7 +47,8 @@ describe('the demo workspace', () => {
   });
 
   it('has about 20 changes a day with the attributes a risk model needs', () => {
-    const perDay = one<number>('SELECT count(*) FROM changes') / 60;
+    const days = (one<number>('SELECT max(ts) - min(ts) FROM points') + 300_000) / DAY;
+    const perDay = one<number>('SELECT count(*) FROM changes') / days;
     expect(perDay).toBeGreaterThan(15);
     expect(perDay).toBeLessThan(25);
     const attrs = Object.keys(JSON.parse(one<string>('SELECT attributes FROM changes LIMIT 1')) as object).sort();

@@ -47,7 +47,7 @@ function toInfo(row: Row): ModelInfo {
     threshold: stored.kind === 'onnx' ? stored.manifest.threshold : stored.threshold,
     description: stored.kind === 'onnx' ? stored.manifest.description : stored.description,
     createdAt: row.created_at, notes: JSON.parse(row.notes) as string[],
-    trainedUntil: stored.kind === 'builtin' && stored.params.kind === 'logistic' && stored.trainedOn ? stored.trainedOn.cutoff : null,
+    trainedUntil: stored.kind === 'onnx' ? stored.manifest.trainedUntil ?? null : stored.params.kind === 'logistic' && stored.trainedOn ? stored.trainedOn.cutoff : null,
   };
 }
 

@@ -19,7 +19,7 @@ export function Home() {
           <button className="primary large" onClick={() => void openDemo()} disabled={demoJobId !== null} data-testid="open-demo">
             {demoJobId ? 'Opening the demo…' : 'Open demo workspace'}
           </button>
-          <span className="hint">12 services, 60 days of metrics, ~1,100 changes, ~95 incidents. Built on first open.</span>
+          <span className="hint">12 services, 90 days of metrics, ~1,700 changes, ~220 incidents, a trained ONNX model. Built on first open.</span>
         </div>
         {demoJob && <JobProgress job={demoJob} />}
       </section>

@@ -16,6 +16,7 @@ export function Runs() {
   const [service, setService] = useState('');
   const [rule, setRule] = useState({ enabled: false, maxSeverity: 2, windowHours: 6 });
   const [useRule, setUseRule] = useState(false);
+  const [thresholds, setThresholds] = useState<Record<number, string>>({});
   const job = runJobId ? jobs[runJobId] : undefined;
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   const effectiveFrom = from || defaultFrom;
@@ -29,6 +30,7 @@ export function Runs() {
           ...(until ? { until: Date.parse(`${until}T00:00:00Z`) } : {}),
           ...(service ? { services: [service] } : {}),
           ...(useRule ? { attribution: rule } : {}),
+          thresholds: Object.fromEntries(Object.entries(thresholds).filter(([id, v]) => v !== '' && chosen.includes(Number(id))).map(([id, v]) => [id, Number(v)])),
         });
       }}>
         <h2>New shadow run</h2>
@@ -39,6 +41,8 @@ export function Runs() {
               <label key={m.id} className="checkbox">
                 <input type="checkbox" checked={chosen.includes(m.id)} onChange={(e) => setChosen(e.target.checked ? [...chosen, m.id] : chosen.filter((x) => x !== m.id))} />
                 {m.name} v{m.version} <span className="muted small">{m.kind}{m.builtin ? ` · ${m.builtin}` : ''}</span>
+                {chosen.includes(m.id) && <span className="small"> · threshold <input type="number" min={0} max={1} step={0.01} className="narrow" placeholder={String(m.threshold)}
+                  value={thresholds[m.id] ?? ''} onChange={(e) => setThresholds({ ...thresholds, [m.id]: e.target.value })} aria-label={`threshold for ${m.name}`} /></span>}
               </label>
             ))}
           </div>

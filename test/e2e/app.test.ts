@@ -1,27 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshotPath, serve, watchConsole, type Served } from '../helpers/browser.js';
+import { openApp, screenshotPath, type OpenApp } from '../helpers/browser.js';
 import { tempDir } from '../helpers/workspace.js';
 
-let served: Served;
-let browser: Browser;
+let app: OpenApp;
 let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  served = await serve();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  problems = watchConsole(page);
-  await page.goto(served.url);
+  app = await openApp();
+  ({ page, problems } = app);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
+afterAll(() => app?.close());
 
 /** Share of canvas pixels that are not blank: proves echarts drew, not just that a canvas exists. */
 async function inkedShare(p: Page): Promise<number> {

@@ -1,30 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshotPath, serve, watchConsole, type Served } from '../helpers/browser.js';
+import { openApp, screenshotPath, type OpenApp } from '../helpers/browser.js';
 import { sklearnStyleLogistic } from '../helpers/onnx-models.js';
 import { tempDir } from '../helpers/workspace.js';
 
-let served: Served;
-let browser: Browser;
+let app: OpenApp;
 let page: Page;
 let problems: string[];
 
 beforeAll(async () => {
-  served = await serve();
-  browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  problems = watchConsole(page);
-  await page.goto(served.url);
-  await page.getByTestId('open-demo').click();
-  await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
+  app = await openApp();
+  ({ page, problems } = app);
+  await app.page.getByTestId('open-demo').click();
+  await app.page.getByTestId('timeline').waitFor({ timeout: 90_000 });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await served?.stop();
-});
+afterAll(() => app?.close());
 
 describe('change risk in the browser', () => {
   it('trains baselines and registers an ONNX model exported the skl2onnx way', async () => {

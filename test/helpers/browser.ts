@@ -69,3 +69,28 @@ export function screenshotPath(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
 }
+
+export interface OpenApp {
+  served: Served;
+  browser: Browser;
+  page: Page;
+  /** console errors and page errors seen so far */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** Serve mode in its own process, Chromium on it, one page at the served URL. */
+export async function openApp(args: string[] = []): Promise<OpenApp> {
+  const served = await serve(args);
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = watchConsole(page);
+  await page.goto(served.url);
+  return {
+    served, browser, page, problems,
+    async close() {
+      await browser.close();
+      await served.stop();
+    },
+  };
+}

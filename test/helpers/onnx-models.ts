@@ -37,15 +37,18 @@ export function nanModel(features: number): Uint8Array {
   });
 }
 
+/** Slice(features, starts, ends, axes) takes the first column: [N, F] → [N, 1]. */
+const FIRST_COLUMN = [
+  { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
+  { name: 'axes', dims: [1], dataType: 7, int64Data: [1] },
+];
+
 /** A model that returns the first feature as its score (for checking feature order and routing). */
 export function firstFeatureModel(features: number): Uint8Array {
   return encodeModel({
     name: 'first',
     node: [node('Slice', ['features', 'starts', 'ends', 'axes'], ['risk'])],
-    initializer: [
-      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
-      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] },
-    ],
+    initializer: FIRST_COLUMN,
     input: [valueInfo('features', ['N', features])],
     output: [valueInfo('risk', ['N', 1])],
   });
@@ -59,10 +62,7 @@ export function partlyNanModel(features: number): Uint8Array {
       node('Slice', ['features', 'starts', 'ends', 'axes'], ['first']), node('Sub', ['first', 'two'], ['shifted']),
       node('Sqrt', ['shifted'], ['root']), node('Div', ['root', 'ten'], ['risk']),
     ],
-    initializer: [
-      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
-      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] }, floatTensor('two', [1], [2]), floatTensor('ten', [1], [10]),
-    ],
+    initializer: [...FIRST_COLUMN, floatTensor('two', [1], [2]), floatTensor('ten', [1], [10])],
     input: [valueInfo('features', ['N', features])],
     output: [valueInfo('risk', ['N', 1])],
   });
@@ -76,10 +76,7 @@ export function twoColumnModel(features: number): Uint8Array {
       node('Slice', ['features', 'starts', 'ends', 'axes'], ['p']), node('Sub', ['one', 'p'], ['q']), node('Concat', ['q', 'p'], ['probs'], [attribute('axis', 1)]),
       node('Squeeze', ['p', 'axes'], ['flat']),
     ],
-    initializer: [
-      { name: 'starts', dims: [1], dataType: 7, int64Data: [0] }, { name: 'ends', dims: [1], dataType: 7, int64Data: [1] },
-      { name: 'axes', dims: [1], dataType: 7, int64Data: [1] }, floatTensor('one', [1], [1]),
-    ],
+    initializer: [...FIRST_COLUMN, floatTensor('one', [1], [1])],
     input: [valueInfo('features', ['N', features])],
     output: [valueInfo('probs', ['N', 2]), valueInfo('flat', ['N'])],
   });

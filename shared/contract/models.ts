@@ -104,6 +104,8 @@ export const RunInfo = z.object({
     subjects: z.number().int(),
     seed: z.number().int(),
     codeVersion: z.string(),
+    /** Where the run's time went, in ms: loading history and outcomes, features, inference, storing. */
+    timings: z.object({ loadMs: z.number(), featuresMs: z.number(), inferenceMs: z.number(), storeMs: z.number() }).optional(),
   }).nullable(),
   startedAt: z.number().int(),
   finishedAt: z.number().int().nullable(),

@@ -42,6 +42,11 @@ function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeR
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
   for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) getModel(db, id);
   const attribution = config.attribution ?? defaultRule(db);
+  const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0 };
+  const clock = (key: keyof typeof timings, since: number): void => {
+    timings[key] += performance.now() - since;
+  };
+  let t = performance.now();
   const all = loadChanges(db);
   const changes = subjects(db, config, all);
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
@@ -49,19 +54,23 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   try {
     const outcomes = labelChanges(db, attribution);
+    clock('loadMs', t);
     for (const id of config.models) loaded.push(await loadScorer(db, id));
     const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
     if (fallback) loaded.push(fallback);
     const featureCache = new Map<string, number[]>();
     const column = (scorer: Scorer): number[][] => {
       // Features are shared between models that ask for the same ones; each is built once.
+      const started = performance.now();
       const missing = scorer.features.filter((f) => !featureCache.has(f));
       if (missing.length > 0) {
         const built = buildFeatures(db, changes, missing, outcomes, all);
         missing.forEach((f, j) => featureCache.set(f, built.map((r) => r[j]!)));
       }
       const cols = scorer.features.map((f) => featureCache.get(f)!);
-      return changes.map((_, i) => cols.map((c) => c[i]!));
+      const rows = changes.map((_, i) => cols.map((c) => c[i]!));
+      clock('featuresMs', started);
+      return rows;
     };
     const insert = db.prepare(`INSERT INTO suggestions (run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, explanation)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
@@ -85,7 +94,9 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
         const latency = (performance.now() - t0) / batch.length;
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: { scores: Float64Array; errors: Array<string | null> } | null = null;
+        clock('inferenceMs', t0);
         if (fallback && fallbackRows && failed.length > 0) rescue = await fallback.scorer.score(failed.map((i) => fallbackRows[start + i]!), failed.map((i) => changes[start + i]!));
+        t = performance.now();
         db.transaction(() => {
           for (let i = 0; i < batch.length; i++) {
             const change = changes[start + i]!;
@@ -107,6 +118,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
               result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident);
           }
         })();
+        clock('storeMs', t);
         done += batch.length;
         job.throwIfCancelled();
         job.progress({ fraction: done / total, message: `${scorer.name}: ${Math.min(start + batch.length, changes.length).toLocaleString('en-US')} of ${changes.length.toLocaleString('en-US')} changes`, rows: done });
@@ -118,6 +130,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
         return { id, name: m.name, version: m.version, sha256: m.sha256 };
       }),
       datasetFingerprint: datasetFingerprint(db), attribution, subjects: changes.length,
+      timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])) as typeof timings,
       outcomeSources: changes.reduce<Record<string, number>>((acc, c) => {
         const source = outcomes.get(c.id)!.source;
         acc[source] = (acc[source] ?? 0) + 1;

@@ -8,22 +8,37 @@ import { CAPTURE_LEVELS, type Costs, type Sorted } from './classification.js';
  * `computeMetrics` is the readable definition; a test holds the two to the same numbers.
  */
 
-// Poisson(1) cumulative probabilities scaled to 32-bit integers: weight k while u >= CDF[k].
-const P = [0.36787944117144233, 0.7357588823428847, 0.9196986029286058, 0.9810118431238462, 0.9963401531726563, 0.9994058151824183, 0.9999167588507119, 0.9999897508033253].map((p) => p * 4294967296);
+// Poisson(1) cumulative probabilities on the signed 32-bit scale of `t ^ 0x80000000`: weight k while
+// the draw is >= CDF[k]. Comparing int32s keeps the hottest loop in the app in integer arithmetic.
+const P = [0.36787944117144233, 0.7357588823428847, 0.9196986029286058, 0.9810118431238462, 0.9963401531726563, 0.9994058151824183, 0.9999167588507119, 0.9999897508033253]
+  .map((p) => (Math.floor(p * 4294967296) - 2147483648) | 0);
 const [C0, C1, C2, C3, C4, C5, C6, C7] = P as [number, number, number, number, number, number, number, number];
 
 export const RESAMPLE_KEYS = ['auc_roc', 'average_precision', 'brier', 'log_loss', 'ece', 'precision', 'recall', 'fpr', 'f1', 'flagged_share', 'expected_cost', ...CAPTURE_LEVELS.map((k) => `capture_at_${k}`)] as const;
 
 export interface ResampleScratch {
+  weights: Float64Array;
   cumAll: Float64Array;
   cumPos: Float64Array;
-  bins: Float64Array;
+  cumScore: Float64Array;
+  /** per calibration bin (0-9): one past its last tie group; scores run high to low, so bins are contiguous */
+  binEnd: Int32Array;
   out: Float64Array; // one value per RESAMPLE_KEYS entry; NaN = undefined in this resample
 }
 
 export function resampleScratch(sorted: Sorted): ResampleScratch {
   const groups = sorted.groups.length - 1;
-  return { cumAll: new Float64Array(groups), cumPos: new Float64Array(groups), bins: new Float64Array(30), out: new Float64Array(RESAMPLE_KEYS.length) };
+  const binEnd = new Int32Array(10);
+  // Groups in descending score order fall into bins 9, 8, …, 0 in turn.
+  for (let g = 0; g < groups; g++) {
+    const b = sorted.bin[sorted.groups[g]!]!;
+    binEnd[b] = g + 1;
+  }
+  for (let b = 8; b >= 0; b--) if (binEnd[b] === 0) binEnd[b] = binEnd[b + 1]!;
+  return {
+    weights: new Float64Array(sorted.n), cumAll: new Float64Array(groups), cumPos: new Float64Array(groups), cumScore: new Float64Array(groups),
+    binEnd, out: new Float64Array(RESAMPLE_KEYS.length),
+  };
 }
 
 /** A small, fast, seedable generator (sfc32); state is four 32-bit words, advanced in place. */
@@ -42,66 +57,84 @@ export function sfc32(s: Int32Array): number {
   return t >>> 0;
 }
 
+/** Fills `into` with independent Poisson(1) draws from the generator state (advanced in place). */
+function drawWeights(state: Int32Array, into: Float64Array): void {
+  let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
+  const n = into.length;
+  for (let i = 0; i < n; i++) {
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (((c << 21) | (c >>> 11)) + t) | 0;
+    const u = t ^ -2147483648;
+    into[i] = u < C0 ? 0 : u < C1 ? 1 : u < C2 ? 2 : u < C3 ? 3 : u < C4 ? 4 : u < C5 ? 5 : u < C6 ? 6 : u < C7 ? 7 : 8;
+  }
+  state[0] = a; state[1] = b; state[2] = c; state[3] = d;
+}
+
+/** Number of tie groups scoring at or above the threshold: they are a prefix of the sorted groups. */
+function flaggedGroups(sorted: Sorted, threshold: number): number {
+  let lo = 0;
+  let hi = sorted.groups.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted.scores[sorted.groups[mid]!]! >= threshold) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * @param weights  if given, fixed per-subject weights in sorted order (no random draws): used by
  *                 the paired bootstrap and by the consistency test; otherwise Poisson(1) draws.
  */
 export function resampleMetrics(sorted: Sorted, threshold: number, costs: Costs, state: Int32Array, scratch: ResampleScratch, weights?: Float64Array): Float64Array {
-  const { scores, labels, brierTerm, logTerm, bin, groups } = sorted;
-  const { cumAll, cumPos, bins, out } = scratch;
-  bins.fill(0);
-  let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
-  let total = 0, positives = 0, fpBefore = 0, tiePenalty = 0, apSum = 0, brier = 0, logLoss = 0, tp = 0, fp = 0;
+  const { labels, brierTerm, logTerm, scores, groups } = sorted;
+  const { cumAll, cumPos, cumScore, binEnd, out } = scratch;
+  // Two simple passes beat one clever one: draw every weight, then accumulate. Everything that
+  // depends on the threshold or the calibration bins is read off the cumulative sums afterwards,
+  // so the per-element loop is only multiply-adds.
+  const w = weights ?? scratch.weights;
+  if (!weights) drawWeights(state, w);
+  let total = 0, positives = 0, fpBefore = 0, tiePenalty = 0, apSum = 0, brier = 0, logLoss = 0, scoreSum = 0;
   const groupCount = groups.length - 1;
   for (let g = 0; g < groupCount; g++) {
     let pos = 0;
     let all = 0;
     const end = groups[g + 1]!;
     for (let i = groups[g]!; i < end; i++) {
-      let w: number;
-      if (weights) w = weights[i]!;
-      else {
-        const t = (((a + b) | 0) + d) | 0;
-        d = (d + 1) | 0;
-        a = b ^ (b >>> 9);
-        b = (c + (c << 3)) | 0;
-        c = (((c << 21) | (c >>> 11)) + t) | 0;
-        const u = t >>> 0;
-        w = u < C0 ? 0 : u < C1 ? 1 : u < C2 ? 2 : u < C3 ? 3 : u < C4 ? 4 : u < C5 ? 5 : u < C6 ? 6 : u < C7 ? 7 : 8;
-      }
-      if (w === 0) continue;
-      const y = labels[i]!;
-      pos += w * y;
-      all += w;
-      brier += w * brierTerm[i]!;
-      logLoss += w * logTerm[i]!;
+      const wi = w[i]!;
+      pos += wi * labels[i]!;
+      all += wi;
+      brier += wi * brierTerm[i]!;
+      logLoss += wi * logTerm[i]!;
+      scoreSum += wi * scores[i]!;
     }
     const neg = all - pos;
-    if (all > 0) {
-      const s = scores[groups[g]!]!;
-      const k = bin[groups[g]!]! * 3;
-      bins[k]! += all;
-      bins[k + 1]! += all * s;
-      bins[k + 2]! += pos;
-      tiePenalty += pos * (fpBefore + neg / 2);
-      if (pos > 0) apSum += (pos * (positives + pos)) / (positives + pos + fpBefore + neg);
-      if (s >= threshold) {
-        tp += pos;
-        fp += neg;
-      }
-    }
+    tiePenalty += pos * (fpBefore + neg / 2);
+    if (pos > 0) apSum += (pos * (positives + pos)) / (positives + pos + fpBefore + neg);
     total += all;
     positives += pos;
     fpBefore += neg;
     cumAll[g] = total;
     cumPos[g] = positives;
+    cumScore[g] = scoreSum;
   }
-  state[0] = a; state[1] = b; state[2] = c; state[3] = d;
-
+  const k = flaggedGroups(sorted, threshold);
+  const tp = k > 0 ? cumPos[k - 1]! : 0;
+  const fp = k > 0 ? cumAll[k - 1]! - tp : 0;
   const negatives = total - positives;
   const NaN_ = Number.NaN;
   let ece = 0;
-  for (let k = 0; k < 30; k += 3) if (bins[k]! > 0) ece += Math.abs(bins[k + 2]! - bins[k + 1]!) / total;
+  for (let b = 9; b >= 0; b--) {
+    const endG = binEnd[b]!;
+    const startG = b === 9 ? 0 : binEnd[b + 1]!;
+    if (endG <= startG) continue;
+    const before = (arr: Float64Array): number => (startG > 0 ? arr[startG - 1]! : 0);
+    const count = cumAll[endG - 1]! - before(cumAll);
+    if (count > 0) ece += Math.abs(cumPos[endG - 1]! - before(cumPos) - (cumScore[endG - 1]! - before(cumScore))) / total;
+  }
   const precision = tp + fp > 0 ? tp / (tp + fp) : NaN_;
   const recall = positives > 0 ? tp / positives : NaN_;
   out[0] = positives > 0 && negatives > 0 ? (positives * negatives - tiePenalty) / (positives * negatives) : NaN_;

@@ -47,6 +47,26 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
       for (const m of list) kit.out(`${String(m.id).padStart(3)}  ${m.name} v${m.version}  ${m.kind}${m.builtin ? `/${m.builtin}` : ''}  ${m.status}  ${m.features.length} features  threshold ${m.threshold}  ${m.sha256.slice(0, 12)}\n`);
     }));
 
+  models.command('inspect')
+    .description('one model in full: manifest, features, threshold, hash, notes')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--model <name|id>', 'model')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; model: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const m = await findModel(engine, opts.model, kit);
+      if (opts.json) return kit.out(JSON.stringify(m) + '\n');
+      kit.out(`${m.name} v${m.version} (id ${m.id}) — ${m.kind}${m.builtin ? `/${m.builtin}` : ''}, ${m.status}\n  ${m.description}\n  sha256 ${m.sha256}\n  threshold ${m.threshold}${m.trainedUntil ? `; trained on changes before ${new Date(m.trainedUntil).toISOString()}` : ''}\n  features (${m.features.length}): ${m.features.join(', ') || '—'}\n${m.notes.map((n) => `  note: ${n}\n`).join('')}`);
+    }));
+
+  models.command('retire')
+    .description('retire a model: it stays in the registry and in past runs, but is no longer offered')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--model <name|id>', 'model')
+    .action(async (opts: { workspace: string; model: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const m = await engine.call('models.retire', { id: (await findModel(engine, opts.model, kit)).id });
+      kit.out(`retired ${m.name} v${m.version}\n`);
+    }));
+
   models.command('add')
     .description('register an ONNX change-risk model with its manifest (JSON)')
     .requiredOption('--workspace <path>', 'workspace file')

@@ -78,3 +78,21 @@ describe('shadowbench evaluate', () => {
     expect(unlabeled.err).toContain('pass --workspace');
   });
 });
+
+describe('shadowbench models', () => {
+  it('trains, lists, inspects and retires a model', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const rows = Array.from({ length: 60 }, (_, i) => `c${i},api,${1788220800 + i * 3600},${i % 7 === 0 ? 900 : 10 + i},${i % 7 === 0 ? 1 : 0}`).join('\n');
+    expect((await cli('import', '--workspace', ws, '--create', '--kind', 'changes', writeFile(dir, 'c.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`))).code).toBe(EXIT.ok);
+    expect((await cli('models', 'train', '--workspace', ws, '--name', 'size', '--kind', 'single-feature')).code).toBe(EXIT.ok);
+    const list = await cli('models', 'list', '--workspace', ws, '--json');
+    expect(JSON.parse(list.out)).toMatchObject([{ name: 'size', version: 1, builtin: 'single-feature', features: ['lines_added'], status: 'active' }]);
+    const inspect = await cli('models', 'inspect', '--workspace', ws, '--model', 'size');
+    expect(inspect.out).toMatch(/features \(1\): lines_added/);
+    expect((await cli('models', 'retire', '--workspace', ws, '--model', 'size')).out).toBe('retired size v1\n');
+    const gone = await cli('models', 'inspect', '--workspace', ws, '--model', 'size');
+    expect(gone.code).toBe(EXIT.usage);
+    expect(gone.err).toContain('No active model "size"');
+  });
+});

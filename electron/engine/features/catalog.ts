@@ -51,6 +51,17 @@ export function loadChanges(db: Db): ChangeRow[] {
     .map((r) => ({ id: r.id, externalId: r.external_id, serviceId: r.service_id, ts: r.ts, author: r.author, attributes: JSON.parse(r.attributes) as Record<string, number> }));
 }
 
+function lowerBoundBy(sorted: ReadonlyArray<{ ts: number }>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.ts < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Index of the first element >= value in a sorted array. */
 function lowerBound(sorted: readonly number[], value: number): number {
   let lo = 0;
@@ -108,7 +119,10 @@ export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: read
         const from = c.ts - 90 * DAY;
         const total = countIn(serviceTimes.get(c.serviceId), from, c.ts);
         if (total === 0) return 0;
-        const failed = (serviceFailures.get(c.serviceId) ?? []).filter((f) => f.ts >= from && f.ts < c.ts && f.knownAt < c.ts).length;
+        // Failures are in change-time order: look only at the ones inside the window.
+        const failures = serviceFailures.get(c.serviceId) ?? [];
+        let failed = 0;
+        for (let k = lowerBoundBy(failures, from); k < failures.length && failures[k]!.ts < c.ts; k++) if (failures[k]!.knownAt < c.ts) failed++;
         return failed / total;
       }
       case 'hour_of_day': return new Date(c.ts).getUTCHours();

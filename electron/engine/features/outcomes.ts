@@ -40,6 +40,9 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db)): M
     const prior = named.get(change.id);
     if (!prior || inc.known < prior.known) named.set(change.id, { known: inc.known, incident: inc.external_id });
   }
+  // Incidents per service, by start time, so the rule looks at its window only.
+  const byService = new Map<number, typeof incidents>();
+  for (const inc of incidents) (byService.get(inc.service_id) ?? byService.set(inc.service_id, []).get(inc.service_id)!).push(inc);
   const out = new Map<number, Outcome>();
   for (const c of changes) {
     if (c.outcome !== null) {
@@ -53,7 +56,21 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db)): M
     }
     if (rule.enabled) {
       const until = c.ts + rule.windowHours * 3_600_000;
-      const hit = incidents.find((i) => i.service_id === c.service_id && i.severity <= rule.maxSeverity && i.started_ts >= c.ts && i.started_ts <= until);
+      const list = byService.get(c.service_id) ?? [];
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.started_ts < c.ts) lo = mid + 1;
+        else hi = mid;
+      }
+      let hit: (typeof incidents)[number] | undefined;
+      for (let k = lo; k < list.length && list[k]!.started_ts <= until; k++) {
+        if (list[k]!.severity <= rule.maxSeverity) {
+          hit = list[k];
+          break;
+        }
+      }
       if (hit) {
         out.set(c.id, { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id });
         continue;

@@ -1,7 +1,6 @@
 import type { Costs } from '../../../shared/metrics/classification.js';
 import { sortPredictions, thresholdSweep } from '../../../shared/metrics/classification.js';
-import { bootstrapMetrics } from '../../../shared/metrics/bootstrap.js';
-import { quantile } from '../../../shared/metrics/bootstrap.js';
+import { bootstrapMetrics, quantile } from '../../../shared/metrics/bootstrap.js';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { mitigationsFor } from '../../../shared/explain/mitigations.js';
 import type { Db } from '../db/workspace.js';

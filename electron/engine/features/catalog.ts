@@ -30,6 +30,8 @@ export interface ChangeRow {
   ts: number;
   author: string | null;
   attributes: Record<string, number>;
+  /** the source's explicit outcome label, if it has one */
+  outcome: number | null;
 }
 
 export interface FeatureCatalog {
@@ -47,8 +49,8 @@ export function featureCatalog(db: Db): FeatureCatalog {
 }
 
 export function loadChanges(db: Db): ChangeRow[] {
-  return (db.prepare('SELECT id, external_id, service_id, ts, author, attributes FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; author: string | null; attributes: string }>)
-    .map((r) => ({ id: r.id, externalId: r.external_id, serviceId: r.service_id, ts: r.ts, author: r.author, attributes: JSON.parse(r.attributes) as Record<string, number> }));
+  return (db.prepare('SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; author: string | null; attributes: string; outcome: number | null }>)
+    .map((r) => ({ id: r.id, externalId: r.external_id, serviceId: r.service_id, ts: r.ts, author: r.author, attributes: JSON.parse(r.attributes) as Record<string, number>, outcome: r.outcome }));
 }
 
 function lowerBoundBy(sorted: ReadonlyArray<{ ts: number }>, value: number): number {

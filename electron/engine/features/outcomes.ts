@@ -28,8 +28,11 @@ export function defaultRule(db: Db): AttributionRule {
   return { enabled: links === 0, maxSeverity: 2, windowHours: 6 };
 }
 
-export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db)): Map<number, Outcome> {
-  const changes = db.prepare('SELECT id, external_id, service_id, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; outcome: number | null }>;
+/** @param loaded the workspace's changes, if the caller has them already (as loadChanges returns them) */
+export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: ReadonlyArray<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>): Map<number, Outcome> {
+  const changes = loaded
+    ? loaded.map((c) => ({ id: c.id, external_id: c.externalId, service_id: c.serviceId, ts: c.ts, outcome: c.outcome }))
+    : (db.prepare('SELECT id, external_id, service_id, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; outcome: number | null }>);
   const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
     .all() as Array<{ external_id: string; service_id: number; severity: number; started_ts: number; known: number; cause_change_id: string | null }>;
   const byExternal = new Map(changes.map((c) => [c.external_id, c]));

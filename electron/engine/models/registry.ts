@@ -113,7 +113,7 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
     // A trial inference on real rows: the model must produce usable numbers here, not just load.
     const all = loadChanges(db);
     if (all.length > 0) {
-      const rows = buildFeatures(db, all, manifest.features, labelChanges(db), all);
+      const rows = buildFeatures(db, all, manifest.features, labelChanges(db, undefined, all), all);
       const changes = all.slice(0, 64);
       const trial = await scorer.score(rows.slice(0, 64));
       const bad = trial.errors.findIndex((e) => e !== null);
@@ -134,7 +134,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   const catalog = featureCatalog(db);
   const changes = loadChanges(db);
   if (changes.length === 0) throw new EngineFailure('input_error', 'The workspace has no changes to train on');
-  const outcomes = labelChanges(db);
+  const outcomes = labelChanges(db, undefined, changes);
   const cutoff = options.cutoff ?? changes[Math.floor(changes.length * 0.7)]!.ts;
   const train = changes.filter((c) => c.ts < cutoff);
   const sizeFeature = ['lines_added', 'la', 'additions', 'lines'].find((f) => catalog.attributes.includes(f));

@@ -53,7 +53,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
   const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   try {
-    const outcomes = labelChanges(db, attribution);
+    const outcomes = labelChanges(db, attribution, all);
     clock('loadMs', t);
     for (const id of config.models) loaded.push(await loadScorer(db, id));
     const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
@@ -72,8 +72,18 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
       clock('featuresMs', started);
       return rows;
     };
-    const insert = db.prepare(`INSERT INTO suggestions (run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, explanation)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`);
+    // Rows go in 64 at a time: one statement call per row costs more than the row itself.
+    const columns = '(run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident)';
+    const CHUNK = 64;
+    const insertOne = db.prepare(`INSERT INTO suggestions ${columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insertMany = db.prepare(`INSERT INTO suggestions ${columns} VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    const pending: unknown[] = [];
+    const flush = (): void => {
+      let k = 0;
+      for (; k + CHUNK * 12 <= pending.length; k += CHUNK * 12) insertMany.run(pending.slice(k, k + CHUNK * 12));
+      for (; k < pending.length; k += 12) insertOne.run(pending.slice(k, k + 12));
+      pending.length = 0;
+    };
     const total = config.models.length * changes.length;
     let done = 0;
     const fallbackRows = fallback ? column(fallback.scorer) : null;
@@ -114,9 +124,10 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
             }
             // A prediction log carries the latency the model had where it really ran.
             const logged = result.latencies?.[i];
-            insert.run(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, logged !== undefined && !Number.isNaN(logged) ? logged : latency,
+            pending.push(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, logged !== undefined && !Number.isNaN(logged) ? logged : latency,
               result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident);
           }
+          flush();
         })();
         clock('storeMs', t);
         done += batch.length;

@@ -87,9 +87,10 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
     if (r.explanation) explanation = JSON.parse(r.explanation) as SuggestionDetail['explanation'];
     else if (r.score === null || scorer.features.length === 0) explanation = { method: 'none', reference: null, contributions: [] };
     else {
-      const change = loadChanges(db).find((c) => c.id === changeId)!;
+      const all = loadChanges(db);
+      const change = all.find((c) => c.id === changeId)!;
       const run = getRun(db, runId);
-      const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution))[0]!;
+      const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution, all), all)[0]!;
       const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
       const refScore = (await scorer.score([reference])).scores[0]!;
       explanation = { method: scorer.explainMethod, reference: refScore, contributions };

@@ -144,7 +144,7 @@ export function createEngine(options: EngineOptions): Engine {
     'alerts.page': (input) => page(requireDb().db, 'alerts', input),
     'features.catalog': () => {
       const catalog = featureCatalog(requireDb().db);
-      return { history: catalog.history.map((name) => ({ name, description: HISTORY_FEATURES[name] })), attributes: catalog.attributes };
+      return { history: catalog.history.map((name) => ({ name, description: HISTORY_FEATURES[name] })), attributes: catalog.attributes, telemetry: catalog.telemetry };
     },
     'models.list': () => listModels(requireDb().db),
     'models.get': ({ id }) => getModel(requireDb().db, id),

@@ -78,7 +78,7 @@ export const methods = {
   'changes.page': method(PageQuery, Page(Change)),
   'incidents.page': method(PageQuery, Page(Incident)),
   'alerts.page': method(PageQuery, Page(Alert)),
-  'features.catalog': method(z.object({}), z.object({ history: z.array(z.object({ name: z.string(), description: z.string() })), attributes: z.array(z.string()) })),
+  'features.catalog': method(z.object({}), z.object({ history: z.array(z.object({ name: z.string(), description: z.string() })), attributes: z.array(z.string()), telemetry: z.array(z.string()) })),
   'models.list': method(z.object({}), z.array(ModelInfo)),
   'models.get': method(z.object({ id: z.number().int() }), ModelInfo),
   /** Registers an uploaded ONNX file with its manifest, after validating both against the workspace. */

@@ -61,6 +61,17 @@ describe('point-in-time change features', () => {
     expect(Object.keys(after)).toHaveLength(70);
   });
 
+  it('average telemetry over the hour before the change, never at or after it', async () => {
+    const { engine, dir, db } = await workspace(`a,api,${T0},ana,5\nb,db,${T0},ana,5\n`, '');
+    const points = [[T0 - 2 * H, 1000], [T0 - 50 * 60_000, 10], [T0 - 10 * 60_000, 20], [T0, 5000], [T0 + 60_000, 9000]]
+      .map(([ts, v]) => `${ts},api,latency_ms,${v}`).join('\n');
+    await importPath(engine, writeFile(dir, 'points.csv', `timestamp,service,metric,value\n${points}\n`), { kind: 'telemetry', timeUnit: 'ms' });
+    expect(featureCatalog(db).telemetry).toEqual(['telemetry_latency_ms_1h']);
+    const f = features(db, ['telemetry_latency_ms_1h']);
+    expect(f.a).toEqual([15]);
+    expect(f.b).toEqual([0]); // no telemetry for db
+  });
+
   it('name what is available when a model asks for a feature that does not exist', async () => {
     const { db } = await workspace(`a,api,${T0},ana,5\n`, '');
     expect(() => buildFeatures(db, loadChanges(db), ['lines_added', 'test_coverage'], labelChanges(db))).toThrow(/unknown feature test_coverage; available: .*service_changes_7d.*lines_added/);

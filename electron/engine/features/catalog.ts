@@ -37,6 +37,16 @@ export interface ChangeRow {
 export interface FeatureCatalog {
   history: HistoryFeature[];
   attributes: string[];
+  /** `telemetry_<metric>_1h`: the service's mean of that metric over the hour before the change */
+  telemetry: string[];
+}
+
+export const TELEMETRY_PREFIX = 'telemetry_';
+export const TELEMETRY_SUFFIX = '_1h';
+
+/** Every name a model may ask for, in catalog order. */
+export function allFeatures(catalog: FeatureCatalog): string[] {
+  return [...catalog.history, ...catalog.attributes, ...catalog.telemetry];
 }
 
 /** Every feature a model may name: the history builders and every numeric change attribute in the workspace. */
@@ -45,7 +55,8 @@ export function featureCatalog(db: Db): FeatureCatalog {
   for (const json of db.prepare("SELECT DISTINCT attributes FROM changes WHERE attributes != '{}' LIMIT 10000").pluck().all() as string[]) {
     for (const key of Object.keys(JSON.parse(json) as object)) attributes.add(key);
   }
-  return { history: Object.keys(HISTORY_FEATURES) as HistoryFeature[], attributes: [...attributes].sort() };
+  const metrics = db.prepare('SELECT DISTINCT metric FROM series ORDER BY metric').pluck().all() as string[];
+  return { history: Object.keys(HISTORY_FEATURES) as HistoryFeature[], attributes: [...attributes].sort(), telemetry: metrics.map((m) => `${TELEMETRY_PREFIX}${m}${TELEMETRY_SUFFIX}`) };
 }
 
 export function loadChanges(db: Db): ChangeRow[] {
@@ -82,10 +93,10 @@ function lowerBound(sorted: readonly number[], value: number): number {
  */
 export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: readonly string[], outcomes: Map<number, Outcome>, history?: readonly ChangeRow[]): number[][] {
   const catalog = featureCatalog(db);
-  const known = new Set<string>([...catalog.history, ...catalog.attributes]);
+  const known = new Set<string>(allFeatures(catalog));
   const missing = names.filter((n) => !known.has(n));
   if (missing.length > 0) {
-    throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${[...catalog.history, ...catalog.attributes].join(', ')}`);
+    throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${allFeatures(catalog).join(', ')}`);
   }
   // History comes from every change in the workspace, not just the subjects; callers that already
   // loaded them pass them in (loading 100k changes costs more than building their features).
@@ -107,7 +118,15 @@ export function buildFeatures(db: Db, changes: readonly ChangeRow[], names: read
 
   // Counting strictly before t ([t - window, t)) keeps a change from seeing itself or anything simultaneous.
   const countIn = (times: readonly number[] | undefined, from: number, until: number): number => (times ? lowerBound(times, until) - lowerBound(times, from) : 0);
+  // Telemetry before the change: strictly before t, so the change's own effect is never seen.
+  const telemetryMean = db.prepare(`SELECT avg(p.value) FROM points p JOIN series s ON s.id = p.series_id
+    WHERE s.service_id = ? AND s.metric = ? AND p.ts >= ? AND p.ts < ?`).pluck();
   const value = (name: string, c: ChangeRow): number => {
+    if (name.startsWith(TELEMETRY_PREFIX) && name.endsWith(TELEMETRY_SUFFIX) && !(name in c.attributes)) {
+      const metric = name.slice(TELEMETRY_PREFIX.length, -TELEMETRY_SUFFIX.length);
+      // No telemetry in that hour reads as 0, like a missing attribute.
+      return (telemetryMean.get(c.serviceId, metric, c.ts - HOUR, c.ts) as number | null) ?? 0;
+    }
     switch (name) {
       case 'service_changes_7d': return countIn(serviceTimes.get(c.serviceId), c.ts - 7 * DAY, c.ts);
       case 'hours_since_prev_change': {

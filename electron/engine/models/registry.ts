@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
-import { buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
+import { allFeatures, buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
@@ -90,10 +90,10 @@ function medians(names: string[], rows: number[][]): Record<string, number> {
 
 function checkFeatures(db: Db, name: string, features: string[]): void {
   const catalog = featureCatalog(db);
-  const available = new Set<string>([...catalog.history, ...catalog.attributes]);
+  const available = new Set<string>(allFeatures(catalog));
   const missing = features.filter((f) => !available.has(f));
   if (missing.length > 0) {
-    throw new EngineFailure('input_error', `Model ${name}: the workspace has no feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}. Available: ${[...catalog.history, ...catalog.attributes].join(', ')}`, { missing, available: [...available] });
+    throw new EngineFailure('input_error', `Model ${name}: the workspace has no feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}. Available: ${allFeatures(catalog).join(', ')}`, { missing, available: [...available] });
   }
 }
 

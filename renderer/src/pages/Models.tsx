@@ -36,7 +36,8 @@ function TrainForm({ catalog }: { catalog: Catalog | null }) {
         <label>Train on changes before <input type="date" value={cutoff} onChange={(e) => setCutoff(e.target.value)} /></label>
         <button className="primary" disabled={busy || !name} data-testid="train-start">{busy ? 'Training…' : 'Train'}</button>
       </div>
-      {catalog && <p className="muted small">Features: {[...catalog.history.map((h) => h.name), ...catalog.attributes].join(', ')}</p>}
+      {catalog && <p className="muted small">Features: {[...catalog.history.map((h) => h.name), ...catalog.attributes].join(', ')}.
+        Telemetry in the hour before each change (name them in a manifest or with models train --features): {catalog.telemetry.join(', ') || 'none imported'}.</p>}
       {done && <p className="ok-text" data-testid="train-done">{done}</p>}
     </form>
   );

@@ -93,10 +93,6 @@ function parseIsoZ(text: string): number | null {
   return Date.UTC(y, mo - 1, d, h, mi, s);
 }
 
-export function toIso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

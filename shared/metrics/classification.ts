@@ -42,8 +42,6 @@ export interface ClassificationMetrics {
   confusion: Confusion;
 }
 
-export type MetricName = Exclude<keyof ClassificationMetrics, 'capture_at' | 'confusion' | 'n' | 'positives'> | `capture_at_${(typeof CAPTURE_LEVELS)[number]}`;
-
 /**
  * Subjects sorted once by descending score, with tie groups and each subject's share of the
  * additive metrics precomputed, so a weighted pass is multiply-adds only.

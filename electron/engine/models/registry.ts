@@ -65,13 +65,6 @@ export function getModel(db: Db, id: number): ModelInfo {
   return toInfo(row(db, id));
 }
 
-export function findModel(db: Db, nameOrId: string): ModelInfo {
-  const byId = /^\d+$/.test(nameOrId) ? (db.prepare('SELECT * FROM models WHERE id = ?').get(Number(nameOrId)) as Row | undefined) : undefined;
-  const r = byId ?? (db.prepare("SELECT * FROM models WHERE name = ? AND status = 'active' ORDER BY version DESC LIMIT 1").get(nameOrId) as Row | undefined);
-  if (!r) throw new EngineFailure('not_found', `No active model named "${nameOrId}"`);
-  return toInfo(r);
-}
-
 export function retireModel(db: Db, id: number): ModelInfo {
   row(db, id);
   db.prepare("UPDATE models SET status = 'retired' WHERE id = ?").run(id);

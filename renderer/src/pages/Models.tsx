@@ -101,7 +101,7 @@ export function Models() {
             <tbody>
               {models.map((m) => (
                 <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
-                  <td title={m.description}><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
+                  <td className="wrap" title={m.description}><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
                   <td>v{m.version}</td>
                   <td>{m.kind}{m.builtin ? ` · ${m.builtin}` : ''}</td>
                   <td className="num" title={m.features.join(', ')}>{m.features.length}</td>

@@ -24,5 +24,7 @@ await Promise.all([
   build({ ...common, entryPoints: [path.join(root, 'electron/main/main.ts')], outfile: path.join(root, 'dist/electron/main.cjs') }),
   build({ ...common, entryPoints: [path.join(root, 'electron/preload/preload.ts')], outfile: path.join(root, 'dist/electron/preload.cjs') }),
   build({ ...common, entryPoints: [path.join(root, 'electron/hosts/utility.ts')], outfile: path.join(root, 'dist/electron/engine-host.cjs') }),
+  // Loaded by the engine's bootstrap from beside engine-host.cjs (electron/engine/metrics).
+  build({ ...common, entryPoints: [path.join(root, 'electron/engine/metrics/bootstrap-worker.ts')], outfile: path.join(root, 'dist/electron/bootstrap-worker.cjs') }),
 ]);
-console.error('built dist/electron/{main,preload,engine-host}.cjs');
+console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker}.cjs');

@@ -34,38 +34,60 @@ export function quantile(sortedValues: ArrayLike<number>, q: number): number {
   return sortedValues[lo]! + (sortedValues[hi]! - sortedValues[lo]!) * (pos - lo);
 }
 
+/** The generator state for resample `r` of a bootstrap seeded with `seed`. */
+export function resampleState(seed: number, r: number): Int32Array {
+  return sfc32State((seed + Math.imul(r + 1, 0x9e3779b9)) | 0);
+}
+
+/**
+ * Resamples `from` ≤ r < `to` of a seeded bootstrap: one row of RESAMPLE_KEYS values per resample
+ * (NaN where a metric is undefined in that resample). Every resample has its own seed, so a
+ * bootstrap split into ranges — across worker threads — gives exactly the numbers of one pass.
+ */
+export function bootstrapSamples(sorted: Sorted, threshold: number, costs: Costs, seed: number, from: number, to: number): Float64Array {
+  const width = RESAMPLE_KEYS.length;
+  const rows = new Float64Array(Math.max(0, to - from) * width);
+  if (sorted.n === 0) return rows.fill(Number.NaN);
+  const scratch = resampleScratch(sorted);
+  for (let r = from; r < to; r++) rows.set(resampleMetrics(sorted, threshold, costs, resampleState(seed, r), scratch), (r - from) * width);
+  return rows;
+}
+
+/**
+ * Percentile intervals from the resample rows of `bootstrapSamples` (all ranges, in order).
+ * Resamples where a metric is undefined (no positives drawn) are left out of that metric's
+ * interval; if more than half are, the interval is null rather than misleading.
+ */
+export function intervalsFromSamples(point: ClassificationMetrics, rows: Float64Array, level: number = DEFAULT_BOOTSTRAP.level): Record<string, Interval> {
+  const flat = flatten(point);
+  const width = RESAMPLE_KEYS.length;
+  const resamples = rows.length / width;
+  const alpha = (1 - level) / 2;
+  const intervals: Record<string, Interval> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const column = (RESAMPLE_KEYS as readonly string[]).indexOf(k);
+    const got: number[] = [];
+    for (let r = 0; r < resamples; r++) {
+      const x = rows[r * width + column]!;
+      if (Number.isFinite(x)) got.push(x);
+    }
+    const values = Float64Array.from(got).sort();
+    const usable = resamples > 0 && values.length >= resamples / 2;
+    intervals[k] = { value: v ?? null, lo: usable ? quantile(values, alpha) : null, hi: usable ? quantile(values, 1 - alpha) : null };
+  }
+  return intervals;
+}
+
 /**
  * Percentile bootstrap over subjects (changes), seeded so the same run gives the same intervals.
  *
  * Each resample weights every subject by an independent Poisson(1) draw — the Poisson bootstrap,
  * the large-sample form of drawing n subjects with replacement — so a resample is one sequential
- * pass with no sort, which is what keeps 1000 resamples over 100k predictions fast. Resamples
- * where a metric is undefined (no positives drawn) are left out of that metric's interval; if
- * more than half are, the interval is null rather than misleading.
+ * pass with no sort, which is what keeps 1000 resamples over 100k predictions fast. The engine
+ * runs the same resamples split across worker threads (electron/engine/metrics).
  */
 export function bootstrapMetrics(sorted: Sorted, threshold: number, costs: Costs = DEFAULT_COSTS, options: Partial<BootstrapOptions> = {}): { point: ClassificationMetrics; intervals: Record<string, Interval> } {
   const { resamples, seed, level } = { ...DEFAULT_BOOTSTRAP, ...options };
   const point = computeMetrics(sorted, threshold, costs);
-  const flat = flatten(point);
-  const keys = Object.keys(flat);
-  const samples = keys.map(() => new Float64Array(resamples));
-  const filled = keys.map(() => 0);
-  const column = keys.map((k) => (RESAMPLE_KEYS as readonly string[]).indexOf(k));
-  const state = sfc32State(seed);
-  const scratch = resampleScratch(sorted);
-  for (let r = 0; r < resamples && sorted.n > 0; r++) {
-    const out = resampleMetrics(sorted, threshold, costs, state, scratch);
-    for (let i = 0; i < keys.length; i++) {
-      const v = out[column[i]!]!;
-      if (Number.isFinite(v)) samples[i]![filled[i]!++] = v;
-    }
-  }
-  const alpha = (1 - level) / 2;
-  const intervals: Record<string, Interval> = {};
-  keys.forEach((k, i) => {
-    const got = samples[i]!.subarray(0, filled[i]!).sort();
-    const usable = got.length >= resamples / 2;
-    intervals[k] = { value: flat[k] ?? null, lo: usable ? quantile(got, alpha) : null, hi: usable ? quantile(got, 1 - alpha) : null };
-  });
-  return { point, intervals };
+  return { point, intervals: intervalsFromSamples(point, bootstrapSamples(sorted, threshold, costs, seed, 0, resamples), level) };
 }

@@ -97,7 +97,7 @@ describe('the fast resample pass', () => {
       fc.double({ min: 0, max: 1, noNaN: true }),
       (ps, threshold) => {
         const sorted = sortPredictions(ps);
-        const fast = resampleMetrics(sorted, threshold, { missedIncident: 20, delayedChange: 1 }, sfc32State(1), resampleScratch(sorted), new Float64Array(ps.length).fill(1));
+        const fast = resampleMetrics(sorted, threshold, { missedIncident: 20, delayedChange: 1 }, sfc32State(1), resampleScratch(sorted), new Uint8Array(ps.length).fill(1));
         const slow = flatten(computeMetrics(sorted, threshold));
         RESAMPLE_KEYS.forEach((k, i) => {
           const want = slow[k];

@@ -1,6 +1,7 @@
 import type { Costs } from '../../../shared/metrics/classification.js';
 import { sortPredictions, thresholdSweep } from '../../../shared/metrics/classification.js';
-import { bootstrapMetrics, quantile } from '../../../shared/metrics/bootstrap.js';
+import { quantile } from '../../../shared/metrics/bootstrap.js';
+import { bootstrapParallel } from '../metrics/parallel-bootstrap.js';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { mitigationsFor } from '../../../shared/explain/mitigations.js';
 import type { Db } from '../db/workspace.js';
@@ -13,7 +14,7 @@ import { getRun } from './replay-changes.js';
 interface SuggestionRow { change_id: number; score: number | null; decision: number | null; latency_ms: number | null; error: string | null; fallback_model_id: number | null; label: number; label_source: string; incident: string | null }
 
 /** The change-risk scorecard of one model in one run, with bootstrap intervals (DESIGN.md §6). */
-export function scorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined } = {}): Scorecard {
+export async function scorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined } = {}): Promise<Scorecard> {
   const run = getRun(db, runId);
   if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${runId} is ${run.state}; a scorecard needs a finished run`);
   const entry = run.manifest.models.find((m) => m.id === modelId);
@@ -24,7 +25,7 @@ export function scorecard(db: Db, runId: number, modelId: number, options: { thr
   const scored = rows.filter((r) => r.score !== null);
   const sorted = sortPredictions(scored.map((r) => ({ score: r.score!, label: r.label === 1 ? 1 : 0 })));
   const resamples = options.resamples ?? 1000;
-  const { point, intervals } = bootstrapMetrics(sorted, threshold, costs, { resamples, seed: run.config.seed });
+  const { point, intervals } = await bootstrapParallel(sorted, threshold, costs, { resamples, seed: run.config.seed });
   const sweep = thresholdSweep(sorted, costs);
   const reliability = Array.from({ length: 10 }, (_, bin) => {
     const inBin = scored.filter((r) => Math.min(Math.max(Math.floor(10 * r.score!), 0), 9) === bin);

@@ -5,6 +5,7 @@ import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from 
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
 import { registerModelCommands } from './cli-models.js';
+import { registerNabCommand } from './cli-nab.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -228,6 +229,8 @@ export function buildProgram(io: Io = defaultIo): Command {
         process.once('SIGTERM', stop);
       });
     });
+
+  registerNabCommand(program, io.out);
 
   return program;
 }

@@ -22,7 +22,7 @@ const pct = (v: number | null | undefined): string => (v === null || v === undef
 const interval = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string =>
   !m || m.value === null ? 'undefined' : `${pct(m.value)} [${pct(m.lo)}, ${pct(m.hi)}]`;
 
-function time(value: string, flag: string, kit: CliKit): number {
+export function time(value: string, flag: string, kit: CliKit): number {
   const parsed = parseTimestamp(value, { unit: 'ms' });
   if (!parsed.ok) kit.fail(2, `${flag}: ${parsed.reason} (give ISO 8601 with an offset, or epoch ms)`);
   return parsed.ms;
@@ -215,7 +215,7 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     });
 }
 
-async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {
+export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {
   const list = await engine.call('models.list', {});
   const found = /^\d+$/.test(nameOrId) ? list.find((m) => m.id === Number(nameOrId)) : [...list].reverse().find((m) => m.name === nameOrId && m.status === 'active');
   if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${list.map((m) => m.name).join(', ') || 'none yet'}`);

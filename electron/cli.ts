@@ -4,8 +4,9 @@ import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
-import { registerModelCommands } from './cli-models.js';
+import { registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
+import { registerDetectionCommands } from './cli-detection.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -185,7 +186,7 @@ export function buildProgram(io: Io = defaultIo): Command {
       }
     });
 
-  registerModelCommands(program, {
+  const kit: CliKit = {
     out: io.out,
     async withWorkspace(workspace, work) {
       const engine = createEngine({ workspacesDir: workspacesDir() });
@@ -201,7 +202,9 @@ export function buildProgram(io: Io = defaultIo): Command {
     fail(code, message) {
       throw new CliExit(code, message);
     },
-  });
+  };
+  registerModelCommands(program, kit);
+  registerDetectionCommands(program, kit);
 
   program.command('serve')
     .description('serve the app and its API on 127.0.0.1 (the browser shell)')

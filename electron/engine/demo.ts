@@ -5,7 +5,20 @@ import { openWorkspace } from './db/workspace.js';
 import { EngineFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
 import type { JobContext } from './jobs/jobs.js';
-import { addOnnxModel } from './models/registry.js';
+import { addDetector, addOnnxModel } from './models/registry.js';
+import type { AddDetectorInput } from '../../shared/contract/detection.js';
+
+/**
+ * The built-in detectors the demo starts with. The static error-rate rule is what a team would
+ * write by hand; the statistical ones adapt to each service. Thresholds were read off the demo's
+ * alert-budget sweep.
+ */
+export const DEMO_DETECTORS: AddDetectorInput[] = [
+  { name: 'zscore-1d', spec: { kind: 'zscore', metrics: ['latency_p99_ms', 'error_rate_pct'], window: 288 }, threshold: 6 },
+  { name: 'ewma', spec: { kind: 'ewma', metrics: ['latency_p99_ms', 'error_rate_pct'], alpha: 0.02 }, threshold: 6 },
+  { name: 'week-over-week', spec: { kind: 'week-over-week', metrics: ['latency_p99_ms', 'error_rate_pct'], window: 288 }, threshold: 6 },
+  { name: 'static-error-rate', spec: { kind: 'static', metric: 'error_rate_pct', value: 3, steps: 2 } },
+];
 import type { ModelManifestInput } from '../../shared/contract/models.js';
 
 /** The demo inputs, in the order a user would import them. */
@@ -57,6 +70,14 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
       try {
         const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
         await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+      } finally {
+        db.close();
+      }
+    }
+    if (options.registerModels ?? true) {
+      const db = openWorkspace(partial);
+      try {
+        for (const d of DEMO_DETECTORS) addDetector(db, d);
       } finally {
         db.close();
       }

@@ -13,9 +13,13 @@ import { JobRunner } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
-import { addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { addDetector, addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
+import { evaluateAttribution } from './detection/attribution.js';
+import { listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
+import { replayFrame } from './detection/replay-view.js';
+import { detectionReport, incidentDetections } from './detection/scorecard.js';
 
 export const VERSION = '0.1.0';
 export const WORKSPACE_EXT = '.sbw';
@@ -65,6 +69,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it or cancel it before switching workspaces');
     const db = openWorkspace(file, { create });
     markInterrupted(db);
+    markDetectionInterrupted(db);
     current?.db.close();
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
     return info();
@@ -175,6 +180,16 @@ export function createEngine(options: EngineOptions): Engine {
       const ws = requireDb();
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
     },
+    'detectors.add': (input) => addDetector(requireDb().db, input),
+    'detection.start': (config) => {
+      const ws = requireDb();
+      return { jobId: jobs.start('detection', `Detection run over ${config.models.length} detector${config.models.length > 1 ? 's' : ''}`, (ctx) => runDetection(ws.db, config, ctx)).id };
+    },
+    'detection.runs': () => listDetectionRuns(requireDb().db),
+    'detection.report': ({ runId, resamples }) => detectionReport(requireDb().db, runId, { resamples }),
+    'detection.incidents': ({ runId }) => incidentDetections(requireDb().db, runId),
+    'detection.replay': (input) => replayFrame(requireDb().db, input),
+    'attribution.evaluate': (input) => evaluateAttribution(requireDb().db, input),
     'runs.list': () => listRuns(requireDb().db),
     'runs.get': ({ id }) => getRun(requireDb().db, id),
     'runs.scorecard': ({ runId, modelId, threshold, resamples }) => scorecard(requireDb().db, runId, modelId, { threshold, resamples }),

@@ -4,6 +4,7 @@ import {
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
 import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
+import { AddDetector, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
  * The engine API: one table of methods. Hosts (HTTP, Electron IPC, CLI, tests) all call the same
@@ -88,6 +89,17 @@ export const methods = {
   'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
   'runs.start': method(RunConfig, JobStarted, { job: true }),
+  'detectors.add': method(AddDetector, ModelInfo),
+  'detection.start': method(DetectionRunConfig, JobStarted, { job: true }),
+  'detection.runs': method(z.object({}), z.array(DetectionRunInfo)),
+  'detection.report': method(z.object({ runId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), DetectionReport),
+  'detection.incidents': method(z.object({ runId: z.number().int() }), z.array(IncidentDetection)),
+  'detection.replay': method(z.object({
+    runId: z.number().int(), incident: z.string().min(1).max(200), cursor: z.number().int().optional(),
+    riskRun: z.object({ runId: z.number().int(), modelIds: z.array(z.number().int()).max(10) }).optional(),
+    lookbackHours: z.number().positive().max(24 * 30).optional(),
+  }), ReplayFrame),
+  'attribution.evaluate': method(AttributionConfig, AttributionResult),
   'runs.list': method(z.object({}), z.array(RunInfo)),
   'runs.get': method(z.object({ id: z.number().int() }), RunInfo),
   'runs.scorecard': method(z.object({ runId: z.number().int(), modelId: z.number().int(), threshold: z.number().min(0).max(1).optional(), resamples: z.number().int().min(0).max(10000).optional() }), Scorecard),

@@ -165,9 +165,12 @@ export function optimizeThreshold(all: readonly NabRows[], profile: NabProfile):
   order.sort((a, b) => score[b]! - score[a]! || a - b);
   const windowBest = new Float64Array(windowBase).fill(-profile.fn);
   let raw = -profile.fn * windows;
-  let bestThreshold = 1.1;
+  // "Nothing detected" is threshold 1.1 for NAB's [0, 1] scores; above any score for z-like ones.
+  let top = 1.1;
+  for (let i = 0; i < count; i++) if (score[i]! >= top) top = score[i]! + 1;
+  let bestThreshold = top;
   let bestRaw = raw;
-  let previous = 1.1;
+  let previous = top;
   for (let j = 0; j < count; j++) {
     const i = order[j]!;
     if (score[i] !== previous) {

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
 import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
+import { AddDetector, type AddDetectorInput, type DetectorSpec } from '../../../shared/contract/detection.js';
+import { detectorMetrics } from '../../../shared/detection/detectors.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { allFeatures, buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
@@ -21,7 +23,8 @@ interface Row { id: number; name: string; version: number; task: string; kind: s
 type Stored =
   | { kind: 'onnx'; manifest: ModelManifest }
   | { kind: 'imported-log'; name: string; logVersion: string; threshold: number; sourceId: number }
-  | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } };
+  | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } }
+  | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec };
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -39,6 +42,13 @@ function toInfo(row: Row): ModelInfo {
       createdAt: row.created_at, notes: [], trainedUntil: null,
     };
   }
+  if (stored.kind === 'detector') {
+    return {
+      id: row.id, name: row.name, version: row.version, task: 'detection', kind: 'builtin', builtin: null, sha256: row.sha256,
+      status: row.status as ModelInfo['status'], features: detectorMetrics(stored.spec), threshold: stored.threshold,
+      description: stored.description, createdAt: row.created_at, notes: [], trainedUntil: null,
+    };
+  }
   const features = stored.kind === 'onnx' ? stored.manifest.features : stored.params.features;
   return {
     id: row.id, name: row.name, version: row.version, task: 'change-risk', kind: row.kind as ModelInfo['kind'],
@@ -49,6 +59,36 @@ function toInfo(row: Row): ModelInfo {
     createdAt: row.created_at, notes: JSON.parse(row.notes) as string[],
     trainedUntil: stored.kind === 'onnx' ? stored.manifest.trainedUntil ?? null : stored.params.kind === 'logistic' && stored.trainedOn ? stored.trainedOn.cutoff : null,
   };
+}
+
+const DEFAULT_DETECTOR_THRESHOLD = { static: 1, zscore: 4, ewma: 4, 'week-over-week': 4 } as const;
+
+/** Registers a built-in detector (static threshold, rolling z-score, EWMA, week-over-week) as a detection model. */
+export function addDetector(db: Db, input: AddDetectorInput): ModelInfo {
+  const parsed = AddDetector.parse(input);
+  const threshold = parsed.threshold ?? DEFAULT_DETECTOR_THRESHOLD[parsed.spec.kind];
+  const description = parsed.description || describeDetector(parsed.spec);
+  const stored: Stored = { kind: 'detector', name: parsed.name, description, threshold, spec: parsed.spec };
+  const json = JSON.stringify(stored);
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'detection', 'builtin', ?, NULL, ?, '[]', ?)`)
+    .run(parsed.name, nextVersion(db, parsed.name), sha256(json), json, Date.now()).lastInsertRowid);
+  return getModel(db, id);
+}
+
+function describeDetector(spec: DetectorSpec): string {
+  if (spec.kind === 'static') return `Static threshold: ${spec.metric} ${spec.direction} ${spec.value} for ${spec.steps} steps`;
+  const on = spec.metrics.join(', ');
+  if (spec.kind === 'zscore') return `Rolling z-score of ${on} against the previous ${spec.window} steps`;
+  if (spec.kind === 'ewma') return `EWMA deviation of ${on} (alpha ${spec.alpha})`;
+  return `Deviation of ${on} from the same time last week`;
+}
+
+/** The spec and threshold of a detection model. */
+export function detectorOf(db: Db, id: number): { info: ModelInfo; spec: DetectorSpec } {
+  const r = row(db, id);
+  const stored = JSON.parse(r.manifest) as Stored;
+  if (stored.kind !== 'detector') throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`);
+  return { info: toInfo(r), spec: stored.spec };
 }
 
 export function listModels(db: Db): ModelInfo[] {
@@ -178,6 +218,7 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   const stored = JSON.parse(r.manifest) as Stored;
   if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
   if (stored.kind === 'imported-log') throw new EngineFailure('input_error', `Model ${r.name} is a prediction log; there is no model file to export`);
+  if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a built-in detector; there is no model file to export`);
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
@@ -203,6 +244,7 @@ export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; 
       reference: [], mitigations: {}, release: async () => undefined,
     };
   }
+  if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
     mitigations: {}, release: async () => undefined,

@@ -40,7 +40,10 @@ function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeR
  * is recorded with its error, and answered by the fallback model if the run has one.
  */
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
-  for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) getModel(db, id);
+  for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) {
+    const m = getModel(db, id);
+    if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; a change-risk run needs change-risk models`);
+  }
   const attribution = config.attribution ?? defaultRule(db);
   const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0 };
   const clock = (key: keyof typeof timings, since: number): void => {

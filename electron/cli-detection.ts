@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import type { AttributionResult, DetectionReport, DetectionRunInfo, DetectorSpecInput } from '../shared/contract/detection.js';
+import { findModel, time, type CliKit } from './cli-models.js';
+
+/** `shadowbench detectors add`, `detect` and `attribute`: the detection and attribution commands. */
+
+const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
+const iv = (m: { value: number | null; lo: number | null; hi: number | null }, digits = 2): string => (m.value === null ? 'undefined' : `${num(m.value, digits)} [${num(m.lo, digits)}, ${num(m.hi, digits)}]`);
+
+export function printDetectionReport(report: DetectionReport, out: (t: string) => void): void {
+  const r = report.run;
+  out(`detection run ${r.id}: ${r.points.toLocaleString('en-US')} points, ${report.scorecards[0]?.incidents ?? 0} incidents over ${num(report.scorecards[0]?.days ?? 0, 1)} days\n`);
+  for (const c of report.scorecards) {
+    const m = c.metrics;
+    out(`${c.name}${c.threshold !== null ? ` (threshold ${c.threshold})` : ''}: ${c.alerts} alerts\n`);
+    out(`  incident_recall       ${iv(m.incident_recall, 3)}\n  alert_precision       ${iv(m.alert_precision, 3)}\n  false_alerts_per_day  ${iv(m.false_alerts_per_day)}\n`);
+    out(`  lead_vs_human_min     median ${iv(m.lead_vs_human_min.median, 1)}, p10 ${num(m.lead_vs_human_min.p10, 1)}, p90 ${num(m.lead_vs_human_min.p90, 1)}; earlier ${m.lead_vs_human_min.earlier}, later ${m.lead_vs_human_min.later}, missed ${m.lead_vs_human_min.missed}\n`);
+    out(`  mttd_min              model ${iv(m.mttd_min.model, 1)}, humans ${iv(m.mttd_min.humans, 1)}, humans with model ${iv(m.mttd_min.humans_with_model, 1)}\n`);
+    if (c.nab) out(`  NAB                   ${Object.entries(c.nab).map(([p, v]) => `${p} ${num(v.score, 1)}`).join(', ')}\n`);
+  }
+  for (const c of report.comparisons) out(`${c.summary}\n`);
+}
+
+function spec(opts: { kind: string; metric?: string; metrics?: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string }, kit: CliKit): DetectorSpecInput {
+  const metrics = (opts.metrics ?? opts.metric ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (metrics.length === 0) kit.fail(2, '--metrics is required (comma-separated metric names)');
+  const n = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x)) kit.fail(2, `${flag} "${v}" is not a number`);
+    return x;
+  };
+  const dir = opts.direction as 'up' | 'down' | 'both' | undefined;
+  switch (opts.kind) {
+    case 'static': {
+      const value = n(opts.value, '--value');
+      if (value === undefined) kit.fail(2, 'a static detector needs --value');
+      return { kind: 'static', metric: metrics[0]!, value, ...(opts.direction ? { direction: opts.direction === 'down' || opts.direction === 'below' ? 'below' : 'above' } : {}), ...(opts.steps ? { steps: n(opts.steps, '--steps')! } : {}) };
+    }
+    case 'zscore': return { kind: 'zscore', metrics, ...(opts.window ? { window: n(opts.window, '--window')! } : {}), ...(dir ? { direction: dir } : {}) };
+    case 'ewma': return { kind: 'ewma', metrics, ...(opts.alpha ? { alpha: n(opts.alpha, '--alpha')! } : {}), ...(dir ? { direction: dir } : {}) };
+    case 'week-over-week': return { kind: 'week-over-week', metrics, ...(opts.window ? { window: n(opts.window, '--window')! } : {}), ...(dir ? { direction: dir } : {}) };
+    default: return kit.fail(2, `--kind ${opts.kind}: use static, zscore, ewma or week-over-week`);
+  }
+}
+
+export function registerDetectionCommands(program: Command, kit: CliKit): void {
+  const detectors = program.command('detectors').description('built-in detectors for the detection task');
+  detectors.command('add')
+    .description('register a built-in detector: static threshold, rolling z-score, EWMA or week-over-week deviation')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--name <name>', 'detector name')
+    .requiredOption('--kind <kind>', 'static | zscore | ewma | week-over-week')
+    .requiredOption('--metrics <list>', 'metric name(s), comma-separated (one for static)')
+    .option('--window <steps>', 'baseline length in steps (zscore, week-over-week)')
+    .option('--alpha <a>', 'smoothing factor (ewma)')
+    .option('--value <x>', 'the line (static)')
+    .option('--steps <n>', 'consecutive steps beyond the line (static)')
+    .option('--direction <d>', 'up | down | both (static: above | below)')
+    .option('--threshold <t>', 'alert when the score reaches this')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; name: string; kind: string; metrics: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string; threshold?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const m = await engine.call('detectors.add', { name: opts.name, spec: spec(opts, kit), ...(opts.threshold ? { threshold: Number(opts.threshold) } : {}) });
+      if (opts.json) return kit.out(JSON.stringify(m) + '\n');
+      kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}; threshold ${m.threshold}\n`);
+    }));
+
+  program.command('detect')
+    .description('a detection shadow run: every detector over the telemetry, scored against incidents and the imported alerts')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--detectors <list>', 'comma-separated detector names or ids (default: every active detector)')
+    .option('--from <time>', 'start of the range (ISO or epoch ms)')
+    .option('--until <time>', 'end of the range, exclusive')
+    .option('--services <list>', 'comma-separated services')
+    .option('--cooldown <minutes>', 'merge alerts on a service closer than this', '30')
+    .option('--resamples <n>', 'bootstrap resamples for the intervals', '1000')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; detectors?: string; from?: string; until?: string; services?: string; cooldown: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const ids: number[] = [];
+      if (opts.detectors) for (const name of opts.detectors.split(',').map((s) => s.trim()).filter(Boolean)) ids.push((await findModel(engine, name, kit)).id);
+      else ids.push(...(await engine.call('models.list', {})).filter((m) => m.task === 'detection' && m.status === 'active').map((m) => m.id));
+      if (ids.length === 0) kit.fail(2, 'No detectors: add one with `shadowbench detectors add`');
+      const { jobId } = await engine.call('detection.start', {
+        models: ids, cooldownMinutes: Number(opts.cooldown),
+        ...(opts.from ? { from: time(opts.from, '--from', kit) } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
+        ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}),
+      });
+      const job = await kit.runJob(engine, jobId);
+      if (job.state !== 'done') kit.fail(2, `detection run ${job.state}: ${job.error?.message ?? ''}`);
+      const run = job.result as DetectionRunInfo;
+      const report = await engine.call('detection.report', { runId: run.id, resamples: Number(opts.resamples) });
+      if (opts.json) return kit.out(JSON.stringify(report) + '\n');
+      printDetectionReport(report, kit.out);
+    }));
+
+  program.command('attribute')
+    .description('rank the changes before each incident with a known cause; top1, top3, MRR and coverage per ranker')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--lookback-hours <h>', 'candidate changes this long before the incident started', '24')
+    .option('--risk-run <id>', 'also rank by the change-risk models of this run')
+    .option('--risk-models <list>', 'models of --risk-run to rank by (default: all of them)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; lookbackHours: string; riskRun?: string; riskModels?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      let riskRun: { runId: number; modelIds: number[] } | undefined;
+      if (opts.riskRun) {
+        const run = await engine.call('runs.get', { id: Number(opts.riskRun) });
+        const modelIds = opts.riskModels
+          ? await Promise.all(opts.riskModels.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id))
+          : (run.manifest?.models ?? []).map((m) => m.id);
+        riskRun = { runId: run.id, modelIds };
+      }
+      const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: Number(opts.lookbackHours), ...(riskRun ? { riskRun } : {}) });
+      if (opts.json) return kit.out(JSON.stringify(result) + '\n');
+      kit.out(`${result.incidentsWithCause} incidents with a known cause; candidates: changes in the ${result.lookbackHours} h before each\n`);
+      for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} top1 ${num(r.top1, 3)}  top3 ${num(r.top3, 3)}  mrr ${num(r.mrr, 3)}  coverage ${num(r.coverage, 3)}\n`);
+    }));
+}

@@ -1,0 +1,171 @@
+import { DetectionRunConfig, type DetectionRunConfigInput, type DetectionRunInfo, type DetectorSpec } from '../../../shared/contract/detection.js';
+import { alertsFromScores } from '../../../shared/detection/alerts.js';
+import { detectorMetrics, explainPeak, runDetector } from '../../../shared/detection/detectors.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { JobCancelled, type JobContext } from '../jobs/jobs.js';
+import { detectorOf } from '../models/registry.js';
+
+/**
+ * A detection shadow run: every detector scores every service's telemetry in time order, alerts
+ * are what its scores would have raised, and both are stored beside what really happened. The
+ * whole history up to the end of the range is read, so baselines at the start of the range are
+ * warm; only steps inside the range raise alerts and are stored.
+ */
+
+const CHUNK = 8192; // steps per stored score blob
+
+interface ServiceRow { id: number; name: string }
+
+/** One service's telemetry for some metrics on one time grid (the union of their timestamps). */
+export interface ServiceFrame {
+  times: Float64Array;
+  values: Float64Array[];
+}
+
+/** Reads a service's points for the metrics up to `until`, aligned on the union of their timestamps. */
+export function loadFrame(db: Db, serviceId: number, metrics: readonly string[], until: number): ServiceFrame {
+  const perMetric = metrics.map((metric) => {
+    const rows = db.prepare(`SELECT p.ts, avg(p.value) FROM points p JOIN series s ON s.id = p.series_id
+      WHERE s.service_id = ? AND s.metric = ? AND p.ts < ? GROUP BY p.ts ORDER BY p.ts`).raw().all(serviceId, metric, until) as [number, number][];
+    const ts = new Float64Array(rows.length);
+    const vs = new Float64Array(rows.length);
+    rows.forEach(([t, v], i) => { ts[i] = t; vs[i] = v; });
+    return { ts, vs };
+  });
+  const first = perMetric[0];
+  // Telemetry exports usually share one grid: then there is nothing to merge.
+  if (first && perMetric.every((m) => m.ts.length === first.ts.length && m.ts.every((t, i) => t === first.ts[i]))) {
+    return { times: first.ts, values: perMetric.map((m) => m.vs) };
+  }
+  const all = new Set<number>();
+  for (const m of perMetric) for (const t of m.ts) all.add(t);
+  const times = Float64Array.from(all).sort();
+  const index = new Map<number, number>();
+  times.forEach((t, i) => index.set(t, i));
+  const values = perMetric.map((m) => {
+    const out = new Float64Array(times.length).fill(Number.NaN);
+    m.ts.forEach((t, i) => { out[index.get(t)!] = m.vs[i]!; });
+    return out;
+  });
+  return { times, values };
+}
+
+function firstIndexAtOrAfter(times: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function markDetectionInterrupted(db: Db): void {
+  db.prepare("UPDATE detection_runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
+}
+
+export async function runDetection(db: Db, input: DetectionRunConfigInput, job: JobContext): Promise<DetectionRunInfo> {
+  const config = DetectionRunConfig.parse(input);
+  const models = config.models.map((id) => detectorOf(db, id));
+  let services = db.prepare('SELECT id, name FROM services ORDER BY name').all() as ServiceRow[];
+  if (config.services?.length) {
+    const unknown = config.services.filter((s) => !services.some((r) => r.name === s));
+    if (unknown.length) throw new EngineFailure('input_error', `Unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+    services = services.filter((s) => config.services!.includes(s.name));
+  }
+  const range = db.prepare('SELECT min(ts) AS lo, max(ts) AS hi FROM points').get() as { lo: number | null; hi: number | null };
+  if (range.lo === null || range.hi === null) throw new EngineFailure('input_error', 'The workspace has no telemetry to run detectors over; import some first');
+  const from = config.from ?? range.lo;
+  const until = config.until ?? range.hi + 1;
+  if (until <= from) throw new EngineFailure('input_error', 'The run range is empty (until must be after from)');
+  const thresholds = models.map((m) => config.thresholds?.[String(m.info.id)] ?? m.info.threshold);
+  const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at) VALUES ('running', ?, ?, ?, ?, ?)")
+    .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now()).lastInsertRowid);
+  const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const cooldownMs = config.cooldownMinutes * 60_000;
+  const metricsNeeded = [...new Set(models.flatMap((m) => detectorMetrics(m.spec)))];
+  let points = 0;
+  try {
+    for (const [k, service] of services.entries()) {
+      job.throwIfCancelled();
+      job.progress({ fraction: k / services.length, message: `${service.name}: scoring ${models.length} detector${models.length > 1 ? 's' : ''}`, rows: points });
+      const frame = loadFrame(db, service.id, metricsNeeded, until);
+      const start = firstIndexAtOrAfter(frame.times, from);
+      const inRange = frame.times.length - start;
+      if (inRange <= 0) continue;
+      points += inRange * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
+      const store = db.transaction(() => {
+        models.forEach(({ info, spec }, mi) => {
+          const pick = detectorMetrics(spec).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
+          const out = runDetector(spec, { times: frame.times, values: pick });
+          for (const a of alertsFromScores(frame.times, out.score, thresholds[mi]!, cooldownMs, start)) {
+            const p = a.peakIndex;
+            const metric = detectorMetrics(spec)[out.metric[p]!]!;
+            insertAlert.run(runId, info.id, service.id, frame.times[a.startIndex]!, frame.times[a.endIndex]!, out.score[p]!,
+              explainPeak(spec as DetectorSpec, metric, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!));
+          }
+          for (let c = start; c < frame.times.length; c += CHUNK) {
+            const end = Math.min(frame.times.length, c + CHUNK);
+            const times = frame.times.slice(c, end);
+            const scores = out.score.slice(c, end);
+            insertScores.run(runId, info.id, service.id, times[0]!, times[times.length - 1]!, Buffer.from(times.buffer), Buffer.from(scores.buffer));
+          }
+        });
+      });
+      store();
+    }
+    db.prepare("UPDATE detection_runs SET state = 'done', points = ?, finished_at = ? WHERE id = ?").run(points, Date.now(), runId);
+    job.progress({ fraction: 1, message: `scored ${points.toLocaleString('en-US')} points`, rows: points });
+  } catch (err) {
+    // A cancelled or failed run leaves nothing half-written behind: its outputs go, its record stays.
+    db.transaction(() => {
+      db.prepare('DELETE FROM detection_alerts WHERE run_id = ?').run(runId);
+      db.prepare('DELETE FROM detection_scores WHERE run_id = ?').run(runId);
+      db.prepare('UPDATE detection_runs SET state = ?, finished_at = ?, error = ? WHERE id = ?')
+        .run(err instanceof JobCancelled ? 'cancelled' : 'failed', Date.now(), err instanceof JobCancelled ? null : (err as Error).message, runId);
+    })();
+    throw err;
+  }
+  return getDetectionRun(db, runId);
+}
+
+interface RunRow { id: number; state: DetectionRunInfo['state']; config: string; models: string; points: number; range_from: number | null; range_until: number | null; started_at: number; finished_at: number | null; error: string | null }
+
+function toInfo(r: RunRow): DetectionRunInfo {
+  return {
+    id: r.id, state: r.state, config: DetectionRunConfig.parse(JSON.parse(r.config)), models: JSON.parse(r.models) as DetectionRunInfo['models'],
+    points: r.points, from: r.range_from, until: r.range_until, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error,
+  };
+}
+
+export function getDetectionRun(db: Db, id: number): DetectionRunInfo {
+  const r = db.prepare('SELECT * FROM detection_runs WHERE id = ?').get(id) as RunRow | undefined;
+  if (!r) throw new EngineFailure('not_found', `No detection run with id ${id}`);
+  return toInfo(r);
+}
+
+export function listDetectionRuns(db: Db): DetectionRunInfo[] {
+  return (db.prepare('SELECT * FROM detection_runs ORDER BY id DESC').all() as RunRow[]).map(toInfo);
+}
+
+/** A model's per-step scores for one service in a run, from its stored chunks. */
+export function loadScores(db: Db, runId: number, modelId: number, serviceId: number, from?: number, until?: number): { times: Float64Array; scores: Float32Array } {
+  const rows = db.prepare(`SELECT times, scores FROM detection_scores WHERE run_id = ? AND model_id = ? AND service_id = ?
+    AND until_ts >= ? AND from_ts < ? ORDER BY from_ts`).all(runId, modelId, serviceId, from ?? -8.64e15, until ?? 8.64e15) as { times: Buffer; scores: Buffer }[];
+  const n = rows.reduce((a, r) => a + r.scores.byteLength / 4, 0);
+  const times = new Float64Array(n);
+  const scores = new Float32Array(n);
+  let k = 0;
+  for (const r of rows) {
+    // Copy out of the Buffers: their offsets need not be aligned for a typed-array view.
+    const t = new Float64Array(r.times.buffer.slice(r.times.byteOffset, r.times.byteOffset + r.times.byteLength));
+    const s = new Float32Array(r.scores.buffer.slice(r.scores.byteOffset, r.scores.byteOffset + r.scores.byteLength));
+    times.set(t, k);
+    scores.set(s, k);
+    k += s.length;
+  }
+  return { times, scores };
+}

@@ -1,0 +1,143 @@
+import type { DetectionComparison, DetectionReport, DetectionScorecard, IncidentDetection } from '../../../shared/contract/detection.js';
+import { alertsFromScores } from '../../../shared/detection/alerts.js';
+import { compareDetection, detectionMetrics, matchAlerts, type EvalAlert, type EvalIncident } from '../../../shared/detection/evaluate.js';
+import { NAB_PROFILE_NAMES, scoreProfile, type NabSeries } from '../../../shared/metrics/nab.js';
+import { quantile } from '../../../shared/metrics/bootstrap.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { getDetectionRun, loadScores } from './replay-detection.js';
+
+/**
+ * Detection scorecards for a run (DESIGN.md §6): each detector, and the workspace's imported
+ * alerts as the incumbent, scored the same way against the incidents in the run's range.
+ */
+
+const MINUTE = 60_000;
+export const INCUMBENT = 'imported alerts';
+const SWEEP = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 15, 20];
+
+interface IncidentRow { id: string; service: string; service_id: number; severity: number; title: string | null; started: number; detected: number | null; mitigated: number | null; resolved: number | null; cause: string | null }
+
+export function incidentsInRun(db: Db, runId: number): { incidents: IncidentRow[]; serviceIds: Map<string, number>; from: number; until: number } {
+  const run = getDetectionRun(db, runId);
+  if (run.state !== 'done' || run.from === null || run.until === null) throw new EngineFailure('conflict', `Detection run ${runId} is ${run.state}; scorecards need a finished run`);
+  const names = run.config.services?.length ? run.config.services : (db.prepare('SELECT name FROM services').pluck().all() as string[]);
+  const serviceIds = new Map((db.prepare(`SELECT name, id FROM services WHERE name IN (${names.map(() => '?').join(',') || "''"})`).raw().all(...names) as [string, number][]));
+  const incidents = (db.prepare(`SELECT i.external_id AS id, s.name AS service, i.service_id, i.severity, i.title, i.started_ts AS started, i.detected_ts AS detected,
+      i.mitigated_ts AS mitigated, i.resolved_ts AS resolved, i.cause_change_id AS cause
+    FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.started_ts >= ? AND i.started_ts < ? ORDER BY i.started_ts`).all(run.from, run.until) as IncidentRow[])
+    .filter((i) => serviceIds.has(i.service));
+  return { incidents, serviceIds, from: run.from, until: run.until };
+}
+
+function modelAlerts(db: Db, runId: number, modelId: number): EvalAlert[] {
+  return db.prepare('SELECT s.name AS service, a.start_ts AS start FROM detection_alerts a JOIN services s ON s.id = a.service_id WHERE a.run_id = ? AND a.model_id = ? ORDER BY a.start_ts')
+    .all(runId, modelId) as EvalAlert[];
+}
+
+function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: number, until: number): EvalAlert[] {
+  return (db.prepare('SELECT s.name AS service, a.ts AS start FROM alerts a JOIN services s ON s.id = a.service_id WHERE a.ts >= ? AND a.ts < ? ORDER BY a.ts').all(from, until) as EvalAlert[])
+    .filter((a) => serviceIds.has(a.service));
+}
+
+function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep'>; at: (number | null)[] } {
+  const matching = matchAlerts(incidents, alerts, tolMs);
+  const metrics = detectionMetrics(incidents, alerts, matching, range, { resamples, seed });
+  const severities = [...new Set(incidents.map((i) => i.severity))].sort((a, b) => a - b);
+  return {
+    at: matching.at,
+    card: {
+      modelId, name, threshold, incidents: incidents.length, alerts: alerts.length, days: (range.until - range.from) / (24 * 60 * MINUTE), metrics,
+      recallBySeverity: severities.map((sev) => {
+        const ks = incidents.flatMap((inc, k) => (inc.severity === sev ? [k] : []));
+        return { severity: sev, incidents: ks.length, recall: ks.length ? ks.filter((k) => matching.at[k] !== null).length / ks.length : null };
+      }),
+    },
+  };
+}
+
+/** NAB's score on this workspace: each service is a file, its incidents (start to resolution) the windows. */
+function nabSeries(db: Db, runId: number, modelId: number, incidents: IncidentRow[], serviceIds: Map<string, number>): NabSeries[] {
+  return [...serviceIds].map(([name, id]) => {
+    const { times, scores } = loadScores(db, runId, modelId, id);
+    const windows = incidents.filter((i) => i.service === name).map((i) => [i.started, i.resolved ?? i.started + 60 * MINUTE] as const);
+    return { name, times, scores, windows: mergeWindows(windows) };
+  });
+}
+
+/** NAB windows never overlap; incidents on one service can, so overlapping ones become one window. */
+function mergeWindows(windows: readonly (readonly [number, number])[]): [number, number][] {
+  const sorted = [...windows].sort((a, b) => a[0] - b[0]);
+  const out: [number, number][] = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+export function detectionReport(db: Db, runId: number, options: { resamples?: number | undefined } = {}): DetectionReport {
+  const run = getDetectionRun(db, runId);
+  const { incidents, serviceIds, from, until } = incidentsInRun(db, runId);
+  const range = { from, until };
+  const tolMs = run.config.earlyToleranceMinutes * MINUTE;
+  const cooldownMs = run.config.cooldownMinutes * MINUTE;
+  const resamples = options.resamples ?? 1000;
+  const evalIncidents: EvalIncident[] = incidents.map((i) => ({ id: i.id, service: i.service, severity: i.severity, started: i.started, detected: i.detected, resolved: i.resolved }));
+  const scorecards: DetectionScorecard[] = [];
+  const comparisons: DetectionComparison[] = [];
+
+  const incumbent = card(INCUMBENT, null, null, evalIncidents, incumbentAlerts(db, serviceIds, from, until), range, tolMs, resamples, run.config.seed);
+  for (const m of run.models) {
+    const { card: c, at } = card(`${m.name} v${m.version}`, m.id, m.threshold, evalIncidents, modelAlerts(db, runId, m.id), range, tolMs, resamples, run.config.seed);
+    const series = nabSeries(db, runId, m.id, incidents, serviceIds);
+    const nab = Object.fromEntries(NAB_PROFILE_NAMES.map((p) => {
+      const r = scoreProfile(series, p, m.threshold);
+      return [p, { score: r.score, threshold: r.threshold }];
+    }));
+    // The alert budget: what each threshold would have cost in false pages and bought in recall.
+    const sweep = SWEEP.map((threshold) => {
+      const alerts: EvalAlert[] = [];
+      for (const s of series) for (const a of alertsFromScores(s.times, s.scores, threshold, cooldownMs)) alerts.push({ service: s.name, start: s.times[a.startIndex]! });
+      const matching = matchAlerts(evalIncidents, alerts, tolMs);
+      const falseAlerts = Array.from(matching.incidentOf).filter((k) => k < 0).length;
+      const leads = evalIncidents.flatMap((inc, k) => (matching.at[k] !== null && inc.detected !== null ? [(inc.detected - matching.at[k]!) / MINUTE] : [])).sort((a, b) => a - b);
+      return {
+        threshold, falseAlertsPerDay: falseAlerts / ((until - from) / (24 * 60 * MINUTE)),
+        recall: evalIncidents.length ? matching.at.filter((a) => a !== null).length / evalIncidents.length : null,
+        medianLeadMin: leads.length ? quantile(leads, 0.5) : null,
+      };
+    });
+    scorecards.push({ ...c, nab, sweep });
+    const cmp = compareDetection(evalIncidents, at, incumbent.at, { resamples, seed: run.config.seed });
+    const faDelta = (c.metrics.false_alerts_per_day.value ?? 0) - (incumbent.card.metrics.false_alerts_per_day.value ?? 0);
+    const verdict = cmp.gain.lo !== null && cmp.gain.lo > 0 ? 'earlier' : cmp.gain.hi !== null && cmp.gain.hi < 0 ? 'later' : 'not enough evidence';
+    const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(1));
+    comparisons.push({
+      modelId: m.id, leadGainMin: cmp.gain, recallGain: cmp.recallGain, falseAlertsPerDayDelta: faDelta, verdict,
+      summary: verdict === 'not enough evidence'
+        ? `${c.name} vs ${INCUMBENT}: humans would have known ${fmt(cmp.gain.value)} min earlier on average, but the 95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}] includes no difference`
+        : `${c.name} vs ${INCUMBENT}: humans would have known ${fmt(cmp.gain.value)} min ${verdict === 'earlier' ? 'earlier' : 'later'} on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`,
+    });
+  }
+  // The incumbent pages at alert start: a 0/1 score at the first step of each alert.
+  scorecards.unshift({ ...incumbent.card, nab: null, sweep: [] });
+  return { run, scorecards, comparisons };
+}
+
+/** Per incident: when it started, when humans noticed, when each detector (and the incumbent) would have alerted. */
+export function incidentDetections(db: Db, runId: number): IncidentDetection[] {
+  const run = getDetectionRun(db, runId);
+  const { incidents, serviceIds, from, until } = incidentsInRun(db, runId);
+  const tolMs = run.config.earlyToleranceMinutes * MINUTE;
+  const evalIncidents: EvalIncident[] = incidents.map((i) => ({ id: i.id, service: i.service, severity: i.severity, started: i.started, detected: i.detected, resolved: i.resolved }));
+  const who: [string, (number | null)[]][] = [
+    [INCUMBENT, matchAlerts(evalIncidents, incumbentAlerts(db, serviceIds, from, until), tolMs).at],
+    ...run.models.map((m) => [`${m.name} v${m.version}`, matchAlerts(evalIncidents, modelAlerts(db, runId, m.id), tolMs).at] as [string, (number | null)[]]),
+  ];
+  return incidents.map((inc, k) => ({
+    incident: inc.id, service: inc.service, severity: inc.severity, title: inc.title, started: inc.started, detectedByHumans: inc.detected, resolved: inc.resolved,
+    detections: Object.fromEntries(who.map(([name, at]) => [name, { at: at[k] ?? null, leadMin: at[k] !== null && at[k] !== undefined && inc.detected !== null ? (inc.detected - at[k]!) / MINUTE : null }])),
+  }));
+}

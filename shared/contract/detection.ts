@@ -1,0 +1,198 @@
+import { z } from 'zod';
+
+/** Detection and attribution: detector specs, detection runs, their scorecards and the incident replay (DESIGN.md §5, §6). */
+
+const Metric = z.string().min(1).max(200);
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a model name is 1-64 letters, digits, dots, dashes or underscores');
+
+/**
+ * The built-in detectors. Every score at step t uses only points at or before t; baselines use
+ * only points before t. Scores are in "how unusual" units (z-like), so one threshold means the
+ * same thing on every service.
+ */
+export const DetectorSpec = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('static'),
+    metric: Metric,
+    /** fire when the value is above (or below) this for `steps` consecutive steps */
+    value: z.number(),
+    direction: z.enum(['above', 'below']).default('above'),
+    steps: z.number().int().min(1).max(1000).default(3),
+  }),
+  z.object({
+    kind: z.literal('zscore'),
+    metrics: z.array(Metric).min(1).max(20),
+    /** baseline length in steps (mean and standard deviation of the points before t) */
+    window: z.number().int().min(3).max(100_000).default(288),
+    direction: z.enum(['up', 'down', 'both']).default('up'),
+  }),
+  z.object({
+    kind: z.literal('ewma'),
+    metrics: z.array(Metric).min(1).max(20),
+    /** smoothing factor of the mean and variance */
+    alpha: z.number().gt(0).lt(1).default(0.02),
+    direction: z.enum(['up', 'down', 'both']).default('up'),
+  }),
+  z.object({
+    kind: z.literal('week-over-week'),
+    metrics: z.array(Metric).min(1).max(20),
+    /** residuals (value − value a week earlier) are standardised over this many steps before t */
+    window: z.number().int().min(3).max(100_000).default(288),
+    direction: z.enum(['up', 'down', 'both']).default('up'),
+  }),
+]);
+export type DetectorSpec = z.infer<typeof DetectorSpec>;
+export type DetectorSpecInput = z.input<typeof DetectorSpec>;
+
+export const AddDetector = z.object({
+  name: Name,
+  description: z.string().max(2000).default(''),
+  spec: DetectorSpec,
+  /** alert when the score reaches this (z units for the statistical detectors, 1 for static) */
+  threshold: z.number().positive().max(1e6).optional(),
+});
+export type AddDetectorInput = z.input<typeof AddDetector>;
+
+export const DetectionRunConfig = z.object({
+  models: z.array(z.number().int()).min(1).max(20),
+  from: z.number().int().optional(),
+  until: z.number().int().optional(),
+  services: z.array(z.string().max(200)).max(1000).optional(),
+  thresholds: z.record(z.string(), z.number().positive()).optional(),
+  /** steps above the threshold closer than this to the previous alert on the service extend it */
+  cooldownMinutes: z.number().min(0).max(7 * 24 * 60).default(30),
+  /** an alert this long before an incident's start still counts as detecting it */
+  earlyToleranceMinutes: z.number().min(0).max(24 * 60).default(15),
+  seed: z.number().int().default(20260901),
+});
+export type DetectionRunConfig = z.infer<typeof DetectionRunConfig>;
+export type DetectionRunConfigInput = z.input<typeof DetectionRunConfig>;
+
+export const DetectionRunInfo = z.object({
+  id: z.number().int(),
+  state: z.enum(['running', 'done', 'failed', 'cancelled', 'interrupted']),
+  config: DetectionRunConfig,
+  models: z.array(z.object({ id: z.number().int(), name: z.string(), version: z.number().int(), sha256: z.string(), threshold: z.number() })),
+  points: z.number().int(),
+  from: z.number().int().nullable(),
+  until: z.number().int().nullable(),
+  startedAt: z.number().int(),
+  finishedAt: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+export type DetectionRunInfo = z.infer<typeof DetectionRunInfo>;
+
+export const DetectionAlert = z.object({
+  modelId: z.number().int().nullable(), // null: the workspace's imported alerts (the incumbent)
+  service: z.string(),
+  start: z.number().int(),
+  end: z.number().int(),
+  peakScore: z.number().nullable(),
+  /** which signal deviated, by how much, against what baseline */
+  explanation: z.string(),
+  incident: z.string().nullable(),
+});
+export type DetectionAlert = z.infer<typeof DetectionAlert>;
+
+const Interval = z.object({ value: z.number().nullable(), lo: z.number().nullable(), hi: z.number().nullable() });
+
+export const DetectionScorecard = z.object({
+  /** model id, or null for the imported alerts */
+  modelId: z.number().int().nullable(),
+  name: z.string(),
+  threshold: z.number().nullable(),
+  incidents: z.number().int(),
+  alerts: z.number().int(),
+  days: z.number(),
+  metrics: z.object({
+    incident_recall: Interval,
+    alert_precision: Interval,
+    false_alerts_per_day: Interval,
+    lead_vs_human_min: z.object({ median: Interval, p10: z.number().nullable(), p90: z.number().nullable(), earlier: z.number().int(), later: z.number().int(), missed: z.number().int() }),
+    mttd_min: z.object({ model: Interval, humans: Interval, humans_with_model: Interval }),
+  }),
+  recallBySeverity: z.array(z.object({ severity: z.number().int(), incidents: z.number().int(), recall: z.number().nullable() })),
+  nab: z.record(z.string(), z.object({ score: z.number().nullable(), threshold: z.number() })).nullable(),
+  sweep: z.array(z.object({ threshold: z.number(), falseAlertsPerDay: z.number(), recall: z.number().nullable(), medianLeadMin: z.number().nullable() })),
+});
+export type DetectionScorecard = z.infer<typeof DetectionScorecard>;
+
+/** One model against the incumbent alerts on the same incidents: is the difference beyond noise? */
+export const DetectionComparison = z.object({
+  modelId: z.number().int(),
+  /** paired bootstrap over incidents of (model lead − incumbent lead), minutes; missed = no lead */
+  leadGainMin: Interval,
+  recallGain: Interval,
+  falseAlertsPerDayDelta: z.number(),
+  verdict: z.enum(['earlier', 'later', 'not enough evidence']),
+  summary: z.string(),
+});
+export type DetectionComparison = z.infer<typeof DetectionComparison>;
+
+export const DetectionReport = z.object({
+  run: DetectionRunInfo,
+  scorecards: z.array(DetectionScorecard),
+  comparisons: z.array(DetectionComparison),
+});
+export type DetectionReport = z.infer<typeof DetectionReport>;
+
+export const IncidentDetection = z.object({
+  incident: z.string(),
+  service: z.string(),
+  severity: z.number().int(),
+  title: z.string().nullable(),
+  started: z.number().int(),
+  detectedByHumans: z.number().int().nullable(),
+  resolved: z.number().int().nullable(),
+  /** per scorecard name: when it would have alerted, and its lead over humans in minutes */
+  detections: z.record(z.string(), z.object({ at: z.number().int().nullable(), leadMin: z.number().nullable() })),
+});
+export type IncidentDetection = z.infer<typeof IncidentDetection>;
+
+export const ATTRIBUTION_BUILTINS = ['recent-on-service', 'largest-change'] as const;
+
+export const AttributionConfig = z.object({
+  lookbackHours: z.number().positive().max(24 * 30).default(24),
+  /** change-risk models whose scores in this run rank candidates as well */
+  riskRun: z.object({ runId: z.number().int(), modelIds: z.array(z.number().int()).max(10) }).optional(),
+});
+export type AttributionConfigInput = z.input<typeof AttributionConfig>;
+
+export const AttributionResult = z.object({
+  lookbackHours: z.number(),
+  incidentsWithCause: z.number().int(),
+  rankers: z.array(z.object({
+    name: z.string(),
+    top1: z.number().nullable(),
+    top3: z.number().nullable(),
+    mrr: z.number().nullable(),
+    coverage: z.number().nullable(),
+  })),
+  incidents: z.array(z.object({
+    incident: z.string(),
+    service: z.string(),
+    started: z.number().int(),
+    cause: z.string().nullable(),
+    candidates: z.number().int(),
+    /** per ranker: the cause's rank (1 = first), null when it is not among the candidates */
+    rank: z.record(z.string(), z.number().int().nullable()),
+  })),
+});
+export type AttributionResult = z.infer<typeof AttributionResult>;
+
+/** What the incident replay shows at one cursor time. */
+export const ReplayFrame = z.object({
+  incident: z.object({ id: z.string(), service: z.string(), severity: z.number().int(), title: z.string().nullable(), started: z.number().int(), detected: z.number().int().nullable(), mitigated: z.number().int().nullable(), resolved: z.number().int().nullable(), cause: z.string().nullable() }),
+  cursor: z.number().int(),
+  from: z.number().int(),
+  until: z.number().int(),
+  /** the incident service's metrics, only up to the cursor */
+  series: z.array(z.object({ metric: z.string(), points: z.array(z.tuple([z.number(), z.number()])) })),
+  /** alerts raised by the cursor, by each model and the incumbent */
+  alerts: z.array(DetectionAlert),
+  /** candidate changes (before the cursor and within the lookback), ranked per ranker */
+  candidates: z.array(z.object({ id: z.string(), service: z.string(), ts: z.number().int(), description: z.string().nullable(), ranks: z.record(z.string(), z.number().int()) })),
+  /** what humans did, and when: only what had happened by the cursor */
+  humans: z.array(z.object({ ts: z.number().int(), what: z.string() })),
+});
+export type ReplayFrame = z.infer<typeof ReplayFrame>;

@@ -14,10 +14,10 @@ import { listServices, listSeries, listSources, page, workspaceInfo } from './qu
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
 import { addDetector, addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
-import { getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
+import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
-import { listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
+import { checkDetectors, listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
 
@@ -178,11 +178,13 @@ export function createEngine(options: EngineOptions): Engine {
     },
     'runs.start': (config) => {
       const ws = requireDb();
+      checkChangeRiskModels(ws.db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
     'detection.start': (config) => {
       const ws = requireDb();
+      checkDetectors(ws.db, config.models);
       return { jobId: jobs.start('detection', `Detection run over ${config.models.length} detector${config.models.length > 1 ? 's' : ''}`, (ctx) => runDetection(ws.db, config, ctx)).id };
     },
     'detection.runs': () => listDetectionRuns(requireDb().db),

@@ -66,6 +66,11 @@ export function markDetectionInterrupted(db: Db): void {
   db.prepare("UPDATE detection_runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
 }
 
+/** Checks a run's detectors before its job starts, so a wrong model id is an immediate, clear error. */
+export function checkDetectors(db: Db, ids: readonly number[]): void {
+  for (const id of ids) detectorOf(db, id);
+}
+
 export async function runDetection(db: Db, input: DetectionRunConfigInput, job: JobContext): Promise<DetectionRunInfo> {
   const config = DetectionRunConfig.parse(input);
   const models = config.models.map((id) => detectorOf(db, id));
@@ -90,6 +95,8 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   let points = 0;
   try {
     for (const [k, service] of services.entries()) {
+      // Yield between services: progress reaches the UI and a cancel is seen.
+      await new Promise((resolve) => setImmediate(resolve));
       job.throwIfCancelled();
       job.progress({ fraction: k / services.length, message: `${service.name}: scoring ${models.length} detector${models.length > 1 ? 's' : ''}`, rows: points });
       const frame = loadFrame(db, service.id, metricsNeeded, until);

@@ -33,6 +33,14 @@ function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeR
   return all.filter((c) => (config.from === undefined || c.ts >= config.from) && (config.until === undefined || c.ts < config.until) && (!services || services.has(c.serviceId)));
 }
 
+/** Checks a run's models before its job starts, so a wrong model is an immediate, clear error. */
+export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
+  for (const id of ids) {
+    const m = getModel(db, id);
+    if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; a change-risk run needs change-risk models`);
+  }
+}
+
 /**
  * A change-risk shadow run: every model scores every change in the range, in time order, in
  * batches, with features built as of each change's time. Nothing the models say is acted on;
@@ -40,10 +48,7 @@ function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeR
  * is recorded with its error, and answered by the fallback model if the run has one.
  */
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
-  for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) {
-    const m = getModel(db, id);
-    if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; a change-risk run needs change-risk models`);
-  }
+  checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
   const attribution = config.attribution ?? defaultRule(db);
   const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0 };
   const clock = (key: keyof typeof timings, since: number): void => {

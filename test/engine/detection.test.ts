@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../electron/cli.js';
+import { createEngine, type Engine } from '../../electron/engine/engine.js';
+import type { DetectionReport, DetectionRunInfo } from '../../shared/contract/detection.js';
+import { tempDir } from '../helpers/workspace.js';
+
+let workspace: string;
+let report: DetectionReport;
+let engine: Engine;
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  workspace = path.join(tempDir(), 'demo.sbw');
+  expect((await cli(['demo', '--workspace', workspace])).code).toBe(0);
+  const r = await cli(['detect', '--workspace', workspace, '--resamples', '400', '--json']);
+  expect(r.code, r.err).toBe(0);
+  report = JSON.parse(r.out) as DetectionReport;
+  engine = createEngine({ workspacesDir: tempDir() });
+  await engine.call('workspace.openPath', { path: workspace });
+  return () => engine.close();
+}, 240_000);
+
+const card = (name: string) => report.scorecards.find((c) => c.name.startsWith(name))!;
+
+describe('detection on the demo workspace', () => {
+  it('scores every shipped detector and the imported alerts on the same incidents', () => {
+    expect(report.scorecards.map((c) => c.name)).toEqual(['imported alerts', 'ewma v1', 'static-error-rate v1', 'week-over-week v1', 'zscore-1d v1']);
+    for (const c of report.scorecards) expect(c.incidents).toBe(report.scorecards[0]!.incidents);
+    expect(report.scorecards[0]!.incidents).toBeGreaterThan(200);
+  });
+
+  it('has a detector that beats the static alerts on lead over humans at no more false alerts per day, beyond noise', () => {
+    const incumbent = card('imported alerts');
+    const winner = card('static-error-rate');
+    expect(winner.metrics.false_alerts_per_day.value!).toBeLessThanOrEqual(incumbent.metrics.false_alerts_per_day.value!);
+    expect(winner.metrics.lead_vs_human_min.median.value!).toBeGreaterThan(incumbent.metrics.lead_vs_human_min.median.value!);
+    const cmp = report.comparisons.find((c) => c.modelId === winner.modelId)!;
+    expect(cmp.verdict).toBe('earlier');
+    expect(cmp.leadGainMin.lo!).toBeGreaterThan(0);
+    expect(cmp.summary).toContain('beyond noise');
+    expect(cmp.falseAlertsPerDayDelta).toBeLessThan(0);
+  });
+
+  it('reports NAB scores, MTTD for model, humans and both, and an alert-budget sweep that trades pages for recall', () => {
+    const z = card('zscore-1d');
+    for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) expect(z.nab![p]!.score).not.toBeNull();
+    expect(z.metrics.mttd_min.humans_with_model.value!).toBeLessThanOrEqual(z.metrics.mttd_min.humans.value!);
+    const perDay = z.sweep.map((s) => s.falseAlertsPerDay);
+    // Raising the threshold never adds false alerts.
+    for (let i = 1; i < perDay.length; i++) expect(perDay[i]!).toBeLessThanOrEqual(perDay[i - 1]! + 1e-9);
+    expect(z.recallBySeverity.reduce((a, s) => a + s.incidents, 0)).toBe(z.incidents);
+  });
+
+  it('is deterministic: the same detector over the same data raises the same alerts', async () => {
+    const models = (await engine.call('models.list', {})).filter((m) => m.name === 'zscore-1d');
+    const { jobId } = await engine.call('detection.start', { models: [models[0]!.id] });
+    const run = (await engine.jobs.wait(jobId)).result as DetectionRunInfo;
+    const again = await engine.call('detection.report', { runId: run.id, resamples: 200 });
+    expect(again.scorecards[1]!.alerts).toBe(card('zscore-1d').alerts);
+    const first = (await engine.call('detection.incidents', { runId: report.run.id })).map((i) => i.detections['zscore-1d v1']);
+    const second = (await engine.call('detection.incidents', { runId: run.id })).map((i) => i.detections['zscore-1d v1']);
+    expect(second).toEqual(first);
+    expect(first.filter((d) => d?.at !== null).length).toBeGreaterThan(100);
+  });
+
+  it('ranks the postmortem cause first for most incidents by recency on the service', async () => {
+    const r = await engine.call('attribution.evaluate', { lookbackHours: 24 });
+    const recent = r.rankers.find((x) => x.name === 'recent-on-service')!;
+    expect(r.incidentsWithCause).toBeGreaterThan(100);
+    expect(recent.top1!).toBeGreaterThan(0.5);
+    expect(recent.top3!).toBeGreaterThanOrEqual(recent.top1!);
+    expect(recent.mrr!).toBeGreaterThanOrEqual(recent.top1!);
+    expect(recent.mrr!).toBeLessThanOrEqual(recent.top3! + 1e-12);
+    // A shorter lookback can only lose causes.
+    const short = await engine.call('attribution.evaluate', { lookbackHours: 1 });
+    expect(short.rankers[0]!.coverage!).toBeLessThanOrEqual(recent.coverage!);
+  });
+});
+
+describe('the incident replay', () => {
+  it('shows only what was knowable at the cursor', async () => {
+    const runId = report.run.id;
+    const incidents = await engine.call('detection.incidents', { runId });
+    const inc = incidents.find((i) => Object.values(i.detections).some((d) => d.at !== null && d.at > i.started + 5 * 60_000) && i.detectedByHumans !== null)!;
+    const alertAt = Math.min(...Object.values(inc.detections).flatMap((d) => (d.at !== null && d.at > inc.started + 5 * 60_000 ? [d.at] : [])));
+    const before = await engine.call('detection.replay', { runId, incident: inc.incident, cursor: alertAt - 60_000 });
+    const after = await engine.call('detection.replay', { runId, incident: inc.incident, cursor: alertAt });
+    expect(before.alerts.every((a) => a.start <= before.cursor && a.end <= before.cursor)).toBe(true);
+    expect(before.alerts.some((a) => a.start === alertAt)).toBe(false);
+    expect(after.alerts.some((a) => a.start === alertAt)).toBe(true);
+    for (const s of before.series) expect(s.points.every(([t]) => t <= before.cursor)).toBe(true);
+    expect(before.series.length).toBeGreaterThan(0);
+    expect(before.humans.every((h) => h.ts <= before.cursor)).toBe(true);
+    // The postmortem's cause is only known once the incident is resolved.
+    const end = await engine.call('detection.replay', { runId, incident: inc.incident, cursor: inc.resolved! + 60_000 });
+    expect(before.incident.cause).toBeNull();
+    expect(end.humans.map((h) => h.what)).toContain('resolved');
+    expect(end.candidates.every((c) => c.ts <= inc.started)).toBe(true);
+  });
+});
+
+describe('bad detection input', () => {
+  it('refuses a change-risk model in a detection run, and a detector in a change-risk run', async () => {
+    const list = await engine.call('models.list', {});
+    const gbdt = list.find((m) => m.task === 'change-risk')!;
+    const det = list.find((m) => m.task === 'detection')!;
+    await expect(engine.call('detection.start', { models: [gbdt.id] })).rejects.toThrow(/is a change-risk model, not a detector/);
+    await expect(engine.call('runs.start', { models: [det.id] })).rejects.toThrow(/is a detection model; a change-risk run needs change-risk models/);
+  });
+
+  it('names what is wrong with a detector spec', async () => {
+    await expect(engine.call('detectors.add', { name: 'bad', spec: { kind: 'zscore', metrics: [], window: 2 } } as never)).rejects.toThrow(/metrics|window/);
+    const r = await cli(['detectors', 'add', '--workspace', workspace, '--name', 'x', '--kind', 'median', '--metrics', 'cpu_pct']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--kind median: use static, zscore, ewma or week-over-week');
+  });
+
+  it('a cancelled run leaves no alerts or scores behind', async () => {
+    const ids = (await engine.call('models.list', {})).filter((m) => m.task === 'detection').map((m) => m.id);
+    const { jobId } = await engine.call('detection.start', { models: ids });
+    engine.jobs.cancel(jobId);
+    const job = await engine.jobs.wait(jobId);
+    expect(job.state).toBe('cancelled');
+    const runs = await engine.call('detection.runs', {});
+    const cancelled = runs.find((r) => r.state === 'cancelled')!;
+    await expect(engine.call('detection.report', { runId: cancelled.id })).rejects.toThrow(/is cancelled/);
+  });
+});

@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { JobTray } from './components/Progress.js';
 import { Data } from './pages/Data.js';
+import { Detection } from './pages/Detection.js';
 import { Explore } from './pages/Explore.js';
 import { Home } from './pages/Home.js';
 import { Models } from './pages/Models.js';
@@ -15,6 +16,7 @@ const PAGES: Array<{ id: Page; title: string }> = [
   { id: 'models', title: 'Models' },
   { id: 'runs', title: 'Runs' },
   { id: 'results', title: 'Results' },
+  { id: 'detection', title: 'Detection' },
 ];
 
 export function App() {
@@ -54,6 +56,7 @@ export function App() {
         {page === 'models' && <Models />}
         {page === 'runs' && <Runs />}
         {page === 'results' && <Results />}
+        {page === 'detection' && <Detection />}
       </main>
       <JobTray />
     </div>

@@ -2,9 +2,10 @@ import { create } from 'zustand';
 import type { ImportReport, JobStatus, Service, Source, WorkspaceInfo } from '../../shared/contract/records.js';
 import type { ImportOptionsInput, MethodOutput } from '../../shared/contract/methods.js';
 import type { ModelInfo, RunConfigInput, RunInfo, TrainOptionsInput } from '../../shared/contract/models.js';
+import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
 import { EngineCallError, type Client } from './client/client.js';
 
-export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results';
+export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection';
 export type Theme = 'light' | 'dark';
 
 interface State {
@@ -26,6 +27,10 @@ interface State {
   runs: RunInfo[];
   selectedRunId: number | null;
   runJobId: string | null;
+  detectionRuns: DetectionRunInfo[];
+  detectionJobId: string | null;
+  detection: { runId: number; report: DetectionReport; incidents: IncidentDetection[]; attribution: AttributionResult } | null;
+  replay: ReplayFrame | null;
   error: string | null;
 }
 
@@ -48,6 +53,9 @@ interface Actions {
   retireModel(id: number): Promise<void>;
   startRun(config: RunConfigInput): Promise<void>;
   openRun(id: number): void;
+  startDetection(config: DetectionRunConfigInput): Promise<void>;
+  openDetection(runId: number): Promise<void>;
+  openReplay(incident: string | null, cursor?: number): Promise<void>;
   fail(error: unknown): void;
 }
 
@@ -59,7 +67,7 @@ const initialTheme = (): Theme => {
 
 const pageFromHash = (): Page => {
   const p = window.location.hash.replace(/^#\/?/, '');
-  return (['data', 'explore', 'models', 'runs', 'results'] as const).find((x) => x === p) ?? 'home';
+  return (['data', 'explore', 'models', 'runs', 'results', 'detection'] as const).find((x) => x === p) ?? 'home';
 };
 
 export const useStore = create<State & Actions>((set, get) => {
@@ -91,6 +99,15 @@ export const useStore = create<State & Actions>((set, get) => {
       } else if (job.state === 'failed') set({ error: job.error?.message ?? 'The demo could not be built' });
     }
     if (job.kind === 'import') await get().refresh();
+    if (job.kind === 'detection') {
+      const runs = await client().call('detection.runs', {});
+      set({ detectionRuns: runs });
+      if (job.id === get().detectionJobId) {
+        set({ detectionJobId: null });
+        if (job.state === 'done') await get().openDetection((job.result as DetectionRunInfo).id);
+        else if (job.state === 'failed') set({ error: job.error?.message ?? 'The detection run failed' });
+      }
+    }
     if (job.kind === 'run') {
       await get().refreshModels();
       if (job.id === get().runJobId && job.state === 'done') {
@@ -118,6 +135,10 @@ export const useStore = create<State & Actions>((set, get) => {
     runs: [],
     selectedRunId: null,
     runJobId: null,
+    detectionRuns: [],
+    detectionJobId: null,
+    detection: null,
+    replay: null,
     error: null,
 
     async start(c) {
@@ -147,7 +168,7 @@ export const useStore = create<State & Actions>((set, get) => {
       if (app.workspace) {
         await loadWorkspaceData();
         await get().refreshModels();
-      } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null });
+      } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null, detectionRuns: [], detection: null, replay: null });
     },
     openDemo: () => guard(async () => {
       const { jobId } = await client().call('demo.open', {});
@@ -193,8 +214,8 @@ export const useStore = create<State & Actions>((set, get) => {
       await client().call('jobs.cancel', { jobId });
     }),
     refreshModels: () => guard(async () => {
-      const [models, runs] = await Promise.all([client().call('models.list', {}), client().call('runs.list', {})]);
-      set({ models, runs });
+      const [models, runs, detectionRuns] = await Promise.all([client().call('models.list', {}), client().call('runs.list', {}), client().call('detection.runs', {})]);
+      set({ models, runs, detectionRuns });
     }),
     async trainModel(options) {
       try {
@@ -233,6 +254,28 @@ export const useStore = create<State & Actions>((set, get) => {
       set({ selectedRunId: id });
       get().navigate('results');
     },
+    startDetection: (config) => guard(async () => {
+      const { jobId } = await client().call('detection.start', config);
+      set({ detectionJobId: jobId });
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null) await onJobEnded(job);
+    }),
+    openDetection: (runId) => guard(async () => {
+      const c = client();
+      const [report, incidents, attribution] = await Promise.all([
+        c.call('detection.report', { runId }), c.call('detection.incidents', { runId }), c.call('attribution.evaluate', {}),
+      ]);
+      // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
+      set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });
+    }),
+    openReplay: (incident, cursor) => guard(async () => {
+      const d = get().detection;
+      if (!incident || !d) {
+        set({ replay: null });
+        return;
+      }
+      set({ replay: await client().call('detection.replay', { runId: d.runId, incident, ...(cursor !== undefined ? { cursor } : {}) }) });
+    }),
     fail(err) {
       set({ error: err instanceof EngineCallError ? err.error.message : (err as Error).message });
     },

@@ -97,7 +97,9 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
       return [p, { score: r.score, threshold: r.threshold }];
     }));
     // The alert budget: what each threshold would have cost in false pages and bought in recall.
-    const sweep = SWEEP.map((threshold) => {
+    // A static rule scores 0 or 1: its only threshold is 1.
+    const binary = series.every((s) => Array.prototype.every.call(s.scores, (v: number) => v === 0 || v === 1));
+    const sweep = (binary ? [1] : SWEEP).map((threshold) => {
       const alerts: EvalAlert[] = [];
       for (const s of series) for (const a of alertsFromScores(s.times, s.scores, threshold, cooldownMs)) alerts.push({ service: s.name, start: s.times[a.startIndex]! });
       const matching = matchAlerts(evalIncidents, alerts, tolMs);

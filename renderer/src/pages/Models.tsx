@@ -91,15 +91,17 @@ export function Models() {
     if (client && workspace) void client.call('features.catalog', {}).then(setCatalog);
   }, [client, workspace]);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  const changeRisk = models.filter((m) => m.task === 'change-risk');
+  const detectors = models.filter((m) => m.task === 'detection');
   return (
     <div className="page models">
       <section className="card">
-        <h2>Registry</h2>
-        {models.length === 0 ? <p className="muted">No models yet. Train a baseline or add an ONNX model below.</p> : (
+        <h2>Registry <span className="muted small">change risk</span></h2>
+        {changeRisk.length === 0 ? <p className="muted">No models yet. Train a baseline or add an ONNX model below.</p> : (
           <table className="table" data-testid="models-table">
             <thead><tr><th>Name</th><th>Version</th><th>Kind</th><th className="num">Features</th><th className="num">Threshold</th><th>Trained until</th><th>sha256</th><th>Status</th><th /></tr></thead>
             <tbody>
-              {models.map((m) => (
+              {changeRisk.map((m) => (
                 <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
                   <td className="wrap" title={m.description}><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
                   <td>v{m.version}</td>
@@ -116,6 +118,27 @@ export function Models() {
           </table>
         )}
       </section>
+      {detectors.length > 0 && (
+        <section className="card">
+          <h2>Detectors <span className="muted small">incident detection · run them on the Detection page</span></h2>
+          <table className="table" data-testid="detectors-table">
+            <thead><tr><th>Name</th><th>Version</th><th>Signals</th><th className="num">Threshold</th><th>sha256</th><th>Status</th><th /></tr></thead>
+            <tbody>
+              {detectors.map((m) => (
+                <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
+                  <td className="wrap"><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
+                  <td>v{m.version}</td>
+                  <td>{m.features.join(', ')}</td>
+                  <td className="num">{m.threshold}</td>
+                  <td><code>{m.sha256.slice(0, 10)}</code></td>
+                  <td>{m.status}</td>
+                  <td>{m.status === 'active' && <button className="link" onClick={() => void retireModel(m.id)}>Retire</button>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
       <TrainForm catalog={catalog} />
       <AddOnnxForm catalog={catalog} />
     </div>

@@ -5,7 +5,7 @@ import { useStore } from '../store.js';
 
 export function Runs() {
   const { models, runs, services, startRun, runJobId, jobs, openRun, workspace } = useStore();
-  const active = models.filter((m) => m.status === 'active');
+  const active = models.filter((m) => m.status === 'active' && m.task === 'change-risk');
   const [chosen, setChosen] = useState<number[]>([]);
   const defaultFrom = useMemo(() => {
     const cutoffs = active.filter((m) => chosen.includes(m.id) && m.trainedUntil !== null).map((m) => m.trainedUntil!);

@@ -1,0 +1,204 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { DetectionScorecard, IncidentDetection, ReplayFrame } from '../../../shared/contract/detection.js';
+import { alertBudgetOption, replayOption } from '../../../shared/charts/detection.js';
+import { DARK, LIGHT } from '../../../shared/charts/theme.js';
+import { Chart } from '../components/Chart.js';
+import { JobProgress } from '../components/Progress.js';
+import { fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
+const iv = (m: { value: number | null; lo: number | null; hi: number | null }, digits = 2) => (
+  <>{num(m.value, digits)} <span className="muted small">[{num(m.lo, digits)}, {num(m.hi, digits)}]</span></>
+);
+const lead = (v: number | null): string => (v === null ? '—' : `${v > 0 ? '+' : ''}${v.toFixed(0)} min`);
+
+/** Detection results: detectors against the imported alerts, the alert budget, per-incident leads, the incident replay, attribution. */
+export function Detection() {
+  const { models, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, theme, workspace } = useStore();
+  const detectors = models.filter((m) => m.task === 'detection' && m.status === 'active');
+  const [chosen, setChosen] = useState<number[] | null>(null);
+  const picked = chosen ?? detectors.map((m) => m.id);
+  const job = detectionJobId ? jobs[detectionJobId] : undefined;
+  const chartTheme = theme === 'dark' ? DARK : LIGHT;
+  useEffect(() => {
+    // Open the latest finished run when arriving with none open.
+    const latest = detectionRuns.find((r) => r.state === 'done');
+    if (!detection && latest) void openDetection(latest.id);
+  }, [detection, detectionRuns, openDetection]);
+  const budget = useMemo(() => (detection ? alertBudgetOption(detection.report.scorecards, chartTheme) : null), [detection, chartTheme]);
+  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  return (
+    <div className="page detection">
+      <form className="card form" onSubmit={(e) => {
+        e.preventDefault();
+        void startDetection({ models: picked });
+      }}>
+        <h2>Detection run</h2>
+        <p className="muted small">Each detector scores every service's telemetry in time order, seeing only the past; its alerts are compared with the incidents and with the alerts the workspace already had (the incumbent).</p>
+        {detectors.length === 0 ? <p className="muted">No detectors yet (the demo workspace ships four; add one with <code>shadowbench detectors add</code>).</p> : (
+          <div className="checks" data-testid="detectors">
+            {detectors.map((m) => (
+              <label key={m.id} className="checkbox" title={m.description}>
+                <input type="checkbox" checked={picked.includes(m.id)} onChange={(e) => setChosen(e.target.checked ? [...picked, m.id] : picked.filter((x) => x !== m.id))} />
+                {m.name} v{m.version} <span className="muted small">threshold {m.threshold}</span>
+              </label>
+            ))}
+          </div>
+        )}
+        <div className="form-row">
+          <button className="primary" disabled={picked.length === 0 || job?.state === 'running'} data-testid="detection-start">Run detection</button>
+          {detectionRuns.length > 0 && (
+            <label>Results of
+              <select value={detection?.runId ?? ''} onChange={(e) => void openDetection(Number(e.target.value))} data-testid="detection-run-select">
+                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
+              </select>
+            </label>
+          )}
+        </div>
+        {job && job.state !== 'done' && <JobProgress job={job} />}
+      </form>
+      {detection && (
+        <>
+          <section className="card">
+            <h2>Scorecards <span className="muted small">run {detection.runId} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
+            <Scorecards cards={detection.report.scorecards} />
+            <ul className="verdicts" data-testid="detection-verdicts">
+              {detection.report.comparisons.map((c) => (
+                <li key={c.modelId} className={`verdict verdict-${c.verdict.replace(/ /g, '-')}`}>{c.summary}</li>
+              ))}
+            </ul>
+          </section>
+          <section className="card">
+            {budget && <Chart option={budget} height={340} testId="alert-budget" />}
+          </section>
+          <section className="card">
+            <h2>Incidents <span className="muted small">click one to replay it</span></h2>
+            <IncidentTable incidents={detection.incidents} names={detection.report.scorecards.map((c) => c.name)} onOpen={(id) => void openReplay(id)} selected={replay?.incident.id ?? null} />
+          </section>
+          {replay && <Replay frame={replay} option={replayOption(replay, chartTheme)} onCursor={(t) => void openReplay(replay.incident.id, t)} onClose={() => void openReplay(null)} />}
+          <section className="card">
+            <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} incidents with a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before</span></h2>
+            <table className="table" data-testid="attribution">
+              <thead><tr><th>Ranker</th><th className="num">top 1</th><th className="num">top 3</th><th className="num">MRR</th><th className="num">coverage</th></tr></thead>
+              <tbody>
+                {detection.attribution.rankers.map((r) => (
+                  <tr key={r.name}><td>{r.name}</td><td className="num">{num(r.top1, 3)}</td><td className="num">{num(r.top3, 3)}</td><td className="num">{num(r.mrr, 3)}</td><td className="num">{num(r.coverage, 3)}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        </>
+      )}
+    </div>
+  );
+}
+
+function Scorecards({ cards }: { cards: DetectionScorecard[] }) {
+  const rows: Array<[string, (c: DetectionScorecard) => React.ReactNode]> = [
+    ['threshold', (c) => (c.threshold === null ? 'as configured' : c.threshold)],
+    ['alerts', (c) => c.alerts],
+    ['incident recall', (c) => iv(c.metrics.incident_recall, 3)],
+    ['alert precision', (c) => iv(c.metrics.alert_precision, 3)],
+    ['false alerts / day', (c) => iv(c.metrics.false_alerts_per_day)],
+    ['lead vs humans, median (min)', (c) => iv(c.metrics.lead_vs_human_min.median, 1)],
+    ['earlier / later / missed', (c) => `${c.metrics.lead_vs_human_min.earlier} / ${c.metrics.lead_vs_human_min.later} / ${c.metrics.lead_vs_human_min.missed}`],
+    ['MTTD, model (min)', (c) => iv(c.metrics.mttd_min.model, 1)],
+    ['MTTD, humans with its advice', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
+    ['MTTD, humans alone', (c) => iv(c.metrics.mttd_min.humans, 1)],
+    ['NAB standard / low FP / low FN', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.score, 1)).join(' / ') : '—')],
+    ['recall by severity', (c) => c.recallBySeverity.map((s) => <span key={s.severity} className="sev">SEV{s.severity} {num(s.recall, 2)} <span className="muted">({s.incidents})</span></span>)],
+  ];
+  return (
+    <div className="table-scroll">
+      <table className="table det-scorecards" data-testid="detection-scorecards">
+        <thead><tr><th />{cards.map((c) => <th key={c.name} className={c.modelId === null ? 'incumbent' : ''}>{c.name}</th>)}</tr></thead>
+        <tbody>
+          {rows.map(([label, cell]) => (
+            <tr key={label}><th scope="row">{label}</th>{cards.map((c) => <td key={c.name} className="num">{cell(c)}</td>)}</tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function IncidentTable({ incidents, names, onOpen, selected }: { incidents: IncidentDetection[]; names: string[]; onOpen: (id: string) => void; selected: string | null }) {
+  return (
+    <div className="table-scroll tall">
+      <table className="table incidents" data-testid="incident-table">
+        <thead><tr><th>Incident</th><th>Service</th><th>Sev</th><th>Started (UTC)</th><th>Humans noticed</th>{names.map((n) => <th key={n}>{n}</th>)}</tr></thead>
+        <tbody>
+          {incidents.map((i) => (
+            <tr key={i.incident} className={`clickable${selected === i.incident ? ' selected' : ''}`} onClick={() => onOpen(i.incident)} data-testid={`incident-${i.incident}`}>
+              <td>{i.incident}</td><td>{i.service}</td><td>SEV{i.severity}</td><td>{fmtTime(i.started)}</td>
+              <td>{i.detectedByHumans === null ? '—' : `+${Math.round((i.detectedByHumans - i.started) / 60_000)} min`}</td>
+              {names.map((n) => {
+                const d = i.detections[n];
+                return <td key={n} className={d?.leadMin !== null && d?.leadMin !== undefined ? (d.leadMin > 0 ? 'good' : 'bad') : 'muted'}>{d?.at ? `${fmtTime(d.at).slice(11)} (${lead(d.leadMin)})` : 'missed'}</td>;
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const STEP = 5 * 60_000;
+
+function Replay({ frame, option, onCursor, onClose }: { frame: ReplayFrame; option: Record<string, unknown>; onCursor: (t: number) => void; onClose: () => void }) {
+  const [cursor, setCursor] = useState(frame.cursor);
+  const pending = useRef<number | null>(null);
+  useEffect(() => setCursor(frame.cursor), [frame.cursor]);
+  // The slider moves at once; the frame follows shortly after the last move.
+  const move = (t: number): void => {
+    setCursor(t);
+    if (pending.current !== null) window.clearTimeout(pending.current);
+    pending.current = window.setTimeout(() => onCursor(t), 120);
+  };
+  const inc = frame.incident;
+  const rankers = [...new Set(frame.candidates.flatMap((c) => Object.keys(c.ranks)))];
+  return (
+    <section className="card replay" data-testid="replay">
+      <div className="row-between">
+        <h2>Replay {inc.id} <span className="muted small">{inc.title} · {inc.service} · SEV{inc.severity}</span></h2>
+        <button className="link" onClick={onClose}>Close</button>
+      </div>
+      <div className="form-row">
+        <input type="range" min={frame.from} max={frame.until} step={STEP} value={cursor} onChange={(e) => move(Number(e.target.value))} aria-label="replay cursor" data-testid="replay-cursor" className="grow" />
+        <span className="mono" data-testid="replay-time">{fmtTime(cursor)}</span>
+        <span className="muted small">{cursor < inc.started ? `${Math.round((inc.started - cursor) / 60_000)} min before it started` : `${Math.round((cursor - inc.started) / 60_000)} min after it started`}</span>
+      </div>
+      <Chart option={option} height={Math.max(220, frame.series.length * 110)} testId="replay-chart" />
+      <div className="replay-columns">
+        <div>
+          <h3>Alerts raised by then</h3>
+          {frame.alerts.length === 0 ? <p className="muted small" data-testid="replay-no-alerts">None yet.</p> : (
+            <ul className="plain" data-testid="replay-alerts">
+              {frame.alerts.map((a) => <li key={`${a.modelId}-${a.start}`}><span className="mono">{fmtTime(a.start).slice(11)}</span> {a.explanation}</li>)}
+            </ul>
+          )}
+          <h3>What humans did</h3>
+          {frame.humans.length === 0 ? <p className="muted small">Nothing yet.</p> : (
+            <ul className="plain">{frame.humans.map((h) => <li key={h.what}><span className="mono">{fmtTime(h.ts).slice(11)}</span> {h.what}</li>)}</ul>
+          )}
+          {inc.cause && <p className="small">Postmortem cause: <strong>{inc.cause}</strong></p>}
+        </div>
+        <div>
+          <h3>Candidate changes <span className="muted small">ranked by each attribution model</span></h3>
+          {frame.candidates.length === 0 ? <p className="muted small">No changes in the lookback window.</p> : (
+            <table className="table small" data-testid="replay-candidates">
+              <thead><tr><th>Change</th><th>Service</th><th>Time</th>{rankers.map((r) => <th key={r} className="num">{r}</th>)}</tr></thead>
+              <tbody>
+                {frame.candidates.slice(0, 8).map((c) => (
+                  <tr key={c.id} className={inc.cause === c.id ? 'selected' : ''}><td>{c.id}</td><td>{c.service}</td><td className="mono">{fmtTime(c.ts).slice(5)}</td>{rankers.map((r) => <td key={r} className="num">#{c.ranks[r]}</td>)}</tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}

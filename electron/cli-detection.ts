@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import fs from 'node:fs';
 import type { AttributionResult, DetectionReport, DetectionRunInfo, DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, time, type CliKit } from './cli-models.js';
 
@@ -61,6 +62,24 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; name: string; kind: string; metrics: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string; threshold?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const m = await engine.call('detectors.add', { name: opts.name, spec: spec(opts, kit), ...(opts.threshold ? { threshold: Number(opts.threshold) } : {}) });
+      if (opts.json) return kit.out(JSON.stringify(m) + '\n');
+      kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}; threshold ${m.threshold}\n`);
+    }));
+
+  detectors.command('add-onnx')
+    .description('register an ONNX window detector with its manifest (JSON: name, input, output, window {metrics, length, stepSeconds, normalisation}, threshold)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--onnx <file>', 'the .onnx file')
+    .requiredOption('--manifest <file>', 'manifest JSON')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; onnx: string; manifest: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      let manifest: unknown;
+      try {
+        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
+      } catch (err) {
+        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
+      }
+      const m = await engine.call('detectors.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
       if (opts.json) return kit.out(JSON.stringify(m) + '\n');
       kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}; threshold ${m.threshold}\n`);
     }));

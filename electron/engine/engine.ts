@@ -13,7 +13,7 @@ import { JobRunner } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
-import { addDetector, addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { addDetector, addOnnxDetector, addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
@@ -182,6 +182,19 @@ export function createEngine(options: EngineOptions): Engine {
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
+    'detectors.addOnnx': async ({ uploadId, manifest }) => {
+      const file = path.join(uploadsDir, uploadId);
+      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
+      try {
+        return await addOnnxDetector(requireDb().db, fs.readFileSync(file), manifest);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    },
+    'detectors.addOnnxPath': async ({ path: file, manifest }) => {
+      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
+      return addOnnxDetector(requireDb().db, fs.readFileSync(file), manifest);
+    },
     'detection.start': (config) => {
       const ws = requireDb();
       checkDetectors(ws.db, config.models);

@@ -53,6 +53,30 @@ export const AddDetector = z.object({
 });
 export type AddDetectorInput = z.input<typeof AddDetector>;
 
+/** What an ONNX window detector needs to be run: which metrics make its window, how long, how normalised. */
+export const WindowManifest = z.object({
+  name: Name,
+  task: z.literal('detection').default('detection'),
+  description: z.string().max(2000).default(''),
+  /** Input tensor: [N, length] for one metric, [N, metrics, length] for several (or always, if the model says so). */
+  input: z.string().min(1).max(200),
+  /** Output holding the score: [N], [N, 1], or [N, k] with `column`. */
+  output: z.string().min(1).max(200),
+  column: z.number().int().min(0).max(63).optional(),
+  window: z.object({
+    metrics: z.array(Metric).min(1).max(20),
+    /** steps per window; the last step is the one being scored */
+    length: z.number().int().min(2).max(4096),
+    /** the sampling interval the model was trained on, in seconds; telemetry at another step is refused */
+    stepSeconds: z.number().positive().max(86_400).optional(),
+    /** applied to each metric's window before inference */
+    normalisation: z.enum(['none', 'zscore', 'minmax']).default('zscore'),
+  }),
+  threshold: z.number().positive().max(1e6).default(0.5),
+});
+export type WindowManifest = z.infer<typeof WindowManifest>;
+export type WindowManifestInput = z.input<typeof WindowManifest>;
+
 export const DetectionRunConfig = z.object({
   models: z.array(z.number().int()).min(1).max(20),
   from: z.number().int().optional(),

@@ -4,7 +4,7 @@ import {
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
 import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
-import { AddDetector, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
+import { AddDetector, WindowManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
  * The engine API: one table of methods. Hosts (HTTP, Electron IPC, CLI, tests) all call the same
@@ -90,6 +90,8 @@ export const methods = {
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
   'runs.start': method(RunConfig, JobStarted, { job: true }),
   'detectors.add': method(AddDetector, ModelInfo),
+  'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),
+  'detectors.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: WindowManifest }), ModelInfo, { privileged: true }),
   'detection.start': method(DetectionRunConfig, JobStarted, { job: true }),
   'detection.runs': method(z.object({}), z.array(DetectionRunInfo)),
   'detection.report': method(z.object({ runId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), DetectionReport),

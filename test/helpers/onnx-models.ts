@@ -81,3 +81,33 @@ export function twoColumnModel(features: number): Uint8Array {
     output: [valueInfo('probs', ['N', 2]), valueInfo('flat', ['N'])],
   });
 }
+
+/**
+ * A window detector as ONNX: input [N, W] (or [N, 1, W] with `rank3`), output [N, 1] = how many
+ * spreads the window's last value lies from the mean of the window. The graph a team would export
+ * from a small numpy/torch model.
+ */
+export function windowZModel(w: number, options: { rank3?: boolean; output?: string } = {}): Uint8Array {
+  const flat = options.rank3 ? [node('Reshape', ['window', 'shape2d'], ['x'])] : [node('Identity', ['window'], ['x'])];
+  return encodeModel({
+    name: 'window-z',
+    node: [
+      ...flat,
+      node('ReduceMean', ['x'], ['mean'], [attribute('axes', [1]), attribute('keepdims', 1)]),
+      node('Sub', ['x', 'mean'], ['centred']),
+      node('Mul', ['centred', 'centred'], ['sq']),
+      node('ReduceMean', ['sq'], ['var'], [attribute('axes', [1]), attribute('keepdims', 1)]),
+      node('Add', ['var', 'eps'], ['var_eps']),
+      node('Sqrt', ['var_eps'], ['sd']),
+      node('Gather', ['centred', 'last'], ['last_centred'], [attribute('axis', 1)]),
+      node('Div', ['last_centred', 'sd'], [options.output ?? 'score']),
+    ],
+    initializer: [
+      floatTensor('eps', [1], [1e-6]),
+      { name: 'last', dims: [1], dataType: 7, int64Data: [w - 1] },
+      { name: 'shape2d', dims: [2], dataType: 7, int64Data: [-1, w] },
+    ],
+    input: [valueInfo('window', options.rank3 ? ['N', 1, w] : ['N', w])],
+    output: [valueInfo(options.output ?? 'score', ['N', 1])],
+  }, 'pytorch');
+}

@@ -1,10 +1,14 @@
-import { DetectionRunConfig, type DetectionRunConfigInput, type DetectionRunInfo, type DetectorSpec } from '../../../shared/contract/detection.js';
+import { DetectionRunConfig, type DetectionRunConfigInput, type DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { alertsFromScores } from '../../../shared/detection/alerts.js';
-import { detectorMetrics, explainPeak, runDetector } from '../../../shared/detection/detectors.js';
+import { detectorMetrics, explainPeak, runDetector, type DetectorOutput } from '../../../shared/detection/detectors.js';
+import * as ort from 'onnxruntime-node';
+import type { WindowManifest } from '../../../shared/contract/detection.js';
+import { loadSession } from '../models/onnx-model.js';
+import { scoreWindows, windowDeviation } from './onnx-detector.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { JobCancelled, type JobContext } from '../jobs/jobs.js';
-import { detectorOf } from '../models/registry.js';
+import { detectorOf, type Detector } from '../models/registry.js';
 
 /**
  * A detection shadow run: every detector scores every service's telemetry in time order, alerts
@@ -62,6 +66,15 @@ function firstIndexAtOrAfter(times: Float64Array, t: number): number {
   return lo;
 }
 
+/** A window model trained at one sampling interval is refused on telemetry at another. */
+function checkStep(manifest: WindowManifest, times: Float64Array, service: string): void {
+  const want = manifest.window.stepSeconds;
+  if (want === undefined || times.length < 3) return;
+  const gaps = Array.from({ length: Math.min(times.length - 1, 1000) }, (_, i) => times[i + 1]! - times[i]!).sort((a, b) => a - b);
+  const median = gaps[gaps.length >> 1]! / 1000;
+  if (Math.abs(median - want) > 0.01 * want) throw new EngineFailure('input_error', `Model ${manifest.name} expects a step of ${want} s, but ${service}'s telemetry is sampled every ${median} s`);
+}
+
 export function markDetectionInterrupted(db: Db): void {
   db.prepare("UPDATE detection_runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
 }
@@ -91,9 +104,12 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const cooldownMs = config.cooldownMinutes * 60_000;
-  const metricsNeeded = [...new Set(models.flatMap((m) => detectorMetrics(m.spec)))];
+  const metricsOf = (d: Detector): string[] => (d.kind === 'builtin' ? detectorMetrics(d.spec) : d.manifest.window.metrics);
+  const metricsNeeded = [...new Set(models.flatMap((m) => metricsOf(m.detector)))];
+  const sessions = new Map<number, ort.InferenceSession>();
   let points = 0;
   try {
+    for (const m of models) if (m.detector.kind === 'onnx') sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
     for (const [k, service] of services.entries()) {
       // Yield between services: progress reaches the UI and a cancel is seen.
       await new Promise((resolve) => setImmediate(resolve));
@@ -104,15 +120,31 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       const inRange = frame.times.length - start;
       if (inRange <= 0) continue;
       points += inRange * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
+      // Score first (ONNX inference is asynchronous), then write this service in one transaction.
+      const outputs: DetectorOutput[] = [];
+      for (const { info, detector } of models) {
+        const pick = metricsOf(detector).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
+        if (detector.kind === 'builtin') outputs.push(runDetector(detector.spec, { times: frame.times, values: pick }));
+        else {
+          checkStep(detector.manifest, frame.times, service.name);
+          outputs.push(await scoreWindows(sessions.get(info.id)!, detector.manifest, frame.times, pick, service.name, () => job.cancelled));
+        }
+      }
+      job.throwIfCancelled();
       const store = db.transaction(() => {
-        models.forEach(({ info, spec }, mi) => {
-          const pick = detectorMetrics(spec).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
-          const out = runDetector(spec, { times: frame.times, values: pick });
+        models.forEach(({ info, detector }, mi) => {
+          const out = outputs[mi]!;
+          const names = metricsOf(detector);
+          const pick = names.map((m) => frame.values[metricsNeeded.indexOf(m)]!);
           for (const a of alertsFromScores(frame.times, out.score, thresholds[mi]!, cooldownMs, start)) {
             const p = a.peakIndex;
-            const metric = detectorMetrics(spec)[out.metric[p]!]!;
-            insertAlert.run(runId, info.id, service.id, frame.times[a.startIndex]!, frame.times[a.endIndex]!, out.score[p]!,
-              explainPeak(spec as DetectorSpec, metric, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!));
+            let explanation: string;
+            if (detector.kind === 'builtin') explanation = explainPeak(detector.spec, names[out.metric[p]!]!, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!);
+            else {
+              const d = windowDeviation(pick, p, detector.manifest.window.length);
+              explanation = `window model score ${out.score[p]!.toFixed(3)}; ${names[d.metric]} ${d.value.toPrecision(3)} vs ${d.expected.toPrecision(3)} over the window before it (${d.z.toFixed(1)}σ)`;
+            }
+            insertAlert.run(runId, info.id, service.id, frame.times[a.startIndex]!, frame.times[a.endIndex]!, out.score[p]!, explanation);
           }
           for (let c = start; c < frame.times.length; c += CHUNK) {
             const end = Math.min(frame.times.length, c + CHUNK);
@@ -125,8 +157,10 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       store();
     }
     db.prepare("UPDATE detection_runs SET state = 'done', points = ?, finished_at = ? WHERE id = ?").run(points, Date.now(), runId);
+    for (const s of sessions.values()) await s.release();
     job.progress({ fraction: 1, message: `scored ${points.toLocaleString('en-US')} points`, rows: points });
   } catch (err) {
+    for (const s of sessions.values()) await s.release().catch(() => undefined);
     // A cancelled or failed run leaves nothing half-written behind: its outputs go, its record stays.
     db.transaction(() => {
       db.prepare('DELETE FROM detection_alerts WHERE run_id = ?').run(runId);

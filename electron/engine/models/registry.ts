@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
-import { AddDetector, type AddDetectorInput, type DetectorSpec } from '../../../shared/contract/detection.js';
+import { AddDetector, WindowManifest, type AddDetectorInput, type DetectorSpec, type WindowManifestInput } from '../../../shared/contract/detection.js';
+import { checkWindowManifest, scoreWindows } from '../detection/onnx-detector.js';
 import { detectorMetrics } from '../../../shared/detection/detectors.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
@@ -24,7 +25,8 @@ type Stored =
   | { kind: 'onnx'; manifest: ModelManifest }
   | { kind: 'imported-log'; name: string; logVersion: string; threshold: number; sourceId: number }
   | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } }
-  | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec };
+  | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec }
+  | { kind: 'onnx-detector'; manifest: WindowManifest };
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -40,6 +42,15 @@ function toInfo(row: Row): ModelInfo {
       status: row.status as ModelInfo['status'], features: [], threshold: stored.threshold,
       description: `Scores logged by ${stored.name} ${stored.logVersion} in a shadow deployment (source #${stored.sourceId})`,
       createdAt: row.created_at, notes: [], trainedUntil: null,
+    };
+  }
+  if (stored.kind === 'onnx-detector') {
+    const w = stored.manifest.window;
+    return {
+      id: row.id, name: row.name, version: row.version, task: 'detection', kind: 'onnx', builtin: null, sha256: row.sha256,
+      status: row.status as ModelInfo['status'], features: w.metrics, threshold: stored.manifest.threshold,
+      description: stored.manifest.description || `ONNX window model over ${w.metrics.join(', ')}: ${w.length} steps, ${w.normalisation} per window`,
+      createdAt: row.created_at, notes: JSON.parse(row.notes) as string[], trainedUntil: null,
     };
   }
   if (stored.kind === 'detector') {
@@ -83,12 +94,42 @@ function describeDetector(spec: DetectorSpec): string {
   return `Deviation of ${on} from the same time last week`;
 }
 
-/** The spec and threshold of a detection model. */
-export function detectorOf(db: Db, id: number): { info: ModelInfo; spec: DetectorSpec } {
+export type Detector = { kind: 'builtin'; spec: DetectorSpec } | { kind: 'onnx'; manifest: WindowManifest; bytes: Uint8Array };
+
+/** A detection model: a built-in's spec, or an ONNX window model's manifest and file. */
+export function detectorOf(db: Db, id: number): { info: ModelInfo; detector: Detector } {
   const r = row(db, id);
   const stored = JSON.parse(r.manifest) as Stored;
-  if (stored.kind !== 'detector') throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`);
-  return { info: toInfo(r), spec: stored.spec };
+  if (stored.kind === 'detector') return { info: toInfo(r), detector: { kind: 'builtin', spec: stored.spec } };
+  if (stored.kind === 'onnx-detector') return { info: toInfo(r), detector: { kind: 'onnx', manifest: stored.manifest, bytes: new Uint8Array(r.onnx!) } };
+  throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`);
+}
+
+/**
+ * Registers an ONNX window detector. The file must load, its input and output must match the
+ * manifest, and a trial inference on a synthetic window must give finite scores.
+ */
+export async function addOnnxDetector(db: Db, bytes: Uint8Array, manifestInput: WindowManifestInput): Promise<ModelInfo> {
+  const parsed = WindowManifest.safeParse(manifestInput);
+  if (!parsed.success) throw new EngineFailure('bad_request', `The manifest is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
+  const manifest = parsed.data;
+  const prepared = prepareOnnx(manifest.name, bytes);
+  const known = new Set(db.prepare('SELECT DISTINCT metric FROM series').pluck().all() as string[]);
+  const unknown = manifest.window.metrics.filter((m) => !known.has(m));
+  if (known.size > 0 && unknown.length) throw new EngineFailure('input_error', `Model ${manifest.name}: the workspace has no metric ${unknown.join(', ')}. Metrics: ${[...known].sort().join(', ')}`);
+  const session = await loadSession(manifest.name, prepared.bytes);
+  try {
+    checkWindowManifest(session, manifest);
+    const w = manifest.window.length;
+    const times = Float64Array.from({ length: w + 3 }, (_, i) => i * 60_000);
+    const values = manifest.window.metrics.map(() => Float64Array.from(times, (_, i) => 10 + (i % 5)));
+    await scoreWindows(session, manifest, times, values, 'a trial window');
+  } finally {
+    await session.release();
+  }
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'detection', 'onnx', ?, ?, ?, ?, ?)`)
+    .run(manifest.name, nextVersion(db, manifest.name), sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx-detector', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
+  return getModel(db, id);
 }
 
 export function listModels(db: Db): ModelInfo[] {
@@ -219,6 +260,7 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
   if (stored.kind === 'imported-log') throw new EngineFailure('input_error', `Model ${r.name} is a prediction log; there is no model file to export`);
   if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a built-in detector; there is no model file to export`);
+  if (stored.kind === 'onnx-detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; export writes change-risk models`);
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
@@ -244,7 +286,7 @@ export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; 
       reference: [], mitigations: {}, release: async () => undefined,
     };
   }
-  if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
+  if (stored.kind === 'detector' || stored.kind === 'onnx-detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
     mitigations: {}, release: async () => undefined,

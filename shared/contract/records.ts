@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** Records as the engine returns them. Times are UTC epoch milliseconds. */
 
-export const RECORD_KINDS = ['telemetry', 'changes', 'incidents', 'alerts', 'services', 'predictions'] as const;
+export const RECORD_KINDS = ['telemetry', 'changes', 'incidents', 'alerts', 'services', 'predictions', 'detector-scores'] as const;
 export const RecordKind = z.enum(RECORD_KINDS);
 export type RecordKind = z.infer<typeof RecordKind>;
 

@@ -62,6 +62,13 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
     f('score', true, ['risk', 'probability', 'prediction'], 'the score it logged, 0 to 1'),
     f('latency_ms', false, ['latency', 'duration_ms'], 'how long it took, if logged'),
   ],
+  'detector-scores': [
+    f('timestamp', true, ['ts', 'time', 'step'], 'the time step the score is for'),
+    f('service', true, ['series', 'service_name', 'app'], 'the service (or series) scored'),
+    f('model', true, ['detector', 'model_name'], 'name of the detector that logged the score'),
+    f('version', false, ['model_version', 'detector_version'], 'its version'),
+    f('score', true, ['anomaly_score', 'value'], 'the score it logged'),
+  ],
   services: [
     f('name', true, ['service', 'service_name'], 'service name'),
     f('tier', false, ['criticality'], '1 = most critical'),

@@ -19,7 +19,9 @@ export interface AlertRow { kind: 'alerts'; externalId: string; service: string;
 export interface ServiceRow { kind: 'services'; name: string; tier: number | null; team: string | null; dependsOn: string[] }
 export interface PredictionRow { kind: 'predictions'; subject: string; model: string; version: string; score: number; latencyMs: number | null }
 
-export type NormalRow = TelemetryRow | ChangeRow | IncidentRow | AlertRow | ServiceRow | PredictionRow;
+export interface DetectorScoreRow { kind: 'detector-scores'; ts: number; service: string; model: string; version: string; score: number }
+
+export type NormalRow = TelemetryRow | ChangeRow | IncidentRow | AlertRow | ServiceRow | PredictionRow | DetectorScoreRow;
 export type Normalised = { ok: true; row: NormalRow } | { ok: false; reason: string };
 
 export interface NormaliseOptions {
@@ -195,6 +197,10 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       const latency = number(fields, 'latency_ms', false);
       if (latency !== null && latency < 0) throw new RowError(`latency_ms ${latency} is negative`);
       return { kind, subject: text(fields, 'subject', true), model: text(fields, 'model', true), version: text(fields, 'version', false) ?? 'unversioned', score, latencyMs: latency };
+    }
+    case 'detector-scores': {
+      const score = number(fields, 'score', true)!;
+      return { kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), model: text(fields, 'model', true), version: text(fields, 'version', false) ?? 'unversioned', score };
     }
     case 'services': {
       const deps = text(fields, 'depends_on', false);

@@ -103,3 +103,24 @@ describe('bad window models', () => {
   });
 
 });
+
+describe('detector logs from a shadow deployment', () => {
+  it('imports per-step scores and evaluates them like a detector that ran here', async () => {
+    const lines = ['timestamp,series,detector,version,anomaly_score'];
+    for (let i = 0; i < 400; i++) lines.push(`${T0 + i * 5 * MIN},api,prod-detector,2.1,${i >= 301 && i < 303 ? 0.97 : 0.05}`);
+    lines.push(`${T0},db,prod-detector,2.1,not-a-number`);
+    const report = await importPath(engine, writeFile(dir, 'scores.csv', lines.join('\n')), { kind: 'detector-scores', timeUnit: 'ms', acceptValidRows: true });
+    expect(report.rowsAccepted).toBe(400);
+    expect(report.rejected[0]).toMatchObject({ line: 402 });
+    expect(report.rejected[0]!.reason).toMatch(/score/);
+    const model = (await engine.call('models.list', {})).find((m) => m.name === 'prod-detector')!;
+    expect(model).toMatchObject({ task: 'detection', kind: 'imported-log', threshold: 0.5 });
+    const { jobId } = await engine.call('detection.start', { models: [model.id] });
+    const job = await engine.jobs.wait(jobId);
+    expect(job.state, job.error?.message).toBe('done');
+    const runId = (job.result as DetectionRunInfo).id;
+    const incidents = await engine.call('detection.incidents', { runId });
+    // Logged alert at step 301, humans at step 310: 45 minutes earlier.
+    expect(incidents[0]!.detections['prod-detector v1']).toEqual({ at: T0 + 301 * 5 * MIN, leadMin: 45 });
+  });
+});

@@ -66,6 +66,14 @@ function firstIndexAtOrAfter(times: Float64Array, t: number): number {
   return lo;
 }
 
+/** A detector log's scores for one service up to `until`, as a detector output on the log's own steps. */
+function loggedScores(db: Db, modelId: number, serviceId: number, until: number): { times: Float64Array; out: DetectorOutput } {
+  const rows = db.prepare('SELECT ts, score FROM logged_detector_scores WHERE model_id = ? AND service_id = ? AND ts < ? ORDER BY ts').raw().all(modelId, serviceId, until) as [number, number][];
+  const times = Float64Array.from(rows, (r) => r[0]);
+  const score = Float32Array.from(rows, (r) => r[1]);
+  return { times, out: { score, metric: new Uint8Array(rows.length), expected: new Float32Array(rows.length).fill(Number.NaN), spread: new Float32Array(rows.length).fill(Number.NaN) } };
+}
+
 /** A window model trained at one sampling interval is refused on telemetry at another. */
 function checkStep(manifest: WindowManifest, times: Float64Array, service: string): void {
   const want = manifest.window.stepSeconds;
@@ -104,7 +112,7 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const cooldownMs = config.cooldownMinutes * 60_000;
-  const metricsOf = (d: Detector): string[] => (d.kind === 'builtin' ? detectorMetrics(d.spec) : d.manifest.window.metrics);
+  const metricsOf = (d: Detector): string[] => (d.kind === 'builtin' ? detectorMetrics(d.spec) : d.kind === 'onnx' ? d.manifest.window.metrics : []);
   const metricsNeeded = [...new Set(models.flatMap((m) => metricsOf(m.detector)))];
   const sessions = new Map<number, ort.InferenceSession>();
   let points = 0;
@@ -115,40 +123,44 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       await new Promise((resolve) => setImmediate(resolve));
       job.throwIfCancelled();
       job.progress({ fraction: k / services.length, message: `${service.name}: scoring ${models.length} detector${models.length > 1 ? 's' : ''}`, rows: points });
-      const frame = loadFrame(db, service.id, metricsNeeded, until);
-      const start = firstIndexAtOrAfter(frame.times, from);
-      const inRange = frame.times.length - start;
-      if (inRange <= 0) continue;
-      points += inRange * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
+      const frame = metricsNeeded.length ? loadFrame(db, service.id, metricsNeeded, until) : { times: new Float64Array(0), values: [] };
+      const frameStart = firstIndexAtOrAfter(frame.times, from);
+      points += Math.max(0, frame.times.length - frameStart) * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
       // Score first (ONNX inference is asynchronous), then write this service in one transaction.
-      const outputs: DetectorOutput[] = [];
+      // Each detector has its own time grid: the telemetry's, or the steps its log has scores for.
+      const outputs: { times: Float64Array; start: number; out: DetectorOutput }[] = [];
       for (const { info, detector } of models) {
         const pick = metricsOf(detector).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
-        if (detector.kind === 'builtin') outputs.push(runDetector(detector.spec, { times: frame.times, values: pick }));
-        else {
-          checkStep(detector.manifest, frame.times, service.name);
-          outputs.push(await scoreWindows(sessions.get(info.id)!, detector.manifest, frame.times, pick, service.name, () => job.cancelled));
+        if (detector.kind === 'builtin') outputs.push({ times: frame.times, start: frameStart, out: runDetector(detector.spec, { times: frame.times, values: pick }) });
+        else if (detector.kind === 'onnx') {
+          if (frame.times.length - frameStart > 0) checkStep(detector.manifest, frame.times, service.name);
+          outputs.push({ times: frame.times, start: frameStart, out: await scoreWindows(sessions.get(info.id)!, detector.manifest, frame.times, pick, service.name, () => job.cancelled) });
+        } else {
+          const log = loggedScores(db, info.id, service.id, until);
+          points += Math.max(0, log.times.length - firstIndexAtOrAfter(log.times, from));
+          outputs.push({ times: log.times, start: firstIndexAtOrAfter(log.times, from), out: log.out });
         }
       }
       job.throwIfCancelled();
       const store = db.transaction(() => {
         models.forEach(({ info, detector }, mi) => {
-          const out = outputs[mi]!;
+          const { times: grid, start, out } = outputs[mi]!;
+          if (grid.length - start <= 0) return;
           const names = metricsOf(detector);
           const pick = names.map((m) => frame.values[metricsNeeded.indexOf(m)]!);
-          for (const a of alertsFromScores(frame.times, out.score, thresholds[mi]!, cooldownMs, start)) {
+          for (const a of alertsFromScores(grid, out.score, thresholds[mi]!, cooldownMs, start)) {
             const p = a.peakIndex;
             let explanation: string;
             if (detector.kind === 'builtin') explanation = explainPeak(detector.spec, names[out.metric[p]!]!, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!);
-            else {
+            else if (detector.kind === 'onnx') {
               const d = windowDeviation(pick, p, detector.manifest.window.length);
               explanation = `window model score ${out.score[p]!.toFixed(3)}; ${names[d.metric]} ${d.value.toPrecision(3)} vs ${d.expected.toPrecision(3)} over the window before it (${d.z.toFixed(1)}σ)`;
-            }
-            insertAlert.run(runId, info.id, service.id, frame.times[a.startIndex]!, frame.times[a.endIndex]!, out.score[p]!, explanation);
+            } else explanation = `logged score ${out.score[p]!.toPrecision(3)} (threshold ${thresholds[mi]})`;
+            insertAlert.run(runId, info.id, service.id, grid[a.startIndex]!, grid[a.endIndex]!, out.score[p]!, explanation);
           }
-          for (let c = start; c < frame.times.length; c += CHUNK) {
-            const end = Math.min(frame.times.length, c + CHUNK);
-            const times = frame.times.slice(c, end);
+          for (let c = start; c < grid.length; c += CHUNK) {
+            const end = Math.min(grid.length, c + CHUNK);
+            const times = grid.slice(c, end);
             const scores = out.score.slice(c, end);
             insertScores.run(runId, info.id, service.id, times[0]!, times[times.length - 1]!, Buffer.from(times.buffer), Buffer.from(scores.buffer));
           }

@@ -33,10 +33,14 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     insertIncident: db.prepare(`INSERT OR IGNORE INTO incidents
       (external_id, service_id, severity, started_ts, detected_ts, mitigated_ts, resolved_ts, cause_change_id, title, source_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    findLog: db.prepare("SELECT id FROM models WHERE kind = 'imported-log' AND name = ? AND json_extract(manifest, '$.logVersion') = ?").pluck(),
+    findLog: db.prepare("SELECT id FROM models WHERE kind = 'imported-log' AND task = 'change-risk' AND name = ? AND json_extract(manifest, '$.logVersion') = ?").pluck(),
     nextVersion: db.prepare('SELECT coalesce(max(version), 0) + 1 FROM models WHERE name = ?').pluck(),
     insertLog: db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at)
       VALUES (?, ?, 'change-risk', 'imported-log', ?, NULL, ?, '[]', ?)`),
+    findDetectorLog: db.prepare("SELECT id FROM models WHERE kind = 'imported-log' AND task = 'detection' AND name = ? AND json_extract(manifest, '$.logVersion') = ?").pluck(),
+    insertDetectorLog: db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at)
+      VALUES (?, ?, 'detection', 'imported-log', ?, NULL, ?, '[]', ?)`),
+    insertDetectorScore: db.prepare('INSERT OR IGNORE INTO logged_detector_scores (model_id, service_id, ts, score, source_id) VALUES (?, ?, ?, ?, ?)'),
     insertScore: db.prepare('INSERT OR IGNORE INTO logged_scores (model_id, subject, score, latency_ms, source_id) VALUES (?, ?, ?, ?, ?)'),
     insertAlert: db.prepare(`INSERT OR IGNORE INTO alerts
       (external_id, service_id, ts, resolved_ts, name, metric, severity, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -82,6 +86,18 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     logModels.set(key, id);
     return id;
   };
+  const detectorLogs = new Map<string, number>();
+  // Likewise for detectors: a log of per-step scores is a detection model to run like any other.
+  const detectorLog = (name: string, version: string): number => {
+    const key = `${name}\u0000${version}`;
+    let id = detectorLogs.get(key) ?? (q.findDetectorLog.get(name, version) as number | undefined);
+    if (id === undefined) {
+      const manifest = JSON.stringify({ kind: 'detector-log', name, logVersion: version, threshold: 0.5, sourceId });
+      id = Number(q.insertDetectorLog.run(name, q.nextVersion.get(name), `log:${sourceId}:${version}`, manifest, Date.now()).lastInsertRowid);
+    }
+    detectorLogs.set(key, id);
+    return id;
+  };
   const touched = new Map<number, [number, number]>();
   const touch = (id: number, ts: number): void => {
     const range = touched.get(id);
@@ -113,6 +129,8 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
             row.severity, sourceId).changes > 0;
         case 'predictions':
           return q.insertScore.run(logModel(row.model, row.version), row.subject, row.score, row.latencyMs, sourceId).changes > 0;
+        case 'detector-scores':
+          return q.insertDetectorScore.run(detectorLog(row.model, row.version), serviceId(row.service), row.ts, row.score, sourceId).changes > 0;
         case 'services': {
           const existed = q.serviceId.get(row.name) !== undefined && !stubs.delete(row.name);
           q.upsertService.run(row.name, row.tier, row.team);

@@ -26,7 +26,8 @@ type Stored =
   | { kind: 'imported-log'; name: string; logVersion: string; threshold: number; sourceId: number }
   | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } }
   | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec }
-  | { kind: 'onnx-detector'; manifest: WindowManifest };
+  | { kind: 'onnx-detector'; manifest: WindowManifest }
+  | { kind: 'detector-log'; name: string; logVersion: string; threshold: number; sourceId: number };
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -41,6 +42,14 @@ function toInfo(row: Row): ModelInfo {
       id: row.id, name: row.name, version: row.version, task: 'change-risk', kind: 'imported-log', builtin: null, sha256: row.sha256,
       status: row.status as ModelInfo['status'], features: [], threshold: stored.threshold,
       description: `Scores logged by ${stored.name} ${stored.logVersion} in a shadow deployment (source #${stored.sourceId})`,
+      createdAt: row.created_at, notes: [], trainedUntil: null,
+    };
+  }
+  if (stored.kind === 'detector-log') {
+    return {
+      id: row.id, name: row.name, version: row.version, task: 'detection', kind: 'imported-log', builtin: null, sha256: row.sha256,
+      status: row.status as ModelInfo['status'], features: [], threshold: stored.threshold,
+      description: `Scores logged by detector ${stored.name} ${stored.logVersion} in a shadow deployment (source #${stored.sourceId})`,
       createdAt: row.created_at, notes: [], trainedUntil: null,
     };
   }
@@ -94,7 +103,7 @@ function describeDetector(spec: DetectorSpec): string {
   return `Deviation of ${on} from the same time last week`;
 }
 
-export type Detector = { kind: 'builtin'; spec: DetectorSpec } | { kind: 'onnx'; manifest: WindowManifest; bytes: Uint8Array };
+export type Detector = { kind: 'builtin'; spec: DetectorSpec } | { kind: 'onnx'; manifest: WindowManifest; bytes: Uint8Array } | { kind: 'log' };
 
 /** A detection model: a built-in's spec, or an ONNX window model's manifest and file. */
 export function detectorOf(db: Db, id: number): { info: ModelInfo; detector: Detector } {
@@ -102,6 +111,7 @@ export function detectorOf(db: Db, id: number): { info: ModelInfo; detector: Det
   const stored = JSON.parse(r.manifest) as Stored;
   if (stored.kind === 'detector') return { info: toInfo(r), detector: { kind: 'builtin', spec: stored.spec } };
   if (stored.kind === 'onnx-detector') return { info: toInfo(r), detector: { kind: 'onnx', manifest: stored.manifest, bytes: new Uint8Array(r.onnx!) } };
+  if (stored.kind === 'detector-log') return { info: toInfo(r), detector: { kind: 'log' } };
   throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`);
 }
 
@@ -260,7 +270,7 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
   if (stored.kind === 'imported-log') throw new EngineFailure('input_error', `Model ${r.name} is a prediction log; there is no model file to export`);
   if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a built-in detector; there is no model file to export`);
-  if (stored.kind === 'onnx-detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; export writes change-risk models`);
+  if (stored.kind === 'onnx-detector' || stored.kind === 'detector-log') throw new EngineFailure('input_error', `Model ${r.name} is a detector; export writes change-risk models`);
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
@@ -286,7 +296,7 @@ export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; 
       reference: [], mitigations: {}, release: async () => undefined,
     };
   }
-  if (stored.kind === 'detector' || stored.kind === 'onnx-detector') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
+  if (stored.kind === 'detector' || stored.kind === 'onnx-detector' || stored.kind === 'detector-log') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
     mitigations: {}, release: async () => undefined,

@@ -3,6 +3,7 @@ import * as m002 from './002-rollups.js';
 import * as m003 from './003-models-runs.js';
 import * as m004 from './004-prediction-logs.js';
 import * as m005 from './005-detection.js';
+import * as m006 from './006-detector-logs.js';
 
 /** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
 export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -11,6 +12,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 3, name: 'models and runs', sql: m003.sql },
   { version: 4, name: 'prediction logs', sql: m004.sql },
   { version: 5, name: 'detection runs', sql: m005.sql },
+  { version: 6, name: 'detector logs', sql: m006.sql },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

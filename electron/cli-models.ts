@@ -13,7 +13,7 @@ import type { Engine } from './engine/engine.js';
  */
 export interface CliKit {
   out: (text: string) => void;
-  withWorkspace<T>(workspace: string, work: (engine: Engine) => Promise<T>): Promise<T>;
+  withWorkspace<T>(workspace: string, work: (engine: Engine) => Promise<T>, options?: { create?: boolean }): Promise<T>;
   runJob(engine: Engine, jobId: string): Promise<{ state: string; result?: unknown; error: { message: string } | null }>;
   fail(code: number, message: string): never;
 }

@@ -1,9 +1,39 @@
 import type { Command } from 'commander';
 import { NAB_PROFILE_NAMES } from '../shared/metrics/nab.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { scoreDetector } from './engine/nab/corpus.js';
+import { nabToCsv } from './engine/nab/import.js';
+import type { CliKit } from './cli-models.js';
 
 /** `shadowbench nab`: scores one detector's results in NAB's layout against the corpus labels. */
-export function registerNabCommand(program: Command, out: (t: string) => void): void {
+export function registerNabCommand(program: Command, out: (t: string) => void, kit?: CliKit): void {
+  if (kit) {
+    program.command('nab-import')
+      .description('import NAB corpus files as telemetry (one service per file, metric "value") and their windows as incidents')
+      .requiredOption('--corpus <dir>', 'NAB corpus folder')
+      .requiredOption('--workspace <path>', 'workspace file (created if missing)')
+      .option('--files <list>', 'comma-separated corpus files, e.g. realKnownCause/nyc_taxi.csv (default: all 58)')
+      .action(async (opts: { corpus: string; workspace: string; files?: string }) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-nab-'));
+        try {
+          const csv = nabToCsv(opts.corpus, opts.files?.split(',').map((f) => f.trim()).filter(Boolean), dir);
+          if (!fs.existsSync(opts.workspace)) kit.out(`creating workspace ${opts.workspace}\n`);
+          await kit.withWorkspace(opts.workspace, async (engine) => {
+            for (const [file, kind] of [[csv.telemetry, 'telemetry'], [csv.incidents, 'incidents']] as const) {
+              // NAB timestamps carry no zone; they are read as UTC.
+              const { jobId } = await engine.call('import.startPath', { path: file, kind, timeZone: 'UTC' });
+              const job = await kit.runJob(engine, jobId);
+              if (job.state !== 'done') kit.fail(2, `import of ${kind} ${job.state}: ${job.error?.message ?? ''}`);
+              kit.out(`${(job.result as { message: string }).message}\n`);
+            }
+          }, { create: true });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      });
+  }
   program.command('nab')
     .description("score one detector's NAB results (results/<detector>/<category>/<detector>_<file>.csv) against the corpus windows, per profile")
     .requiredOption('--corpus <dir>', 'NAB corpus folder (with labels/combined_windows.json and data/)')

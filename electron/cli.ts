@@ -188,11 +188,12 @@ export function buildProgram(io: Io = defaultIo): Command {
 
   const kit: CliKit = {
     out: io.out,
-    async withWorkspace(workspace, work) {
+    async withWorkspace(workspace, work, options = {}) {
       const engine = createEngine({ workspacesDir: workspacesDir() });
       try {
-        if (!fs.existsSync(workspace)) throw new CliExit(EXIT.usage, `No workspace at ${workspace}`);
-        await engine.call('workspace.openPath', { path: workspace });
+        const exists = fs.existsSync(workspace);
+        if (!exists && !options.create) throw new CliExit(EXIT.usage, `No workspace at ${workspace}`);
+        await engine.call('workspace.openPath', { path: workspace, create: !exists });
         return await work(engine);
       } finally {
         engine.close();
@@ -233,7 +234,7 @@ export function buildProgram(io: Io = defaultIo): Command {
       });
     });
 
-  registerNabCommand(program, io.out);
+  registerNabCommand(program, io.out, kit);
 
   return program;
 }

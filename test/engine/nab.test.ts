@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli.js';
 import { loadCorpus, loadResults } from '../../electron/engine/nab/corpus.js';
 import { NAB_PROFILES, prepareSeries, rawScore } from '../../shared/metrics/nab.js';
-import { SHARED_DATA, tempDir } from '../helpers/workspace.js';
+import { createEngine } from '../../electron/engine/engine.js';
+import { importPath, SHARED_DATA, tempDir } from '../helpers/workspace.js';
 
 const NAB = path.join(SHARED_DATA, 'nab');
 const NUMENTA = path.join(NAB, 'results', 'numenta');
@@ -110,5 +111,36 @@ describe('shadowbench nab on the NAB corpus', () => {
     const r5 = await cli(['nab', '--corpus', NAB, '--results', NUMENTA, '--thresholds', other]);
     expect(r5.code).toBe(2);
     expect(r5.err).toContain('no thresholds for detector "numenta" (it has skyline');
+  }, 60_000);
+});
+
+describe('NAB files in a workspace', () => {
+  it('imports a corpus file as telemetry with its windows as incidents, and scores a detector on it exactly as the corpus scorer does', async () => {
+    const workspace = path.join(tempDir(), 'nab.sbw');
+    const r = await cli(['nab-import', '--corpus', NAB, '--workspace', workspace, '--files', 'realKnownCause/nyc_taxi.csv']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('10,320 rows imported');
+    expect(r.out).toContain('5 rows imported'); // nyc_taxi's five windows
+    // numenta's logged scores for the file, imported as a detector log from a shadow deployment.
+    const scores = fs.readFileSync(path.join(NUMENTA, 'realKnownCause', 'numenta_nyc_taxi.csv'), 'utf8').trim().split('\n').slice(1)
+      .map((l) => `${l.split(',')[0]},realKnownCause.nyc_taxi,numenta,${l.split(',')[1]}`);
+    const log = path.join(tempDir(), 'numenta.csv');
+    fs.writeFileSync(log, `timestamp,service,detector,score\n${scores.join('\n')}\n`);
+    const engine = createEngine({ workspacesDir: tempDir() });
+    try {
+      await engine.call('workspace.openPath', { path: workspace });
+      await importPath(engine, log, { kind: 'detector-scores', timeZone: 'UTC' });
+      const model = (await engine.call('models.list', {})).find((m) => m.name === 'numenta')!;
+      const { jobId } = await engine.call('detection.start', { models: [model.id], thresholds: { [model.id]: 0.5421876907348634 } });
+      const job = await engine.jobs.wait(jobId);
+      expect(job.state, job.error?.message).toBe('done');
+      const report = await engine.call('detection.report', { runId: (job.result as { id: number }).id, resamples: 50 });
+      const nab = report.scorecards.find((c) => c.modelId === model.id)!.nab!;
+      // SCORING.md §9: raw 2.43572773247 on this file (standard); 5 windows → 100·(raw + 5)/10.
+      expect(nab.standard!.score).toBeCloseTo(100 * (2.43572773247 + 5) / 10, 6);
+      expect(nab.reward_low_FN_rate!.score).toBeCloseTo(100 * (1.43572773247 + 10) / 15, 6);
+    } finally {
+      engine.close();
+    }
   }, 60_000);
 });

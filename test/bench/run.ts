@@ -14,6 +14,7 @@ import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { queryTimeline } from '../../electron/engine/queries/timeline.js';
 import { writeDemo } from '../../sample-data/generate.js';
 import { changeRiskBench } from './change-risk.js';
+import { detectionBench } from './detection.js';
 import { DEFAULT_OPTIONS } from '../../sample-data/generator.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -99,7 +100,7 @@ function timelineBench() {
   return { points: 1_000_000, wholeRangeMedianMs: whole, oneWeekMedianMs: week, budgetMs: 150 };
 }
 
-// `npm run bench -- --only timeline` runs one part.
+// `npm run bench -- --only timeline` runs one part (import, timeline, change-risk, detection).
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wants = (part: string): boolean => args.only === undefined || args.only === part;
 const results = {
@@ -108,6 +109,7 @@ const results = {
   ...(wants('import') ? { telemetryImport: [await importBench(0), await importBench(1)] } : {}),
   ...(wants('timeline') ? { timelineQuery: timelineBench() } : {}),
   ...(wants('change-risk') ? { changeRisk: await changeRiskBench() } : {}),
+  ...(wants('detection') ? { detection: await detectionBench(path.resolve(root, '../shared/data/nab')) } : {}),
 };
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });

@@ -29,13 +29,28 @@ export interface ServiceFrame {
 
 /** Reads a service's points for the metrics up to `until`, aligned on the union of their timestamps. */
 export function loadFrame(db: Db, serviceId: number, metrics: readonly string[], until: number): ServiceFrame {
+  const seriesOf = db.prepare('SELECT id FROM series WHERE service_id = ? AND metric = ? ORDER BY id').pluck();
+  // Straight off the primary key (series, time): already in time order, no sort, no grouping. One
+  // column per query: plucked numbers cost a quarter of what a [ts, value] array per row does.
+  const tsColumn = db.prepare('SELECT ts FROM points WHERE series_id = ? AND ts < ? ORDER BY ts').pluck();
+  const valueColumn = db.prepare('SELECT value FROM points WHERE series_id = ? AND ts < ? ORDER BY ts').pluck();
+  const scan = db.prepare('SELECT ts, value FROM points WHERE series_id = ? AND ts < ? ORDER BY ts').raw();
   const perMetric = metrics.map((metric) => {
-    const rows = db.prepare(`SELECT p.ts, avg(p.value) FROM points p JOIN series s ON s.id = p.series_id
-      WHERE s.service_id = ? AND s.metric = ? AND p.ts < ? GROUP BY p.ts ORDER BY p.ts`).raw().all(serviceId, metric, until) as [number, number][];
-    const ts = new Float64Array(rows.length);
-    const vs = new Float64Array(rows.length);
-    rows.forEach(([t, v], i) => { ts[i] = t; vs[i] = v; });
-    return { ts, vs };
+    const ids = seriesOf.all(serviceId, metric) as number[];
+    if (ids.length === 1) {
+      // One read transaction, so the two columns come from the same snapshot.
+      return db.transaction(() => ({ ts: Float64Array.from(tsColumn.all(ids[0], until) as number[]), vs: Float64Array.from(valueColumn.all(ids[0], until) as number[]) }))();
+    }
+    // Several labelled series of one metric on a service: their mean per time step.
+    const sums = new Map<number, [number, number]>();
+    for (const id of ids) {
+      for (const [t, v] of scan.iterate(id, until) as Iterable<[number, number]>) {
+        const acc = sums.get(t);
+        if (acc) { acc[0] += v; acc[1]++; } else sums.set(t, [v, 1]);
+      }
+    }
+    const ts = Float64Array.from(sums.keys()).sort();
+    return { ts, vs: Float64Array.from(ts, (t) => sums.get(t)![0] / sums.get(t)![1]) };
   });
   const first = perMetric[0];
   // Telemetry exports usually share one grid: then there is nothing to merge.

@@ -84,6 +84,8 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
     xAxis: i.detectedTs!, name: `${i.externalId} detected`, lineStyle: { color: theme.detected, type: 'dashed', width: 1.5 },
   }));
   const alertLines = timeline.alerts.map((a) => ({ xAxis: a.ts, name: a.name ?? 'alert', lineStyle: { color: theme.alert, type: 'dotted', width: 1.5 } }));
+  // A detection run's alerts: a solid mark at each alert's start, named by the detector.
+  const modelAlertLines = (timeline.modelAlerts ?? []).map((a) => ({ xAxis: a.start, name: `${a.model}: ${a.explanation}`, lineStyle: { color: theme.alert, type: 'solid', width: 2 } }));
 
   panels.forEach((s, index) => {
     const top = TIMELINE_CHROME.top + index * (panelHeight + TIMELINE_CHROME.gap);
@@ -115,7 +117,7 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
         markLine: {
           silent: false, symbol: ['none', 'none'], label: { show: false },
           emphasis: { label: { show: true, formatter: '{b}', color: theme.text } },
-          data: [...changeLines, ...detectedLines, ...(index === 0 ? alertLines : [])],
+          data: [...changeLines, ...detectedLines, ...(index === 0 ? [...alertLines, ...modelAlertLines] : [])],
         },
         // Labels would pile up at this density; the name shows on hover instead.
         markArea: { silent: false, itemStyle: { color: theme.incident }, label: { show: false }, emphasis: { label: { show: true, color: theme.detected, fontSize: 11, position: 'insideTop' } }, data: incidentAreas },

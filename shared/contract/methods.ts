@@ -75,6 +75,8 @@ export const methods = {
     maxBuckets: z.number().int().min(10).max(5000).default(800),
     /** Colour the change markers by the risk this model gave them in this run. */
     risk: z.object({ runId: z.number().int(), modelId: z.number().int() }).optional(),
+    /** Show the alerts this detection run's detectors raised. */
+    detectionRunId: z.number().int().optional(),
   }), Timeline),
   'changes.page': method(PageQuery, Page(Change)),
   'incidents.page': method(PageQuery, Page(Incident)),

@@ -157,6 +157,8 @@ export const Timeline = z.object({
   /** Risk each change got from the chosen model in the chosen run, by change id. */
   risk: z.record(z.string(), z.number()).optional(),
   riskThreshold: z.number().optional(),
+  /** Alerts a detection run's detectors raised in range, when one was asked for. */
+  modelAlerts: z.array(z.object({ model: z.string(), start: Ms, end: Ms, explanation: z.string() })).optional(),
 });
 export type Timeline = z.infer<typeof Timeline>;
 

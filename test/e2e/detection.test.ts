@@ -67,4 +67,14 @@ describe('detection in the browser', () => {
     await page.getByTestId('replay').screenshot({ path: screenshotPath('replay.png') });
     expect(problems).toEqual([]);
   });
+
+  it('shows a detection run’s alerts on the timeline', async () => {
+    await page.getByTestId('nav-explore').click();
+    await page.getByTestId('timeline').waitFor();
+    expect(await page.getByTestId('timeline').getAttribute('data-model-alerts')).toBe('0');
+    const option = await page.getByTestId('alerts-source').locator('option').nth(1).getAttribute('value');
+    await page.getByTestId('alerts-source').selectOption(option!);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=timeline]')?.getAttribute('data-model-alerts')) > 0, undefined, { timeout: 20_000 });
+    expect(await page.locator('.timeline-legend').textContent()).toMatch(/detector alert \(solid\): \d+/);
+  });
 });

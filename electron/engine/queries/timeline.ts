@@ -11,7 +11,7 @@ const MAX_MARKERS = 5000;
  * mean per bucket, so spikes survive), with the changes, incidents and alerts in the same range.
  * Points are clustered by (series, ts), so each series is one range scan.
  */
-export function queryTimeline(db: Db, input: { service: string; from?: number | undefined; until?: number | undefined; maxBuckets: number; risk?: { runId: number; modelId: number } | undefined }): Timeline {
+export function queryTimeline(db: Db, input: { service: string; from?: number | undefined; until?: number | undefined; maxBuckets: number; risk?: { runId: number; modelId: number } | undefined; detectionRunId?: number | undefined }): Timeline {
   const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(input.service) as number | undefined;
   if (serviceId === undefined) throw new EngineFailure('not_found', `No service named "${input.service}" in this workspace`);
   const series = db.prepare('SELECT id, metric, labels FROM series WHERE service_id = ? ORDER BY metric, labels').all(serviceId) as Array<{ id: number; metric: string; labels: string }>;
@@ -55,6 +55,9 @@ export function queryTimeline(db: Db, input: { service: string; from?: number | 
     incidents: incidents.map(toIncident),
     alerts: alerts.map(toAlert),
     ...(input.risk ? changeRisk(db, input.risk, changes.map((c) => c.id as number)) : {}),
+    ...(input.detectionRunId !== undefined ? { modelAlerts: (db.prepare(`SELECT m.name || ' v' || m.version AS model, a.start_ts AS start, a.end_ts AS "end", a.explanation
+        FROM detection_alerts a JOIN models m ON m.id = a.model_id WHERE a.run_id = ? AND a.service_id = ? AND a.start_ts <= ? AND a.end_ts >= ?
+        ORDER BY a.start_ts LIMIT ${MAX_MARKERS}`).all(input.detectionRunId, serviceId, until, from) as Array<{ model: string; start: number; end: number; explanation: string }>) } : {}),
   };
 }
 

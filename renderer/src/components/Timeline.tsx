@@ -15,7 +15,7 @@ const DEFAULT_SPAN = 7 * 24 * 3600 * 1000;
  * engine for the visible window again, so the resolution follows the zoom while the engine only
  * ever returns a few thousand buckets.
  */
-export function Timeline({ service, risk }: { service: string; risk?: { runId: number; modelId: number } | undefined }) {
+export function Timeline({ service, risk, detectionRunId }: { service: string; risk?: { runId: number; modelId: number } | undefined; detectionRunId?: number | undefined }) {
   const client = useStore((s) => s.client);
   const theme = useStore((s) => s.theme);
   const [data, setData] = useState<TimelineData | null>(null);
@@ -31,7 +31,7 @@ export function Timeline({ service, risk }: { service: string; risk?: { runId: n
   useEffect(() => {
     if (!client) return;
     let stale = false;
-    client.call('timeline.query', { service, ...(zoom ? { from: zoom.from, until: zoom.until } : {}), maxBuckets: 1200, ...(risk ? { risk } : {}) })
+    client.call('timeline.query', { service, ...(zoom ? { from: zoom.from, until: zoom.until } : {}), maxBuckets: 1200, ...(risk ? { risk } : {}), ...(detectionRunId !== undefined ? { detectionRunId } : {}) })
       .then((t) => {
         if (stale) return;
         // Open on the last week: at sixty days an incident is a hairline; the slider shows the rest.
@@ -46,7 +46,7 @@ export function Timeline({ service, risk }: { service: string; risk?: { runId: n
     return () => {
       stale = true;
     };
-  }, [client, service, zoom, risk]);
+  }, [client, service, zoom, risk, detectionRunId]);
 
   const option = useMemo(() => (data ? timelineOption(data, { theme: theme === 'dark' ? DARK : LIGHT, panelHeight: PANEL, window: zoom }) : null), [data, theme, zoom]);
   const events = useMemo<ChartEvents>(() => ({
@@ -64,7 +64,7 @@ export function Timeline({ service, risk }: { service: string; risk?: { runId: n
   if (data.series.length === 0) return <p className="muted">No telemetry for {service}. Import some on the Data page.</p>;
   const shown = zoom ?? { from: data.from, until: data.until };
   return (
-    <div className="timeline" data-testid="timeline" data-changes={data.changes.length} data-incidents={data.incidents.length} data-alerts={data.alerts.length}>
+    <div className="timeline" data-testid="timeline" data-changes={data.changes.length} data-incidents={data.incidents.length} data-alerts={data.alerts.length} data-model-alerts={data.modelAlerts?.length ?? 0}>
       <div className="timeline-legend">
         {data.risk ? <>
           <span><i className="swatch change" /> low risk</span>
@@ -76,7 +76,7 @@ export function Timeline({ service, risk }: { service: string; risk?: { runId: n
         </>}
         <span><i className="swatch incident" /> incident (start → resolved)</span>
         <span><i className="swatch detected" /> humans noticed</span>
-        <span><i className="swatch alert" /> static alert fired</span>
+        <span><i className="swatch alert" /> static alert fired (dotted){data.modelAlerts ? `; detector alert (solid): ${data.modelAlerts.length}` : ''}</span>
         <span className="muted">{fmtTime(shown.from)} → {fmtTime(shown.until)} UTC · {data.changes.length} changes · {data.incidents.length} incidents · bucket {Math.round(data.series[0]!.bucketMs / 60000)} min</span>
         {data.extent && <button className="link" onClick={() => setZoom({ from: data.extent!.from, until: data.extent!.until })}>Show all</button>}
       </div>

@@ -38,7 +38,8 @@ const alertColumns: Column<Alert>[] = [
 ];
 
 export function Explore() {
-  const { services, selectedService, selectService, workspace, client, runs } = useStore();
+  const { services, selectedService, selectService, workspace, client, runs, detectionRuns } = useStore();
+  const [alertRun, setAlertRun] = useState('');
   const [tab, setTab] = useState<Tab>('changes');
   const [riskKey, setRiskKey] = useState('');
   const riskOptions = runs.filter((r) => r.state === 'done' && r.manifest).flatMap((r) => r.manifest!.models.map((m) => ({ key: `${r.id}:${m.id}`, label: `run ${r.id} · ${m.name} v${m.version}` })));
@@ -82,7 +83,17 @@ export function Explore() {
                 </label>
               )}
             </div>
-            <Timeline service={selectedService} risk={risk} />
+            {detectionRuns.some((r) => r.state === 'done') && (
+              <div className="form-row small">
+                <label>Show alerts of
+                  <select value={alertRun} onChange={(e) => setAlertRun(e.target.value)} data-testid="alerts-source">
+                    <option value="">—</option>
+                    {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>detection run {r.id} · {r.models.map((m) => m.name).join(', ')}</option>)}
+                  </select>
+                </label>
+              </div>
+            )}
+            <Timeline service={selectedService} risk={risk} detectionRunId={alertRun ? Number(alertRun) : undefined} />
           </section>
         )}
         <section className="card">

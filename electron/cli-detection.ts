@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
-import type { AttributionResult, DetectionReport, DetectionRunInfo, DetectorSpecInput } from '../shared/contract/detection.js';
+import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, time, type CliKit } from './cli-models.js';
 
 /** `shadowbench detectors add`, `detect` and `attribute`: the detection and attribution commands. */
@@ -112,14 +112,32 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
       printDetectionReport(report, kit.out);
     }));
 
+  program.command('rankers').description('ONNX ranking models for attribution')
+    .command('add-onnx')
+    .description(`register an ONNX model that scores candidate changes (features: ${Object.keys(ATTRIBUTION_FEATURES).join(', ')})`)
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--onnx <file>', 'the .onnx file')
+    .requiredOption('--manifest <file>', 'manifest JSON: name, input, features, output[, column]')
+    .action(async (opts: { workspace: string; onnx: string; manifest: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      let manifest: unknown;
+      try {
+        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
+      } catch (err) {
+        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
+      }
+      const m = await engine.call('rankers.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
+      kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}\n`);
+    }));
+
   program.command('attribute')
     .description('rank the changes before each incident with a known cause; top1, top3, MRR and coverage per ranker')
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--lookback-hours <h>', 'candidate changes this long before the incident started', '24')
     .option('--risk-run <id>', 'also rank by the change-risk models of this run')
     .option('--risk-models <list>', 'models of --risk-run to rank by (default: all of them)')
+    .option('--rankers <list>', 'ONNX ranking models (names or ids) to rank by as well')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; lookbackHours: string; riskRun?: string; riskModels?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; lookbackHours: string; riskRun?: string; riskModels?: string; rankers?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       let riskRun: { runId: number; modelIds: number[] } | undefined;
       if (opts.riskRun) {
         const run = await engine.call('runs.get', { id: Number(opts.riskRun) });
@@ -128,7 +146,8 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
           : (run.manifest?.models ?? []).map((m) => m.id);
         riskRun = { runId: run.id, modelIds };
       }
-      const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: Number(opts.lookbackHours), ...(riskRun ? { riskRun } : {}) });
+      const rankers = opts.rankers ? await Promise.all(opts.rankers.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id)) : undefined;
+      const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: Number(opts.lookbackHours), ...(riskRun ? { riskRun } : {}), ...(rankers ? { rankers } : {}) });
       if (opts.json) return kit.out(JSON.stringify(result) + '\n');
       kit.out(`${result.incidentsWithCause} incidents with a known cause; candidates: changes in the ${result.lookbackHours} h before each\n`);
       for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} top1 ${num(r.top1, 3)}  top3 ${num(r.top3, 3)}  mrr ${num(r.mrr, 3)}  coverage ${num(r.coverage, 3)}\n`);

@@ -13,7 +13,7 @@ import { JobRunner } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
-import { addDetector, addOnnxDetector, addOnnxModel, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
@@ -194,6 +194,19 @@ export function createEngine(options: EngineOptions): Engine {
     'detectors.addOnnxPath': async ({ path: file, manifest }) => {
       if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
       return addOnnxDetector(requireDb().db, fs.readFileSync(file), manifest);
+    },
+    'rankers.addOnnx': async ({ uploadId, manifest }) => {
+      const file = path.join(uploadsDir, uploadId);
+      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
+      try {
+        return await addOnnxRanker(requireDb().db, fs.readFileSync(file), manifest);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+    },
+    'rankers.addOnnxPath': async ({ path: file, manifest }) => {
+      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
+      return addOnnxRanker(requireDb().db, fs.readFileSync(file), manifest);
     },
     'detection.start': (config) => {
       const ws = requireDb();

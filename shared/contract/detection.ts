@@ -175,8 +175,35 @@ export type IncidentDetection = z.infer<typeof IncidentDetection>;
 
 export const ATTRIBUTION_BUILTINS = ['recent-on-service', 'largest-change'] as const;
 
+/** What an ONNX ranking model sees for each (incident, candidate change) pair, in the order its manifest lists. */
+export const ATTRIBUTION_FEATURES = {
+  minutes_before: 'minutes from the change to the incident start',
+  same_service: '1 if the change is on the incident’s service',
+  depends_on: '1 if the incident’s service calls the change’s service',
+  change_size: 'lines added + deleted (0 when unknown)',
+  files_changed: 'files changed (0 when unknown)',
+  changes_between: 'other changes on the incident’s service between this one and the incident',
+} as const;
+export type AttributionFeature = keyof typeof ATTRIBUTION_FEATURES;
+
+export const RankerManifest = z.object({
+  name: Name,
+  task: z.literal('attribution').default('attribution'),
+  description: z.string().max(2000).default(''),
+  /** Input tensor, [N, features.length]: one row per candidate change. */
+  input: z.string().min(1).max(200),
+  features: z.array(z.enum(Object.keys(ATTRIBUTION_FEATURES) as [AttributionFeature, ...AttributionFeature[]])).min(1).max(20),
+  /** Output with the score (higher = more likely the cause): [N], [N, 1] or [N, k] with `column`. */
+  output: z.string().min(1).max(200),
+  column: z.number().int().min(0).max(63).optional(),
+});
+export type RankerManifest = z.infer<typeof RankerManifest>;
+export type RankerManifestInput = z.input<typeof RankerManifest>;
+
 export const AttributionConfig = z.object({
   lookbackHours: z.number().positive().max(24 * 30).default(24),
+  /** ONNX ranking models (task attribution) that rank candidates as well */
+  rankers: z.array(z.number().int()).max(10).optional(),
   /** change-risk models whose scores in this run rank candidates as well */
   riskRun: z.object({ runId: z.number().int(), modelIds: z.array(z.number().int()).max(10) }).optional(),
 });

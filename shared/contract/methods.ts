@@ -4,7 +4,7 @@ import {
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
 import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
-import { AddDetector, WindowManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
+import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
  * The engine API: one table of methods. Hosts (HTTP, Electron IPC, CLI, tests) all call the same
@@ -94,6 +94,8 @@ export const methods = {
   'detectors.add': method(AddDetector, ModelInfo),
   'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),
   'detectors.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: WindowManifest }), ModelInfo, { privileged: true }),
+  'rankers.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: RankerManifest }), ModelInfo),
+  'rankers.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: RankerManifest }), ModelInfo, { privileged: true }),
   'detection.start': method(DetectionRunConfig, JobStarted, { job: true }),
   'detection.runs': method(z.object({}), z.array(DetectionRunInfo)),
   'detection.report': method(z.object({ runId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), DetectionReport),

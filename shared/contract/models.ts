@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** Model registry and change-risk runs: the records and the manifest a model is added with. */
 
-export const TASKS = ['change-risk', 'detection'] as const;
+export const TASKS = ['change-risk', 'detection', 'attribution'] as const;
 export const Task = z.enum(TASKS);
 export const ModelKind = z.enum(['onnx', 'builtin', 'imported-log']);
 

@@ -8,6 +8,7 @@ export interface Candidate {
   service: string;
   ts: number;
   size: number | null;
+  files: number | null;
   /** a change-risk model's score, per model name, where a run scored this change */
   risk: Record<string, number>;
 }

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli.js';
 import { createEngine, type Engine } from '../../electron/engine/engine.js';
 import type { DetectionReport, DetectionRunInfo } from '../../shared/contract/detection.js';
+import fs from 'node:fs';
+import { linearModel } from '../helpers/onnx-models.js';
 import { tempDir } from '../helpers/workspace.js';
 
 let workspace: string;
@@ -81,6 +83,26 @@ describe('detection on the demo workspace', () => {
     // A shorter lookback can only lose causes.
     const short = await engine.call('attribution.evaluate', { lookbackHours: 1 });
     expect(short.rankers[0]!.coverage!).toBeLessThanOrEqual(recent.coverage!);
+  });
+});
+
+describe('an ONNX ranking model for attribution', () => {
+  it('ranks like the built-in when it scores “same service first, then most recent”, and refuses a mismatched manifest', async () => {
+    const file = path.join(tempDir(), 'ranker.onnx');
+    fs.writeFileSync(file, linearModel([1e6, -1]));
+    const model = await engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'recent-onnx', input: 'features', features: ['same_service', 'minutes_before'], output: 'score' } });
+    expect(model).toMatchObject({ task: 'attribution', kind: 'onnx', features: ['same_service', 'minutes_before'] });
+    const r = await engine.call('attribution.evaluate', { rankers: [model.id] });
+    const builtin = r.rankers.find((x) => x.name === 'recent-on-service')!;
+    const onnx = r.rankers.find((x) => x.name === 'recent-onnx v1')!;
+    expect(onnx).toEqual({ ...builtin, name: 'recent-onnx v1' });
+    // The inverse model puts the oldest other-service change first: clearly worse.
+    fs.writeFileSync(file, linearModel([-1e6, 1]));
+    const inverse = await engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'inverse', input: 'features', features: ['same_service', 'minutes_before'], output: 'score' } });
+    const r2 = await engine.call('attribution.evaluate', { rankers: [inverse.id] });
+    expect(r2.rankers.find((x) => x.name === 'inverse v1')!.top1!).toBeLessThan(builtin.top1! / 2);
+    await expect(engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'bad', input: 'features', features: ['same_service'], output: 'score' } }))
+      .rejects.toThrow(/takes 2 features per row, but the manifest lists 1 \(same_service\)/);
   });
 });
 

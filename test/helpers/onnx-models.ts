@@ -111,3 +111,14 @@ export function windowZModel(w: number, options: { rank3?: boolean; output?: str
     output: [valueInfo(options.output ?? 'score', ['N', 1])],
   }, 'pytorch');
 }
+
+/** score = features · weights: a linear ranking model, input [N, F], output [N, 1]. */
+export function linearModel(weights: number[]): Uint8Array {
+  return encodeModel({
+    name: 'linear',
+    node: [node('MatMul', ['features', 'w'], ['score'])],
+    initializer: [floatTensor('w', [weights.length, 1], weights)],
+    input: [valueInfo('features', ['N', weights.length])],
+    output: [valueInfo('score', ['N', 1])],
+  });
+}

@@ -113,7 +113,7 @@ describe('detection metrics', () => {
 });
 
 describe('attribution', () => {
-  const c = (id: string, service: string, ts: number, size: number | null, risk = 0): Candidate => ({ id, service, ts, size, risk: { m: risk } });
+  const c = (id: string, service: string, ts: number, size: number | null, risk = 0): Candidate => ({ id, service, ts, size, files: null, risk: { m: risk } });
   const candidates = [c('x', 'other', 50, 900, 0.2), c('y', 'api', 40, 10, 0.9), c('z', 'api', 45, 300, 0.1)];
 
   it('ranks by recency on the service, by size, and by risk', () => {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
-import { AddDetector, WindowManifest, type AddDetectorInput, type DetectorSpec, type WindowManifestInput } from '../../../shared/contract/detection.js';
+import { AddDetector, RankerManifest, WindowManifest, type AddDetectorInput, type DetectorSpec, type RankerManifestInput, type WindowManifestInput } from '../../../shared/contract/detection.js';
+import { checkRankerManifest, rankerMatrix, scoreRows } from '../detection/onnx-ranker.js';
 import { checkWindowManifest, scoreWindows } from '../detection/onnx-detector.js';
 import { detectorMetrics } from '../../../shared/detection/detectors.js';
 import type { Db } from '../db/workspace.js';
@@ -27,7 +28,8 @@ type Stored =
   | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } }
   | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec }
   | { kind: 'onnx-detector'; manifest: WindowManifest }
-  | { kind: 'detector-log'; name: string; logVersion: string; threshold: number; sourceId: number };
+  | { kind: 'detector-log'; name: string; logVersion: string; threshold: number; sourceId: number }
+  | { kind: 'onnx-ranker'; manifest: RankerManifest };
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -43,6 +45,14 @@ function toInfo(row: Row): ModelInfo {
       status: row.status as ModelInfo['status'], features: [], threshold: stored.threshold,
       description: `Scores logged by ${stored.name} ${stored.logVersion} in a shadow deployment (source #${stored.sourceId})`,
       createdAt: row.created_at, notes: [], trainedUntil: null,
+    };
+  }
+  if (stored.kind === 'onnx-ranker') {
+    return {
+      id: row.id, name: row.name, version: row.version, task: 'attribution', kind: 'onnx', builtin: null, sha256: row.sha256,
+      status: row.status as ModelInfo['status'], features: stored.manifest.features, threshold: 0,
+      description: stored.manifest.description || `ONNX ranking model over ${stored.manifest.features.join(', ')}`,
+      createdAt: row.created_at, notes: JSON.parse(row.notes) as string[], trainedUntil: null,
     };
   }
   if (stored.kind === 'detector-log') {
@@ -112,7 +122,36 @@ export function detectorOf(db: Db, id: number): { info: ModelInfo; detector: Det
   if (stored.kind === 'detector') return { info: toInfo(r), detector: { kind: 'builtin', spec: stored.spec } };
   if (stored.kind === 'onnx-detector') return { info: toInfo(r), detector: { kind: 'onnx', manifest: stored.manifest, bytes: new Uint8Array(r.onnx!) } };
   if (stored.kind === 'detector-log') return { info: toInfo(r), detector: { kind: 'log' } };
-  throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`);
+  throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not a detector`.replace(' a attribution', ' an attribution'));
+}
+
+/** An attribution ranking model's manifest and file. */
+export function rankerOf(db: Db, id: number): { info: ModelInfo; manifest: RankerManifest; bytes: Uint8Array } {
+  const r = row(db, id);
+  const stored = JSON.parse(r.manifest) as Stored;
+  if (stored.kind !== 'onnx-ranker') throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is a ${r.task} model, not an attribution ranker`);
+  return { info: toInfo(r), manifest: stored.manifest, bytes: new Uint8Array(r.onnx!) };
+}
+
+/** Registers an ONNX ranking model for attribution, after a trial inference on synthetic candidates. */
+export async function addOnnxRanker(db: Db, bytes: Uint8Array, manifestInput: RankerManifestInput): Promise<ModelInfo> {
+  const parsed = RankerManifest.safeParse(manifestInput);
+  if (!parsed.success) throw new EngineFailure('bad_request', `The manifest is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
+  const manifest = parsed.data;
+  const prepared = prepareOnnx(manifest.name, bytes);
+  const session = await loadSession(manifest.name, prepared.bytes);
+  try {
+    checkRankerManifest(session, manifest);
+    const trial = [{ service: 'a', started: 3_600_000, dependsOn: new Set<string>(), candidates: [
+      { id: 'x', service: 'a', ts: 0, size: 10, files: 1, risk: {} }, { id: 'y', service: 'b', ts: 60_000, size: 500, files: 9, risk: {} },
+    ] }];
+    await scoreRows(session, manifest, rankerMatrix(manifest, trial));
+  } finally {
+    await session.release();
+  }
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'attribution', 'onnx', ?, ?, ?, ?, ?)`)
+    .run(manifest.name, nextVersion(db, manifest.name), sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx-ranker', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
+  return getModel(db, id);
 }
 
 /**
@@ -270,7 +309,7 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   if (stored.kind === 'onnx') return { bytes: new Uint8Array(r.onnx!), manifest: stored.manifest };
   if (stored.kind === 'imported-log') throw new EngineFailure('input_error', `Model ${r.name} is a prediction log; there is no model file to export`);
   if (stored.kind === 'detector') throw new EngineFailure('input_error', `Model ${r.name} is a built-in detector; there is no model file to export`);
-  if (stored.kind === 'onnx-detector' || stored.kind === 'detector-log') throw new EngineFailure('input_error', `Model ${r.name} is a detector; export writes change-risk models`);
+  if (stored.kind === 'onnx-detector' || stored.kind === 'detector-log' || stored.kind === 'onnx-ranker') throw new EngineFailure('input_error', `Model ${r.name} is a ${r.task} model; export writes change-risk models`);
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
@@ -296,7 +335,7 @@ export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; 
       reference: [], mitigations: {}, release: async () => undefined,
     };
   }
-  if (stored.kind === 'detector' || stored.kind === 'onnx-detector' || stored.kind === 'detector-log') throw new EngineFailure('input_error', `Model ${r.name} is a detector; it scores telemetry, not changes`);
+  if (stored.kind === 'detector' || stored.kind === 'onnx-detector' || stored.kind === 'detector-log' || stored.kind === 'onnx-ranker') throw new EngineFailure('input_error', `Model ${r.name} is a ${r.task} model; it does not score changes for risk`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
     mitigations: {}, release: async () => undefined,

@@ -92,7 +92,7 @@ export function Models() {
   }, [client, workspace]);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   const changeRisk = models.filter((m) => m.task === 'change-risk');
-  const detectors = models.filter((m) => m.task === 'detection');
+  const detectors = models.filter((m) => m.task !== 'change-risk');
   return (
     <div className="page models">
       <section className="card">
@@ -120,15 +120,16 @@ export function Models() {
       </section>
       {detectors.length > 0 && (
         <section className="card">
-          <h2>Detectors <span className="muted small">incident detection · run them on the Detection page</span></h2>
+          <h2>Detectors and rankers <span className="muted small">incident detection and attribution · see the Detection page</span></h2>
           <table className="table" data-testid="detectors-table">
-            <thead><tr><th>Name</th><th>Version</th><th>Signals</th><th className="num">Threshold</th><th>sha256</th><th>Status</th><th /></tr></thead>
+            <thead><tr><th>Name</th><th>Task</th><th>Version</th><th>Signals</th><th className="num">Threshold</th><th>sha256</th><th>Status</th><th /></tr></thead>
             <tbody>
               {detectors.map((m) => (
                 <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
                   <td className="wrap"><strong>{m.name}</strong><div className="muted small">{m.description}</div></td>
+                  <td>{m.task} · {m.kind}</td>
                   <td>v{m.version}</td>
-                  <td>{m.features.join(', ')}</td>
+                  <td>{m.features.join(', ') || '—'}</td>
                   <td className="num">{m.threshold}</td>
                   <td><code>{m.sha256.slice(0, 10)}</code></td>
                   <td>{m.status}</td>

@@ -263,7 +263,9 @@ export const useStore = create<State & Actions>((set, get) => {
     openDetection: (runId) => guard(async () => {
       const c = client();
       const [report, incidents, attribution] = await Promise.all([
-        c.call('detection.report', { runId }), c.call('detection.incidents', { runId }), c.call('attribution.evaluate', {}),
+        c.call('detection.report', { runId }), c.call('detection.incidents', { runId }),
+        // Every active ranking model ranks beside the built-ins.
+        c.call('attribution.evaluate', { rankers: get().models.filter((m) => m.task === 'attribution' && m.status === 'active').map((m) => m.id).slice(0, 10) }),
       ]);
       // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
       set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });

@@ -56,6 +56,7 @@ interface Actions {
   startDetection(config: DetectionRunConfigInput): Promise<void>;
   openDetection(runId: number): Promise<void>;
   openReplay(incident: string | null, cursor?: number): Promise<void>;
+  rankAttribution(riskRunId: number | null): Promise<void>;
   fail(error: unknown): void;
 }
 
@@ -269,6 +270,16 @@ export const useStore = create<State & Actions>((set, get) => {
       ]);
       // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
       set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });
+    }),
+    rankAttribution: (riskRunId) => guard(async () => {
+      const d = get().detection;
+      if (!d) return;
+      const run = riskRunId === null ? null : get().runs.find((r) => r.id === riskRunId);
+      const attribution = await client().call('attribution.evaluate', {
+        rankers: get().models.filter((m) => m.task === 'attribution' && m.status === 'active').map((m) => m.id).slice(0, 10),
+        ...(run?.manifest ? { riskRun: { runId: run.id, modelIds: run.manifest.models.map((m) => m.id).slice(0, 10) } } : {}),
+      });
+      set({ detection: { ...d, attribution } });
     }),
     openReplay: (incident, cursor) => guard(async () => {
       const d = get().detection;

@@ -136,7 +136,8 @@ export const DetectionScorecard = z.object({
     mttd_min: z.object({ model: Interval, humans: Interval, humans_with_model: Interval }),
   }),
   recallBySeverity: z.array(z.object({ severity: z.number().int(), incidents: z.number().int(), recall: z.number().nullable() })),
-  nab: z.record(z.string(), z.object({ score: z.number().nullable(), threshold: z.number() })).nullable(),
+  /** NAB per profile at the detector's threshold, and at the threshold NAB's sweep finds best */
+  nab: z.record(z.string(), z.object({ score: z.number().nullable(), threshold: z.number(), optimised: z.object({ score: z.number().nullable(), threshold: z.number() }) })).nullable(),
   sweep: z.array(z.object({ threshold: z.number(), falseAlertsPerDay: z.number(), recall: z.number().nullable(), medianLeadMin: z.number().nullable() })),
 });
 export type DetectionScorecard = z.infer<typeof DetectionScorecard>;

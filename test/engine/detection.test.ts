@@ -52,7 +52,11 @@ describe('detection on the demo workspace', () => {
 
   it('reports NAB scores, MTTD for model, humans and both, and an alert-budget sweep that trades pages for recall', () => {
     const z = card('zscore-1d');
-    for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) expect(z.nab![p]!.score).not.toBeNull();
+    for (const p of ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']) {
+      expect(z.nab![p]!.score).not.toBeNull();
+      // The sweep's best threshold can only do as well or better than the configured one.
+      expect(z.nab![p]!.optimised.score!).toBeGreaterThanOrEqual(z.nab![p]!.score! - 1e-9);
+    }
     expect(z.metrics.mttd_min.humans_with_model.value!).toBeLessThanOrEqual(z.metrics.mttd_min.humans.value!);
     const perDay = z.sweep.map((s) => s.falseAlertsPerDay);
     // Raising the threshold never adds false alerts.

@@ -105,7 +105,7 @@ export function windowZModel(w: number, options: { rank3?: boolean; output?: str
     initializer: [
       floatTensor('eps', [1], [1e-6]),
       { name: 'last', dims: [1], dataType: 7, int64Data: [w - 1] },
-      { name: 'shape2d', dims: [2], dataType: 7, int64Data: [-1, w] },
+      ...(options.rank3 ? [{ name: 'shape2d', dims: [2], dataType: 7, int64Data: [-1, w] }] : []),
     ],
     input: [valueInfo('window', options.rank3 ? ['N', 1, w] : ['N', w])],
     output: [valueInfo(options.output ?? 'score', ['N', 1])],

@@ -94,7 +94,8 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
     const series = nabSeries(db, runId, m.id, incidents, serviceIds);
     const nab = Object.fromEntries(NAB_PROFILE_NAMES.map((p) => {
       const r = scoreProfile(series, p, m.threshold);
-      return [p, { score: r.score, threshold: r.threshold }];
+      const best = scoreProfile(series, p);
+      return [p, { score: r.score, threshold: r.threshold, optimised: { score: best.score, threshold: best.threshold } }];
     }));
     // The alert budget: what each threshold would have cost in false pages and bought in recall.
     // A static rule scores 0 or 1: its only threshold is 1.

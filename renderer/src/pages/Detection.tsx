@@ -15,7 +15,7 @@ const lead = (v: number | null): string => (v === null ? '—' : `${v > 0 ? '+' 
 
 /** Detection results: detectors against the imported alerts, the alert budget, per-incident leads, the incident replay, attribution. */
 export function Detection() {
-  const { models, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, theme, workspace } = useStore();
+  const { models, runs, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, rankAttribution, theme, workspace } = useStore();
   const detectors = models.filter((m) => m.task === 'detection' && m.status === 'active');
   const [chosen, setChosen] = useState<number[] | null>(null);
   const picked = chosen ?? detectors.map((m) => m.id);
@@ -78,7 +78,17 @@ export function Detection() {
           </section>
           {replay && <Replay frame={replay} option={replayOption(replay, chartTheme)} onCursor={(t) => void openReplay(replay.incident.id, t)} onClose={() => void openReplay(null)} />}
           <section className="card">
-            <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} incidents with a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before</span></h2>
+            <div className="row-between">
+              <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} incidents with a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before</span></h2>
+              {runs.some((r) => r.state === 'done') && (
+                <label className="small">Also rank by the models of
+                  <select defaultValue="" onChange={(e) => void rankAttribution(e.target.value ? Number(e.target.value) : null)} data-testid="attribution-risk-run">
+                    <option value="">—</option>
+                    {runs.filter((r) => r.state === 'done' && r.manifest).map((r) => <option key={r.id} value={r.id}>change-risk run {r.id} · {r.manifest!.models.map((m) => m.name).join(', ')}</option>)}
+                  </select>
+                </label>
+              )}
+            </div>
             <table className="table" data-testid="attribution">
               <thead><tr><th>Ranker</th><th className="num">top 1</th><th className="num">top 3</th><th className="num">MRR</th><th className="num">coverage</th></tr></thead>
               <tbody>
@@ -107,6 +117,7 @@ function Scorecards({ cards }: { cards: DetectionScorecard[] }) {
     ['MTTD, humans with its advice', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
     ['MTTD, humans alone', (c) => iv(c.metrics.mttd_min.humans, 1)],
     ['NAB standard / low FP / low FN', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.score, 1)).join(' / ') : '—')],
+    ['NAB at its best threshold', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.optimised.score, 1)).join(' / ') : '—')],
     ['recall by severity', (c) => c.recallBySeverity.map((s) => <span key={s.severity} className="sev">SEV{s.severity} {num(s.recall, 2)} <span className="muted">({s.incidents})</span></span>)],
   ];
   return (

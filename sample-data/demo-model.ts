@@ -135,6 +135,28 @@ export async function buildDemoModel(outDir: string, sampleDataDir: string): Pro
       reference: medians,
       trainedUntil: changes[cut]!.ts,
     }, null, 2) + '\n');
+    // The deliberately bad candidate: the same learner on the same rows, but with the outcomes
+    // shuffled (a seeded Fisher–Yates), so whatever it learns is noise. Gates must fail it.
+    const shuffled = [...labels];
+    let seed = 20260901;
+    const next = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const bad = trainBoostedTrees(train, shuffled, { trees: 60 });
+    fs.writeFileSync(path.join(outDir, 'demo-risk-shuffled.onnx'), treesToOnnx(bad.trees, bad.base, features.length));
+    fs.writeFileSync(path.join(outDir, 'demo-risk-shuffled.manifest.json'), JSON.stringify({
+      name: 'demo-shuffled',
+      task: 'change-risk',
+      description: `A deliberately bad candidate: the same trees trained on the same changes with their outcomes shuffled (${bad.trees.length} trees)`,
+      input: 'features',
+      features,
+      output: 'risk',
+      threshold: Math.round(rate * 1000) / 1000,
+      reference: medians,
+      trainedUntil: changes[cut]!.ts,
+    }, null, 2) + '\n');
     return { onnx, manifest, trainedOn: cut };
   } finally {
     db.close();

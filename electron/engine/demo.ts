@@ -62,14 +62,19 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
       if (report.status !== 'imported') throw new EngineFailure('input_error', `Demo input ${f.file} did not import: ${report.message}`);
       done += size;
     }
-    // The shipped demo model, registered the way a user would add an ONNX file.
-    const modelFile = path.join(sampleDataDir, '..', 'models', 'demo-risk-gbdt.onnx');
-    if ((options.registerModels ?? true) && fs.existsSync(modelFile)) {
-      job.progress({ fraction: 1, message: 'registering the demo ONNX model' });
+    // The shipped demo models (a good candidate and a deliberately bad one), registered the way a
+    // user would add an ONNX file.
+    const modelsDir = path.join(sampleDataDir, '..', 'models');
+    const modelFiles = (options.registerModels ?? true) && fs.existsSync(modelsDir) ? fs.readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')).sort() : [];
+    if (modelFiles.length > 0) {
+      job.progress({ fraction: 1, message: 'registering the demo ONNX models' });
       const db = openWorkspace(partial);
       try {
-        const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
-        await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+        for (const f of modelFiles) {
+          const modelFile = path.join(modelsDir, f);
+          const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
+          await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+        }
       } finally {
         db.close();
       }

@@ -78,7 +78,7 @@ export function sfc32(s: Int32Array): number {
 }
 
 /** Fills `into` with independent Poisson(1) draws, two per generator step (state advanced in place). */
-function drawWeights(state: Int32Array, into: Uint8Array): void {
+export function drawWeights(state: Int32Array, into: Uint8Array): void {
   let a = state[0]!, b = state[1]!, c = state[2]!, d = state[3]!;
   const n = into.length;
   const table = POISSON_TABLE;

@@ -44,8 +44,8 @@ describe('change risk in the browser', () => {
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toMatch(/no feature coverage\. Available: .*lines_added/);
     await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
-    // risk-lr, rules, sk-size and the demo's own demo-gbdt; the refused one is not there.
-    expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(4);
+    // risk-lr, rules, sk-size and the demo's own demo-gbdt and demo-shuffled; the refused one is not there.
+    expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(5);
   });
 
   it('runs the models in shadow, with progress, and opens the scorecards', async () => {

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/** Champion/challenger comparisons and promotion gates (DESIGN.md §6). */
+
+const Interval = z.object({ value: z.number().nullable(), lo: z.number().nullable(), hi: z.number().nullable() });
+
+export const MetricComparison = z.object({
+  metric: z.string(),
+  champion: z.number().nullable(),
+  challenger: z.number().nullable(),
+  difference: Interval,
+  verdict: z.enum(['better', 'worse', 'not enough evidence', 'no preference']),
+});
+
+export const Comparison = z.object({
+  runId: z.number().int(),
+  champion: z.object({ id: z.number().int(), name: z.string(), version: z.number().int(), threshold: z.number() }),
+  challenger: z.object({ id: z.number().int(), name: z.string(), version: z.number().int(), threshold: z.number() }),
+  /** subjects both models scored, and how many of them caused incidents */
+  n: z.number().int(),
+  positives: z.number().int(),
+  resamples: z.number().int(),
+  metrics: z.array(MetricComparison),
+  mcnemar: z.object({ championOnlyRight: z.number().int(), challengerOnlyRight: z.number().int(), p: z.number() }),
+  /** changes one model would gate and the other not, riskiest disagreements first */
+  disagreements: z.array(z.object({
+    changeId: z.number().int(), externalId: z.string(), service: z.string(), ts: z.number().int(),
+    championScore: z.number(), challengerScore: z.number(), championGates: z.boolean(), challengerGates: z.boolean(),
+    outcome: z.enum(['incident', 'rolled back', 'nothing']),
+  })),
+  disagreementCount: z.number().int(),
+  summary: z.string(),
+});
+export type Comparison = z.infer<typeof Comparison>;
+
+export const GATE_OPS = ['>=', '<=', '>', '<'] as const;
+
+const AbsoluteCriterion = z.object({
+  metric: z.string().min(1).max(64),
+  op: z.enum(GATE_OPS),
+  value: z.number(),
+});
+const RelativeCriterion = z.object({
+  vs: z.literal('champion'),
+  metric: z.string().min(1).max(64),
+  op: z.enum(['improves', 'not_worse_than']),
+  /** for not_worse_than: how much worse is still acceptable, in the metric's units */
+  margin: z.number().nonnegative().default(0),
+});
+export const GateCriterion = z.union([RelativeCriterion, AbsoluteCriterion]);
+export type GateCriterion = z.infer<typeof GateCriterion>;
+
+export const GateSpec = z.object({
+  name: z.string().min(1).max(100),
+  description: z.string().max(2000).default(''),
+  criteria: z.array(GateCriterion).min(1).max(50),
+});
+export type GateSpec = z.infer<typeof GateSpec>;
+export type GateSpecInput = z.input<typeof GateSpec>;
+
+export const CriterionResult = z.object({
+  criterion: z.string(),
+  verdict: z.enum(['pass', 'fail', 'inconclusive']),
+  reason: z.string(),
+});
+
+export const GateResult = z.object({
+  gate: z.string(),
+  gateVersion: z.number().int().nullable(),
+  runId: z.number().int(),
+  model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }),
+  champion: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }).nullable(),
+  verdict: z.enum(['pass', 'fail', 'inconclusive']),
+  criteria: z.array(CriterionResult),
+});
+export type GateResult = z.infer<typeof GateResult>;
+
+export const SavedGate = z.object({ name: z.string(), version: z.number().int(), spec: GateSpec, savedAt: z.number().int() });
+export type SavedGate = z.infer<typeof SavedGate>;

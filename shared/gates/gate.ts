@@ -1,0 +1,102 @@
+import type { GateCriterion, GateSpec, GateSpecInput } from '../contract/gates.js';
+import type { Interval } from '../metrics/bootstrap.js';
+import { HIGHER_IS_BETTER, type MetricComparison } from '../metrics/compare.js';
+
+/**
+ * Gate verdicts: a criterion passes when the whole 95 % interval meets its bound, fails when the
+ * whole interval misses it, and is inconclusive when the interval straddles it. Operational
+ * figures (latency, error and fallback rates) have no interval and are read as they are.
+ */
+
+export type GateVerdict = 'pass' | 'fail' | 'inconclusive';
+
+export interface GateInputs {
+  /** scorecard metrics of the model under test, with intervals */
+  metrics: Record<string, Interval>;
+  /** latency_p50_ms, latency_p99_ms, error_rate, fallback_rate */
+  operations: Record<string, number | null>;
+  /** the comparison with the champion, when there is one */
+  comparison: MetricComparison[] | null;
+}
+
+export const PRESETS: Record<'advisory' | 'gating', GateSpecInput> = {
+  advisory: {
+    name: 'advisory mode',
+    description: 'Good enough to suggest: it ranks changes better than chance by a margin, is calibrated enough to read as a probability, answers reliably and fast, and is not worse than what runs today.',
+    criteria: [
+      { metric: 'auc_roc', op: '>=', value: 0.65 },
+      { metric: 'capture_at_20', op: '>=', value: 0.3 },
+      { metric: 'ece', op: '<=', value: 0.1 },
+      { metric: 'error_rate', op: '<=', value: 0.01 },
+      { metric: 'latency_p99_ms', op: '<=', value: 250 },
+      { vs: 'champion', metric: 'auc_roc', op: 'not_worse_than', margin: 0.02 },
+    ],
+  },
+  gating: {
+    name: 'gating mode',
+    description: 'Good enough to hold deploys back: strong ranking, most incident-causing changes caught while few good ones wait, near-perfect reliability, and better than what runs today.',
+    criteria: [
+      { metric: 'auc_roc', op: '>=', value: 0.75 },
+      { metric: 'recall', op: '>=', value: 0.5 },
+      { metric: 'fpr', op: '<=', value: 0.2 },
+      { metric: 'ece', op: '<=', value: 0.05 },
+      { metric: 'error_rate', op: '<=', value: 0.001 },
+      { metric: 'fallback_rate', op: '<=', value: 0.001 },
+      { metric: 'latency_p99_ms', op: '<=', value: 50 },
+      { vs: 'champion', metric: 'auc_roc', op: 'improves' },
+    ],
+  },
+};
+
+const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+const meets = (v: number, op: string, bound: number): boolean => (op === '>=' ? v >= bound : op === '<=' ? v <= bound : op === '>' ? v > bound : v < bound);
+
+export function describeCriterion(c: GateCriterion): string {
+  return 'vs' in c ? `${c.metric} ${c.op === 'improves' ? 'improves on' : `not worse than (margin ${c.margin})`} the champion` : `${c.metric} ${c.op} ${c.value}`;
+}
+
+function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
+  if (c.metric in inputs.operations) {
+    const v = inputs.operations[c.metric] ?? null;
+    if (v === null) return { verdict: 'inconclusive', reason: `${c.metric} is not known for this run` };
+    return meets(v, c.op, c.value) ? { verdict: 'pass', reason: `${c.metric} is ${fmt(v)}, within ${c.op} ${c.value}` } : { verdict: 'fail', reason: `${c.metric} is ${fmt(v)}, which is not ${c.op} ${c.value}` };
+  }
+  const m = inputs.metrics[c.metric];
+  if (!m) return { verdict: 'fail', reason: `${c.metric} is not a metric of this scorecard (known: ${[...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)].join(', ')})` };
+  if (m.value === null) return { verdict: 'inconclusive', reason: `${c.metric} is undefined here (no incidents, or no changes flagged)` };
+  const span = m.lo !== null && m.hi !== null ? ` [${fmt(m.lo)}, ${fmt(m.hi)}]` : '';
+  if (m.lo === null || m.hi === null) return meets(m.value, c.op, c.value) ? { verdict: 'inconclusive', reason: `${c.metric} is ${fmt(m.value)} but has no interval to be sure` } : { verdict: 'fail', reason: `${c.metric} is ${fmt(m.value)}, which is not ${c.op} ${c.value}` };
+  const lowOk = meets(m.lo, c.op, c.value);
+  const highOk = meets(m.hi, c.op, c.value);
+  if (lowOk && highOk) return { verdict: 'pass', reason: `${c.metric} ${fmt(m.value)}${span} is ${c.op} ${c.value} across its 95 % interval` };
+  if (!lowOk && !highOk) return { verdict: 'fail', reason: `${c.metric} ${fmt(m.value)}${span} is not ${c.op} ${c.value} anywhere in its 95 % interval` };
+  return { verdict: 'inconclusive', reason: `${c.metric} ${fmt(m.value)}${span}: the interval straddles ${c.value}; more data is needed to tell` };
+}
+
+function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
+  if (!inputs.comparison) return { verdict: 'inconclusive', reason: `no champion to compare ${c.metric} with` };
+  const m = inputs.comparison.find((x) => x.metric === c.metric);
+  if (!m) return { verdict: 'fail', reason: `${c.metric} is not a compared metric` };
+  const higher = HIGHER_IS_BETTER[c.metric];
+  if (higher === null || higher === undefined) return { verdict: 'fail', reason: `${c.metric} has no better direction to compare by` };
+  const d = m.difference;
+  if (d.lo === null || d.hi === null || d.value === null) return { verdict: 'inconclusive', reason: `the difference in ${c.metric} has no interval` };
+  // Work in "gain" units: positive is better, whatever the metric's direction.
+  const [gLo, gHi] = higher ? [d.lo, d.hi] : [-d.hi, -d.lo];
+  const gain = higher ? d.value : -d.value;
+  const span = `challenger − champion ${fmt(d.value)} [${fmt(d.lo)}, ${fmt(d.hi)}]`;
+  if (c.op === 'improves') {
+    if (gLo > 0) return { verdict: 'pass', reason: `${c.metric} improves on the champion: ${span}` };
+    if (gHi < 0) return { verdict: 'fail', reason: `${c.metric} is worse than the champion: ${span}` };
+    return { verdict: gain === 0 && gLo === 0 && gHi === 0 ? 'fail' : 'inconclusive', reason: gain === 0 && gLo === 0 && gHi === 0 ? `${c.metric} is the same as the champion's, not an improvement` : `${c.metric} vs the champion: ${span}; the interval includes no difference` };
+  }
+  if (gLo >= -c.margin) return { verdict: 'pass', reason: `${c.metric} is no worse than the champion by more than ${c.margin}: ${span}` };
+  if (gHi < -c.margin) return { verdict: 'fail', reason: `${c.metric} is worse than the champion by more than ${c.margin}: ${span}` };
+  return { verdict: 'inconclusive', reason: `${c.metric} may be worse than the champion by more than ${c.margin}: ${span}` };
+}
+
+export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string }[] } {
+  const criteria = spec.criteria.map((c) => ({ criterion: describeCriterion(c), ...('vs' in c ? relative(c, inputs) : absolute(c, inputs)) }));
+  const verdict: GateVerdict = criteria.some((c) => c.verdict === 'fail') ? 'fail' : criteria.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
+  return { verdict, criteria };
+}

@@ -17,6 +17,11 @@ import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, exportOnnx, 
 import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
+import { compareModels, getChampion, setChampion } from './gates/compare.js';
+import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
+import { reportData, renderHtml, renderMarkdown } from './reports/report.js';
+import { scorePendingChange } from './runs/score-change.js';
+import { PRESETS } from '../../shared/gates/gate.js';
 import { checkDetectors, listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
@@ -180,6 +185,23 @@ export function createEngine(options: EngineOptions): Engine {
       const ws = requireDb();
       checkChangeRiskModels(ws.db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
+    },
+    'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
+    'roles.setChampion': ({ modelId }) => setChampion(requireDb().db, modelId),
+    'compare.run': (input) => compareModels(requireDb().db, input),
+    'gates.presets': () => [parseGate(PRESETS.advisory), parseGate(PRESETS.gating)],
+    'gates.list': () => listGates(requireDb().db),
+    'gates.save': (spec) => saveGate(requireDb().db, spec),
+    'gates.check': async ({ runId, modelId, spec, gate, championId, resamples }) => {
+      const db = requireDb().db;
+      if (!spec && !gate) throw new EngineFailure('bad_request', 'Give a gate spec or the name of a saved gate');
+      const saved = spec ? null : latestGate(db, gate!);
+      return checkGate(db, { runId, modelId, spec: spec ?? saved!.spec, gateVersion: saved?.version ?? null, championId, resamples });
+    },
+    'changes.score': ({ modelId, change }) => scorePendingChange(requireDb().db, modelId, change),
+    'reports.render': async ({ runId, format, gate, championId }) => {
+      const data = await reportData(requireDb().db, { runId, gate, championId });
+      return { fileName: `shadowbench-run-${runId}.${format}`, content: format === 'html' ? renderHtml(data) : renderMarkdown(data) };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
     'detectors.addOnnx': async ({ uploadId, manifest }) => {

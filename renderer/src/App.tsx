@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { JobTray } from './components/Progress.js';
+import { Compare } from './pages/Compare.js';
 import { Data } from './pages/Data.js';
 import { Detection } from './pages/Detection.js';
 import { Explore } from './pages/Explore.js';
@@ -16,6 +17,7 @@ const PAGES: Array<{ id: Page; title: string }> = [
   { id: 'models', title: 'Models' },
   { id: 'runs', title: 'Runs' },
   { id: 'results', title: 'Results' },
+  { id: 'compare', title: 'Compare' },
   { id: 'detection', title: 'Detection' },
 ];
 
@@ -56,6 +58,7 @@ export function App() {
         {page === 'models' && <Models />}
         {page === 'runs' && <Runs />}
         {page === 'results' && <Results />}
+        {page === 'compare' && <Compare />}
         {page === 'detection' && <Detection />}
       </main>
       <JobTray />

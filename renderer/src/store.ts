@@ -2,10 +2,11 @@ import { create } from 'zustand';
 import type { ImportReport, JobStatus, Service, Source, WorkspaceInfo } from '../../shared/contract/records.js';
 import type { ImportOptionsInput, MethodOutput } from '../../shared/contract/methods.js';
 import type { ModelInfo, RunConfigInput, RunInfo, TrainOptionsInput } from '../../shared/contract/models.js';
+import type { Comparison, GateResult, GateSpecInput, SavedGate } from '../../shared/contract/gates.js';
 import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
 import { EngineCallError, type Client } from './client/client.js';
 
-export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection';
+export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection' | 'compare';
 export type Theme = 'light' | 'dark';
 
 interface State {
@@ -31,6 +32,13 @@ interface State {
   detectionJobId: string | null;
   detection: { runId: number; report: DetectionReport; incidents: IncidentDetection[]; attribution: AttributionResult } | null;
   replay: ReplayFrame | null;
+  championId: number | null;
+  comparison: Comparison | null;
+  comparing: boolean;
+  gates: SavedGate[];
+  presets: GateSpecInput[];
+  gateResult: GateResult | null;
+  gateError: string | null;
   error: string | null;
 }
 
@@ -57,6 +65,12 @@ interface Actions {
   openDetection(runId: number): Promise<void>;
   openReplay(incident: string | null, cursor?: number): Promise<void>;
   rankAttribution(riskRunId: number | null): Promise<void>;
+  loadGates(): Promise<void>;
+  setChampion(modelId: number | null): Promise<void>;
+  compare(runId: number, championId: number, challengerId: number): Promise<void>;
+  checkGate(runId: number, modelId: number, specText: string): Promise<void>;
+  saveGate(specText: string): Promise<SavedGate | null>;
+  exportReport(runId: number, format: 'html' | 'md'): Promise<void>;
   fail(error: unknown): void;
 }
 
@@ -68,7 +82,7 @@ const initialTheme = (): Theme => {
 
 const pageFromHash = (): Page => {
   const p = window.location.hash.replace(/^#\/?/, '');
-  return (['data', 'explore', 'models', 'runs', 'results', 'detection'] as const).find((x) => x === p) ?? 'home';
+  return (['data', 'explore', 'models', 'runs', 'results', 'detection', 'compare'] as const).find((x) => x === p) ?? 'home';
 };
 
 export const useStore = create<State & Actions>((set, get) => {
@@ -140,6 +154,13 @@ export const useStore = create<State & Actions>((set, get) => {
     detectionJobId: null,
     detection: null,
     replay: null,
+    championId: null,
+    comparison: null,
+    comparing: false,
+    gates: [],
+    presets: [],
+    gateResult: null,
+    gateError: null,
     error: null,
 
     async start(c) {
@@ -270,6 +291,61 @@ export const useStore = create<State & Actions>((set, get) => {
       ]);
       // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
       set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });
+    }),
+    loadGates: () => guard(async () => {
+      const c = client();
+      const [gates, presets, roles] = await Promise.all([c.call('gates.list', {}), c.call('gates.presets', {}), c.call('roles.get', {})]);
+      set({ gates, presets, championId: roles.changeRisk });
+    }),
+    setChampion: (modelId) => guard(async () => {
+      const { championId } = await client().call('roles.setChampion', { modelId });
+      set({ championId });
+    }),
+    compare: (runId, championId, challengerId) => guard(async () => {
+      set({ comparing: true });
+      try {
+        set({ comparison: await client().call('compare.run', { runId, championId, challengerId }) });
+      } finally {
+        set({ comparing: false });
+      }
+    }),
+    async checkGate(runId, modelId, specText) {
+      // The editor's live verdict: a spec that does not parse says why instead of a verdict.
+      let spec: unknown;
+      try {
+        spec = JSON.parse(specText);
+      } catch (err) {
+        set({ gateError: `Not valid JSON: ${(err as Error).message}`, gateResult: null });
+        return;
+      }
+      try {
+        const result = await client().call('gates.check', { runId, modelId, spec: spec as never, championId: get().championId, resamples: 300 });
+        set({ gateResult: result, gateError: null });
+      } catch (err) {
+        set({ gateError: err instanceof EngineCallError ? err.error.message : (err as Error).message, gateResult: null });
+      }
+    },
+    async saveGate(specText) {
+      try {
+        const saved = await client().call('gates.save', JSON.parse(specText) as never);
+        set({ gates: await client().call('gates.list', {}) });
+        return saved;
+      } catch (err) {
+        get().fail(err);
+        return null;
+      }
+    },
+    exportReport: (runId, format) => guard(async () => {
+      const r = await client().call('reports.render', { runId, format, championId: get().championId });
+      // A download of the engine's file: the report is built there, the same as the CLI's.
+      const url = URL.createObjectURL(new Blob([r.content], { type: format === 'html' ? 'text/html' : 'text/markdown' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = r.fileName;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
     }),
     rankAttribution: (riskRunId) => guard(async () => {
       const d = get().detection;

@@ -4,6 +4,7 @@ import {
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
 import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
+import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
 import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
@@ -91,6 +92,31 @@ export const methods = {
   'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
   'runs.start': method(RunConfig, JobStarted, { job: true }),
+  'roles.get': method(z.object({}), z.object({ changeRisk: z.number().int().nullable() })),
+  'roles.setChampion': method(z.object({ modelId: z.number().int().nullable() }), z.object({ championId: z.number().int().nullable() })),
+  'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),
+  'gates.presets': method(z.object({}), z.array(GateSpec)),
+  'gates.list': method(z.object({}), z.array(SavedGate)),
+  'gates.save': method(GateSpec, SavedGate),
+  'gates.check': method(z.object({
+    runId: z.number().int(), modelId: z.number().int(),
+    /** an unsaved spec (the editor's live verdict), or the latest version of a saved gate by name */
+    spec: GateSpec.optional(), gate: z.string().min(1).max(100).optional(),
+    /** null: judge without a champion; absent: the workspace's champion */
+    championId: z.number().int().nullable().optional(),
+    resamples: z.number().int().min(0).max(10000).optional(),
+  }), GateResult),
+  'changes.score': method(z.object({
+    modelId: z.number().int(),
+    change: z.object({ id: z.string().min(1).max(200).optional(), service: z.string().min(1).max(200), timestamp: z.number().int().optional(), author: z.string().max(200).nullable().optional(), attributes: z.record(z.string(), z.number()).optional() }),
+  }), z.object({
+    change: z.string(), model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }), score: z.number(), threshold: z.number(), gate: z.boolean(),
+    contributions: z.array(z.object({ feature: z.string(), value: z.number(), contribution: z.number() })), mitigations: z.array(z.object({ feature: z.string(), text: z.string() })),
+  })),
+  'reports.render': method(z.object({
+    runId: z.number().int(), format: z.enum(['html', 'md']),
+    gate: GateSpec.optional(), championId: z.number().int().nullable().optional(),
+  }), z.object({ fileName: z.string(), content: z.string() })),
   'detectors.add': method(AddDetector, ModelInfo),
   'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),
   'detectors.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: WindowManifest }), ModelInfo, { privileged: true }),

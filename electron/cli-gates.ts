@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
+import { PRESETS } from '../shared/gates/gate.js';
+import { findModel, type CliKit } from './cli-models.js';
+import type { Engine } from './engine/engine.js';
+
+/**
+ * `champion`, `compare`, `gate`, `report` and `score-change`: the commands a pipeline runs.
+ * `gate` exits 0 pass, 1 fail, 3 inconclusive (2 for usage or input errors).
+ */
+
+const num = (v: number | null, d = 3): string => (v === null ? '—' : v.toFixed(d));
+
+function readGate(arg: string, kit: CliKit): GateSpecInput {
+  if (!fs.existsSync(arg)) {
+    if (arg === 'advisory' || arg === 'gating') return PRESETS[arg];
+    kit.fail(2, `--gate ${arg}: no such file (or use the presets "advisory" and "gating")`);
+  }
+  try {
+    return JSON.parse(fs.readFileSync(arg, 'utf8')) as GateSpecInput;
+  } catch (err) {
+    return kit.fail(2, `${arg}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+async function championArg(engine: Engine, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  return (await findModel(engine, value, kit)).id;
+}
+
+export function printComparison(c: Comparison, out: (t: string) => void): void {
+  out(`${c.summary}\n`);
+  out(`  ${'metric'.padEnd(18)} ${'champion'.padStart(9)} ${'challenger'.padStart(10)}   difference [95 %]          verdict\n`);
+  for (const m of c.metrics) out(`  ${m.metric.padEnd(18)} ${num(m.champion).padStart(9)} ${num(m.challenger).padStart(10)}   ${`${num(m.difference.value)} [${num(m.difference.lo)}, ${num(m.difference.hi)}]`.padEnd(26)} ${m.verdict}\n`);
+  out(`  McNemar exact: champion alone right ${c.mcnemar.championOnlyRight}, challenger alone right ${c.mcnemar.challengerOnlyRight}, p = ${c.mcnemar.p.toPrecision(3)}\n`);
+}
+
+export function printGate(g: GateResult, out: (t: string) => void): void {
+  out(`${g.model.name} v${g.model.version} — gate "${g.gate}"${g.gateVersion ? ` v${g.gateVersion}` : ''}${g.champion ? ` (champion ${g.champion.name} v${g.champion.version})` : ''}: ${g.verdict.toUpperCase()}\n`);
+  for (const c of g.criteria) out(`  ${c.verdict.padEnd(12)} ${c.criterion}: ${c.reason}\n`);
+}
+
+export function registerGateCommands(program: Command, kit: CliKit): void {
+  program.command('champion')
+    .description('show or set the change-risk champion (the model challengers are compared with)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--model <name|id>', 'make this model the champion; "none" for no champion')
+    .action(async (opts: { workspace: string; model?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: (await championArg(engine, opts.model, kit)) ?? null });
+      const { changeRisk } = await engine.call('roles.get', {});
+      const m = changeRisk === null ? null : await engine.call('models.get', { id: changeRisk });
+      kit.out(m ? `champion: ${m.name} v${m.version} (id ${m.id})\n` : 'champion: none\n');
+    }));
+
+  program.command('compare')
+    .description('champion vs challenger on the changes of one run: paired bootstrap of every metric, McNemar, verdicts')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--challenger <name|id>', 'the model to judge')
+    .option('--champion <name|id>', "the model to judge it against (default: the workspace's champion)")
+    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; run: string; challenger: string; champion?: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const championId = (await championArg(engine, opts.champion, kit)) ?? (await engine.call('roles.get', {})).changeRisk;
+      if (championId === null || championId === undefined) kit.fail(2, 'No champion: pass --champion or set one with `shadowbench champion --model NAME`');
+      const c = await engine.call('compare.run', { runId: Number(opts.run), championId, challengerId: (await findModel(engine, opts.challenger, kit)).id, resamples: Number(opts.resamples) });
+      if (opts.json) return kit.out(JSON.stringify(c) + '\n');
+      printComparison(c, kit.out);
+    }));
+
+  program.command('gate')
+    .description('judge a model of a run against a gate; exit 0 pass, 1 fail, 3 inconclusive')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--gate <file|preset>', 'gate JSON file, or the preset "advisory" or "gating"')
+    .option('--model <name|id>', 'the model to judge (default: the one model of the run that is not the champion)')
+    .option('--champion <name|id>', 'champion for relative criteria ("none" for none; default: the workspace\'s)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; run: string; gate: string; model?: string; champion?: string; json?: boolean }) => {
+      const gate = readGate(opts.gate, kit);
+      const result = await kit.withWorkspace(opts.workspace, async (engine) => {
+        const run = await engine.call('runs.get', { id: Number(opts.run) });
+        const championId = await championArg(engine, opts.champion, kit);
+        const champion = championId === undefined ? (await engine.call('roles.get', {})).changeRisk : championId;
+        let modelId: number;
+        if (opts.model) modelId = (await findModel(engine, opts.model, kit)).id;
+        else {
+          const candidates = (run.manifest?.models ?? []).filter((m) => m.id !== champion);
+          if (candidates.length !== 1) kit.fail(2, `Run ${run.id} has ${candidates.length} models besides the champion (${candidates.map((m) => m.name).join(', ')}); pick one with --model`);
+          modelId = candidates[0]!.id;
+        }
+        return engine.call('gates.check', { runId: run.id, modelId, spec: gate as never, ...(championId !== undefined ? { championId } : {}) });
+      });
+      if (opts.json) kit.out(JSON.stringify(result) + '\n');
+      else printGate(result, kit.out);
+      if (result.verdict === 'fail') kit.fail(1, '');
+      if (result.verdict === 'inconclusive') kit.fail(3, '');
+    });
+
+  program.command('report')
+    .description('write a run report: self-contained HTML (charts as SVG, no network) or a Markdown summary for a pull request')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--out <file>', 'FILE.html or FILE.md')
+    .option('--gate <file|preset>', 'gate to judge the challengers by (default: the advisory preset)')
+    .option('--champion <name|id>', 'champion ("none" for none; default: the workspace\'s)')
+    .action(async (opts: { workspace: string; run: string; out: string; gate?: string; champion?: string }) => {
+      const format = opts.out.toLowerCase().endsWith('.html') ? 'html' : opts.out.toLowerCase().endsWith('.md') ? 'md' : kit.fail(2, '--out must end in .html or .md');
+      const gate = opts.gate ? readGate(opts.gate, kit) : undefined;
+      await kit.withWorkspace(opts.workspace, async (engine) => {
+        const championId = await championArg(engine, opts.champion, kit);
+        const r = await engine.call('reports.render', { runId: Number(opts.run), format, ...(gate ? { gate: gate as never } : {}), ...(championId !== undefined ? { championId } : {}) });
+        fs.writeFileSync(opts.out, r.content);
+        kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
+      });
+    });
+
+  program.command('score-change')
+    .description('score one pending change as of now: risk, top signals and suggested mitigations (what a CI job posts on a deploy)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--model <name|id>', 'change-risk model')
+    .requiredOption('--change <file>', 'JSON: {"service": …, "attributes": {"lines_added": …, …}[, "id", "author", "timestamp"]}')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; model: string; change: string; json?: boolean }) => {
+      let change: unknown;
+      try {
+        change = JSON.parse(fs.readFileSync(opts.change, 'utf8'));
+      } catch (err) {
+        kit.fail(2, `${opts.change}: ${(err as Error).message}`);
+      }
+      await kit.withWorkspace(opts.workspace, async (engine) => {
+        const r = await engine.call('changes.score', { modelId: (await findModel(engine, opts.model, kit)).id, change: change as never });
+        if (opts.json) return kit.out(JSON.stringify(r) + '\n');
+        kit.out(`${r.change}: risk ${r.score.toFixed(3)} (${r.model.name} v${r.model.version}, threshold ${r.threshold}) — ${r.gate ? 'would be HELD for review' : 'would pass'}\n`);
+        kit.out('  top signals:\n');
+        for (const c of r.contributions.slice(0, 5)) kit.out(`    ${c.feature} = ${c.value} (${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(3)})\n`);
+        if (r.mitigations.length) kit.out(`  suggested:\n${r.mitigations.map((m) => `    - ${m.text}\n`).join('')}`);
+      });
+    });
+}

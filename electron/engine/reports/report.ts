@@ -1,0 +1,155 @@
+import * as echarts from 'echarts';
+import type { Comparison, GateResult, GateSpec } from '../../../shared/contract/gates.js';
+import type { RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
+import { contributionsOption, prOption, reliabilityOption, rocOption } from '../../../shared/charts/scorecard.js';
+import { LIGHT } from '../../../shared/charts/theme.js';
+import { PRESETS } from '../../../shared/gates/gate.js';
+import type { Db } from '../db/workspace.js';
+import { compareModels, getChampion } from '../gates/compare.js';
+import { checkGate, parseGate } from '../gates/gates.js';
+import { getRun } from '../runs/replay-changes.js';
+import { scorecard, suggestionDetail } from '../runs/scorecard.js';
+
+/**
+ * Run reports: one self-contained HTML file (no scripts, no network; charts are SVG rendered
+ * server-side by echarts from the same option functions the UI uses) or a Markdown summary for a
+ * pull-request comment. Both say what ran (manifest), how each model scored (with intervals),
+ * how challengers compare with the champion, the gate verdicts, and the biggest misses and false
+ * alarms with their explanations.
+ */
+
+export interface ReportData {
+  run: RunInfo;
+  cards: Scorecard[];
+  championId: number | null;
+  comparisons: Comparison[];
+  gate: GateSpec;
+  verdicts: GateResult[];
+  misses: SuggestionDetail[];
+  falseAlarms: SuggestionDetail[];
+  generatedAt: number;
+}
+
+const KEY_METRICS = ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'capture_at_20', 'expected_cost'];
+
+export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }): Promise<ReportData> {
+  const run = getRun(db, input.runId);
+  const cards: Scorecard[] = [];
+  for (const m of run.manifest?.models ?? []) cards.push(await scorecard(db, run.id, m.id));
+  const stored = input.championId === undefined ? getChampion(db) : input.championId;
+  const championId = stored !== null && cards.some((c) => c.model.id === stored) ? stored : null;
+  const challengers = cards.filter((c) => c.model.id !== championId);
+  const comparisons = championId === null ? [] : challengers.map((c) => compareModels(db, { runId: run.id, championId, challengerId: c.model.id }));
+  const gate = input.gate ?? parseGate(PRESETS.advisory);
+  const verdicts: GateResult[] = [];
+  for (const c of challengers) verdicts.push(await checkGate(db, { runId: run.id, modelId: c.model.id, spec: gate, championId }));
+  // The biggest misses (incident-causing changes a model scored lowest) and false alarms (good
+  // changes it scored highest), with their explanations: the cases a reviewer should read.
+  const pick = (modelId: number, label: number, order: 'ASC' | 'DESC'): number[] =>
+    db.prepare(`SELECT change_id FROM suggestions WHERE run_id = ? AND model_id = ? AND label = ? AND score IS NOT NULL ORDER BY score ${order}, change_id LIMIT 3`).pluck().all(run.id, modelId, label) as number[];
+  const misses: SuggestionDetail[] = [];
+  const falseAlarms: SuggestionDetail[] = [];
+  for (const c of cards) {
+    for (const id of pick(c.model.id, 1, 'ASC')) misses.push(await suggestionDetail(db, run.id, c.model.id, id));
+    for (const id of pick(c.model.id, 0, 'DESC')) falseAlarms.push(await suggestionDetail(db, run.id, c.model.id, id));
+  }
+  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, generatedAt: Date.now() };
+}
+
+/** An echarts option as an SVG string, rendered without a browser. */
+export function svgChart(option: Record<string, unknown>, width = 520, height = 380): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption(option);
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
+const iv = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string => (!m || m.value === null ? 'undefined' : `${num(m.value)} [${num(m.lo)}, ${num(m.hi)}]`);
+const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+const name = (m: { name: string; version: number }): string => `${m.name} v${m.version}`;
+
+export function renderHtml(d: ReportData): string {
+  const m = d.run.manifest!;
+  const models = d.cards.map((c) => `<th>${esc(name(c.model))}${c.model.id === d.championId ? ' <span class="tag">champion</span>' : ''}</th>`).join('');
+  const rows = KEY_METRICS.map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
+  const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate'] as const)
+    .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}</td>`).join('')}</tr>`).join('');
+  const comparisons = d.comparisons.map((c) => `
+    <h3>${esc(name(c.challenger))} vs champion ${esc(name(c.champion))}</h3>
+    <p>${esc(c.summary)}. McNemar's exact test on the ${c.disagreementCount} changes they decide differently: champion alone right ${c.mcnemar.championOnlyRight}, challenger alone right ${c.mcnemar.challengerOnlyRight}, p = ${c.mcnemar.p.toPrecision(2)}.</p>
+    <table><thead><tr><th>metric</th><th>champion</th><th>challenger</th><th>difference [95 %]</th><th>verdict</th></tr></thead><tbody>
+    ${c.metrics.filter((x) => KEY_METRICS.includes(x.metric)).map((x) => `<tr><th scope="row">${x.metric}</th><td>${num(x.champion)}</td><td>${num(x.challenger)}</td><td>${esc(iv(x.difference))}</td><td class="v-${x.verdict.replace(/ /g, '-')}">${x.verdict}</td></tr>`).join('')}
+    </tbody></table>`).join('');
+  const verdicts = d.verdicts.map((v) => `
+    <h3>${esc(name(v.model))}: <span class="verdict-${v.verdict}">${v.verdict.toUpperCase()}</span></h3>
+    <ul>${v.criteria.map((c) => `<li class="verdict-${c.verdict}"><strong>${c.verdict}</strong> — ${esc(c.criterion)}: ${esc(c.reason)}</li>`).join('')}</ul>`).join('');
+  const cases = (title: string, list: SuggestionDetail[]): string => `<h2>${title}</h2>${list.map((s) => {
+    const model = d.cards.find((c) => c.model.id === s.modelId)!;
+    const top = [...s.explanation.contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution)).slice(0, 6);
+    return `<div class="case"><h3>${esc(s.externalId)} on ${esc(s.service)} at ${time(s.ts)} — ${esc(name(model.model))} scored ${num(s.score)}</h3>
+      <p>What happened: ${s.outcome.label === 1 ? `caused ${esc(s.outcome.incident ?? 'an incident')}` : s.outcome.rolledBack ? 'rolled back, no incident' : 'nothing'}.
+      ${s.mitigations.length ? `Suggested: ${s.mitigations.map((x) => esc(x.text)).join(' ')}` : ''}</p>
+      ${top.length ? svgChart(contributionsOption(top, LIGHT, 6), 640, 220) : '<p class="muted">No explanation for this model.</p>'}</div>`;
+  }).join('')}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>Shadowbench report — run ${d.run.id}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; color: #1f2933; max-width: 1100px; margin: 24px auto; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #e4e7eb; padding-bottom: 4px; } h3 { font-size: 14px; }
+table { border-collapse: collapse; margin: 8px 0; } th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left; font-size: 13px; }
+th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-size: 11px; background: #e0e9fb; color: #2563eb; padding: 1px 6px; border-radius: 8px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 12px; }
+.verdict-pass, .v-better { color: #15803d; } .verdict-fail, .v-worse { color: #dc2626; } .verdict-inconclusive { color: #d97706; }
+.case { border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+</style></head><body>
+<h1>Shadowbench report — change-risk run ${d.run.id}</h1>
+<p class="muted">Generated ${time(d.generatedAt)} UTC. Nothing here acted on anything: every model ran in shadow over recorded history.</p>
+<h2>What ran</h2>
+<table><tbody>
+<tr><th scope="row">models</th><td>${m.models.map((x) => `${esc(name(x))} (sha256 ${x.sha256.slice(0, 12)})`).join('<br>')}</td></tr>
+<tr><th scope="row">changes</th><td>${m.subjects}; outcomes from ${Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>
+<tr><th scope="row">dataset fingerprint</th><td>${esc(m.datasetFingerprint)}</td></tr>
+<tr><th scope="row">seed · code</th><td>${m.seed} · ${esc(m.codeVersion)}</td></tr>
+<tr><th scope="row">range</th><td>${d.run.config.from !== undefined ? time(d.run.config.from) : 'start'} → ${d.run.config.until !== undefined ? time(d.run.config.until) : 'end'}</td></tr>
+</tbody></table>
+<h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
+<table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}</tbody></table>
+<div class="charts">${svgChart(rocOption(d.cards, LIGHT))}${svgChart(prOption(d.cards, LIGHT))}${svgChart(reliabilityOption(d.cards, LIGHT))}</div>
+<h2>Against the champion</h2>
+${d.championId === null ? '<p class="muted">No champion in this run: set one to compare challengers with it.</p>' : comparisons}
+<h2>Gate: ${esc(d.gate.name)}</h2>
+<p class="muted">${esc(d.gate.description)}</p>
+${verdicts || '<p class="muted">No challengers to judge.</p>'}
+${cases('Biggest misses (incident-causing changes scored lowest)', d.misses)}
+${cases('Biggest false alarms (good changes scored highest)', d.falseAlarms)}
+</body></html>
+`;
+}
+
+/** A Markdown summary for a pull-request comment: verdicts first, then the numbers. */
+export function renderMarkdown(d: ReportData): string {
+  const lines: string[] = [];
+  lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '');
+  for (const v of d.verdicts) lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
+  if (d.verdicts.length) lines.push('');
+  lines.push(`| metric | ${d.cards.map((c) => `${name(c.model)}${c.model.id === d.championId ? ' (champion)' : ''}`).join(' | ')} |`);
+  lines.push(`|---|${d.cards.map(() => '---').join('|')}|`);
+  for (const k of KEY_METRICS) lines.push(`| ${k} | ${d.cards.map((c) => iv(c.metrics[k])).join(' | ')} |`);
+  lines.push(`| latency_p99_ms | ${d.cards.map((c) => num(c.operations.latency_p99_ms, 3)).join(' | ')} |`, `| error_rate | ${d.cards.map((c) => num(c.operations.error_rate, 4)).join(' | ')} |`, '');
+  for (const c of d.comparisons) lines.push(`- ${c.summary}`);
+  if (d.comparisons.length) lines.push('');
+  for (const v of d.verdicts) {
+    lines.push(`<details><summary>${name(v.model)}: ${v.criteria.length} criteria</summary>`, '', '| criterion | verdict | reason |', '|---|---|---|');
+    for (const c of v.criteria) lines.push(`| ${c.criterion} | ${c.verdict} | ${c.reason.replace(/\|/g, '\\|')} |`);
+    lines.push('', '</details>', '');
+  }
+  lines.push(`<sub>${d.run.manifest!.subjects} changes · dataset ${d.run.manifest!.datasetFingerprint.slice(0, 12)} · seed ${d.run.manifest!.seed} · 95 % bootstrap intervals</sub>`);
+  return lines.join('\n') + '\n';
+}

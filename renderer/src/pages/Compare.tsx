@@ -1,0 +1,141 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+/** Champion vs challenger on one run, the gate editor with its live verdict, and report export. */
+export function Compare() {
+  const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, setChampion, compare, checkGate, saveGate, exportReport } = useStore();
+  const done = runs.filter((r) => r.state === 'done' && r.manifest && r.manifest.models.length > 0);
+  const [runId, setRunId] = useState<number | null>(null);
+  const run = done.find((r) => r.id === runId) ?? done[0];
+  const inRun = run?.manifest?.models ?? [];
+  const [champ, setChamp] = useState<number | null>(null);
+  const [challenger, setChallenger] = useState<number | null>(null);
+  const [specText, setSpecText] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  const debounce = useRef<number | null>(null);
+  useEffect(() => void loadGates(), [loadGates, workspace]);
+  useEffect(() => {
+    if (!specText && presets[0]) setSpecText(JSON.stringify(presets[0], null, 2));
+  }, [presets, specText]);
+  // Defaults: the workspace's champion if it ran, else the first model; the challenger another one.
+  const championChoice = champ ?? (inRun.some((m) => m.id === championId) ? championId : inRun[0]?.id ?? null);
+  const challengerChoice = challenger ?? inRun.find((m) => m.id !== championChoice)?.id ?? null;
+  useEffect(() => {
+    if (!run || challengerChoice === null || !specText) return;
+    if (debounce.current !== null) window.clearTimeout(debounce.current);
+    debounce.current = window.setTimeout(() => void checkGate(run.id, challengerChoice, specText), 300);
+  }, [run, challengerChoice, specText, checkGate, championId]);
+  const name = useMemo(() => new Map(models.map((m) => [m.id, `${m.name} v${m.version}`])), [models]);
+  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!run) return <div className="page"><p className="muted">No finished change-risk run yet: start one on the Runs page.</p></div>;
+  return (
+    <div className="page compare">
+      <section className="card form">
+        <h2>Champion vs challenger</h2>
+        <div className="form-row">
+          <label>Run
+            <select value={run.id} onChange={(e) => { setRunId(Number(e.target.value)); setChamp(null); setChallenger(null); }} data-testid="compare-run">
+              {done.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => m.name).join(', ')}</option>)}
+            </select>
+          </label>
+          <label>Champion
+            <select value={championChoice ?? ''} onChange={(e) => setChamp(Number(e.target.value))} data-testid="compare-champion">
+              {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.id === championId ? ' (workspace champion)' : ''}</option>)}
+            </select>
+          </label>
+          {championChoice !== null && championChoice !== championId && <button onClick={() => void setChampion(championChoice)} data-testid="make-champion">Make it the workspace champion</button>}
+          <label>Challenger
+            <select value={challengerChoice ?? ''} onChange={(e) => setChallenger(Number(e.target.value))} data-testid="compare-challenger">
+              {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}</option>)}
+            </select>
+          </label>
+          <button className="primary" disabled={championChoice === null || challengerChoice === null || comparing} onClick={() => void compare(run.id, championChoice!, challengerChoice!)} data-testid="compare-start">
+            {comparing ? 'Comparing…' : 'Compare'}
+          </button>
+        </div>
+        <p className="muted small">Both models scored the same changes. Each difference (challenger − champion) has a 95 % paired bootstrap interval: the same resampled changes for both, so it measures the models, not the sample.</p>
+      </section>
+      {comparison && comparison.runId === run.id && (
+        <section className="card" data-testid="comparison">
+          <h2>{comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}</h2>
+          <p data-testid="comparison-summary">{comparison.summary}</p>
+          <table className="table">
+            <thead><tr><th>Metric</th><th className="num">Champion</th><th className="num">Challenger</th><th className="num">Difference [95 %]</th><th>Verdict</th></tr></thead>
+            <tbody>
+              {comparison.metrics.map((m) => (
+                <tr key={m.metric}>
+                  <td>{m.metric}</td><td className="num">{num(m.champion)}</td><td className="num">{num(m.challenger)}</td>
+                  <td className="num">{num(m.difference.value)} <span className="muted small">[{num(m.difference.lo)}, {num(m.difference.hi)}]</span></td>
+                  <td className={`verdict-${m.verdict.replace(/ /g, '-')}`}>{m.verdict}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p className="small">McNemar's exact test on whether each decision was right, over the {comparison.disagreementCount} changes they decide differently: champion alone right {comparison.mcnemar.championOnlyRight}, challenger alone right {comparison.mcnemar.challengerOnlyRight}, p = {comparison.mcnemar.p.toPrecision(3)}.</p>
+          <h3>Where they disagree <span className="muted small">{comparison.disagreementCount} changes, riskiest first</span></h3>
+          <div className="table-scroll tall">
+            <table className="table" data-testid="disagreements">
+              <thead><tr><th>Change</th><th>Service</th><th>Time (UTC)</th><th className="num">Champion</th><th className="num">Challenger</th><th>Would gate</th><th>What happened</th></tr></thead>
+              <tbody>
+                {comparison.disagreements.slice(0, 200).map((d) => (
+                  <tr key={d.changeId}>
+                    <td>{d.externalId}</td><td>{d.service}</td><td>{fmtTime(d.ts)}</td>
+                    <td className="num">{num(d.championScore)}</td><td className="num">{num(d.challengerScore)}</td>
+                    <td>{d.challengerGates ? 'challenger only' : 'champion only'}</td>
+                    <td className={d.outcome === 'incident' ? 'bad' : ''}>{d.outcome}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+      <section className="card">
+        <div className="row-between">
+          <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championId !== null ? ` against ${name.get(championId)}` : ' (no workspace champion: relative criteria stay inconclusive)'}</span></h2>
+          <div className="form-row">
+            {presets.map((p) => <button key={p.name} onClick={() => setSpecText(JSON.stringify(p, null, 2))} data-testid={`preset-${p.name.split(' ')[0]}`}>{p.name}</button>)}
+            {gates.length > 0 && (
+              <select defaultValue="" onChange={(e) => {
+                const g = gates.find((x) => `${x.name}@${x.version}` === e.target.value);
+                if (g) setSpecText(JSON.stringify(g.spec, null, 2));
+              }} aria-label="saved gates">
+                <option value="">saved gates…</option>
+                {gates.map((g) => <option key={`${g.name}@${g.version}`} value={`${g.name}@${g.version}`}>{g.name} v{g.version}</option>)}
+              </select>
+            )}
+          </div>
+        </div>
+        <div className="gate-editor">
+          <textarea value={specText} onChange={(e) => setSpecText(e.target.value)} spellCheck={false} rows={18} aria-label="gate spec" data-testid="gate-spec" />
+          <div>
+            {gateError && <p className="error-text" data-testid="gate-error">{gateError}</p>}
+            {gateResult && !gateError && (
+              <div data-testid="gate-result">
+                <p className={`gate-verdict verdict-${gateResult.verdict}`} data-testid="gate-verdict">{gateResult.verdict.toUpperCase()}</p>
+                <ul className="plain">
+                  {gateResult.criteria.map((c, i) => <li key={i}><strong className={`verdict-${c.verdict}`}>{c.verdict}</strong> — {c.criterion}: <span className="muted">{c.reason}</span></li>)}
+                </ul>
+              </div>
+            )}
+            <div className="form-row">
+              <button onClick={() => void saveGate(specText).then((g) => g && setSaved(`Saved ${g.name} v${g.version}`))} data-testid="gate-save">Save gate</button>
+              {saved && <span className="muted small" data-testid="gate-saved">{saved}</span>}
+            </div>
+          </div>
+        </div>
+      </section>
+      <section className="card">
+        <h2>Report</h2>
+        <p className="muted small">One self-contained HTML file (charts embedded as SVG, nothing loaded from the network) or a Markdown summary for a pull request: the run's manifest, scorecards, the comparison with the champion, gate verdicts, and the biggest misses and false alarms with their explanations.</p>
+        <div className="form-row">
+          <button onClick={() => void exportReport(run.id, 'html')} data-testid="export-html">Export HTML</button>
+          <button onClick={() => void exportReport(run.id, 'md')} data-testid="export-md">Export Markdown</button>
+        </div>
+      </section>
+    </div>
+  );
+}

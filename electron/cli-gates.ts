@@ -91,7 +91,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
           if (candidates.length !== 1) kit.fail(2, `Run ${run.id} has ${candidates.length} models besides the champion (${candidates.map((m) => m.name).join(', ')}); pick one with --model`);
           modelId = candidates[0]!.id;
         }
-        return engine.call('gates.check', { runId: run.id, modelId, spec: gate as never, ...(championId !== undefined ? { championId } : {}) });
+        return engine.call('gates.check', { runId: run.id, modelId, spec: gate, ...(championId !== undefined ? { championId } : {}) });
       });
       if (opts.json) kit.out(JSON.stringify(result) + '\n');
       else printGate(result, kit.out);
@@ -111,7 +111,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
       const gate = opts.gate ? readGate(opts.gate, kit) : undefined;
       await kit.withWorkspace(opts.workspace, async (engine) => {
         const championId = await championArg(engine, opts.champion, kit);
-        const r = await engine.call('reports.render', { runId: Number(opts.run), format, ...(gate ? { gate: gate as never } : {}), ...(championId !== undefined ? { championId } : {}) });
+        const r = await engine.call('reports.render', { runId: Number(opts.run), format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
         fs.writeFileSync(opts.out, r.content);
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
       });

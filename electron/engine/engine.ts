@@ -191,16 +191,16 @@ export function createEngine(options: EngineOptions): Engine {
     'compare.run': (input) => compareModels(requireDb().db, input),
     'gates.presets': () => [parseGate(PRESETS.advisory), parseGate(PRESETS.gating)],
     'gates.list': () => listGates(requireDb().db),
-    'gates.save': (spec) => saveGate(requireDb().db, spec),
+    'gates.save': ({ spec }) => saveGate(requireDb().db, spec),
     'gates.check': async ({ runId, modelId, spec, gate, championId, resamples }) => {
       const db = requireDb().db;
-      if (!spec && !gate) throw new EngineFailure('bad_request', 'Give a gate spec or the name of a saved gate');
-      const saved = spec ? null : latestGate(db, gate!);
-      return checkGate(db, { runId, modelId, spec: spec ?? saved!.spec, gateVersion: saved?.version ?? null, championId, resamples });
+      if (spec === undefined && !gate) throw new EngineFailure('bad_request', 'Give a gate spec or the name of a saved gate');
+      const saved = spec !== undefined ? null : latestGate(db, gate!);
+      return checkGate(db, { runId, modelId, spec: spec !== undefined ? parseGate(spec) : saved!.spec, gateVersion: saved?.version ?? null, championId, resamples });
     },
     'changes.score': ({ modelId, change }) => scorePendingChange(requireDb().db, modelId, change),
     'reports.render': async ({ runId, format, gate, championId }) => {
-      const data = await reportData(requireDb().db, { runId, gate, championId });
+      const data = await reportData(requireDb().db, { runId, gate: gate === undefined ? undefined : parseGate(gate), championId });
       return { fileName: `shadowbench-run-${runId}.${format}`, content: format === 'html' ? renderHtml(data) : renderMarkdown(data) };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),

@@ -319,7 +319,7 @@ export const useStore = create<State & Actions>((set, get) => {
         return;
       }
       try {
-        const result = await client().call('gates.check', { runId, modelId, spec: spec as never, championId: get().championId, resamples: 300 });
+        const result = await client().call('gates.check', { runId, modelId, spec, championId: get().championId, resamples: 300 });
         set({ gateResult: result, gateError: null });
       } catch (err) {
         set({ gateError: err instanceof EngineCallError ? err.error.message : (err as Error).message, gateResult: null });
@@ -327,7 +327,7 @@ export const useStore = create<State & Actions>((set, get) => {
     },
     async saveGate(specText) {
       try {
-        const saved = await client().call('gates.save', JSON.parse(specText) as never);
+        const saved = await client().call('gates.save', { spec: JSON.parse(specText) as unknown });
         set({ gates: await client().call('gates.list', {}) });
         return saved;
       } catch (err) {

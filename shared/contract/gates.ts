@@ -35,12 +35,12 @@ export type Comparison = z.infer<typeof Comparison>;
 
 export const GATE_OPS = ['>=', '<=', '>', '<'] as const;
 
-const AbsoluteCriterion = z.object({
+export const AbsoluteCriterion = z.object({
   metric: z.string().min(1).max(64),
   op: z.enum(GATE_OPS),
   value: z.number(),
 });
-const RelativeCriterion = z.object({
+export const RelativeCriterion = z.object({
   vs: z.literal('champion'),
   metric: z.string().min(1).max(64),
   op: z.enum(['improves', 'not_worse_than']),

@@ -97,11 +97,12 @@ export const methods = {
   'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),
   'gates.presets': method(z.object({}), z.array(GateSpec)),
   'gates.list': method(z.object({}), z.array(SavedGate)),
-  'gates.save': method(GateSpec, SavedGate),
+  // Gate specs are parsed by the engine (parseGate), which names the criterion and the shape it needs.
+  'gates.save': method(z.object({ spec: z.unknown() }), SavedGate),
   'gates.check': method(z.object({
     runId: z.number().int(), modelId: z.number().int(),
     /** an unsaved spec (the editor's live verdict), or the latest version of a saved gate by name */
-    spec: GateSpec.optional(), gate: z.string().min(1).max(100).optional(),
+    spec: z.unknown().optional(), gate: z.string().min(1).max(100).optional(),
     /** null: judge without a champion; absent: the workspace's champion */
     championId: z.number().int().nullable().optional(),
     resamples: z.number().int().min(0).max(10000).optional(),
@@ -115,7 +116,7 @@ export const methods = {
   })),
   'reports.render': method(z.object({
     runId: z.number().int(), format: z.enum(['html', 'md']),
-    gate: GateSpec.optional(), championId: z.number().int().nullable().optional(),
+    gate: z.unknown().optional(), championId: z.number().int().nullable().optional(),
   }), z.object({ fileName: z.string(), content: z.string() })),
   'detectors.add': method(AddDetector, ModelInfo),
   'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),

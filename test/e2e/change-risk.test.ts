@@ -97,4 +97,55 @@ describe('change risk in the browser', () => {
     await page.waitForTimeout(500);
     await page.screenshot({ path: screenshotPath('timeline-risk.png') });
   });
+
+  it('compares a challenger with the champion and judges it by a gate, live', async () => {
+    await page.getByTestId('nav-compare').click();
+    const champion = page.getByTestId('compare-champion');
+    await champion.selectOption({ label: (await champion.locator('option').allTextContents()).find((t) => t.startsWith('rules'))! });
+    await page.getByTestId('make-champion').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=compare-champion]')?.textContent?.includes('(workspace champion)'));
+    const challenger = page.getByTestId('compare-challenger');
+    await challenger.selectOption({ label: (await challenger.locator('option').allTextContents()).find((t) => t.startsWith('demo-gbdt'))! });
+    await page.getByTestId('compare-start').click();
+    await page.getByTestId('comparison').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('comparison').locator('tr', { hasText: 'auc_roc' }).first().textContent()).toMatch(/better/);
+    expect(await page.getByTestId('disagreements').locator('tbody tr').count()).toBeGreaterThan(0);
+    // The advisory preset is loaded; its verdict follows the editor.
+    await page.waitForFunction(() => document.querySelector('[data-testid=gate-verdict]')?.textContent === 'PASS', undefined, { timeout: 30_000 });
+    await challenger.selectOption({ label: (await challenger.locator('option').allTextContents()).find((t) => t.startsWith('demo-shuffled'))! });
+    await page.waitForFunction(() => document.querySelector('[data-testid=gate-verdict]')?.textContent === 'FAIL', undefined, { timeout: 30_000 });
+    expect(await page.getByTestId('gate-result').textContent()).toMatch(/fail — auc_roc >= 0\.65: auc_roc 0\.\d+ \[/);
+    await page.screenshot({ path: screenshotPath('compare.png'), fullPage: true });
+    // A typo in the spec says where, instead of a verdict.
+    const spec = page.getByTestId('gate-spec');
+    const text = await spec.inputValue();
+    await spec.fill(text.replace('">="', '"=>"'));
+    await page.getByTestId('gate-error').waitFor();
+    expect(await page.getByTestId('gate-error').textContent()).toMatch(/criteria\.0: op/);
+    await spec.fill(text);
+    await page.getByTestId('gate-save').click();
+    await page.getByTestId('gate-saved').waitFor();
+    expect(await page.getByTestId('gate-saved').textContent()).toBe('Saved advisory mode v1');
+  });
+
+  it('exports an HTML report that opens with no network requests and draws its charts', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-html').click()]);
+    const file = path.join(tempDir(), download.suggestedFilename());
+    await download.saveAs(file);
+    const viewer = await app.browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const requests: string[] = [];
+    viewer.on('request', (r) => requests.push(r.url()));
+    await viewer.goto(`file://${file}`);
+    expect(requests).toEqual([`file://${file}`]);
+    expect(await viewer.locator('svg').count()).toBeGreaterThanOrEqual(3);
+    // Charts that drew: the ROC curve has paths, not just an empty frame.
+    expect(await viewer.locator('svg').first().locator('path').count()).toBeGreaterThan(5);
+    expect(await viewer.locator('h1').textContent()).toMatch(/Shadowbench report — change-risk run \d+/);
+    await viewer.screenshot({ path: screenshotPath('report.png') });
+    await viewer.close();
+    const [md] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-md').click()]);
+    const mdFile = path.join(tempDir(), md.suggestedFilename());
+    await md.saveAs(mdFile);
+    expect(fs.readFileSync(mdFile, 'utf8')).toMatch(/^\| metric \| .*rules v1 \(champion\)/m);
+  });
 });

@@ -1,4 +1,4 @@
-import { GateSpec, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
+import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
 import { evaluateGate } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
@@ -8,13 +8,30 @@ import { compareModels, getChampion } from './compare.js';
 
 /** Saved gates (versioned by name) and gate verdicts for a model in a run. */
 
+/**
+ * Parses a gate spec with messages a person can act on: a criterion is judged against the shape
+ * its own keys point to (`vs` → relative, else absolute) rather than as a failed union.
+ */
 export function parseGate(input: unknown, where = 'the gate'): GateSpec {
   const parsed = GateSpec.safeParse(input);
-  if (!parsed.success) throw new EngineFailure('bad_request', `${where} is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'gate'}: ${i.message}`).join('; ')}`);
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  const problems: string[] = [];
+  const criteria = (input as { criteria?: unknown })?.criteria;
+  if (Array.isArray(criteria)) {
+    criteria.forEach((c, i) => {
+      const relative = typeof c === 'object' && c !== null && 'vs' in c;
+      const r = (relative ? RelativeCriterion : AbsoluteCriterion).safeParse(c);
+      if (!r.success) {
+        const shape = relative ? '{"vs": "champion", "metric", "op": "improves" | "not_worse_than", "margin"}' : '{"metric", "op": ">=" | "<=" | ">" | "<", "value"}';
+        problems.push(`criteria.${i}: ${r.error.issues.map((x) => `${x.path.join('.') || 'criterion'} ${x.message.toLowerCase()}`).join(', ')} (a criterion is ${shape})`);
+      }
+    });
+  }
+  for (const issue of parsed.error.issues) if (issue.path[0] !== 'criteria' || issue.path.length === 1) problems.push(`${issue.path.join('.') || 'gate'}: ${issue.message}`);
+  throw new EngineFailure('bad_request', `${where} is not valid: ${problems.join('; ')}`);
 }
 
-export function saveGate(db: Db, input: GateSpecInput): SavedGate {
+export function saveGate(db: Db, input: GateSpecInput | unknown): SavedGate {
   const spec = parseGate(input);
   const version = ((db.prepare('SELECT max(version) FROM gates WHERE name = ?').pluck().get(spec.name) as number | null) ?? 0) + 1;
   const savedAt = Date.now();

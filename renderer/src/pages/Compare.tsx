@@ -58,6 +58,9 @@ export function Compare() {
         </div>
         <p className="muted small">Both models scored the same changes. Each difference (challenger − champion) has a 95 % paired bootstrap interval: the same resampled changes for both, so it measures the models, not the sample.</p>
       </section>
+      {comparison && comparison.runId === run.id && (comparison.challenger.id !== challengerChoice || comparison.champion.id !== championChoice) && (
+        <p className="muted small">The comparison below is {comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}; press Compare for the pair now chosen.</p>
+      )}
       {comparison && comparison.runId === run.id && (
         <section className="card" data-testid="comparison">
           <h2>{comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}</h2>

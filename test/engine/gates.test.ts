@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../electron/cli.js';
+import type { Comparison, GateResult } from '../../shared/contract/gates.js';
+import { tempDir } from '../helpers/workspace.js';
+
+let workspace: string;
+let dir: string;
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  dir = tempDir();
+  workspace = path.join(dir, 'demo.sbw');
+  expect((await cli(['demo', '--workspace', workspace])).code).toBe(0);
+  expect((await cli(['models', 'train', '--workspace', workspace, '--name', 'rules', '--kind', 'heuristic'])).code).toBe(0);
+  expect((await cli(['champion', '--workspace', workspace, '--model', 'rules'])).out).toBe('champion: rules v1 (id 7)\n');
+  const run = await cli(['run', '--workspace', workspace, '--models', 'rules,demo-gbdt,demo-shuffled', '--from', 'after-training', '--resamples', '200']);
+  expect(run.code, run.err).toBe(0);
+}, 240_000);
+
+describe('promotion gates on the demo workspace', () => {
+  it('passes the shipped good candidate on the advisory preset (exit 0)', async () => {
+    const r = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', 'demo-gbdt', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const g = JSON.parse(r.out) as GateResult;
+    expect(g.verdict).toBe('pass');
+    expect(g.champion?.name).toBe('rules');
+    expect(g.criteria.every((c) => c.verdict === 'pass')).toBe(true);
+  });
+
+  it('fails the deliberately bad candidate with readable reasons (exit 1)', async () => {
+    const r = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', 'demo-shuffled']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/demo-shuffled v1 — gate "advisory mode" \(champion rules v1\): FAIL/);
+    expect(r.out).toMatch(/fail\s+auc_roc >= 0\.65: auc_roc 0\.\d+ \[0\.\d+, 0\.\d+\] is not >= 0\.65 anywhere in its 95 % interval/);
+  });
+
+  it('is inconclusive (exit 3) when an interval straddles the bound, and 2 for a gate that does not parse', async () => {
+    const gate = path.join(dir, 'straddle.json');
+    // The gbdt's capture@20 interval is roughly [0.4, 0.65]: a bound inside it cannot be decided.
+    fs.writeFileSync(gate, JSON.stringify({ name: 'straddle', criteria: [{ metric: 'capture_at_20', op: '>=', value: 0.53 }] }));
+    const r = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', gate, '--model', 'demo-gbdt']);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/inconclusive\s+capture_at_20 >= 0\.53: .*the interval straddles 0\.53/);
+    fs.writeFileSync(gate, JSON.stringify({ name: 'bad', criteria: [{ metric: 'auc_roc', op: '=>', value: 0.5 }] }));
+    const bad = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', gate, '--model', 'demo-gbdt']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/the gate is not valid: criteria\.0: op invalid option: expected one of .*\(a criterion is \{"metric", "op": ">=" \| "<=" \| ">" \| "<", "value"\}\)/);
+    const none = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', path.join(dir, 'missing.json')]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain('no such file');
+    // Without --model, a run with two models besides the champion is ambiguous.
+    const ambiguous = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.err).toContain('has 2 models besides the champion (demo-gbdt, demo-shuffled)');
+  });
+
+  it('never calls a model better than itself', async () => {
+    const r = await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'demo-gbdt', '--champion', 'demo-gbdt', '--resamples', '200', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const c = JSON.parse(r.out) as Comparison;
+    expect(c.metrics.every((m) => m.verdict === 'not enough evidence' || m.verdict === 'no preference')).toBe(true);
+    expect(c.summary).toContain('no metric differs beyond noise');
+    expect(c.disagreementCount).toBe(0);
+  });
+
+  it('compares the good candidate with the champion: better AUC, the disagreements listed with what happened', async () => {
+    const r = await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'demo-gbdt', '--resamples', '300', '--json']);
+    const c = JSON.parse(r.out) as Comparison;
+    expect(c.metrics.find((m) => m.metric === 'auc_roc')!.verdict).toBe('better');
+    expect(c.disagreementCount).toBe(c.mcnemar.championOnlyRight + c.mcnemar.challengerOnlyRight);
+    const d = c.disagreements[0]!;
+    expect(d.championGates).not.toBe(d.challengerGates);
+    expect(['incident', 'rolled back', 'nothing']).toContain(d.outcome);
+  });
+});
+
+describe('reports', () => {
+  it('writes a self-contained HTML report and a Markdown summary with a table', async () => {
+    const html = path.join(dir, 'report.html');
+    const md = path.join(dir, 'report.md');
+    expect((await cli(['report', '--workspace', workspace, '--run', '1', '--out', html])).code).toBe(0);
+    expect((await cli(['report', '--workspace', workspace, '--run', '1', '--out', md])).code).toBe(0);
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page).not.toMatch(/<script|<link|src="http|href="http|url\(http/);
+    expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(page).toContain('demo-shuffled v1: <span class="verdict-fail">FAIL</span>');
+    expect(page).toContain('Biggest misses');
+    const text = fs.readFileSync(md, 'utf8');
+    expect(text).toMatch(/^\| metric \| rules v1 \(champion\) \| demo-gbdt v1 \| demo-shuffled v1 \|$/m);
+    expect(text).toMatch(/^\|---\|---\|---\|---\|$/m);
+    expect(text).toContain('**demo-gbdt v1**: gate “advisory mode” → **PASS**');
+    const bad = await cli(['report', '--workspace', workspace, '--run', '1', '--out', path.join(dir, 'report.pdf')]);
+    expect(bad.code).toBe(2);
+  });
+});
+
+describe('score-change', () => {
+  it('scores a pending change as of now with its top signals and mitigations', async () => {
+    const change = path.join(dir, 'change.json');
+    fs.writeFileSync(change, JSON.stringify({ id: 'PR-42', service: 'checkout', attributes: { lines_added: 2400, lines_deleted: 900, files_changed: 60, tests_changed: 0, config_only: 0, dependency_bump: 1, off_hours: 1 } }));
+    const r = await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const s = JSON.parse(r.out) as { score: number; contributions: { feature: string }[]; mitigations: unknown[] };
+    expect(s.score).toBeGreaterThan(0);
+    expect(s.contributions.length).toBeGreaterThan(0);
+    // A small, tested, business-hours change scores lower than the big risky one.
+    fs.writeFileSync(change, JSON.stringify({ id: 'PR-43', service: 'checkout', attributes: { lines_added: 5, lines_deleted: 2, files_changed: 1, tests_changed: 2, config_only: 0, dependency_bump: 0, off_hours: 0 } }));
+    const small = JSON.parse((await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change, '--json'])).out) as { score: number };
+    expect(small.score).toBeLessThan(s.score);
+    fs.writeFileSync(change, JSON.stringify({ service: 'checkout', attributes: { lines_added: 5 } }));
+    const missing = await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/needs the attributes .*lines_deleted/);
+    fs.writeFileSync(change, JSON.stringify({ service: 'nowhere', attributes: {} }));
+    expect((await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change])).err).toContain('Unknown service "nowhere"');
+  });
+});

@@ -217,6 +217,12 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
 
 export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {
   const list = await engine.call('models.list', {});
+  // "champion" names the workspace's change-risk champion (unless a model is literally called that).
+  if (nameOrId === 'champion' && !list.some((m) => m.name === 'champion')) {
+    const { changeRisk } = await engine.call('roles.get', {});
+    if (changeRisk === null) kit.fail(2, 'No champion set: `shadowbench champion --workspace P --model NAME`');
+    return list.find((m) => m.id === changeRisk)!;
+  }
   const found = /^\d+$/.test(nameOrId) ? list.find((m) => m.id === Number(nameOrId)) : [...list].reverse().find((m) => m.name === nameOrId && m.status === 'active');
   if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${list.map((m) => m.name).join(', ') || 'none yet'}`);
   return found;

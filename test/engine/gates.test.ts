@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli.js';
 import type { Comparison, GateResult } from '../../shared/contract/gates.js';
-import { tempDir } from '../helpers/workspace.js';
+import { REPO, tempDir } from '../helpers/workspace.js';
 
 let workspace: string;
 let dir: string;
@@ -60,6 +60,13 @@ describe('promotion gates on the demo workspace', () => {
     const ambiguous = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory']);
     expect(ambiguous.code).toBe(2);
     expect(ambiguous.err).toContain('has 2 models besides the champion (demo-gbdt, demo-shuffled)');
+  });
+
+  it('resolves "champion" to the workspace champion, as the CI job in docs/ci uses it', async () => {
+    const r = await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'champion', '--resamples', '50', '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as Comparison).challenger.name).toBe('rules');
+    expect(fs.readFileSync(path.join(REPO, 'docs', 'ci', 'shadowbench-gate.yml'), 'utf8')).toContain('--models champion,candidate');
   });
 
   it('never calls a model better than itself', async () => {

@@ -8,6 +8,7 @@ import { registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
 import { registerGateCommands } from './cli-gates.js';
+import { registerAuditCommands } from './cli-audit.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -208,6 +209,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerModelCommands(program, kit);
   registerDetectionCommands(program, kit);
   registerGateCommands(program, kit);
+  registerAuditCommands(program, kit);
 
   program.command('serve')
     .description('serve the app and its API on 127.0.0.1 (the browser shell)')

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, exportOnnx, 
 import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
+import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
 import { compareModels, getChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
 import { reportData, renderHtml, renderMarkdown } from './reports/report.js';
@@ -27,11 +29,51 @@ import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
 
 export const VERSION = '0.1.0';
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'unknown user';
+  }
+}
+
+type Audit = { action: string; subject: string; payload?: unknown };
+type ModelOut = { id: number; name: string; version: number; sha256: string; task: string; kind: string };
+const modelAudit = (action: string) => (_: unknown, m: ModelOut): Audit => ({ action, subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256 } });
+
+/**
+ * What each state-changing method writes to the audit log (DESIGN.md §7). Reads write nothing;
+ * methods that start jobs write one entry now and one when the job ends.
+ */
+const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit | null>> = {
+  'models.addOnnx': modelAudit('model.add'),
+  'models.addOnnxPath': modelAudit('model.add'),
+  'models.train': (input: { kind: string; cutoff?: number }, m: ModelOut) => ({ ...modelAudit('model.train')(input, m), payload: { id: m.id, sha256: m.sha256, kind: input.kind, cutoff: input.cutoff ?? null } }),
+  'models.retire': modelAudit('model.retire'),
+  'detectors.add': modelAudit('model.add'),
+  'detectors.addOnnx': modelAudit('model.add'),
+  'detectors.addOnnxPath': modelAudit('model.add'),
+  'rankers.addOnnx': modelAudit('model.add'),
+  'rankers.addOnnxPath': modelAudit('model.add'),
+  'roles.setChampion': (input: { modelId: number | null }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId } }),
+  'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
+  'gates.check': (_: unknown, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => ({
+    action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
+  }),
+  'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
+  'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
+  'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
+  'import.start': (input: { fileName: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.startPath': (input: { path: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}`, payload: { job: out.jobId, kind: input.kind } }),
+};
 export const WORKSPACE_EXT = '.sbw';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface EngineOptions {
+  /** Who the audit log names for what this engine does; default: the OS user. */
+  actor?: string;
   /** Where named workspaces live (the Home page lists them). */
   workspacesDir: string;
   /** Folder with the committed demo inputs. */
@@ -60,6 +102,7 @@ export function createEngine(options: EngineOptions): Engine {
   const sampleDataDir = options.sampleDataDir ?? path.resolve(here, '../../sample-data/demo');
   const uploadsDir = path.join(workspacesDir, '.uploads');
   const jobs = new JobRunner();
+  const actor = options.actor ?? safeUsername();
   let current: { db: Db; path: string; name: string } | null = null;
 
   const requireDb = (): { db: Db; path: string; name: string } => {
@@ -186,6 +229,8 @@ export function createEngine(options: EngineOptions): Engine {
       checkChangeRiskModels(ws.db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
     },
+    'audit.list': (q) => listAudit(requireDb().db, q),
+    'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
     'roles.setChampion': ({ modelId }) => setChampion(requireDb().db, modelId),
     'compare.run': (input) => compareModels(requireDb().db, input),
@@ -284,8 +329,24 @@ export function createEngine(options: EngineOptions): Engine {
     if (!checked.success) {
       return { ok: false, error: { code: 'internal', message: `${method} produced output that breaks the contract: ${z.prettifyError(checked.error)}` } };
     }
+    const audited = AUDITED[method]?.(parsed.data as never, checked.data as never);
+    if (audited && current) {
+      appendAudit(current.db, { actor, ...audited });
+      if ('jobId' in (checked.data as object)) auditJobs.add((checked.data as { jobId: string }).jobId);
+    }
     return { ok: true, value: checked.data };
   }
+
+  // Jobs started by an audited call write a second entry when they end: finished, cancelled or failed.
+  const auditJobs = new Set<string>();
+  jobs.onUpdate((job) => {
+    if (job.finishedAt === null || !auditJobs.delete(job.id) || !current) return;
+    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; fileSha256?: string } | null;
+    appendAudit(current.db, {
+      actor, action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
+      payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: { id: result.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null } } : {}) },
+    });
+  });
 
   return {
     dispatch,

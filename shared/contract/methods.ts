@@ -5,6 +5,7 @@ import {
 } from './records.js';
 import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
+import { AuditEntry, AuditVerification } from './audit.js';
 import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
@@ -92,6 +93,11 @@ export const methods = {
   'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
   'runs.start': method(RunConfig, JobStarted, { job: true }),
+  'audit.list': method(z.object({
+    offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200),
+    action: z.string().max(100).optional(), actor: z.string().max(200).optional(), text: z.string().max(200).optional(),
+  }), Page(AuditEntry)),
+  'audit.verify': method(z.object({}), AuditVerification),
   'roles.get': method(z.object({}), z.object({ changeRisk: z.number().int().nullable() })),
   'roles.setChampion': method(z.object({ modelId: z.number().int().nullable() }), z.object({ championId: z.number().int().nullable() })),
   'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),

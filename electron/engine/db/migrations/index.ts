@@ -5,6 +5,7 @@ import * as m004 from './004-prediction-logs.js';
 import * as m005 from './005-detection.js';
 import * as m006 from './006-detector-logs.js';
 import * as m007 from './007-gates.js';
+import * as m008 from './008-audit.js';
 
 /** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
 export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -15,6 +16,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 5, name: 'detection runs', sql: m005.sql },
   { version: 6, name: 'detector logs', sql: m006.sql },
   { version: 7, name: 'gates', sql: m007.sql },
+  { version: 8, name: 'audit log', sql: m008.sql },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

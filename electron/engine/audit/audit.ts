@@ -1,0 +1,110 @@
+import crypto from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import type { Db } from '../db/workspace.js';
+
+/**
+ * The tamper-evident audit log (DESIGN.md §7). Each entry's hash is sha256(previous hash ‖
+ * canonical JSON of the entry: seq, time, actor, action, subject, payload), so changing any row
+ * breaks every hash after it. The chain's head (last seq and hash) is also kept in `meta`, so
+ * removing the newest rows is found too; `verify` prints the head so a team can record it
+ * elsewhere — against someone who rewrites the whole chain and the head, only an outside copy of
+ * the head helps, and the report says so.
+ */
+
+type Canonicalize = (input: unknown) => string | undefined;
+// The package is CommonJS with an ES-style type declaration: depending on the loader the import is
+// the function itself or an object holding it as `default`.
+const canonicalize: Canonicalize = (canonicalizeModule as unknown as { default?: Canonicalize }).default ?? (canonicalizeModule as unknown as Canonicalize);
+
+export const GENESIS = '0'.repeat(64);
+const HEAD_KEY = 'audit.head';
+
+export interface AuditEntry {
+  seq: number;
+  ts: number;
+  actor: string;
+  action: string;
+  subject: string;
+  payload: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export function entryHash(prevHash: string, e: { seq: number; ts: number; actor: string; action: string; subject: string; payload: unknown }): string {
+  const canonical = canonicalize({ seq: e.seq, ts: e.ts, actor: e.actor, action: e.action, subject: e.subject, payload: e.payload ?? null })!;
+  return crypto.createHash('sha256').update(prevHash).update(canonical).digest('hex');
+}
+
+function head(db: Db): { seq: number; hash: string } {
+  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(HEAD_KEY) as string | undefined;
+  if (!v) return { seq: 0, hash: GENESIS };
+  const [seq, hash] = v.split(':');
+  return { seq: Number(seq), hash: hash! };
+}
+
+/** Appends one entry (in its own transaction, or the caller's). */
+export function appendAudit(db: Db, entry: { actor: string; action: string; subject: string; payload?: unknown }): AuditEntry {
+  return db.transaction(() => {
+    const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    const prevHash = last?.hash ?? GENESIS;
+    const seq = (last?.seq ?? 0) + 1;
+    const ts = Date.now();
+    // Round-trip through JSON so what is hashed is exactly what is stored (no undefined, no Dates).
+    const payload = JSON.parse(JSON.stringify(entry.payload ?? null)) as unknown;
+    const hash = entryHash(prevHash, { seq, ts, actor: entry.actor, action: entry.action, subject: entry.subject, payload });
+    db.prepare('INSERT INTO audit_log (seq, ts, actor, action, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(seq, ts, entry.actor, entry.action, entry.subject, canonicalize(payload)!, prevHash, hash);
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(HEAD_KEY, `${seq}:${hash}`);
+    return { seq, ts, actor: entry.actor, action: entry.action, subject: entry.subject, payload, prevHash, hash };
+  })();
+}
+
+export type Verification =
+  | { ok: true; entries: number; head: string }
+  | { ok: false; entries: number; firstBad: number; reason: string };
+
+/** Recomputes the chain from the first entry; names the first entry that does not hold. */
+export function verifyAudit(db: Db): Verification {
+  let prev = GENESIS;
+  let expected = 1;
+  let count = 0;
+  const rows = db.prepare('SELECT seq, ts, actor, action, subject, payload, prev_hash, hash FROM audit_log ORDER BY seq').raw().iterate() as Iterable<[number, number, string, string, string, string, string, string]>;
+  for (const [seq, ts, actor, action, subject, payloadText, prevHash, hash] of rows) {
+    count++;
+    if (seq !== expected) {
+      return seq > expected
+        ? { ok: false, entries: count, firstBad: expected, reason: `entry #${expected} is missing (the log jumps from #${expected - 1} to #${seq})` }
+        : { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} is out of order` };
+    }
+    if (prevHash !== prev) return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} does not follow entry #${seq - 1}: a row was inserted, removed or reordered there` };
+    let payload: unknown;
+    try {
+      payload = JSON.parse(payloadText);
+    } catch {
+      return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} has a payload that is not JSON: it was altered` };
+    }
+    if (entryHash(prev, { seq, ts, actor, action, subject, payload }) !== hash) return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} was altered: its content no longer matches its hash` };
+    prev = hash;
+    expected++;
+  }
+  const h = head(db);
+  if (h.seq !== count || h.hash !== prev) {
+    return h.seq > count
+      ? { ok: false, entries: count, firstBad: count + 1, reason: `entries #${count + 1}–#${h.seq} were removed from the end of the log` }
+      : { ok: false, entries: count, firstBad: h.seq + 1, reason: `entry #${h.seq + 1} onwards were added outside Shadowbench (the recorded head is #${h.seq})` };
+  }
+  return { ok: true, entries: count, head: `#${count} ${prev}` };
+}
+
+export function listAudit(db: Db, q: { offset: number; limit: number; action?: string | undefined; actor?: string | undefined; text?: string | undefined }): { total: number; offset: number; rows: AuditEntry[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (q.action) { where.push('action LIKE ?'); args.push(`${q.action}%`); }
+  if (q.actor) { where.push('actor = ?'); args.push(q.actor); }
+  if (q.text) { where.push('(subject LIKE ? OR payload LIKE ?)'); args.push(`%${q.text}%`, `%${q.text}%`); }
+  const sql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = db.prepare(`SELECT count(*) FROM audit_log ${sql}`).pluck().get(...args) as number;
+  const rows = (db.prepare(`SELECT * FROM audit_log ${sql} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(...args, q.limit, q.offset) as Array<{ seq: number; ts: number; actor: string; action: string; subject: string; payload: string; prev_hash: string; hash: string }>)
+    .map((r) => ({ seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, subject: r.subject, payload: JSON.parse(r.payload) as unknown, prevHash: r.prev_hash, hash: r.hash }));
+  return { total, offset: q.offset, rows };
+}

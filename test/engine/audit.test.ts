@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../electron/cli.js';
+import { appendAudit, verifyAudit } from '../../electron/engine/audit/audit.js';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { createEngine } from '../../electron/engine/engine.js';
+import { importPath, tempDir, writeFile } from '../helpers/workspace.js';
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
+  return { code, out, err };
+}
+
+/** What an insider with the sqlite3 shell would do: drop the triggers, then edit. */
+function sqlite(file: string, sql: string): void {
+  const r = spawnSync('sqlite3', [file], { input: `DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;\n${sql}\n`, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+let file: string;
+
+beforeEach(() => {
+  file = path.join(tempDir(), 'audit.sbw');
+  const db = openWorkspace(file, { create: true });
+  for (let i = 1; i <= 10; i++) appendAudit(db, { actor: 'ana', action: 'model.add', subject: `model m${i} v1`, payload: { id: i, note: `entry ${i}` } });
+  db.close();
+});
+
+describe('the audit log', () => {
+  it('verifies an intact chain and refuses UPDATE and DELETE', async () => {
+    const r = await cli(['audit', 'verify', '--workspace', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^audit log intact: 10 entries; head #10 [0-9a-f]{64}\n$/);
+    const db = openWorkspace(file);
+    expect(() => db.prepare("UPDATE audit_log SET actor = 'eve' WHERE seq = 3").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 3').run()).toThrow(/append-only/);
+    db.close();
+  });
+
+  it('names the entry whose payload was edited', async () => {
+    sqlite(file, `UPDATE audit_log SET payload = '{"id":4,"note":"nothing to see"}' WHERE seq = 4;`);
+    const r = await cli(['audit', 'verify', '--workspace', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('BROKEN at entry #4: entry #4 was altered');
+  });
+
+  it('names the gap where a row was deleted', async () => {
+    sqlite(file, 'DELETE FROM audit_log WHERE seq = 6;');
+    const r = await cli(['audit', 'verify', '--workspace', file, '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, firstBad: 6, reason: 'entry #6 is missing (the log jumps from #5 to #7)' });
+  });
+
+  it('finds the newest rows removed', async () => {
+    sqlite(file, 'DELETE FROM audit_log WHERE seq >= 9;');
+    expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 9, reason: 'entries #9–#10 were removed from the end of the log' });
+  });
+
+  it('finds a row inserted, with or without renumbering', async () => {
+    sqlite(file, "INSERT INTO audit_log (seq, ts, actor, action, subject, payload, prev_hash, hash) VALUES (11, 0, 'eve', 'model.retire', 'x', '{}', 'f', 'f');");
+    expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 11, reason: 'entry #11 does not follow entry #10: a row was inserted, removed or reordered there' });
+  });
+
+  it('finds two rows swapped', async () => {
+    sqlite(file, `CREATE TEMP TABLE t AS SELECT * FROM audit_log WHERE seq IN (3, 4);
+      UPDATE audit_log SET ts = (SELECT ts FROM t WHERE seq = 4), actor = (SELECT actor FROM t WHERE seq = 4), action = (SELECT action FROM t WHERE seq = 4), subject = (SELECT subject FROM t WHERE seq = 4), payload = (SELECT payload FROM t WHERE seq = 4), prev_hash = (SELECT prev_hash FROM t WHERE seq = 4), hash = (SELECT hash FROM t WHERE seq = 4) WHERE seq = 3;
+      UPDATE audit_log SET ts = (SELECT ts FROM t WHERE seq = 3), actor = (SELECT actor FROM t WHERE seq = 3), action = (SELECT action FROM t WHERE seq = 3), subject = (SELECT subject FROM t WHERE seq = 3), payload = (SELECT payload FROM t WHERE seq = 3), prev_hash = (SELECT prev_hash FROM t WHERE seq = 3), hash = (SELECT hash FROM t WHERE seq = 3) WHERE seq = 4;`);
+    expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 3 });
+  });
+
+  it('verifies an intact chain of 100k entries', () => {
+    const big = path.join(tempDir(), 'big.sbw');
+    const db = openWorkspace(big, { create: true });
+    db.transaction(() => {
+      for (let i = 0; i < 100_000; i++) appendAudit(db, { actor: 'ci', action: 'feedback.add', subject: `change ${i}`, payload: { i, verdict: i % 3 ? 'agree' : 'disagree' } });
+    })();
+    expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 100_000 });
+    db.close();
+  }, 120_000);
+});
+
+describe('what writes to the audit log', () => {
+  it('records imports, model changes and runs with who and when', async () => {
+    const dir = tempDir();
+    const engine = createEngine({ workspacesDir: dir, actor: 'sam' });
+    await engine.call('workspace.openPath', { path: path.join(dir, 'w.sbw'), create: true });
+    await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T00:00:00Z,10\nc2,api,2026-09-02T00:00:00Z,300\n'), { kind: 'changes' });
+    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
+    await engine.call('roles.setChampion', { modelId: m.id });
+    await engine.call('models.retire', { id: m.id });
+    const log = await engine.call('audit.list', {});
+    expect(log.rows.map((e) => e.action).reverse()).toEqual(['import.start', 'import.finish', 'model.train', 'model.status', 'model.retire']);
+    expect(log.rows.every((e) => e.actor === 'sam')).toBe(true);
+    expect(log.rows.find((e) => e.action === 'import.finish')!.payload).toMatchObject({ state: 'done', result: { rowsAccepted: 2 } });
+    expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true, entries: 5 });
+    engine.close();
+  });
+});

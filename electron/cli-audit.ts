@@ -28,3 +28,33 @@ export function registerAuditCommands(program: Command, kit: CliKit): void {
       kit.out(`${page.rows.length} of ${page.total} entries\n`);
     }));
 }
+
+/** `shadowbench feedback add|list`: human judgements on suggestions from the command line. */
+export function registerFeedbackCommands(program: Command, kit: CliKit, findModel: (engine: Parameters<Parameters<CliKit['withWorkspace']>[1]>[0], name: string) => Promise<{ id: number }>): void {
+  const feedback = program.command('feedback').description('agree, disagree or override a suggestion, with a reason');
+  feedback.command('add')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--model <name|id>', 'the model whose suggestion it is')
+    .requiredOption('--change <id>', "the change's id (as imported)")
+    .requiredOption('--verdict <v>', 'agree | disagree | override')
+    .option('--decision <d>', 'for override: "hold back" or "let through"')
+    .requiredOption('--reason <text>', 'why (required)')
+    .option('--author <name>', 'who (default: the OS user)')
+    .action(async (opts: { workspace: string; run: string; model: string; change: string; verdict: string; decision?: string; reason: string; author?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const model = await findModel(engine, opts.model);
+      const change = await findChange(engine, opts.change);
+      if (!change) kit.fail(2, `No change "${opts.change}" in the workspace`);
+      const f = await engine.call('feedback.add', { runId: Number(opts.run), modelId: model.id, changeId: change.id, verdict: opts.verdict, reason: opts.reason, ...(opts.decision ? { decision: opts.decision } : {}), ...(opts.author ? { author: opts.author } : {}) });
+      kit.out(`recorded: ${f.verdict}${f.decision ? ` (${f.decision})` : ''} by ${f.author} on ${opts.change}\n`);
+    }));
+}
+
+async function findChange(engine: Parameters<Parameters<CliKit['withWorkspace']>[1]>[0], externalId: string): Promise<{ id: number } | undefined> {
+  const total = (await engine.call('changes.page', { limit: 1 })).total;
+  for (let offset = 0; offset < total; offset += 1000) {
+    const hit = (await engine.call('changes.page', { offset, limit: 1000 })).rows.find((c) => c.externalId === externalId);
+    if (hit) return hit;
+  }
+  return undefined;
+}

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
-import { registerModelCommands, type CliKit } from './cli-models.js';
+import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
 import { registerGateCommands } from './cli-gates.js';
-import { registerAuditCommands } from './cli-audit.js';
+import { registerAuditCommands, registerFeedbackCommands } from './cli-audit.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -210,6 +210,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerDetectionCommands(program, kit);
   registerGateCommands(program, kit);
   registerAuditCommands(program, kit);
+  registerFeedbackCommands(program, kit, (engine, name) => findModel(engine, name, kit));
 
   program.command('serve')
     .description('serve the app and its API on 127.0.0.1 (the browser shell)')

@@ -19,6 +19,7 @@ import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
+import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
 import { reportData, renderHtml, renderMarkdown } from './reports/report.js';
@@ -60,6 +61,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
   'gates.check': (_: unknown, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => ({
     action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
+  }),
+  'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }) => ({
+    action: 'feedback.add', subject: `change ${f.changeId} by model ${f.modelId} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
   }),
   'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
@@ -229,6 +233,9 @@ export function createEngine(options: EngineOptions): Engine {
       checkChangeRiskModels(ws.db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
       return { jobId: jobs.start('run', `Shadow run over ${config.models.length} model${config.models.length > 1 ? 's' : ''}`, (ctx) => runChangeRisk(ws.db, config, ctx)).id };
     },
+    'feedback.add': (input) => addFeedback(requireDb().db, input as never, actor),
+    'feedback.list': (q) => listFeedback(requireDb().db, q),
+    'feedback.summary': ({ runId, modelId }) => feedbackSummary(requireDb().db, runId, modelId),
     'audit.list': (q) => listAudit(requireDb().db, q),
     'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),

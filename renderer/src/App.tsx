@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { JobTray } from './components/Progress.js';
+import { Audit } from './pages/Audit.js';
 import { Compare } from './pages/Compare.js';
 import { Data } from './pages/Data.js';
 import { Detection } from './pages/Detection.js';
@@ -19,6 +20,7 @@ const PAGES: Array<{ id: Page; title: string }> = [
   { id: 'results', title: 'Results' },
   { id: 'compare', title: 'Compare' },
   { id: 'detection', title: 'Detection' },
+  { id: 'audit', title: 'Audit' },
 ];
 
 export function App() {
@@ -60,6 +62,7 @@ export function App() {
         {page === 'results' && <Results />}
         {page === 'compare' && <Compare />}
         {page === 'detection' && <Detection />}
+        {page === 'audit' && <Audit />}
       </main>
       <JobTray />
     </div>

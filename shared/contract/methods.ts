@@ -3,7 +3,7 @@ import {
   Alert, Change, ImportFormat, ImportReport, Incident, JobStatus, Page, RecordKind, SeriesInfo, Service, Source,
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
-import { ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
+import { Feedback, FeedbackSummary, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
 import { AuditEntry, AuditVerification } from './audit.js';
 import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
@@ -93,6 +93,10 @@ export const methods = {
   'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),
   'runs.start': method(RunConfig, JobStarted, { job: true }),
+  // The engine parses feedback itself (it needs the cross-field rule for overrides).
+  'feedback.add': method(z.object({}).passthrough(), Feedback),
+  'feedback.list': method(z.object({ runId: z.number().int().optional(), modelId: z.number().int().optional(), changeId: z.number().int().optional() }), z.array(Feedback)),
+  'feedback.summary': method(z.object({ runId: z.number().int(), modelId: z.number().int() }), FeedbackSummary),
   'audit.list': method(z.object({
     offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200),
     action: z.string().max(100).optional(), actor: z.string().max(200).optional(), text: z.string().max(200).optional(),

@@ -150,8 +150,47 @@ export const Suggestion = z.object({
 });
 export type Suggestion = z.infer<typeof Suggestion>;
 
+export const Feedback = z.object({
+  id: z.number().int(),
+  runId: z.number().int(),
+  modelId: z.number().int(),
+  changeId: z.number().int(),
+  verdict: z.enum(['agree', 'disagree', 'override']),
+  /** for an override: what the human decided instead */
+  decision: z.enum(['hold back', 'let through']).nullable(),
+  reason: z.string(),
+  author: z.string(),
+  ts: z.number().int(),
+});
+export type Feedback = z.infer<typeof Feedback>;
+
+export const FeedbackInput = z.object({
+  runId: z.number().int(), modelId: z.number().int(), changeId: z.number().int(),
+  verdict: z.enum(['agree', 'disagree', 'override']),
+  decision: z.enum(['hold back', 'let through']).optional(),
+  reason: z.string().trim().min(3, 'a reason is required (at least 3 characters)').max(2000),
+  author: z.string().trim().min(1).max(200).optional(),
+}).refine((f) => (f.verdict === 'override') === (f.decision !== undefined), { message: 'an override needs a decision ("hold back" or "let through"); agree and disagree take none', path: ['decision'] });
+export type FeedbackInput = z.input<typeof FeedbackInput>;
+
+export const FeedbackSummary = z.object({
+  modelId: z.number().int(),
+  count: z.number().int(),
+  agree: z.number().int(),
+  disagree: z.number().int(),
+  override: z.number().int(),
+  /** overrides and disagreements over all feedback */
+  overrideRate: z.number().nullable(),
+  /** share of judgements whose decision (the model's if agreed, the other if not, the override) matched what happened */
+  humansRightRate: z.number().nullable(),
+  /** share of the model's own decisions on the judged suggestions that matched what happened */
+  modelRightRate: z.number().nullable(),
+});
+export type FeedbackSummary = z.infer<typeof FeedbackSummary>;
+
 export const SuggestionDetail = Suggestion.extend({
   explanation: z.object({ method: z.enum(['exact-linear', 'sampled-shapley', 'none']), reference: z.number().nullable(), contributions: z.array(Contribution) }),
   mitigations: z.array(z.object({ feature: z.string(), text: z.string() })),
+  feedback: z.array(Feedback).default([]),
 });
 export type SuggestionDetail = z.infer<typeof SuggestionDetail>;

@@ -78,6 +78,12 @@ describe('change risk in the browser', () => {
     await drawer.getByTestId('explanation-chart').locator('canvas').waitFor();
     expect(await drawer.textContent()).toMatch(/Exact additive contributions/);
     expect(await drawer.textContent()).toMatch(/incident|rolled back|nothing/);
+    // Feedback given here sits beside the suggestion (and goes to the audit log and the report).
+    await drawer.getByTestId('feedback-disagree').check();
+    await drawer.getByTestId('feedback-reason').fill('a config flag, rolled out behind a kill switch');
+    await drawer.getByTestId('feedback-submit').click();
+    await drawer.getByTestId('feedback-list').waitFor();
+    expect(await drawer.getByTestId('feedback-list').textContent()).toMatch(/disagree — a config flag, rolled out behind a kill switch/);
     await page.screenshot({ path: screenshotPath('suggestion.png') });
     // The refused manifest above answered 422 on purpose; anything else is a fault.
     const unexpected = problems.filter((p) => !/status of 422/.test(p));
@@ -141,11 +147,25 @@ describe('change risk in the browser', () => {
     // Charts that drew: the ROC curve has paths, not just an empty frame.
     expect(await viewer.locator('svg').first().locator('path').count()).toBeGreaterThan(5);
     expect(await viewer.locator('h1').textContent()).toMatch(/Shadowbench report — change-risk run \d+/);
+    expect(await viewer.locator('tr', { hasText: 'human feedback' }).textContent()).toMatch(/1 \(0 agree, 1 disagree, 0 override\)/);
     await viewer.screenshot({ path: screenshotPath('report.png') });
     await viewer.close();
     const [md] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-md').click()]);
     const mdFile = path.join(tempDir(), md.suggestedFilename());
     await md.saveAs(mdFile);
     expect(fs.readFileSync(mdFile, 'utf8')).toMatch(/^\| metric \| .*rules v1 \(champion\)/m);
+  });
+
+  it('lists every action in the audit log, the feedback included, and verifies the chain', async () => {
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-table').locator('.vrow').first().waitFor();
+    await page.getByTestId('audit-action').selectOption('feedback.');
+    await page.waitForFunction(() => document.querySelector('[data-testid=audit-table]')?.getAttribute('data-total') === '1');
+    expect(await page.getByTestId('audit-table').locator('.vrow').first().textContent()).toMatch(/feedback\.add.*kill switch/);
+    await page.getByTestId('audit-action').selectOption('');
+    await page.getByTestId('audit-verify').click();
+    await page.getByTestId('audit-verification').waitFor();
+    expect(await page.getByTestId('audit-verification').textContent()).toMatch(/^Intact: \d+ entries; head #\d+ [0-9a-f]{64}$/);
+    await page.screenshot({ path: screenshotPath('audit.png') });
   });
 });

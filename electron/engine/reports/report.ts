@@ -1,6 +1,7 @@
 import * as echarts from 'echarts';
 import type { Comparison, GateResult, GateSpec } from '../../../shared/contract/gates.js';
-import type { RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
+import type { FeedbackSummary, RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
+import { feedbackSummary } from '../runs/feedback.js';
 import { contributionsOption, prOption, reliabilityOption, rocOption } from '../../../shared/charts/scorecard.js';
 import { LIGHT } from '../../../shared/charts/theme.js';
 import { PRESETS } from '../../../shared/gates/gate.js';
@@ -27,6 +28,7 @@ export interface ReportData {
   verdicts: GateResult[];
   misses: SuggestionDetail[];
   falseAlarms: SuggestionDetail[];
+  feedback: FeedbackSummary[];
   generatedAt: number;
 }
 
@@ -53,7 +55,8 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
     for (const id of pick(c.model.id, 1, 'ASC')) misses.push(await suggestionDetail(db, run.id, c.model.id, id));
     for (const id of pick(c.model.id, 0, 'DESC')) falseAlarms.push(await suggestionDetail(db, run.id, c.model.id, id));
   }
-  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, generatedAt: Date.now() };
+  const feedback = cards.map((c) => feedbackSummary(db, run.id, c.model.id));
+  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, generatedAt: Date.now() };
 }
 
 /** An echarts option as an SVG string, rendered without a browser. */
@@ -72,6 +75,15 @@ const num = (v: number | null | undefined, d = 3): string => (v === null || v ==
 const iv = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string => (!m || m.value === null ? 'undefined' : `${num(m.value)} [${num(m.lo)}, ${num(m.hi)}]`);
 const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 const name = (m: { name: string; version: number }): string => `${m.name} v${m.version}`;
+
+function feedbackText(f: FeedbackSummary | undefined): string {
+  if (!f || f.count === 0) return 'none';
+  return `${f.count} (${f.agree} agree, ${f.disagree} disagree, ${f.override} override); humans right ${num(f.humansRightRate, 2)}, model right ${num(f.modelRightRate, 2)}`;
+}
+
+function feedbackRows(d: ReportData): string {
+  return `<tr><th scope="row">human feedback</th>${d.cards.map((c) => `<td>${esc(feedbackText(d.feedback.find((f) => f.modelId === c.model.id)))}</td>`).join('')}</tr>`;
+}
 
 export function renderHtml(d: ReportData): string {
   const m = d.run.manifest!;
@@ -120,7 +132,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">range</th><td>${d.run.config.from !== undefined ? time(d.run.config.from) : 'start'} → ${d.run.config.until !== undefined ? time(d.run.config.until) : 'end'}</td></tr>
 </tbody></table>
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
-<table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}</tbody></table>
+<table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}${feedbackRows(d)}</tbody></table>
 <div class="charts">${svgChart(rocOption(d.cards, LIGHT))}${svgChart(prOption(d.cards, LIGHT))}${svgChart(reliabilityOption(d.cards, LIGHT))}</div>
 <h2>Against the champion</h2>
 ${d.championId === null ? '<p class="muted">No champion in this run: set one to compare challengers with it.</p>' : comparisons}
@@ -142,6 +154,7 @@ export function renderMarkdown(d: ReportData): string {
   lines.push(`| metric | ${d.cards.map((c) => `${name(c.model)}${c.model.id === d.championId ? ' (champion)' : ''}`).join(' | ')} |`);
   lines.push(`|---|${d.cards.map(() => '---').join('|')}|`);
   for (const k of KEY_METRICS) lines.push(`| ${k} | ${d.cards.map((c) => iv(c.metrics[k])).join(' | ')} |`);
+  lines.push(`| human feedback | ${d.cards.map((c) => feedbackText(d.feedback.find((f) => f.modelId === c.model.id))).join(' | ')} |`);
   lines.push(`| latency_p99_ms | ${d.cards.map((c) => num(c.operations.latency_p99_ms, 3)).join(' | ')} |`, `| error_rate | ${d.cards.map((c) => num(c.operations.error_rate, 4)).join(' | ')} |`, '');
   for (const c of d.comparisons) lines.push(`- ${c.summary}`);
   if (d.comparisons.length) lines.push('');

@@ -10,6 +10,7 @@ import { buildFeatures, loadChanges } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
 import { getRun } from './replay-changes.js';
+import { listFeedback } from './feedback.js';
 
 interface SuggestionRow { change_id: number; score: number | null; decision: number | null; latency_ms: number | null; error: string | null; fallback_model_id: number | null; label: number; label_source: string; incident: string | null }
 
@@ -97,7 +98,7 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
       explanation = { method: scorer.explainMethod, reference: refScore, contributions };
       db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }
-    return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations) };
+    return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations), feedback: listFeedback(db, { runId, modelId, changeId }) };
   } finally {
     await release();
   }

@@ -66,8 +66,50 @@ function OutcomeBadge({ s }: { s: Suggestion }) {
   return <span className="badge">nothing</span>;
 }
 
-function Drawer({ detail, onClose }: { detail: SuggestionDetail; onClose: () => void }) {
+/** Agree, disagree or override, with a reason: it sits beside the suggestion and never changes it. */
+function FeedbackForm({ detail, onSaved }: { detail: SuggestionDetail; onSaved: (d: SuggestionDetail) => void }) {
+  const { client, fail } = useStore();
+  const [verdict, setVerdict] = useState<'agree' | 'disagree' | 'override'>('agree');
+  const [decision, setDecision] = useState<'hold back' | 'let through'>(detail.decision ? 'let through' : 'hold back');
+  const [reason, setReason] = useState('');
+  const [author, setAuthor] = useState(() => localStorage.getItem('shadowbench.author') ?? '');
+  const submit = async (): Promise<void> => {
+    if (!client) return;
+    try {
+      if (author) localStorage.setItem('shadowbench.author', author);
+      await client.call('feedback.add', { runId: detail.runId, modelId: detail.modelId, changeId: detail.changeId, verdict, reason, ...(verdict === 'override' ? { decision } : {}), ...(author ? { author } : {}) });
+      onSaved(await client.call('suggestions.get', { runId: detail.runId, modelId: detail.modelId, changeId: detail.changeId }));
+      setReason('');
+    } catch (err) {
+      fail(err);
+    }
+  };
+  return (
+    <form className="feedback-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} data-testid="feedback-form">
+      <div className="form-row">
+        {(['agree', 'disagree', 'override'] as const).map((v) => (
+          <label key={v} className="checkbox"><input type="radio" name="verdict" checked={verdict === v} onChange={() => setVerdict(v)} data-testid={`feedback-${v}`} /> {v}</label>
+        ))}
+        {verdict === 'override' && (
+          <select value={decision} onChange={(e) => setDecision(e.target.value as 'hold back' | 'let through')} aria-label="your decision">
+            <option value="hold back">hold back</option>
+            <option value="let through">let through</option>
+          </select>
+        )}
+      </div>
+      <textarea value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why? (required)" rows={2} aria-label="reason" data-testid="feedback-reason" />
+      <div className="form-row">
+        <input value={author} onChange={(e) => setAuthor(e.target.value)} placeholder="your name (default: the OS user)" aria-label="author" className="grow" />
+        <button className="primary" disabled={reason.trim().length < 3} data-testid="feedback-submit">Add feedback</button>
+      </div>
+    </form>
+  );
+}
+
+function Drawer({ detail: initial, onClose }: { detail: SuggestionDetail; onClose: () => void }) {
   const theme = useStore((s) => s.theme);
+  const [detail, setDetail] = useState(initial);
+  useEffect(() => setDetail(initial), [initial]);
   const option = useMemo(() => contributionsOption(detail.explanation.contributions, theme === 'dark' ? DARK : LIGHT), [detail, theme]);
   return (
     <aside className="drawer" data-testid="suggestion-drawer">
@@ -92,6 +134,13 @@ function Drawer({ detail, onClose }: { detail: SuggestionDetail; onClose: () => 
       {detail.mitigations.length === 0 ? <p className="muted small">Nothing raised this change's risk much.</p> : (
         <ul className="mitigations" data-testid="mitigations">{detail.mitigations.map((m) => <li key={m.feature}><strong>{m.feature}</strong>: {m.text}</li>)}</ul>
       )}
+      <h3>Feedback</h3>
+      {detail.feedback.length > 0 && (
+        <ul className="plain" data-testid="feedback-list">
+          {detail.feedback.map((f) => <li key={f.id}><strong>{f.verdict}{f.decision ? `: ${f.decision}` : ''}</strong> — {f.reason} <span className="muted small">{f.author}, {fmtTime(f.ts)}</span></li>)}
+        </ul>
+      )}
+      <FeedbackForm detail={detail} onSaved={setDetail} />
     </aside>
   );
 }

@@ -19,6 +19,7 @@ import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
+import { piiSettings, previewPii, setPiiSettings } from './pii/settings.js';
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
@@ -65,6 +66,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }) => ({
     action: 'feedback.add', subject: `change ${f.changeId} by model ${f.modelId} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
   }),
+  'settings.setPii': (input: { rules: unknown[]; dropColumns: string[] }) => ({ action: 'pii.rules', subject: 'PII settings', payload: input }),
   'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
@@ -236,6 +238,9 @@ export function createEngine(options: EngineOptions): Engine {
     'feedback.add': (input) => addFeedback(requireDb().db, input as never, actor),
     'feedback.list': (q) => listFeedback(requireDb().db, q),
     'feedback.summary': ({ runId, modelId }) => feedbackSummary(requireDb().db, runId, modelId),
+    'settings.get': () => ({ pii: piiSettings(requireDb().db) }),
+    'settings.setPii': (input) => ({ pii: setPiiSettings(requireDb().db, input) }),
+    'pii.preview': ({ text, rules }) => previewPii(requireDb().db, text, rules),
     'audit.list': (q) => listAudit(requireDb().db, q),
     'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
@@ -301,11 +306,11 @@ export function createEngine(options: EngineOptions): Engine {
 
   function startImport(options: MethodParsedInput<'import.startPath'> | MethodParsedInput<'import.start'>, file: string, fileName: string, cleanup: () => void): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService } = options;
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns } = options;
     const job = jobs.start('import', `Import ${fileName} as ${kind}`, async (ctx) => {
       try {
         return await importFile({
-          workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows,
+          workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows, piiRules, dropColumns,
           ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(defaultService ? { defaultService } : {}),
         }, ctx);
       } finally {
@@ -338,16 +343,26 @@ export function createEngine(options: EngineOptions): Engine {
     }
     const audited = AUDITED[method]?.(parsed.data as never, checked.data as never);
     if (audited && current) {
-      appendAudit(current.db, { actor, ...audited });
-      if ('jobId' in (checked.data as object)) auditJobs.add((checked.data as { jobId: string }).jobId);
+      const jobId = (checked.data as { jobId?: string }).jobId;
+      // An import writes through its own connection and holds the write lock until it commits:
+      // its start entry waits and is written, with its time, just before its end entry.
+      if (jobId && method.startsWith('import.')) deferredStarts.set(jobId, { ...audited, payload: { ...(audited.payload as object), startedAt: Date.now() } });
+      else appendAudit(current.db, { actor, ...audited });
+      if (jobId) auditJobs.add(jobId);
     }
     return { ok: true, value: checked.data };
   }
 
   // Jobs started by an audited call write a second entry when they end: finished, cancelled or failed.
   const auditJobs = new Set<string>();
+  const deferredStarts = new Map<string, Audit>();
   jobs.onUpdate((job) => {
     if (job.finishedAt === null || !auditJobs.delete(job.id) || !current) return;
+    const start = deferredStarts.get(job.id);
+    if (start) {
+      deferredStarts.delete(job.id);
+      appendAudit(current.db, { actor, ...start });
+    }
     const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; fileSha256?: string } | null;
     appendAudit(current.db, {
       actor, action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,

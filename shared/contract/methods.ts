@@ -21,6 +21,10 @@ export const WorkspaceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$
 
 const JobStarted = z.object({ jobId: z.string() });
 
+export const PiiRuleInput = z.object({ name: z.string().regex(/^[a-z0-9-]{1,40}$/, 'a rule name is 1-40 lowercase letters, digits or dashes'), pattern: z.string().min(1).max(500) });
+export const PiiSettings = z.object({ rules: z.array(PiiRuleInput).max(50).default([]), dropColumns: z.array(z.string().min(1).max(200)).max(200).default([]) });
+export type PiiSettings = z.infer<typeof PiiSettings>;
+
 export const ImportOptions = z.object({
   kind: RecordKind,
   format: ImportFormat.optional(),
@@ -31,6 +35,9 @@ export const ImportOptions = z.object({
   acceptValidRows: z.boolean().default(false),
   /** Service for files without a service column (a single-service export). */
   defaultService: z.string().min(1).max(200).optional(),
+  /** PII: extra regex rules and columns to drop, on top of the workspace's settings. */
+  piiRules: z.array(PiiRuleInput).max(20).default([]),
+  dropColumns: z.array(z.string().min(1).max(200)).max(200).default([]),
 });
 export type ImportOptions = z.infer<typeof ImportOptions>;
 export type ImportOptionsInput = z.input<typeof ImportOptions>;
@@ -97,6 +104,10 @@ export const methods = {
   'feedback.add': method(z.object({}).passthrough(), Feedback),
   'feedback.list': method(z.object({ runId: z.number().int().optional(), modelId: z.number().int().optional(), changeId: z.number().int().optional() }), z.array(Feedback)),
   'feedback.summary': method(z.object({ runId: z.number().int(), modelId: z.number().int() }), FeedbackSummary),
+  'settings.get': method(z.object({}), z.object({ pii: PiiSettings })),
+  'settings.setPii': method(PiiSettings, z.object({ pii: PiiSettings })),
+  /** What scrubbing would do to some text (the import wizard's preview of a file's first lines). */
+  'pii.preview': method(z.object({ text: z.string().max(65_536), rules: z.array(PiiRuleInput).max(20).default([]) }), z.object({ text: z.string(), redactions: z.record(z.string(), z.number().int()) })),
   'audit.list': method(z.object({
     offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200),
     action: z.string().max(100).optional(), actor: z.string().max(200).optional(), text: z.string().max(200).optional(),

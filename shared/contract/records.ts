@@ -49,6 +49,9 @@ export const ImportReport = z.object({
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */
   rejected: z.array(RejectedRow),
   mapping: z.record(z.string(), z.string()),
+  /** What PII scrubbing replaced, by rule (and `pseudonym` for people), and the columns dropped. */
+  redactions: z.record(z.string(), z.number().int()).default({}),
+  droppedColumns: z.array(z.string()).default([]),
   message: z.string(),
   durationMs: z.number(),
 });

@@ -138,7 +138,7 @@ describe('importing changes, incidents and alerts', () => {
 
     const page = await engine.call('changes.page', { order: 'asc' });
     expect(page.total).toBe(2);
-    expect(page.rows[0]).toMatchObject({ externalId: 'c1', service: 'api', author: 'ana', attributes: { lines_added: 120, files_changed: 4 }, rolledBack: true });
+    expect(page.rows[0]).toMatchObject({ externalId: 'c1', service: 'api', author: expect.stringMatching(/^person-[0-9a-f]{10}$/) as unknown as string, attributes: { lines_added: 120, files_changed: 4 }, rolledBack: true });
     expect(page.rows[1]).toMatchObject({ externalId: 'c2', ts: 1788260400000, kind: 'config' });
     const inc = await engine.call('incidents.page', {});
     expect(inc.rows[0]).toMatchObject({ externalId: 'INC-1', severity: 2, causeChangeId: 'c1', detectedTs: Date.UTC(2026, 8, 1, 10, 45) });

@@ -6,6 +6,8 @@ import type { ImportFormat, ImportReport, RejectedRow } from '../../../shared/co
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
+import { keyedHash, piiSettings, workspaceKey } from '../pii/settings.js';
 import { refreshRollups } from '../db/rollups.js';
 import { openWorkspace } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
@@ -15,12 +17,15 @@ import { ndjsonReader } from './ndjson.js';
 import type { RecordReader } from './reader.js';
 import { createWriter } from './writer.js';
 
-export interface ImportRequest extends ImportOptions {
+export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns'> {
   workspacePath: string;
   filePath: string;
   /** Name shown in reports; the upload's original name in serve mode. */
   fileName: string;
   defaultService?: string;
+  /** extra PII rules and columns to drop for this import (the workspace's settings apply too) */
+  piiRules?: readonly { name: string; pattern: string }[];
+  dropColumns?: readonly string[];
 }
 
 const BATCH = 4000;
@@ -63,7 +68,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip));
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
   };
   const finish = (status: ImportReport['status'], message: string): ImportReport => {
     report.status = status;
@@ -86,9 +91,30 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     input = raw.pipe(gunzip);
   }
   const reader: RecordReader = format === 'csv' ? csvReader(input) : ndjsonReader(input);
+  // PII scrubbing: settings and key come from the workspace; nothing unscrubbed reaches a table,
+  // the report's quoted values included.
+  let scrubber: Scrubber;
+  let drop: Set<string>;
+  {
+    const settingsDb = openWorkspace(request.workspacePath);
+    try {
+      const settings = piiSettings(settingsDb);
+      drop = new Set([...settings.dropColumns, ...(request.dropColumns ?? [])]);
+      let rules: PiiRule[];
+      try {
+        rules = [...BUILTIN_RULES, ...[...settings.rules, ...(request.piiRules ?? [])].map(compileRule)];
+      } catch (err) {
+        raw.destroy();
+        return finish('refused', `${request.fileName}: PII rule ${(err as Error).message}`);
+      }
+      scrubber = makeScrubber(rules, keyedHash(workspaceKey(settingsDb)));
+    } finally {
+      settingsDb.close();
+    }
+  }
   const reject = (row: RejectedRow): void => {
     report.rowsRejected++;
-    if (report.rejected.length < KEEP_REJECTED) report.rejected.push(row);
+    if (report.rejected.length < KEEP_REJECTED) report.rejected.push({ ...row, reason: scrubber.text(row.reason) });
   };
 
   let columns: string[] | null;
@@ -104,6 +130,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       raw.destroy();
       return finish('refused', `${request.fileName} is empty: no header row`);
     }
+    report.droppedColumns = columns.filter((c) => drop.has(c));
+    columns = columns.filter((c) => !drop.has(c));
     const mapped = mapColumns(request.kind, columns, request.mapping);
     if ('error' in mapped) {
       raw.destroy();
@@ -152,6 +180,12 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
           }
           let mapping = fixedMapping;
           if (!mapping) {
+            for (const d of drop) {
+              if (d in rawRow.values) {
+                delete rawRow.values[d];
+                if (!report.droppedColumns.includes(d)) report.droppedColumns.push(d);
+              }
+            }
             const keys = Object.keys(rawRow.values);
             const signature = keys.join('\u0000');
             let found = keyMappings.get(signature);
@@ -178,7 +212,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
           // Once a strict import has a bad row it will be refused: keep reading to report every bad
           // line, but stop writing.
           if (report.rowsRejected > 0 && !request.acceptValidRows) continue;
-          batch.push(result.row);
+          batch.push(scrubRow(result.row, scrubber));
           if (batch.length >= BATCH) {
             flush();
             job.throwIfCancelled();
@@ -201,6 +235,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     }
     flush();
     report.sha256 = hash.digest('hex');
+    report.redactions = { ...scrubber.counts };
     const existing = db.prepare('SELECT id FROM sources WHERE kind = ? AND sha256 = ?').pluck().get(request.kind, report.sha256) as number | undefined;
     if (existing !== undefined) {
       db.exec('ROLLBACK');

@@ -1,0 +1,55 @@
+import crypto from 'node:crypto';
+import { PiiSettings } from '../../../shared/contract/methods.js';
+import { BUILTIN_RULES, compileRule, makeScrubber } from '../../../shared/domain/pii.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+
+/**
+ * The workspace's PII settings (extra rules, columns always dropped) and its pseudonym key. The
+ * key is made once per workspace and never leaves it: no method returns it and reports never
+ * include it, so the same person gets the same pseudonym here and a different one elsewhere.
+ */
+
+const KEY = 'pii.key';
+const SETTINGS = 'pii.settings';
+
+export function workspaceKey(db: Db): Buffer {
+  const existing = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEY) as string | undefined;
+  if (existing) return Buffer.from(existing, 'hex');
+  const key = crypto.randomBytes(32);
+  db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(KEY, key.toString('hex'));
+  return Buffer.from(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEY) as string, 'hex');
+}
+
+export function keyedHash(key: Buffer): (value: string) => string {
+  return (value) => crypto.createHmac('sha256', key).update(value).digest('hex');
+}
+
+export function piiSettings(db: Db): PiiSettings {
+  const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(SETTINGS) as string | undefined;
+  return PiiSettings.parse(raw ? JSON.parse(raw) : {});
+}
+
+export function setPiiSettings(db: Db, input: PiiSettings): PiiSettings {
+  for (const r of input.rules) {
+    try {
+      compileRule(r);
+    } catch (err) {
+      throw new EngineFailure('bad_request', `PII ${(err as Error).message}`);
+    }
+  }
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(SETTINGS, JSON.stringify(input));
+  return piiSettings(db);
+}
+
+/** What scrubbing would do to some text, with the workspace's rules and key. */
+export function previewPii(db: Db, text: string, extra: readonly { name: string; pattern: string }[]): { text: string; redactions: Record<string, number> } {
+  let rules;
+  try {
+    rules = [...BUILTIN_RULES, ...[...piiSettings(db).rules, ...extra].map(compileRule)];
+  } catch (err) {
+    throw new EngineFailure('bad_request', `PII ${(err as Error).message}`);
+  }
+  const s = makeScrubber(rules, keyedHash(workspaceKey(db)));
+  return { text: s.text(text), redactions: { ...s.counts } };
+}

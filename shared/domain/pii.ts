@@ -1,0 +1,123 @@
+import type { NormalRow } from './normalize.js';
+
+/**
+ * PII scrubbing at import, before anything is written (DESIGN.md §7). Secrets and personal data in
+ * free text become `[redacted:<rule>]`; in identifiers (change ids, service names, …) the marker
+ * carries a short keyed token so two different ids stay different and the same id links up across
+ * files; people (author fields) become stable keyed pseudonyms. The keyed parts come from the
+ * engine (HMAC with the workspace's own key), so this module stays pure.
+ */
+
+export interface PiiRule {
+  name: string;
+  pattern: RegExp;
+}
+
+// Order matters: a URL with credentials contains something email-like, a JWT is dotted base64.
+export const BUILTIN_RULES: readonly PiiRule[] = [
+  { name: 'private-key', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g },
+  { name: 'url-credentials', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s/@]+@[^\s/]+/gi },
+  { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
+  { name: 'bearer-token', pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*/gi },
+  { name: 'aws-access-key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g },
+  { name: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
+  // Full and compressed IPv6 (at least two groups around "::", or eight groups).
+  { name: 'ipv6', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b|::1\b/gi },
+  { name: 'ipv4', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
+];
+
+export interface Scrubber {
+  /** free text: secrets replaced by markers; counts what was replaced, by rule */
+  text(value: string): string;
+  /** an identifier: markers carry a keyed token so distinct values stay distinct */
+  id(value: string): string;
+  /** a person: a stable keyed pseudonym */
+  person(value: string): string;
+  counts: Record<string, number>;
+}
+
+/** Builds a scrubber from rules and a keyed hash (HMAC in the engine; anything stable in tests). */
+export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) => string): Scrubber {
+  const counts: Record<string, number> = {};
+  // Telemetry repeats the same few service and metric names millions of times: remember answers
+  // (and which rules fired, so the counts stay per occurrence).
+  const cache = new Map<string, { out: string; hits: string[] }>();
+  const replace = (value: string, mode: 'text' | 'id', marker: (rule: string, match: string) => string): string => {
+    const key = `${mode}\u0000${value}`;
+    const cached = cache.get(key);
+    if (cached) {
+      for (const h of cached.hits) counts[h] = (counts[h] ?? 0) + 1;
+      return cached.out;
+    }
+    let out = value;
+    const hits: string[] = [];
+    for (const rule of rules) {
+      rule.pattern.lastIndex = 0;
+      if (!rule.pattern.test(out)) continue;
+      rule.pattern.lastIndex = 0;
+      out = out.replace(rule.pattern, (match) => {
+        counts[rule.name] = (counts[rule.name] ?? 0) + 1;
+        hits.push(rule.name);
+        return marker(rule.name, match);
+      });
+    }
+    if (cache.size < 50_000) cache.set(key, { out, hits });
+    return out;
+  };
+  const people = new Map<string, string>();
+  return {
+    counts,
+    text: (value) => replace(value, 'text', (rule) => `[redacted:${rule}]`),
+    id: (value) => replace(value, 'id', (rule, match) => `[redacted:${rule}:${keyed(match).slice(0, 8)}]`),
+    person(value) {
+      const key = value.trim().toLowerCase();
+      let p = people.get(key);
+      if (!p) {
+        p = `person-${keyed(`person:${key}`).slice(0, 10)}`;
+        people.set(key, p);
+      }
+      counts.pseudonym = (counts.pseudonym ?? 0) + 1;
+      return p;
+    },
+  };
+}
+
+/** Label keys that name people: their values are pseudonymised like authors. */
+const PERSON_LABELS = /^(user|username|user_name|assignee|author|owner|email|login|on_?call|responder)$/i;
+
+/** A row with every text field scrubbed and every person pseudonymised. */
+export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
+  const opt = (v: string | null, f: (x: string) => string): string | null => (v === null ? null : f(v));
+  switch (row.kind) {
+    case 'telemetry':
+      return {
+        ...row, service: s.id(row.service), metric: s.id(row.metric),
+        labels: Object.fromEntries(Object.entries(row.labels).map(([k, v]) => [s.id(k), PERSON_LABELS.test(k) ? s.person(v) : s.id(v)])),
+      };
+    case 'changes':
+      return {
+        ...row, externalId: s.id(row.externalId), service: s.id(row.service), changeKind: s.text(row.changeKind),
+        author: opt(row.author, s.person), version: opt(row.version, s.text), description: opt(row.description, s.text),
+      };
+    case 'incidents':
+      return { ...row, externalId: s.id(row.externalId), service: s.id(row.service), causeChangeId: opt(row.causeChangeId, s.id), title: opt(row.title, s.text) };
+    case 'alerts':
+      return { ...row, externalId: s.id(row.externalId), service: s.id(row.service), name: opt(row.name, s.text), metric: opt(row.metric, s.id) };
+    case 'services':
+      return { ...row, name: s.id(row.name), team: opt(row.team, s.text), dependsOn: row.dependsOn.map(s.id) };
+    case 'predictions':
+      return { ...row, subject: s.id(row.subject), model: s.id(row.model), version: s.text(row.version) };
+    case 'detector-scores':
+      return { ...row, service: s.id(row.service), model: s.id(row.model), version: s.text(row.version) };
+  }
+}
+
+/** Compiles a user's extra rule, with a clear error instead of a crash. */
+export function compileRule(rule: { name: string; pattern: string }): PiiRule {
+  if (!/^[a-z0-9-]{1,40}$/.test(rule.name)) throw new Error(`rule name "${rule.name}" must be 1-40 lowercase letters, digits or dashes`);
+  try {
+    return { name: rule.name, pattern: new RegExp(rule.pattern, 'g') };
+  } catch (err) {
+    throw new Error(`rule ${rule.name}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_RULES, compileRule, makeScrubber } from '../../shared/domain/pii.js';
+
+const scrub = (text: string): string => makeScrubber(BUILTIN_RULES, (v) => v.length.toString(16).padStart(8, '0')).text(text);
+
+describe('PII rules', () => {
+  it.each([
+    ['mail ana.lima@example.org now', 'mail [redacted:email] now'],
+    ['from 192.168.0.12:8080', 'from [redacted:ipv4]:8080'],
+    ['peer fe80::1ff:fe23:4567:890a up', 'peer [redacted:ipv6] up'],
+    ['Authorization: Bearer abcDEF123456789._-x', 'Authorization: [redacted:bearer-token]'],
+    ['token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl end', 'token [redacted:jwt] end'],
+    ['key AKIAIOSFODNN7EXAMPLE', 'key [redacted:aws-access-key]'],
+    ['clone postgres://app:s3cret@db.internal:5432/prod', 'clone [redacted:url-credentials]/prod'],
+    ['-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY----- done', '[redacted:private-key] done'],
+  ])('redacts %j', (input, output) => {
+    expect(scrub(input)).toBe(output);
+  });
+
+  it.each(['v2.10.3', '2026-09-01T10:00:00Z', 'deploy at 12:30', 'sha 9f86d081884c7d659a2feaa0c55ad015', 'https://example.org/path', 'Bearer', 'p99 latency 412 ms'])('leaves %j alone', (input) => {
+    expect(scrub(input)).toBe(input);
+  });
+
+  it('keys identifiers and people, stably, and counts every occurrence', () => {
+    const s = makeScrubber(BUILTIN_RULES, (v) => (v.includes('x') ? 'aaaaaaaaaaaa' : 'bbbbbbbbbbbb'));
+    expect(s.id('svc-x@corp.io')).toBe('[redacted:email:aaaaaaaa]');
+    expect(s.id('svc-y@corp.io')).toBe('[redacted:email:bbbbbbbb]');
+    expect(s.id('svc-x@corp.io')).toBe('[redacted:email:aaaaaaaa]');
+    expect(s.person(' Ana ')).toBe(s.person('ana'));
+    expect(s.counts).toEqual({ email: 3, pseudonym: 2 });
+  });
+
+  it('refuses a bad extra rule by name', () => {
+    expect(() => compileRule({ name: 'ticket', pattern: '[' })).toThrow(/^rule ticket: Invalid regular expression/);
+    expect(() => compileRule({ name: 'Bad Name', pattern: 'x' })).toThrow(/must be 1-40 lowercase/);
+  });
+});

@@ -99,6 +99,22 @@ describe('the app in serve mode', () => {
     await page.screenshot({ path: screenshotPath('import-report.png'), fullPage: true });
   });
 
+  it('previews what PII scrubbing will redact before importing, and reports what it did', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'deploys.csv');
+    fs.writeFileSync(file, 'id,service,timestamp,author,description,lines_added\nd-1,checkout,2026-11-02T00:00:00Z,ana@acme.example,rolled from 10.1.2.3 with Bearer abcdefghijklmnop,5\n');
+    await page.getByTestId('import-file').setInputFiles(file);
+    await page.getByTestId('import-kind').selectOption('changes');
+    await page.getByTestId('pii-preview').waitFor();
+    const preview = await page.getByTestId('pii-preview').textContent();
+    expect(preview).toContain('[redacted:email]');
+    expect(preview).toContain('[redacted:ipv4]');
+    expect(preview).not.toContain('ana@acme.example');
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('deploys.csv: 1 rows imported'));
+    expect(await page.getByTestId('import-redactions').first().textContent()).toBe('PII: 1 pseudonym, 1 bearer-token, 1 ipv4');
+  });
+
   it('has a dark theme', async () => {
     await page.getByTestId('nav-explore').click();
     await page.getByRole('button', { name: 'Switch theme' }).click();

@@ -24,6 +24,9 @@ export function ImportReportView({ report }: { report: ImportReport }) {
       {Object.keys(report.mapping).length > 0 && (
         <p className="muted small">Mapping: {Object.entries(report.mapping).map(([c, f]) => `${c} → ${f}`).join(', ')}</p>
       )}
+      {(Object.keys(report.redactions).length > 0 || report.droppedColumns.length > 0) && (
+        <p className="small" data-testid="import-redactions">PII: {Object.entries(report.redactions).map(([k, v]) => `${fmtInt(v)} ${k}`).join(', ') || 'nothing redacted'}{report.droppedColumns.length > 0 ? `; columns dropped: ${report.droppedColumns.join(', ')}` : ''}</p>
+      )}
       {report.rejected.length > 0 && (
         <table className="table compact" data-testid="rejected-rows">
           <thead><tr><th>Line</th><th>Why it was rejected</th></tr></thead>

@@ -1,4 +1,4 @@
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
 import { RECORD_KINDS, type RecordKind } from '../../../shared/contract/records.js';
 import { ImportReportView } from '../components/ImportReportView.js';
 import { JobProgress, ProgressBar } from '../components/Progress.js';
@@ -8,6 +8,32 @@ import { importReportOf, useStore } from '../store.js';
 function guessKind(name: string): RecordKind {
   const n = name.toLowerCase();
   return RECORD_KINDS.find((k) => n.includes(k.replace(/s$/, ''))) ?? 'telemetry';
+}
+
+/** The first lines of the file as they will be stored: what PII scrubbing will redact, before any upload. */
+function PiiPreview({ file }: { file: File }) {
+  const client = useStore((s) => s.client);
+  const [preview, setPreview] = useState<{ text: string; redactions: Record<string, number> } | null>(null);
+  useEffect(() => {
+    let stale = false;
+    // Only plain text can be previewed here; a gzip file is scrubbed the same way at import.
+    if (!client || file.name.endsWith('.gz')) return;
+    void file.slice(0, 4096).text().then((head) => {
+      const lines = head.split('\n').slice(0, 8).join('\n');
+      return client.call('pii.preview', { text: lines });
+    }).then((p) => !stale && setPreview(p)).catch(() => undefined);
+    return () => {
+      stale = true;
+    };
+  }, [client, file]);
+  if (!preview) return null;
+  const total = Object.values(preview.redactions).reduce((a, b) => a + b, 0);
+  return (
+    <div className="pii-preview" data-testid="pii-preview">
+      <p className="small">{total === 0 ? 'No secrets or personal data found in the first lines.' : `Will be redacted in the first lines: ${Object.entries(preview.redactions).map(([k, v]) => `${v} ${k}`).join(', ')}. Author fields become stable pseudonyms.`}</p>
+      <pre>{preview.text}</pre>
+    </div>
+  );
 }
 
 function ImportPanel() {
@@ -45,6 +71,7 @@ function ImportPanel() {
         <button className="primary" disabled={!file || uploadProgress !== null || job?.state === 'running'} data-testid="import-start"
           onClick={() => file && void importFile(file, { kind, acceptValidRows })}>Import</button>
       </div>
+      {file && <PiiPreview file={file} />}
       <p className="muted small">By default a file with any bad row is refused whole, with the line numbers, so nothing half-imported lands. Importing the same file twice adds nothing.</p>
       {uploadProgress !== null && <ProgressBar fraction={uploadProgress} label="Uploading" />}
       {job && job.state !== 'done' && <JobProgress job={job} />}

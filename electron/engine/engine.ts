@@ -14,17 +14,18 @@ import { JobRunner } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
-import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
 import { piiSettings, previewPii, setPiiSettings } from './pii/settings.js';
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
-import { compareModels, getChampion, setChampion } from './gates/compare.js';
+import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
 import { reportData, renderHtml, renderMarkdown } from './reports/report.js';
 import { scorePendingChange } from './runs/score-change.js';
+import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
 import { checkDetectors, listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
@@ -58,6 +59,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'detectors.addOnnxPath': modelAudit('model.add'),
   'rankers.addOnnx': modelAudit('model.add'),
   'rankers.addOnnxPath': modelAudit('model.add'),
+  'models.retrain': (input: { modelId: number; cutoff?: number; useFeedback: boolean }, out: { jobId: string }) => ({ action: 'model.retrain', subject: `model ${input.modelId}`, payload: { job: out.jobId, cutoff: input.cutoff ?? null, useFeedback: input.useFeedback } }),
+  'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
+  'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
   'roles.setChampion': (input: { modelId: number | null }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
   'gates.check': (_: unknown, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => ({
@@ -221,7 +225,7 @@ export function createEngine(options: EngineOptions): Engine {
       return addOnnxModel(requireDb().db, fs.readFileSync(file), manifest);
     },
     'models.train': (input) => trainBuiltin(requireDb().db, input),
-    'models.retire': ({ id }) => retireModel(requireDb().db, id),
+    'models.retire': ({ id }) => retireModel(requireDb().db, id, actor),
     'models.exportPath': ({ id, path: file }) => {
       const { bytes, manifest } = exportOnnx(requireDb().db, id);
       const onnxPath = path.resolve(file);
@@ -244,7 +248,15 @@ export function createEngine(options: EngineOptions): Engine {
     'audit.list': (q) => listAudit(requireDb().db, q),
     'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
-    'roles.setChampion': ({ modelId }) => setChampion(requireDb().db, modelId),
+    'roles.setChampion': ({ modelId }) => setChampion(requireDb().db, modelId, actor),
+    'models.retrain': ({ modelId, cutoff, useFeedback }) => {
+      const ws = requireDb();
+      trainingOf(ws.db, modelId); // refuse a model that cannot retrain before starting a job
+      return { jobId: jobs.start('retrain', `Retrain model ${modelId} and compare the versions`, (ctx) => retrain(ws.db, { modelId, cutoff, useFeedback }, ctx)).id };
+    },
+    'datasets.export': ({ features }) => exportDataset(requireDb().db, { features }),
+    'roles.revert': () => revertChampion(requireDb().db, actor),
+    'models.history': ({ modelId }) => modelHistory(requireDb().db, modelId),
     'compare.run': (input) => compareModels(requireDb().db, input),
     'gates.presets': () => [parseGate(PRESETS.advisory), parseGate(PRESETS.gating)],
     'gates.list': () => listGates(requireDb().db),

@@ -33,6 +33,7 @@ interface State {
   detection: { runId: number; report: DetectionReport; incidents: IncidentDetection[]; attribution: AttributionResult } | null;
   replay: ReplayFrame | null;
   championId: number | null;
+  retrainJobId: string | null;
   comparison: Comparison | null;
   comparing: boolean;
   gates: SavedGate[];
@@ -71,6 +72,9 @@ interface Actions {
   checkGate(runId: number, modelId: number, specText: string): Promise<void>;
   saveGate(specText: string): Promise<SavedGate | null>;
   exportReport(runId: number, format: 'html' | 'md'): Promise<void>;
+  retrain(modelId: number, useFeedback: boolean): Promise<void>;
+  revertChampion(): Promise<void>;
+  exportDataset(): Promise<void>;
   fail(error: unknown): void;
 }
 
@@ -123,6 +127,15 @@ export const useStore = create<State & Actions>((set, get) => {
         else if (job.state === 'failed') set({ error: job.error?.message ?? 'The detection run failed' });
       }
     }
+    if (job.kind === 'retrain' && job.id === get().retrainJobId) {
+      set({ retrainJobId: null });
+      await get().refreshModels();
+      if (job.state === 'done') {
+        // Open the comparison of the two versions the retraining just ran.
+        set({ comparison: (job.result as { comparison: Comparison }).comparison });
+        get().navigate('compare');
+      } else if (job.state === 'failed') set({ error: job.error?.message ?? 'Retraining failed' });
+    }
     if (job.kind === 'run') {
       await get().refreshModels();
       if (job.id === get().runJobId && job.state === 'done') {
@@ -155,6 +168,7 @@ export const useStore = create<State & Actions>((set, get) => {
     detection: null,
     replay: null,
     championId: null,
+    retrainJobId: null,
     comparison: null,
     comparing: false,
     gates: [],
@@ -300,6 +314,7 @@ export const useStore = create<State & Actions>((set, get) => {
     setChampion: (modelId) => guard(async () => {
       const { championId } = await client().call('roles.setChampion', { modelId });
       set({ championId });
+      await get().refreshModels();
     }),
     compare: (runId, championId, challengerId) => guard(async () => {
       set({ comparing: true });
@@ -342,6 +357,28 @@ export const useStore = create<State & Actions>((set, get) => {
       const a = document.createElement('a');
       a.href = url;
       a.download = r.fileName;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    }),
+    retrain: (modelId, useFeedback) => guard(async () => {
+      const { jobId } = await client().call('models.retrain', { modelId, useFeedback });
+      set({ retrainJobId: jobId });
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null) await onJobEnded(job);
+    }),
+    revertChampion: () => guard(async () => {
+      const { championId } = await client().call('roles.revert', {});
+      set({ championId });
+      await get().refreshModels();
+    }),
+    exportDataset: () => guard(async () => {
+      const { csv } = await client().call('datasets.export', {});
+      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = 'shadowbench-dataset.csv';
       document.body.appendChild(a);
       a.click();
       a.remove();

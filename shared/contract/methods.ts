@@ -3,7 +3,7 @@ import {
   Alert, Change, ImportFormat, ImportReport, Incident, JobStatus, Page, RecordKind, SeriesInfo, Service, Source,
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
-import { Feedback, FeedbackSummary, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
+import { Feedback, FeedbackSummary, ModelEvent, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
 import { AuditEntry, AuditVerification } from './audit.js';
 import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
@@ -114,6 +114,10 @@ export const methods = {
   }), Page(AuditEntry)),
   'audit.verify': method(z.object({}), AuditVerification),
   'roles.get': method(z.object({}), z.object({ changeRisk: z.number().int().nullable() })),
+  'models.retrain': method(z.object({ modelId: z.number().int(), cutoff: z.number().int().optional(), useFeedback: z.boolean().default(true) }), JobStarted, { job: true }),
+  'datasets.export': method(z.object({ features: z.array(z.string().max(100)).max(500).optional() }), z.object({ rows: z.number().int(), csv: z.string() })),
+  'roles.revert': method(z.object({}), z.object({ championId: z.number().int().nullable() })),
+  'models.history': method(z.object({ modelId: z.number().int().optional() }), z.array(ModelEvent)),
   'roles.setChampion': method(z.object({ modelId: z.number().int().nullable() }), z.object({ championId: z.number().int().nullable() })),
   'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),
   'gates.presets': method(z.object({}), z.array(GateSpec)),

@@ -50,8 +50,13 @@ export const ModelInfo = z.object({
   notes: z.array(z.string()),
   /** For trained built-ins: they saw only changes before this time. */
   trainedUntil: z.number().int().nullable(),
+  /** Governance: the change-risk champion, a challenger, or retired. */
+  role: z.enum(['champion', 'challenger', 'retired']).default('challenger'),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;
+
+export const ModelEvent = z.object({ id: z.number().int(), modelId: z.number().int(), model: z.string(), role: z.enum(['champion', 'challenger', 'retired']), actor: z.string(), ts: z.number().int(), note: z.string() });
+export type ModelEvent = z.infer<typeof ModelEvent>;
 
 export const TrainOptions = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
@@ -62,6 +67,8 @@ export const TrainOptions = z.object({
   C: z.number().positive().max(1e6).default(1),
   log1p: z.boolean().default(true),
   threshold: z.number().min(0).max(1).optional(),
+  /** Where people judged a change (feedback), their decision is its label instead of the attributed outcome. */
+  useFeedback: z.boolean().default(false),
 });
 export type TrainOptions = z.infer<typeof TrainOptions>;
 export type TrainOptionsInput = z.input<typeof TrainOptions>;

@@ -168,4 +168,17 @@ describe('change risk in the browser', () => {
     expect(await page.getByTestId('audit-verification').textContent()).toMatch(/^Intact: \d+ entries; head #\d+ [0-9a-f]{64}$/);
     await page.screenshot({ path: screenshotPath('audit.png') });
   });
+
+  it('retrains a baseline in-app and opens the comparison of the two versions, with intervals', async () => {
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('retrain-risk-lr-v1').click();
+    await page.getByTestId('comparison').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('comparison').locator('h2').textContent()).toBe('risk-lr v2 vs risk-lr v1');
+    const auc = await page.getByTestId('comparison').locator('tr', { hasText: 'auc_roc' }).first().textContent();
+    expect(auc).toMatch(/-?0\.\d{3} \[-?0\.\d{3}, -?0\.\d{3}\]/);
+    await page.screenshot({ path: screenshotPath('retrain.png'), fullPage: false });
+    await page.getByTestId('nav-models').click();
+    await page.getByTestId('role-risk-lr-v2').waitFor();
+    expect(await page.getByTestId('role-rules-v1').textContent()).toBe('champion');
+  });
 });

@@ -1,4 +1,5 @@
 import type { Comparison } from '../../../shared/contract/gates.js';
+import type { ModelEvent } from '../../../shared/contract/models.js';
 import { comparePaired } from '../../../shared/metrics/compare.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
@@ -18,14 +19,44 @@ export function getChampion(db: Db): number | null {
   return v === undefined || v === 'none' ? null : Number(v);
 }
 
-export function setChampion(db: Db, modelId: number | null): { championId: number | null } {
+export function setChampion(db: Db, modelId: number | null, actor = 'unknown'): { championId: number | null } {
   if (modelId !== null) {
     const m = getModel(db, modelId);
     if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; the change-risk champion must be a change-risk model`);
     if (m.status !== 'active') throw new EngineFailure('conflict', `Model ${m.name} v${m.version} is retired`);
   }
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CHAMPION_KEY, modelId === null ? 'none' : String(modelId));
+  const previous = getChampion(db);
+  if (previous === modelId) return { championId: modelId };
+  const label = (id: number): string => {
+    const m = getModel(db, id);
+    return `${m.name} v${m.version}`;
+  };
+  const event = db.prepare('INSERT INTO model_events (model_id, role, actor, ts, note) VALUES (?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    if (previous !== null) event.run(previous, 'challenger', actor, Date.now(), modelId === null ? 'no champion any more' : `replaced by ${label(modelId)}`);
+    if (modelId !== null) event.run(modelId, 'champion', actor, Date.now(), previous === null ? '' : `replaces ${label(previous)}`);
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CHAMPION_KEY, modelId === null ? 'none' : String(modelId));
+  })();
   return { championId: modelId };
+}
+
+/** One step back: the champion before the current one (if it is still active) takes over again. */
+export function revertChampion(db: Db, actor = 'unknown'): { championId: number | null } {
+  const current = getChampion(db);
+  const earlier = db.prepare("SELECT model_id FROM model_events WHERE role = 'champion' ORDER BY id DESC").pluck().all() as number[];
+  const previous = earlier.find((id) => id !== current && getModel(db, id).status === 'active');
+  if (previous === undefined) throw new EngineFailure('conflict', 'There is no earlier champion (still active) to go back to');
+  return setChampion(db, previous, actor);
+}
+
+/** Every role change of the models (or one model), oldest first, registration included. */
+export function modelHistory(db: Db, modelId?: number): ModelEvent[] {
+  const models = db.prepare(`SELECT id, name, version, created_at, task FROM models ${modelId !== undefined ? 'WHERE id = ?' : ''}`).all(...(modelId !== undefined ? [modelId] : [])) as { id: number; name: string; version: number; created_at: number; task: string }[];
+  const names = new Map(models.map((m) => [m.id, `${m.name} v${m.version}`]));
+  const registered: ModelEvent[] = models.map((m) => ({ id: 0, modelId: m.id, model: names.get(m.id)!, role: 'challenger', actor: 'registry', ts: m.created_at, note: `registered (${m.task})` }));
+  const events = (db.prepare(`SELECT * FROM model_events ${modelId !== undefined ? 'WHERE model_id = ?' : ''} ORDER BY id`).all(...(modelId !== undefined ? [modelId] : [])) as { id: number; model_id: number; role: ModelEvent['role']; actor: string; ts: number; note: string }[])
+    .map((e) => ({ id: e.id, modelId: e.model_id, model: names.get(e.model_id) ?? String(e.model_id), role: e.role, actor: e.actor, ts: e.ts, note: e.note }));
+  return [...registered, ...events].sort((a, b) => a.ts - b.ts || a.id - b.id);
 }
 
 interface Row { change_id: number; score: number; label: number; external_id: string; service: string; ts: number; rolled_back: number | null }

@@ -25,7 +25,7 @@ interface Row { id: number; name: string; version: number; task: string; kind: s
 type Stored =
   | { kind: 'onnx'; manifest: ModelManifest }
   | { kind: 'imported-log'; name: string; logVersion: string; threshold: number; sourceId: number }
-  | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number } }
+  | { kind: 'builtin'; name: string; description: string; threshold: number; params: BuiltinParams; reference: Record<string, number>; trainedOn?: { rows: number; cutoff: number; positives: number; feedbackLabels?: number } }
   | { kind: 'detector'; name: string; description: string; threshold: number; spec: DetectorSpec }
   | { kind: 'onnx-detector'; manifest: WindowManifest }
   | { kind: 'detector-log'; name: string; logVersion: string; threshold: number; sourceId: number }
@@ -37,7 +37,7 @@ function nextVersion(db: Db, name: string): number {
   return ((db.prepare('SELECT max(version) FROM models WHERE name = ?').pluck().get(name) as number | null) ?? 0) + 1;
 }
 
-function toInfo(row: Row): ModelInfo {
+function describe(row: Row): Omit<ModelInfo, 'role'> {
   const stored = JSON.parse(row.manifest) as Stored;
   if (stored.kind === 'imported-log') {
     return {
@@ -181,8 +181,44 @@ export async function addOnnxDetector(db: Db, bytes: Uint8Array, manifestInput: 
   return getModel(db, id);
 }
 
+/**
+ * Labels people gave through feedback, per change (the latest judgement wins): agreeing keeps the
+ * model's decision, disagreeing flips it, an override states it.
+ */
+export function feedbackLabels(db: Db): Map<number, 0 | 1> {
+  const rows = db.prepare(`SELECT f.change_id, f.verdict, f.decision, s.decision AS model_decision FROM feedback f
+    JOIN suggestions s ON s.run_id = f.run_id AND s.model_id = f.model_id AND s.change_id = f.change_id ORDER BY f.ts, f.id`).all() as { change_id: number; verdict: string; decision: number | null; model_decision: number | null }[];
+  const out = new Map<number, 0 | 1>();
+  for (const r of rows) {
+    const label = r.verdict === 'override' ? r.decision : r.model_decision === null ? null : r.verdict === 'agree' ? r.model_decision : 1 - r.model_decision;
+    if (label === 0 || label === 1) out.set(r.change_id, label);
+  }
+  return out;
+}
+
+/** The training settings of a trained built-in, to train its next version the same way. */
+export function trainingOf(db: Db, id: number): { kind: 'logistic' | 'single-feature'; features: string[]; C: number; log1p: boolean; cutoff: number | null } {
+  const r = row(db, id);
+  const stored = JSON.parse(r.manifest) as Stored;
+  if (stored.kind !== 'builtin' || stored.params.kind === 'heuristic') throw new EngineFailure('input_error', `Model ${r.name} v${r.version} is not a trained built-in; only those retrain in-app`);
+  const p = stored.params;
+  return { kind: p.features.length === 1 ? 'single-feature' : 'logistic', features: p.features, C: (p as { C?: number }).C ?? 1, log1p: p.log1p, cutoff: stored.trainedOn?.cutoff ?? null };
+}
+
+/** The change-risk champion's id (kept in meta by the roles methods). */
+export function championId(db: Db): number | null {
+  const v = db.prepare("SELECT value FROM meta WHERE key = 'champion.change-risk'").pluck().get() as string | undefined;
+  return v === undefined || v === 'none' ? null : Number(v);
+}
+
+function toInfo(row: Row, champion: number | null = null): ModelInfo {
+  const info = describe(row);
+  return { ...info, role: info.status === 'retired' ? 'retired' : info.id === champion ? 'champion' : 'challenger' };
+}
+
 export function listModels(db: Db): ModelInfo[] {
-  return (db.prepare('SELECT * FROM models ORDER BY name, version').all() as Row[]).map(toInfo);
+  const champion = championId(db);
+  return (db.prepare('SELECT * FROM models ORDER BY name, version').all() as Row[]).map((r) => toInfo(r, champion));
 }
 
 function row(db: Db, id: number): Row {
@@ -192,12 +228,17 @@ function row(db: Db, id: number): Row {
 }
 
 export function getModel(db: Db, id: number): ModelInfo {
-  return toInfo(row(db, id));
+  return toInfo(row(db, id), championId(db));
 }
 
-export function retireModel(db: Db, id: number): ModelInfo {
+export function retireModel(db: Db, id: number, actor = 'unknown'): ModelInfo {
   row(db, id);
-  db.prepare("UPDATE models SET status = 'retired' WHERE id = ?").run(id);
+  db.transaction(() => {
+    db.prepare("UPDATE models SET status = 'retired' WHERE id = ?").run(id);
+    db.prepare("INSERT INTO model_events (model_id, role, actor, ts, note) VALUES (?, 'retired', ?, ?, '')").run(id, actor, Date.now());
+    // A retired champion leaves the task without one; `roles.revert` brings the previous back.
+    if (championId(db) === id) db.prepare("UPDATE meta SET value = 'none' WHERE key = 'champion.change-risk'").run();
+  })();
   return getModel(db, id);
 }
 
@@ -260,6 +301,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   const outcomes = labelChanges(db, undefined, changes);
   const cutoff = options.cutoff ?? changes[Math.floor(changes.length * 0.7)]!.ts;
   const train = changes.filter((c) => c.ts < cutoff);
+  let feedbackUsed = 0;
   const sizeFeature = ['lines_added', 'la', 'additions', 'lines'].find((f) => catalog.attributes.includes(f));
   let params: BuiltinParams;
   let description: string;
@@ -275,7 +317,9 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
     checkFeatures(db, options.name, features);
     if (train.length < 20) throw new EngineFailure('input_error', `Only ${train.length} changes before the cutoff ${new Date(cutoff).toISOString()}; train on a later cutoff`);
     const rows = buildFeatures(db, train, features, outcomes, changes);
-    const labels = train.map((c) => outcomes.get(c.id)!.label);
+    const human = options.useFeedback ? feedbackLabels(db) : new Map<number, 0 | 1>();
+    const labels = train.map((c) => human.get(c.id) ?? outcomes.get(c.id)!.label);
+    feedbackUsed = train.filter((c) => human.has(c.id)).length;
     let model: LogisticModel;
     try {
       model = trainLogistic(features, rows, labels, { C: options.C, log1p: options.kind === 'single-feature' ? false : options.log1p });
@@ -283,9 +327,10 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
       throw new EngineFailure('input_error', `Cannot train ${options.name}: ${(err as Error).message}`);
     }
     params = model;
-    description = options.kind === 'single-feature'
+    description = (options.kind === 'single-feature'
       ? `Single feature (${features[0]}), logistic fit: the "LApredict" baseline`
-      : `Logistic regression (L2, C=${options.C}${options.log1p ? ', log1p' : ''}) on ${features.length} features`;
+      : `Logistic regression (L2, C=${options.C}${options.log1p ? ', log1p' : ''}) on ${features.length} features`)
+      + (options.useFeedback ? `; ${feedbackUsed} labels from human feedback` : '');
     if (options.threshold === undefined) {
       // Default to the training base rate: a 0.5 cut flags almost nothing when failures are rare.
       threshold = Math.round((labels.reduce<number>((a, b) => a + b, 0) / labels.length) * 1000) / 1000;
@@ -294,7 +339,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   const reference = medians(params.features, buildFeatures(db, train.length > 0 ? train : changes, params.features, outcomes, changes));
   const stored: Stored = {
     kind: 'builtin', name: options.name, description, threshold, params, reference,
-    trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => outcomes.get(c.id)!.label === 1).length },
+    trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => outcomes.get(c.id)!.label === 1).length, feedbackLabels: feedbackUsed },
   };
   const json = JSON.stringify(stored);
   const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'change-risk', 'builtin', ?, NULL, ?, '[]', ?)`)

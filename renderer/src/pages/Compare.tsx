@@ -9,7 +9,8 @@ export function Compare() {
   const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, setChampion, compare, checkGate, saveGate, exportReport } = useStore();
   const done = runs.filter((r) => r.state === 'done' && r.manifest && r.manifest.models.length > 0);
   const [runId, setRunId] = useState<number | null>(null);
-  const run = done.find((r) => r.id === runId) ?? done[0];
+  // Arriving from a retraining (or any comparison made elsewhere): show that run and pair.
+  const run = done.find((r) => r.id === (runId ?? comparison?.runId)) ?? done[0];
   const inRun = run?.manifest?.models ?? [];
   const [champ, setChamp] = useState<number | null>(null);
   const [challenger, setChallenger] = useState<number | null>(null);
@@ -21,8 +22,9 @@ export function Compare() {
     if (!specText && presets[0]) setSpecText(JSON.stringify(presets[0], null, 2));
   }, [presets, specText]);
   // Defaults: the workspace's champion if it ran, else the first model; the challenger another one.
-  const championChoice = champ ?? (inRun.some((m) => m.id === championId) ? championId : inRun[0]?.id ?? null);
-  const challengerChoice = challenger ?? inRun.find((m) => m.id !== championChoice)?.id ?? null;
+  const fromComparison = comparison && run && comparison.runId === run.id ? comparison : null;
+  const championChoice = champ ?? fromComparison?.champion.id ?? (inRun.some((m) => m.id === championId) ? championId : inRun[0]?.id ?? null);
+  const challengerChoice = challenger ?? fromComparison?.challenger.id ?? inRun.find((m) => m.id !== championChoice)?.id ?? null;
   useEffect(() => {
     if (!run || challengerChoice === null || !specText) return;
     if (debounce.current !== null) window.clearTimeout(debounce.current);
@@ -38,7 +40,7 @@ export function Compare() {
         <div className="form-row">
           <label>Run
             <select value={run.id} onChange={(e) => { setRunId(Number(e.target.value)); setChamp(null); setChallenger(null); }} data-testid="compare-run">
-              {done.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => m.name).join(', ')}</option>)}
+              {done.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}</option>)}
             </select>
           </label>
           <label>Champion

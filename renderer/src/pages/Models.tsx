@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
+import { JobProgress } from '../components/Progress.js';
+import type { ModelEvent } from '../../../shared/contract/models.js';
 
 type Catalog = MethodOutput<'features.catalog'>;
 
@@ -84,8 +86,34 @@ function AddOnnxForm({ catalog }: { catalog: Catalog | null }) {
   );
 }
 
+/** Who made which model champion, challenger or retired, and when; one step back to the previous champion. */
+function Governance({ onRevert }: { onRevert: () => void }) {
+  const { client, models } = useStore();
+  const [events, setEvents] = useState<ModelEvent[]>([]);
+  useEffect(() => {
+    if (client) void client.call('models.history', {}).then((e) => setEvents(e.filter((x) => x.id !== 0 || x.note.includes('change-risk'))));
+  }, [client, models]);
+  const changes = events.filter((e) => e.id !== 0);
+  return (
+    <section className="card">
+      <div className="row-between">
+        <h2>Governance <span className="muted small">role changes, newest first</span></h2>
+        <button onClick={onRevert} disabled={!changes.some((e) => e.role === 'champion')} data-testid="revert-champion">Revert to the previous champion</button>
+      </div>
+      {changes.length === 0 ? <p className="muted small">No role changes yet: make a model the champion from the registry or the Compare page.</p> : (
+        <table className="table" data-testid="model-history">
+          <thead><tr><th>Time (UTC)</th><th>Model</th><th>Became</th><th>Who</th><th>Note</th></tr></thead>
+          <tbody>{[...changes].reverse().map((e) => <tr key={e.id}><td>{fmtTime(e.ts)}</td><td>{e.model}</td><td>{e.role}</td><td>{e.actor}</td><td className="muted">{e.note}</td></tr>)}</tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 export function Models() {
-  const { models, client, workspace, retireModel } = useStore();
+  const { models, client, workspace, retireModel, retrain, retrainJobId, jobs, revertChampion, exportDataset, setChampion } = useStore();
+  const [useFeedback, setUseFeedback] = useState(true);
+  const retrainJob = retrainJobId ? jobs[retrainJobId] : undefined;
   const [catalog, setCatalog] = useState<Catalog | null>(null);
   useEffect(() => {
     if (client && workspace) void client.call('features.catalog', {}).then(setCatalog);
@@ -99,7 +127,7 @@ export function Models() {
         <h2>Registry <span className="muted small">change risk</span></h2>
         {changeRisk.length === 0 ? <p className="muted">No models yet. Train a baseline or add an ONNX model below.</p> : (
           <table className="table" data-testid="models-table">
-            <thead><tr><th>Name</th><th>Version</th><th>Kind</th><th className="num">Features</th><th className="num">Threshold</th><th>Trained until</th><th>sha256</th><th>Status</th><th /></tr></thead>
+            <thead><tr><th>Name</th><th>Version</th><th>Kind</th><th className="num">Features</th><th className="num">Threshold</th><th>Trained until</th><th>sha256</th><th>Role</th><th /></tr></thead>
             <tbody>
               {changeRisk.map((m) => (
                 <tr key={m.id} className={m.status === 'retired' ? 'muted' : ''}>
@@ -110,14 +138,27 @@ export function Models() {
                   <td className="num">{m.threshold}</td>
                   <td>{m.trainedUntil ? fmtTime(m.trainedUntil) : '—'}</td>
                   <td><code>{m.sha256.slice(0, 10)}</code></td>
-                  <td>{m.status}</td>
-                  <td>{m.status === 'active' && <button className="link" onClick={() => void retireModel(m.id)}>Retire</button>}</td>
+                  <td><span className={`badge role-${m.role}`} data-testid={`role-${m.name}-v${m.version}`}>{m.role}</span></td>
+                  <td className="actions">
+                    {m.status === 'active' && m.role !== 'champion' && <button className="link" onClick={() => void setChampion(m.id)}>Make champion</button>}
+                    {m.status === 'active' && (m.builtin === 'logistic' || m.builtin === 'single-feature') && (
+                      <button className="link" disabled={retrainJob?.state === 'running'} onClick={() => void retrain(m.id, useFeedback)} data-testid={`retrain-${m.name}-v${m.version}`}>Retrain &amp; compare</button>
+                    )}
+                    {m.status === 'active' && <button className="link" onClick={() => void retireModel(m.id)}>Retire</button>}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
+        <div className="form-row">
+          <label className="checkbox"><input type="checkbox" checked={useFeedback} onChange={(e) => setUseFeedback(e.target.checked)} /> Retraining uses human feedback as labels where given</label>
+          <button onClick={() => void exportDataset()} data-testid="export-dataset">Export labelled dataset (CSV)</button>
+          {models.some((m) => m.role === 'champion') || <span className="muted small">No champion.</span>}
+        </div>
+        {retrainJob && retrainJob.state === 'running' && <JobProgress job={retrainJob} />}
       </section>
+      <Governance onRevert={() => void revertChampion()} />
       {detectors.length > 0 && (
         <section className="card">
           <h2>Detectors and rankers <span className="muted small">incident detection and attribution · see the Detection page</span></h2>

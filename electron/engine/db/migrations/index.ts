@@ -7,6 +7,7 @@ import * as m006 from './006-detector-logs.js';
 import * as m007 from './007-gates.js';
 import * as m008 from './008-audit.js';
 import * as m009 from './009-feedback.js';
+import * as m010 from './010-model-events.js';
 
 /** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
 export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -19,6 +20,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 7, name: 'gates', sql: m007.sql },
   { version: 8, name: 'audit log', sql: m008.sql },
   { version: 9, name: 'feedback', sql: m009.sql },
+  { version: 10, name: 'model events', sql: m010.sql },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -47,8 +47,10 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .description('show or set the change-risk champion (the model challengers are compared with)')
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--model <name|id>', 'make this model the champion; "none" for no champion')
-    .action(async (opts: { workspace: string; model?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: (await championArg(engine, opts.model, kit)) ?? null });
+    .option('--revert', 'go back to the previous champion')
+    .action(async (opts: { workspace: string; model?: string; revert?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if (opts.revert) await engine.call('roles.revert', {});
+      else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: (await championArg(engine, opts.model, kit)) ?? null });
       const { changeRisk } = await engine.call('roles.get', {});
       const m = changeRisk === null ? null : await engine.call('models.get', { id: changeRisk });
       kit.out(m ? `champion: ${m.name} v${m.version} (id ${m.id})\n` : 'champion: none\n');
@@ -139,4 +141,37 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
         if (r.mitigations.length) kit.out(`  suggested:\n${r.mitigations.map((m) => `    - ${m.text}\n`).join('')}`);
       });
     });
+}
+
+/** `shadowbench dataset export` and `models retrain`: the retraining loop from the command line. */
+export function registerRetrainCommands(program: Command, kit: CliKit): void {
+  program.command('dataset')
+    .description('labelled datasets for training elsewhere')
+    .command('export')
+    .description('features as of each change, its outcome and any human feedback label, as CSV')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--out <file.csv>', 'where to write it')
+    .option('--features <list>', 'comma-separated features (default: the whole catalog)')
+    .action(async (opts: { workspace: string; out: string; features?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const r = await engine.call('datasets.export', opts.features ? { features: opts.features.split(',').map((f) => f.trim()) } : {});
+      fs.writeFileSync(opts.out, r.csv);
+      kit.out(`wrote ${r.rows} changes to ${opts.out}\n`);
+    }));
+
+  program.command('retrain')
+    .description('train the next version of a built-in up to a cutoff, run both versions in shadow after it, and compare them')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--model <name|id>', 'the trained built-in to retrain')
+    .option('--cutoff <epoch-ms>', 'train on changes before this (default: 80 % of the history)')
+    .option('--no-feedback', 'ignore human feedback labels')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; model: string; cutoff?: string; feedback: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const m = await findModel(engine, opts.model, kit);
+      const { jobId } = await engine.call('models.retrain', { modelId: m.id, useFeedback: opts.feedback, ...(opts.cutoff ? { cutoff: Number(opts.cutoff) } : {}) });
+      const job = await kit.runJob(engine, jobId);
+      if (job.state !== 'done') kit.fail(2, `retraining ${job.state}: ${job.error?.message ?? ''}`);
+      const r = job.result as { comparison: Comparison };
+      if (opts.json) return kit.out(JSON.stringify(job.result) + '\n');
+      printComparison(r.comparison, kit.out);
+    }));
 }

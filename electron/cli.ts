@@ -7,7 +7,7 @@ import { EngineFailure } from './engine/errors.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
-import { registerGateCommands } from './cli-gates.js';
+import { registerGateCommands, registerRetrainCommands } from './cli-gates.js';
 import { registerAuditCommands, registerFeedbackCommands } from './cli-audit.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
@@ -209,6 +209,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerModelCommands(program, kit);
   registerDetectionCommands(program, kit);
   registerGateCommands(program, kit);
+  registerRetrainCommands(program, kit);
   registerAuditCommands(program, kit);
   registerFeedbackCommands(program, kit, (engine, name) => findModel(engine, name, kit));
 

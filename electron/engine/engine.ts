@@ -375,10 +375,14 @@ export function createEngine(options: EngineOptions): Engine {
       deferredStarts.delete(job.id);
       appendAudit(current.db, { actor, ...start });
     }
-    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; fileSha256?: string } | null;
+    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number } } | null;
     appendAudit(current.db, {
       actor, action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
-      payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: { id: result.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null } } : {}) },
+      payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: {
+        id: result.id ?? result.run?.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null,
+        // A retraining made a model: name it, so the log says what was trained, by whom.
+        ...(result.model ? { model: { id: result.model.id, name: result.model.name, version: result.model.version, sha256: result.model.sha256 } } : {}),
+      } } : {}) },
     });
   });
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import fs from 'node:fs';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
-import { findModel, time, type CliKit } from './cli-models.js';
+import { findModel, readJson, time, type CliKit } from './cli-models.js';
 
 /** `shadowbench detectors add`, `detect` and `attribute`: the detection and attribution commands. */
 
@@ -73,13 +72,7 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .requiredOption('--manifest <file>', 'manifest JSON')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; onnx: string; manifest: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      let manifest: unknown;
-      try {
-        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
-      } catch (err) {
-        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
-      }
-      const m = await engine.call('detectors.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
+      const m = await engine.call('detectors.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never });
       if (opts.json) return kit.out(JSON.stringify(m) + '\n');
       kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}; threshold ${m.threshold}\n`);
     }));
@@ -119,13 +112,7 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .requiredOption('--onnx <file>', 'the .onnx file')
     .requiredOption('--manifest <file>', 'manifest JSON: name, input, features, output[, column]')
     .action(async (opts: { workspace: string; onnx: string; manifest: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      let manifest: unknown;
-      try {
-        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
-      } catch (err) {
-        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
-      }
-      const m = await engine.call('rankers.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
+      const m = await engine.call('rankers.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never });
       kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}\n`);
     }));
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import { PRESETS } from '../shared/gates/gate.js';
-import { findModel, type CliKit } from './cli-models.js';
+import { findModel, readJson, type CliKit } from './cli-models.js';
 import type { Engine } from './engine/engine.js';
 
 /**
@@ -17,11 +17,7 @@ function readGate(arg: string, kit: CliKit): GateSpecInput {
     if (arg === 'advisory' || arg === 'gating') return PRESETS[arg];
     kit.fail(2, `--gate ${arg}: no such file (or use the presets "advisory" and "gating")`);
   }
-  try {
-    return JSON.parse(fs.readFileSync(arg, 'utf8')) as GateSpecInput;
-  } catch (err) {
-    return kit.fail(2, `${arg}: not valid JSON (${(err as Error).message})`);
-  }
+  return readJson(arg, kit) as GateSpecInput;
 }
 
 async function championArg(engine: Engine, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
@@ -126,12 +122,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .requiredOption('--change <file>', 'JSON: {"service": …, "attributes": {"lines_added": …, …}[, "id", "author", "timestamp"]}')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; model: string; change: string; json?: boolean }) => {
-      let change: unknown;
-      try {
-        change = JSON.parse(fs.readFileSync(opts.change, 'utf8'));
-      } catch (err) {
-        kit.fail(2, `${opts.change}: ${(err as Error).message}`);
-      }
+      const change = readJson(opts.change, kit);
       await kit.withWorkspace(opts.workspace, async (engine) => {
         const r = await engine.call('changes.score', { modelId: (await findModel(engine, opts.model, kit)).id, change: change as never });
         if (opts.json) return kit.out(JSON.stringify(r) + '\n');

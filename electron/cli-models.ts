@@ -74,13 +74,7 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     .requiredOption('--manifest <file>', 'manifest JSON: name, input, features, output[, column, threshold, reference, mitigations]')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; onnx: string; manifest: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      let manifest: unknown;
-      try {
-        manifest = JSON.parse(fs.readFileSync(opts.manifest, 'utf8'));
-      } catch (err) {
-        kit.fail(2, `${opts.manifest}: ${(err as Error).message}`);
-      }
-      const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: manifest as never });
+      const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never });
       if (opts.json) kit.out(JSON.stringify(model) + '\n');
       else kit.out(`added ${model.name} v${model.version} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n${model.notes.map((n) => `  note: ${n}\n`).join('')}`);
     }));
@@ -213,6 +207,15 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
         for (const [k, v] of Object.entries(intervals)) kit.out(`  ${k.padEnd(18)} ${interval(v)}\n`);
       }
     });
+}
+
+/** A JSON file the user named, or a usage error that says which file and why. */
+export function readJson(file: string, kit: CliKit): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return kit.fail(2, `${file}: ${(err as Error).message}`);
+  }
 }
 
 export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {

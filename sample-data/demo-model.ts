@@ -120,21 +120,19 @@ export async function buildDemoModel(outDir: string, sampleDataDir: string): Pro
       return [f, values[Math.floor(values.length / 2)]!];
     }));
     fs.mkdirSync(outDir, { recursive: true });
-    const onnx = path.join(outDir, 'demo-risk-gbdt.onnx');
-    const manifest = path.join(outDir, 'demo-risk-gbdt.manifest.json');
-    fs.writeFileSync(onnx, treesToOnnx(trees, base, features.length));
     const rate = labels.reduce((a, b) => a + b, 0) / labels.length;
-    fs.writeFileSync(manifest, JSON.stringify({
-      name: 'demo-gbdt',
-      task: 'change-risk',
-      description: `Gradient-boosted trees (${trees.length} trees, depth 3) trained on the first ${Math.round(TRAIN_FRACTION * 100)} % of the demo's changes (before ${new Date(changes[cut]!.ts).toISOString().slice(0, 10)})`,
-      input: 'features',
-      features,
-      output: 'risk',
-      threshold: Math.round(rate * 1000) / 1000,
-      reference: medians,
-      trainedUntil: changes[cut]!.ts,
-    }, null, 2) + '\n');
+    // Both shipped models share the manifest's shape: the same features, reference and cutoff.
+    const write = (file: string, name: string, description: string, model: { trees: TreeNode[][]; base: number }): { onnx: string; manifest: string } => {
+      const onnxFile = path.join(outDir, `${file}.onnx`);
+      const manifestFile = path.join(outDir, `${file}.manifest.json`);
+      fs.writeFileSync(onnxFile, treesToOnnx(model.trees, model.base, features.length));
+      fs.writeFileSync(manifestFile, JSON.stringify({
+        name, task: 'change-risk', description, input: 'features', features, output: 'risk',
+        threshold: Math.round(rate * 1000) / 1000, reference: medians, trainedUntil: changes[cut]!.ts,
+      }, null, 2) + '\n');
+      return { onnx: onnxFile, manifest: manifestFile };
+    };
+    const { onnx, manifest } = write('demo-risk-gbdt', 'demo-gbdt', `Gradient-boosted trees (${trees.length} trees, depth 3) trained on the first ${Math.round(TRAIN_FRACTION * 100)} % of the demo's changes (before ${new Date(changes[cut]!.ts).toISOString().slice(0, 10)})`, { trees, base });
     // The deliberately bad candidate: the same learner on the same rows, but with the outcomes
     // shuffled (a seeded Fisher–Yates), so whatever it learns is noise. Gates must fail it.
     const shuffled = [...labels];
@@ -145,18 +143,7 @@ export async function buildDemoModel(outDir: string, sampleDataDir: string): Pro
       [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
     }
     const bad = trainBoostedTrees(train, shuffled, { trees: 60 });
-    fs.writeFileSync(path.join(outDir, 'demo-risk-shuffled.onnx'), treesToOnnx(bad.trees, bad.base, features.length));
-    fs.writeFileSync(path.join(outDir, 'demo-risk-shuffled.manifest.json'), JSON.stringify({
-      name: 'demo-shuffled',
-      task: 'change-risk',
-      description: `A deliberately bad candidate: the same trees trained on the same changes with their outcomes shuffled (${bad.trees.length} trees)`,
-      input: 'features',
-      features,
-      output: 'risk',
-      threshold: Math.round(rate * 1000) / 1000,
-      reference: medians,
-      trainedUntil: changes[cut]!.ts,
-    }, null, 2) + '\n');
+    write('demo-risk-shuffled', 'demo-shuffled', `A deliberately bad candidate: the same trees trained on the same changes with their outcomes shuffled (${bad.trees.length} trees)`, bad);
     return { onnx, manifest, trainedOn: cut };
   } finally {
     db.close();

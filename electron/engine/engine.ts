@@ -132,6 +132,20 @@ export function createEngine(options: EngineOptions): Engine {
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
     return info();
   };
+  // A model file uploaded through the host (serve mode): read once, then removed whatever happens.
+  const fromUpload = async <T>(uploadId: string, use: (bytes: Buffer) => Promise<T>): Promise<T> => {
+    const file = path.join(uploadsDir, uploadId);
+    if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
+    try {
+      return await use(fs.readFileSync(file));
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  };
+  const modelFile = (file: string): Buffer => {
+    if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
+    return fs.readFileSync(file);
+  };
   const namedPath = (name: string): string => path.join(workspacesDir, `${name}${WORKSPACE_EXT}`);
   const ensureDir = (dir: string): void => {
     fs.mkdirSync(dir, { recursive: true });
@@ -211,19 +225,8 @@ export function createEngine(options: EngineOptions): Engine {
     },
     'models.list': () => listModels(requireDb().db),
     'models.get': ({ id }) => getModel(requireDb().db, id),
-    'models.addOnnx': async ({ uploadId, manifest }) => {
-      const file = path.join(uploadsDir, uploadId);
-      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
-      try {
-        return await addOnnxModel(requireDb().db, fs.readFileSync(file), manifest);
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
-    },
-    'models.addOnnxPath': async ({ path: file, manifest }) => {
-      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
-      return addOnnxModel(requireDb().db, fs.readFileSync(file), manifest);
-    },
+    'models.addOnnx': ({ uploadId, manifest }) => fromUpload(uploadId, (bytes) => addOnnxModel(requireDb().db, bytes, manifest)),
+    'models.addOnnxPath': ({ path: file, manifest }) => addOnnxModel(requireDb().db, modelFile(file), manifest),
     'models.train': (input) => trainBuiltin(requireDb().db, input),
     'models.retire': ({ id }) => retireModel(requireDb().db, id, actor),
     'models.exportPath': ({ id, path: file }) => {
@@ -273,32 +276,10 @@ export function createEngine(options: EngineOptions): Engine {
       return { fileName: `shadowbench-run-${runId}.${format}`, content: format === 'html' ? renderHtml(data) : renderMarkdown(data) };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
-    'detectors.addOnnx': async ({ uploadId, manifest }) => {
-      const file = path.join(uploadsDir, uploadId);
-      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
-      try {
-        return await addOnnxDetector(requireDb().db, fs.readFileSync(file), manifest);
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
-    },
-    'detectors.addOnnxPath': async ({ path: file, manifest }) => {
-      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
-      return addOnnxDetector(requireDb().db, fs.readFileSync(file), manifest);
-    },
-    'rankers.addOnnx': async ({ uploadId, manifest }) => {
-      const file = path.join(uploadsDir, uploadId);
-      if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${uploadId}; upload the model file first`);
-      try {
-        return await addOnnxRanker(requireDb().db, fs.readFileSync(file), manifest);
-      } finally {
-        fs.rmSync(file, { force: true });
-      }
-    },
-    'rankers.addOnnxPath': async ({ path: file, manifest }) => {
-      if (!fs.existsSync(file)) throw new EngineFailure('input_error', `No model file at ${file}`);
-      return addOnnxRanker(requireDb().db, fs.readFileSync(file), manifest);
-    },
+    'detectors.addOnnx': ({ uploadId, manifest }) => fromUpload(uploadId, (bytes) => addOnnxDetector(requireDb().db, bytes, manifest)),
+    'detectors.addOnnxPath': ({ path: file, manifest }) => addOnnxDetector(requireDb().db, modelFile(file), manifest),
+    'rankers.addOnnx': ({ uploadId, manifest }) => fromUpload(uploadId, (bytes) => addOnnxRanker(requireDb().db, bytes, manifest)),
+    'rankers.addOnnxPath': ({ path: file, manifest }) => addOnnxRanker(requireDb().db, modelFile(file), manifest),
     'detection.start': (config) => {
       const ws = requireDb();
       checkDetectors(ws.db, config.models);

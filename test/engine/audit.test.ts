@@ -1,18 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../electron/cli.js';
+import { cli } from '../helpers/cli.js';
 import { appendAudit, verifyAudit } from '../../electron/engine/audit/audit.js';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { createEngine } from '../../electron/engine/engine.js';
 import { importPath, tempDir, writeFile } from '../helpers/workspace.js';
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 /** What an insider with the sqlite3 shell would do: drop the triggers, then edit. */
 function sqlite(file: string, sql: string): void {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../electron/cli.js';
+import { cli } from '../helpers/cli.js';
 import { createEngine, type Engine } from '../../electron/engine/engine.js';
 import type { DetectionReport, DetectionRunInfo } from '../../shared/contract/detection.js';
 import fs from 'node:fs';
@@ -11,12 +11,6 @@ let workspace: string;
 let report: DetectionReport;
 let engine: Engine;
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 beforeAll(async () => {
   workspace = path.join(tempDir(), 'demo.sbw');

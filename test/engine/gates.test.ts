@@ -1,19 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../electron/cli.js';
+import { cli } from '../helpers/cli.js';
 import type { Comparison, GateResult } from '../../shared/contract/gates.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
 
 let workspace: string;
 let dir: string;
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 beforeAll(async () => {
   dir = tempDir();

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../electron/cli.js';
+import { cli } from '../helpers/cli.js';
 import { loadCorpus, loadResults } from '../../electron/engine/nab/corpus.js';
 import { NAB_PROFILES, prepareSeries, rawScore } from '../../shared/metrics/nab.js';
 import { createEngine } from '../../electron/engine/engine.js';
@@ -10,12 +10,6 @@ import { importPath, SHARED_DATA, tempDir } from '../helpers/workspace.js';
 const NAB = path.join(SHARED_DATA, 'nab');
 const NUMENTA = path.join(NAB, 'results', 'numenta');
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false });
-  return { code, out, err };
-}
 
 /** Writes a detector's results in NAB's layout, scoring each corpus row with `score(file, rowIndex, time)`. */
 function writeDetector(name: string, score: (file: string, i: number, t: string, windows: [string, string][]) => number): string {

@@ -74,30 +74,23 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     return id;
   }
 
-  const logModels = new Map<string, number>();
-  // One registry entry per (model, version) a log names: the log is evaluated like a model run here.
-  const logModel = (name: string, version: string): number => {
-    const key = `${name}\u0000${version}`;
-    let id = logModels.get(key) ?? (q.findLog.get(name, version) as number | undefined);
-    if (id === undefined) {
-      const manifest = JSON.stringify({ kind: 'imported-log', name, logVersion: version, threshold: 0.5, sourceId });
-      id = Number(q.insertLog.run(name, q.nextVersion.get(name), `log:${sourceId}:${version}`, manifest, Date.now()).lastInsertRowid);
-    }
-    logModels.set(key, id);
-    return id;
+  // One registry entry per (model, version) a log names: a log of change scores is evaluated like a
+  // change-risk model run here, a log of per-step scores like a detector.
+  const logRegistry = (kind: 'imported-log' | 'detector-log', find: typeof q.findLog, insert: typeof q.insertLog) => {
+    const ids = new Map<string, number>();
+    return (name: string, version: string): number => {
+      const key = `${name}\u0000${version}`;
+      let id = ids.get(key) ?? (find.get(name, version) as number | undefined);
+      if (id === undefined) {
+        const manifest = JSON.stringify({ kind, name, logVersion: version, threshold: 0.5, sourceId });
+        id = Number(insert.run(name, q.nextVersion.get(name), `log:${sourceId}:${version}`, manifest, Date.now()).lastInsertRowid);
+      }
+      ids.set(key, id);
+      return id;
+    };
   };
-  const detectorLogs = new Map<string, number>();
-  // Likewise for detectors: a log of per-step scores is a detection model to run like any other.
-  const detectorLog = (name: string, version: string): number => {
-    const key = `${name}\u0000${version}`;
-    let id = detectorLogs.get(key) ?? (q.findDetectorLog.get(name, version) as number | undefined);
-    if (id === undefined) {
-      const manifest = JSON.stringify({ kind: 'detector-log', name, logVersion: version, threshold: 0.5, sourceId });
-      id = Number(q.insertDetectorLog.run(name, q.nextVersion.get(name), `log:${sourceId}:${version}`, manifest, Date.now()).lastInsertRowid);
-    }
-    detectorLogs.set(key, id);
-    return id;
-  };
+  const logModel = logRegistry('imported-log', q.findLog, q.insertLog);
+  const detectorLog = logRegistry('detector-log', q.findDetectorLog, q.insertDetectorLog);
   const touched = new Map<number, [number, number]>();
   const touch = (id: number, ts: number): void => {
     const range = touched.get(id);

@@ -29,17 +29,23 @@ export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, on
   const [total, setTotal] = useState(0);
   const [pages, setPages] = useState<Map<number, T[]>>(new Map());
   const loading = useRef(new Set<number>());
+  // Bumped on every reset: an answer to a request made before it (another filter) is dropped,
+  // or a slow first page could overwrite the new total.
+  const generation = useRef(0);
 
   const load = useCallback((page: number) => {
     if (loading.current.has(page)) return;
     loading.current.add(page);
+    const asked = generation.current;
     void fetchPage(page * PAGE, PAGE).then((r) => {
+      if (asked !== generation.current) return;
       setTotal(r.total);
       setPages((prev) => new Map(prev).set(page, r.rows));
     });
   }, [fetchPage]);
 
   useEffect(() => {
+    generation.current++;
     loading.current = new Set();
     setPages(new Map());
     setTotal(0);

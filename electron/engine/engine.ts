@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isMethodName, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
 import type { EngineEvent, Result } from '../../shared/contract/result.js';
-import type { WorkspaceInfo } from '../../shared/contract/records.js';
+import type { JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
 import { openWorkspace, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
 import { EngineFailure } from './errors.js';
@@ -19,7 +19,7 @@ import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
-import { piiSettings, previewPii, setPiiSettings } from './pii/settings.js';
+import { piiSettings, previewPii, scrubForLog, setPiiSettings } from './pii/settings.js';
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
@@ -340,32 +340,56 @@ export function createEngine(options: EngineOptions): Engine {
       // An import writes through its own connection and holds the write lock until it commits:
       // its start entry waits and is written, with its time, just before its end entry.
       if (jobId && method.startsWith('import.')) deferredStarts.set(jobId, { ...audited, payload: { ...(audited.payload as object), startedAt: Date.now() } });
-      else appendAudit(current.db, { actor, ...audited });
-      if (jobId) auditJobs.add(jobId);
+      else audit(audited);
+      if (jobId) {
+        auditJobs.add(jobId);
+        // A job can end before this line (one that fails at once): write its end entry now.
+        const status = jobs.get(jobId);
+        if (status.finishedAt !== null) auditJobEnd(status);
+      }
     }
     return { ok: true, value: checked.data };
   }
 
+  // Audit entries that could not be written yet (another connection held the write lock) wait,
+  // in order, and go with the next entry; none is dropped and none is written out of order.
+  const pendingAudit: Array<Audit & { at: number }> = [];
+  const audit = (entry: Audit): void => {
+    if (!current) return;
+    pendingAudit.push({ ...entry, at: Date.now() });
+    try {
+      while (pendingAudit.length > 0) {
+        const next = pendingAudit[0]!;
+        const late = Date.now() - next.at > 1000;
+        const scrub = scrubForLog(current.db);
+        appendAudit(current.db, { actor, action: next.action, subject: scrub(next.subject), payload: scrub(late ? { ...(next.payload as object), happenedAt: next.at } : next.payload) });
+        pendingAudit.shift();
+      }
+    } catch (err) {
+      if (!/locked|busy/i.test((err as Error).message)) throw err;
+    }
+  };
   // Jobs started by an audited call write a second entry when they end: finished, cancelled or failed.
   const auditJobs = new Set<string>();
   const deferredStarts = new Map<string, Audit>();
-  jobs.onUpdate((job) => {
+  const auditJobEnd = (job: JobStatus): void => {
     if (job.finishedAt === null || !auditJobs.delete(job.id) || !current) return;
     const start = deferredStarts.get(job.id);
     if (start) {
       deferredStarts.delete(job.id);
-      appendAudit(current.db, { actor, ...start });
+      audit(start);
     }
     const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number } } | null;
-    appendAudit(current.db, {
-      actor, action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
+    audit({
+      action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
       payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: {
         id: result.id ?? result.run?.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null,
         // A retraining made a model: name it, so the log says what was trained, by whom.
         ...(result.model ? { model: { id: result.model.id, name: result.model.name, version: result.model.version, sha256: result.model.sha256 } } : {}),
       } } : {}) },
     });
-  });
+  };
+  jobs.onUpdate(auditJobEnd);
 
   return {
     dispatch,

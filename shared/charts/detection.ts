@@ -5,6 +5,8 @@ import type { ChartTheme } from './theme.js';
 type Obj = Record<string, unknown>;
 
 const color = (theme: ChartTheme, i: number): string => theme.series[i % theme.series.length]!;
+// Tooltip formatters return HTML: names come from users' files.
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * Threshold vs false alerts per day vs recall: each detector's sweep as a line (labelled by
@@ -27,17 +29,17 @@ export function alertBudgetOption(cards: readonly DetectionScorecard[], theme: C
     series: [
       ...models.map((c, i) => ({
         type: 'line', name: c.name, symbolSize: 5, lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
-        tooltip: { formatter: (p: { data: [number, number, number] }) => `${c.name}<br/>threshold ${p.data[2]}: ${p.data[0].toFixed(2)} false alerts/day, recall ${p.data[1].toFixed(2)}` },
+        tooltip: { formatter: (p: { data: [number, number, number] }) => `${esc(c.name)}<br/>threshold ${p.data[2]}: ${p.data[0].toFixed(2)} false alerts/day, recall ${p.data[1].toFixed(2)}` },
         data: c.sweep.filter((s) => s.recall !== null && s.falseAlertsPerDay <= maxX).map((s) => [s.falseAlertsPerDay, s.recall, s.threshold]),
       })),
       ...models.map((c, i) => ({
         type: 'scatter', name: c.name, symbolSize: 13, itemStyle: { color: color(theme, i), borderColor: theme.background, borderWidth: 2 },
-        tooltip: { formatter: () => `${c.name} at its threshold ${c.threshold}: ${(c.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(c.metrics.incident_recall.value ?? 0).toFixed(2)}` },
+        tooltip: { formatter: () => `${esc(c.name)} at its threshold ${c.threshold}: ${(c.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(c.metrics.incident_recall.value ?? 0).toFixed(2)}` },
         data: [[c.metrics.false_alerts_per_day.value, c.metrics.incident_recall.value]],
       })),
       ...(incumbent ? [{
         type: 'scatter', name: incumbent.name, symbol: 'diamond', symbolSize: 15, itemStyle: { color: theme.alert },
-        tooltip: { formatter: () => `${incumbent.name}: ${(incumbent.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(incumbent.metrics.incident_recall.value ?? 0).toFixed(2)}` },
+        tooltip: { formatter: () => `${esc(incumbent.name)}: ${(incumbent.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(incumbent.metrics.incident_recall.value ?? 0).toFixed(2)}` },
         data: [[incumbent.metrics.false_alerts_per_day.value, incumbent.metrics.incident_recall.value]],
       }] : []),
     ],

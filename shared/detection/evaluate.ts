@@ -121,7 +121,7 @@ export function bootstrapColumns<T>(items: readonly T[], stat: (sample: T[]) => 
   const width = items.length ? stat(items.slice()).length : 0;
   return Array.from({ length: width }, (_, i) => {
     const got = Float64Array.from(columns[i] ?? []).sort();
-    return got.length >= resamples / 2 ? { lo: quantile(got, alpha), hi: quantile(got, 1 - alpha) } : { lo: null, hi: null };
+    return resamples > 0 && got.length > 0 && got.length >= resamples / 2 ? { lo: quantile(got, alpha), hi: quantile(got, 1 - alpha) } : { lo: null, hi: null };
   });
 }
 

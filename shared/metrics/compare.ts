@@ -113,7 +113,7 @@ export function comparePaired(input: PairedInput, costs: Costs, options: { resam
   const alpha = (1 - level) / 2;
   const metrics = RESAMPLE_KEYS.map((key, j) => {
     const got = Float64Array.from(diffs[j]!).sort();
-    const usable = got.length >= resamples / 2 && n > 0;
+    const usable = resamples > 0 && got.length >= resamples / 2 && n > 0;
     const ca = pointA[key] ?? null;
     const cb = pointB[key] ?? null;
     const difference: Interval = { value: ca !== null && cb !== null ? cb - ca : null, lo: usable ? quantile(got, alpha) : null, hi: usable ? quantile(got, 1 - alpha) : null };

@@ -230,6 +230,7 @@ export function scoreProfile(series: readonly NabSeries[], name: NabProfileName,
     counts.tp += r.counts.tp; counts.fp += r.counts.fp; counts.fn += r.counts.fn; counts.tn += r.counts.tn;
     return { name: rows.name, raw: r.raw };
   });
-  const windows = totalWindows ?? prepared.reduce((a, r) => a + r.windowRanges.length, 0);
+  // Without the label file's count, windows inside the probationary period (never scored) do not count.
+  const windows = totalWindows ?? prepared.reduce((a, r) => a + r.scoredWindows.length, 0);
   return { profile: name, threshold: t, raw, score: normalizedScore(raw, windows, profile), counts, detectedWindows, windows, perSeries };
 }

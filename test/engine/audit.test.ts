@@ -48,9 +48,14 @@ describe('the audit log', () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, firstBad: 6, reason: 'entry #6 is missing (the log jumps from #5 to #7)' });
   });
 
-  it('finds the newest rows removed', async () => {
+  it('finds the newest rows removed, even after the app has written again', async () => {
     sqlite(file, 'DELETE FROM audit_log WHERE seq >= 9;');
-    expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 9, reason: 'entries #9–#10 were removed from the end of the log' });
+    const db = openWorkspace(file);
+    expect(verifyAudit(db)).toMatchObject({ ok: false, firstBad: 9, reason: 'entries #9–#10 were removed from the end of the log' });
+    // The next entry links from the recorded head, so the hole stays visible.
+    appendAudit(db, { actor: 'ana', action: 'model.add', subject: 'model m11 v1' });
+    expect(verifyAudit(db)).toMatchObject({ ok: false, firstBad: 9, reason: 'entry #9 is missing (the log jumps from #8 to #11)' });
+    db.close();
   });
 
   it('finds a row inserted, with or without renumbering', async () => {

@@ -54,6 +54,15 @@ describe('the paired bootstrap', () => {
     expect(c.disagreements).toEqual([]);
   });
 
+  it('gives no interval, rather than NaN, when asked for no resamples', () => {
+    const labels: (0 | 1)[] = [0, 1, 0, 1, 1, 0];
+    const c = comparePaired({ labels, champion: [0.1, 0.9, 0.2, 0.8, 0.7, 0.3], challenger: [0.2, 0.6, 0.4, 0.9, 0.5, 0.1], championThreshold: 0.5, challengerThreshold: 0.5 }, costs, { resamples: 0 });
+    for (const m of c.metrics) {
+      expect(m.difference.lo, m.metric).toBeNull();
+      expect(Number.isNaN(m.difference.value ?? 0)).toBe(false);
+    }
+  });
+
   it('covers the true AUC difference in about 95 % of simulated trials, and rarely covers a wrong one', () => {
     // Scores: μ·label + N(0, 1) noise, so the true AUC is Φ(μ/√2) for each model.
     const muA = 0.8;

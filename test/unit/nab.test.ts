@@ -84,6 +84,13 @@ describe('normalised scores', () => {
     }
   });
 
+  it('does not count a window that lies inside the probationary period', () => {
+    // 100 rows: probation is the first 15; a window at rows 2-5 is never scored.
+    const r = scoreProfile([series(new Array(100).fill(0), [[2, 5], [60, 69]])], 'standard');
+    expect(r.windows).toBe(1);
+    expect(r.score).toBe(0);
+  });
+
   it('uses the denominators 2·windows (standard, low FP) and 3·windows (low FN)', () => {
     expect(normalizedScore(0, 116, NAB_PROFILES.standard)).toBeCloseTo(100 * 116 / 232, 12);
     expect(normalizedScore(0, 116, NAB_PROFILES.reward_low_FN_rate)).toBeCloseTo(100 * 232 / 348, 12);

@@ -45,9 +45,12 @@ function head(db: Db): { seq: number; hash: string } {
 /** Appends one entry (in its own transaction, or the caller's). */
 export function appendAudit(db: Db, entry: { actor: string; action: string; subject: string; payload?: unknown }): AuditEntry {
   return db.transaction(() => {
-    const last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
-    const prevHash = last?.hash ?? GENESIS;
-    const seq = (last?.seq ?? 0) + 1;
+    // Link from the recorded head, not the last row: if rows were removed or added behind the
+    // app's back, the next entry leaves a gap or a broken link there instead of papering over it.
+    const h = head(db);
+    const lastSeq = (db.prepare('SELECT max(seq) FROM audit_log').pluck().get() as number | null) ?? 0;
+    const prevHash = h.hash;
+    const seq = Math.max(h.seq, lastSeq) + 1;
     const ts = Date.now();
     // Round-trip through JSON so what is hashed is exactly what is stored (no undefined, no Dates).
     const payload = JSON.parse(JSON.stringify(entry.payload ?? null)) as unknown;

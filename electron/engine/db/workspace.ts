@@ -11,6 +11,8 @@ export const WORKSPACE_MARK = 'shadowbench-workspace';
 const APPLICATION_ID = 0x53425731;
 
 export interface OpenOptions {
+  /** A second connection to a workspace the engine has already opened (and checked). */
+  skipIntegrityCheck?: boolean;
   create?: boolean;
   readonly?: boolean;
   /** Electron's build of better-sqlite3 (the desktop host passes it; tests and the CLI use the Node build). */
@@ -35,7 +37,7 @@ export function openWorkspace(path: string, options: OpenOptions = {}): Db {
     throw new EngineFailure('not_a_workspace', `${path} could not be opened as a workspace: ${(err as Error).message}`);
   }
   try {
-    checkAndMigrate(db, path, exists && fs.statSync(path).size > 0);
+    checkAndMigrate(db, path, exists && fs.statSync(path).size > 0, options);
     return db;
   } catch (err) {
     db.close();
@@ -43,7 +45,7 @@ export function openWorkspace(path: string, options: OpenOptions = {}): Db {
   }
 }
 
-function checkAndMigrate(db: Db, path: string, existing: boolean): void {
+function checkAndMigrate(db: Db, path: string, existing: boolean, options: OpenOptions = {}): void {
   let version: number;
   try {
     // Reading the header is the first thing that fails on a file that is not SQLite at all.
@@ -59,7 +61,7 @@ function checkAndMigrate(db: Db, path: string, existing: boolean): void {
     if (version > LATEST_VERSION) {
       throw new EngineFailure('workspace_too_new', `${path} was written by a newer Shadowbench (schema ${version}; this version understands up to ${LATEST_VERSION}). Upgrade Shadowbench to open it.`);
     }
-    const integrity = db.pragma('integrity_check', { simple: true }) as string;
+    const integrity = options.skipIntegrityCheck ? 'ok' : (db.pragma('integrity_check', { simple: true }) as string);
     if (integrity !== 'ok') throw new EngineFailure('workspace_corrupt', `${path} failed SQLite's integrity check: ${integrity}`);
   }
   if (!db.readonly) {

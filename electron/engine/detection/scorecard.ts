@@ -14,7 +14,24 @@ import { getDetectionRun, loadScores } from './replay-detection.js';
 
 const MINUTE = 60_000;
 export const INCUMBENT = 'imported alerts';
-const SWEEP = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 15, 20];
+const QUANTILES = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998, 0.9999];
+
+/**
+ * Thresholds for the alert-budget sweep, from the detector's own score distribution (z-scores,
+ * probabilities and logged scores live on different scales), plus its configured threshold. A
+ * static rule scores 0 or 1: its only threshold is 1. Quantiles come from at most 200k sampled steps.
+ */
+function sweepThresholds(series: readonly NabSeries[], configured: number): number[] {
+  const total = series.reduce((a, s) => a + s.scores.length, 0);
+  const every = Math.max(1, Math.floor(total / 200_000));
+  const sample: number[] = [];
+  let k = 0;
+  for (const s of series) for (let i = 0; i < s.scores.length; i++) if (k++ % every === 0) sample.push(s.scores[i]!);
+  if (sample.every((v) => v === 0 || v === 1)) return [1];
+  sample.sort((a, b) => a - b);
+  const picks = QUANTILES.map((q) => quantile(sample, q)).filter((v) => v > 0);
+  return [...new Set([...picks, configured].map((v) => Number(v.toPrecision(3))))].sort((a, b) => a - b);
+}
 
 interface IncidentRow { id: string; service: string; service_id: number; severity: number; title: string | null; started: number; detected: number | null; mitigated: number | null; resolved: number | null; cause: string | null }
 
@@ -98,9 +115,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
       return [p, { score: r.score, threshold: r.threshold, optimised: { score: best.score, threshold: best.threshold } }];
     }));
     // The alert budget: what each threshold would have cost in false pages and bought in recall.
-    // A static rule scores 0 or 1: its only threshold is 1.
-    const binary = series.every((s) => Array.prototype.every.call(s.scores, (v: number) => v === 0 || v === 1));
-    const sweep = (binary ? [1] : SWEEP).map((threshold) => {
+    const sweep = sweepThresholds(series, m.threshold).map((threshold) => {
       const alerts: EvalAlert[] = [];
       for (const s of series) for (const a of alertsFromScores(s.times, s.scores, threshold, cooldownMs)) alerts.push({ service: s.name, start: s.times[a.startIndex]! });
       const matching = matchAlerts(evalIncidents, alerts, tolMs);

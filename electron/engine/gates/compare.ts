@@ -3,7 +3,7 @@ import type { ModelEvent } from '../../../shared/contract/models.js';
 import { comparePaired } from '../../../shared/metrics/compare.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
-import { getModel } from '../models/registry.js';
+import { championId, getModel } from '../models/registry.js';
 import { getRun } from '../runs/replay-changes.js';
 
 /**
@@ -15,8 +15,7 @@ import { getRun } from '../runs/replay-changes.js';
 const CHAMPION_KEY = 'champion.change-risk';
 
 export function getChampion(db: Db): number | null {
-  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(CHAMPION_KEY) as string | undefined;
-  return v === undefined || v === 'none' ? null : Number(v);
+  return championId(db);
 }
 
 export function setChampion(db: Db, modelId: number | null, actor = 'unknown'): { championId: number | null } {

@@ -96,7 +96,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   let scrubber: Scrubber;
   let drop: Set<string>;
   {
-    const settingsDb = openWorkspace(request.workspacePath);
+    const settingsDb = openWorkspace(request.workspacePath, { skipIntegrityCheck: true });
     try {
       const settings = piiSettings(settingsDb);
       drop = new Set([...settings.dropColumns, ...(request.dropColumns ?? [])]);

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { PiiSettings } from '../../../shared/contract/methods.js';
-import { BUILTIN_RULES, compileRule, makeScrubber } from '../../../shared/domain/pii.js';
+import { BUILTIN_RULES, compileRule, makeScrubber, type Scrubber } from '../../../shared/domain/pii.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 
@@ -40,6 +40,27 @@ export function setPiiSettings(db: Db, input: PiiSettings): PiiSettings {
   }
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(SETTINGS, JSON.stringify(input));
   return piiSettings(db);
+}
+
+/** The import scrubber of this workspace (its rules and key), for looking up what imports stored. */
+export function scrubberFor(db: Db): Scrubber {
+  let rules;
+  try {
+    rules = [...BUILTIN_RULES, ...piiSettings(db).rules.map(compileRule)];
+  } catch {
+    rules = [...BUILTIN_RULES];
+  }
+  return makeScrubber(rules, keyedHash(workspaceKey(db)));
+}
+
+/**
+ * Scrubs every string in a value (an audit entry's subject and payload): the audit log can never
+ * be edited, so nothing personal may go in. Rules as for imports; the workspace's key.
+ */
+export function scrubForLog(db: Db): <T>(value: T) => T {
+  const s = scrubberFor(db);
+  const walk = (v: unknown): unknown => (typeof v === 'string' ? s.text(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)])) : v);
+  return <T>(value: T): T => walk(value) as T;
 }
 
 /** What scrubbing would do to some text, with the workspace's rules and key. */

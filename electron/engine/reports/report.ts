@@ -125,7 +125,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <p class="muted">Generated ${time(d.generatedAt)} UTC. Nothing here acted on anything: every model ran in shadow over recorded history.</p>
 <h2>What ran</h2>
 <table><tbody>
-<tr><th scope="row">models</th><td>${m.models.map((x) => `${esc(name(x))} (sha256 ${x.sha256.slice(0, 12)})`).join('<br>')}</td></tr>
+<tr><th scope="row">models</th><td>${m.models.map((x) => `${esc(name(x))} (sha256 ${esc(x.sha256.slice(0, 12))})`).join('<br>')}</td></tr>
 <tr><th scope="row">changes</th><td>${m.subjects}; outcomes from ${Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>
 <tr><th scope="row">dataset fingerprint</th><td>${esc(m.datasetFingerprint)}</td></tr>
 <tr><th scope="row">seed · code</th><td>${m.seed} · ${esc(m.codeVersion)}</td></tr>

@@ -42,7 +42,9 @@ export async function retrain(db: Db, input: { modelId: number; cutoff?: number 
   const changes = loadChanges(db);
   if (changes.length === 0) throw new EngineFailure('input_error', 'The workspace has no changes');
   // By default: learn from everything up to 80 % of the history, judge on the rest.
-  const cutoff = input.cutoff ?? changes[Math.floor(changes.length * 0.8)]!.ts;
+  const cutoff = input.cutoff ?? Math.max(changes[Math.floor(changes.length * 0.8)]!.ts, how.cutoff ?? -Infinity);
+  // Judging both versions after a cutoff earlier than the old one's would score it on its own training data.
+  if (how.cutoff !== null && cutoff < how.cutoff) throw new EngineFailure('input_error', `The cutoff ${new Date(cutoff).toISOString()} is before ${old.name} v${old.version}'s own (${new Date(how.cutoff).toISOString()}); the comparison would include its training data`);
   if (!changes.some((c) => c.ts >= cutoff)) throw new EngineFailure('input_error', `No changes after the cutoff ${new Date(cutoff).toISOString()} to compare the versions on`);
   job.progress({ fraction: 0.05, message: `training ${old.name} v${old.version + 1} on changes before ${new Date(cutoff).toISOString().slice(0, 10)}` });
   const model = trainBuiltin(db, { name: old.name, kind: how.kind, features: how.features, C: how.C, log1p: how.log1p, cutoff, useFeedback: input.useFeedback });

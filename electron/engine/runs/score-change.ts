@@ -5,6 +5,7 @@ import { EngineFailure } from '../errors.js';
 import { buildFeatures, featureCatalog, loadChanges, type ChangeRow } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
+import { scrubberFor } from '../pii/settings.js';
 
 /**
  * One pending change, scored as a CI job would before a deploy: its features are built
@@ -39,12 +40,15 @@ export async function scorePendingChange(db: Db, modelId: number, input: Pending
   const change = parsed.data;
   const model = getModel(db, modelId);
   if (model.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${model.name} v${model.version} is a ${model.task} model; score-change needs a change-risk model`);
-  const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(change.service) as number | undefined;
+  // The workspace stores names as its import scrubbed them: look the change up the same way.
+  const scrub = scrubberFor(db);
+  const serviceName = scrub.id(change.service);
+  const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(serviceName) as number | undefined;
   if (serviceId === undefined) throw new EngineFailure('input_error', `Unknown service "${change.service}"; the workspace has ${(db.prepare('SELECT name FROM services ORDER BY name').pluck().all() as string[]).join(', ')}`);
   const all = loadChanges(db);
   const ts = change.timestamp ?? Date.now();
   // Not stored: an id no stored change has, placed after everything the workspace knows.
-  const pending: ChangeRow = { id: -1, externalId: change.id, serviceId, ts, author: change.author ?? null, attributes: change.attributes, outcome: null };
+  const pending: ChangeRow = { id: -1, externalId: change.id, serviceId, ts, author: change.author ? scrub.person(change.author) : null, attributes: change.attributes, outcome: null };
   const history = [...all.filter((c) => c.ts < ts), pending, ...all.filter((c) => c.ts >= ts)];
   const outcomes = labelChanges(db, undefined, all);
   outcomes.set(-1, { label: 0, knownAt: null, source: 'none', incident: null });

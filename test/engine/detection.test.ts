@@ -118,6 +118,8 @@ describe('the incident replay', () => {
     for (const s of before.series) expect(s.points.every(([t]) => t <= before.cursor)).toBe(true);
     expect(before.series.length).toBeGreaterThan(0);
     expect(before.humans.every((h) => h.ts <= before.cursor)).toBe(true);
+    // Humans' detection, mitigation and resolution times show only once they have happened.
+    for (const t of [before.incident.detected, before.incident.mitigated, before.incident.resolved]) expect(t === null || t <= before.cursor).toBe(true);
     // The postmortem's cause is only known once the incident is resolved.
     const end = await engine.call('detection.replay', { runId, incident: inc.incident, cursor: inc.resolved! + 60_000 });
     expect(before.incident.cause).toBeNull();

@@ -61,8 +61,13 @@ export function replayFrame(db: Db, input: { runId: number; incident: string; cu
     ...(inc.resolved !== null ? [{ ts: inc.resolved, what: 'resolved' }] : []),
   ].filter((h) => h.ts <= cursor);
 
+  const known = (t: number | null): number | null => (t !== null && t <= cursor ? t : null);
   return {
-    incident: { id: inc.id, service: inc.service, severity: inc.severity, title: inc.title, started: inc.started, detected: inc.detected, mitigated: inc.mitigated, resolved: inc.resolved, cause: inc.resolved !== null && cursor >= inc.resolved ? inc.cause : null },
+    // What humans did is known only once it has happened.
+    incident: {
+      id: inc.id, service: inc.service, severity: inc.severity, title: inc.title, started: inc.started,
+      detected: known(inc.detected), mitigated: known(inc.mitigated), resolved: known(inc.resolved), cause: inc.resolved !== null && cursor >= inc.resolved ? inc.cause : null,
+    },
     cursor, from, until,
     series: [...byMetric].map(([metric, pts]) => ({ metric, points: pts })),
     alerts,

@@ -36,8 +36,10 @@ export function listFeedback(db: Db, q: { runId?: number | undefined; modelId?: 
 
 /** Per model in a run: how often humans overruled it, and who was right when they did. */
 export function feedbackSummary(db: Db, runId: number, modelId: number): FeedbackSummary {
+  // The latest judgement per suggestion counts, as it does for training labels.
   const rows = db.prepare(`SELECT f.verdict, f.decision, s.decision AS model_decision, s.label FROM feedback f
-    JOIN suggestions s ON s.run_id = f.run_id AND s.model_id = f.model_id AND s.change_id = f.change_id WHERE f.run_id = ? AND f.model_id = ?`).all(runId, modelId) as { verdict: string; decision: number | null; model_decision: number | null; label: number }[];
+    JOIN suggestions s ON s.run_id = f.run_id AND s.model_id = f.model_id AND s.change_id = f.change_id
+    WHERE f.run_id = ? AND f.model_id = ? AND f.id = (SELECT max(id) FROM feedback g WHERE g.run_id = f.run_id AND g.model_id = f.model_id AND g.change_id = f.change_id)`).all(runId, modelId) as { verdict: string; decision: number | null; model_decision: number | null; label: number }[];
   const judged = rows.filter((r) => r.model_decision !== null);
   const humanDecision = (r: (typeof rows)[number]): number => (r.verdict === 'agree' ? r.model_decision! : r.verdict === 'disagree' ? 1 - r.model_decision! : r.decision!);
   const count = rows.length;

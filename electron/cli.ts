@@ -9,6 +9,7 @@ import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
 import { registerGateCommands, registerRetrainCommands } from './cli-gates.js';
 import { registerAuditCommands, registerFeedbackCommands } from './cli-audit.js';
+import { registerDrillCommands } from './cli-drills.js';
 import { startServer } from './hosts/http.js';
 import { defaultWorkspacesDir, RENDERER_DIR, SAMPLE_DATA_DIR } from './hosts/paths.js';
 
@@ -211,6 +212,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerGateCommands(program, kit);
   registerRetrainCommands(program, kit);
   registerAuditCommands(program, kit);
+  registerDrillCommands(program, kit);
   registerFeedbackCommands(program, kit, (engine, name) => findModel(engine, name, kit));
 
   program.command('serve')

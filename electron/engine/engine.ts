@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { checkDrill, getDrillResult, listDrillResults, listDrills, parseDrill, runDrill, saveDrill } from './drills/drill.js';
+import type { DrillSpec } from '../../shared/contract/drills.js';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { isMethodName, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
@@ -63,6 +65,8 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
   'roles.setChampion': (input: { modelId: number | null }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId } }),
+  'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
+  'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
   'gates.check': (_: unknown, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => ({
     action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
@@ -262,6 +266,24 @@ export function createEngine(options: EngineOptions): Engine {
     'models.history': ({ modelId }) => modelHistory(requireDb().db, modelId),
     'compare.run': (input) => compareModels(requireDb().db, input),
     'gates.presets': () => [parseGate(PRESETS.advisory), parseGate(PRESETS.gating)],
+    'drills.list': () => listDrills(requireDb().db),
+    'drills.save': ({ spec }) => saveDrill(requireDb().db, spec, actor),
+    'drills.start': ({ spec, name }) => {
+      const ws = requireDb();
+      if ((spec === undefined) === (name === undefined)) throw new EngineFailure('bad_request', 'Give a drill spec or the name of a saved drill (one of them)');
+      let parsed: DrillSpec;
+      let version: number | null = null;
+      if (name !== undefined) {
+        const saved = listDrills(ws.db).filter((d) => d.name === name);
+        if (saved.length === 0) throw new EngineFailure('not_found', `No saved drill named "${name}"`);
+        parsed = saved[saved.length - 1]!.spec;
+        version = saved[saved.length - 1]!.version;
+      } else parsed = parseDrill(spec);
+      checkDrill(ws.db, parsed);
+      return { jobId: jobs.start('drill', `Drill "${parsed.name}" on run ${parsed.baseRun}`, (ctx) => runDrill(ws.db, parsed, ctx, { version })).id };
+    },
+    'drills.results': ({ runId }) => listDrillResults(requireDb().db, runId),
+    'drills.result': ({ id }) => getDrillResult(requireDb().db, id),
     'gates.list': () => listGates(requireDb().db),
     'gates.save': ({ spec }) => saveGate(requireDb().db, spec),
     'gates.check': async ({ runId, modelId, spec, gate, championId, resamples }) => {

@@ -6,6 +6,7 @@ import {
 import { Feedback, FeedbackSummary, ModelEvent, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
 import { AuditEntry, AuditVerification } from './audit.js';
+import { DrillReport, SavedDrill } from './drills.js';
 import { AddDetector, WindowManifest, RankerManifest, AttributionConfig, AttributionResult, DetectionReport, DetectionRunConfig, DetectionRunInfo, IncidentDetection, ReplayFrame } from './detection.js';
 
 /**
@@ -143,6 +144,13 @@ export const methods = {
     runId: z.number().int(), format: z.enum(['html', 'md']),
     gate: z.unknown().optional(), championId: z.number().int().nullable().optional(),
   }), z.object({ fileName: z.string(), content: z.string() })),
+  'drills.list': method(z.object({}), z.array(SavedDrill)),
+  // Drill specs are parsed by the engine (parseDrill), which names the perturbation and field at fault.
+  'drills.save': method(z.object({ spec: z.unknown() }), SavedDrill),
+  /** Runs an unsaved spec, or the latest version of a saved drill by name; the job's result is a DrillReport. */
+  'drills.start': method(z.object({ spec: z.unknown().optional(), name: z.string().min(1).max(64).optional() }), JobStarted, { job: true }),
+  'drills.results': method(z.object({ runId: z.number().int().optional() }), z.array(DrillReport)),
+  'drills.result': method(z.object({ id: z.number().int() }), DrillReport),
   'detectors.add': method(AddDetector, ModelInfo),
   'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),
   'detectors.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: WindowManifest }), ModelInfo, { privileged: true }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelDrift, Perturbation, RunGuard } from './drills.js';
 
 /** Model registry and change-risk runs: the records and the manifest a model is added with. */
 
@@ -93,6 +94,10 @@ export const RunConfig = z.object({
   seed: z.number().int().default(20260901),
   batchSize: z.number().int().min(1).max(65536).default(1024),
   costs: z.object({ missedIncident: z.number().nonnegative(), delayedChange: z.number().nonnegative() }).default({ missedIncident: 20, delayedChange: 1 }),
+  /** How the run treats a misbehaving model: timeout budget, missing inputs, invalid outputs. */
+  guard: RunGuard.optional(),
+  /** Set when the run is a drill: the faults injected, and the run it re-ran. */
+  drill: z.object({ name: z.string(), version: z.number().int().nullable(), baseRun: z.number().int(), seed: z.number().int(), perturbations: z.array(Perturbation) }).optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;
@@ -112,7 +117,9 @@ export const RunInfo = z.object({
     seed: z.number().int(),
     codeVersion: z.string(),
     /** Where the run's time went, in ms: loading history and outcomes, features, inference, storing. */
-    timings: z.object({ loadMs: z.number(), featuresMs: z.number(), inferenceMs: z.number(), storeMs: z.number() }).optional(),
+    timings: z.object({ loadMs: z.number(), featuresMs: z.number(), inferenceMs: z.number(), storeMs: z.number(), driftMs: z.number().optional() }).optional(),
+    /** Per model: its inputs in this run against its reference window (PSI, KS). */
+    drift: z.array(ModelDrift).optional(),
   }).nullable(),
   startedAt: z.number().int(),
   finishedAt: z.number().int().nullable(),
@@ -133,7 +140,9 @@ export const Scorecard = z.object({
   sweep: z.array(z.object({ threshold: z.number(), precision: z.number().nullable(), recall: z.number().nullable(), fpr: z.number().nullable(), flagged_share: z.number(), expected_cost: z.number() })),
   costOptimalThreshold: z.number().nullable(),
   reliability: z.array(z.object({ bin: z.number().int(), count: z.number(), meanScore: z.number().nullable(), observedRate: z.number().nullable() })),
-  operations: z.object({ latency_p50_ms: z.number().nullable(), latency_p99_ms: z.number().nullable(), error_rate: z.number(), fallback_rate: z.number() }),
+  operations: z.object({ latency_p50_ms: z.number().nullable(), latency_p99_ms: z.number().nullable(), error_rate: z.number(), fallback_rate: z.number(), max_psi: z.number().nullable() }),
+  /** The model's input drift in this run; flag raised at PSI >= 0.25 on any feature. */
+  drift: ModelDrift.nullable(),
   attribution: AttributionRuleSchema,
   resamples: z.number().int(),
 });
@@ -153,6 +162,8 @@ export const Suggestion = z.object({
   latencyMs: z.number().nullable(),
   error: z.string().nullable(),
   fallback: z.boolean(),
+  /** what went wrong on this row, or what a drill did to it: error, timeout, invalid-input, invalid-output, imputed, flipped */
+  fault: z.string().nullable().default(null),
   outcome: z.object({ label: z.number().int(), source: z.string(), incident: z.string().nullable(), rolledBack: z.boolean().nullable() }),
 });
 export type Suggestion = z.infer<typeof Suggestion>;

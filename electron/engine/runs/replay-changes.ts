@@ -6,8 +6,11 @@ import { buildFeatures, loadChanges, type ChangeRow } from '../features/catalog.
 import { defaultRule, labelChanges } from '../features/outcomes.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { getModel, loadScorer } from '../models/registry.js';
-import type { BatchScores } from '../models/onnx-model.js';
 import type { Scorer } from '../models/scorer.js';
+import type { ModelDrift } from '../../../shared/contract/drills.js';
+import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
+import { modelDrift } from './drift.js';
+import { scoreGuarded } from './guard.js';
 
 export const CODE_VERSION = '0.1.0';
 
@@ -50,7 +53,7 @@ export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
   const attribution = config.attribution ?? defaultRule(db);
-  const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0 };
+  const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0, driftMs: 0 };
   const clock = (key: keyof typeof timings, since: number): void => {
     timings[key] += performance.now() - since;
   };
@@ -60,60 +63,74 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
   const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
+  const drill = config.drill;
+  const rowsInfo = { times: Float64Array.from(changes, (c) => c.ts), services: Int32Array.from(changes, (c) => c.serviceId) };
+  // A drill's model-side faults are planned per row of the run, the same rows for every model.
+  const plan = drill ? faultPlan(changes.length, drill.perturbations, drill.seed) : null;
+  const drifts: ModelDrift[] = [];
   try {
     const outcomes = labelChanges(db, attribution, all);
     clock('loadMs', t);
     for (const id of config.models) loaded.push(await loadScorer(db, id));
     const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
     if (fallback) loaded.push(fallback);
-    const featureCache = new Map<string, number[]>();
-    const column = (scorer: Scorer): number[][] => {
-      // Features are shared between models that ask for the same ones; each is built once.
+    const featureCache = new Map<string, Float64Array>();
+    const columns = (scorer: Scorer): Float64Array[] => {
+      // Features are shared between models that ask for the same ones; each is built (and, in a
+      // drill, perturbed) once, so every model sees the same perturbed world.
       const started = performance.now();
       const missing = scorer.features.filter((f) => !featureCache.has(f));
       if (missing.length > 0) {
         const built = buildFeatures(db, changes, missing, outcomes, all);
-        missing.forEach((f, j) => featureCache.set(f, built.map((r) => r[j]!)));
+        missing.forEach((f, j) => {
+          const column = Float64Array.from(built, (r) => r[j]!);
+          featureCache.set(f, drill ? perturbFeature(f, column, rowsInfo, drill.perturbations, drill.seed).values : column);
+        });
       }
       const cols = scorer.features.map((f) => featureCache.get(f)!);
-      const rows = changes.map((_, i) => cols.map((c) => c[i]!));
       clock('featuresMs', started);
-      return rows;
+      return cols;
     };
+    const rowsOf = (cols: Float64Array[]): number[][] => changes.map((_, i) => cols.map((c) => c[i]!));
     // Rows go in 64 at a time: one statement call per row costs more than the row itself.
-    const columns = '(run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident)';
+    const names = '(run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, fault)';
+    const WIDTH = 13;
     const CHUNK = 64;
-    const insertOne = db.prepare(`INSERT INTO suggestions ${columns} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const insertMany = db.prepare(`INSERT INTO suggestions ${columns} VALUES ${Array(CHUNK).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    const placeholders = `(${Array(WIDTH).fill('?').join(', ')})`;
+    const insertOne = db.prepare(`INSERT INTO suggestions ${names} VALUES ${placeholders}`);
+    const insertMany = db.prepare(`INSERT INTO suggestions ${names} VALUES ${Array(CHUNK).fill(placeholders).join(', ')}`);
     const pending: unknown[] = [];
     const flush = (): void => {
       let k = 0;
-      for (; k + CHUNK * 12 <= pending.length; k += CHUNK * 12) insertMany.run(pending.slice(k, k + CHUNK * 12));
-      for (; k < pending.length; k += 12) insertOne.run(pending.slice(k, k + 12));
+      for (; k + CHUNK * WIDTH <= pending.length; k += CHUNK * WIDTH) insertMany.run(pending.slice(k, k + CHUNK * WIDTH));
+      for (; k < pending.length; k += WIDTH) insertOne.run(pending.slice(k, k + WIDTH));
       pending.length = 0;
     };
     const total = config.models.length * changes.length;
     let done = 0;
-    const fallbackRows = fallback ? column(fallback.scorer) : null;
-    for (const { scorer } of loaded.slice(0, config.models.length)) {
-      const rows = column(scorer);
+    const fallbackRows = fallback ? rowsOf(columns(fallback.scorer)) : null;
+    for (const { scorer, reference } of loaded.slice(0, config.models.length)) {
+      const cols = columns(scorer);
+      const rows = rowsOf(cols);
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
+      const tDrift = performance.now();
+      const drift = modelDrift(db, { modelId: scorer.modelId, features: scorer.features, replayed: cols, all, outcomes, firstSubjectTs: changes[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil });
+      if (drift) drifts.push(drift);
+      timings.driftMs += performance.now() - tDrift;
       for (let start = 0; start < changes.length; start += config.batchSize) {
         const batch = rows.slice(start, start + config.batchSize);
+        const subjectsOf = changes.slice(start, start + batch.length);
         const t0 = performance.now();
-        let result: BatchScores;
-        try {
-          result = await scorer.score(batch, changes.slice(start, start + batch.length));
-        } catch (err) {
-          // The whole batch failed (the model threw): every row in it is an error.
-          result = { scores: new Float64Array(batch.length).fill(Number.NaN), errors: batch.map(() => (err as Error).message) };
-        }
-        // Batched inference has no per-row time; each row carries its share of the batch.
-        const latency = (performance.now() - t0) / batch.length;
-        const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
-        let rescue: { scores: Float64Array; errors: Array<string | null> } | null = null;
+        const result = await scoreGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
         clock('inferenceMs', t0);
-        if (fallback && fallbackRows && failed.length > 0) rescue = await fallback.scorer.score(failed.map((i) => fallbackRows[start + i]!), failed.map((i) => changes[start + i]!));
+        const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
+        let rescue: Awaited<ReturnType<typeof scoreGuarded>> | null = null;
+        if (fallback && fallbackRows && failed.length > 0) {
+          // The fallback is the last line: its missing inputs are always imputed, its output always checked.
+          rescue = await scoreGuarded(fallback.scorer, failed.map((i) => fallbackRows[start + i]!), failed.map((i) => subjectsOf[i]!), {
+            guard: { nanPolicy: 'impute', outputRange: config.guard?.outputRange ?? [0, 1] }, reference: fallback.reference, threshold: fallback.scorer.threshold, plan: null, offset: 0,
+          });
+        }
         t = performance.now();
         db.transaction(() => {
           for (let i = 0; i < batch.length; i++) {
@@ -122,18 +139,17 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
             let score: number | null = result.errors[i] === null ? result.scores[i]! : null;
             let fallbackId: number | null = null;
             let rowThreshold = threshold;
+            const fault = [...result.faults[i]!];
             if (score === null && rescue) {
               const k = failed.indexOf(i);
               if (rescue.errors[k] === null) {
                 score = rescue.scores[k]!;
                 fallbackId = fallback!.scorer.modelId;
                 rowThreshold = fallback!.scorer.threshold;
-              }
+              } else fault.push('fallback-failed');
             }
-            // A prediction log carries the latency the model had where it really ran.
-            const logged = result.latencies?.[i];
-            pending.push(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, logged !== undefined && !Number.isNaN(logged) ? logged : latency,
-              result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident);
+            pending.push(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, result.latencies[i]!,
+              result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident, fault.length > 0 ? fault.join(',') : null);
           }
           flush();
         })();
@@ -154,7 +170,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
         const source = outcomes.get(c.id)!.source;
         acc[source] = (acc[source] ?? 0) + 1;
         return acc;
-      }, {}), seed: config.seed, codeVersion: CODE_VERSION,
+      }, {}), seed: config.seed, codeVersion: CODE_VERSION, drift: drifts,
     };
     db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
   } catch (err) {

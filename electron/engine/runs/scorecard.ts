@@ -36,6 +36,7 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
       observedRate: inBin.length ? inBin.reduce((a, r) => a + r.label, 0) / inBin.length : null,
     };
   });
+  const drift = run.manifest.drift?.find((d) => d.modelId === modelId) ?? null;
   const latencies = rows.map((r) => r.latency_ms).filter((l): l is number => l !== null).sort((a, b) => a - b);
   return {
     runId, model: { id: modelId, name: entry.name, version: entry.version }, threshold, n: scored.length, positives: point.positives,
@@ -45,21 +46,22 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
       latency_p99_ms: latencies.length ? quantile(latencies, 0.99) : null,
       error_rate: rows.length ? rows.filter((r) => r.error !== null).length / rows.length : 0,
       fallback_rate: rows.length ? rows.filter((r) => r.fallback_model_id !== null).length / rows.length : 0,
+      max_psi: drift?.maxPsi ?? null,
     },
-    attribution: run.manifest.attribution, resamples,
+    drift, attribution: run.manifest.attribution, resamples,
   };
 }
 
 const SUGGESTION_SQL = `SELECT s.run_id, s.model_id, s.change_id, c.external_id, sv.name AS service, c.ts, s.score, s.decision, s.latency_ms, s.error,
-  s.fallback_model_id, s.label, s.label_source, s.incident, c.rolled_back, s.explanation
+  s.fallback_model_id, s.label, s.label_source, s.incident, c.rolled_back, s.explanation, s.fault
   FROM suggestions s JOIN changes c ON c.id = s.change_id JOIN services sv ON sv.id = c.service_id`;
 
-type FullRow = SuggestionRow & { run_id: number; model_id: number; external_id: string; service: string; ts: number; rolled_back: number | null; explanation: string | null };
+type FullRow = SuggestionRow & { fault: string | null; run_id: number; model_id: number; external_id: string; service: string; ts: number; rolled_back: number | null; explanation: string | null };
 
 function toSuggestion(r: FullRow): Suggestion {
   return {
     runId: r.run_id, modelId: r.model_id, changeId: r.change_id, externalId: r.external_id, service: r.service, ts: r.ts, score: r.score,
-    decision: r.decision === null ? null : r.decision === 1, latencyMs: r.latency_ms, error: r.error, fallback: r.fallback_model_id !== null,
+    decision: r.decision === null ? null : r.decision === 1, latencyMs: r.latency_ms, error: r.error, fallback: r.fallback_model_id !== null, fault: r.fault,
     outcome: { label: r.label, source: r.label_source, incident: r.incident, rolledBack: r.rolled_back === null ? null : r.rolled_back === 1 },
   };
 }

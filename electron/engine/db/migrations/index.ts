@@ -8,6 +8,7 @@ import * as m007 from './007-gates.js';
 import * as m008 from './008-audit.js';
 import * as m009 from './009-feedback.js';
 import * as m010 from './010-model-events.js';
+import * as m011 from './011-drills.js';
 
 /** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
 export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -21,6 +22,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 8, name: 'audit log', sql: m008.sql },
   { version: 9, name: 'feedback', sql: m009.sql },
   { version: 10, name: 'model events', sql: m010.sql },
+  { version: 11, name: 'drills', sql: m011.sql },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

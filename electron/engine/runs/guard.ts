@@ -1,0 +1,123 @@
+import type { RunGuard } from '../../../shared/contract/drills.js';
+import { reflectAcross, type FaultPlan } from '../../../shared/drills/perturb.js';
+import type { Scorer } from '../models/scorer.js';
+
+/**
+ * One batch through a model with the run's guard around it (DESIGN.md §7): inputs checked for
+ * missing values, the model given a time budget, its outputs checked, and — in a drill — the
+ * drill's faults injected between the model and the checks, so the checks are what catch them.
+ * A row that fails carries its error and what kind of failure it was; the runner decides who
+ * answers instead.
+ */
+
+export interface GuardedBatch {
+  /** NaN where the row has no valid score */
+  scores: Float64Array;
+  errors: Array<string | null>;
+  /** per row: error, timeout, invalid-input, invalid-output, imputed, flipped */
+  faults: string[][];
+  latencies: Float64Array;
+}
+
+export interface GuardOptions {
+  guard: RunGuard | undefined;
+  /** the model's reference row (feature medians): what a missing value is imputed with */
+  reference: readonly number[];
+  threshold: number;
+  /** a drill's faults, indexed by the row's position in the run; `offset` is this batch's first row */
+  plan: FaultPlan | null;
+  offset: number;
+}
+
+/** A batch that takes longer than its rows' budgets together is abandoned (onnxruntime cannot be interrupted, only ignored). */
+async function withBudget<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout: the batch took longer than its ${Math.round(ms)} ms budget`)), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function imputeRow(row: readonly number[], reference: readonly number[]): { row: number[]; imputed: number[] } {
+  const imputed: number[] = [];
+  const out = row.map((v, j) => {
+    if (Number.isFinite(v)) return v;
+    imputed.push(j);
+    return reference[j] ?? 0;
+  });
+  return { row: out, imputed };
+}
+
+export async function scoreGuarded(scorer: Scorer, rows: readonly (readonly number[])[], subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
+  const n = rows.length;
+  const { guard, plan, offset } = options;
+  const faults: string[][] = rows.map(() => []);
+  const errors: Array<string | null> = rows.map(() => null);
+  const policy = guard?.nanPolicy ?? 'pass';
+  // Input validation: a missing feature is imputed with the model's reference value, or the row refused.
+  const inputs = rows.map((row, i) => {
+    if (policy === 'pass' || row.every((v) => Number.isFinite(v))) return row;
+    const { row: filled, imputed } = imputeRow(row, options.reference);
+    const names = imputed.map((j) => scorer.features[j]).join(', ');
+    if (policy === 'impute') faults[i]!.push('imputed');
+    else {
+      errors[i] = `invalid input: ${names} ${imputed.length > 1 ? 'are' : 'is'} missing`;
+      faults[i]!.push('invalid-input');
+    }
+    return filled;
+  });
+  const started = performance.now();
+  let result: { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array };
+  try {
+    result = await withBudget(scorer.score(inputs, subjects), guard?.timeoutMs !== undefined ? guard.timeoutMs * n : undefined);
+  } catch (err) {
+    // The whole batch failed (the model threw, or ran out of time): every row in it is an error.
+    const message = (err as Error).message;
+    result = { scores: new Float64Array(n).fill(Number.NaN), errors: rows.map(() => message) };
+  }
+  // Batched inference has no per-row time; each row carries its share of the batch.
+  const share = (performance.now() - started) / n;
+  const scores = new Float64Array(n).fill(Number.NaN);
+  const latencies = new Float64Array(n);
+  const [lo, hi] = guard?.outputRange ?? [-Infinity, Infinity];
+  for (let i = 0; i < n; i++) {
+    const k = offset + i;
+    const logged = result.latencies?.[i];
+    latencies[i] = (logged !== undefined && !Number.isNaN(logged) ? logged : share) + (plan ? plan.latency[k]! : 0);
+    if (errors[i] !== null) continue;
+    if (result.errors[i] !== null) {
+      errors[i] = result.errors[i]!;
+      faults[i]!.push(errors[i]!.startsWith('timeout') ? 'timeout' : 'error');
+      continue;
+    }
+    let score = result.scores[i]!;
+    if (plan?.fail[k]) {
+      errors[i] = `model ${scorer.name} threw on this row (drill: injected failure)`;
+      faults[i]!.push('error');
+      continue;
+    }
+    if (plan?.garbage[k]) score = plan.garbageValue[k]!;
+    if (plan?.flip[k] && Number.isFinite(score)) {
+      score = reflectAcross(score, options.threshold);
+      faults[i]!.push('flipped');
+    }
+    // Output validation: whatever the model (or the drill) produced, only a finite score in range gets through.
+    if (!Number.isFinite(score) || score < lo || score > hi) {
+      errors[i] = `invalid output: model ${scorer.name} returned ${score}${Number.isFinite(score) ? `, outside [${lo}, ${hi}]` : ''}`;
+      faults[i]!.push('invalid-output');
+      continue;
+    }
+    if (guard?.timeoutMs !== undefined && latencies[i]! > guard.timeoutMs) {
+      errors[i] = `timeout: ${latencies[i]!.toFixed(1)} ms over the ${guard.timeoutMs} ms budget`;
+      faults[i]!.push('timeout');
+      continue;
+    }
+    scores[i] = score;
+  }
+  return { scores, errors, faults, latencies };
+}

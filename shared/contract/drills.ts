@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { MetricComparison } from './gates.js';
+
+/**
+ * Drills (DESIGN.md §7): re-run a change-risk run with faults injected into its inputs and its
+ * model, and report what changed, whether the fallback answered, and whether drift was flagged.
+ */
+
+const Share = z.number().min(0).max(1);
+const Features = z.array(z.string().min(1).max(100)).min(1).max(200);
+
+export const Perturbation = z.discriminatedUnion('kind', [
+  /** Feature drift: x → x·scale + shift·σ on a share of rows (σ of the feature over the replayed rows). */
+  z.object({ kind: z.literal('drift'), features: Features, shift: z.number().min(-100).max(100).default(0), scale: z.number().min(-100).max(100).default(1), share: Share.default(1) }),
+  /** Gaussian noise of sd = sigma·σ added on a share of rows. */
+  z.object({ kind: z.literal('noise'), features: Features, sigma: z.number().positive().max(100), share: Share.default(1) }),
+  /** Missing values: the features become NaN on a share of rows. */
+  z.object({ kind: z.literal('missing'), features: Features, share: Share }),
+  /**
+   * Stale or gappy telemetry: for the changes in a span covering `share` of the run's time range
+   * (starting `at` of the way in), the features are frozen at their last value before the span on
+   * the same service, or dropped (NaN).
+   */
+  z.object({ kind: z.literal('stale'), features: Features, mode: z.enum(['freeze', 'drop']).default('freeze'), share: Share, at: Share.default(0.5) }),
+  /** Misclassification: the decision is flipped on a share of rows (the score reflected across the threshold). */
+  z.object({ kind: z.literal('flip'), share: Share }),
+  /** Added latency on a share of rows: a fixed delay, or a heavy-tailed one (Pareto with this minimum and shape). */
+  z.object({ kind: z.literal('latency'), ms: z.number().nonnegative().max(600_000), distribution: z.enum(['fixed', 'pareto']).default('fixed'), alpha: z.number().min(0.5).max(10).default(1.5), share: Share.default(1) }),
+  /** The model throws on a share of rows. */
+  z.object({ kind: z.literal('failure'), share: Share }),
+  /** The model returns garbage on a share of rows: NaN, or a value outside [0, 1]. */
+  z.object({ kind: z.literal('garbage'), value: z.enum(['nan', 'out-of-range']).default('nan'), share: Share }),
+]);
+export type Perturbation = z.infer<typeof Perturbation>;
+export type PerturbationInput = z.input<typeof Perturbation>;
+
+/** How a run treats a model that misbehaves: DESIGN.md §7, and any run can use it. */
+export const RunGuard = z.object({
+  /** Per-inference budget: a row whose latency exceeds it is a timeout, answered by the fallback. */
+  timeoutMs: z.number().positive().max(600_000).optional(),
+  /** A row with a missing feature: give it to the model as is, impute the model's reference value, or refuse it. */
+  nanPolicy: z.enum(['pass', 'impute', 'refuse']).default('pass'),
+  /** Scores outside this range (or not finite) are refused as invalid output. */
+  outputRange: z.tuple([z.number(), z.number()]).optional(),
+});
+export type RunGuard = z.infer<typeof RunGuard>;
+
+export const DRILL_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+export const DrillSpec = z.object({
+  name: z.string().regex(DRILL_NAME, 'a drill name is 1-64 letters, digits, spaces, dots, dashes or underscores'),
+  description: z.string().max(2000).default(''),
+  /** The finished change-risk run to re-run under faults. */
+  baseRun: z.number().int(),
+  /** Which of its models to drill; default all of them. */
+  models: z.array(z.number().int()).max(20).optional(),
+  seed: z.number().int().default(1),
+  perturbations: z.array(Perturbation).max(20).default([]),
+  runner: z.object({
+    timeoutMs: z.number().positive().max(600_000).optional(),
+    nanPolicy: z.enum(['pass', 'impute', 'refuse']).default('impute'),
+    outputRange: z.tuple([z.number(), z.number()]).default([0, 1]),
+    /** Who answers a failed row: a model (id or name; a built-in baseline is the usual choice) or nobody ("none": no suggestion). */
+    fallback: z.union([z.literal('none'), z.number().int(), z.string().min(1).max(64)]).default('none'),
+  }).default({ nanPolicy: 'impute', outputRange: [0, 1], fallback: 'none' }),
+  /** A saved gate (name) or preset ("advisory", "gating") to judge both runs by. */
+  gate: z.string().min(1).max(100).optional(),
+});
+export type DrillSpec = z.infer<typeof DrillSpec>;
+export type DrillSpecInput = z.input<typeof DrillSpec>;
+
+export const SavedDrill = z.object({ name: z.string(), version: z.number().int(), spec: DrillSpec, savedAt: z.number().int(), author: z.string() });
+export type SavedDrill = z.infer<typeof SavedDrill>;
+
+export const FeatureDrift = z.object({
+  feature: z.string(),
+  psi: z.number().nullable(),
+  band: z.enum(['stable', 'moderate', 'drift']).nullable(),
+  ks: z.number().nullable(),
+  ksP: z.number().nullable(),
+});
+
+/** Drift of one model's inputs in one run against its reference window. */
+export const ModelDrift = z.object({
+  modelId: z.number().int(),
+  /** where the reference came from: the model's training window or the history before the run */
+  reference: z.string(),
+  referenceRows: z.number().int(),
+  replayedRows: z.number().int(),
+  maxPsi: z.number().nullable(),
+  /** the feature with the largest PSI */
+  worst: z.string().nullable(),
+  band: z.enum(['stable', 'moderate', 'drift']).nullable(),
+  /** raised when any feature's PSI reaches 0.25 */
+  flag: z.boolean(),
+  features: z.array(FeatureDrift),
+});
+export type ModelDrift = z.infer<typeof ModelDrift>;
+
+const Verdict = z.enum(['pass', 'fail', 'inconclusive']);
+
+export const DrillModelReport = z.object({
+  model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }),
+  rows: z.number().int(),
+  answeredByModel: z.number().int(),
+  answeredByFallback: z.number().int(),
+  noSuggestion: z.number().int(),
+  /** failed rows the fallback answered, over all rows */
+  fallbackRate: z.number(),
+  /** rows that failed, by what failed: error (the model threw), timeout, invalid-input, invalid-output */
+  failures: z.record(z.string(), z.number().int()),
+  /** rows a fault reached the output unhandled: a non-finite or out-of-range score stored, or a row lost. Must be 0. */
+  unhandled: z.number().int(),
+  /** what the drill injected, by perturbation kind: how many rows each touched */
+  injected: z.record(z.string(), z.number().int()),
+  /** garbage outputs the output validation caught, of those injected */
+  garbageCaught: z.number().int(),
+  /** rows the drill made return garbage (distinct rows, however many garbage perturbations) */
+  garbageRows: z.number().int(),
+  /** every row's score and decision identical to the base run's */
+  identicalToBase: z.boolean(),
+  /** drill − base for each metric, paired over the changes both answered */
+  deltas: z.array(MetricComparison),
+  paired: z.number().int(),
+  drift: z.object({ base: ModelDrift.nullable(), drill: ModelDrift.nullable() }),
+  gate: z.object({ name: z.string(), base: Verdict, drill: Verdict, changed: z.boolean(), reasons: z.array(z.string()) }).nullable(),
+});
+export type DrillModelReport = z.infer<typeof DrillModelReport>;
+
+export const DrillReport = z.object({
+  id: z.number().int(),
+  drill: z.string(),
+  drillVersion: z.number().int().nullable(),
+  spec: DrillSpec,
+  baseRunId: z.number().int(),
+  drillRunId: z.number().int(),
+  createdAt: z.number().int(),
+  models: z.array(DrillModelReport),
+  /** one line per finding, for the CLI and the top of the page */
+  summary: z.array(z.string()),
+});
+export type DrillReport = z.infer<typeof DrillReport>;

@@ -17,7 +17,7 @@ export function printDrill(r: DrillReport, out: (t: string) => void): void {
     out(`\n${m.model.name} v${m.model.version}: injected ${Object.entries(m.injected).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing'}\n`);
     out(`  answered by model ${m.answeredByModel}, by fallback ${m.answeredByFallback} (${(100 * m.fallbackRate).toFixed(1)} %), no suggestion ${m.noSuggestion}, unhandled ${m.unhandled}\n`);
     out(`  ${'metric'.padEnd(18)} ${'base'.padStart(8)} ${'drill'.padStart(8)}   drill − base [95 %]         verdict\n`);
-    for (const d of m.deltas) out(`  ${d.metric.padEnd(18)} ${num(d.champion).padStart(8)} ${num(d.challenger).padStart(8)}   ${`${num(d.difference.value)} [${num(d.difference.lo)}, ${num(d.difference.hi)}]`.padEnd(26)}  ${d.verdict === 'better' ? 'higher' : d.verdict === 'worse' ? 'lower' : d.verdict}\n`);
+    for (const d of m.deltas) out(`  ${d.metric.padEnd(18)} ${num(d.champion).padStart(8)} ${num(d.challenger).padStart(8)}   ${`${num(d.difference.value)} [${num(d.difference.lo)}, ${num(d.difference.hi)}]`.padEnd(26)}  ${d.verdict === 'better' ? 'drill better' : d.verdict === 'worse' ? 'drill worse' : d.verdict}\n`);
   }
 }
 

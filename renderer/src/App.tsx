@@ -4,6 +4,7 @@ import { Audit } from './pages/Audit.js';
 import { Compare } from './pages/Compare.js';
 import { Data } from './pages/Data.js';
 import { Detection } from './pages/Detection.js';
+import { Drills } from './pages/Drills.js';
 import { Explore } from './pages/Explore.js';
 import { Home } from './pages/Home.js';
 import { Models } from './pages/Models.js';
@@ -20,6 +21,7 @@ const PAGES: Array<{ id: Page; title: string }> = [
   { id: 'results', title: 'Results' },
   { id: 'compare', title: 'Compare' },
   { id: 'detection', title: 'Detection' },
+  { id: 'drills', title: 'Drills' },
   { id: 'audit', title: 'Audit' },
 ];
 
@@ -62,6 +64,7 @@ export function App() {
         {page === 'results' && <Results />}
         {page === 'compare' && <Compare />}
         {page === 'detection' && <Detection />}
+        {page === 'drills' && <Drills />}
         {page === 'audit' && <Audit />}
       </main>
       <JobTray />

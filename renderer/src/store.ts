@@ -6,7 +6,7 @@ import type { Comparison, GateResult, GateSpecInput, SavedGate } from '../../sha
 import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
 import { EngineCallError, type Client } from './client/client.js';
 
-export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection' | 'compare' | 'audit';
+export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection' | 'compare' | 'drills' | 'audit';
 export type Theme = 'light' | 'dark';
 
 interface State {
@@ -86,7 +86,7 @@ const initialTheme = (): Theme => {
 
 const pageFromHash = (): Page => {
   const p = window.location.hash.replace(/^#\/?/, '');
-  return (['data', 'explore', 'models', 'runs', 'results', 'detection', 'compare', 'audit'] as const).find((x) => x === p) ?? 'home';
+  return (['data', 'explore', 'models', 'runs', 'results', 'detection', 'compare', 'drills', 'audit'] as const).find((x) => x === p) ?? 'home';
 };
 
 export const useStore = create<State & Actions>((set, get) => {

@@ -187,6 +187,12 @@ describe('drills on the demo workspace', () => {
     const json = await cli(['drill', '--workspace', workspace, '--drill', file, '--json']);
     expect(json.code).toBe(0);
     expect((JSON.parse(json.out) as DrillReport).models[0]!.unhandled).toBe(0);
+    const html = path.join(dir, 'report.html');
+    expect((await cli(['report', '--workspace', workspace, '--run', String(baseRun), '--out', html])).code).toBe(0);
+    const content = (await import('node:fs')).readFileSync(html, 'utf8');
+    expect(content).toContain('<h2>Drills');
+    expect(content).toMatch(/cli — run \d+/);
+    expect(content).toMatch(/max_psi/);
     (await import('node:fs')).writeFileSync(file, JSON.stringify({ name: 'cli', baseRun, perturbations: [{ kind: 'flip' }] }));
     const bad = await cli(['drill', '--workspace', workspace, '--drill', file]);
     expect(bad.code).toBe(2);

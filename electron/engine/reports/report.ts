@@ -2,6 +2,8 @@ import * as echarts from 'echarts';
 import type { Comparison, GateResult, GateSpec } from '../../../shared/contract/gates.js';
 import type { FeedbackSummary, RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
 import { feedbackSummary } from '../runs/feedback.js';
+import { listDrillResults } from '../drills/drill.js';
+import type { DrillReport } from '../../../shared/contract/drills.js';
 import { contributionsOption, prOption, reliabilityOption, rocOption } from '../../../shared/charts/scorecard.js';
 import { LIGHT } from '../../../shared/charts/theme.js';
 import { PRESETS } from '../../../shared/gates/gate.js';
@@ -29,6 +31,8 @@ export interface ReportData {
   misses: SuggestionDetail[];
   falseAlarms: SuggestionDetail[];
   feedback: FeedbackSummary[];
+  /** drills of this run (or the drill this run is), newest first */
+  drills: DrillReport[];
   generatedAt: number;
 }
 
@@ -56,7 +60,7 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
     for (const id of pick(c.model.id, 0, 'DESC')) falseAlarms.push(await suggestionDetail(db, run.id, c.model.id, id));
   }
   const feedback = cards.map((c) => feedbackSummary(db, run.id, c.model.id));
-  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, generatedAt: Date.now() };
+  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, drills: listDrillResults(db, run.id).slice(0, 10), generatedAt: Date.now() };
 }
 
 /** An echarts option as an SVG string, rendered without a browser. */
@@ -89,7 +93,7 @@ export function renderHtml(d: ReportData): string {
   const m = d.run.manifest!;
   const models = d.cards.map((c) => `<th>${esc(name(c.model))}${c.model.id === d.championId ? ' <span class="tag">champion</span>' : ''}</th>`).join('');
   const rows = KEY_METRICS.map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
-  const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate'] as const)
+  const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate', 'max_psi'] as const)
     .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}</td>`).join('')}</tr>`).join('');
   const comparisons = d.comparisons.map((c) => `
     <h3>${esc(name(c.challenger))} vs champion ${esc(name(c.champion))}</h3>
@@ -139,10 +143,23 @@ ${d.championId === null ? '<p class="muted">No champion in this run: set one to 
 <h2>Gate: ${esc(d.gate.name)}</h2>
 <p class="muted">${esc(d.gate.description)}</p>
 ${verdicts || '<p class="muted">No challengers to judge.</p>'}
+${d.drills.length ? `<h2>Drills <span class="muted">(this run re-run under injected faults)</span></h2>${d.drills.map(drillHtml).join('')}` : ''}
 ${cases('Biggest misses (incident-causing changes scored lowest)', d.misses)}
 ${cases('Biggest false alarms (good changes scored highest)', d.falseAlarms)}
 </body></html>
 `;
+}
+
+function drillHtml(r: DrillReport): string {
+  const faults = r.spec.perturbations.map((p) => `${p.kind} on ${'share' in p ? `${(100 * p.share).toFixed(0)} %` : ''}${'features' in p ? ` of ${p.features.join(', ')}` : ''}`).join('; ') || 'none (a no-op drill)';
+  return `<h3>${esc(r.drill)}${r.drillVersion ? ` v${r.drillVersion}` : ''} — run ${r.drillRunId}, ${time(r.createdAt)}</h3>
+    <p class="muted">Faults: ${esc(faults)}. Fallback: ${esc(String(r.spec.runner.fallback))}; missing inputs: ${esc(r.spec.runner.nanPolicy)}${r.spec.runner.timeoutMs !== undefined ? `; timeout ${r.spec.runner.timeoutMs} ms` : ''}.</p>
+    <table><thead><tr><th>model</th><th>failed</th><th>fallback answered</th><th>no suggestion</th><th>unhandled</th><th>max PSI base → drill</th><th>drift flag</th><th>gate</th></tr></thead><tbody>
+    ${r.models.map((m) => `<tr><th scope="row">${esc(name(m.model))}</th><td>${Object.values(m.failures).reduce((a, b) => a + b, 0)}</td><td>${m.answeredByFallback}</td><td>${m.noSuggestion}</td>
+      <td class="${m.unhandled > 0 ? 'verdict-fail' : 'verdict-pass'}">${m.unhandled}</td><td>${num(m.drift.base?.maxPsi ?? null, 2)} → ${num(m.drift.drill?.maxPsi ?? null, 2)}</td>
+      <td>${m.drift.drill?.flag ? 'raised' : '—'}</td><td>${m.gate ? `${m.gate.base} → ${m.gate.drill}` : '—'}</td></tr>`).join('')}
+    </tbody></table>
+    <ul>${r.summary.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>`;
 }
 
 /** A Markdown summary for a pull-request comment: verdicts first, then the numbers. */
@@ -161,6 +178,11 @@ export function renderMarkdown(d: ReportData): string {
   for (const v of d.verdicts) {
     lines.push(`<details><summary>${name(v.model)}: ${v.criteria.length} criteria</summary>`, '', '| criterion | verdict | reason |', '|---|---|---|');
     for (const c of v.criteria) lines.push(`| ${c.criterion} | ${c.verdict} | ${c.reason.replace(/\|/g, '\\|')} |`);
+    lines.push('', '</details>', '');
+  }
+  for (const r of d.drills.slice(0, 3)) {
+    lines.push(`<details><summary>drill “${r.drill}” (run ${r.drillRunId}): ${r.models.reduce((a, m) => a + m.unhandled, 0)} unhandled failures</summary>`, '');
+    for (const line of r.summary) lines.push(`- ${line}`);
     lines.push('', '</details>', '');
   }
   lines.push(`<sub>${d.run.manifest!.subjects} changes · dataset ${d.run.manifest!.datasetFingerprint.slice(0, 12)} · seed ${d.run.manifest!.seed} · 95 % bootstrap intervals</sub>`);

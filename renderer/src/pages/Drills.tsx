@@ -1,0 +1,261 @@
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { DrillModelReport, DrillReport, PerturbationInput, SavedDrill } from '../../../shared/contract/drills.js';
+import type { JobStatus } from '../../../shared/contract/records.js';
+import { JobProgress } from '../components/Progress.js';
+import { fmtTime } from '../format.js';
+import { useStore } from '../store.js';
+
+const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+/** A starting point for each kind of fault; the JSON is the spec, these only write into it. */
+function template(kind: PerturbationInput['kind'], features: string[]): PerturbationInput {
+  const f = features.slice(0, 1);
+  switch (kind) {
+    case 'drift': return { kind, features: f, shift: 3, scale: 1, share: 1 };
+    case 'noise': return { kind, features: f, sigma: 1, share: 1 };
+    case 'missing': return { kind, features: f, share: 0.2 };
+    case 'stale': return { kind, features: f, mode: 'freeze', share: 0.2, at: 0.5 };
+    case 'flip': return { kind, share: 0.1 };
+    case 'latency': return { kind, ms: 200, distribution: 'pareto', alpha: 1.5, share: 0.1 };
+    case 'failure': return { kind, share: 0.2 };
+    case 'garbage': return { kind, value: 'out-of-range', share: 0.1 };
+  }
+}
+const KINDS: PerturbationInput['kind'][] = ['drift', 'noise', 'missing', 'stale', 'flip', 'latency', 'failure', 'garbage'];
+
+function parse(text: string): { spec: Record<string, unknown> | null; error: string | null } {
+  try {
+    const spec = JSON.parse(text) as unknown;
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return { spec: null, error: 'the spec is a JSON object' };
+    return { spec: spec as Record<string, unknown>, error: null };
+  } catch (err) {
+    return { spec: null, error: `not JSON: ${(err as Error).message}` };
+  }
+}
+
+/** Define a drill, run it with progress, read its report; saved drills and past results beside. */
+export function Drills() {
+  const { client, runs, models, workspace, fail, refresh } = useStore();
+  const baseRuns = runs.filter((r) => r.state === 'done' && r.manifest && !r.config.drill);
+  const [text, setText] = useState('');
+  const [saved, setSaved] = useState<SavedDrill[]>([]);
+  const [results, setResults] = useState<DrillReport[]>([]);
+  const [report, setReport] = useState<DrillReport | null>(null);
+  const [job, setJob] = useState<JobStatus | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [kind, setKind] = useState<PerturbationInput['kind']>('drift');
+  const { spec, error } = parse(text);
+  const baseRun = baseRuns.find((r) => r.id === spec?.baseRun) ?? null;
+  const features = useMemo(() => {
+    const ids = baseRun?.config.models ?? [];
+    return [...new Set(models.filter((m) => ids.includes(m.id)).flatMap((m) => m.features))];
+  }, [baseRun, models]);
+  const load = useCallback(async () => {
+    if (!client || !workspace) return;
+    try {
+      const [s, r] = await Promise.all([client.call('drills.list', {}), client.call('drills.results', {})]);
+      setSaved(s);
+      setResults(r);
+    } catch (err) {
+      fail(err);
+    }
+  }, [client, workspace, fail]);
+  useEffect(() => void load(), [load]);
+  // A first spec to edit: the latest run, a 3σ shift of its first model's first feature.
+  useEffect(() => {
+    if (text || baseRuns.length === 0) return;
+    const run = baseRuns[0]!;
+    const first = models.find((m) => m.id === run.config.models[0]);
+    setText(JSON.stringify({ name: 'my drill', baseRun: run.id, seed: 1, perturbations: [template('drift', first?.features ?? [])], runner: { nanPolicy: 'impute', fallback: 'none' } }, null, 2));
+  }, [text, baseRuns, models]);
+  const edit = (change: (s: Record<string, unknown>) => void): void => {
+    if (!spec) return;
+    const next = structuredClone(spec);
+    change(next);
+    setText(JSON.stringify(next, null, 2));
+  };
+  const runner = (spec?.runner ?? {}) as { fallback?: string | number; nanPolicy?: string; timeoutMs?: number };
+  const activeModels = models.filter((m) => m.task === 'change-risk' && m.status === 'active');
+
+  const start = async (): Promise<void> => {
+    if (!client || !spec) return;
+    setNote(null);
+    try {
+      const { jobId } = await client.call('drills.start', { spec });
+      // Follow the job here: the page shows its progress and opens its report when it ends.
+      for (;;) {
+        const status = await client.call('jobs.get', { jobId });
+        setJob(status);
+        if (status.finishedAt !== null) {
+          if (status.state === 'done') {
+            setReport(status.result as DrillReport);
+            await Promise.all([load(), refresh()]);
+          } else if (status.error) setNote(`The drill ${status.state}: ${status.error.message}`);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    } catch (err) {
+      setNote((err as Error).message);
+    }
+  };
+  const save = async (): Promise<void> => {
+    if (!client || !spec) return;
+    try {
+      const d = await client.call('drills.save', { spec });
+      setNote(`Saved "${d.name}" v${d.version}`);
+      await load();
+    } catch (err) {
+      setNote((err as Error).message);
+    }
+  };
+
+  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (baseRuns.length === 0) return <div className="page"><p className="muted">A drill re-runs a finished change-risk run under faults: start a run on the Runs page first.</p></div>;
+  const running = job !== null && job.finishedAt === null;
+  return (
+    <div className="page drills">
+      <section className="card">
+        <div className="row-between">
+          <h2>Define a drill <span className="muted small">re-run a run with its inputs or its model made to fail, and see whether the fallbacks hold</span></h2>
+          {saved.length > 0 && (
+            <select defaultValue="" aria-label="saved drills" data-testid="drill-saved" onChange={(e) => {
+              const d = saved.find((x) => `${x.name}@${x.version}` === e.target.value);
+              if (d) setText(JSON.stringify(d.spec, null, 2));
+            }}>
+              <option value="">saved drills…</option>
+              {saved.map((d) => <option key={`${d.name}@${d.version}`} value={`${d.name}@${d.version}`}>{d.name} v{d.version} · {d.author}</option>)}
+            </select>
+          )}
+        </div>
+        <div className="form-row">
+          <label>Base run
+            <select value={baseRun?.id ?? ''} onChange={(e) => edit((s) => { s.baseRun = Number(e.target.value); })} data-testid="drill-base">
+              {!baseRun && <option value="">choose…</option>}
+              {baseRuns.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}</option>)}
+            </select>
+          </label>
+          <label>Add a fault
+            <select value={kind} onChange={(e) => setKind(e.target.value as PerturbationInput['kind'])} data-testid="drill-kind">
+              {KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+            </select>
+          </label>
+          <button onClick={() => edit((s) => { s.perturbations = [...((s.perturbations as unknown[]) ?? []), template(kind, features)]; })} data-testid="drill-add">Add</button>
+          <button onClick={() => edit((s) => { s.perturbations = []; })}>Clear faults</button>
+          <label>Fallback
+            <select value={String(runner.fallback ?? 'none')} onChange={(e) => edit((s) => { s.runner = { ...runner, fallback: e.target.value === 'none' ? 'none' : Number(e.target.value) }; })} data-testid="drill-fallback">
+              <option value="none">none (no suggestion)</option>
+              {activeModels.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.builtin ? ` (${m.builtin})` : ''}</option>)}
+            </select>
+          </label>
+          <label>Missing inputs
+            <select value={runner.nanPolicy ?? 'impute'} onChange={(e) => edit((s) => { s.runner = { ...runner, nanPolicy: e.target.value }; })}>
+              <option value="impute">impute the reference value</option>
+              <option value="refuse">refuse the row</option>
+              <option value="pass">pass to the model</option>
+            </select>
+          </label>
+          <label>Timeout (ms)
+            <input type="number" min={1} value={runner.timeoutMs ?? ''} placeholder="none" style={{ width: 90 }} onChange={(e) => edit((s) => {
+              const { timeoutMs: _old, ...rest } = runner;
+              s.runner = e.target.value ? { ...rest, timeoutMs: Number(e.target.value) } : rest;
+            })} />
+          </label>
+        </div>
+        <div className="gate-editor">
+          <textarea value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={16} aria-label="drill spec" data-testid="drill-spec" />
+          <div>
+            <p className="muted small">
+              Each fault applies to its <code>share</code> of the run&apos;s changes (exactly that many, chosen by the seed) — or, for <code>stale</code>,
+              to the changes in a span of that share of the run&apos;s time. Features: {features.join(', ') || '—'}. A <code>gate</code> (a saved gate&apos;s name, or
+              &quot;advisory&quot; / &quot;gating&quot;) judges both runs.
+            </p>
+            {error && <p className="error-text" data-testid="drill-json-error">{error}</p>}
+            {note && <p className="muted" data-testid="drill-note">{note}</p>}
+            <div className="form-row">
+              <button className="primary" disabled={!spec || running} onClick={() => void start()} data-testid="drill-run">{running ? 'Running…' : 'Run drill'}</button>
+              <button disabled={!spec} onClick={() => void save()} data-testid="drill-save">Save (new version)</button>
+            </div>
+            {job && job.finishedAt === null && <JobProgress job={job} />}
+          </div>
+        </div>
+      </section>
+      {report && <DrillReportView report={report} />}
+      <section className="card">
+        <h2>Past drills</h2>
+        {results.length === 0 ? <p className="muted">None yet.</p> : (
+          <table className="table" data-testid="drill-results">
+            <thead><tr><th>Drill</th><th>When</th><th>Base run</th><th>Drill run</th><th>Unhandled</th><th>Drift flag</th><th /></tr></thead>
+            <tbody>
+              {results.map((r) => (
+                <tr key={r.id} className={report?.id === r.id ? 'selected' : ''}>
+                  <td>{r.drill}{r.drillVersion ? ` v${r.drillVersion}` : ''}</td><td>{fmtTime(r.createdAt)}</td><td>{r.baseRunId}</td><td>{r.drillRunId}</td>
+                  <td className={r.models.some((m) => m.unhandled > 0) ? 'verdict-fail' : 'verdict-pass'}>{r.models.reduce((a, m) => a + m.unhandled, 0)}</td>
+                  <td>{r.models.some((m) => m.drift.drill?.flag) ? 'raised' : '—'}</td>
+                  <td><button className="link" onClick={() => setReport(r)}>Open</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </div>
+  );
+}
+
+export function DrillReportView({ report }: { report: DrillReport }) {
+  return (
+    <section className="card" data-testid="drill-report">
+      <h2>Drill &ldquo;{report.drill}&rdquo;{report.drillVersion ? ` v${report.drillVersion}` : ''} <span className="muted small">run {report.drillRunId} re-ran run {report.baseRunId} · {fmtTime(report.createdAt)}</span></h2>
+      <ul className="plain" data-testid="drill-summary">{report.summary.map((line, i) => <li key={i}>{line}</li>)}</ul>
+      {report.models.map((m) => <DrillModel key={m.model.id} m={m} />)}
+    </section>
+  );
+}
+
+function DrillModel({ m }: { m: DrillModelReport }) {
+  const base = new Map((m.drift.base?.features ?? []).map((f) => [f.feature, f]));
+  const drift = [...(m.drift.drill?.features ?? [])].sort((a, b) => (b.psi ?? 0) - (a.psi ?? 0)).slice(0, 8);
+  const failed = Object.values(m.failures).reduce((a, b) => a + b, 0);
+  return (
+    <div className="drill-model" data-testid={`drill-model-${m.model.name}`}>
+      <h3>{m.model.name} v{m.model.version}</h3>
+      <div className="stats">
+        <div><span className="stat">{m.rows}</span><span className="muted small">changes</span></div>
+        <div><span className="stat">{failed}</span><span className="muted small">failed {Object.entries(m.failures).map(([k, v]) => `${k} ${v}`).join(', ')}</span></div>
+        <div><span className="stat">{m.answeredByFallback}</span><span className="muted small">answered by fallback ({(100 * m.fallbackRate).toFixed(1)} %)</span></div>
+        <div><span className="stat">{m.noSuggestion}</span><span className="muted small">no suggestion</span></div>
+        <div><span className={`stat ${m.unhandled > 0 ? 'verdict-fail' : 'verdict-pass'}`} data-testid="drill-unhandled">{m.unhandled}</span><span className="muted small">unhandled</span></div>
+        <div><span className={`stat ${m.drift.drill?.flag ? 'verdict-fail' : ''}`}>{num(m.drift.drill?.maxPsi ?? null, 2)}</span><span className="muted small">max PSI ({m.drift.drill?.flag ? 'drift flag raised' : 'no flag'}; base {num(m.drift.base?.maxPsi ?? null, 2)})</span></div>
+        {m.gate && <div><span className={`stat verdict-${m.gate.drill}`}>{m.gate.base} → {m.gate.drill}</span><span className="muted small">gate &ldquo;{m.gate.name}&rdquo;{m.gate.changed ? ' changed' : ''}</span></div>}
+      </div>
+      <p className="muted small">Injected: {Object.entries(m.injected).map(([k, v]) => `${k} on ${v} rows`).join(', ') || 'nothing'}{m.garbageRows > 0 ? `; output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs` : ''}{m.identicalToBase ? '; every suggestion identical to the base run' : ''}.</p>
+      <div className="drill-tables">
+        <table className="table" data-testid="drill-deltas">
+          <thead><tr><th>Metric</th><th>Base</th><th>Drill</th><th>Drill − base [95 %]</th><th>Verdict</th></tr></thead>
+          <tbody>
+            {m.deltas.map((d) => (
+              <tr key={d.metric}>
+                <td>{d.metric}</td><td>{num(d.champion)}</td><td>{num(d.challenger)}</td>
+                <td>{num(d.difference.value)} [{num(d.difference.lo)}, {num(d.difference.hi)}]</td>
+                <td className={`verdict-${d.verdict.replaceAll(' ', '-')}`}>{d.verdict === 'better' ? 'drill better' : d.verdict === 'worse' ? 'drill worse' : d.verdict}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <table className="table" data-testid="drill-drift">
+          <thead><tr><th>Feature</th><th>PSI base</th><th>PSI drill</th><th>Band</th><th>KS p</th></tr></thead>
+          <tbody>
+            {drift.map((f) => (
+              <tr key={f.feature}>
+                <td>{f.feature}</td><td>{num(base.get(f.feature)?.psi ?? null, 2)}</td><td>{num(f.psi, 2)}</td>
+                <td className={f.band === 'drift' ? 'verdict-fail' : f.band === 'moderate' ? 'verdict-inconclusive' : ''}>{f.band ?? '—'}</td><td>{f.ksP === null ? '—' : f.ksP < 1e-4 ? '< 0.0001' : f.ksP.toFixed(4)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {m.drift.drill && <p className="muted small">Drift reference: {m.drift.drill.reference} ({m.drift.drill.referenceRows} changes); PSI bands: under 0.1 stable, 0.1–0.25 moderate, 0.25 and over drift.</p>}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, screenshotPath, type OpenApp } from '../helpers/browser.js';
+
+let app: OpenApp;
+let page: Page;
+
+beforeAll(async () => {
+  app = await openApp();
+  ({ page } = app);
+  await page.getByTestId('open-demo').click();
+  await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
+  // A baseline to fall back on, and a run of the shipped ONNX model beside it.
+  await page.getByTestId('nav-models').click();
+  await page.getByTestId('train-name').fill('rules');
+  await page.getByTestId('train-kind').selectOption('heuristic');
+  await page.getByTestId('train-start').click();
+  await page.getByTestId('train-done').waitFor();
+  await page.getByTestId('nav-runs').click();
+  for (const box of await page.getByTestId('run-models').locator('input[type=checkbox]').all()) await box.check();
+  await page.getByTestId('run-start').click();
+  await page.getByTestId('scorecard-rules').waitFor({ timeout: 60_000 });
+}, 180_000);
+
+afterAll(() => app?.close());
+
+describe('drills in the browser', () => {
+  it('defines a drill (a 3σ shift and 20 % model failures with the rules as fallback), runs it and reads its report', async () => {
+    await page.getByTestId('nav-drills').click();
+    const spec = page.getByTestId('drill-spec');
+    await spec.waitFor();
+    // The starting spec shifts the first model's first feature by 3σ; add failures and a fallback.
+    expect(await spec.inputValue()).toMatch(/"kind": "drift"/);
+    await page.getByTestId('drill-kind').selectOption('failure');
+    await page.getByTestId('drill-add').click();
+    const rules = await page.getByTestId('drill-fallback').locator('option', { hasText: 'rules' }).getAttribute('value');
+    await page.getByTestId('drill-fallback').selectOption(rules!);
+    const edited = JSON.parse(await spec.inputValue()) as { perturbations: Array<{ kind: string; share: number }>; runner: { fallback: number } };
+    expect(edited.perturbations.map((p) => p.kind)).toEqual(['drift', 'failure']);
+    expect(edited.runner.fallback).toBe(Number(rules));
+    // Hand edits count: name it.
+    await spec.fill(JSON.stringify({ ...edited, name: 'shift and failures' }, null, 2));
+    await page.getByTestId('drill-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=drill-note]')?.textContent?.includes('v1'));
+    await page.getByTestId('drill-run').click();
+    const report = page.getByTestId('drill-report');
+    await report.waitFor({ timeout: 60_000 });
+    const text = (await page.getByTestId('drill-summary').textContent())!;
+    expect(text).toMatch(/rows failed; the fallback answered \d+, 0 got no suggestion; 0 reached the output unhandled/);
+    expect(text).toMatch(/drift flag RAISED/);
+    for (const cell of await report.getByTestId('drill-unhandled').all()) expect(await cell.textContent()).toBe('0');
+    expect(await report.getByTestId('drill-deltas').first().locator('tbody tr').count()).toBeGreaterThan(10);
+    expect(await report.getByTestId('drill-drift').first().textContent()).toMatch(/drift/);
+    expect(await page.getByTestId('drill-results').locator('tbody tr').count()).toBe(1);
+    await page.screenshot({ path: screenshotPath('drills.png'), fullPage: true });
+  });
+
+  it('says what is wrong with a spec before anything runs', async () => {
+    await page.getByTestId('drill-spec').fill('{"name": "x", "baseRun": 1, "perturbations": [{"kind": "failure", "share": 2}]}');
+    await page.getByTestId('drill-run').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=drill-note]')?.textContent?.includes('perturbations.0.share'));
+    expect(await page.getByTestId('drill-note').textContent()).toMatch(/perturbations\.0\.share \(failure\)/);
+    await page.getByTestId('drill-spec').fill('{"name": ');
+    expect(await page.getByTestId('drill-json-error').textContent()).toMatch(/not JSON/);
+    expect(await page.getByTestId('drill-results').locator('tbody tr').count()).toBe(1);
+  });
+});

@@ -103,6 +103,13 @@ export const DetectionRunInfo = z.object({
   startedAt: z.number().int(),
   finishedAt: z.number().int().nullable(),
   error: z.string().nullable(),
+  /** Each detection input's values in the run's range against the same series before it. */
+  drift: z.object({
+    maxPsi: z.number().nullable(),
+    worst: z.string().nullable(),
+    flag: z.boolean(),
+    inputs: z.array(z.object({ service: z.string(), metric: z.string(), referencePoints: z.number().int(), psi: z.number().nullable(), band: z.enum(['stable', 'moderate', 'drift']).nullable(), ksP: z.number().nullable() })),
+  }).nullable().default(null),
 });
 export type DetectionRunInfo = z.infer<typeof DetectionRunInfo>;
 

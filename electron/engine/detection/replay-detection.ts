@@ -7,6 +7,7 @@ import { loadSession } from '../models/onnx-model.js';
 import { scoreWindows, windowDeviation } from './onnx-detector.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
+import { ks2, psi, psiBand } from '../../../shared/metrics/drift.js';
 import { JobCancelled, type JobContext } from '../jobs/jobs.js';
 import { detectorOf, type Detector } from '../models/registry.js';
 
@@ -131,6 +132,7 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const metricsNeeded = [...new Set(models.flatMap((m) => metricsOf(m.detector)))];
   const sessions = new Map<number, ort.InferenceSession>();
   let points = 0;
+  const driftInputs: NonNullable<DetectionRunInfo['drift']>['inputs'] = [];
   try {
     for (const m of models) if (m.detector.kind === 'onnx') sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
     for (const [k, service] of services.entries()) {
@@ -140,6 +142,10 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       job.progress({ fraction: k / services.length, message: `${service.name}: scoring ${models.length} detector${models.length > 1 ? 's' : ''}`, rows: points });
       const frame = metricsNeeded.length ? loadFrame(db, service.id, metricsNeeded, until) : { times: new Float64Array(0), values: [] };
       const frameStart = firstIndexAtOrAfter(frame.times, from);
+      metricsNeeded.forEach((metric, i) => {
+        const d = inputDrift(frame.values[i]!, frameStart);
+        if (d) driftInputs.push({ service: service.name, metric, ...d });
+      });
       points += Math.max(0, frame.times.length - frameStart) * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
       // Score first (ONNX inference is asynchronous), then write this service in one transaction.
       // Each detector has its own time grid: the telemetry's, or the steps its log has scores for.
@@ -183,7 +189,9 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       });
       store();
     }
-    db.prepare("UPDATE detection_runs SET state = 'done', points = ?, finished_at = ? WHERE id = ?").run(points, Date.now(), runId);
+    const worst = driftInputs.reduce<(typeof driftInputs)[number] | null>((b, x) => (x.psi !== null && (b === null || x.psi > b.psi!) ? x : b), null);
+    const drift = driftInputs.length ? { maxPsi: worst?.psi ?? null, worst: worst ? `${worst.service}/${worst.metric}` : null, flag: worst?.band === 'drift', inputs: driftInputs } : null;
+    db.prepare("UPDATE detection_runs SET state = 'done', points = ?, finished_at = ?, drift = ? WHERE id = ?").run(points, Date.now(), drift ? JSON.stringify(drift) : null, runId);
     for (const s of sessions.values()) await s.release();
     job.progress({ fraction: 1, message: `scored ${points.toLocaleString('en-US')} points`, rows: points });
   } catch (err) {
@@ -200,12 +208,25 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   return getDetectionRun(db, runId);
 }
 
-interface RunRow { id: number; state: DetectionRunInfo['state']; config: string; models: string; points: number; range_from: number | null; range_until: number | null; started_at: number; finished_at: number | null; error: string | null }
+/** Reference: up to the last 50k points before the range; replayed: up to 100k evenly spaced points in it (sorting all of 10M costs more than it tells). */
+function inputDrift(values: Float64Array, start: number): { referencePoints: number; psi: number | null; band: 'stable' | 'moderate' | 'drift' | null; ksP: number | null } | null {
+  const reference = values.subarray(Math.max(0, start - 50_000), start);
+  const inRange = values.subarray(start);
+  if (reference.length < 30 || inRange.length === 0) return null;
+  const stride = Math.max(1, Math.floor(inRange.length / 100_000));
+  const replayed = stride === 1 ? inRange : Float64Array.from({ length: Math.floor(inRange.length / stride) }, (_, i) => inRange[i * stride]!);
+  const value = psi(reference, replayed);
+  const ks = ks2(reference, replayed);
+  return { referencePoints: reference.length, psi: Number.isFinite(value) ? value : null, band: Number.isFinite(value) ? psiBand(value) : null, ksP: Number.isFinite(ks.p) ? ks.p : null };
+}
+
+interface RunRow { drift: string | null; id: number; state: DetectionRunInfo['state']; config: string; models: string; points: number; range_from: number | null; range_until: number | null; started_at: number; finished_at: number | null; error: string | null }
 
 function toInfo(r: RunRow): DetectionRunInfo {
   return {
     id: r.id, state: r.state, config: DetectionRunConfig.parse(JSON.parse(r.config)), models: JSON.parse(r.models) as DetectionRunInfo['models'],
     points: r.points, from: r.range_from, until: r.range_until, startedAt: r.started_at, finishedAt: r.finished_at, error: r.error,
+    drift: r.drift ? JSON.parse(r.drift) as DetectionRunInfo['drift'] : null,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DetectionScorecard, IncidentDetection, ReplayFrame } from '../../../shared/contract/detection.js';
 import { alertBudgetOption, replayOption } from '../../../shared/charts/detection.js';
@@ -63,6 +64,7 @@ export function Detection() {
           <section className="card">
             <h2>Scorecards <span className="muted small">run {detection.runId} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <Scorecards cards={detection.report.scorecards} />
+            <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />
             <ul className="verdicts" data-testid="detection-verdicts">
               {detection.report.comparisons.map((c) => (
                 <li key={c.modelId} className={`verdict verdict-${c.verdict.replace(/ /g, '-')}`}>{c.summary}</li>
@@ -211,5 +213,17 @@ function Replay({ frame, option, onCursor, onClose }: { frame: ReplayFrame; opti
         </div>
       </div>
     </section>
+  );
+}
+
+/** PSI of each detection input in the run against the same series before it. */
+function InputDrift({ drift }: { drift: DetectionRunInfo['drift'] }) {
+  if (!drift) return null;
+  const drifting = drift.inputs.filter((i) => i.band === 'drift');
+  return (
+    <p className={`small ${drift.flag ? 'verdict-fail' : 'muted'}`} data-testid="detection-drift">
+      {drift.flag ? '⚠ Input drift: ' : 'Inputs stable: '}max PSI {num(drift.maxPsi, 2)} on {drift.worst ?? '—'} against the history before the run
+      {drifting.length > 0 ? ` (${drifting.length} of ${drift.inputs.length} series past 0.25: ${drifting.slice(0, 4).map((i) => `${i.service}/${i.metric}`).join(', ')}${drifting.length > 4 ? ', …' : ''})` : ''}
+    </p>
   );
 }

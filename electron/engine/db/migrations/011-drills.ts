@@ -5,6 +5,8 @@
 // records what went wrong on its row (or what a drill did to it) in `fault`.
 export const sql = `
 ALTER TABLE suggestions ADD COLUMN fault TEXT;
+-- Detection runs: PSI and KS of each detection input (service × metric) in the run vs before it.
+ALTER TABLE detection_runs ADD COLUMN drift TEXT;
 
 CREATE TABLE drills (
   name TEXT NOT NULL,

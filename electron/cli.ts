@@ -4,6 +4,7 @@ import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
+import { parseTimestamp } from '../shared/domain/time.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
@@ -130,7 +131,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     });
 
   program.command('import')
-    .description('import telemetry, changes, incidents, alerts or services from CSV or NDJSON (gzip accepted)')
+    .description('import telemetry, changes, incidents, alerts or services: CSV, wide CSV, NDJSON, Prometheus JSON (or live with --prometheus), OTLP/JSON, GitHub deployments, Argo CD history (gzip accepted)')
     .requiredOption('--workspace <path>', 'workspace file')
     .addOption(new Option('--kind <kind>', 'what the file holds').choices(RECORD_KINDS).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'file format (default: from the name and content)').choices(IMPORT_FORMATS))
@@ -141,18 +142,54 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
     .option('--create', 'create the workspace if it does not exist')
     .option('--json', 'print one JSON document')
-    .argument('<files...>')
-    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean }) => {
+    .option('--service-label <label>', 'Prometheus: the label naming the service (default: service, job, app or instance)')
+    .option('--metric-name <name>', 'Prometheus: metric name for series without __name__ (e.g. rate() results)')
+    .option('--prometheus <url>', 'import live from this Prometheus server (query_range, chunked by time) instead of files')
+    .option('--query <promql>', 'with --prometheus: the PromQL query')
+    .option('--from <time>', 'with --prometheus: start (ISO 8601 or epoch ms)')
+    .option('--until <time>', 'with --prometheus: end (ISO 8601 or epoch ms; default now)')
+    .option('--step <duration>', 'with --prometheus: resolution, e.g. 15s, 1m, 5m', '60s')
+    .option('--user <name>', 'with --prometheus: basic-auth user (password from --password or $PROMETHEUS_PASSWORD)')
+    .option('--password <password>', 'with --prometheus: basic-auth password')
+    .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
+    .argument('[files...]')
+    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean;
+      serviceLabel?: string; metricName?: string; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
+      if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
+      if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
+      if (opts.prometheus !== undefined && opts.kind !== 'telemetry') throw new CliExit(EXIT.usage, '--prometheus imports telemetry: use --kind telemetry');
       const engine = createEngine({ workspacesDir: workspacesDir() });
       const reports: ImportReport[] = [];
       try {
         await openOrCreate(engine, opts.workspace, io, opts.create ?? false);
         const mapping = parseMap(opts.map);
+        const extras = { ...(opts.serviceLabel ? { serviceLabel: opts.serviceLabel } : {}), ...(opts.metricName ? { metricName: opts.metricName } : {}) };
+        if (opts.prometheus !== undefined) {
+          const when = (v: string, flag: string): number => {
+            const parsed = parseTimestamp(v, { unit: 'ms' });
+            if (!parsed.ok) throw new CliExit(EXIT.usage, `${flag}: ${parsed.reason}`);
+            return parsed.ms;
+          };
+          const step = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(opts.step);
+          if (!step) throw new CliExit(EXIT.usage, `--step ${opts.step}: give a duration such as 15s, 1m or 1h`);
+          const stepSeconds = Number(step[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(step[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+          const password = opts.password ?? process.env.PROMETHEUS_PASSWORD;
+          const bearer = opts.bearer ?? process.env.PROMETHEUS_TOKEN;
+          const { jobId } = await engine.call('import.prometheus', {
+            url: opts.prometheus, query: opts.query!, from: when(opts.from!, '--from'), until: opts.until ? when(opts.until, '--until') : Date.now(), stepSeconds,
+            mapping, timeUnit: 'ms', acceptValidRows: opts.acceptValidRows ?? false, ...extras,
+            ...(opts.service ? { defaultService: opts.service } : {}), ...(opts.user ? { user: opts.user, ...(password ? { password } : {}) } : {}), ...(bearer ? { bearer } : {}),
+          });
+          const job = await runJob(engine, jobId, io);
+          if (job.state !== 'done') throw new CliExit(EXIT.usage, `Prometheus import ${job.state}: ${job.error?.message ?? ''}`);
+          reports.push(job.result as ImportReport);
+          if (!opts.json) io.out(describeReport(job.result as ImportReport));
+        }
         for (const file of files) {
           const { jobId } = await engine.call('import.startPath', {
             path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false,
             ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
-            ...(opts.service ? { defaultService: opts.service } : {}),
+            ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
           });
           const job = await runJob(engine, jobId, io);
           if (job.state === 'failed') throw new CliExit(EXIT.usage, `${path.basename(file)}: ${job.error?.message}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fetchPrometheus } from './importers/prometheus-live.js';
 import { checkDrill, getDrillResult, listDrillResults, listDrills, parseDrill, runDrill, saveDrill } from './drills/drill.js';
 import type { DrillSpec } from '../../shared/contract/drills.js';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { openWorkspace, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
 import { EngineFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
-import { JobRunner } from './jobs/jobs.js';
+import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
@@ -79,6 +80,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'import.start': (input: { fileName: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.prometheus': (input: { url: string; query: string; from: number; until: number; stepSeconds: number }, out: { jobId: string }) => ({ action: 'import.start', subject: `telemetry from Prometheus at ${new URL(input.url).host}`, payload: { job: out.jobId, kind: 'telemetry', query: input.query, from: input.from, until: input.until, step: input.stepSeconds } }),
   'import.startPath': (input: { path: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}`, payload: { job: out.jobId, kind: input.kind } }),
 };
 export const WORKSPACE_EXT = '.sbw';
@@ -214,6 +216,16 @@ export function createEngine(options: EngineOptions): Engine {
       return startImport(input, file, input.fileName, () => fs.rmSync(file, { force: true }));
     },
     'import.startPath': (input) => startImport(input, path.resolve(input.path), path.basename(input.path), () => undefined),
+    'import.prometheus': (input) => {
+      const { url, query, from, until, stepSeconds, user, password, bearer, ...options } = input;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-prometheus-'));
+      const file = path.join(dir, 'query_range.ndjson');
+      const auth = bearer ? { bearer } : user !== undefined ? { user, password: password ?? '' } : undefined;
+      // The file name records what was asked, never the credentials.
+      const name = `prometheus ${new URL(url).host} ${query} ${new Date(from).toISOString()}..${new Date(until).toISOString()} step ${stepSeconds}s`;
+      return startImport({ ...options, kind: 'telemetry', format: 'prometheus' }, file, name, () => fs.rmSync(dir, { recursive: true, force: true }),
+        (ctx) => fetchPrometheus({ url, query, from, until, stepSeconds, auth }, file, ctx));
+    },
     'jobs.list': () => jobs.list(),
     'jobs.get': ({ jobId }) => jobs.get(jobId),
     'jobs.cancel': ({ jobId }) => jobs.cancel(jobId),
@@ -319,14 +331,16 @@ export function createEngine(options: EngineOptions): Engine {
     'suggestions.get': ({ runId, modelId, changeId }) => suggestionDetail(requireDb().db, runId, modelId, changeId),
   };
 
-  function startImport(options: MethodParsedInput<'import.startPath'> | MethodParsedInput<'import.start'>, file: string, fileName: string, cleanup: () => void): { jobId: string } {
+  function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: () => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns } = options;
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns, serviceLabel, metricName } = options;
     const job = jobs.start('import', `Import ${fileName} as ${kind}`, async (ctx) => {
       try {
+        if (fetchFirst) await fetchFirst(ctx);
         return await importFile({
           workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows, piiRules, dropColumns,
           ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(defaultService ? { defaultService } : {}),
+          ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
         }, ctx);
       } finally {
         cleanup();

@@ -36,6 +36,9 @@ export const ImportOptions = z.object({
   acceptValidRows: z.boolean().default(false),
   /** Service for files without a service column (a single-service export). */
   defaultService: z.string().min(1).max(200).optional(),
+  /** Prometheus: the label that names the service (default: service, job, app or instance), and a metric name for series without __name__. */
+  serviceLabel: z.string().min(1).max(200).optional(),
+  metricName: z.string().min(1).max(200).optional(),
   /** PII: extra regex rules and columns to drop, on top of the workspace's settings. */
   piiRules: z.array(PiiRuleInput).max(20).default([]),
   dropColumns: z.array(z.string().min(1).max(200)).max(200).default([]),
@@ -73,6 +76,11 @@ export const methods = {
   /** Import a file uploaded through the host (serve mode) by its upload id. */
   'import.start': method(ImportOptions.extend({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), fileName: z.string().min(1).max(255) }), JobStarted, { job: true }),
   'import.startPath': method(ImportOptions.extend({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),
+  /** Live import from a Prometheus server's query_range API, chunked by time; the CLI's --prometheus. */
+  'import.prometheus': method(ImportOptions.omit({ kind: true, format: true }).extend({
+    url: z.string().url().max(2000), query: z.string().min(1).max(10_000), from: z.number().int(), until: z.number().int(), stepSeconds: z.number().positive().max(86_400),
+    user: z.string().max(200).optional(), password: z.string().max(2000).optional(), bearer: z.string().max(10_000).optional(),
+  }), JobStarted, { job: true, privileged: true }),
   'jobs.list': method(z.object({}), z.array(JobStatus)),
   'jobs.get': method(z.object({ jobId: z.string().max(64) }), JobStatus),
   'jobs.cancel': method(z.object({ jobId: z.string().max(64) }), JobStatus),

@@ -6,7 +6,11 @@ export const RECORD_KINDS = ['telemetry', 'changes', 'incidents', 'alerts', 'ser
 export const RecordKind = z.enum(RECORD_KINDS);
 export type RecordKind = z.infer<typeof RecordKind>;
 
-export const IMPORT_FORMATS = ['csv', 'ndjson'] as const;
+export const IMPORT_FORMATS = ['csv', 'ndjson', 'wide-csv', 'prometheus', 'otlp', 'github-deployments', 'argocd'] as const;
+/** The record kind each structured format holds: the format names its fields, so the kind follows. */
+export const FORMAT_KIND: Partial<Record<(typeof IMPORT_FORMATS)[number], 'telemetry' | 'changes'>> = {
+  'wide-csv': 'telemetry', prometheus: 'telemetry', otlp: 'telemetry', 'github-deployments': 'changes', argocd: 'changes',
+};
 export const ImportFormat = z.enum(IMPORT_FORMATS);
 export type ImportFormat = z.infer<typeof ImportFormat>;
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { ImportFormat, ImportReport, RejectedRow } from '../../../shared/contract/records.js';
+import { FORMAT_KIND, type ImportFormat, type ImportReport, type RejectedRow } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
@@ -14,6 +14,8 @@ import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { csvReader } from './csv.js';
 import { ndjsonReader } from './ndjson.js';
+import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReader, type CanonicalReader, type CanonicalRow } from './json-docs.js';
+import { wideCsvReader } from './wide-csv.js';
 import type { RecordReader } from './reader.js';
 import { createWriter } from './writer.js';
 
@@ -31,12 +33,28 @@ export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropCol
 const BATCH = 4000;
 const KEEP_REJECTED = 100;
 
-export function detectFormat(fileName: string, head: Buffer): ImportFormat {
+/**
+ * The format, from the content first (an export's first bytes say what produced it), then the
+ * file name. A CSV whose header is a time column and only metric names is a wide telemetry export.
+ */
+export function detectFormat(fileName: string, head: Buffer, kind?: string): ImportFormat {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const compact = text.slice(0, 2000).replace(/\s+/g, '');
+  if (/^\{"status":"(success|error)"/.test(compact) || /^\{"data":\{"resultType"/.test(compact)) return 'prometheus';
+  if (/^\{"resourceMetrics"/.test(compact)) return 'otlp';
+  if (/^\[\{"url":"https:\/\/api\.github\.com\/repos\/[^"]+\/deployments\//.test(compact) || (/^\[\{/.test(compact) && /"sha":/.test(compact) && /"environment":/.test(compact))) return 'github-deployments';
+  if (/"apiVersion":"argoproj\.io\//.test(compact) || /^\{"items":\[\{"metadata"/.test(compact) && /"history":/.test(compact)) return 'argocd';
   const name = fileName.toLowerCase().replace(/\.gz$/, '');
-  if (/\.(ndjson|jsonl)$/.test(name)) return 'ndjson';
-  if (/\.(csv|tsv|txt)$/.test(name)) return 'csv';
-  const first = head.toString('utf8').trimStart()[0];
-  return first === '{' ? 'ndjson' : 'csv';
+  if (/\.(ndjson|jsonl)$/.test(name) || text[0] === '{') return 'ndjson';
+  if (kind === 'telemetry' && isWideHeader(text.split(/\r?\n/)[0] ?? '')) return 'wide-csv';
+  return 'csv';
+}
+
+/** A header with a time column, no service/metric/value columns, and at least one other: one column per metric. */
+function isWideHeader(line: string): boolean {
+  const cells = line.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
+  const time = cells.filter((c) => ['time', 'timestamp', 'ts', 'date', 'datetime'].includes(c));
+  return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }
 
 function isGzip(head: Buffer): boolean {
@@ -65,7 +83,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const started = Date.now();
   const stat = statFile(request.filePath);
   const gzip = isGzip(readHead(request.filePath, false));
-  const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip));
+  const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip), request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
     rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
@@ -90,7 +108,20 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
   }
-  const reader: RecordReader = format === 'csv' ? csvReader(input) : ndjsonReader(input);
+  const wants = FORMAT_KIND[format];
+  if (wants && wants !== request.kind) {
+    raw.destroy();
+    return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
+  }
+  const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService };
+  const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input)
+    : format === 'wide-csv' ? wideCsvReader(input, readerOptions)
+    : format === 'prometheus' ? prometheusReader(input, readerOptions)
+    : format === 'otlp' ? otlpReader(input, readerOptions)
+    : format === 'github-deployments' ? githubDeploymentsReader(input, readerOptions)
+    : format === 'argocd' ? argoHistoryReader(input, readerOptions)
+    : ndjsonReader(input);
+  const canonical = 'canonical' in reader;
   // PII scrubbing: settings and key come from the workspace; nothing unscrubbed reaches a table,
   // the report's quoted values included.
   let scrubber: Scrubber;
@@ -125,7 +156,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     return finish('refused', `${request.fileName}: ${readError(err)}`);
   }
   let fixedMapping: ColumnMapping | null = null;
-  if (format === 'csv') {
+  if (format === 'csv' && !canonical) {
     if (!columns) {
       raw.destroy();
       return finish('refused', `${request.fileName} is empty: no header row`);
@@ -168,6 +199,9 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       batch = [];
     };
     const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
+    // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
+    const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
+    if (canonical) report.mapping = { [format]: 'fields named by the format' };
     let streamError: string | null = null;
     try {
       for await (const rows of reader.batches()) {
@@ -179,6 +213,24 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
             continue;
           }
           let mapping = fixedMapping;
+          if (canonical) {
+            // The format named its fields; its labels (or attributes) ride apart and are never mapped.
+            const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
+            for (const d of drop) delete extra[d];
+            const result = normaliseRow(request.kind, rawRow.values, extra, canonicalOptions);
+            if (!result.ok) {
+              reject({ line: rawRow.line, reason: result.reason });
+              continue;
+            }
+            if (report.rowsRejected > 0 && !request.acceptValidRows) continue;
+            batch.push(scrubRow(result.row, scrubber));
+            if (batch.length >= BATCH) {
+              flush();
+              job.throwIfCancelled();
+              job.progress({ fraction: stat.size > 0 ? Math.min(1, bytesRead / stat.size) : null, message: `${report.rowsRead.toLocaleString('en-US')} rows read`, rows: report.rowsRead });
+            }
+            continue;
+          }
           if (!mapping) {
             for (const d of drop) {
               if (d in rawRow.values) {

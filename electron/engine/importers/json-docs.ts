@@ -1,0 +1,200 @@
+import type { Readable } from 'node:stream';
+import Parser from 'stream-json/Parser.js';
+import Pick from 'stream-json/filters/Pick.js';
+import StreamValues from 'stream-json/streamers/StreamValues.js';
+import { drain, type RawRow, type RecordReader } from './reader.js';
+
+/**
+ * Exports that are one big JSON document (or one document per line): Prometheus API responses,
+ * OTLP/JSON metric exports, GitHub deployments, Argo CD application history. stream-json picks
+ * the repeated items (a series, a resource's metrics, a deployment) one at a time, so memory
+ * holds one item, not the file. Each item becomes canonical rows (fields already named, labels
+ * apart): these formats say what their fields are, so nothing is guessed from names.
+ *
+ * "line" in a report is the item's position (1-based); the reason names the path inside it.
+ */
+
+export interface Item { path: string; index: number; value: unknown }
+
+/** Streams the values at paths matching `filter`, across all top-level documents in the input. */
+export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
+  const parser = new Parser({ jsonStreaming: true });
+  const picker = new Pick({ filter, pathSeparator: '.' });
+  const values = new StreamValues();
+  input.on('error', (err) => parser.destroy(err));
+  parser.on('error', (err) => values.destroy(err));
+  picker.on('error', (err) => values.destroy(err));
+  input.pipe(parser).pipe(picker).pipe(values);
+  let index = 0;
+  for await (const batch of drain<{ key: number; value: unknown }>(values)) {
+    yield batch.map((b) => ({ path: '', index: index++, value: b.value }));
+  }
+}
+
+export type CanonicalRow = RawRow & { extra?: Record<string, unknown> };
+
+export interface CanonicalReader extends RecordReader {
+  canonical: true;
+  batches(): AsyncIterable<CanonicalRow[]>;
+}
+
+export function canonicalReader(input: Readable, filter: RegExp, toRows: (item: Item) => CanonicalRow[]): CanonicalReader {
+  return {
+    canonical: true,
+    columns: async () => null,
+    async *batches() {
+      for await (const items of pickItems(input, filter)) yield items.flatMap(toRows);
+    },
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.slice(0, 40)}"` : typeof v);
+
+/**
+ * Prometheus `/api/v1/query_range` (matrix) and `/api/v1/query` (vector, or a matrix for a range
+ * selector) responses. Each series: `metric` labels and `values` [[unix seconds, "value"], …] or
+ * one `value`. The service comes from `serviceLabel` (default: the first of service, job, app,
+ * instance); the metric name from `__name__`, or `metricName` when the query has none (e.g. rate()).
+ */
+export function prometheusReader(input: Readable, options: { serviceLabel?: string | undefined; metricName?: string | undefined; defaultService?: string | undefined }): CanonicalReader {
+  return canonicalReader(input, /^data\.result\.\d+$/, ({ index, value }) => {
+    const line = index + 1;
+    const at = `data.result[${index}]`;
+    if (!isObject(value) || !isObject(value.metric)) return [{ line, error: `${at}: a series is {"metric": {labels}, "values": [[time, "value"], …]}, got ${describe(value)}` }];
+    const labels = value.metric as Record<string, unknown>;
+    const serviceKey = options.serviceLabel ?? ['service', 'job', 'app', 'instance'].find((k) => typeof labels[k] === 'string');
+    const service = serviceKey ? labels[serviceKey] : undefined;
+    if (typeof service !== 'string' && !options.defaultService) {
+      return [{ line, error: `${at}: no ${options.serviceLabel ? `"${options.serviceLabel}"` : 'service, job, app or instance'} label to take the service from (labels: ${Object.keys(labels).join(', ') || 'none'}); choose one with --service-label or give --service` }];
+    }
+    const metric = typeof labels.__name__ === 'string' ? labels.__name__ : options.metricName;
+    if (!metric) return [{ line, error: `${at}: the series has no __name__ (a query like rate() drops it); name the metric with --metric-name` }];
+    const extra: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(labels)) if (k !== '__name__' && k !== serviceKey) extra[k] = v;
+    const samples = Array.isArray(value.values) ? value.values : value.value !== undefined ? [value.value] : null;
+    if (!samples) return [{ line, error: `${at}: no "values" (matrix) or "value" (vector)` }];
+    return samples.map((s, j): CanonicalRow => {
+      const where = Array.isArray(value.values) ? `${at}.values[${j}]` : `${at}.value`;
+      if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') return { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };
+      const v = typeof s[1] === 'string' ? Number(s[1]) : Number.NaN;
+      if (typeof s[1] !== 'string' || (Number.isNaN(v) && s[1] !== 'NaN')) return { line, error: `${where}: value ${describe(s[1])} is not a number in Prometheus' string form` };
+      return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric, value: v }, extra };
+    });
+  });
+}
+
+type Attr = { key?: unknown; value?: Record<string, unknown> };
+function attributeValue(v: Record<string, unknown> | undefined): unknown {
+  if (!v) return undefined;
+  for (const k of ['stringValue', 'boolValue', 'intValue', 'doubleValue']) if (k in v) return v[k];
+  return undefined;
+}
+function attributes(list: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (Array.isArray(list)) for (const a of list as Attr[]) if (typeof a?.key === 'string') out[a.key] = attributeValue(a.value);
+  return out;
+}
+
+/**
+ * OTLP/JSON metrics (ExportMetricsServiceRequest): resourceMetrics → scopeMetrics → metrics, gauge
+ * and sum data points with `timeUnixNano` and `asDouble` / `asInt`. The resource's service.name is
+ * the service; point attributes become labels. One request per line works too.
+ */
+export function otlpReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
+  return canonicalReader(input, /^resourceMetrics\.\d+$/, ({ index, value }) => {
+    const line = index + 1;
+    const at = `resourceMetrics[${index}]`;
+    if (!isObject(value)) return [{ line, error: `${at}: expected an object, got ${describe(value)}` }];
+    const resource = attributes(isObject(value.resource) ? value.resource.attributes : undefined);
+    const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : options.defaultService;
+    if (!service) return [{ line, error: `${at}: the resource has no service.name attribute; give --service` }];
+    if (!Array.isArray(value.scopeMetrics)) return [{ line, error: `${at}: no scopeMetrics array` }];
+    const rows: CanonicalRow[] = [];
+    value.scopeMetrics.forEach((scope: unknown, si: number) => {
+      const metrics = isObject(scope) && Array.isArray(scope.metrics) ? scope.metrics : null;
+      if (!metrics) return void rows.push({ line, error: `${at}.scopeMetrics[${si}]: no metrics array` });
+      metrics.forEach((m: unknown, mi: number) => {
+        const where = `${at}.scopeMetrics[${si}].metrics[${mi}]`;
+        if (!isObject(m) || typeof m.name !== 'string') return void rows.push({ line, error: `${where}: a metric needs a name` });
+        const data = isObject(m.gauge) ? m.gauge : isObject(m.sum) ? m.sum : null;
+        if (!data) {
+          // Histograms and summaries have no single value per point; say so rather than drop them silently.
+          return void rows.push({ line, error: `${where} (${m.name}): only gauge and sum metrics can be imported${Object.keys(m).find((k) => ['histogram', 'exponentialHistogram', 'summary'].includes(k)) ? `, not ${Object.keys(m).find((k) => ['histogram', 'exponentialHistogram', 'summary'].includes(k))}` : ''}` });
+        }
+        const points = Array.isArray(data.dataPoints) ? data.dataPoints : [];
+        points.forEach((p: unknown, pi: number) => {
+          const pw = `${where}.dataPoints[${pi}]`;
+          if (!isObject(p)) return void rows.push({ line, error: `${pw}: expected an object` });
+          const nanos = p.timeUnixNano;
+          if ((typeof nanos !== 'string' && typeof nanos !== 'number') || !/^\d+$/.test(String(nanos))) return void rows.push({ line, error: `${pw}: timeUnixNano ${describe(nanos)} is not a whole number of nanoseconds` });
+          const raw = p.asDouble ?? p.asInt;
+          const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+          if (!Number.isFinite(v)) return void rows.push({ line, error: `${pw}: no numeric asDouble or asInt (got ${describe(raw)})` });
+          rows.push({ line, values: { timestamp: Number(BigInt(String(nanos)) / 1_000_000n), service, metric: m.name, value: v }, extra: attributes(p.attributes) });
+        });
+      });
+    });
+    return rows;
+  });
+}
+
+/**
+ * GitHub REST deployments (`GET /repos/{owner}/{repo}/deployments`): an array of {id, sha, ref,
+ * environment, created_at, creator.login, description, …}. The service is the repository (from
+ * `repository_url`) unless given; `statuses_url` is not fetched — pair a deployment-statuses export
+ * with it through `state` when present.
+ */
+export function githubDeploymentsReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
+  return canonicalReader(input, /^\d+$/, ({ index, value }) => {
+    const line = index + 1;
+    const at = `[${index}]`;
+    if (!isObject(value)) return [{ line, error: `${at}: a deployment is an object, got ${describe(value)}` }];
+    for (const k of ['id', 'sha', 'created_at'] as const) if (value[k] === undefined || value[k] === null) return [{ line, error: `${at}: a GitHub deployment has "${k}"; this one does not` }];
+    const repo = typeof value.repository_url === 'string' ? value.repository_url.split('/').slice(-1)[0] : undefined;
+    const service = options.defaultService ?? repo;
+    if (!service) return [{ line, error: `${at}: no repository_url to take the service from; give --service` }];
+    const state = typeof value.state === 'string' ? value.state : undefined;
+    return [{
+      line,
+      values: {
+        id: String(value.id), service, timestamp: value.created_at, kind: 'deploy',
+        author: isObject(value.creator) && typeof value.creator.login === 'string' ? value.creator.login : null,
+        version: String(value.sha), description: [value.environment, value.ref, value.description].filter((x) => typeof x === 'string' && x).join(' · '),
+        // A deployment whose latest status is "failure" or "error" did not stay out.
+        ...(state === 'failure' || state === 'error' ? { rolled_back: 'true' } : {}),
+      },
+    }];
+  });
+}
+
+/**
+ * Argo CD application history: an Application (`status.history[]`) or a list of them
+ * (`items[].status.history[]`); each entry {id, revision, deployedAt, deployStartedAt, source}.
+ * The service is the application's name.
+ */
+export function argoHistoryReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
+  return canonicalReader(input, /^(items\.\d+|metadata|status)$/, (() => {
+    let name: string | undefined;
+    return ({ index, value }: Item): CanonicalRow[] => {
+      const line = index + 1;
+      if (!isObject(value)) return [];
+      // A single Application streams metadata before status; a list carries both in each item.
+      if (isObject(value.metadata) || 'history' in value || 'name' in value) {
+        const meta = isObject(value.metadata) ? value.metadata : 'name' in value ? value : null;
+        if (meta && typeof meta.name === 'string') name = meta.name;
+        const status = isObject(value.status) ? value.status : 'history' in value ? value : null;
+        if (!status) return [];
+        const history = Array.isArray(status.history) ? status.history : [];
+        const service = options.defaultService ?? name;
+        if (!service) return [{ line, error: 'an Argo CD application needs metadata.name (or give --service)' }];
+        return history.map((h: unknown, i: number): CanonicalRow => {
+          const at = `history[${i}]`;
+          if (!isObject(h) || typeof h.deployedAt !== 'string' || h.revision === undefined) return { line, error: `${at}: an entry has deployedAt and revision` };
+          return { line, values: { id: `${service}#${String(h.id ?? i)}`, service, timestamp: h.deployStartedAt ?? h.deployedAt, kind: 'deploy', version: String(h.revision), description: isObject(h.source) && typeof h.source.repoURL === 'string' ? h.source.repoURL : '' } };
+        });
+      }
+      return [];
+    };
+  })());
+}

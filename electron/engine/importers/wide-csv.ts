@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+import { csvReader } from './csv.js';
+import type { CanonicalReader, CanonicalRow } from './json-docs.js';
+
+/**
+ * Wide telemetry: a time column and one column per metric (a Grafana panel's CSV export, a
+ * spreadsheet). Each cell becomes one point. A column named "service/metric" (or "service:metric")
+ * carries its service; other columns belong to --service. Empty cells are gaps, not errors.
+ */
+export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
+  const csv = csvReader(input);
+  return {
+    canonical: true,
+    columns: csv.columns,
+    async *batches() {
+      const columns = (await csv.columns()) ?? [];
+      const timeIndex = columns.findIndex((c) => ['time', 'timestamp', 'ts', 'date', 'datetime'].includes(c.trim().toLowerCase()));
+      const series = columns.map((c, i) => {
+        if (i === timeIndex) return null;
+        const m = /^(.+?)[/:](.+)$/.exec(c.trim());
+        return m ? { service: m[1]!.trim(), metric: m[2]!.trim() } : { service: options.defaultService, metric: c.trim() };
+      });
+      for await (const rows of csv.batches()) {
+        const out: CanonicalRow[] = [];
+        for (const row of rows) {
+          if (row.error !== undefined) {
+            out.push(row);
+            continue;
+          }
+          if (timeIndex < 0) {
+            out.push({ line: row.line, error: `a wide CSV needs a time column (time, timestamp, ts, date); columns: ${columns.join(', ')}` });
+            continue;
+          }
+          const ts = row.values[columns[timeIndex]!];
+          series.forEach((s, i) => {
+            if (!s) return;
+            const cell = row.values[columns[i]!];
+            if (cell === '' || cell === undefined) return;
+            if (!s.service) return void out.push({ line: row.line, error: `column "${columns[i]}" names no service (use "service/metric" headers) and no --service was given` });
+            out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell } });
+          });
+        }
+        yield out;
+      }
+    },
+  };
+}

@@ -1,0 +1,174 @@
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import Database from 'better-sqlite3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../../electron/engine/engine.js';
+import { detectFormat } from '../../electron/engine/importers/import-file.js';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+/**
+ * Real-world exports: OTLP/JSON produced by the official OpenTelemetry JS SDK's serializer,
+ * GitHub deployments and Argo CD history in their documented shapes, Grafana-style wide CSV —
+ * and broken variants of each, which must be refused with where and why, leaving nothing behind.
+ */
+
+let engine: Engine;
+let dir: string;
+let workspace: string;
+
+beforeEach(async () => {
+  ({ engine, dir, workspace } = await freshEngine());
+});
+
+function points(): Array<{ service: string; metric: string; labels: string; ts: number; value: number }> {
+  const db = new Database(workspace, { readonly: true });
+  try {
+    return db.prepare(`SELECT sv.name AS service, s.metric, s.labels, p.ts, p.value FROM points p JOIN series s ON s.id = p.series_id
+      JOIN services sv ON sv.id = s.service_id ORDER BY sv.name, s.metric, s.labels, p.ts`).all() as ReturnType<typeof points>;
+  } finally {
+    db.close();
+  }
+}
+
+/** One OTLP export request, serialised by the SDK exactly as its OTLP/HTTP JSON exporter sends it. */
+async function otlpExport(service: string, record: (meter: ReturnType<MeterProvider['getMeter']>) => void): Promise<{ json: string; times: bigint[] }> {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': service }), readers: [reader] });
+  record(provider.getMeter('shadowbench-test'));
+  await reader.forceFlush();
+  const json = new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!));
+  await provider.shutdown();
+  const times = [...json.matchAll(/"timeUnixNano":"(\d+)"/g)].map((m) => BigInt(m[1]!));
+  return { json, times };
+}
+
+describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
+  it('imports gauges and sums with service.name as the service and attributes as labels; one request per line works too', async () => {
+    const a = await otlpExport('checkout', (m) => {
+      m.createGauge('cpu_pct').record(42.5, { host: 'a' });
+      m.createGauge('cpu_pct').record(17.25, { host: 'b' });
+      m.createCounter('requests_total').add(7, { route: '/pay' });
+    });
+    const b = await otlpExport('search', (m) => m.createUpDownCounter('queue_depth').add(3));
+    const file = writeFile(dir, 'export.json', a.json);
+    expect(detectFormat('export.json', Buffer.from(a.json))).toBe('otlp');
+    const report = await importPath(engine, file, { kind: 'telemetry' });
+    expect(report.status).toBe('imported');
+    expect(report.format).toBe('otlp');
+    expect(report.rowsAccepted).toBe(3);
+    const ms = Number(a.times[0]! / 1_000_000n);
+    expect(points()).toEqual([
+      { service: 'checkout', metric: 'cpu_pct', labels: '{"host":"a"}', ts: ms, value: 42.5 },
+      { service: 'checkout', metric: 'cpu_pct', labels: '{"host":"b"}', ts: ms, value: 17.25 },
+      { service: 'checkout', metric: 'requests_total', labels: '{"route":"/pay"}', ts: Number(a.times[2]! / 1_000_000n), value: 7 },
+    ]);
+    const lines = writeFile(dir, 'export.ndjson', `${b.json}\n${a.json.replace('"checkout"', '"checkout-2"')}\n`);
+    const second = await importPath(engine, lines, { kind: 'telemetry', format: 'otlp' });
+    expect(second.rowsAccepted).toBe(4);
+    expect(points().filter((p) => p.service === 'search')).toEqual([{ service: 'search', metric: 'queue_depth', labels: '{}', ts: Number(b.times[0]! / 1_000_000n), value: 3 }]);
+  });
+
+  it('refuses broken exports with the path inside the document, importing nothing', async () => {
+    const { json } = await otlpExport('checkout', (m) => m.createGauge('cpu_pct').record(1));
+    const cases: Array<[string, string, RegExp]> = [
+      ['truncated', json.slice(0, json.length - 20), /ends early or cannot be read/],
+      ['wrong type', json.replace('"asDouble":1', '"asDouble":"lots"'), /resourceMetrics\[0\]\.scopeMetrics\[0\]\.metrics\[0\]\.dataPoints\[0\]: no numeric asDouble or asInt \(got "lots"\)/],
+      ['missing time', json.replace(/"timeUnixNano":"\d+",/, ''), /dataPoints\[0\]: timeUnixNano undefined is not a whole number/],
+      ['no service', json.replace('"service.name"', '"service.namespace"'), /resource has no service.name attribute; give --service/],
+      ['histogram', json.replace('"gauge":', '"histogram":'), /only gauge and sum metrics can be imported, not histogram/],
+    ];
+    for (const [name, text, reason] of cases) {
+      const report = await importPath(engine, writeFile(dir, `${name}.json`, text), { kind: 'telemetry', format: 'otlp' });
+      expect(report.status, name).toBe('refused');
+      expect(report.message, name).toMatch(reason);
+    }
+    expect(points()).toEqual([]);
+  });
+});
+
+describe('Prometheus files: broken variants', () => {
+  const good = { status: 'success', data: { resultType: 'matrix', result: [{ metric: { __name__: 'up', job: 'api', instance: 'a:9090' }, values: [[1767600000, '1'], [1767600060, '0']] }] } };
+  it('names the series and sample at fault', async () => {
+    const vector = { status: 'success', data: { resultType: 'vector', result: [{ metric: { __name__: 'up', job: 'api' }, value: [1767600000.5, '1'] }] } };
+    expect((await importPath(engine, writeFile(dir, 'vector.json', JSON.stringify(vector)), { kind: 'telemetry' })).rowsAccepted).toBe(1);
+    const cases: Array<[string, string, RegExp]> = [
+      ['truncated', JSON.stringify(good).slice(0, 60), /ends early or cannot be read/],
+      ['number value', JSON.stringify(good).replace('"1"]', '1]'), /data\.result\[0\]\.values\[0\]: value number is not a number in Prometheus' string form/],
+      ['no metric', JSON.stringify({ ...good, data: { ...good.data, result: [{ values: [] }] } }), /data\.result\[0\]: a series is \{"metric"/],
+      ['no service label', JSON.stringify(good).replace('"job":"api",', '').replace('"instance":"a:9090"', '"zone":"x"'), /no service, job, app or instance label.*labels: __name__, zone/],
+    ];
+    for (const [name, text, reason] of cases) {
+      const report = await importPath(engine, writeFile(dir, `${name}.json`, text), { kind: 'telemetry', format: 'prometheus' });
+      expect(report.status, name).toBe('refused');
+      expect(report.message, name).toMatch(reason);
+    }
+    const chosen = await importPath(engine, writeFile(dir, 'label.json', JSON.stringify(good)), { kind: 'telemetry', serviceLabel: 'instance' });
+    expect(chosen.rowsAccepted).toBe(2);
+    expect(points().filter((p) => p.service === 'a:9090').map((p) => p.labels)).toEqual(['{"job":"api"}', '{"job":"api"}']);
+    // A Prometheus file imported as changes is refused up front.
+    const wrongKind = await importPath(engine, writeFile(dir, 'again.json', JSON.stringify(good)), { kind: 'changes' });
+    expect(wrongKind.message).toMatch(/is a prometheus export, which holds telemetry; import it as --kind telemetry/);
+  });
+});
+
+describe('deploys from GitHub and Argo CD', () => {
+  // The documented REST shape (GET /repos/{owner}/{repo}/deployments), trimmed to the fields read plus a few more.
+  const deployments = [
+    { url: 'https://api.github.com/repos/acme/checkout/deployments/101', id: 101, node_id: 'DE_1', sha: 'a1b2c3', ref: 'main', task: 'deploy', payload: {}, original_environment: 'production', environment: 'production', description: 'Deploy request from hubot', creator: { login: 'octocat', id: 1 }, created_at: '2026-01-05T09:00:00Z', updated_at: '2026-01-05T09:01:00Z', statuses_url: 'https://api.github.com/repos/acme/checkout/deployments/101/statuses', repository_url: 'https://api.github.com/repos/acme/checkout' },
+    { url: 'https://api.github.com/repos/acme/checkout/deployments/102', id: 102, sha: 'd4e5f6', ref: 'v1.2.0', environment: 'production', description: null, creator: { login: 'hubot' }, created_at: '2026-01-05T12:30:00+01:00', repository_url: 'https://api.github.com/repos/acme/checkout', state: 'failure' },
+  ];
+
+  it('imports GitHub deployments as changes, recognised from the content', async () => {
+    const text = JSON.stringify(deployments, null, 2);
+    expect(detectFormat('deploys.json', Buffer.from(text))).toBe('github-deployments');
+    const report = await importPath(engine, writeFile(dir, 'deploys.json', text), { kind: 'changes' });
+    expect(report.status).toBe('imported');
+    const page = await engine.call('changes.page', { order: 'asc' });
+    expect(page.rows.map((c) => [c.externalId, c.service, new Date(c.ts).toISOString(), c.version, c.rolledBack])).toEqual([
+      ['101', 'checkout', '2026-01-05T09:00:00.000Z', 'a1b2c3', null],
+      ['102', 'checkout', '2026-01-05T11:30:00.000Z', 'd4e5f6', true],
+    ]);
+    // The author is pseudonymised like any other (PII scrubbing applies to every format).
+    expect(page.rows[0]!.author).not.toBe('octocat');
+    const broken = await importPath(engine, writeFile(dir, 'broken.json', JSON.stringify([{ ...deployments[0], created_at: undefined }])), { kind: 'changes', format: 'github-deployments' });
+    expect(broken.message).toMatch(/\[0\]: a GitHub deployment has "created_at"; this one does not/);
+  });
+
+  it('imports Argo CD application history (one application, or a list) as changes', async () => {
+    const app = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'payments', namespace: 'argocd' }, spec: {}, status: { history: [
+      { id: 1, revision: '9f8e7d', deployedAt: '2026-01-04T10:00:05Z', deployStartedAt: '2026-01-04T10:00:00Z', source: { repoURL: 'https://git.example.com/payments.git' } },
+      { id: 2, revision: '1a2b3c', deployedAt: '2026-01-05T10:00:00Z', source: { repoURL: 'https://git.example.com/payments.git' } },
+    ] } };
+    expect(detectFormat('app.json', Buffer.from(JSON.stringify(app)))).toBe('argocd');
+    expect((await importPath(engine, writeFile(dir, 'app.json', JSON.stringify(app)), { kind: 'changes' })).rowsAccepted).toBe(2);
+    const list = { items: [{ ...app, metadata: { name: 'ledger' } }] };
+    expect((await importPath(engine, writeFile(dir, 'list.json', JSON.stringify(list)), { kind: 'changes', format: 'argocd' })).rowsAccepted).toBe(2);
+    const page = await engine.call('changes.page', { order: 'asc' });
+    expect(page.rows.map((c) => [c.externalId, c.service, new Date(c.ts).toISOString()]).sort()).toEqual([
+      ['ledger#1', 'ledger', '2026-01-04T10:00:00.000Z'], ['ledger#2', 'ledger', '2026-01-05T10:00:00.000Z'],
+      ['payments#1', 'payments', '2026-01-04T10:00:00.000Z'], ['payments#2', 'payments', '2026-01-05T10:00:00.000Z'],
+    ]);
+  });
+});
+
+describe('wide telemetry CSV (one column per metric)', () => {
+  it('imports a Grafana-style export: each cell a point, empty cells gaps, "service/metric" headers or --service', async () => {
+    const text = 'Time,checkout/latency_ms,checkout/error_rate,search/latency_ms\n2026-01-05T09:00:00Z,120,0.01,80\n2026-01-05T09:01:00Z,,0.02,82\n';
+    expect(detectFormat('panel.csv', Buffer.from(text), 'telemetry')).toBe('wide-csv');
+    const report = await importPath(engine, writeFile(dir, 'panel.csv', text), { kind: 'telemetry' });
+    expect(report.status).toBe('imported');
+    expect(report.rowsAccepted).toBe(5);
+    expect(points().map((p) => `${p.service}/${p.metric}@${new Date(p.ts).toISOString().slice(11, 16)}=${p.value}`)).toEqual([
+      'checkout/error_rate@09:00=0.01', 'checkout/error_rate@09:01=0.02', 'checkout/latency_ms@09:00=120', 'search/latency_ms@09:00=80', 'search/latency_ms@09:01=82',
+    ]);
+    const single = 'time,cpu,mem\n1767600000,0.5,0.7\n1767600060,0.6,x\n';
+    const refused = await importPath(engine, writeFile(dir, 'single.csv', single), { kind: 'telemetry', defaultService: 'api' });
+    expect(refused.status).toBe('refused');
+    expect(refused.message).toMatch(/line 3/);
+    expect((await importPath(engine, writeFile(dir, 'nosvc.csv', 'time,cpu\n1767600000,0.5\n'), { kind: 'telemetry' })).message).toMatch(/names no service .* no --service was given/);
+    const mixed = 'time,cpu\n2026-01-05T09:00:00Z,1\n2026-01-05 09:01:00,2\n';
+    expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
+  });
+});

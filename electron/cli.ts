@@ -5,6 +5,7 @@ import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from 
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
 import { parseTimestamp } from '../shared/domain/time.js';
+import type { SavedMapping } from '../shared/contract/methods.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerDetectionCommands } from './cli-detection.js';
@@ -144,6 +145,9 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--json', 'print one JSON document')
     .option('--service-label <label>', 'Prometheus: the label naming the service (default: service, job, app or instance)')
     .option('--metric-name <name>', 'Prometheus: metric name for series without __name__ (e.g. rate() results)')
+    .option('--mapping <name>', 'use a saved mapping (format, column mapping, time unit and zone, service, labels); flags given here override it')
+    .option('--save-mapping <name>', 'save this import\'s mapping under a name (a new version if it exists)')
+    .option('--dry-run', 'read and check the whole file, write nothing; exit 1 if any row would be rejected')
     .option('--prometheus <url>', 'import live from this Prometheus server (query_range, chunked by time) instead of files')
     .option('--query <promql>', 'with --prometheus: the PromQL query')
     .option('--from <time>', 'with --prometheus: start (ISO 8601 or epoch ms)')
@@ -154,7 +158,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
     .argument('[files...]')
     .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean;
-      serviceLabel?: string; metricName?: string; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
+      serviceLabel?: string; metricName?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
       if (opts.prometheus !== undefined && opts.kind !== 'telemetry') throw new CliExit(EXIT.usage, '--prometheus imports telemetry: use --kind telemetry');
@@ -162,8 +166,30 @@ export function buildProgram(io: Io = defaultIo): Command {
       const reports: ImportReport[] = [];
       try {
         await openOrCreate(engine, opts.workspace, io, opts.create ?? false);
-        const mapping = parseMap(opts.map);
-        const extras = { ...(opts.serviceLabel ? { serviceLabel: opts.serviceLabel } : {}), ...(opts.metricName ? { metricName: opts.metricName } : {}) };
+        let saved: Partial<SavedMapping['options']> = {};
+        if (opts.mapping) {
+          const all = (await engine.call('mappings.list', {})).filter((m) => m.name === opts.mapping);
+          if (all.length === 0) throw new CliExit(EXIT.usage, `--mapping ${opts.mapping}: no saved mapping by that name (saved: ${[...new Set((await engine.call('mappings.list', {})).map((m) => m.name))].join(', ') || 'none'})`);
+          saved = all[all.length - 1]!.options;
+          if (saved.kind !== opts.kind) throw new CliExit(EXIT.usage, `--mapping ${opts.mapping} is for ${saved.kind}, not ${opts.kind}`);
+        }
+        const mapping = { ...(saved.mapping ?? {}), ...parseMap(opts.map) };
+        const extras = {
+          ...(saved.serviceLabel ? { serviceLabel: saved.serviceLabel } : {}), ...(saved.metricName ? { metricName: saved.metricName } : {}),
+          ...(opts.serviceLabel ? { serviceLabel: opts.serviceLabel } : {}), ...(opts.metricName ? { metricName: opts.metricName } : {}),
+          ...(saved.dropColumns?.length ? { dropColumns: saved.dropColumns } : {}), ...(saved.piiRules?.length ? { piiRules: saved.piiRules } : {}),
+        };
+        if (opts.format === undefined && saved.format) opts.format = saved.format;
+        if (opts.timeZone === undefined && saved.timeZone) opts.timeZone = saved.timeZone;
+        if (opts.service === undefined && saved.defaultService) opts.service = saved.defaultService;
+        if (opts.timeUnit === 'auto' && saved.timeUnit) opts.timeUnit = saved.timeUnit as 'auto';
+        if (opts.saveMapping) {
+          const m = await engine.call('mappings.save', { name: opts.saveMapping, options: {
+            kind: opts.kind, mapping, timeUnit: opts.timeUnit, ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+            ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
+          } });
+          if (!opts.json) io.out(`saved mapping ${m.name} v${m.version}\n`);
+        }
         if (opts.prometheus !== undefined) {
           const when = (v: string, flag: string): number => {
             const parsed = parseTimestamp(v, { unit: 'ms' });
@@ -189,7 +215,7 @@ export function buildProgram(io: Io = defaultIo): Command {
           const { jobId } = await engine.call('import.startPath', {
             path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false,
             ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
-            ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
+            ...(opts.service ? { defaultService: opts.service } : {}), ...extras, dryRun: opts.dryRun ?? false,
           });
           const job = await runJob(engine, jobId, io);
           if (job.state === 'failed') throw new CliExit(EXIT.usage, `${path.basename(file)}: ${job.error?.message}`);
@@ -204,6 +230,7 @@ export function buildProgram(io: Io = defaultIo): Command {
       }
       if (opts.json) io.out(JSON.stringify(reports.length === 1 ? reports[0] : reports) + '\n');
       if (reports.some((r) => r.status === 'refused')) throw new CliExit(EXIT.usage, '');
+      if (opts.dryRun && reports.some((r) => r.rowsRejected > 0)) throw new CliExit(EXIT.checkFailed, '');
     });
 
   program.command('info')

@@ -6,9 +6,9 @@ import { checkDrill, getDrillResult, listDrillResults, listDrills, parseDrill, r
 import type { DrillSpec } from '../../shared/contract/drills.js';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { isMethodName, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
+import { isMethodName, MappingOptions, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
 import type { EngineEvent, Result } from '../../shared/contract/result.js';
-import type { JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
+import type { ImportReport, JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
 import { openWorkspace, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
 import { EngineFailure } from './errors.js';
@@ -79,9 +79,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
-  'import.start': (input: { fileName: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.start': (input: { fileName: string; kind: string; dryRun: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}`, payload: { job: out.jobId, kind: input.kind } }),
   'import.prometheus': (input: { url: string; query: string; from: number; until: number; stepSeconds: number }, out: { jobId: string }) => ({ action: 'import.start', subject: `telemetry from Prometheus at ${new URL(input.url).host}`, payload: { job: out.jobId, kind: 'telemetry', query: input.query, from: input.from, until: input.until, step: input.stepSeconds } }),
-  'import.startPath': (input: { path: string; kind: string }, out: { jobId: string }) => ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.startPath': (input: { path: string; kind: string; dryRun: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}`, payload: { job: out.jobId, kind: input.kind } }),
 };
 export const WORKSPACE_EXT = '.sbw';
 
@@ -213,7 +213,19 @@ export function createEngine(options: EngineOptions): Engine {
     'import.start': (input) => {
       const file = path.join(uploadsDir, input.uploadId);
       if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${input.uploadId}; upload the file first`);
-      return startImport(input, file, input.fileName, () => fs.rmSync(file, { force: true }));
+      // A dry run (the wizard's preview and check) keeps the upload for the import that follows.
+      // The upload stays for the next attempt after a dry run (the wizard's preview and check) or a
+      // refusal (to retry with "accept valid rows"); an import that landed consumes it.
+      return startImport(input, file, input.fileName, (status) => (input.dryRun || status === 'refused' ? undefined : fs.rmSync(file, { force: true })));
+    },
+    'mappings.list': () => (requireDb().db.prepare('SELECT name, version, options, saved_at FROM mappings ORDER BY name, version').all() as { name: string; version: number; options: string; saved_at: number }[])
+      .map((r) => ({ name: r.name, version: r.version, options: MappingOptions.parse(JSON.parse(r.options)), savedAt: r.saved_at })),
+    'mappings.save': ({ name, options }) => {
+      const { db } = requireDb();
+      const version = ((db.prepare('SELECT max(version) FROM mappings WHERE name = ?').pluck().get(name) as number | null) ?? 0) + 1;
+      const savedAt = Date.now();
+      db.prepare('INSERT INTO mappings (name, version, options, saved_at) VALUES (?, ?, ?, ?)').run(name, version, JSON.stringify(options), savedAt);
+      return { name, version, options, savedAt };
     },
     'import.startPath': (input) => startImport(input, path.resolve(input.path), path.basename(input.path), () => undefined),
     'import.prometheus': (input) => {
@@ -331,19 +343,22 @@ export function createEngine(options: EngineOptions): Engine {
     'suggestions.get': ({ runId, modelId, changeId }) => suggestionDetail(requireDb().db, runId, modelId, changeId),
   };
 
-  function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: () => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
+  function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: (status: ImportReport['status'] | null) => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns, serviceLabel, metricName } = options;
-    const job = jobs.start('import', `Import ${fileName} as ${kind}`, async (ctx) => {
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns, serviceLabel, metricName, dryRun, previewRows } = options;
+    const job = jobs.start('import', `${dryRun ? 'Check' : 'Import'} ${fileName} as ${kind}`, async (ctx) => {
+      let status: ImportReport['status'] | null = null;
       try {
         if (fetchFirst) await fetchFirst(ctx);
-        return await importFile({
+        const report = await importFile({
           workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows, piiRules, dropColumns,
           ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(defaultService ? { defaultService } : {}),
-          ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
+          ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), dryRun, previewRows,
         }, ctx);
+        status = report.status;
+        return report;
       } finally {
-        cleanup();
+        cleanup(status);
       }
     });
     return { jobId: job.id };

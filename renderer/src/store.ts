@@ -55,6 +55,8 @@ interface Actions {
   closeWorkspace(): Promise<void>;
   selectService(name: string): void;
   importFile(file: File, options: Omit<ImportOptionsInput, 'mapping'>): Promise<void>;
+  /** Import an upload the wizard already checked, following the job like importFile does. */
+  importUpload(upload: { uploadId: string; fileName: string }, options: ImportOptionsInput): Promise<void>;
   cancelJob(jobId: string): Promise<void>;
   refreshModels(): Promise<void>;
   trainModel(options: TrainOptionsInput): Promise<ModelInfo | null>;
@@ -244,6 +246,17 @@ export const useStore = create<State & Actions>((set, get) => {
         }
       } finally {
         set({ uploadProgress: null });
+      }
+    }),
+    importUpload: (upload, options) => guard(async () => {
+      const c = client();
+      set({ importJobId: null });
+      const { jobId } = await c.call('import.start', { ...options, dryRun: false, previewRows: 0, uploadId: upload.uploadId, fileName: upload.fileName });
+      set({ importJobId: jobId });
+      const job = await c.call('jobs.get', { jobId });
+      if (job.finishedAt !== null) {
+        set({ jobs: { ...get().jobs, [jobId]: job } });
+        await onJobEnded(job);
       }
     }),
     cancelJob: (jobId) => guard(async () => {

@@ -42,9 +42,18 @@ export const ImportOptions = z.object({
   /** PII: extra regex rules and columns to drop, on top of the workspace's settings. */
   piiRules: z.array(PiiRuleInput).max(20).default([]),
   dropColumns: z.array(z.string().min(1).max(200)).max(200).default([]),
+  /** Read and check everything, write nothing: the report says what would be imported and rejected. */
+  dryRun: z.boolean().default(false),
+  /** With dryRun: stop after this many rows and return them as they would be stored (the wizard's preview). */
+  previewRows: z.number().int().min(0).max(200).default(0),
 });
 export type ImportOptions = z.infer<typeof ImportOptions>;
 export type ImportOptionsInput = z.input<typeof ImportOptions>;
+
+/** What a saved mapping keeps: everything about reading a file except the file. */
+export const MappingOptions = ImportOptions.omit({ dryRun: true, previewRows: true, acceptValidRows: true });
+export const SavedMapping = z.object({ name: z.string(), version: z.number().int(), options: MappingOptions, savedAt: z.number().int() });
+export type SavedMapping = z.infer<typeof SavedMapping>;
 
 const PageQuery = z.object({
   offset: z.number().int().min(0).default(0),
@@ -81,6 +90,9 @@ export const methods = {
     url: z.string().url().max(2000), query: z.string().min(1).max(10_000), from: z.number().int(), until: z.number().int(), stepSeconds: z.number().positive().max(86_400),
     user: z.string().max(200).optional(), password: z.string().max(2000).optional(), bearer: z.string().max(10_000).optional(),
   }), JobStarted, { job: true, privileged: true }),
+  /** Saved import mappings (the wizard's choices), reusable by name: `import --mapping NAME`. */
+  'mappings.list': method(z.object({}), z.array(SavedMapping)),
+  'mappings.save': method(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a mapping name is 1-64 letters, digits, dots, dashes or underscores'), options: MappingOptions }), SavedMapping),
   'jobs.list': method(z.object({}), z.array(JobStatus)),
   'jobs.get': method(z.object({ jobId: z.string().max(64) }), JobStatus),
   'jobs.cancel': method(z.object({ jobId: z.string().max(64) }), JobStatus),

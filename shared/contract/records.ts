@@ -39,7 +39,8 @@ export const RejectedRow = z.object({ line: z.number().int(), reason: z.string()
 export type RejectedRow = z.infer<typeof RejectedRow>;
 
 export const ImportReport = z.object({
-  status: z.enum(['imported', 'refused', 'duplicate-file', 'cancelled']),
+  /** checked: a dry run, nothing written */
+  status: z.enum(['imported', 'refused', 'duplicate-file', 'cancelled', 'checked']),
   sourceId: z.number().int().nullable(),
   kind: RecordKind,
   format: ImportFormat,
@@ -58,6 +59,10 @@ export const ImportReport = z.object({
   droppedColumns: z.array(z.string()).default([]),
   message: z.string(),
   durationMs: z.number(),
+  /** The file's columns (CSV header, or the keys seen), for mapping them. */
+  columns: z.array(z.string()).default([]),
+  /** A preview's first rows as they would be stored (after mapping and PII scrubbing), or why not. */
+  preview: z.array(z.object({ line: z.number().int(), row: z.record(z.string(), z.unknown()).optional(), error: z.string().optional() })).default([]),
 });
 export type ImportReport = z.infer<typeof ImportReport>;
 

@@ -19,7 +19,9 @@ import { wideCsvReader } from './wide-csv.js';
 import type { RecordReader } from './reader.js';
 import { createWriter } from './writer.js';
 
-export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns'> {
+export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows'> {
+  dryRun?: boolean | undefined;
+  previewRows?: number | undefined;
   workspacePath: string;
   filePath: string;
   /** Name shown in reports; the upload's original name in serve mode. */
@@ -87,6 +89,13 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
     rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    columns: [], preview: [],
+  };
+  const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
+  const seenColumns = new Set<string>();
+  const previewRow = (line: number, result: { ok: true; row: NormalRow } | { ok: false; reason: string }): void => {
+    if (!previewing || report.preview.length >= request.previewRows!) return;
+    report.preview.push(result.ok ? { line, row: result.row as unknown as Record<string, unknown> } : { line, error: result.reason });
   };
   const finish = (status: ImportReport['status'], message: string): ImportReport => {
     report.status = status;
@@ -144,6 +153,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     }
   }
   const reject = (row: RejectedRow): void => {
+    if (previewing && report.preview.length < request.previewRows!) report.preview.push({ line: row.line, error: scrubber.text(row.reason) });
     report.rowsRejected++;
     if (report.rejected.length < KEEP_REJECTED) report.rejected.push({ ...row, reason: scrubber.text(row.reason) });
   };
@@ -161,6 +171,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       raw.destroy();
       return finish('refused', `${request.fileName} is empty: no header row`);
     }
+    report.columns = [...columns];
     report.droppedColumns = columns.filter((c) => drop.has(c));
     columns = columns.filter((c) => !drop.has(c));
     const mapped = mapColumns(request.kind, columns, request.mapping);
@@ -204,8 +215,9 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     if (canonical) report.mapping = { [format]: 'fields named by the format' };
     let streamError: string | null = null;
     try {
-      for await (const rows of reader.batches()) {
+      reading: for await (const rows of reader.batches()) {
         for (const rawRow of rows) {
+          if (previewing && report.rowsRead >= request.previewRows!) break reading;
           report.rowsRead++;
           lastLine = rawRow.line;
           if (rawRow.error !== undefined) {
@@ -217,13 +229,16 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
             // The format named its fields; its labels (or attributes) ride apart and are never mapped.
             const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
             for (const d of drop) delete extra[d];
+            for (const k of [...Object.keys(rawRow.values), ...Object.keys(extra)]) if (seenColumns.size < 200) seenColumns.add(k);
             const result = normaliseRow(request.kind, rawRow.values, extra, canonicalOptions);
             if (!result.ok) {
               reject({ line: rawRow.line, reason: result.reason });
               continue;
             }
-            if (report.rowsRejected > 0 && !request.acceptValidRows) continue;
-            batch.push(scrubRow(result.row, scrubber));
+            const scrubbed = scrubRow(result.row, scrubber);
+            previewRow(rawRow.line, { ok: true, row: scrubbed });
+            if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) continue;
+            batch.push(scrubbed);
             if (batch.length >= BATCH) {
               flush();
               job.throwIfCancelled();
@@ -256,15 +271,18 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
           for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
           const extra: Record<string, unknown> = {};
           for (const column of mapping.extra) extra[column] = rawRow.values[column];
+          if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
           const result = normaliseRow(request.kind, fields, extra, normaliseOptions);
           if (!result.ok) {
             reject({ line: rawRow.line, reason: result.reason });
             continue;
           }
+          const scrubbed = scrubRow(result.row, scrubber);
+          previewRow(rawRow.line, { ok: true, row: scrubbed });
           // Once a strict import has a bad row it will be refused: keep reading to report every bad
-          // line, but stop writing.
-          if (report.rowsRejected > 0 && !request.acceptValidRows) continue;
-          batch.push(scrubRow(result.row, scrubber));
+          // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.
+          if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) continue;
+          batch.push(scrubbed);
           if (batch.length >= BATCH) {
             flush();
             job.throwIfCancelled();
@@ -279,6 +297,17 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     job.throwIfCancelled();
     if (streamError !== null) {
       reject({ line: lastLine + 1, reason: `the file ends early or cannot be read: ${streamError}` });
+    }
+    if (report.columns.length === 0) report.columns = [...seenColumns];
+    if (request.dryRun) {
+      flush();
+      db.exec('ROLLBACK');
+      open = false;
+      report.redactions = { ...scrubber.counts };
+      const strict = report.rowsRejected > 0 && !request.acceptValidRows;
+      return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
+        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     if (report.rowsRejected > 0 && !request.acceptValidRows) {
       db.exec('ROLLBACK');

@@ -2,7 +2,7 @@ import type { ImportReport } from '../../../shared/contract/records.js';
 import { fmtBytes, fmtInt } from '../format.js';
 
 const STATUS_TEXT: Record<ImportReport['status'], string> = {
-  imported: 'Imported', refused: 'Refused', 'duplicate-file': 'Already imported', cancelled: 'Cancelled',
+  imported: 'Imported', refused: 'Refused', 'duplicate-file': 'Already imported', cancelled: 'Cancelled', checked: 'Checked (nothing written)',
 };
 
 export function ImportReportView({ report }: { report: ImportReport }) {

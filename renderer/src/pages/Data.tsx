@@ -1,5 +1,7 @@
 import { useEffect, useState, type DragEvent } from 'react';
-import { RECORD_KINDS, type RecordKind } from '../../../shared/contract/records.js';
+import { FORMAT_KIND, IMPORT_FORMATS, RECORD_KINDS, type ImportFormat, type ImportReport, type RecordKind } from '../../../shared/contract/records.js';
+import type { ImportOptionsInput } from '../../../shared/contract/methods.js';
+import { FIELDS } from '../../../shared/domain/fields.js';
 import { ImportReportView } from '../components/ImportReportView.js';
 import { JobProgress, ProgressBar } from '../components/Progress.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -36,43 +38,230 @@ function PiiPreview({ file }: { file: File }) {
   );
 }
 
+const FORMAT_LABEL: Record<ImportFormat, string> = {
+  csv: 'CSV (one row per record)', ndjson: 'NDJSON', 'wide-csv': 'wide CSV (one column per metric)', prometheus: 'Prometheus API JSON',
+  otlp: 'OpenTelemetry OTLP/JSON', 'github-deployments': 'GitHub deployments JSON', argocd: 'Argo CD application history',
+};
+const STRUCTURED: readonly ImportFormat[] = ['prometheus', 'otlp', 'github-deployments', 'argocd', 'wide-csv'];
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/**
+ * The import wizard: pick or drop a file; it is uploaded once and read as it will be stored (format
+ * detected from the content, columns mapped where the header is unambiguous, the first rows
+ * normalised and PII-scrubbed); the mapping, time unit and zone, and service can be adjusted and
+ * re-checked; a dry run over the whole file says what would be rejected; then import, and
+ * optionally save the mapping for `import --mapping NAME`.
+ */
 function ImportPanel() {
-  const { importFile, importJobId, jobs, uploadProgress } = useStore();
+  const { client, importUpload, importJobId, jobs, uploadProgress, fail } = useStore();
   const [file, setFile] = useState<File | null>(null);
+  const [upload, setUpload] = useState<{ uploadId: string; fileName: string } | null>(null);
+  const [sending, setSending] = useState<number | null>(null);
   const [kind, setKind] = useState<RecordKind>('telemetry');
+  const [format, setFormat] = useState<ImportFormat | ''>('');
+  const [mapping, setMapping] = useState<Record<string, string>>({});
+  const [timeUnit, setTimeUnit] = useState<'auto' | 's' | 'ms' | 'us' | 'ns'>('auto');
+  const [timeZone, setTimeZone] = useState('');
+  const [service, setService] = useState('');
+  const [serviceLabel, setServiceLabel] = useState('');
+  const [metricName, setMetricName] = useState('');
   const [acceptValidRows, setAccept] = useState(false);
+  const [check, setCheck] = useState<ImportReport | null>(null);
+  const [dry, setDry] = useState<ImportReport | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [mappingName, setMappingName] = useState('');
+  const [note, setNote] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const job = importJobId ? jobs[importJobId] : undefined;
   const report = importReportOf(job);
-  const choose = (f: File | undefined): void => {
-    if (!f) return;
+  // An import that landed used up the upload; a refused one keeps it for another try.
+  useEffect(() => {
+    if (report && (report.status === 'imported' || report.status === 'duplicate-file')) setUpload(null);
+  }, [report]);
+
+  const options = (): ImportOptionsInput => ({
+    kind, mapping, timeUnit, acceptValidRows, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(service ? { defaultService: service } : {}),
+    ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
+  });
+  const runCheck = async (target: { uploadId: string; fileName: string }, opts: ImportOptionsInput, previewRows: number): Promise<ImportReport | null> => {
+    if (!client) return null;
+    const { jobId } = await client.call('import.start', { ...opts, dryRun: true, previewRows, uploadId: target.uploadId, fileName: target.fileName });
+    for (;;) {
+      const status = await client.call('jobs.get', { jobId });
+      if (status.finishedAt !== null) {
+        if (status.state !== 'done') throw new Error(status.error?.message ?? `check ${status.state}`);
+        return status.result as ImportReport;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  };
+  const preview = async (target = upload, opts = options()): Promise<void> => {
+    if (!target) return;
+    setChecking(true);
+    setDry(null);
+    try {
+      const r = await runCheck(target, opts, 20);
+      setCheck(r);
+      if (r && !format) setFormat(r.format);
+      if (r && Object.keys(mapping).length === 0 && !STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore')));
+    } catch (err) {
+      setNote((err as Error).message);
+    } finally {
+      setChecking(false);
+    }
+  };
+  const choose = async (f: File | undefined): Promise<void> => {
+    if (!f || !client?.transport.upload) return;
     setFile(f);
-    setKind(guessKind(f.name));
+    setCheck(null);
+    setDry(null);
+    setNote(null);
+    setFormat('');
+    setMapping({});
+    const guessed = guessKind(f.name);
+    setKind(guessed);
+    try {
+      setSending(0);
+      const u = await client.transport.upload(f, (x) => setSending(x));
+      setUpload(u);
+      // First look: format from the content; structured formats fix the kind themselves.
+      let r = await runCheck(u, { kind: guessed }, 20);
+      const wants = r ? FORMAT_KIND[r.format] : undefined;
+      if (r && wants && wants !== guessed) {
+        setKind(wants);
+        r = await runCheck(u, { kind: wants }, 20);
+      }
+      setCheck(r);
+      if (r) {
+        setFormat(r.format);
+        if (!STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore')));
+      }
+    } catch (err) {
+      fail(err);
+    } finally {
+      setSending(null);
+    }
   };
   const onDrop = (e: DragEvent): void => {
     e.preventDefault();
     setDragging(false);
-    choose(e.dataTransfer.files[0]);
+    void choose(e.dataTransfer.files[0]);
   };
+  const fields = FIELDS[kind];
+  const columns = check?.columns ?? [];
+  const fieldColumn = (field: string): string => Object.entries(mapping).find(([, f]) => f === field)?.[0] ?? '';
+  const setField = (field: string, column: string): void => {
+    const next = Object.fromEntries(Object.entries(mapping).filter(([c, f]) => f !== field && c !== column));
+    if (column) next[column] = field;
+    setMapping(next);
+  };
+  const structured = check ? STRUCTURED.includes(check.format) : false;
+  const labelKeys = check?.format === 'prometheus' ? [...new Set(check.preview.flatMap((p) => Object.keys((p.row?.labels as Record<string, string> | undefined) ?? {})))] : [];
   return (
-    <section className="card">
+    <section className="card" data-testid="import-wizard">
       <h2>Import a file</h2>
-      <label className={`dropzone${dragging ? ' dragging' : ''}`} onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={() => setDragging(false)} onDrop={onDrop}>
-        <input type="file" data-testid="import-file" accept=".csv,.ndjson,.jsonl,.gz,.txt" onChange={(e) => choose(e.target.files?.[0])} />
-        <span>{file ? <><strong>{file.name}</strong> ({fmtInt(file.size)} bytes)</> : <>Drop a CSV or NDJSON file here (gzip is fine), or click to choose one</>}</span>
+      <label className={`dropzone${dragging ? ' dragging' : ''}`} data-testid="dropzone" onDragOver={(e) => { e.preventDefault(); setDragging(true); }} onDragLeave={() => setDragging(false)} onDrop={onDrop}>
+        <input type="file" data-testid="import-file" accept=".csv,.ndjson,.jsonl,.json,.gz,.txt" onChange={(e) => void choose(e.target.files?.[0])} />
+        <span>{file ? <><strong>{file.name}</strong> ({fmtInt(file.size)} bytes)</> : <>Drop a file here — CSV, wide CSV, NDJSON, Prometheus or OTLP JSON, GitHub deployments, Argo CD history; gzip is fine — or click to choose one</>}</span>
       </label>
-      <div className="form-row">
-        <label>Holds
-          <select value={kind} onChange={(e) => setKind(e.target.value as RecordKind)} data-testid="import-kind">
-            {RECORD_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
-          </select>
-        </label>
-        <label className="checkbox"><input type="checkbox" checked={acceptValidRows} onChange={(e) => setAccept(e.target.checked)} /> Accept valid rows (skip bad ones)</label>
-        <button className="primary" disabled={!file || uploadProgress !== null || job?.state === 'running'} data-testid="import-start"
-          onClick={() => file && void importFile(file, { kind, acceptValidRows })}>Import</button>
-      </div>
-      {file && <PiiPreview file={file} />}
-      <p className="muted small">By default a file with any bad row is refused whole, with the line numbers, so nothing half-imported lands. Importing the same file twice adds nothing.</p>
+      {sending !== null && <ProgressBar fraction={sending} label="Uploading" />}
+      {check && (
+        <>
+          <p data-testid="import-detected">Recognised as <strong>{FORMAT_LABEL[check.format]}</strong> holding <strong>{kind}</strong>{structured ? ' — the format names its fields' : ''}.</p>
+          <div className="form-row">
+            <label>Holds
+              <select value={kind} onChange={(e) => { setKind(e.target.value as RecordKind); setMapping({}); }} data-testid="import-kind">
+                {RECORD_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
+              </select>
+            </label>
+            <label>Format
+              <select value={format} onChange={(e) => setFormat(e.target.value as ImportFormat)} data-testid="import-format">
+                {IMPORT_FORMATS.map((f) => <option key={f} value={f}>{FORMAT_LABEL[f]}</option>)}
+              </select>
+            </label>
+            <label>Time unit
+              <select value={timeUnit} onChange={(e) => setTimeUnit(e.target.value as typeof timeUnit)}>
+                {['auto', 's', 'ms', 'us', 'ns'].map((u) => <option key={u} value={u}>{u === 'auto' ? 'auto (numbers by magnitude)' : u}</option>)}
+              </select>
+            </label>
+            <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC or +02:00" style={{ width: 110 }} data-testid="import-tz" /></label>
+            <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
+            {check.format === 'prometheus' && (
+              <>
+                <label>Service label
+                  <select value={serviceLabel} onChange={(e) => setServiceLabel(e.target.value)} data-testid="import-service-label">
+                    <option value="">auto (service, job, app, instance)</option>
+                    {[...new Set([...labelKeys, 'job', 'instance'])].map((k) => <option key={k} value={k}>{k}</option>)}
+                  </select>
+                </label>
+                <label>Metric name <input value={metricName} onChange={(e) => setMetricName(e.target.value)} placeholder="for series without __name__" style={{ width: 150 }} /></label>
+              </>
+            )}
+          </div>
+          {!structured && (
+            <table className="table mapping" data-testid="import-mapping">
+              <thead><tr><th>Field</th><th>Column</th><th /></tr></thead>
+              <tbody>
+                {fields.map((f) => (
+                  <tr key={f.name}>
+                    <td>{f.name}{f.required ? ' *' : ''}</td>
+                    <td>
+                      <select value={fieldColumn(f.name)} onChange={(e) => setField(f.name, e.target.value)} data-testid={`map-${f.name}`}>
+                        <option value="">{f.required ? '— choose —' : '— none —'}</option>
+                        {columns.map((c) => <option key={c} value={c}>{c}</option>)}
+                      </select>
+                    </td>
+                    <td className="muted small">{f.description}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <div className="form-row">
+            <button disabled={checking} onClick={() => void preview()} data-testid="import-recheck">{checking ? 'Reading…' : 'Apply and preview'}</button>
+            <button disabled={checking || !upload} data-testid="import-dry-run" onClick={() => {
+              if (!upload) return;
+              setChecking(true);
+              void runCheck(upload, options(), 0).then(setDry).catch((err: Error) => setNote(err.message)).finally(() => setChecking(false));
+            }}>Dry run (whole file)</button>
+            <label className="checkbox"><input type="checkbox" checked={acceptValidRows} onChange={(e) => setAccept(e.target.checked)} /> Accept valid rows (skip bad ones)</label>
+            <button className="primary" disabled={!upload || job?.state === 'running'} data-testid="import-start" onClick={() => {
+              if (!upload) return;
+              void importUpload(upload, options());
+            }}>Import</button>
+            <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" style={{ width: 130 }} data-testid="mapping-name" />
+            <button disabled={!mappingName || !client} data-testid="mapping-save" onClick={() => {
+              const { acceptValidRows: _a, ...rest } = options();
+              void client!.call('mappings.save', { name: mappingName, options: rest }).then((m) => setNote(`Saved mapping ${m.name} v${m.version}: use it with import --mapping ${m.name}`)).catch((err: Error) => setNote(err.message));
+            }}>Save mapping</button>
+          </div>
+          {check.status === 'refused' && <p className="error-text" data-testid="import-check-error">{check.message}</p>}
+          {note && <p className="muted" data-testid="import-note">{note}</p>}
+          {dry && <p className={dry.rowsRejected > 0 ? 'error-text' : 'muted'} data-testid="import-dry-result">{dry.message}</p>}
+          {dry && dry.rejected.length > 0 && <ul className="plain small">{dry.rejected.slice(0, 10).map((r, i) => <li key={i}>line {r.line}: {r.reason}</li>)}</ul>}
+          <h3>First rows as they will be stored</h3>
+          <div className="table-scroll">
+            <table className="table" data-testid="import-preview">
+              <thead><tr><th>Line</th>{Object.keys(check.preview.find((p) => p.row)?.row ?? {}).filter((k) => k !== 'kind').map((k) => <th key={k}>{k}</th>)}</tr></thead>
+              <tbody>
+                {check.preview.map((p, i) => (
+                  <tr key={i} className={p.error ? 'error-row' : ''}>
+                    <td>{p.line}</td>
+                    {p.row ? Object.entries(p.row).filter(([k]) => k !== 'kind').map(([k, v]) => <td key={k}>{k === 'ts' && typeof v === 'number' ? new Date(v).toISOString() : cell(v)}</td>) : <td colSpan={6} className="error-text">{p.error}</td>}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {file && !file.name.endsWith('.json') && <PiiPreview file={file} />}
+      <p className="muted small">By default a file with any bad row is refused whole, with the line numbers, so nothing half-imported lands. Importing the same file twice adds nothing. Live Prometheus imports: <code>shadowbench import --prometheus URL --query PROMQL</code>.</p>
       {uploadProgress !== null && <ProgressBar fraction={uploadProgress} label="Uploading" />}
       {job && job.state !== 'done' && <JobProgress job={job} />}
       {job?.state === 'failed' && <p className="error-text">{job.error?.message}</p>}

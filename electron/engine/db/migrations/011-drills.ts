@@ -1,6 +1,6 @@
 // Shipped migrations are never edited; add the next file instead.
 //
-// Drills: specs saved and versioned by name (like gates), and each drill's result: the run it
+// Drills and saved import mappings. Drills: specs saved and versioned by name (like gates), and each drill's result: the run it
 // made under faults, the base run it re-ran, and the report comparing the two. A suggestion
 // records what went wrong on its row (or what a drill did to it) in `fault`.
 export const sql = `
@@ -27,4 +27,13 @@ CREATE TABLE drill_results (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX drill_results_base ON drill_results (base_run_id);
+
+-- Import mappings saved from the wizard (or the CLI), versioned by name like gates and drills.
+CREATE TABLE mappings (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  options TEXT NOT NULL,
+  saved_at INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
 `;

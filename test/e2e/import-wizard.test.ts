@@ -1,0 +1,77 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApp, screenshotPath, type OpenApp } from '../helpers/browser.js';
+
+let app: OpenApp;
+let page: Page;
+
+// A query_range answer as Prometheus gives it: the instance is the useful service here.
+const PROMETHEUS = JSON.stringify({
+  status: 'success',
+  data: {
+    resultType: 'matrix',
+    result: [
+      { metric: { __name__: 'http_requests_in_flight', job: 'node', instance: 'checkout:9100' }, values: [[1767600000, '4'], [1767600060, '6'], [1767600120, '5']] },
+      { metric: { __name__: 'http_requests_in_flight', job: 'node', instance: 'search:9100' }, values: [[1767600000, '2'], [1767600060, '3']] },
+    ],
+  },
+});
+
+beforeAll(async () => {
+  app = await openApp();
+  ({ page } = app);
+  await page.getByTestId('open-demo').click();
+  await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
+}, 120_000);
+
+afterAll(() => app?.close());
+
+describe('the import wizard', () => {
+  it('recognises a dropped Prometheus file, takes a changed mapping, dry-runs and imports it', async () => {
+    await page.getByTestId('nav-data').click();
+    // Drop it the way a browser does: a DataTransfer with a File, on the drop zone.
+    await page.getByTestId('dropzone').evaluate((zone, text) => {
+      const data = new DataTransfer();
+      data.items.add(new File([text], 'in-flight.json', { type: 'application/json' }));
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, PROMETHEUS);
+    const detected = page.getByTestId('import-detected');
+    await detected.waitFor();
+    expect(await detected.textContent()).toMatch(/Prometheus API JSON holding telemetry/);
+    // By default the service is the job ("node"); the instance is the better choice.
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('node'));
+    await page.getByTestId('import-service-label').selectOption('instance');
+    await page.getByTestId('import-recheck').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('checkout:9100'));
+    expect(await page.getByTestId('import-preview').locator('tbody tr').count()).toBe(5);
+    await page.getByTestId('import-dry-run').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('5 rows would be imported'));
+    await page.screenshot({ path: screenshotPath('import-wizard.png'), fullPage: true });
+    await page.getByTestId('mapping-name').fill('prom-by-instance');
+    await page.getByTestId('mapping-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-note]')?.textContent?.includes('Saved mapping prom-by-instance v1'));
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('5 rows imported'));
+    await page.getByTestId('sources').getByText('in-flight.json').waitFor();
+    expect(await page.getByTestId('sources').locator('tr', { hasText: 'in-flight.json' }).locator('td').nth(3).textContent()).toBe('5');
+    await page.getByTestId('nav-explore').click();
+    expect(await page.locator('body').textContent()).toContain('checkout:9100');
+  });
+
+  it('maps a CSV column the header leaves ambiguous', async () => {
+    await page.getByTestId('nav-data').click();
+    await page.getByTestId('import-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('when,svc,what,reading\n2026-11-03T00:00:00Z,checkout,queue_depth,4\n') });
+    await page.getByTestId('import-mapping').waitFor();
+    // "when" and "reading" are nobody's synonyms: the preview says what is missing until they are mapped.
+    await page.getByTestId('import-check-error').waitFor();
+    expect(await page.getByTestId('import-check-error').textContent()).toMatch(/no column for required fields? .*\(columns: when, svc, what, reading\)/);
+    await page.getByTestId('map-timestamp').selectOption('when');
+    await page.getByTestId('map-service').selectOption('svc');
+    await page.getByTestId('map-metric').selectOption('what');
+    await page.getByTestId('map-value').selectOption('reading');
+    await page.getByTestId('import-recheck').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('queue_depth'));
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('odd.csv: 1 rows imported'));
+  });
+});

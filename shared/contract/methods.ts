@@ -85,7 +85,7 @@ export const methods = {
   /** Import a file uploaded through the host (serve mode) by its upload id. */
   'import.start': method(ImportOptions.extend({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), fileName: z.string().min(1).max(255) }), JobStarted, { job: true }),
   'import.startPath': method(ImportOptions.extend({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),
-  /** Live import from a Prometheus server's query_range API, chunked by time; the CLI's --prometheus. */
+  /** Live import from a Prometheus server's query_range API, chunked by time; the CLI's --prometheus. Privileged: the page must not make the engine fetch arbitrary URLs. */
   'import.prometheus': method(ImportOptions.omit({ kind: true, format: true }).extend({
     url: z.string().url().max(2000), query: z.string().min(1).max(10_000), from: z.number().int(), until: z.number().int(), stepSeconds: z.number().positive().max(86_400),
     user: z.string().max(200).optional(), password: z.string().max(2000).optional(), bearer: z.string().max(10_000).optional(),

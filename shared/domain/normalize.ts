@@ -79,6 +79,9 @@ function severity(fields: Record<string, unknown>, name: string, required: boole
   const raw = fields[name];
   // "SEV2", "P1", "sev-3" are how incident tools spell it.
   if (typeof raw === 'string' && /^\s*(sev|p)[\s-]?\d\s*$/i.test(raw)) return Number(raw.replace(/\D/g, ''));
+  // ServiceNow writes "1 - Critical"; PagerDuty has two urgencies, high (pages) and low.
+  if (typeof raw === 'string' && /^\s*\d\s*-\s*\S/.test(raw)) return Number(raw.trim()[0]);
+  if (typeof raw === 'string' && /^\s*(high|low)\s*$/i.test(raw)) return raw.trim().toLowerCase() === 'high' ? 1 : 3;
   const value = number(fields, name, required);
   if (value === null) return null;
   if (!Number.isInteger(value) || value < 0 || value > 9) throw new RowError(`${name} ${value} must be a whole number from 0 to 9`);

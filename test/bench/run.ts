@@ -15,6 +15,7 @@ import { queryTimeline } from '../../electron/engine/queries/timeline.js';
 import { writeDemo } from '../../sample-data/generate.js';
 import { changeRiskBench } from './change-risk.js';
 import { detectionBench } from './detection.js';
+import { formatsBench } from './formats.js';
 import { DEFAULT_OPTIONS } from '../../sample-data/generator.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,13 +101,15 @@ function timelineBench() {
   return { points: 1_000_000, wholeRangeMedianMs: whole, oneWeekMedianMs: week, budgetMs: 150 };
 }
 
-// `npm run bench -- --only timeline` runs one part (import, timeline, change-risk, detection).
+// `npm run bench -- --only timeline` runs one part (import, formats, timeline, change-risk, detection).
 const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
 const wants = (part: string): boolean => args.only === undefined || args.only === part;
 const results = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
   date: new Date().toISOString(),
   ...(wants('import') ? { telemetryImport: [await importBench(0), await importBench(1)] } : {}),
+  // Formats at two sizes: the same points through each importer, and whether memory grows with size.
+  ...(wants('formats') ? { importFormats: [await formatsBench(work, root, 12_500), await formatsBench(work, root, 50_000)] } : {}),
   ...(wants('timeline') ? { timelineQuery: timelineBench() } : {}),
   ...(wants('change-risk') ? { changeRisk: await changeRiskBench() } : {}),
   ...(wants('detection') ? { detection: await detectionBench(path.resolve(root, '../shared/data/nab')) } : {}),

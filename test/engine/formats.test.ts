@@ -172,3 +172,46 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
   });
 });
+
+describe('dry runs and saved mappings from the CLI', () => {
+  it('a dry run reports what would be rejected and writes nothing; a saved mapping imports the next file by name', async () => {
+    const { cli } = await import('../helpers/cli.js');
+    engine.close();
+    const first = writeFile(dir, 'odd-1.csv', 'when,svc,what,reading\n2026-01-05T09:00:00Z,checkout,queue,4\n2026-01-05T09:01:00Z,checkout,queue,lots\n');
+    const dry = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--map', 'when=timestamp', '--map', 'svc=service', '--map', 'what=metric', '--map', 'reading=value', '--save-mapping', 'odd', '--dry-run', first]);
+    expect(dry.code).toBe(1);
+    expect(dry.out).toMatch(/saved mapping odd v1/);
+    expect(dry.out).toMatch(/1 rows would be imported, 1 rejected \(first at line 3: value "lots" is not a number\); as it stands the file would be refused whole/);
+    expect(points()).toEqual([]);
+    const second = writeFile(dir, 'odd-2.csv', 'when,svc,what,reading\n2026-01-05T09:02:00Z,checkout,queue,5\n');
+    const real = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'odd', second]);
+    expect(real.code).toBe(0);
+    expect(points().map((p) => [p.service, p.metric, p.value])).toEqual([['checkout', 'queue', 5]]);
+    const unknown = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'nope', second]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/--mapping nope: no saved mapping by that name \(saved: odd\)/);
+    const wrongKind = await cli(['import', '--workspace', workspace, '--kind', 'changes', '--mapping', 'odd', second]);
+    expect(wrongKind.err).toMatch(/--mapping odd is for telemetry, not changes/);
+  });
+});
+
+describe('incident exports from PagerDuty and ServiceNow-like tools', () => {
+  it('reads a PagerDuty incident CSV export by its documented column names; a ServiceNow-like one through an explicit mapping', async () => {
+    const pd = 'id,incident_number,title,description,service_name,urgency,status,created_on,resolved_on,escalation_policy\n'
+      + 'Q1ABC,101,Checkout 5xx,Checkout 5xx,checkout,high,resolved,2026-01-05T09:03:00Z,2026-01-05T09:40:00Z,Payments\n'
+      + 'Q1ABD,102,Search slow,Search slow,search,low,resolved,2026-01-06T10:00:00-05:00,2026-01-06T16:00:00Z,Search\n';
+    const report = await importPath(engine, writeFile(dir, 'pagerduty.csv', pd), { kind: 'incidents', mapping: { incident_number: 'ignore', description: 'ignore' } });
+    expect(report.status).toBe('imported');
+    const rows = (await engine.call('incidents.page', { order: 'asc' })).rows;
+    expect(rows.map((i) => [i.externalId, i.service, i.severity, new Date(i.startedTs).toISOString()])).toEqual([
+      ['Q1ABC', 'checkout', 1, '2026-01-05T09:03:00.000Z'], ['Q1ABD', 'search', 3, '2026-01-06T15:00:00.000Z'],
+    ]);
+    const snow = 'number,short_description,cmdb_ci,priority,opened_at,sys_created_on,resolved_at\nINC0010001,DB failover,ledger,1 - Critical,2026-01-07 08:00:00,2026-01-07 08:05:00,2026-01-07 09:00:00\n';
+    const refused = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents' });
+    expect(refused.message).toMatch(/no column for required field service/);
+    const mapped = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents', mapping: { cmdb_ci: 'service', sys_created_on: 'detected', short_description: 'title' }, timeZone: 'UTC' });
+    expect(mapped.status).toBe('imported');
+    const ledger = (await engine.call('incidents.page', { order: 'asc' })).rows.find((i) => i.service === 'ledger')!;
+    expect([ledger.externalId, ledger.severity, new Date(ledger.detectedTs!).toISOString()]).toEqual(['INC0010001', 1, '2026-01-07T08:05:00.000Z']);
+  });
+});

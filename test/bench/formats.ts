@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { measured } from './measure.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -10,31 +11,6 @@ import path from 'node:path';
 
 const SERVICES = 4;
 const METRICS = 5;
-
-function measure(command: string, args: string[], input = ''): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    let stdout = '';
-    let peakKb = 0;
-    child.stdout.on('data', (c) => (stdout += c));
-    const sample = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        // exited between samples
-      }
-    }, 50);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(sample);
-      if (code !== 0) reject(new Error(`${command} exited with ${code}`));
-      else resolve({ seconds: (performance.now() - started) / 1000, peakRssMb: peakKb / 1024, stdout });
-    });
-    child.stdin.end(input);
-  });
-}
 
 const T0 = Date.UTC(2025, 0, 1);
 const valueOf = (s: number, m: number, t: number): string => (100 + s * 10 + m + Math.sin(t / 60) * 5).toFixed(3);
@@ -109,15 +85,15 @@ export async function formatsBench(work: string, root: string, steps: number): P
   const child = path.join(root, 'test/bench/import-child.ts');
   const result: Record<string, unknown> = { points, series };
   for (const [name, file] of Object.entries(files)) {
-    const run = await measure(process.execPath, ['--import', 'tsx', child, file]);
+    const run = await measured(process.execPath, ['--import', 'tsx', child, file]);
     const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as { state: string; rows: number; seconds: number; rowsPerSecond: number };
     if (r.rows !== points) throw new Error(`${name}: imported ${r.rows} of ${points} points (${r.state})`);
     result[name] = { megabytes: Math.round(fs.statSync(file).size / 1e5) / 10, rowsPerSecond: Math.round(r.rowsPerSecond), seconds: Math.round(r.seconds * 100) / 100, peakRssMb: Math.round(run.peakRssMb) };
   }
-  const db = path.join(work, 'shell.db');
-  const shell = await measure('sqlite3', [db], `PRAGMA journal_mode=WAL;\nCREATE TABLE raw(timestamp TEXT, service TEXT, metric TEXT, value REAL);\n.mode csv\n.import --skip 1 ${files.longCsv} raw\n`);
+  const db = path.join(work, `shell-${steps}.db`);
+  const shell = await measured('sqlite3', [db], { input: `PRAGMA journal_mode=WAL;\nCREATE TABLE raw(timestamp TEXT, service TEXT, metric TEXT, value REAL);\n.mode csv\n.import --skip 1 ${files.longCsv} raw\n` });
   const shellRows = Number(spawnSync('sqlite3', [db, 'SELECT count(*) FROM raw'], { encoding: 'utf8' }).stdout.trim());
   result.sqlite3ShellLongCsv = { rowsPerSecond: Math.round(shellRows / shell.seconds), seconds: Math.round(shell.seconds * 100) / 100, peakRssMb: Math.round(shell.peakRssMb) };
-  for (const f of Object.values(files)) fs.rmSync(f, { force: true });
+  for (const f of [...Object.values(files), db, `${db}-wal`]) fs.rmSync(f, { force: true });
   return result;
 }

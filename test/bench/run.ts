@@ -3,7 +3,7 @@
  * to stdout and to bench-results/bench.json. Budgets from DESIGN.md §10 are reported beside the
  * figures so a regression is visible at a glance.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,37 +16,12 @@ import { writeDemo } from '../../sample-data/generate.js';
 import { changeRiskBench } from './change-risk.js';
 import { detectionBench } from './detection.js';
 import { formatsBench } from './formats.js';
+import { measured } from './measure.js';
 import { DEFAULT_OPTIONS } from '../../sample-data/generator.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-bench-'));
 const log = (text: string): void => void process.stderr.write(`${text}\n`);
-
-/** Runs a command and samples its peak RSS (VmHWM) from /proc until it exits. */
-function measured(command: string, args: string[], options: { input?: string } = {}): Promise<{ seconds: number; peakRssMb: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    let stdout = '';
-    let peakKb = 0;
-    child.stdout.on('data', (c) => (stdout += c));
-    const sample = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        // the process has just exited
-      }
-    }, 25);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(sample);
-      if (code !== 0) reject(new Error(`${command} exited with ${code}`));
-      else resolve({ seconds: (performance.now() - started) / 1000, peakRssMb: peakKb / 1024, stdout });
-    });
-    child.stdin.end(options.input ?? '');
-  });
-}
 
 async function telemetryFile(copies: number): Promise<{ file: string; rows: number; bytes: number }> {
   const out = path.join(work, `set-${copies}`);

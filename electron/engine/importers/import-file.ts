@@ -213,6 +213,21 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
     const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
     if (canonical) report.mapping = { [format]: 'fields named by the format' };
+    /** A row that normalised (or not): scrubbed, previewed, and written in batches. */
+    const accept = (line: number, result: ReturnType<typeof normaliseRow>): void => {
+      if (!result.ok) return reject({ line, reason: result.reason });
+      const scrubbed = scrubRow(result.row, scrubber);
+      previewRow(line, { ok: true, row: scrubbed });
+      // Once a strict import has a bad row it will be refused: keep reading to report every bad
+      // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.
+      if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) return;
+      batch.push(scrubbed);
+      if (batch.length >= BATCH) {
+        flush();
+        job.throwIfCancelled();
+        job.progress({ fraction: stat.size > 0 ? Math.min(1, bytesRead / stat.size) : null, message: `${report.rowsRead.toLocaleString('en-US')} rows read`, rows: report.rowsRead });
+      }
+    };
     let streamError: string | null = null;
     try {
       reading: for await (const rows of reader.batches()) {
@@ -230,20 +245,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
             const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
             for (const d of drop) delete extra[d];
             for (const k of [...Object.keys(rawRow.values), ...Object.keys(extra)]) if (seenColumns.size < 200) seenColumns.add(k);
-            const result = normaliseRow(request.kind, rawRow.values, extra, canonicalOptions);
-            if (!result.ok) {
-              reject({ line: rawRow.line, reason: result.reason });
-              continue;
-            }
-            const scrubbed = scrubRow(result.row, scrubber);
-            previewRow(rawRow.line, { ok: true, row: scrubbed });
-            if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) continue;
-            batch.push(scrubbed);
-            if (batch.length >= BATCH) {
-              flush();
-              job.throwIfCancelled();
-              job.progress({ fraction: stat.size > 0 ? Math.min(1, bytesRead / stat.size) : null, message: `${report.rowsRead.toLocaleString('en-US')} rows read`, rows: report.rowsRead });
-            }
+            accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
             continue;
           }
           if (!mapping) {
@@ -272,22 +274,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
           const extra: Record<string, unknown> = {};
           for (const column of mapping.extra) extra[column] = rawRow.values[column];
           if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
-          const result = normaliseRow(request.kind, fields, extra, normaliseOptions);
-          if (!result.ok) {
-            reject({ line: rawRow.line, reason: result.reason });
-            continue;
-          }
-          const scrubbed = scrubRow(result.row, scrubber);
-          previewRow(rawRow.line, { ok: true, row: scrubbed });
-          // Once a strict import has a bad row it will be refused: keep reading to report every bad
-          // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.
-          if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) continue;
-          batch.push(scrubbed);
-          if (batch.length >= BATCH) {
-            flush();
-            job.throwIfCancelled();
-            job.progress({ fraction: stat.size > 0 ? Math.min(1, bytesRead / stat.size) : null, message: `${report.rowsRead.toLocaleString('en-US')} rows read`, rows: report.rowsRead });
-          }
+          accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions));
         }
       }
     } catch (err) {

@@ -104,6 +104,20 @@ describe('importing telemetry', () => {
     expect(counts(workspace).points).toBe(after.points! + 1);
   });
 
+  it('keeps characters whole across read boundaries, and counts lines across quoted line breaks', async () => {
+    const { engine, dir } = await freshEngine();
+    // 300 kB of rows whose service name has two-byte characters: some will straddle a 64 kB read.
+    const rows = Array.from({ length: 6000 }, (_, i) => `${1788220800 + i * 60},café-größe,cpu,${i}`);
+    const ok = await importPath(engine, writeFile(dir, 'utf8.csv', `timestamp,service,metric,value\n${rows.join('\n')}\n`), { kind: 'telemetry' });
+    expect(ok).toMatchObject({ status: 'imported', rowsAccepted: 6000 });
+    const quoted = 'id,service,timestamp,description\nc1,api,2026-09-01T00:00:00Z,"two\nlines"\n\nc2,api,2026-09-01T01:00:00Z,"a ""quote"""\nc3,api,not a time,x\n';
+    const report = await importPath(engine, writeFile(dir, 'quoted.csv', quoted), { kind: 'changes', acceptValidRows: true });
+    expect(report.rowsAccepted).toBe(2);
+    expect(report.rejected).toEqual([{ line: 6, reason: expect.stringMatching(/timestamp/) }]);
+    const page = await engine.call('changes.page', { order: 'asc' });
+    expect(page.rows.map((c) => c.description)).toEqual(['two\nlines', 'a "quote"']);
+  });
+
   it('names the missing field and the columns it found', async () => {
     const { engine, dir } = await freshEngine();
     const report = await importPath(engine, writeFile(dir, 'cols.csv', 'when,svc,value\n1,a,2\n'), { kind: 'telemetry' });

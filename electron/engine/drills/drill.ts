@@ -81,22 +81,22 @@ export function checkDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   return { config };
 }
 
-interface Row { change_id: number; ts: number; score: number | null; decision: number | null; error: string | null; fallback_model_id: number | null; label: number; fault: string | null }
+interface Row { change_id: number; ts: number; service_id: number; score: number | null; decision: number | null; error: string | null; fallback_model_id: number | null; label: number; fault: string | null }
 
 function rowsOf(db: Db, runId: number, modelId: number): Row[] {
   // The order the run scored them in (changes by time, then id): the order the fault plan indexes.
-  return db.prepare(`SELECT s.change_id, c.ts, s.score, s.decision, s.error, s.fallback_model_id, s.label, s.fault FROM suggestions s JOIN changes c ON c.id = s.change_id
+  return db.prepare(`SELECT s.change_id, c.ts, c.service_id, s.score, s.decision, s.error, s.fallback_model_id, s.label, s.fault FROM suggestions s JOIN changes c ON c.id = s.change_id
     WHERE s.run_id = ? AND s.model_id = ? ORDER BY c.ts, c.id`).all(runId, modelId) as Row[];
 }
 
 /** How many rows each perturbation touched: the exact shares the spec claims. */
-function injectedCounts(perturbations: readonly Perturbation[], rows: readonly Row[], services: readonly number[], seed: number): Record<string, number> {
+function injectedCounts(perturbations: readonly Perturbation[], rows: readonly Row[], seed: number): Record<string, number> {
   const out: Record<string, number> = {};
   const n = rows.length;
   perturbations.forEach((p, index) => {
     let count: number;
     if (p.kind === 'stale') {
-      const span = staleSpan({ times: rows.map((r) => r.ts), services }, p.share, p.at);
+      const span = staleSpan({ times: rows.map((r) => r.ts), services: rows.map((r) => r.service_id) }, p.share, p.at);
       count = rows.filter((r) => r.ts >= span.from && r.ts < span.until).length;
     } else count = pickRows(n, p.share, streamSeed(seed, index)).reduce((a, b) => a + b, 0);
     out[p.kind] = (out[p.kind] ?? 0) + count;
@@ -128,7 +128,6 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
     const threshold = config.thresholds?.[String(modelId)] ?? model.threshold;
     const before = rowsOf(db, base.id, modelId);
     const after = rowsOf(db, run.id, modelId);
-    const services = db.prepare(`SELECT c.service_id FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ? ORDER BY c.ts, c.id`).pluck().all(run.id, modelId) as number[];
     const plan = faultPlan(after.length, spec.perturbations, spec.seed);
     const failures: Record<string, number> = {};
     let garbageCaught = 0;
@@ -167,7 +166,7 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
       model: { id: model.id, name: model.name, version: model.version }, rows: after.length,
       answeredByModel: after.filter((r) => r.score !== null && r.fallback_model_id === null).length, answeredByFallback,
       noSuggestion: after.filter((r) => r.score === null).length, fallbackRate: after.length ? answeredByFallback / after.length : 0,
-      failures, unhandled, injected: injectedCounts(spec.perturbations, after, services, spec.seed), garbageCaught, garbageRows, identicalToBase: identical,
+      failures, unhandled, injected: injectedCounts(spec.perturbations, after, spec.seed), garbageCaught, garbageRows, identicalToBase: identical,
       deltas, paired: pairs.length,
       drift: { base: base.manifest?.drift?.find((d) => d.modelId === modelId) ?? null, drill: run.manifest?.drift?.find((d) => d.modelId === modelId) ?? null },
       gate,

@@ -14,7 +14,7 @@ import { drain, type RawRow, type RecordReader } from './reader.js';
  * "line" in a report is the item's position (1-based); the reason names the path inside it.
  */
 
-export interface Item { path: string; index: number; value: unknown }
+export interface Item { index: number; value: unknown }
 
 /** Streams the values at paths matching `filter`, across all top-level documents in the input. */
 export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
@@ -27,7 +27,7 @@ export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable
   input.pipe(parser).pipe(picker).pipe(values);
   let index = 0;
   for await (const batch of drain<{ key: number; value: unknown }>(values)) {
-    yield batch.map((b) => ({ path: '', index: index++, value: b.value }));
+    yield batch.map((b) => ({ index: index++, value: b.value }));
   }
 }
 

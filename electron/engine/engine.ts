@@ -304,9 +304,9 @@ export function createEngine(options: EngineOptions): Engine {
         version = saved[saved.length - 1]!.version;
       } else parsed = parseDrill(spec);
       checkDrill(ws.db, parsed);
-      return { jobId: jobs.start('drill', `Drill "${parsed.name}" on run ${parsed.baseRun}`, (ctx) => runDrill(ws.db, parsed, ctx, { version })).id };
+      return { jobId: jobs.start('drill', `Drill "${parsed.name}" on ${parsed.task === 'detection' ? 'detection ' : ''}run ${parsed.baseRun}`, (ctx) => runDrill(ws.db, parsed, ctx, { version })).id };
     },
-    'drills.results': ({ runId }) => listDrillResults(requireDb().db, runId),
+    'drills.results': ({ runId, task }) => listDrillResults(requireDb().db, runId, task),
     'drills.result': ({ id }) => getDrillResult(requireDb().db, id),
     'gates.list': () => listGates(requireDb().db),
     'gates.save': ({ spec }) => saveGate(requireDb().db, spec),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DrillMarker, RunGuard } from './drills.js';
 
 /** Detection and attribution: detector specs, detection runs, their scorecards and the incident replay (DESIGN.md §5, §6). */
 
@@ -88,6 +89,15 @@ export const DetectionRunConfig = z.object({
   /** an alert this long before an incident's start still counts as detecting it */
   earlyToleranceMinutes: z.number().min(0).max(24 * 60).default(15),
   seed: z.number().int().default(20260901),
+  /** How the run treats a misbehaving detector: per-step time budget, gaps in its inputs, invalid scores. */
+  guard: RunGuard.optional(),
+  /**
+   * Who answers the steps a detector fails on: another detector (its decision kept, its score put on
+   * the failing detector's scale), or the workspace's imported alerts in the failed spans.
+   */
+  fallback: z.union([z.literal('static-alerts'), z.number().int()]).optional(),
+  /** Set when the run is a drill: the faults injected, and the run it re-ran. */
+  drill: DrillMarker.optional(),
 });
 export type DetectionRunConfig = z.infer<typeof DetectionRunConfig>;
 export type DetectionRunConfigInput = z.input<typeof DetectionRunConfig>;

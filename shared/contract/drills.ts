@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { MetricComparison } from './gates.js';
 
 /**
- * Drills (DESIGN.md §7): re-run a change-risk run with faults injected into its inputs and its
- * model, and report what changed, whether the fallback answered, and whether drift was flagged.
+ * Drills (DESIGN.md §7): re-run a change-risk or detection run with faults injected into its inputs
+ * and its model, and report what changed, whether the fallback answered, and whether drift was flagged.
+ * In a detection drill the "rows" are the time steps each detector scores, and `features` name
+ * the telemetry metrics it reads.
  */
 
 const Share = z.number().min(0).max(1);
@@ -45,12 +47,20 @@ export const RunGuard = z.object({
 });
 export type RunGuard = z.infer<typeof RunGuard>;
 
+/** How a run's config records that it is a drill: the faults injected, and the run it re-ran. */
+export const DrillMarker = z.object({ name: z.string(), version: z.number().int().nullable(), baseRun: z.number().int(), seed: z.number().int(), perturbations: z.array(Perturbation) });
+export type DrillMarker = z.infer<typeof DrillMarker>;
+
+export const DRILL_TASKS = ['change-risk', 'detection'] as const;
+
 export const DRILL_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
 export const DrillSpec = z.object({
   name: z.string().regex(DRILL_NAME, 'a drill name is 1-64 letters, digits, spaces, dots, dashes or underscores'),
   description: z.string().max(2000).default(''),
-  /** The finished change-risk run to re-run under faults. */
+  /** What the base run is: a change-risk run (Runs) or a detection run (Detection). */
+  task: z.enum(DRILL_TASKS).default('change-risk'),
+  /** The finished run to re-run under faults. */
   baseRun: z.number().int(),
   /** Which of its models to drill; default all of them. */
   models: z.array(z.number().int()).max(20).optional(),
@@ -59,10 +69,15 @@ export const DrillSpec = z.object({
   runner: z.object({
     timeoutMs: z.number().positive().max(600_000).optional(),
     nanPolicy: z.enum(['pass', 'impute', 'refuse']).default('impute'),
-    outputRange: z.tuple([z.number(), z.number()]).default([0, 1]),
-    /** Who answers a failed row: a model (id or name; a built-in baseline is the usual choice) or nobody ("none": no suggestion). */
-    fallback: z.union([z.literal('none'), z.number().int(), z.string().min(1).max(64)]).default('none'),
-  }).default({ nanPolicy: 'impute', outputRange: [0, 1], fallback: 'none' }),
+    /** Valid scores; default [0, 1] for change-risk (probabilities), [0, ∞) for detection ("how unusual" scores). */
+    outputRange: z.tuple([z.number(), z.number()]).optional(),
+    /**
+     * Who answers a failed row: a model (id or name; a built-in baseline or a static-threshold
+     * detector is the usual choice), the workspace's imported alerts ("static-alerts", detection
+     * only), or nobody ("none": no suggestion).
+     */
+    fallback: z.union([z.literal('none'), z.literal('static-alerts'), z.number().int(), z.string().min(1).max(64)]).default('none'),
+  }).default({ nanPolicy: 'impute', fallback: 'none' }),
   /** A saved gate (name) or preset ("advisory", "gating") to judge both runs by. */
   gate: z.string().min(1).max(100).optional(),
 });
@@ -101,6 +116,7 @@ const Verdict = z.enum(['pass', 'fail', 'inconclusive']);
 
 export const DrillModelReport = z.object({
   model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }),
+  /** changes (change-risk) or scored time steps (detection) */
   rows: z.number().int(),
   answeredByModel: z.number().int(),
   answeredByFallback: z.number().int(),
@@ -119,8 +135,9 @@ export const DrillModelReport = z.object({
   garbageRows: z.number().int(),
   /** every row's score and decision identical to the base run's */
   identicalToBase: z.boolean(),
-  /** drill − base for each metric, paired over the changes both answered */
+  /** drill − base for each metric, paired over the changes both answered (detection: over the incidents, or the days for false alerts) */
   deltas: z.array(MetricComparison),
+  /** changes both runs scored (detection: incidents in the range) */
   paired: z.number().int(),
   drift: z.object({ base: ModelDrift.nullable(), drill: ModelDrift.nullable() }),
   gate: z.object({ name: z.string(), base: Verdict, drill: Verdict, changed: z.boolean(), reasons: z.array(z.string()) }).nullable(),
@@ -129,6 +146,7 @@ export type DrillModelReport = z.infer<typeof DrillModelReport>;
 
 export const DrillReport = z.object({
   id: z.number().int(),
+  task: z.enum(DRILL_TASKS).default('change-risk'),
   drill: z.string(),
   drillVersion: z.number().int().nullable(),
   spec: DrillSpec,

@@ -169,7 +169,7 @@ export const methods = {
   'drills.save': method(z.object({ spec: z.unknown() }), SavedDrill),
   /** Runs an unsaved spec, or the latest version of a saved drill by name; the job's result is a DrillReport. */
   'drills.start': method(z.object({ spec: z.unknown().optional(), name: z.string().min(1).max(64).optional() }), JobStarted, { job: true }),
-  'drills.results': method(z.object({ runId: z.number().int().optional() }), z.array(DrillReport)),
+  'drills.results': method(z.object({ runId: z.number().int().optional(), task: z.enum(['change-risk', 'detection']).optional() }), z.array(DrillReport)),
   'drills.result': method(z.object({ id: z.number().int() }), DrillReport),
   'detectors.add': method(AddDetector, ModelInfo),
   'detectors.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: WindowManifest }), ModelInfo),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelDrift, Perturbation, RunGuard } from './drills.js';
+import { DrillMarker, ModelDrift, RunGuard } from './drills.js';
 
 /** Model registry and change-risk runs: the records and the manifest a model is added with. */
 
@@ -97,7 +97,7 @@ export const RunConfig = z.object({
   /** How the run treats a misbehaving model: timeout budget, missing inputs, invalid outputs. */
   guard: RunGuard.optional(),
   /** Set when the run is a drill: the faults injected, and the run it re-ran. */
-  drill: z.object({ name: z.string(), version: z.number().int().nullable(), baseRun: z.number().int(), seed: z.number().int(), perturbations: z.array(Perturbation) }).optional(),
+  drill: DrillMarker.optional(),
 });
 export type RunConfig = z.infer<typeof RunConfig>;
 export type RunConfigInput = z.input<typeof RunConfig>;

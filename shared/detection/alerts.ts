@@ -12,7 +12,8 @@ export function alertsFromScores(times: ArrayLike<number>, scores: ArrayLike<num
   const out: AlertSpan[] = [];
   let current: AlertSpan | null = null;
   for (let t = fromIndex; t < scores.length; t++) {
-    if (scores[t]! < threshold) continue;
+    // Written so NaN (a step nobody scored) never counts as at or above the threshold.
+    if (!(scores[t]! >= threshold)) continue;
     if (current && (current.endIndex === t - 1 || times[t]! - times[current.endIndex]! <= cooldownMs)) {
       current.endIndex = t;
       if (scores[t]! > scores[current.peakIndex]!) current.peakIndex = t;

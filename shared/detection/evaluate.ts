@@ -1,5 +1,6 @@
 import { quantile } from '../metrics/bootstrap.js';
 import { sfc32, sfc32State } from '../metrics/resample.js';
+import { verdictOf, type MetricComparison } from '../metrics/compare.js';
 
 /**
  * Detection metrics (DESIGN.md §6): an incident is detected when an alert on its service starts in
@@ -127,6 +128,18 @@ export function bootstrapColumns<T>(items: readonly T[], stat: (sample: T[]) => 
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/** Alerts that matched no incident, counted per day of the range (the last day may be partial). */
+export function falseAlertsByDay(alerts: readonly EvalAlert[], matching: Matching, range: { from: number; until: number }): number[] {
+  const days = Math.max(1, Math.ceil((range.until - range.from) / DAY));
+  const falsePerDay = new Array<number>(days).fill(0);
+  alerts.forEach((a, i) => {
+    if (matching.incidentOf[i] !== -1) return;
+    const d = Math.min(days - 1, Math.max(0, Math.floor((a.start - range.from) / DAY)));
+    falsePerDay[d]!++;
+  });
+  return falsePerDay;
+}
+
 export function detectionMetrics(incidents: readonly EvalIncident[], alerts: readonly EvalAlert[], matching: Matching, range: { from: number; until: number }, options: { resamples?: number; seed?: number } = {}): DetectionMetrics {
   const resamples = options.resamples ?? 1000;
   const seed = options.seed ?? 20260901;
@@ -139,13 +152,7 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
   const precision = matched.length ? matched.reduce<number>((s, x) => s + x, 0) / matched.length : Number.NaN;
   const precisionCi = bootstrapColumns(matched, (xs) => [xs.reduce<number>((s, x) => s + x, 0) / xs.length], resamples, seed + 1)[0];
 
-  const days = Math.max(1, Math.ceil((range.until - range.from) / DAY));
-  const falsePerDay = new Array<number>(days).fill(0);
-  alerts.forEach((a, i) => {
-    if (matching.incidentOf[i] !== -1) return;
-    const d = Math.min(days - 1, Math.max(0, Math.floor((a.start - range.from) / DAY)));
-    falsePerDay[d]!++;
-  });
+  const falsePerDay = falseAlertsByDay(alerts, matching, range);
   const faRate = falsePerDay.reduce((s, x) => s + x, 0) / ((range.until - range.from) / DAY || 1);
   const faCi = bootstrapColumns(falsePerDay, (xs) => [xs.reduce((s, x) => s + x, 0) / xs.length], resamples, seed + 2)[0];
 
@@ -184,4 +191,49 @@ export function compareDetection(incidents: readonly EvalIncident[], modelAt: re
     gain: { value: finite(point[0]!), lo: ci[0]?.lo ?? null, hi: ci[0]?.hi ?? null },
     recallGain: { value: finite(point[1]!), lo: ci[1]?.lo ?? null, hi: ci[1]?.hi ?? null },
   };
+}
+
+/** One side of a paired comparison of two detection runs over the same incidents and days. */
+export interface DetectionSide {
+  /** per incident (same order on both sides): the first matching alert's start, or null */
+  at: readonly (number | null)[];
+  /** false alerts on each day of the range */
+  falsePerDay: readonly number[];
+}
+
+/**
+ * Drill − base for the detection metrics, each with a paired bootstrap interval: recall and the time
+ * until someone knew (the earlier of the humans and the alert) over the same incidents, false
+ * alerts per day over the same days. Used for drills, where the same detector ran twice.
+ */
+export function compareDetectionRuns(incidents: readonly EvalIncident[], base: DetectionSide, drill: DetectionSide, range: { from: number; until: number }, options: { resamples?: number; seed?: number } = {}): MetricComparison[] {
+  const resamples = options.resamples ?? 1000;
+  const seed = (options.seed ?? 20260901) + 5;
+  const b = perIncident(incidents, base.at);
+  const d = perIncident(incidents, drill.at);
+  const pairs = b.map((x, k) => [x, d[k]!] as const);
+  const recall = (xs: readonly (readonly [PerIncident, PerIncident])[]): number[] => {
+    const n = xs.length || Number.NaN;
+    return [xs.filter(([x]) => x.detected).length / n, xs.filter(([, y]) => y.detected).length / n];
+  };
+  const known = pairs.filter(([x, y]) => x.withModelTtd !== null && y.withModelTtd !== null);
+  const ttk = (xs: readonly (readonly [PerIncident, PerIncident])[]): number[] => [mean(xs.map(([x]) => x.withModelTtd!)) ?? Number.NaN, mean(xs.map(([, y]) => y.withModelTtd!)) ?? Number.NaN];
+  const days = base.falsePerDay.map((x, i) => [x, drill.falsePerDay[i] ?? 0] as const);
+  const spanDays = (range.until - range.from) / DAY || 1;
+  // Per-day means scaled so the point values are the run's false alerts per day (the last day may be partial).
+  const scale = days.length / spanDays;
+  const fa = (xs: readonly (readonly [number, number])[]): number[] => [scale * (mean(xs.map(([x]) => x)) ?? Number.NaN), scale * (mean(xs.map(([, y]) => y)) ?? Number.NaN)];
+  const one = <T>(metric: string, higher: boolean, items: readonly T[], stat: (xs: readonly T[]) => number[], salt: number): MetricComparison => {
+    const [c0, c1] = stat(items);
+    const diff = (xs: readonly T[]): number[] => { const [x, y] = stat(xs); return [y! - x!]; };
+    const ci = bootstrapColumns(items, diff, resamples, seed + salt)[0];
+    const value = items.length ? finite(c1! - c0!) : null;
+    const difference = { value, lo: ci?.lo ?? null, hi: ci?.hi ?? null };
+    return { metric, champion: finite(c0 ?? Number.NaN), challenger: finite(c1 ?? Number.NaN), difference, verdict: verdictOf(difference, higher) };
+  };
+  return [
+    one('incident_recall', true, pairs, recall, 0),
+    one('time_to_know_min', false, known, ttk, 1),
+    one('false_alerts_per_day', false, days, fa, 2),
+  ];
 }

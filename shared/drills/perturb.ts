@@ -133,7 +133,9 @@ export interface FaultPlan {
   injected: Record<string, number>;
 }
 
-export function faultPlan(n: number, perturbations: readonly Perturbation[], seed: number): FaultPlan {
+/** `range`: the scores a valid answer can take; garbage lands outside it (above and below where it is bounded). */
+export function faultPlan(n: number, perturbations: readonly Perturbation[], seed: number, range: readonly [number, number] = [0, 1]): FaultPlan {
+  const [lo, hi] = range;
   const plan: FaultPlan = { fail: new Uint8Array(n), garbage: new Uint8Array(n), garbageValue: new Float64Array(n), flip: new Uint8Array(n), latency: new Float64Array(n), injected: {} };
   perturbations.forEach((p, index) => {
     if ('features' in p) return;
@@ -147,9 +149,9 @@ export function faultPlan(n: number, perturbations: readonly Perturbation[], see
       else if (p.kind === 'flip') plan.flip[i] = 1;
       else if (p.kind === 'garbage') {
         plan.garbage[i] = 1;
-        // Out of range on both sides: above 1 and below 0, never a value a probability could take.
+        // Out of range on both sides (above 1 and below 0 for a probability), never a valid answer.
         const u = 0.01 + next();
-        plan.garbageValue[i] = p.value === 'nan' ? Number.NaN : i % 2 === 0 ? 1 + u : -u;
+        plan.garbageValue[i] = p.value === 'nan' ? Number.NaN : i % 2 === 0 && Number.isFinite(hi) ? hi + u : lo - u;
       } else if (p.kind === 'latency') {
         plan.latency[i]! += p.distribution === 'fixed' ? p.ms : p.ms / Math.pow(1 - next(), 1 / p.alpha);
       }
@@ -157,6 +159,14 @@ export function faultPlan(n: number, perturbations: readonly Perturbation[], see
     plan.injected[p.kind] = (plan.injected[p.kind] ?? 0) + count;
   });
   return plan;
+}
+
+/**
+ * A flipped decision for an unbounded "how unusual" score (≥ 0): above the threshold t it drops to
+ * t²/(s + t) (at most t/2), below it rises to 2t − s (more than t). NaN (no score yet) stays NaN.
+ */
+export function reflectUnbounded(score: number, threshold: number): number {
+  return score >= threshold ? (threshold * threshold) / (score + threshold) : 2 * threshold - score;
 }
 
 /**

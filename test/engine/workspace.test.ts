@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
-import { LATEST_VERSION } from '../../electron/engine/db/migrations/index.js';
+import { LATEST_VERSION, migrations } from '../../electron/engine/db/migrations/index.js';
 import { createEngine } from '../../electron/engine/engine.js';
 import { tempDir } from '../helpers/workspace.js';
 
@@ -75,5 +75,23 @@ describe('workspace files', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'not_a_workspace', message: expect.stringContaining('bad.sbw') } });
     const missing = await engine.dispatch('workspace.open', { name: 'nothing-here' });
     expect(missing).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+  it('upgrades a schema-11 workspace: drill results kept, marked change-risk, and free to name detection runs', () => {
+    const file = path.join(tempDir(), 'v11.sbw');
+    const raw = new Database(file);
+    for (const m of migrations.filter((x) => x.version <= 11)) raw.exec(m.sql);
+    raw.pragma('application_id = 1396856625');
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('format', 'shadowbench-workspace')").run();
+    raw.pragma('user_version = 11');
+    raw.pragma('foreign_keys = OFF');
+    raw.prepare("INSERT INTO drill_results (id, drill, drill_version, base_run_id, drill_run_id, report, created_at) VALUES (7, 'old', 2, 1, 2, '{}', 123)").run();
+    raw.close();
+    const db = openWorkspace(file);
+    expect(db.pragma('user_version', { simple: true })).toBe(LATEST_VERSION);
+    expect(db.prepare('SELECT id, drill, drill_version, task, base_run_id, drill_run_id, report, created_at FROM drill_results').all())
+      .toEqual([{ id: 7, drill: 'old', drill_version: 2, task: 'change-risk', base_run_id: 1, drill_run_id: 2, report: '{}', created_at: 123 }]);
+    // No foreign key into runs any more: a detection drill's ids live in detection_runs.
+    expect(() => db.prepare("INSERT INTO drill_results (drill, task, base_run_id, drill_run_id, report, created_at) VALUES ('d', 'detection', 900, 901, '{}', 1)").run()).not.toThrow();
+    db.close();
   });
 });

@@ -62,11 +62,13 @@ function normalise(window: Float32Array, mode: WindowManifest['window']['normali
  * points inside a window repeat the previous value (the window's first known value at its start).
  * A NaN or infinite score is an error naming the model, the service and the time.
  */
-export async function scoreWindows(session: ort.InferenceSession, manifest: WindowManifest, times: Float64Array, values: Float64Array[], where: string, cancelled: () => boolean = () => false): Promise<DetectorOutput> {
+export async function scoreWindows(session: ort.InferenceSession, manifest: WindowManifest, times: Float64Array, values: Float64Array[], where: string, cancelled: () => boolean = () => false, options: { guarded?: boolean } = {}): Promise<DetectorOutput & { thrown: Uint8Array | null }> {
   const n = times.length;
   const { length: w, metrics, normalisation } = manifest.window;
   const m = metrics.length;
   const rank = inputRank(session, manifest);
+  // Guarded (a run with a guard): a failing batch marks its steps and a non-finite score is kept, for the guard to judge.
+  const thrown = options.guarded ? new Uint8Array(n) : null;
   const out: DetectorOutput = { score: new Float32Array(n), metric: new Uint8Array(n), expected: new Float32Array(n).fill(Number.NaN), spread: new Float32Array(n).fill(Number.NaN) };
   const window = new Float32Array(w);
   for (let start = w - 1; start < n; start += BATCH) {
@@ -95,6 +97,11 @@ export async function scoreWindows(session: ort.InferenceSession, manifest: Wind
     try {
       result = await session.run({ [manifest.input]: new ort.Tensor('float32', batch, dims) });
     } catch (err) {
+      if (thrown) {
+        thrown.fill(1, start, start + rows);
+        out.score.fill(Number.NaN, start, start + rows);
+        continue;
+      }
       throw new EngineFailure('input_error', `Model ${manifest.name} failed on ${where} at ${new Date(times[start]!).toISOString()}: ${(err as Error).message.split('\n')[0]}`);
     }
     const tensor = result[manifest.output] as ort.Tensor;
@@ -105,11 +112,11 @@ export async function scoreWindows(session: ort.InferenceSession, manifest: Wind
     if (column >= width) throw new EngineFailure('input_error', `Model ${manifest.name}: output "${manifest.output}" has ${width} column(s); the manifest asks for column ${column}`);
     for (let r = 0; r < rows; r++) {
       const v = Number(data[r * width + column]);
-      if (!Number.isFinite(v)) throw new EngineFailure('input_error', `Model ${manifest.name} returned ${v} on ${where} at ${new Date(times[start + r]!).toISOString()}: scores must be finite numbers`);
+      if (!Number.isFinite(v) && !thrown) throw new EngineFailure('input_error', `Model ${manifest.name} returned ${v} on ${where} at ${new Date(times[start + r]!).toISOString()}: scores must be finite numbers`);
       out.score[start + r] = v;
     }
   }
-  return out;
+  return { ...out, thrown };
 }
 
 /** The metric that deviated most at step t, against the rest of its window: for explanations. */

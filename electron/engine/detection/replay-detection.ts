@@ -10,6 +10,7 @@ import { EngineFailure } from '../errors.js';
 import { ks2, psi, psiBand } from '../../../shared/metrics/drift.js';
 import { JobCancelled, type JobContext } from '../jobs/jobs.js';
 import { detectorOf, type Detector } from '../models/registry.js';
+import { applyNanPolicy, FAILED, faultNames, guardSteps, perturbFrame, serviceSeed, staticSpans } from './guard.js';
 
 /**
  * A detection shadow run: every detector scores every service's telemetry in time order, alerts
@@ -126,64 +127,113 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at) VALUES ('running', ?, ?, ?, ?, ?)")
     .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now()).lastInsertRowid);
   const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores, faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insertFallbackAlert = db.prepare('INSERT OR IGNORE INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const importedAlerts = db.prepare('SELECT ts, name FROM alerts WHERE service_id = ? AND ts >= ? AND ts < ? ORDER BY ts');
   const cooldownMs = config.cooldownMinutes * 60_000;
   const metricsOf = (d: Detector): string[] => (d.kind === 'builtin' ? detectorMetrics(d.spec) : d.kind === 'onnx' ? d.manifest.window.metrics : []);
-  const metricsNeeded = [...new Set(models.flatMap((m) => metricsOf(m.detector)))];
+  // A guarded run (every drill is one): faults per step, the fallback answering the failed ones.
+  const guard = config.guard;
+  const drill = config.drill;
+  const fallback = typeof config.fallback === 'number' ? detectorOf(db, config.fallback) : null;
+  if (fallback?.detector.kind === 'log') throw new EngineFailure('input_error', `The fallback ${fallback.info.name} is a detector log; a fallback must be a detector that can score the telemetry`);
+  const fallbackName = fallback ? `${fallback.info.name} v${fallback.info.version}` : config.fallback === 'static-alerts' ? 'the imported alerts' : null;
+  const metricsNeeded = [...new Set([...models, ...(fallback ? [fallback] : [])].flatMap((m) => metricsOf(m.detector)))];
   const sessions = new Map<number, ort.InferenceSession>();
   let points = 0;
   const driftInputs: NonNullable<DetectionRunInfo['drift']>['inputs'] = [];
   try {
-    for (const m of models) if (m.detector.kind === 'onnx') sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
+    for (const m of [...models, ...(fallback ? [fallback] : [])]) if (m.detector.kind === 'onnx' && !sessions.has(m.info.id)) sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
     for (const [k, service] of services.entries()) {
       // Yield between services: progress reaches the UI and a cancel is seen.
       await new Promise((resolve) => setImmediate(resolve));
       job.throwIfCancelled();
       job.progress({ fraction: k / services.length, message: `${service.name}: scoring ${models.length} detector${models.length > 1 ? 's' : ''}`, rows: points });
-      const frame = metricsNeeded.length ? loadFrame(db, service.id, metricsNeeded, until) : { times: new Float64Array(0), values: [] };
-      const frameStart = firstIndexAtOrAfter(frame.times, from);
+      const stored = metricsNeeded.length ? loadFrame(db, service.id, metricsNeeded, until) : { times: new Float64Array(0), values: [] };
+      const frameStart = firstIndexAtOrAfter(stored.times, from);
+      const seed = serviceSeed(drill?.seed ?? config.seed, service.name);
+      // What the detectors (and the drift check) read: the telemetry after the drill's faults …
+      const perturbed = drill ? perturbFrame(stored, frameStart, metricsNeeded, drill.perturbations, seed) : stored;
+      // … and after the runner's own input checks.
+      const checked = guard ? applyNanPolicy(perturbed, frameStart, guard.nanPolicy) : null;
+      const frame = checked?.frame ?? perturbed;
       metricsNeeded.forEach((metric, i) => {
-        const d = inputDrift(frame.values[i]!, frameStart);
+        const d = inputDrift(perturbed.values[i]!, frameStart);
         if (d) driftInputs.push({ service: service.name, metric, ...d });
       });
       points += Math.max(0, frame.times.length - frameStart) * metricsNeeded.filter((m, i) => frame.values[i]!.some((v) => !Number.isNaN(v))).length;
       // Score first (ONNX inference is asynchronous), then write this service in one transaction.
       // Each detector has its own time grid: the telemetry's, or the steps its log has scores for.
-      const outputs: { times: Float64Array; start: number; out: DetectorOutput }[] = [];
-      for (const { info, detector } of models) {
+      const outputs: { times: Float64Array; start: number; out: DetectorOutput; thrown: Uint8Array | null; ms: number; faults: Uint8Array | null }[] = [];
+      const score = async (info: { id: number }, detector: Detector): Promise<(typeof outputs)[number]> => {
         const pick = metricsOf(detector).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
-        if (detector.kind === 'builtin') outputs.push({ times: frame.times, start: frameStart, out: runDetector(detector.spec, { times: frame.times, values: pick }) });
-        else if (detector.kind === 'onnx') {
+        const t0 = performance.now();
+        if (detector.kind === 'builtin') return { times: frame.times, start: frameStart, out: runDetector(detector.spec, { times: frame.times, values: pick }), thrown: null, ms: performance.now() - t0, faults: null };
+        if (detector.kind === 'onnx') {
           if (frame.times.length - frameStart > 0) checkStep(detector.manifest, frame.times, service.name);
-          outputs.push({ times: frame.times, start: frameStart, out: await scoreWindows(sessions.get(info.id)!, detector.manifest, frame.times, pick, service.name, () => job.cancelled) });
-        } else {
-          const log = loggedScores(db, info.id, service.id, until);
-          points += Math.max(0, log.times.length - firstIndexAtOrAfter(log.times, from));
-          outputs.push({ times: log.times, start: firstIndexAtOrAfter(log.times, from), out: log.out });
+          const out = await scoreWindows(sessions.get(info.id)!, detector.manifest, frame.times, pick, service.name, () => job.cancelled, { guarded: guard !== undefined });
+          return { times: frame.times, start: frameStart, out, thrown: out.thrown, ms: performance.now() - t0, faults: null };
         }
+        const log = loggedScores(db, info.id, service.id, until);
+        points += Math.max(0, log.times.length - firstIndexAtOrAfter(log.times, from));
+        return { times: log.times, start: firstIndexAtOrAfter(log.times, from), out: log.out, thrown: null, ms: performance.now() - t0, faults: null };
+      };
+      for (const { info, detector } of models) outputs.push(await score(info, detector));
+      if (guard) {
+        const backup = fallback ? await score(fallback.info, fallback.detector) : null;
+        outputs.forEach((o, mi) => {
+          const names = metricsOf(models[mi]!.detector);
+          const masks = (which: 'impute' | 'refuse'): Uint8Array | null => {
+            if (guard.nanPolicy !== which || o.times !== frame.times) return null;
+            const mask = new Uint8Array(Math.max(0, o.times.length - o.start));
+            for (const m of names) checked!.touched[metricsNeeded.indexOf(m)]!.forEach((v, k) => { if (v) mask[k] = 1; });
+            return mask;
+          };
+          const steps = Math.max(1, o.times.length - o.start);
+          const guarded = guardSteps({
+            score: o.out.score, thrown: o.thrown, start: o.start, threshold: thresholds[mi]!, guard, perturbations: drill?.perturbations ?? [],
+            // One plan per (service, detector) would move with the list of detectors; one per service keeps them comparable.
+            seed, imputed: masks('impute'), refused: masks('refuse'), perStepMs: o.ms / steps,
+            fallback: config.fallback === 'static-alerts' ? 'static-alerts' : backup && backup.times === o.times ? { score: backup.out.score, threshold: fallback!.info.threshold } : null,
+          });
+          o.out = { ...o.out, score: guarded.score };
+          o.faults = guarded.faults;
+        });
       }
       job.throwIfCancelled();
       const store = db.transaction(() => {
         models.forEach(({ info, detector }, mi) => {
-          const { times: grid, start, out } = outputs[mi]!;
+          const { times: grid, start, out, faults } = outputs[mi]!;
           if (grid.length - start <= 0) return;
           const names = metricsOf(detector);
           const pick = names.map((m) => frame.values[metricsNeeded.indexOf(m)]!);
           for (const a of alertsFromScores(grid, out.score, thresholds[mi]!, cooldownMs, start)) {
             const p = a.peakIndex;
             let explanation: string;
-            if (detector.kind === 'builtin') explanation = explainPeak(detector.spec, names[out.metric[p]!]!, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!);
+            const fault = faults?.[p - start] ?? 0;
+            if (fault & FAILED) explanation = `answered by the fallback ${fallbackName} (score ${out.score[p]!.toPrecision(3)} on this detector's scale): the detector failed here (${faultNames(fault & FAILED).join(', ')})`;
+            else if (detector.kind === 'builtin') explanation = explainPeak(detector.spec, names[out.metric[p]!]!, pick[out.metric[p]!]![p]!, out.expected[p]!, out.spread[p]!, out.score[p]!);
             else if (detector.kind === 'onnx') {
               const d = windowDeviation(pick, p, detector.manifest.window.length);
               explanation = `window model score ${out.score[p]!.toFixed(3)}; ${names[d.metric]} ${d.value.toPrecision(3)} vs ${d.expected.toPrecision(3)} over the window before it (${d.z.toFixed(1)}σ)`;
             } else explanation = `logged score ${out.score[p]!.toPrecision(3)} (threshold ${thresholds[mi]})`;
             insertAlert.run(runId, info.id, service.id, grid[a.startIndex]!, grid[a.endIndex]!, out.score[p]!, explanation);
           }
+          // The imported alerts answer for the spans the detector failed in: theirs become its alerts there.
+          if (faults && config.fallback === 'static-alerts') {
+            for (const [a, b] of staticSpans(grid, start, faults, until)) {
+              for (const alert of importedAlerts.all(service.id, a, b) as { ts: number; name: string }[]) {
+                const step = faults[firstIndexAtOrAfter(grid.subarray(start), alert.ts + 1) - 1] ?? 0;
+                insertFallbackAlert.run(runId, info.id, service.id, alert.ts, alert.ts, thresholds[mi]!, `answered by the imported alerts: "${alert.name ?? 'an alert'}" fired while the detector failed (${faultNames(step & FAILED).join(', ')})`);
+              }
+            }
+          }
           for (let c = start; c < grid.length; c += CHUNK) {
             const end = Math.min(grid.length, c + CHUNK);
             const times = grid.slice(c, end);
             const scores = out.score.slice(c, end);
-            insertScores.run(runId, info.id, service.id, times[0]!, times[times.length - 1]!, Buffer.from(times.buffer), Buffer.from(scores.buffer));
+            const codes = faults ? faults.slice(c - start, end - start) : null;
+            insertScores.run(runId, info.id, service.id, times[0]!, times[times.length - 1]!, Buffer.from(times.buffer), Buffer.from(scores.buffer), codes ? Buffer.from(codes.buffer) : null);
           }
         });
       });
@@ -241,12 +291,14 @@ export function listDetectionRuns(db: Db): DetectionRunInfo[] {
 }
 
 /** A model's per-step scores for one service in a run, from its stored chunks. */
-export function loadScores(db: Db, runId: number, modelId: number, serviceId: number, from?: number, until?: number): { times: Float64Array; scores: Float32Array } {
-  const rows = db.prepare(`SELECT times, scores FROM detection_scores WHERE run_id = ? AND model_id = ? AND service_id = ?
-    AND until_ts >= ? AND from_ts < ? ORDER BY from_ts`).all(runId, modelId, serviceId, from ?? -8.64e15, until ?? 8.64e15) as { times: Buffer; scores: Buffer }[];
+export function loadScores(db: Db, runId: number, modelId: number, serviceId: number, from?: number, until?: number): { times: Float64Array; scores: Float32Array; faults: Uint8Array | null } {
+  const rows = db.prepare(`SELECT times, scores, faults FROM detection_scores WHERE run_id = ? AND model_id = ? AND service_id = ?
+    AND until_ts >= ? AND from_ts < ? ORDER BY from_ts`).all(runId, modelId, serviceId, from ?? -8.64e15, until ?? 8.64e15) as { times: Buffer; scores: Buffer; faults: Buffer | null }[];
   const n = rows.reduce((a, r) => a + r.scores.byteLength / 4, 0);
   const times = new Float64Array(n);
   const scores = new Float32Array(n);
+  // Only runs with a guard record faults; their chunks all have them.
+  const faults = rows.some((r) => r.faults !== null) ? new Uint8Array(n) : null;
   let k = 0;
   for (const r of rows) {
     // Copy out of the Buffers: their offsets need not be aligned for a typed-array view.
@@ -254,7 +306,8 @@ export function loadScores(db: Db, runId: number, modelId: number, serviceId: nu
     const s = new Float32Array(r.scores.buffer.slice(r.scores.byteOffset, r.scores.byteOffset + r.scores.byteLength));
     times.set(t, k);
     scores.set(s, k);
+    if (faults && r.faults) faults.set(r.faults, k);
     k += s.length;
   }
-  return { times, scores };
+  return { times, scores, faults };
 }

@@ -26,7 +26,7 @@ function sweepThresholds(series: readonly NabSeries[], configured: number): numb
   const every = Math.max(1, Math.floor(total / 200_000));
   const sample: number[] = [];
   let k = 0;
-  for (const s of series) for (let i = 0; i < s.scores.length; i++) if (k++ % every === 0) sample.push(s.scores[i]!);
+  for (const s of series) for (let i = 0; i < s.scores.length; i++) if (k++ % every === 0 && Number.isFinite(s.scores[i]!)) sample.push(s.scores[i]!);
   if (sample.every((v) => v === 0 || v === 1)) return [1];
   sample.sort((a, b) => a - b);
   const picks = QUANTILES.map((q) => quantile(sample, q)).filter((v) => v > 0);
@@ -47,12 +47,12 @@ export function incidentsInRun(db: Db, runId: number): { incidents: IncidentRow[
   return { incidents, serviceIds, from: run.from, until: run.until };
 }
 
-function modelAlerts(db: Db, runId: number, modelId: number): EvalAlert[] {
+export function modelAlerts(db: Db, runId: number, modelId: number): EvalAlert[] {
   return db.prepare('SELECT s.name AS service, a.start_ts AS start FROM detection_alerts a JOIN services s ON s.id = a.service_id WHERE a.run_id = ? AND a.model_id = ? ORDER BY a.start_ts')
     .all(runId, modelId) as EvalAlert[];
 }
 
-function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: number, until: number): EvalAlert[] {
+export function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: number, until: number): EvalAlert[] {
   return (db.prepare('SELECT s.name AS service, a.ts AS start FROM alerts a JOIN services s ON s.id = a.service_id WHERE a.ts >= ? AND a.ts < ? ORDER BY a.ts').all(from, until) as EvalAlert[])
     .filter((a) => serviceIds.has(a.service));
 }
@@ -77,6 +77,8 @@ function card(name: string, modelId: number | null, threshold: number | null, in
 function nabSeries(db: Db, runId: number, modelId: number, incidents: IncidentRow[], serviceIds: Map<string, number>): NabSeries[] {
   return [...serviceIds].map(([name, id]) => {
     const { times, scores } = loadScores(db, runId, modelId, id);
+    // A step nobody answered (a guarded run's failure with no fallback) detects nothing: score 0 for NAB.
+    for (let i = 0; i < scores.length; i++) if (Number.isNaN(scores[i]!)) scores[i] = 0;
     const windows = incidents.filter((i) => i.service === name).map((i) => [i.started, i.resolved ?? i.started + 60 * MINUTE] as const);
     return { name, times, scores, windows: mergeWindows(windows) };
   });

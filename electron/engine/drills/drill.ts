@@ -10,12 +10,18 @@ import { checkGate, latestGate } from '../gates/gates.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { getModel } from '../models/registry.js';
 import { getRun, runChangeRisk } from '../runs/replay-changes.js';
+import type { DetectionRunConfig } from '../../../shared/contract/detection.js';
+import { checkDetectionDrill, runDetectionDrill } from './detection-drill.js';
 
 /**
- * Drills (DESIGN.md §7): a finished change-risk run re-run with faults injected, then compared
- * with the original row by row. The drill run is an ordinary run (its config says it is a drill),
- * so its scorecard, gates and reports work as for any other.
+ * Drills (DESIGN.md §7): a finished run re-run with faults injected, then compared with the
+ * original row by row (change-risk: changes; detection: time steps, see detection-drill.ts). The
+ * drill run is an ordinary run (its config says it is a drill), so its scorecard, gates and
+ * reports work as for any other.
  */
+
+/** Valid change-risk scores: probabilities. */
+const PROBABILITY: [number, number] = [0, 1];
 
 /** Parses a drill spec with messages that name the perturbation and the field. */
 export function parseDrill(input: unknown, where = 'the drill'): DrillSpec {
@@ -57,7 +63,12 @@ function resolveGate(db: Db, name: string): GateSpec {
 }
 
 /** Checks a drill against the workspace before its job starts, so a wrong spec is an immediate error. */
-export function checkDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
+export function checkDrill(db: Db, spec: DrillSpec): { config: RunConfig | DetectionRunConfig } {
+  return spec.task === 'detection' ? checkDetectionDrill(db, spec) : checkChangeRiskDrill(db, spec);
+}
+
+function checkChangeRiskDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
+  if (spec.runner.fallback === 'static-alerts') throw new EngineFailure('input_error', 'The imported alerts ("static-alerts") can only stand in for a detector; a change-risk drill falls back to a model (e.g. heuristic rules) or "none"');
   const base = getRun(db, spec.baseRun);
   if (base.state !== 'done') throw new EngineFailure('conflict', `Run ${spec.baseRun} is ${base.state}; a drill re-runs a finished run`);
   if (base.config.drill) throw new EngineFailure('input_error', `Run ${spec.baseRun} is itself a drill (of run ${base.config.drill.baseRun}); drill the original run`);
@@ -75,7 +86,7 @@ export function checkDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   const fallbackModel = resolveFallback(db, spec.runner.fallback);
   const config: RunConfig = {
     ...rest, models, ...(fallbackModel !== undefined ? { fallbackModel } : {}),
-    guard: { nanPolicy: spec.runner.nanPolicy, outputRange: spec.runner.outputRange, ...(spec.runner.timeoutMs !== undefined ? { timeoutMs: spec.runner.timeoutMs } : {}) },
+    guard: { nanPolicy: spec.runner.nanPolicy, outputRange: spec.runner.outputRange ?? PROBABILITY, ...(spec.runner.timeoutMs !== undefined ? { timeoutMs: spec.runner.timeoutMs } : {}) },
     drill: { name: spec.name, version: null, baseRun: spec.baseRun, seed: spec.seed, perturbations: spec.perturbations },
   };
   return { config };
@@ -106,7 +117,11 @@ function injectedCounts(perturbations: readonly Perturbation[], rows: readonly R
 
 export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: JobContext, options: { version?: number | null } = {}): Promise<DrillReport> {
   const spec = parseDrill(input);
-  const { config } = checkDrill(db, spec);
+  if (spec.task === 'detection') {
+    const { drillRunId, models } = await runDetectionDrill(db, spec, job, options.version ?? null, (u) => job.progress(u));
+    return saveResult(db, spec, options.version ?? null, drillRunId, models, job);
+  }
+  const { config } = checkChangeRiskDrill(db, spec);
   config.drill!.version = options.version ?? null;
   const base = getRun(db, spec.baseRun);
   const scoped: JobContext = {
@@ -119,7 +134,7 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
   };
   const run = await runChangeRisk(db, config, scoped);
   job.progress({ fraction: 0.85, message: 'comparing with the base run' });
-  const [lo, hi] = spec.runner.outputRange;
+  const [lo, hi] = spec.runner.outputRange ?? PROBABILITY;
   const gateSpec = spec.gate ? resolveGate(db, spec.gate) : null;
   const models: DrillModelReport[] = [];
   for (const modelId of config.models) {
@@ -172,20 +187,25 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
       gate,
     });
   }
-  const summary = models.flatMap((m) => summarise(m));
+  return saveResult(db, spec, options.version ?? null, run.id, models, job);
+}
+
+function saveResult(db: Db, spec: DrillSpec, version: number | null, drillRunId: number, models: DrillModelReport[], job: JobContext): DrillReport {
+  const summary = models.flatMap((m) => summarise(m, spec.task));
   const createdAt = Date.now();
-  const draft = { drill: spec.name, drillVersion: options.version ?? null, spec, baseRunId: base.id, drillRunId: run.id, createdAt, models, summary };
-  const id = Number(db.prepare('INSERT INTO drill_results (drill, drill_version, base_run_id, drill_run_id, report, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(spec.name, options.version ?? null, base.id, run.id, JSON.stringify(draft), createdAt).lastInsertRowid);
+  const draft = { task: spec.task, drill: spec.name, drillVersion: version, spec, baseRunId: spec.baseRun, drillRunId, createdAt, models, summary };
+  const id = Number(db.prepare('INSERT INTO drill_results (drill, drill_version, task, base_run_id, drill_run_id, report, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(spec.name, version, spec.task, spec.baseRun, drillRunId, JSON.stringify(draft), createdAt).lastInsertRowid);
   job.progress({ fraction: 1, message: summary[0] ?? 'done' });
   return DrillReport.parse({ id, ...draft });
 }
 
-function summarise(m: DrillModelReport): string[] {
+function summarise(m: DrillModelReport, task: DrillSpec['task']): string[] {
   const name = `${m.model.name} v${m.model.version}`;
   const failed = Object.values(m.failures).reduce((a, b) => a + b, 0);
+  const rows = task === 'detection' ? 'steps' : 'rows';
   const lines = [
-    m.identicalToBase ? `${name}: every suggestion identical to the base run` : `${name}: ${failed} of ${m.rows} rows failed; the fallback answered ${m.answeredByFallback}, ${m.noSuggestion} got no suggestion; ${m.unhandled} reached the output unhandled`,
+    m.identicalToBase ? `${name}: every ${task === 'detection' ? 'score and alert' : 'suggestion'} identical to the base run` : `${name}: ${failed} of ${m.rows} ${rows} failed; the fallback answered ${m.answeredByFallback}, ${m.noSuggestion} got no ${task === 'detection' ? 'answer' : 'suggestion'}; ${m.unhandled} reached the output unhandled`,
   ];
   const moved = m.deltas.filter((d) => d.verdict === 'better' || d.verdict === 'worse');
   if (moved.length > 0) lines.push(`${name}: ${moved.map((d) => `${d.metric} ${d.difference.value! >= 0 ? '+' : ''}${d.difference.value!.toFixed(3)} [${d.difference.lo!.toFixed(3)}, ${d.difference.hi!.toFixed(3)}]`).join(', ')}`);
@@ -202,10 +222,11 @@ function summarise(m: DrillModelReport): string[] {
   return lines;
 }
 
-export function listDrillResults(db: Db, baseRunId?: number): DrillReport[] {
+/** Results, newest first; with a run id, those of drills of that run (or made by it) of that task. */
+export function listDrillResults(db: Db, baseRunId?: number, task: DrillSpec['task'] = 'change-risk'): DrillReport[] {
   const rows = (baseRunId === undefined
     ? db.prepare('SELECT id, report FROM drill_results ORDER BY id DESC').all()
-    : db.prepare('SELECT id, report FROM drill_results WHERE base_run_id = ? OR drill_run_id = ? ORDER BY id DESC').all(baseRunId, baseRunId)) as { id: number; report: string }[];
+    : db.prepare('SELECT id, report FROM drill_results WHERE task = ? AND (base_run_id = ? OR drill_run_id = ?) ORDER BY id DESC').all(task, baseRunId, baseRunId)) as { id: number; report: string }[];
   return rows.map((r) => DrillReport.parse({ id: r.id, ...JSON.parse(r.report) }));
 }
 

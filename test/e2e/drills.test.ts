@@ -64,4 +64,31 @@ describe('drills in the browser', () => {
     expect(await page.getByTestId('drill-json-error').textContent()).toMatch(/not JSON/);
     expect(await page.getByTestId('drill-results').locator('tbody tr').count()).toBe(1);
   });
+  it('drills a detection run: 20 % detector failures answered by the imported alerts, report read in steps', async () => {
+    await page.getByTestId('nav-detection').click();
+    await page.getByTestId('detection-start').click();
+    await page.getByTestId('detection-scorecards').waitFor({ timeout: 120_000 });
+    await page.getByTestId('nav-drills').click();
+    await page.getByTestId('drill-task').selectOption('detection');
+    const spec = page.getByTestId('drill-spec');
+    const starter = JSON.parse(await spec.inputValue()) as { task: string; baseRun: number; runner: { fallback: string } };
+    expect(starter.task).toBe('detection');
+    expect(starter.runner.fallback).toBe('static-alerts');
+    expect(await page.getByTestId('drill-base').locator('option:checked').textContent()).toMatch(/^detection run \d+ · /);
+    await page.getByTestId('drill-kind').selectOption('failure');
+    await page.getByTestId('drill-add').click();
+    const edited = JSON.parse(await spec.inputValue()) as Record<string, unknown>;
+    // Only the failures: the starter's 3σ shift stays out of this one.
+    await spec.fill(JSON.stringify({ ...edited, name: 'detector outage', perturbations: [{ kind: 'failure', share: 0.2 }] }, null, 2));
+    await page.getByTestId('drill-run').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=drill-report] h2')?.textContent?.includes('detector outage'), undefined, { timeout: 90_000 });
+    const text = (await page.getByTestId('drill-summary').textContent())!;
+    expect(text).toMatch(/steps failed; the fallback answered \d+, 0 got no answer; 0 reached the output unhandled/);
+    const report = page.getByTestId('drill-report');
+    for (const cell of await report.getByTestId('drill-unhandled').all()) expect(await cell.textContent()).toBe('0');
+    expect(await report.getByTestId('drill-deltas').first().locator('tbody tr td:first-child').allTextContents()).toEqual(['incident_recall', 'time_to_know_min', 'false_alerts_per_day']);
+    expect(await report.textContent()).toMatch(/time steps scored/);
+    expect(await page.getByTestId('drill-results').locator('tbody tr').filter({ hasText: 'detection' }).count()).toBe(1);
+    await page.screenshot({ path: screenshotPath('drills-detection.png'), fullPage: true });
+  });
 });

@@ -35,8 +35,12 @@ function parse(text: string): { spec: Record<string, unknown> | null; error: str
 
 /** Define a drill, run it with progress, read its report; saved drills and past results beside. */
 export function Drills() {
-  const { client, runs, models, workspace, fail, refresh } = useStore();
-  const baseRuns = runs.filter((r) => r.state === 'done' && r.manifest && !r.config.drill);
+  const { client, runs, detectionRuns, models, workspace, fail, refresh } = useStore();
+  // The runs a drill can re-run, of either task: finished, and not drills themselves.
+  const changeRuns = runs.filter((r) => r.state === 'done' && r.manifest && !r.config.drill)
+    .map((r) => ({ id: r.id, models: r.config.models, label: `run ${r.id} · ${r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}` }));
+  const detectRuns = detectionRuns.filter((r) => r.state === 'done' && !r.config.drill)
+    .map((r) => ({ id: r.id, models: r.models.map((m) => m.id), label: `detection run ${r.id} · ${r.models.map((m) => `${m.name} v${m.version}`).join(', ')}` }));
   const [text, setText] = useState('');
   const [saved, setSaved] = useState<SavedDrill[]>([]);
   const [results, setResults] = useState<DrillReport[]>([]);
@@ -45,9 +49,11 @@ export function Drills() {
   const [note, setNote] = useState<string | null>(null);
   const [kind, setKind] = useState<PerturbationInput['kind']>('drift');
   const { spec, error } = parse(text);
+  const task = spec?.task === 'detection' ? 'detection' : 'change-risk';
+  const baseRuns = task === 'detection' ? detectRuns : changeRuns;
   const baseRun = baseRuns.find((r) => r.id === spec?.baseRun) ?? null;
   const features = useMemo(() => {
-    const ids = baseRun?.config.models ?? [];
+    const ids = baseRun?.models ?? [];
     return [...new Set(models.filter((m) => ids.includes(m.id)).flatMap((m) => m.features))];
   }, [baseRun, models]);
   const load = useCallback(async () => {
@@ -61,13 +67,18 @@ export function Drills() {
     }
   }, [client, workspace, fail]);
   useEffect(() => void load(), [load]);
-  // A first spec to edit: the latest run, a 3σ shift of its first model's first feature.
+  // A first spec to edit: the latest run of a task, a 3σ shift of its first model's first input.
+  const starter = useCallback((which: 'change-risk' | 'detection'): string | null => {
+    const run = (which === 'detection' ? detectRuns : changeRuns)[0];
+    if (!run) return null;
+    const first = models.find((m) => m.id === run.models[0]);
+    return JSON.stringify({ name: 'my drill', task: which, baseRun: run.id, seed: 1, perturbations: [template('drift', first?.features ?? [])], runner: { nanPolicy: 'impute', fallback: which === 'detection' ? 'static-alerts' : 'none' } }, null, 2);
+  }, [changeRuns, detectRuns, models]);
   useEffect(() => {
-    if (text || baseRuns.length === 0) return;
-    const run = baseRuns[0]!;
-    const first = models.find((m) => m.id === run.config.models[0]);
-    setText(JSON.stringify({ name: 'my drill', baseRun: run.id, seed: 1, perturbations: [template('drift', first?.features ?? [])], runner: { nanPolicy: 'impute', fallback: 'none' } }, null, 2));
-  }, [text, baseRuns, models]);
+    if (text) return;
+    const first = starter('change-risk') ?? starter('detection');
+    if (first) setText(first);
+  }, [text, starter]);
   const edit = (change: (s: Record<string, unknown>) => void): void => {
     if (!spec) return;
     const next = structuredClone(spec);
@@ -75,7 +86,8 @@ export function Drills() {
     setText(JSON.stringify(next, null, 2));
   };
   const runner = (spec?.runner ?? {}) as { fallback?: string | number; nanPolicy?: string; timeoutMs?: number };
-  const activeModels = models.filter((m) => m.task === 'change-risk' && m.status === 'active');
+  // Who can answer for a failed row: change-risk models; for a detector, another detector (not a log) or the imported alerts.
+  const activeModels = models.filter((m) => m.task === task && m.status === 'active' && (task === 'change-risk' || m.features.length > 0));
 
   const start = async (): Promise<void> => {
     if (!client || !spec) return;
@@ -111,7 +123,7 @@ export function Drills() {
   };
 
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
-  if (baseRuns.length === 0) return <div className="page"><p className="muted">A drill re-runs a finished change-risk run under faults: start a run on the Runs page first.</p></div>;
+  if (changeRuns.length === 0 && detectRuns.length === 0) return <div className="page"><p className="muted">A drill re-runs a finished change-risk or detection run under faults: start a run on the Runs or Detection page first.</p></div>;
   const running = job !== null && job.finishedAt === null;
   return (
     <div className="page drills">
@@ -129,10 +141,20 @@ export function Drills() {
           )}
         </div>
         <div className="form-row">
+          <label>Task
+            <select value={task} data-testid="drill-task" onChange={(e) => {
+              const next = starter(e.target.value as 'change-risk' | 'detection');
+              if (next) setText(next);
+              else setNote(`No finished ${e.target.value} run to drill yet: start one on the ${e.target.value === 'detection' ? 'Detection' : 'Runs'} page.`);
+            }}>
+              <option value="change-risk">change-risk</option>
+              <option value="detection">detection</option>
+            </select>
+          </label>
           <label>Base run
             <select value={baseRun?.id ?? ''} onChange={(e) => edit((s) => { s.baseRun = Number(e.target.value); })} data-testid="drill-base">
               {!baseRun && <option value="">choose…</option>}
-              {baseRuns.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}</option>)}
+              {baseRuns.map((r) => <option key={r.id} value={r.id}>{r.label}</option>)}
             </select>
           </label>
           <label>Add a fault
@@ -143,15 +165,16 @@ export function Drills() {
           <button onClick={() => edit((s) => { s.perturbations = [...((s.perturbations as unknown[]) ?? []), template(kind, features)]; })} data-testid="drill-add">Add</button>
           <button onClick={() => edit((s) => { s.perturbations = []; })}>Clear faults</button>
           <label>Fallback
-            <select value={String(runner.fallback ?? 'none')} onChange={(e) => edit((s) => { s.runner = { ...runner, fallback: e.target.value === 'none' ? 'none' : Number(e.target.value) }; })} data-testid="drill-fallback">
+            <select value={String(runner.fallback ?? 'none')} onChange={(e) => edit((s) => { s.runner = { ...runner, fallback: e.target.value === 'none' || e.target.value === 'static-alerts' ? e.target.value : Number(e.target.value) }; })} data-testid="drill-fallback">
               <option value="none">none (no suggestion)</option>
+              {task === 'detection' && <option value="static-alerts">the imported alerts (static alerts)</option>}
               {activeModels.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.builtin ? ` (${m.builtin})` : ''}</option>)}
             </select>
           </label>
           <label>Missing inputs
             <select value={runner.nanPolicy ?? 'impute'} onChange={(e) => edit((s) => { s.runner = { ...runner, nanPolicy: e.target.value }; })}>
-              <option value="impute">impute the reference value</option>
-              <option value="refuse">refuse the row</option>
+              <option value="impute">{task === 'detection' ? 'carry the last value forward' : 'impute the reference value'}</option>
+              <option value="refuse">refuse the {task === 'detection' ? 'step' : 'row'}</option>
               <option value="pass">pass to the model</option>
             </select>
           </label>
@@ -166,9 +189,15 @@ export function Drills() {
           <textarea value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={16} aria-label="drill spec" data-testid="drill-spec" />
           <div>
             <p className="muted small">
-              Each fault applies to its <code>share</code> of the run&apos;s changes (exactly that many, chosen by the seed) — or, for <code>stale</code>,
-              to the changes in a span of that share of the run&apos;s time. Features: {features.join(', ') || '—'}. A <code>gate</code> (a saved gate&apos;s name, or
-              &quot;advisory&quot; / &quot;gating&quot;) judges both runs.
+              {task === 'detection' ? (
+                <>Each fault applies to its <code>share</code> of each service&apos;s time steps in the run (exactly that many, chosen by the seed) — or, for <code>stale</code>,
+                  to a span of that share of the run&apos;s time. Input faults name the metrics the detectors read: {features.join(', ') || '—'}. A <code>gate</code> (a saved
+                  gate over detection metrics such as incident_recall or false_alerts_per_day) judges both runs.</>
+              ) : (
+                <>Each fault applies to its <code>share</code> of the run&apos;s changes (exactly that many, chosen by the seed) — or, for <code>stale</code>,
+                  to the changes in a span of that share of the run&apos;s time. Features: {features.join(', ') || '—'}. A <code>gate</code> (a saved gate&apos;s name, or
+                  &quot;advisory&quot; / &quot;gating&quot;) judges both runs.</>
+              )}
             </p>
             {error && <p className="error-text" data-testid="drill-json-error">{error}</p>}
             {note && <p className="muted" data-testid="drill-note">{note}</p>}
@@ -185,11 +214,11 @@ export function Drills() {
         <h2>Past drills</h2>
         {results.length === 0 ? <p className="muted">None yet.</p> : (
           <table className="table" data-testid="drill-results">
-            <thead><tr><th>Drill</th><th>When</th><th>Base run</th><th>Drill run</th><th>Unhandled</th><th>Drift flag</th><th /></tr></thead>
+            <thead><tr><th>Drill</th><th>Task</th><th>When</th><th>Base run</th><th>Drill run</th><th>Unhandled</th><th>Drift flag</th><th /></tr></thead>
             <tbody>
               {results.map((r) => (
                 <tr key={r.id} className={report?.id === r.id ? 'selected' : ''}>
-                  <td>{r.drill}{r.drillVersion ? ` v${r.drillVersion}` : ''}</td><td>{fmtTime(r.createdAt)}</td><td>{r.baseRunId}</td><td>{r.drillRunId}</td>
+                  <td>{r.drill}{r.drillVersion ? ` v${r.drillVersion}` : ''}</td><td>{r.task}</td><td>{fmtTime(r.createdAt)}</td><td>{r.baseRunId}</td><td>{r.drillRunId}</td>
                   <td className={r.models.some((m) => m.unhandled > 0) ? 'verdict-fail' : 'verdict-pass'}>{r.models.reduce((a, m) => a + m.unhandled, 0)}</td>
                   <td>{r.models.some((m) => m.drift.drill?.flag) ? 'raised' : '—'}</td>
                   <td><button className="link" onClick={() => setReport(r)}>Open</button></td>
@@ -206,14 +235,15 @@ export function Drills() {
 export function DrillReportView({ report }: { report: DrillReport }) {
   return (
     <section className="card" data-testid="drill-report">
-      <h2>Drill &ldquo;{report.drill}&rdquo;{report.drillVersion ? ` v${report.drillVersion}` : ''} <span className="muted small">run {report.drillRunId} re-ran run {report.baseRunId} · {fmtTime(report.createdAt)}</span></h2>
+      <h2>Drill &ldquo;{report.drill}&rdquo;{report.drillVersion ? ` v${report.drillVersion}` : ''} <span className="muted small">{report.task === 'detection' ? 'detection ' : ''}run {report.drillRunId} re-ran {report.task === 'detection' ? 'detection ' : ''}run {report.baseRunId} · {fmtTime(report.createdAt)}</span></h2>
       <ul className="plain" data-testid="drill-summary">{report.summary.map((line, i) => <li key={i}>{line}</li>)}</ul>
-      {report.models.map((m) => <DrillModel key={m.model.id} m={m} />)}
+      {report.models.map((m) => <DrillModel key={m.model.id} m={m} detection={report.task === 'detection'} />)}
     </section>
   );
 }
 
-function DrillModel({ m }: { m: DrillModelReport }) {
+function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean }) {
+  const unit = detection ? 'steps' : 'rows';
   const base = new Map((m.drift.base?.features ?? []).map((f) => [f.feature, f]));
   const drift = [...(m.drift.drill?.features ?? [])].sort((a, b) => (b.psi ?? 0) - (a.psi ?? 0)).slice(0, 8);
   const failed = Object.values(m.failures).reduce((a, b) => a + b, 0);
@@ -221,15 +251,15 @@ function DrillModel({ m }: { m: DrillModelReport }) {
     <div className="drill-model" data-testid={`drill-model-${m.model.name}`}>
       <h3>{m.model.name} v{m.model.version}</h3>
       <div className="stats">
-        <div><span className="stat">{m.rows}</span><span className="muted small">changes</span></div>
+        <div><span className="stat">{m.rows.toLocaleString('en-US')}</span><span className="muted small">{detection ? 'time steps scored' : 'changes'}</span></div>
         <div><span className="stat">{failed}</span><span className="muted small">failed {Object.entries(m.failures).map(([k, v]) => `${k} ${v}`).join(', ')}</span></div>
         <div><span className="stat">{m.answeredByFallback}</span><span className="muted small">answered by fallback ({(100 * m.fallbackRate).toFixed(1)} %)</span></div>
-        <div><span className="stat">{m.noSuggestion}</span><span className="muted small">no suggestion</span></div>
+        <div><span className="stat">{m.noSuggestion}</span><span className="muted small">{detection ? 'no answer' : 'no suggestion'}</span></div>
         <div><span className={`stat ${m.unhandled > 0 ? 'verdict-fail' : 'verdict-pass'}`} data-testid="drill-unhandled">{m.unhandled}</span><span className="muted small">unhandled</span></div>
         <div><span className={`stat ${m.drift.drill?.flag ? 'verdict-fail' : ''}`}>{num(m.drift.drill?.maxPsi ?? null, 2)}</span><span className="muted small">max PSI ({m.drift.drill?.flag ? 'drift flag raised' : 'no flag'}; base {num(m.drift.base?.maxPsi ?? null, 2)})</span></div>
         {m.gate && <div><span className={`stat verdict-${m.gate.drill}`}>{m.gate.base} → {m.gate.drill}</span><span className="muted small">gate &ldquo;{m.gate.name}&rdquo;{m.gate.changed ? ' changed' : ''}</span></div>}
       </div>
-      <p className="muted small">Injected: {Object.entries(m.injected).map(([k, v]) => `${k} on ${v} rows`).join(', ') || 'nothing'}{m.garbageRows > 0 ? `; output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs` : ''}{m.identicalToBase ? '; every suggestion identical to the base run' : ''}.</p>
+      <p className="muted small">Injected: {Object.entries(m.injected).map(([k, v]) => `${k} on ${v} ${unit}`).join(', ') || 'nothing'}{m.garbageRows > 0 ? `; output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs` : ''}{m.identicalToBase ? `; every ${detection ? 'score and alert' : 'suggestion'} identical to the base run` : ''}.{detection ? ` Deltas are paired over the ${m.paired} incidents in the range (false alerts: over its days).` : ''}</p>
       <div className="drill-tables">
         <table className="table" data-testid="drill-deltas">
           <thead><tr><th>Metric</th><th>Base</th><th>Drill</th><th>Drill − base [95 %]</th><th>Verdict</th></tr></thead>
@@ -243,8 +273,8 @@ function DrillModel({ m }: { m: DrillModelReport }) {
             ))}
           </tbody>
         </table>
-        <table className="table" data-testid="drill-drift">
-          <thead><tr><th>Feature</th><th>PSI base</th><th>PSI drill</th><th>Band</th><th>KS p</th></tr></thead>
+        {drift.length === 0 ? <p className="muted small" data-testid="drill-drift-none">No drift check: {detection ? 'the run starts at the first telemetry, so nothing before it is a reference. Start a detection run later than that to get one.' : 'the run has no reference window for its models.'}</p> : <table className="table" data-testid="drill-drift">
+          <thead><tr><th>{detection ? 'Input (service/metric)' : 'Feature'}</th><th>PSI base</th><th>PSI drill</th><th>Band</th><th>KS p</th></tr></thead>
           <tbody>
             {drift.map((f) => (
               <tr key={f.feature}>
@@ -253,9 +283,9 @@ function DrillModel({ m }: { m: DrillModelReport }) {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table>}
       </div>
-      {m.drift.drill && <p className="muted small">Drift reference: {m.drift.drill.reference} ({m.drift.drill.referenceRows} changes); PSI bands: under 0.1 stable, 0.1–0.25 moderate, 0.25 and over drift.</p>}
+      {m.drift.drill && <p className="muted small">Drift reference: {m.drift.drill.reference} ({m.drift.drill.referenceRows.toLocaleString('en-US')} {detection ? 'points at least' : 'changes'}); PSI bands: under 0.1 stable, 0.1–0.25 moderate, 0.25 and over drift.</p>}
     </div>
   );
 }

@@ -23,7 +23,7 @@ export function printDrill(r: DrillReport, out: (t: string) => void): void {
 
 export function registerDrillCommands(program: Command, kit: CliKit): void {
   program.command('drill')
-    .description('re-run a change-risk run under injected faults (drift, noise, missing values, stale telemetry, flips, latency, failures, garbage); exit 1 if any failure reached the output unhandled')
+    .description('re-run a change-risk or detection run under injected faults (drift, noise, missing values, stale telemetry, flips, latency, failures, garbage); exit 1 if any failure reached the output unhandled')
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--drill <file>', 'drill spec JSON (see docs/drills.md)')
     .option('--name <name>', 'run the latest saved version of this drill instead')

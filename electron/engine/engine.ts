@@ -26,7 +26,7 @@ import { piiSettings, previewPii, scrubForLog, setPiiSettings } from './pii/sett
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
-import { reportData, renderHtml, renderMarkdown } from './reports/report.js';
+import { loadCharts, reportData, renderHtml, renderMarkdown } from './reports/report.js';
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
@@ -319,6 +319,7 @@ export function createEngine(options: EngineOptions): Engine {
     'changes.score': ({ modelId, change }) => scorePendingChange(requireDb().db, modelId, change),
     'reports.render': async ({ runId, format, gate, championId }) => {
       const data = await reportData(requireDb().db, { runId, gate: gate === undefined ? undefined : parseGate(gate), championId });
+      if (format === 'html') await loadCharts();
       return { fileName: `shadowbench-run-${runId}.${format}`, content: format === 'html' ? renderHtml(data) : renderMarkdown(data) };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),

@@ -58,6 +58,11 @@ function parseNumber(raw: unknown, name: string): number | null {
   if (typeof raw !== 'string') throw new RowError(`${name} must be a number, got ${describe(raw)}`);
   const trimmed = raw.trim();
   if (trimmed === '') return null;
+  // Plain decimals (nearly every value in a telemetry file) skip the regex: digits, one sign, dots.
+  if (plainDecimal(trimmed)) {
+    const fast = Number(trimmed);
+    if (Number.isFinite(fast)) return fast;
+  }
   const lower = trimmed.toLowerCase();
   if (lower === 'true') return 1;
   if (lower === 'false') return 0;
@@ -67,6 +72,17 @@ function parseNumber(raw: unknown, name: string): number | null {
     throw new RowError(`${name} "${short(trimmed)}" is not a number`);
   }
   return value;
+}
+
+/** Only digits and dots after an optional sign: Number() reads such a string exactly as the regex below would accept it, or gives NaN. */
+function plainDecimal(text: string): boolean {
+  let i = text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43 ? 1 : 0;
+  if (i === text.length) return false;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 48 || c > 57) && c !== 46) return false;
+  }
+  return true;
 }
 
 function number(fields: Record<string, unknown>, name: string, required: boolean): number | null {
@@ -142,11 +158,20 @@ export function normaliseRow(kind: RecordKind, fields: Record<string, unknown>, 
   }
 }
 
+/** One shared, frozen empty label set: most telemetry has no labels, and there are millions of rows. */
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function hasKeys(o: Record<string, unknown>): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<string, unknown>, options: NormaliseOptions): NormalRow {
   switch (kind) {
     case 'telemetry': {
-      const labels: Record<string, string> = {};
-      for (const key of Object.keys(extra).sort()) {
+      let labels: Record<string, string> = NO_LABELS;
+      for (const key of hasKeys(extra) ? Object.keys(extra).sort() : []) {
+        if (labels === NO_LABELS) labels = {};
         const value = extra[key];
         if (value === undefined || value === null || value === '') continue;
         if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);

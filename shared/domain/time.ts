@@ -39,7 +39,21 @@ export function offsetMinutes(zone: string): number | null {
   return m[1] === '-' ? -minutes : minutes;
 }
 
+// Long telemetry repeats one timestamp for every series at that step: remember the last answer.
+let lastText = '';
+let lastOptions: TimeOptions | null = null;
+let lastResult: ParsedTime = { ok: false, reason: '' };
+
 export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
+  if (raw === lastText && options === lastOptions) return lastResult;
+  const result = parseTimestampUncached(raw, options);
+  lastText = raw;
+  lastOptions = options;
+  lastResult = result;
+  return result;
+}
+
+function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const text = raw.trim();
   if (text === '') return { ok: false, reason: 'empty timestamp' };
   if (NUMERIC.test(text)) {
@@ -49,7 +63,7 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
     if (!Number.isSafeInteger(ms)) return { ok: false, reason: `timestamp ${text} is out of range` };
     return { ok: true, ms };
   }
-  if (text.length === 20 && text.charCodeAt(19) === 90 /* Z */) {
+  if ((text.length === 20 || (text.length === 24 && text.charCodeAt(19) === 46 /* . */)) && text.charCodeAt(text.length - 1) === 90 /* Z */) {
     const fast = parseIsoZ(text);
     if (fast !== null) return { ok: true, ms: fast };
   }
@@ -73,7 +87,7 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
 }
 
 /**
- * The shape almost every export uses, `2026-09-01T00:05:00Z`, parsed without a regex: imports
+ * The shape almost every export uses, `2026-09-01T00:05:00Z` (or `…:00.000Z`), parsed without a regex: imports
  * parse one per row, and this is several times faster. Anything unusual falls through to the
  * general parser, which gives the error messages.
  */
@@ -89,8 +103,10 @@ function parseIsoZ(text: string): number | null {
     return value;
   };
   const y = num(0, 4), mo = num(5, 7), d = num(8, 10), h = num(11, 13), mi = num(14, 16), s = num(17, 19);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return null; // days 29-31: let the general path check the month
-  return Date.UTC(y, mo - 1, d, h, mi, s);
+  // With milliseconds too (`…:00.000Z`, what JavaScript's toISOString and many exporters write).
+  const ms = text.length === 24 ? num(20, 23) : 0;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null; // days 29-31: let the general path check the month
+  return Date.UTC(y, mo - 1, d, h, mi, s) + ms;
 }
 
 function truncate(text: string): string {

@@ -104,6 +104,26 @@ describe('importing telemetry', () => {
     expect(counts(workspace).points).toBe(after.points! + 1);
   });
 
+  it('counts repeats inside one file as duplicates, across the writer\'s multi-row inserts, keeping the first value', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    // 10,000 points on 7 series; every 3rd row repeats an earlier (series, time) with another value.
+    const lines = ['timestamp,service,metric,value'];
+    let repeats = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const j = i % 3 === 2 ? Math.max(0, i - 2 - 3 * (i % 17)) : i; // an earlier row that is not itself a repeat
+      if (j !== i) repeats++;
+      lines.push(`${1788220800 + Math.floor(j / 7) * 60},svc-${j % 7},cpu,${j !== i ? -1 : i}`);
+    }
+    const report = await importPath(engine, writeFile(dir, 'repeats.csv', lines.join('\n')), { kind: 'telemetry' });
+    expect(report).toMatchObject({ status: 'imported', rowsRead: 10_000, rowsAccepted: 10_000 - repeats, duplicatesSkipped: repeats });
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM points').pluck().get()).toBe(10_000 - repeats);
+    expect(db.prepare('SELECT count(*) FROM points WHERE value < 0').pluck().get()).toBe(0);
+    // Rollups cover every stored point.
+    expect(db.prepare('SELECT sum(n) FROM point_rollups WHERE level = 3600000').pluck().get()).toBe(10_000 - repeats);
+    db.close();
+  });
+
   it('keeps characters whole across read boundaries, and counts lines across quoted line breaks', async () => {
     const { engine, dir } = await freshEngine();
     // 300 kB of rows whose service name has two-byte characters: some will straddle a 64 kB read.

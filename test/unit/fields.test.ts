@@ -43,6 +43,12 @@ describe('normaliseRow', () => {
     }
   });
 
+  it('reads plain decimals (the fast path) exactly as Number does, and refuses near misses', () => {
+    const value = (v: string) => normaliseRow('telemetry', { timestamp: '1', service: 'a', metric: 'm', value: v }, {}, { time });
+    for (const ok of ['12.5', '-0.5', '+5', '007', '.5', '5.', '1e3', '-2.5E-3', 'true']) expect(value(ok)).toMatchObject({ ok: true, row: { value: ok === 'true' ? 1 : Number(ok) } });
+    for (const bad of ['1.2.3', '-', '+', '.', '--1', '1-2', '+-1']) expect(value(bad)).toEqual({ ok: false, reason: `value "${bad}" is not a number` });
+  });
+
   it('reads incident severities the way incident tools write them', () => {
     for (const [raw, sev] of [['SEV2', 2], ['P1', 1], ['3', 3], ['sev-4', 4]] as const) {
       const r = normaliseRow('incidents', { id: 'i', service: 's', severity: raw, started: '1700000000' }, {}, { time });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RULES, compileRule, makeScrubber } from '../../shared/domain/pii.js';
 
@@ -33,5 +34,20 @@ describe('PII rules', () => {
   it('refuses a bad extra rule by name', () => {
     expect(() => compileRule({ name: 'ticket', pattern: '[' })).toThrow(/^rule ticket: Invalid regular expression/);
     expect(() => compileRule({ name: 'Bad Name', pattern: 'x' })).toThrow(/must be 1-40 lowercase/);
+  });
+  it('skips the rules only for values no built-in rule can match (short, no "@", ":" or ".")', () => {
+    const alphabet = fc.constantFrom(...'aeAKIJ019-_ /@:.BearerXYZ'.split(''));
+    fc.assert(fc.property(fc.string({ unit: alphabet, maxLength: 30 }), (value) => {
+      const direct = BUILTIN_RULES.some((r) => new RegExp(r.pattern.source, r.pattern.flags.replace('g', '')).test(value));
+      if (value.length < 15 && !/[@:.]/.test(value)) expect(direct).toBe(false);
+      // Whatever the shortcut, the answer is the rules' answer.
+      expect(scrub(value) !== value).toBe(direct);
+    }));
+  });
+
+  it('applies a workspace rule to short names too (no shortcut when there are extra rules)', () => {
+    const s = makeScrubber([...BUILTIN_RULES, compileRule({ name: 'customer', pattern: 'acme' })], () => 'cccccccccccc');
+    expect(s.id('acme-web')).toBe('[redacted:customer:cccccccc]-web');
+    expect(s.counts).toEqual({ customer: 1 });
   });
 });

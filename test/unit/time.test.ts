@@ -48,4 +48,20 @@ describe('parseTimestamp', () => {
       expect(parseTimestamp(text, auto)).toEqual({ ok: true, ms: whole });
     }));
   });
+  it('reads milliseconds on the fast path exactly as toISOString writes them', () => {
+    fc.assert(fc.property(fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2099, 11, 31) }), (ms) => {
+      const text = new Date(ms).toISOString();
+      expect(parseTimestamp(text, auto)).toEqual({ ok: true, ms });
+      // The general path (an explicit offset) agrees.
+      expect(parseTimestamp(text.replace('Z', '+00:00'), auto)).toEqual({ ok: true, ms });
+    }));
+  });
+
+  it('remembers only the last answer for the same options, never across options', () => {
+    const plus2 = { unit: 'auto' as const, timeZone: '+02:00' };
+    const utc = { unit: 'auto' as const, timeZone: 'UTC' };
+    expect(parseTimestamp('2026-01-01T00:00:00', plus2)).toEqual({ ok: true, ms: Date.UTC(2025, 11, 31, 22) });
+    expect(parseTimestamp('2026-01-01T00:00:00', utc)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 1) });
+    expect(parseTimestamp('2026-01-01T00:00:00', plus2)).toEqual({ ok: true, ms: Date.UTC(2025, 11, 31, 22) });
+  });
 });

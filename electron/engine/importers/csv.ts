@@ -11,6 +11,23 @@ import type { RawRow, RecordReader } from './reader.js';
 
 interface Chunk { rows: string[][]; errors: Map<number, string> }
 
+/**
+ * A CSV row: its cells in header order, and `values` (column → cell) only if someone asks. The
+ * importer reads cells by index; an object per row with the header's keys cost more than parsing it.
+ */
+class CsvRow {
+  private named: Record<string, unknown> | null = null;
+  constructor(readonly line: number, readonly cells: readonly string[], private readonly header: readonly string[]) {}
+  get values(): Record<string, unknown> {
+    if (!this.named) {
+      const named: Record<string, unknown> = {};
+      for (let i = 0; i < this.header.length; i++) named[this.header[i]!] = this.cells[i];
+      this.named = named;
+    }
+    return this.named;
+  }
+}
+
 export function csvReader(input: Readable): RecordReader {
   const queue: Chunk[] = [];
   let ended = false;
@@ -133,14 +150,13 @@ export function csvReader(input: Readable): RecordReader {
           }
           // Invalid UTF-8 decodes to U+FFFD instead of failing; a replacement character in an export
           // is almost always damage, so the row is refused where it can be located.
-          const values: Record<string, unknown> = {};
           let damaged = false;
           for (let i = 0; i < width; i++) {
             const field = record[i]!;
             if (field.includes('\uFFFD')) damaged = true;
-            values[columns[i]!] = field.trim();
+            record[i] = field.trim();
           }
-          out.push(damaged ? { line: at, error: 'invalid UTF-8 in this row' } : { line: at, values });
+          out.push(damaged ? { line: at, error: 'invalid UTF-8 in this row' } : new CsvRow(at, record, columns));
         }
         yield out;
       }

@@ -9,8 +9,8 @@ import type { Readable } from 'node:stream';
  * than parsing the row.
  */
 export type RawRow =
-  | { line: number; values: Record<string, unknown>; error?: undefined }
-  | { line: number; error: string; values?: undefined };
+  | { line: number; values: Record<string, unknown>; error?: undefined; cells?: readonly string[] }
+  | { line: number; error: string; values?: undefined; cells?: undefined };
 
 export interface RecordReader {
   /** Columns (CSV header) or null for formats whose rows carry their own keys. */

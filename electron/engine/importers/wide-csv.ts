@@ -31,10 +31,12 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
             out.push({ line: row.line, error: `a wide CSV needs a time column (time, timestamp, ts, date); columns: ${columns.join(', ')}` });
             continue;
           }
-          const ts = row.values[columns[timeIndex]!];
+          // Cells by position when the CSV reader gives them (it always does): no lookup by name per cell.
+          const cells = row.cells;
+          const ts = cells ? cells[timeIndex] : row.values[columns[timeIndex]!];
           series.forEach((s, i) => {
             if (!s) return;
-            const cell = row.values[columns[i]!];
+            const cell = cells ? cells[i] : row.values[columns[i]!];
             if (cell === '' || cell === undefined) return;
             if (!s.service) return void out.push({ line: row.line, error: `column "${columns[i]}" names no service (use "service/metric" headers) and no --service was given` });
             out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell } });

@@ -1,4 +1,3 @@
-import * as echarts from 'echarts';
 import type { Comparison, GateResult, GateSpec } from '../../../shared/contract/gates.js';
 import type { FeedbackSummary, RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
 import { feedbackSummary } from '../runs/feedback.js';
@@ -63,8 +62,18 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
   return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, drills: listDrillResults(db, run.id).slice(0, 10), generatedAt: Date.now() };
 }
 
+// echarts costs ~80 MB of memory once loaded: only reports load it, not every engine (an import of a
+// 5 GB file has a 300 MB budget).
+let echarts: typeof import('echarts') | null = null;
+
+/** Loads echarts for server-side rendering; renderHtml needs it loaded first. */
+export async function loadCharts(): Promise<void> {
+  echarts ??= await import('echarts');
+}
+
 /** An echarts option as an SVG string, rendered without a browser. */
 export function svgChart(option: Record<string, unknown>, width = 520, height = 380): string {
+  if (!echarts) throw new Error('svgChart: call loadCharts() first');
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption(option);

@@ -124,6 +124,33 @@ describe('importing telemetry', () => {
     db.close();
   });
 
+  it('sums the rollups of new series as it writes them, exactly as reading them back from the points would', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    // Out of time order, across day boundaries, negative values, three series; then a second file
+    // that adds to one of them (an existing series: its rollups are recomputed from the table).
+    const rows = (seed: number, n: number): string[] => Array.from({ length: n }, (_, i) => {
+      const k = (i * 7919 + seed) % n;
+      return `${1788220800 + k * 97},svc-${k % 3},lat,${((k * 31) % 200) - 100 + 0.25}`;
+    });
+    await importPath(engine, writeFile(dir, 'a.csv', ['timestamp,service,metric,value', ...rows(1, 5000)].join('\n')), { kind: 'telemetry' });
+    await importPath(engine, writeFile(dir, 'b.csv', ['timestamp,service,metric,value', ...rows(3, 5000).map((r) => r.replace(/^(\d+)/, (t) => String(Number(t) + 13)))].join('\n')), { kind: 'telemetry' });
+    const db = new Database(workspace, { readonly: true });
+    const stored = db.prepare('SELECT series_id, level, bucket_ts, lo, hi, total, n FROM point_rollups ORDER BY series_id, level, bucket_ts').all() as Record<string, number>[];
+    const hourly = db.prepare(`SELECT series_id, 3600000 AS level, ts - (((ts % 3600000) + 3600000) % 3600000) AS bucket_ts, min(value) AS lo, max(value) AS hi, sum(value) AS total, count(*) AS n
+      FROM points GROUP BY series_id, bucket_ts`).all() as Record<string, number>[];
+    const daily = db.prepare(`SELECT series_id, 86400000 AS level, ts - (((ts % 86400000) + 86400000) % 86400000) AS bucket_ts, min(value) AS lo, max(value) AS hi, sum(value) AS total, count(*) AS n
+      FROM points GROUP BY series_id, bucket_ts`).all() as Record<string, number>[];
+    db.close();
+    const expected = [...hourly, ...daily].sort((a, b) => a.series_id! - b.series_id! || a.level! - b.level! || a.bucket_ts! - b.bucket_ts!);
+    expect(stored.length).toBe(expected.length);
+    stored.forEach((r, i) => {
+      const e = expected[i]!;
+      expect([r.series_id, r.level, r.bucket_ts, r.lo, r.hi, r.n]).toEqual([e.series_id, e.level, e.bucket_ts, e.lo, e.hi, e.n]);
+      expect(r.total).toBeCloseTo(e.total!, 6);
+    });
+    expect(stored.filter((r) => r.level === 3600000).reduce((a, r) => a + r.n!, 0)).toBe(10_000);
+  });
+
   it('keeps characters whole across read boundaries, and counts lines across quoted line breaks', async () => {
     const { engine, dir } = await freshEngine();
     // 300 kB of rows whose service name has two-byte characters: some will straddle a 64 kB read.

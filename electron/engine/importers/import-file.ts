@@ -8,7 +8,6 @@ import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { keyedHash, piiSettings, workspaceKey } from '../pii/settings.js';
-import { refreshRollups } from '../db/rollups.js';
 import { openWorkspace } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
@@ -331,8 +330,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     }
     const touched = writer.touchedSeries();
     let refreshed = 0;
-    for (const [seriesId, [from, until]] of touched) {
-      refreshRollups(db, seriesId, from, until);
+    for (const seriesId of touched.keys()) {
+      writer.writeRollups(seriesId);
       job.throwIfCancelled();
       job.progress({ fraction: 1, message: `summarising series ${++refreshed} of ${touched.size} for the timeline` });
     }

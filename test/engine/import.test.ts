@@ -130,7 +130,7 @@ describe('importing telemetry', () => {
     // that adds to one of them (an existing series: its rollups are recomputed from the table).
     const rows = (seed: number, n: number): string[] => Array.from({ length: n }, (_, i) => {
       const k = (i * 7919 + seed) % n;
-      return `${1788220800 + k * 97},svc-${k % 3},lat,${((k * 31) % 200) - 100 + 0.25}`;
+      return `${1788220800 + k * 600},svc-${k % 3},lat,${((k * 31) % 200) - 100 + 0.25}`; // 800+ hours: buckets are written out as they pile up
     });
     await importPath(engine, writeFile(dir, 'a.csv', ['timestamp,service,metric,value', ...rows(1, 5000)].join('\n')), { kind: 'telemetry' });
     await importPath(engine, writeFile(dir, 'b.csv', ['timestamp,service,metric,value', ...rows(3, 5000).map((r) => r.replace(/^(\d+)/, (t) => String(Number(t) + 13)))].join('\n')), { kind: 'telemetry' });

@@ -127,7 +127,21 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     h.lastBucket = bucket;
     h.last = acc;
   };
-  const insertRollup = db.prepare('INSERT INTO point_rollups (series_id, level, bucket_ts, lo, hi, total, n) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  // Merged into what is there: buckets are written out as a series collects them (memory must not
+  // grow with the file), and a late point can land in an hour already written.
+  const upsertHour = db.prepare(`INSERT INTO point_rollups (series_id, level, bucket_ts, lo, hi, total, n) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (series_id, level, bucket_ts) DO UPDATE SET lo = min(lo, excluded.lo), hi = max(hi, excluded.hi), total = total + excluded.total, n = n + excluded.n`);
+  const daysFromHours = db.prepare(`INSERT INTO point_rollups (series_id, level, bucket_ts, lo, hi, total, n)
+    SELECT series_id, CAST(@day AS INTEGER), bucket_ts - (((bucket_ts % CAST(@day AS INTEGER)) + CAST(@day AS INTEGER)) % CAST(@day AS INTEGER)) AS b,
+      min(lo), max(hi), sum(total), sum(n)
+    FROM point_rollups WHERE series_id = @id AND level = CAST(@hour AS INTEGER) GROUP BY b`);
+  const HELD_HOURS = 256;
+  const writeHours = (id: number, h: Hours): void => {
+    for (const [bucket, [lo, hi, total, n]] of h.buckets) upsertHour.run(id, HOUR, bucket, lo, hi, total, n);
+    h.buckets.clear();
+    h.lastBucket = Number.NaN;
+    h.last = null;
+  };
   const touch = (id: number, ts: number): void => {
     const range = touched.get(id);
     if (!range) touched.set(id, [ts, ts]);
@@ -162,7 +176,10 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
         // are recomputed from what is stored, so a wider range costs a little time and nothing else.
         touch(id, row.ts);
         const h = hours.get(id);
-        if (h) sumHour(h, row.ts, row.value);
+        if (h) {
+          sumHour(h, row.ts, row.value);
+          if (h.buckets.size > HELD_HOURS) writeHours(id, h);
+        }
         const k = queuedRows * 3;
         queued[k] = id;
         queued[k + 1] = row.ts;
@@ -204,20 +221,9 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
         if (range) refreshRollups(db, seriesId, range[0], range[1]);
         return;
       }
-      const days = new Map<number, [number, number, number, number]>();
-      for (const [bucket, [lo, hi, total, n]] of [...h.buckets].sort((a, b) => a[0] - b[0])) {
-        insertRollup.run(seriesId, HOUR, bucket, lo, hi, total, n);
-        const day = floorTo(bucket, DAY);
-        const d = days.get(day);
-        if (!d) days.set(day, [lo, hi, total, n]);
-        else {
-          d[0] = Math.min(d[0], lo);
-          d[1] = Math.max(d[1], hi);
-          d[2] += total;
-          d[3] += n;
-        }
-      }
-      for (const [day, [lo, hi, total, n]] of days) insertRollup.run(seriesId, DAY, day, lo, hi, total, n);
+      writeHours(seriesId, h);
+      // Days from the hours just written: a new series has no day rollups yet.
+      daysFromHours.run({ day: DAY, hour: HOUR, id: seriesId });
       hours.delete(seriesId);
     },
     write(row) {

@@ -16,6 +16,7 @@ import { writeDemo } from '../../sample-data/generate.js';
 import { changeRiskBench } from './change-risk.js';
 import { detectionBench } from './detection.js';
 import { formatsBench } from './formats.js';
+import { bigImportBench } from './big-import.js';
 import { measured } from './measure.js';
 import { DEFAULT_OPTIONS } from '../../sample-data/generator.js';
 
@@ -77,7 +78,8 @@ function timelineBench() {
 }
 
 // `npm run bench -- --only timeline` runs one part (import, formats, timeline, change-risk, detection).
-const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
+// `--only big-import [--gigabytes 5]` imports a generated multi-gigabyte CSV; it is never part of the default run.
+const { values: args } = parseArgs({ options: { only: { type: 'string' }, gigabytes: { type: 'string' } } });
 const wants = (part: string): boolean => args.only === undefined || args.only === part;
 const results = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGb: Math.round(os.totalmem() / 2 ** 30) },
@@ -88,6 +90,7 @@ const results = {
   ...(wants('timeline') ? { timelineQuery: timelineBench() } : {}),
   ...(wants('change-risk') ? { changeRisk: await changeRiskBench() } : {}),
   ...(wants('detection') ? { detection: await detectionBench(path.resolve(root, '../shared/data/nab')) } : {}),
+  ...(args.only === 'big-import' ? { bigImport: await bigImportBench(work, root, Number(args.gigabytes ?? 5)) } : {}),
 };
 fs.rmSync(work, { recursive: true, force: true });
 fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });

@@ -70,6 +70,21 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     expect(points().filter((p) => p.service === 'search')).toEqual([{ service: 'search', metric: 'queue_depth', labels: '{}', ts: Number(b.times[0]! / 1_000_000n), value: 3 }]);
   });
 
+  it('reads one request per line (JSON.parse per line) and one pretty-printed document (streamed) to the same rows; a broken line is named', async () => {
+    const reqs = await Promise.all(['a', 'b', 'c'].map((svc, i) => otlpExport(`svc-${svc}`, (m) => m.createGauge('cpu_pct').record(i + 0.5, { host: svc }))));
+    const before = points().length;
+    const perLine = await importPath(engine, writeFile(dir, 'per-line.ndjson', reqs.map((r) => r.json).join('\n')), { kind: 'telemetry', format: 'otlp' });
+    expect(perLine).toMatchObject({ status: 'imported', rowsAccepted: 3 });
+    const stored = points().slice(before);
+    // Pretty-printed, the first line is "{": the token stream reads it; same rows, so all duplicates.
+    const pretty = JSON.stringify({ resourceMetrics: reqs.flatMap((r) => (JSON.parse(r.json) as { resourceMetrics: unknown[] }).resourceMetrics) }, null, 2);
+    expect(await importPath(engine, writeFile(dir, 'pretty.json', pretty), { kind: 'telemetry', format: 'otlp' })).toMatchObject({ status: 'imported', rowsAccepted: 0, duplicatesSkipped: 3 });
+    expect(points().slice(before)).toEqual(stored);
+    const broken = await importPath(engine, writeFile(dir, 'broken.ndjson', [reqs[0]!.json, reqs[1]!.json, reqs[2]!.json.slice(0, 50)].join('\n')), { kind: 'telemetry', format: 'otlp' });
+    expect(broken.status).toBe('refused');
+    expect(broken.message).toMatch(/ends early or cannot be read: line 3 is not a complete JSON document/);
+  });
+
   it('refuses broken exports with the path inside the document, importing nothing', async () => {
     const { json } = await otlpExport('checkout', (m) => m.createGauge('cpu_pct').record(1));
     const cases: Array<[string, string, RegExp]> = [

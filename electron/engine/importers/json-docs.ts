@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import Parser from 'stream-json/Parser.js';
 import Pick from 'stream-json/filters/Pick.js';
 import StreamValues from 'stream-json/streamers/StreamValues.js';
@@ -16,8 +17,114 @@ import { drain, type RawRow, type RecordReader } from './reader.js';
 
 export interface Item { index: number; value: unknown }
 
-/** Streams the values at paths matching `filter`, across all top-level documents in the input. */
+/** A line up to this long is parsed whole by JSON.parse; a first line longer than this means one big document, streamed. */
+const LINE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Streams the values at paths matching `filter`, across all top-level documents in the input.
+ * Files of one document per line (an OTLP exporter's output, an API response saved as is) are read
+ * line by line with JSON.parse, several times faster than a token stream; anything else (a
+ * pretty-printed document, or one longer than LINE_LIMIT) goes through stream-json, so memory holds
+ * one item, not the file.
+ */
 export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
+  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const seen: Buffer[] = [];
+  let seenBytes = 0;
+  let firstLine: string | null = null;
+  let ended = false;
+  // Read until the first line ends (or is clearly too long to hold).
+  while (firstLine === null && seenBytes <= LINE_LIMIT) {
+    const next = await chunks.next();
+    if (next.done) {
+      ended = true;
+      firstLine = Buffer.concat(seen).toString('utf8');
+      break;
+    }
+    seen.push(next.value);
+    seenBytes += next.value.length;
+    const nl = next.value.indexOf(10);
+    if (nl >= 0) firstLine = Buffer.concat(seen).toString('utf8', 0, seenBytes - next.value.length + nl);
+  }
+  if (firstLine !== null && isJson(firstLine)) {
+    yield* pickLines(seen, ended ? null : chunks, filter);
+    return;
+  }
+  yield* pickStream(Readable.from(replay(seen, ended ? null : chunks)), filter);
+}
+
+function isJson(line: string): boolean {
+  const text = line.replace(/^\uFEFF/, '').trim();
+  if (text === '' || (text[0] !== '{' && text[0] !== '[')) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function* replay(seen: Buffer[], rest: AsyncIterator<Buffer> | null): AsyncIterable<Buffer> {
+  yield* seen;
+  if (!rest) return;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/** The values at paths matching `filter` in one parsed document, in document order (not inside a match, as stream-json's Pick). */
+function walk(value: unknown, path: string, filter: RegExp, out: unknown[]): void {
+  if (path !== '' && filter.test(path)) {
+    out.push(value);
+    return;
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => walk(v, path === '' ? String(i) : `${path}.${i}`, filter, out));
+  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) walk(v, path === '' ? k : `${path}.${k}`, filter, out);
+}
+
+async function* pickLines(seen: Buffer[], rest: AsyncIterator<Buffer> | null, filter: RegExp): AsyncIterable<Item[]> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let line = 0;
+  let index = 0;
+  const parse = (text: string): Item[] => {
+    line++;
+    const trimmed = line === 1 ? text.replace(/^\uFEFF/, '').trim() : text.trim();
+    if (trimmed === '') return [];
+    let doc: unknown;
+    try {
+      doc = JSON.parse(trimmed);
+    } catch (err) {
+      throw new Error(`line ${line} is not a complete JSON document (${(err as Error).message})`);
+    }
+    const values: unknown[] = [];
+    walk(doc, '', filter, values);
+    return values.map((value) => ({ index: index++, value }));
+  };
+  const feed = (text: string): Item[] => {
+    pending += text;
+    const items: Item[] = [];
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      items.push(...parse(pending.slice(0, nl)));
+      pending = pending.slice(nl + 1);
+    }
+    if (pending.length > LINE_LIMIT) throw new Error(`line ${line + 1} is longer than ${LINE_LIMIT / 1024 / 1024} MB; write one document per line, or the whole file as one document`);
+    return items;
+  };
+  for (const b of seen) {
+    const items = feed(decoder.write(b));
+    if (items.length) yield items;
+  }
+  if (rest) {
+    for (let next = await rest.next(); !next.done; next = await rest.next()) {
+      const items = feed(decoder.write(next.value));
+      if (items.length) yield items;
+    }
+  }
+  const last = parse(pending + decoder.end());
+  if (last.length) yield last;
+}
+
+async function* pickStream(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
   const parser = new Parser({ jsonStreaming: true });
   const picker = new Pick({ filter, pathSeparator: '.' });
   const values = new StreamValues();

@@ -17,8 +17,13 @@ import { drain, type RawRow, type RecordReader } from './reader.js';
 
 export interface Item { index: number; value: unknown }
 
-/** A line up to this long is parsed whole by JSON.parse; a first line longer than this means one big document, streamed. */
-const LINE_LIMIT = 64 * 1024 * 1024;
+/**
+ * A file whose first line is a JSON document of at most FIRST_LINE bytes is read line by line; a
+ * parsed document costs 20-30× its text in memory, so anything bigger is streamed (a 23 MB
+ * Prometheus response parsed whole peaked at 633 MB). Later lines may be up to LINE_LIMIT.
+ */
+const FIRST_LINE = 4 * 1024 * 1024;
+const LINE_LIMIT = 16 * 1024 * 1024;
 
 /**
  * Streams the values at paths matching `filter`, across all top-level documents in the input.
@@ -34,7 +39,7 @@ export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable
   let firstLine: string | null = null;
   let ended = false;
   // Read until the first line ends (or is clearly too long to hold).
-  while (firstLine === null && seenBytes <= LINE_LIMIT) {
+  while (firstLine === null && seenBytes <= FIRST_LINE) {
     const next = await chunks.next();
     if (next.done) {
       ended = true;
@@ -46,7 +51,7 @@ export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable
     const nl = next.value.indexOf(10);
     if (nl >= 0) firstLine = Buffer.concat(seen).toString('utf8', 0, seenBytes - next.value.length + nl);
   }
-  if (firstLine !== null && isJson(firstLine)) {
+  if (firstLine !== null && firstLine.length <= FIRST_LINE && isJson(firstLine)) {
     yield* pickLines(seen, ended ? null : chunks, filter);
     return;
   }

@@ -10,7 +10,7 @@ import { detectionRange, FAILED, faultNames, serviceSeed, STEP_FAULT } from '../
 import { getDetectionRun, loadScores, runDetection } from '../detection/replay-detection.js';
 import { incidentsInRun, modelAlerts } from '../detection/scorecard.js';
 import { EngineFailure } from '../errors.js';
-import type { JobContext } from '../jobs/jobs.js';
+import { subJob, type JobContext } from '../jobs/jobs.js';
 import { detectorOf } from '../models/registry.js';
 
 /**
@@ -81,20 +81,12 @@ function stepsOf(db: Db, runId: number, modelId: number, services: Map<string, n
 
 const same = (a: number, b: number): boolean => a === b || (Number.isNaN(a) && Number.isNaN(b));
 
-export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext, version: number | null, progress: (u: { fraction: number | null; message: string }) => void): Promise<{ drillRunId: number; models: DrillModelReport[] }> {
+export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext, version: number | null): Promise<{ drillRunId: number; models: DrillModelReport[] }> {
   const { config } = checkDetectionDrill(db, spec);
   config.drill!.version = version;
   const base = getDetectionRun(db, spec.baseRun);
-  const scoped: JobContext = {
-    id: job.id,
-    get cancelled() {
-      return job.cancelled;
-    },
-    throwIfCancelled: () => job.throwIfCancelled(),
-    progress: (u) => job.progress({ ...u, fraction: 0.8 * (u.fraction ?? 0), message: `drill run: ${u.message}` }),
-  };
-  const run = await runDetection(db, config, scoped);
-  progress({ fraction: 0.85, message: 'comparing with the base run' });
+  const run = await runDetection(db, config, subJob(job, 0.8, 'drill run: '));
+  job.progress({ fraction: 0.85, message: 'comparing with the base run' });
   const { incidents, serviceIds, from, until } = incidentsInRun(db, run.id);
   const evalIncidents: EvalIncident[] = incidents.map((i) => ({ id: i.id, service: i.service, severity: i.severity, started: i.started, detected: i.detected, resolved: i.resolved }));
   const range = { from, until };

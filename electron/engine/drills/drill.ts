@@ -7,7 +7,7 @@ import { comparePaired } from '../../../shared/metrics/compare.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { checkGate, latestGate } from '../gates/gates.js';
-import type { JobContext } from '../jobs/jobs.js';
+import { subJob, type JobContext } from '../jobs/jobs.js';
 import { getModel } from '../models/registry.js';
 import { getRun, runChangeRisk } from '../runs/replay-changes.js';
 import type { DetectionRunConfig } from '../../../shared/contract/detection.js';
@@ -118,21 +118,13 @@ function injectedCounts(perturbations: readonly Perturbation[], rows: readonly R
 export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: JobContext, options: { version?: number | null } = {}): Promise<DrillReport> {
   const spec = parseDrill(input);
   if (spec.task === 'detection') {
-    const { drillRunId, models } = await runDetectionDrill(db, spec, job, options.version ?? null, (u) => job.progress(u));
+    const { drillRunId, models } = await runDetectionDrill(db, spec, job, options.version ?? null);
     return saveResult(db, spec, options.version ?? null, drillRunId, models, job);
   }
   const { config } = checkChangeRiskDrill(db, spec);
   config.drill!.version = options.version ?? null;
   const base = getRun(db, spec.baseRun);
-  const scoped: JobContext = {
-    id: job.id,
-    get cancelled() {
-      return job.cancelled;
-    },
-    throwIfCancelled: () => job.throwIfCancelled(),
-    progress: (u) => job.progress({ ...u, fraction: 0.8 * (u.fraction ?? 0), message: `drill run: ${u.message}` }),
-  };
-  const run = await runChangeRisk(db, config, scoped);
+  const run = await runChangeRisk(db, config, subJob(job, 0.8, 'drill run: '));
   job.progress({ fraction: 0.85, message: 'comparing with the base run' });
   const [lo, hi] = spec.runner.outputRange ?? PROBABILITY;
   const gateSpec = spec.gate ? resolveGate(db, spec.gate) : null;

@@ -15,6 +15,18 @@ export interface JobContext {
   progress(update: { fraction: number | null; message: string; rows?: number }): void;
 }
 
+/** A job's first `share` of progress handed to a step of it (a drill's run), its messages prefixed. */
+export function subJob(job: JobContext, share: number, prefix: string): JobContext {
+  return {
+    id: job.id,
+    get cancelled() {
+      return job.cancelled;
+    },
+    throwIfCancelled: () => job.throwIfCancelled(),
+    progress: (u) => job.progress({ ...u, fraction: share * (u.fraction ?? 0), message: `${prefix}${u.message}` }),
+  };
+}
+
 export class JobCancelled extends Error {
   constructor() {
     super('cancelled');

@@ -90,5 +90,10 @@ describe('drills in the browser', () => {
     expect(await report.textContent()).toMatch(/time steps scored/);
     expect(await page.getByTestId('drill-results').locator('tbody tr').filter({ hasText: 'detection' }).count()).toBe(1);
     await page.screenshot({ path: screenshotPath('drills-detection.png'), fullPage: true });
+    // The drill's run is an ordinary detection run, labelled as a drill; the page still opens the real one.
+    await page.getByTestId('nav-detection').click();
+    await page.getByTestId('detection-scorecards').waitFor();
+    expect(await page.getByTestId('detection-run-select').locator('option').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^run \d+ · drill "detector outage" of run \d+ · /)]));
+    expect(await page.getByTestId('detection-run-select').locator('option:checked').textContent()).not.toMatch(/drill/);
   });
 });

@@ -23,8 +23,9 @@ export function Detection() {
   const job = detectionJobId ? jobs[detectionJobId] : undefined;
   const chartTheme = theme === 'dark' ? DARK : LIGHT;
   useEffect(() => {
-    // Open the latest finished run when arriving with none open.
-    const latest = detectionRuns.find((r) => r.state === 'done');
+    // Open the latest finished run when arriving with none open (a real one before a drill's).
+    const done = detectionRuns.filter((r) => r.state === 'done');
+    const latest = done.find((r) => !r.config.drill) ?? done[0];
     if (!detection && latest) void openDetection(latest.id);
   }, [detection, detectionRuns, openDetection]);
   const budget = useMemo(() => (detection ? alertBudgetOption(detection.report.scorecards, chartTheme) : null), [detection, chartTheme]);
@@ -52,7 +53,7 @@ export function Detection() {
           {detectionRuns.length > 0 && (
             <label>Results of
               <select value={detection?.runId ?? ''} onChange={(e) => void openDetection(Number(e.target.value))} data-testid="detection-run-select">
-                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
+                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
               </select>
             </label>
           )}
@@ -62,7 +63,7 @@ export function Detection() {
       {detection && (
         <>
           <section className="card">
-            <h2>Scorecards <span className="muted small">run {detection.runId} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
+            <h2>Scorecards <span className="muted small">run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <Scorecards cards={detection.report.scorecards} />
             <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />
             <ul className="verdicts" data-testid="detection-verdicts">

@@ -203,6 +203,28 @@ describe('drills of detection runs on the demo workspace', () => {
     expect(m.gate!.reasons.join(' ')).toContain('fallback_rate');
   });
 
+  it('a cancelled drill leaves no result and no half-written scores behind', async () => {
+    const before = (await engine.call('drills.results', {})).length;
+    const { jobId } = await engine.call('drills.start', { spec: { name: 'cancelled', task: 'detection', baseRun, models: [zscore, staticRule], perturbations: [{ kind: 'failure', share: 0.5 }] } });
+    // Cancel once the drill's run is under way (it has written its record and started on the services).
+    for (let status = await engine.call('jobs.get', { jobId }); !(status.progress?.message ?? '').startsWith('drill run: '); status = await engine.call('jobs.get', { jobId })) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await engine.call('jobs.cancel', { jobId });
+    const job = await engine.jobs.wait(jobId);
+    expect(job.state).toBe('cancelled');
+    expect((await engine.call('drills.results', {})).length).toBe(before);
+    const db = new Database(workspace, { readonly: true });
+    const runs = db.prepare("SELECT id, state FROM detection_runs WHERE config LIKE '%\"cancelled\"%'").all() as { id: number; state: string }[];
+    expect(runs.length).toBe(1);
+    for (const r of runs) {
+      expect(r.state).toBe('cancelled');
+      expect(db.prepare('SELECT count(*) FROM detection_scores WHERE run_id = ?').pluck().get(r.id)).toBe(0);
+      expect(db.prepare('SELECT count(*) FROM detection_alerts WHERE run_id = ?').pluck().get(r.id)).toBe(0);
+    }
+    db.close();
+  });
+
   it('refuses wrong specs before running, naming what is wrong', async () => {
     const start = (spec: object) => engine.call('drills.start', { spec: { name: 'bad', task: 'detection', baseRun, ...spec } });
     await expect(start({ perturbations: [{ kind: 'drift', features: ['cpu'], shift: 1 }] })).rejects.toThrow('perturbations.0 (drift): no drilled detector reads cpu; the metrics they read: ');

@@ -1,6 +1,6 @@
 import { DetectionRunConfig, type DetectionRunConfigInput, type DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { alertsFromScores } from '../../../shared/detection/alerts.js';
-import { detectorMetrics, explainPeak, runDetector, type DetectorOutput } from '../../../shared/detection/detectors.js';
+import { explainPeak, runDetector, type DetectorOutput } from '../../../shared/detection/detectors.js';
 import * as ort from 'onnxruntime-node';
 import type { WindowManifest } from '../../../shared/contract/detection.js';
 import { loadSession } from '../models/onnx-model.js';
@@ -9,7 +9,7 @@ import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { ks2, psi, psiBand } from '../../../shared/metrics/drift.js';
 import { JobCancelled, type JobContext } from '../jobs/jobs.js';
-import { detectorOf, type Detector } from '../models/registry.js';
+import { detectorInputs, detectorOf, type Detector } from '../models/registry.js';
 import { applyNanPolicy, FAILED, faultNames, guardSteps, perturbFrame, serviceSeed, staticSpans } from './guard.js';
 
 /**
@@ -131,19 +131,19 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const insertFallbackAlert = db.prepare('INSERT OR IGNORE INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const importedAlerts = db.prepare('SELECT ts, name FROM alerts WHERE service_id = ? AND ts >= ? AND ts < ? ORDER BY ts');
   const cooldownMs = config.cooldownMinutes * 60_000;
-  const metricsOf = (d: Detector): string[] => (d.kind === 'builtin' ? detectorMetrics(d.spec) : d.kind === 'onnx' ? d.manifest.window.metrics : []);
   // A guarded run (every drill is one): faults per step, the fallback answering the failed ones.
   const guard = config.guard;
   const drill = config.drill;
   const fallback = typeof config.fallback === 'number' ? detectorOf(db, config.fallback) : null;
   if (fallback?.detector.kind === 'log') throw new EngineFailure('input_error', `The fallback ${fallback.info.name} is a detector log; a fallback must be a detector that can score the telemetry`);
   const fallbackName = fallback ? `${fallback.info.name} v${fallback.info.version}` : config.fallback === 'static-alerts' ? 'the imported alerts' : null;
-  const metricsNeeded = [...new Set([...models, ...(fallback ? [fallback] : [])].flatMap((m) => metricsOf(m.detector)))];
+  const scorers = fallback ? [...models, fallback] : models;
+  const metricsNeeded = [...new Set(scorers.flatMap((m) => detectorInputs(m.detector)))];
   const sessions = new Map<number, ort.InferenceSession>();
   let points = 0;
   const driftInputs: NonNullable<DetectionRunInfo['drift']>['inputs'] = [];
   try {
-    for (const m of [...models, ...(fallback ? [fallback] : [])]) if (m.detector.kind === 'onnx' && !sessions.has(m.info.id)) sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
+    for (const m of scorers) if (m.detector.kind === 'onnx' && !sessions.has(m.info.id)) sessions.set(m.info.id, await loadSession(m.info.name, m.detector.bytes));
     for (const [k, service] of services.entries()) {
       // Yield between services: progress reaches the UI and a cancel is seen.
       await new Promise((resolve) => setImmediate(resolve));
@@ -166,7 +166,7 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       // Each detector has its own time grid: the telemetry's, or the steps its log has scores for.
       const outputs: { times: Float64Array; start: number; out: DetectorOutput; thrown: Uint8Array | null; ms: number; faults: Uint8Array | null }[] = [];
       const score = async (info: { id: number }, detector: Detector): Promise<(typeof outputs)[number]> => {
-        const pick = metricsOf(detector).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
+        const pick = detectorInputs(detector).map((m) => frame.values[metricsNeeded.indexOf(m)]!);
         const t0 = performance.now();
         if (detector.kind === 'builtin') return { times: frame.times, start: frameStart, out: runDetector(detector.spec, { times: frame.times, values: pick }), thrown: null, ms: performance.now() - t0, faults: null };
         if (detector.kind === 'onnx') {
@@ -182,7 +182,7 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
       if (guard) {
         const backup = fallback ? await score(fallback.info, fallback.detector) : null;
         outputs.forEach((o, mi) => {
-          const names = metricsOf(models[mi]!.detector);
+          const names = detectorInputs(models[mi]!.detector);
           const masks = (which: 'impute' | 'refuse'): Uint8Array | null => {
             if (guard.nanPolicy !== which || o.times !== frame.times) return null;
             const mask = new Uint8Array(Math.max(0, o.times.length - o.start));
@@ -205,7 +205,7 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
         models.forEach(({ info, detector }, mi) => {
           const { times: grid, start, out, faults } = outputs[mi]!;
           if (grid.length - start <= 0) return;
-          const names = metricsOf(detector);
+          const names = detectorInputs(detector);
           const pick = names.map((m) => frame.values[metricsNeeded.indexOf(m)]!);
           for (const a of alertsFromScores(grid, out.score, thresholds[mi]!, cooldownMs, start)) {
             const p = a.peakIndex;

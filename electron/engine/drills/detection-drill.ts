@@ -2,7 +2,6 @@ import type { DetectionRunConfig } from '../../../shared/contract/detection.js';
 import type { DrillModelReport, DrillSpec, ModelDrift } from '../../../shared/contract/drills.js';
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type EvalIncident } from '../../../shared/detection/evaluate.js';
-import { detectorMetrics } from '../../../shared/detection/detectors.js';
 import { faultPlan, pickRows, staleSpan, streamSeed } from '../../../shared/drills/perturb.js';
 import { evaluateGate, type GateVerdict } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
@@ -10,8 +9,9 @@ import { detectionRange, FAILED, faultNames, serviceSeed, STEP_FAULT } from '../
 import { getDetectionRun, loadScores, runDetection } from '../detection/replay-detection.js';
 import { incidentsInRun, modelAlerts } from '../detection/scorecard.js';
 import { EngineFailure } from '../errors.js';
+import { latestGate } from '../gates/gates.js';
 import { subJob, type JobContext } from '../jobs/jobs.js';
-import { detectorOf } from '../models/registry.js';
+import { detectorInputs, detectorOf } from '../models/registry.js';
 
 /**
  * Drills of detection runs: the base run's detectors re-run over telemetry with the drill's faults
@@ -22,10 +22,7 @@ import { detectorOf } from '../models/registry.js';
 
 const MINUTE = 60_000;
 
-function metricsOf(db: Db, id: number): string[] {
-  const { detector } = detectorOf(db, id);
-  return detector.kind === 'builtin' ? detectorMetrics(detector.spec) : detector.kind === 'onnx' ? detector.manifest.window.metrics : [];
-}
+const metricsOf = (db: Db, id: number): string[] => detectorInputs(detectorOf(db, id).detector);
 
 function resolveFallback(db: Db, fallback: DrillSpec['runner']['fallback']): DetectionRunConfig['fallback'] {
   if (fallback === 'none') return undefined;
@@ -67,9 +64,7 @@ export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: Detectio
 /** A detection drill's gate is a saved gate over detection metrics; the presets judge change-risk scorecards. */
 function detectionGate(db: Db, name: string): GateSpec {
   if (name === 'advisory' || name === 'gating') throw new EngineFailure('input_error', `The "${name}" preset judges change-risk scorecards; a detection drill needs a saved gate over detection metrics (incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, max_psi, fallback_rate, error_rate)`);
-  const row = db.prepare('SELECT spec FROM gates WHERE name = ? ORDER BY version DESC LIMIT 1').pluck().get(name) as string | undefined;
-  if (!row) throw new EngineFailure('not_found', `No saved gate named "${name}"`);
-  return JSON.parse(row) as GateSpec;
+  return latestGate(db, name).spec;
 }
 
 interface Steps { total: number; perService: { service: string; times: Float64Array; scores: Float32Array; faults: Uint8Array | null }[] }

@@ -284,8 +284,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
             for (const [i, field] of fixedCells.fields) fields[field] = cells[i];
             for (const [i, column] of fixedCells.extra) extra[column] = cells[i];
           } else {
-            fields = mapping === fixedMapping ? fixedFields : {};
-            extra = mapping === fixedMapping ? fixedExtra : {};
+            fields = {};
+            extra = {};
             for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }

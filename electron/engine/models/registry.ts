@@ -115,6 +115,11 @@ function describeDetector(spec: DetectorSpec): string {
 
 export type Detector = { kind: 'builtin'; spec: DetectorSpec } | { kind: 'onnx'; manifest: WindowManifest; bytes: Uint8Array } | { kind: 'log' };
 
+/** The telemetry metrics a detector reads (a detector log reads none). */
+export function detectorInputs(d: Detector): string[] {
+  return d.kind === 'builtin' ? detectorMetrics(d.spec) : d.kind === 'onnx' ? d.manifest.window.metrics : [];
+}
+
 /** A detection model: a built-in's spec, or an ONNX window model's manifest and file. */
 export function detectorOf(db: Db, id: number): { info: ModelInfo; detector: Detector } {
   const r = row(db, id);

@@ -113,13 +113,13 @@ describe('the fast resample pass', () => {
     const sorted = sortPredictions(Array.from({ length: n }, (_, i) => ({ score: i / n, label: (i % 2) as 0 | 1 })));
     const scratch = resampleScratch(sorted);
     const state = sfc32State(42);
-    // The resample's total weight is the last cumulative count; half the scores are >= 0.5.
+    // The resample's total weight is the pass's first sum; half the scores are >= 0.5.
     let sum = 0;
     let sumSq = 0;
     const runs = 40;
     for (let r = 0; r < runs; r++) {
       const out = resampleMetrics(sorted, 0.5, { missedIncident: 0, delayedChange: 1 }, state, scratch);
-      const total = scratch.cumAll[scratch.cumAll.length - 1]!;
+      const total = scratch.sums[0]!;
       sum += total / n;
       sumSq += (total / n) ** 2;
       expect(out[9]).toBeGreaterThan(0.49);

@@ -93,20 +93,28 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
  */
 function parseIsoZ(text: string): number | null {
   if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
-  const num = (from: number, to: number): number => {
-    let value = 0;
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return -1;
-      value = value * 10 + c;
-    }
-    return value;
-  };
-  const y = num(0, 4), mo = num(5, 7), d = num(8, 10), h = num(11, 13), mi = num(14, 16), s = num(17, 19);
+  const y = digits(text, 0, 4), mo = digits(text, 5, 7), d = digits(text, 8, 10), h = digits(text, 11, 13), mi = digits(text, 14, 16), s = digits(text, 17, 19);
   // With milliseconds too (`…:00.000Z`, what JavaScript's toISOString and many exporters write).
-  const ms = text.length === 24 ? num(20, 23) : 0;
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 28 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null; // days 29-31: let the general path check the month
+  const ms = text.length === 24 ? digits(text, 20, 23) : 0;
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
+  // Days past the 28th are checked against the month's length (day 0 of the next month is its last).
+  if (d > 28 && d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return null;
   return Date.UTC(y, mo - 1, d, h, mi, s) + ms;
+}
+
+/**
+ * The decimal number in text[from, to), or -1 if any character is not a digit. A module-level
+ * function, not a closure inside parseIsoZ: a closure is allocated on every call (and, run through
+ * tsx, wrapped in a naming helper too), which cost a third of a 1.2M-row import's timestamp time.
+ */
+function digits(text: string, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    value = value * 10 + c;
+  }
+  return value;
 }
 
 function truncate(text: string): string {

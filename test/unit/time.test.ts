@@ -48,6 +48,15 @@ describe('parseTimestamp', () => {
       expect(parseTimestamp(text, auto)).toEqual({ ok: true, ms: whole });
     }));
   });
+  it('knows each month\'s length on the fast path, leap years included', () => {
+    for (const [text, ms] of [['2024-02-29T12:00:00Z', Date.UTC(2024, 1, 29, 12)], ['2026-01-31T00:00:00Z', Date.UTC(2026, 0, 31)], ['2026-04-30T23:59:59.999Z', Date.UTC(2026, 3, 30, 23, 59, 59, 999)], ['2000-02-29T00:00:00Z', Date.UTC(2000, 1, 29)]] as const) {
+      expect(parseTimestamp(text, auto), text).toEqual({ ok: true, ms });
+    }
+    for (const bad of ['2025-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-06-31T00:00:00.000Z', '2026-01-32T00:00:00Z']) {
+      expect(parseTimestamp(bad, auto).ok, bad).toBe(false);
+    }
+  });
+
   it('reads milliseconds on the fast path exactly as toISOString writes them', () => {
     fc.assert(fc.property(fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2099, 11, 31) }), (ms) => {
       const text = new Date(ms).toISOString();

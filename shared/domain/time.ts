@@ -76,7 +76,7 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   else return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone` };
   if (offset === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
   const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)] as const;
-  const utc = Date.UTC(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
+  const utc = utcMs(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
   const check = new Date(utc);
   // Date.UTC rolls 2026-02-31 over to March; a real export never says that, so refuse it.
   if (check.getUTCMonth() !== fields[1] - 1 || check.getUTCDate() !== fields[2] || fields[3] > 23 || fields[4] > 59 || fields[5] > 60) {
@@ -96,7 +96,7 @@ function parseIsoZ(text: string): number | null {
   const y = digits(text, 0, 4), mo = digits(text, 5, 7), d = digits(text, 8, 10), h = digits(text, 11, 13), mi = digits(text, 14, 16), s = digits(text, 17, 19);
   // With milliseconds too (`…:00.000Z`, what JavaScript's toISOString and many exporters write).
   const ms = text.length === 24 ? digits(text, 20, 23) : 0;
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
+  if (y < 100 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return null;
   // Days past the 28th are checked against the month's length (day 0 of the next month is its last).
   if (d > 28 && d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return null;
   return Date.UTC(y, mo - 1, d, h, mi, s) + ms;
@@ -115,6 +115,15 @@ function digits(text: string, from: number, to: number): number {
     value = value * 10 + c;
   }
   return value;
+}
+
+/** Date.UTC, except that years 0-99 are those years: Date.UTC reads them as 1900-1999. */
+function utcMs(y: number, month: number, d: number, h: number, mi: number, s: number): number {
+  if (y >= 100) return Date.UTC(y, month, d, h, mi, s);
+  const date = new Date(0);
+  date.setUTCFullYear(y, month, d);
+  date.setUTCHours(h, mi, s, 0);
+  return date.getTime();
 }
 
 function truncate(text: string): string {

@@ -57,6 +57,12 @@ describe('parseTimestamp', () => {
     }
   });
 
+  it('reads years before 100 as those years, not as 1900-1999', () => {
+    expect(parseTimestamp('0050-01-01T00:00:00Z', auto)).toEqual({ ok: true, ms: Date.parse('0050-01-01T00:00:00Z') });
+    expect(parseTimestamp('0099-12-31T23:00:00+01:00', auto)).toEqual({ ok: true, ms: Date.parse('0099-12-31T22:00:00Z') });
+    expect(parseTimestamp('0001-02-29T00:00:00Z', auto).ok).toBe(false);
+  });
+
   it('reads milliseconds on the fast path exactly as toISOString writes them', () => {
     fc.assert(fc.property(fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2099, 11, 31) }), (ms) => {
       const text = new Date(ms).toISOString();

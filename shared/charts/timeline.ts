@@ -38,7 +38,8 @@ export interface TimelineChartOptions {
   animation?: boolean;
 }
 
-export const TIMELINE_CHROME = { top: 16, bottom: 64, gap: 34 };
+// top leaves room for the first panel's title, which sits above its grid (nameGap + one line of text).
+export const TIMELINE_CHROME = { top: 30, bottom: 64, gap: 34 };
 
 export function timelineHeight(panels: number, panelHeight = 120): number {
   return TIMELINE_CHROME.top + TIMELINE_CHROME.bottom + Math.max(1, panels) * (panelHeight + TIMELINE_CHROME.gap);

@@ -11,6 +11,8 @@ import { RESAMPLE_KERNEL_WASM } from './resample-kernel.wasm.js';
  * AUC is accumulated as N·P − Σ pos·(negatives ranked above + ½ tied), which needs no totals up front.
  * `computeMetrics` is the readable definition; tests hold the two to the same numbers, with unit
  * and with random weights.
+ * Only the engine (Node, worker threads) resamples: the renderer's CSP has no 'wasm-unsafe-eval', so
+ * the kernel would not compile there (it is compiled on first use, so importing this module is safe).
  */
 
 // Poisson(1) weights come from a 65536-entry table indexed by 16 random bits, so one 32-bit draw

@@ -51,6 +51,11 @@ export const ImportReport = z.object({
   rowsAccepted: z.number().int(),
   rowsRejected: z.number().int(),
   duplicatesSkipped: z.number().int(),
+  /**
+   * Samples the source marks as having no number — Prometheus' "NaN", "+Inf" and "-Inf", OTLP's
+   * NaN/Infinity and points flagged "no recorded value" — left out as gaps, as Prometheus draws them.
+   */
+  samplesWithoutValue: z.number().int().default(0),
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */
   rejected: z.array(RejectedRow),
   mapping: z.record(z.string(), z.string()),

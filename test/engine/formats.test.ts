@@ -85,6 +85,23 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     expect(broken.message).toMatch(/ends early or cannot be read: line 3 is not a complete JSON document/);
   });
 
+  it('leaves samples without a number as gaps: the SDK\'s null for NaN and ±Infinity, proto3\'s "NaN", no recorded value', async () => {
+    const { json } = await otlpExport('checkout', (m) => {
+      m.createGauge('a').record(Number.NaN);
+      m.createGauge('b').record(Number.POSITIVE_INFINITY);
+      m.createGauge('c').record(1.5);
+    });
+    expect(json).toContain('"asDouble":null'); // what the real SDK writes for both
+    const report = await importPath(engine, writeFile(dir, 'nan.json', json), { kind: 'telemetry' });
+    expect(report).toMatchObject({ status: 'imported', rowsRead: 3, rowsAccepted: 1, rowsRejected: 0, samplesWithoutValue: 2 });
+    expect(report.message).toMatch(/2 samples without a number \(NaN, ±Inf, no recorded value\) left as gaps/);
+    expect(points().map((p) => [p.metric, p.value])).toEqual([['c', 1.5]]);
+    // A stale marker (flags 1, no value) and proto3's string for -Infinity; a number written as a string still counts.
+    const flagged = json.replace('"asDouble":null', '"flags":1').replace('"asDouble":null', '"asDouble":"-Infinity"').replace('"asDouble":1.5', '"asDouble":"2.5"').replace('"name":"c"', '"name":"d"');
+    expect(await importPath(engine, writeFile(dir, 'flagged.json', flagged), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 1, rowsRejected: 0, samplesWithoutValue: 2 });
+    expect(points().map((p) => [p.metric, p.value])).toEqual([['c', 1.5], ['d', 2.5]]);
+  });
+
   it('refuses broken exports with the path inside the document, importing nothing', async () => {
     const { json } = await otlpExport('checkout', (m) => m.createGauge('cpu_pct').record(1));
     const cases: Array<[string, string, RegExp]> = [
@@ -118,6 +135,16 @@ describe('Prometheus files: broken variants', () => {
       const report = await importPath(engine, writeFile(dir, `${name}.json`, text), { kind: 'telemetry', format: 'prometheus' });
       expect(report.status, name).toBe('refused');
       expect(report.message, name).toMatch(reason);
+    }
+    // Prometheus writes non-finite values as "NaN", "+Inf", "-Inf": gaps, not bad rows; anything else non-finite is refused.
+    const gappy = { status: 'success', data: { resultType: 'matrix', result: [{ metric: { __name__: 'ratio', job: 'gappy' }, values: [[1767600000, '0.5'], [1767600060, 'NaN'], [1767600120, '+Inf'], [1767600180, '-Inf'], [1767600240, '0.25']] }] } };
+    const gaps = await importPath(engine, writeFile(dir, 'gaps.json', JSON.stringify(gappy)), { kind: 'telemetry' });
+    expect(gaps).toMatchObject({ status: 'imported', rowsRead: 5, rowsAccepted: 2, rowsRejected: 0, samplesWithoutValue: 3 });
+    expect(points().filter((p) => p.service === 'gappy').map((p) => [p.ts, p.value])).toEqual([[1767600000_000, 0.5], [1767600240_000, 0.25]]);
+    for (const bad of ['Infinity', '1e400', '']) {
+      const refused = await importPath(engine, writeFile(dir, `bad-${bad}.json`, JSON.stringify(gappy).replace('"NaN"', JSON.stringify(bad)).replace('gappy', 'other')), { kind: 'telemetry' });
+      expect(refused.status, bad).toBe('refused');
+      expect(refused.message, bad).toMatch(/values\[1\]: value .* is not a number in Prometheus' string form/);
     }
     const chosen = await importPath(engine, writeFile(dir, 'label.json', JSON.stringify(good)), { kind: 'telemetry', serviceLabel: 'instance' });
     expect(chosen.rowsAccepted).toBe(2);

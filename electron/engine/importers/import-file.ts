@@ -87,7 +87,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip), request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -245,6 +245,11 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
           }
           let mapping = fixedMapping;
           if (canonical) {
+            if ((rawRow as CanonicalRow).gap !== undefined) {
+              // A sample the source itself says has no number: a gap in the series, not a bad row.
+              report.samplesWithoutValue++;
+              continue;
+            }
             // The format named its fields; its labels (or attributes) ride apart and are never mapped.
             const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
             for (const d of drop) delete extra[d];
@@ -310,6 +315,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       const strict = report.rowsRejected > 0 && !request.acceptValidRows;
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
+        (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} samples without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     if (report.rowsRejected > 0 && !request.acceptValidRows) {
@@ -338,6 +344,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     report.sourceId = sourceId;
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
+      (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} samples without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     db.prepare('UPDATE sources SET sha256 = ?, rows_accepted = ?, rows_rejected = ?, options = ?, report = ? WHERE id = ?').run(
       report.sha256, report.rowsAccepted, report.rowsRejected,

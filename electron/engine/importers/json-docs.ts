@@ -143,7 +143,15 @@ async function* pickStream(input: Readable, filter: RegExp): AsyncIterable<Item[
   }
 }
 
-export type CanonicalRow = RawRow & { extra?: Record<string, unknown> };
+/** `gap`: the source says this sample has no number (NaN, ±Inf, no recorded value); not a bad row. */
+export type CanonicalRow = RawRow & { extra?: Record<string, unknown>; gap?: string };
+
+// Prometheus writes non-finite sample values as these strings (its API's documented string form).
+const PROMETHEUS_NO_NUMBER = new Set(['NaN', '+Inf', '-Inf', 'Inf']);
+// Proto3's JSON mapping writes non-finite doubles as these strings.
+const PROTO_NO_NUMBER = new Set(['NaN', 'Infinity', '-Infinity']);
+// OTLP's DataPointFlags: FLAG_NO_RECORDED_VALUE, set on a point that marks a series as stale.
+const OTLP_NO_RECORDED_VALUE = 1;
 
 export interface CanonicalReader extends RecordReader {
   canonical: true;
@@ -189,9 +197,11 @@ export function prometheusReader(input: Readable, options: { serviceLabel?: stri
     return samples.map((s, j): CanonicalRow => {
       const where = Array.isArray(value.values) ? `${at}.values[${j}]` : `${at}.value`;
       if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') return { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };
-      const v = typeof s[1] === 'string' ? Number(s[1]) : Number.NaN;
-      if (typeof s[1] !== 'string' || (Number.isNaN(v) && s[1] !== 'NaN')) return { line, error: `${where}: value ${describe(s[1])} is not a number in Prometheus' string form` };
-      return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric, value: v }, extra };
+      const values = { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric };
+      if (typeof s[1] === 'string' && PROMETHEUS_NO_NUMBER.has(s[1])) return { line, values, extra, gap: s[1] };
+      const v = typeof s[1] === 'string' && s[1].trim() !== '' ? Number(s[1]) : Number.NaN;
+      if (!Number.isFinite(v)) return { line, error: `${where}: value ${describe(s[1])} is not a number in Prometheus' string form` };
+      return { line, values: { ...values, value: v }, extra };
     });
   });
 }
@@ -240,10 +250,16 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
           if (!isObject(p)) return void rows.push({ line, error: `${pw}: expected an object` });
           const nanos = p.timeUnixNano;
           if ((typeof nanos !== 'string' && typeof nanos !== 'number') || !/^\d+$/.test(String(nanos))) return void rows.push({ line, error: `${pw}: timeUnixNano ${describe(nanos)} is not a whole number of nanoseconds` });
-          const raw = p.asDouble ?? p.asInt;
+          const raw = p.asDouble !== undefined ? p.asDouble : p.asInt;
+          const values = { timestamp: Number(BigInt(String(nanos)) / 1_000_000n), service, metric: m.name };
+          const flags = typeof p.flags === 'number' ? p.flags : 0;
+          // The OpenTelemetry JS SDK's JSON serialiser writes NaN and ±Infinity as null (JSON.stringify).
+          if (raw === null || (raw === undefined && (flags & OTLP_NO_RECORDED_VALUE) !== 0) || (typeof raw === 'string' && PROTO_NO_NUMBER.has(raw))) {
+            return void rows.push({ line, values, extra: attributes(p.attributes), gap: raw === undefined ? 'no recorded value' : String(raw) });
+          }
           const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
           if (!Number.isFinite(v)) return void rows.push({ line, error: `${pw}: no numeric asDouble or asInt (got ${describe(raw)})` });
-          rows.push({ line, values: { timestamp: Number(BigInt(String(nanos)) / 1_000_000n), service, metric: m.name, value: v }, extra: attributes(p.attributes) });
+          rows.push({ line, values: { ...values, value: v }, extra: attributes(p.attributes) });
         });
       });
     });

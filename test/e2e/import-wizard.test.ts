@@ -12,7 +12,7 @@ const PROMETHEUS = JSON.stringify({
     resultType: 'matrix',
     result: [
       { metric: { __name__: 'http_requests_in_flight', job: 'node', instance: 'checkout:9100' }, values: [[1767600000, '4'], [1767600060, '6'], [1767600120, '5']] },
-      { metric: { __name__: 'http_requests_in_flight', job: 'node', instance: 'search:9100' }, values: [[1767600000, '2'], [1767600060, '3']] },
+      { metric: { __name__: 'http_requests_in_flight', job: 'node', instance: 'search:9100' }, values: [[1767600000, '2'], [1767600060, '3'], [1767600120, 'NaN']] },
     ],
   },
 });
@@ -45,13 +45,15 @@ describe('the import wizard', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('checkout:9100'));
     expect(await page.getByTestId('import-preview').locator('tbody tr').count()).toBe(5);
     await page.getByTestId('import-dry-run').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('5 rows would be imported'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('5 rows would be imported, 1 sample without a number'));
     await page.screenshot({ path: screenshotPath('import-wizard.png'), fullPage: true });
     await page.getByTestId('mapping-name').fill('prom-by-instance');
     await page.getByTestId('mapping-save').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-note]')?.textContent?.includes('Saved mapping prom-by-instance v1'));
     await page.getByTestId('import-start').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('5 rows imported'));
+    // Prometheus' "NaN" sample is a gap, counted where the report says what happened.
+    expect(await page.getByTestId('import-gaps').textContent()).toBe('1');
     await page.getByTestId('sources').getByText('in-flight.json').waitFor();
     expect(await page.getByTestId('sources').locator('tr', { hasText: 'in-flight.json' }).locator('td').nth(3).textContent()).toBe('5');
     await page.getByTestId('nav-explore').click();

@@ -315,7 +315,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       const strict = report.rowsRejected > 0 && !request.acceptValidRows;
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
-        (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} samples without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
+        (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} sample${report.samplesWithoutValue === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     if (report.rowsRejected > 0 && !request.acceptValidRows) {
@@ -344,7 +344,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     report.sourceId = sourceId;
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
-      (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} samples without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
+      (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} sample${report.samplesWithoutValue === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     db.prepare('UPDATE sources SET sha256 = ?, rows_accepted = ?, rows_rejected = ?, options = ?, report = ? WHERE id = ?').run(
       report.sha256, report.rowsAccepted, report.rowsRejected,

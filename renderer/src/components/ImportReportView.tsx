@@ -18,7 +18,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
         <div><dt>Accepted</dt><dd>{fmtInt(report.rowsAccepted)}</dd></div>
         <div><dt>Rejected</dt><dd>{fmtInt(report.rowsRejected)}</dd></div>
         <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
-        {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd>{fmtInt(report.samplesWithoutValue)}</dd></div>}
+        {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd data-testid="import-gaps">{fmtInt(report.samplesWithoutValue)}</dd></div>}
         <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
         <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>
       </dl>

@@ -136,6 +136,15 @@ describe('Prometheus files: broken variants', () => {
       expect(report.status, name).toBe('refused');
       expect(report.message, name).toMatch(reason);
     }
+    // A failed query saved as is, and results with no series, are refused saying so (not "0 rows imported").
+    const failed = await importPath(engine, writeFile(dir, 'failed.json', '{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \\"}\\""}'), { kind: 'telemetry' });
+    expect(failed.status).toBe('refused');
+    expect(failed.message).toBe('failed.json: this is a Prometheus error response (bad_data): 1:5: parse error: unexpected "}"; it holds no data — fix the query and save its answer again');
+    const scalar = await importPath(engine, writeFile(dir, 'scalar.json', '{"status":"success","data":{"resultType":"scalar","result":[1767600000,"1"]}}'), { kind: 'telemetry' });
+    expect(scalar.message).toMatch(/holds a scalar result, which has no series/);
+    // A label called "status" with the value "error" is just a label.
+    const labelled = JSON.stringify({ ...good, data: { ...good.data, result: [{ ...good.data.result[0], metric: { __name__: 'http_requests', status: 'error', job: 'labelled' } }] } });
+    expect(await importPath(engine, writeFile(dir, 'labelled.json', labelled), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
     // Prometheus writes non-finite values as "NaN", "+Inf", "-Inf": gaps, not bad rows; anything else non-finite is refused.
     const gappy = { status: 'success', data: { resultType: 'matrix', result: [{ metric: { __name__: 'ratio', job: 'gappy' }, values: [[1767600000, '0.5'], [1767600060, 'NaN'], [1767600120, '+Inf'], [1767600180, '-Inf'], [1767600240, '0.25']] }] } };
     const gaps = await importPath(engine, writeFile(dir, 'gaps.json', JSON.stringify(gappy)), { kind: 'telemetry' });

@@ -58,6 +58,32 @@ function isWideHeader(line: string): boolean {
   return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }
 
+/**
+ * A saved Prometheus response that holds no series says so in its first bytes: an error response
+ * (a failed query saved as is would otherwise import as "0 rows"), or a scalar or string result.
+ * Only the top level is read (status is the first key Prometheus writes), never label values.
+ */
+export function prometheusHeadProblem(head: Buffer): string | null {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const quoted = (key: string): string | undefined => {
+    const m = new RegExp(`"${key}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text);
+    if (!m) return undefined;
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return m[1];
+    }
+  };
+  if (/^\{\s*"status"\s*:\s*"error"/.test(text)) {
+    const type = quoted('errorType');
+    const error = quoted('error');
+    return `this is a Prometheus error response${type ? ` (${type})` : ''}${error ? `: ${error}` : ''}; it holds no data — fix the query and save its answer again`;
+  }
+  const type = /^\{\s*(?:"status"\s*:\s*"success"\s*,\s*)?"data"\s*:\s*\{\s*"resultType"\s*:\s*"(\w+)"/.exec(text)?.[1];
+  if (type === 'scalar' || type === 'string') return `this Prometheus response holds a ${type} result, which has no series or labels; save a range query (query_range) or an instant vector instead`;
+  return null;
+}
+
 function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
@@ -120,6 +146,11 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   if (wants && wants !== request.kind) {
     raw.destroy();
     return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
+  }
+  const problem = format === 'prometheus' ? prometheusHeadProblem(readHead(request.filePath, gzip)) : null;
+  if (problem) {
+    raw.destroy();
+    return finish('refused', `${request.fileName}: ${problem}`);
   }
   const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService };
   const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input)

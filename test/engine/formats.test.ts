@@ -224,6 +224,28 @@ describe('wide telemetry CSV (one column per metric)', () => {
   });
 });
 
+describe('delimited text from spreadsheets in other locales', () => {
+  it('reads semicolon- and tab-separated files, and keeps semicolons inside a comma-separated file\'s quoted fields', async () => {
+    const semi = await importPath(engine, writeFile(dir, 'semi.csv', 'timestamp;service;metric;value\n2026-09-01T00:00:00Z;api;cpu;1.5\n2026-09-01T00:01:00Z;api;cpu;2\n'), { kind: 'telemetry' });
+    expect(semi).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const tab = await importPath(engine, writeFile(dir, 'tab.tsv', 'timestamp\tservice\tmetric\tvalue\n2026-09-01T00:00:00Z\tapi\tmem\t7\n'), { kind: 'telemetry' });
+    expect(tab).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+    expect(points().filter((p) => p.service === 'api').map((p) => [p.metric, p.value])).toEqual([['cpu', 1.5], ['cpu', 2], ['mem', 7]]);
+    // A wide export with semicolons is recognised as wide too.
+    const wide = await importPath(engine, writeFile(dir, 'wide-semi.csv', 'Time;checkout/cpu;checkout/mem\n2026-09-01T00:00:00Z;1.5;20\n'), { kind: 'telemetry' });
+    expect(wide).toMatchObject({ status: 'imported', format: 'wide-csv', rowsAccepted: 2 });
+    expect(points().filter((p) => p.service === 'checkout').map((p) => [p.metric, p.value])).toEqual([['cpu', 1.5], ['mem', 20]]);
+    // A decimal comma is not guessed at: the row is named.
+    const comma = await importPath(engine, writeFile(dir, 'decimal-comma.csv', 'timestamp;service;metric;value\n2026-09-01T00:00:00Z;api;disk;1,5\n'), { kind: 'telemetry' });
+    expect(comma.message).toMatch(/line 2: value "1,5" is not a number/);
+    const changes = await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,description\nc1,api,2026-09-01T00:00:00Z,"fix; then; deploy; again"\nc2,api,2026-09-01T00:01:00Z,"a; b; c"\n'), { kind: 'changes' });
+    expect(changes).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare('SELECT description FROM changes ORDER BY external_id').pluck().all()).toEqual(['fix; then; deploy; again', 'a; b; c']);
+    db.close();
+  });
+});
+
 describe('dry runs and saved mappings from the CLI', () => {
   it('a dry run reports what would be rejected and writes nothing; a saved mapping imports the next file by name', async () => {
     const { cli } = await import('../helpers/cli.js');

@@ -49,7 +49,10 @@ export function csvReader(input: Readable): RecordReader {
   });
   input.pipe(text);
   Papa.parse<string[]>(text as unknown as Papa.LocalFile, {
-    delimiter: ',',
+    // Commas, or what spreadsheets in many locales write instead (semicolons) and tab-separated
+    // exports: papaparse picks the one that splits the first rows into equal field counts.
+    delimiter: '',
+    delimitersToGuess: [',', ';', '\t'],
     skipEmptyLines: false,
     chunkSize: 1 << 20,
     chunk(results) {

@@ -53,7 +53,9 @@ export function detectFormat(fileName: string, head: Buffer, kind?: string): Imp
 
 /** A header with a time column, no service/metric/value columns, and at least one other: one column per metric. */
 function isWideHeader(line: string): boolean {
-  const cells = line.split(',').map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
+  // The separator the line uses most (comma, semicolon or tab), as the CSV reader will guess it.
+  const separator = [',', ';', '\t'].reduce((best, d) => (line.split(d).length > line.split(best).length ? d : best), ',');
+  const cells = line.split(separator).map((c) => c.trim().replace(/^"|"$/g, '').toLowerCase());
   const time = cells.filter((c) => ['time', 'timestamp', 'ts', 'date', 'datetime'].includes(c));
   return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }

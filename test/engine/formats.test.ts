@@ -1,6 +1,9 @@
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/engine.js';
@@ -243,6 +246,38 @@ describe('delimited text from spreadsheets in other locales', () => {
     const db = new Database(workspace, { readonly: true });
     expect(db.prepare('SELECT description FROM changes ORDER BY external_id').pluck().all()).toEqual(['fix; then; deploy; again', 'a; b; c']);
     db.close();
+  });
+});
+
+describe('files that are not text exports', () => {
+  it('are refused saying what they are and what to do, leaving the workspace as it was', async () => {
+    const random = Buffer.alloc(3000);
+    for (let i = 0; i < random.length; i++) random[i] = (i * 7919 + 13) % 251;
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['book.xlsx', Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), random]), /this is a ZIP archive, not a text export \(CSV, NDJSON or JSON\); an Excel \.xlsx workbook is one: save the sheet as CSV/],
+      ['old.xls', Buffer.concat([Buffer.from([0xd0, 0xcf, 0x11, 0xe0]), random]), /old Office document/],
+      ['copy.csv', Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), random]), /an SQLite database.*Home page or with --workspace/],
+      ['chart.csv', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47]), random]), /a PNG image/],
+      ['unicode.txt', Buffer.from('\ufefftimestamp,service,metric,value\n', 'utf16le'), /UTF-16 text .*save it as "CSV UTF-8"/],
+      ['noise.csv', random, /does not look like text/],
+      ['noise.csv.gz', zlib.gzipSync(random), /does not look like text/],
+    ];
+    for (const [name, bytes, reason] of cases) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, bytes);
+      const report = await importPath(engine, file, { kind: 'telemetry' });
+      expect(report.status, name).toBe('refused');
+      expect(report.message, name).toMatch(reason);
+    }
+    // Latin-1 text (a Windows export with accents) is text, not binary: the reader names its rows.
+    const latin1 = Buffer.from(`timestamp,service,metric,value\n${Array.from({ length: 60 }, (_, i) => `2026-09-01T00:${String(i).padStart(2, '0')}:00Z,caf\xe9-\xe0-\xfc,cpu,${i}`).join('\n')}\n`, 'latin1');
+    const file = path.join(dir, 'latin1.csv');
+    fs.writeFileSync(file, latin1);
+    expect((await importPath(engine, file, { kind: 'telemetry' })).message).toMatch(/line 2: invalid UTF-8 in this row/);
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM sources').pluck().get()).toBe(0);
+    db.close();
+    expect(points()).toEqual([]);
   });
 });
 

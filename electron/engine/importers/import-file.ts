@@ -60,6 +60,36 @@ function isWideHeader(line: string): boolean {
   return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }
 
+/** File signatures people do try to import, with what to do instead. */
+const NOT_TEXT: Array<[Buffer, string, string?]> = [
+  [Buffer.from('PK\x03\x04', 'latin1'), 'a ZIP archive', 'an Excel .xlsx workbook is one: save the sheet as CSV and import that'],
+  [Buffer.from('\xd0\xcf\x11\xe0', 'latin1'), 'an old Office document', 'save the sheet as CSV and import that'],
+  [Buffer.from('SQLite format 3\0', 'latin1'), 'an SQLite database', 'a workspace is opened from the Home page or with --workspace'],
+  [Buffer.from('\x89PNG', 'latin1'), 'a PNG image'],
+  [Buffer.from('%PDF', 'latin1'), 'a PDF document'],
+];
+/** UTF-16 byte order marks: Excel's "Unicode Text" export writes one. */
+const UTF16: Buffer[] = [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff])];
+
+/**
+ * Why the first bytes (already un-gzipped) cannot be a text export, or null. Without this a binary
+ * file reaches the CSV reader, and its "header" is quoted back as a screenful of garbage.
+ */
+export function binaryProblem(head: Buffer): string | null {
+  for (const [magic, what, advice] of NOT_TEXT) {
+    if (head.subarray(0, magic.length).equals(magic)) return `this is ${what}, not a text export (CSV, NDJSON or JSON)${advice ? `; ${advice}` : ''}`;
+  }
+  if (UTF16.some((bom) => head.subarray(0, 2).equals(bom))) return 'this is UTF-16 text (what Excel calls "Unicode Text"); save it as "CSV UTF-8" and import that';
+  const sample = head.subarray(0, 4096);
+  let control = 0;
+  for (const b of sample) if (b === 0 || (b < 32 && b !== 9 && b !== 10 && b !== 13)) control++;
+  // Text has no NUL and almost no control bytes (Latin-1 or UTF-8 alike; random bytes are ~11 % control).
+  if (sample.includes(0) || control > sample.length / 100) {
+    return 'this does not look like text (binary bytes at the start); Shadowbench imports CSV, NDJSON and JSON exports, gzipped or not';
+  }
+  return null;
+}
+
 /**
  * A saved Prometheus response that holds no series says so in its first bytes: an error response
  * (a failed query saved as is would otherwise import as "0 rows"), or a scalar or string result.
@@ -112,7 +142,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const started = Date.now();
   const stat = statFile(request.filePath);
   const gzip = isGzip(readHead(request.filePath, false));
-  const format = request.format ?? detectFormat(request.fileName, readHead(request.filePath, gzip), request.kind);
+  const head = readHead(request.filePath, gzip);
+  const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
     rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
@@ -149,7 +180,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     raw.destroy();
     return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
   }
-  const problem = format === 'prometheus' ? prometheusHeadProblem(readHead(request.filePath, gzip)) : null;
+  const problem = binaryProblem(head) ?? (format === 'prometheus' ? prometheusHeadProblem(head) : null);
   if (problem) {
     raw.destroy();
     return finish('refused', `${request.fileName}: ${problem}`);

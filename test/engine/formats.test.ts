@@ -249,6 +249,24 @@ describe('delimited text from spreadsheets in other locales', () => {
   });
 });
 
+describe('spreadsheet habits in CSV headers and rows', () => {
+  it('refuses a header that names a column twice, drops empty trailing cells, and names a value under a nameless column', async () => {
+    const dup = await importPath(engine, writeFile(dir, 'dup.csv', 'timestamp,service,metric,value,value\n2026-09-01T00:00:00Z,api,cpu,1,2\n'), { kind: 'telemetry' });
+    expect(dup.message).toBe('dup.csv: the header names column "value" twice (columns 4 and 5); rename one so each column means one thing');
+    const wideDup = await importPath(engine, writeFile(dir, 'wide-dup.csv', 'Time,checkout/cpu,checkout/cpu\n2026-09-01T00:00:00Z,1,2\n'), { kind: 'telemetry' });
+    expect(wideDup).toMatchObject({ status: 'refused', format: 'wide-csv' });
+    expect(wideDup.message).toMatch(/names column "checkout\/cpu" twice \(columns 2 and 3\)/);
+    // `…,1,` and `…,2,,` past a four-column header: empty cells, nothing lost.
+    const trailing = await importPath(engine, writeFile(dir, 'trailing.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,api,cpu,1,\n2026-09-01T00:01:00Z,api,cpu,2,,\n'), { kind: 'telemetry' });
+    expect(trailing).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const extra = await importPath(engine, writeFile(dir, 'extra.csv', 'timestamp,service,metric,value\n2026-09-01T00:02:00Z,api,cpu,3,7\n'), { kind: 'telemetry' });
+    expect(extra.message).toMatch(/line 2: expected 4 fields \(timestamp,service,metric,value\), found 5/);
+    const nameless = await importPath(engine, writeFile(dir, 'nameless.csv', 'Time,checkout/cpu,,\n2026-09-01T00:00:00Z,1,,\n2026-09-01T00:01:00Z,2,5,\n'), { kind: 'telemetry' });
+    expect(nameless.message).toMatch(/line 3: column 3 has a value \("5"\) but no name in the header/);
+    expect(points().map((p) => [p.service, p.metric, p.value])).toEqual([['api', 'cpu', 1], ['api', 'cpu', 2]]);
+  });
+});
+
 describe('files that are not text exports', () => {
   it('are refused saying what they are and what to do, leaving the workspace as it was', async () => {
     const random = Buffer.alloc(3000);

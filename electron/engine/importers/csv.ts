@@ -147,6 +147,8 @@ export function csvReader(input: Readable): RecordReader {
             out.push({ line: at, error: `malformed CSV: ${error}` });
             continue;
           }
+          // Spreadsheets often end rows with empty cells past the header (`…,42,,`): nothing is lost dropping those.
+          if (record.length > width && record.slice(width).every((cell) => cell.trim() === '')) record.length = width;
           if (record.length !== width) {
             out.push({ line: at, error: `expected ${width} fields (${columns.join(',')}), found ${record.length}` });
             continue;

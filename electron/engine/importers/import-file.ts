@@ -228,6 +228,12 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     raw.destroy();
     return finish('refused', `${request.fileName}: ${readError(err)}`);
   }
+  // Two columns with one name (CSV and wide CSV): every row would have to pick one of them, silently.
+  const twice = columns ? columns.findIndex((c, i) => c !== '' && columns!.indexOf(c) !== i) : -1;
+  if (columns && twice >= 0) {
+    raw.destroy();
+    return finish('refused', `${request.fileName}: the header names column "${columns[twice]}" twice (columns ${columns.indexOf(columns[twice]!) + 1} and ${twice + 1}); rename one so each column means one thing`);
+  }
   let fixedMapping: ColumnMapping | null = null;
   let fixedCells: { fields: [number, string][]; extra: [number, string][] } | null = null;
   if (format === 'csv' && !canonical) {

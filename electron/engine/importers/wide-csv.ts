@@ -38,6 +38,8 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
             if (!s) return;
             const cell = cells ? cells[i] : row.values[columns[i]!];
             if (cell === '' || cell === undefined) return;
+            // A spreadsheet's trailing empty columns have no name and no cells; a value there has no series.
+            if (s.metric === '') return void out.push({ line: row.line, error: `column ${i + 1} has a value (${JSON.stringify(String(cell).slice(0, 20))}) but no name in the header` });
             if (!s.service) return void out.push({ line: row.line, error: `column "${columns[i]}" names no service (use "service/metric" headers) and no --service was given` });
             out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell } });
           });

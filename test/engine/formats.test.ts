@@ -132,6 +132,7 @@ describe('Prometheus files: broken variants', () => {
       ['truncated', JSON.stringify(good).slice(0, 60), /ends early or cannot be read/],
       ['number value', JSON.stringify(good).replace('"1"]', '1]'), /data\.result\[0\]\.values\[0\]: value number is not a number in Prometheus' string form/],
       ['no metric', JSON.stringify({ ...good, data: { ...good.data, result: [{ values: [] }] } }), /data\.result\[0\]: a series is \{"metric"/],
+      ['native histogram', JSON.stringify({ ...good, data: { ...good.data, result: [{ metric: { __name__: 'req_seconds', job: 'api' }, histograms: [[1767600000, { count: '3', sum: '1.5', buckets: [] }]] }] } }), /data\.result\[0\]: a native histogram series has buckets, not one value per sample; query a number from it, e\.g\. histogram_quantile\(0\.99, rate\(req_seconds\[5m\]\)\)/],
       ['no service label', JSON.stringify(good).replace('"job":"api",', '').replace('"instance":"a:9090"', '"zone":"x"'), /no service, job, app or instance label.*labels: __name__, zone/],
     ];
     for (const [name, text, reason] of cases) {

@@ -193,7 +193,11 @@ export function prometheusReader(input: Readable, options: { serviceLabel?: stri
     const extra: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(labels)) if (k !== '__name__' && k !== serviceKey) extra[k] = v;
     const samples = Array.isArray(value.values) ? value.values : value.value !== undefined ? [value.value] : null;
-    if (!samples) return [{ line, error: `${at}: no "values" (matrix) or "value" (vector)` }];
+    if (!samples) {
+      // Native histograms (Prometheus 2.40+) come as "histograms"/"histogram": buckets, not one number per sample.
+      if ('histograms' in value || 'histogram' in value) return [{ line, error: `${at}: a native histogram series has buckets, not one value per sample; query a number from it, e.g. histogram_quantile(0.99, rate(${typeof labels.__name__ === 'string' ? labels.__name__ : 'metric'}[5m]))` }];
+      return [{ line, error: `${at}: no "values" (matrix) or "value" (vector)` }];
+    }
     return samples.map((s, j): CanonicalRow => {
       const where = Array.isArray(value.values) ? `${at}.values[${j}]` : `${at}.value`;
       if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') return { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };

@@ -268,6 +268,19 @@ describe('spreadsheet habits in CSV headers and rows', () => {
   });
 });
 
+describe('ids repeated within one file', () => {
+  it('are a conflict when the rows differ (named, with the first line), a duplicate when they do not', async () => {
+    const text = 'id,service,timestamp,author\nc1,api,2026-09-01T00:00:00Z,ann\nc2,api,2026-09-01T00:05:00Z,ann\nc1,api,2026-09-02T00:00:00Z,bob\nc2,api,2026-09-01T00:05:00Z,ann\n';
+    const strict = await importPath(engine, writeFile(dir, 'redeploys.csv', text), { kind: 'changes' });
+    expect(strict).toMatchObject({ status: 'refused', rowsRejected: 1 });
+    expect(strict.rejected).toEqual([{ line: 4, reason: 'change c1 is already at line 2 of this file with a different timestamp, author; ids must be unique (a redeploy of one commit needs its own id)' }]);
+    const lenient = await importPath(engine, writeFile(dir, 'redeploys.csv', text), { kind: 'changes', acceptValidRows: true });
+    expect(lenient).toMatchObject({ status: 'imported', rowsAccepted: 2, rowsRejected: 1, duplicatesSkipped: 1 });
+    const incidents = await importPath(engine, writeFile(dir, 'incidents.csv', 'id,service,severity,started\ni1,api,2,2026-09-01T01:00:00Z\ni1,api,1,2026-09-01T01:00:00Z\n'), { kind: 'incidents' });
+    expect(incidents.rejected[0]?.reason).toBe('incident i1 is already at line 2 of this file with a different severity; ids must be unique');
+  });
+});
+
 describe('files that are not text exports', () => {
   it('are refused saying what they are and what to do, leaving the workspace as it was', async () => {
     const random = Buffer.alloc(3000);

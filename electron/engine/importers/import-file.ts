@@ -60,6 +60,12 @@ function isWideHeader(line: string): boolean {
   return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }
 
+/** Row fields as the file's columns call them, for messages. */
+const FIELD_NAMES: Record<string, string> = {
+  ts: 'timestamp', changeKind: 'kind', rolledBack: 'rolled_back', startedTs: 'started', detectedTs: 'detected',
+  mitigatedTs: 'mitigated', resolvedTs: 'resolved', causeChangeId: 'cause_change_id',
+};
+
 /** File signatures people do try to import, with what to do instead. */
 const NOT_TEXT: Array<[Buffer, string, string?]> = [
   [Buffer.from('PK\x03\x04', 'latin1'), 'a ZIP archive', 'an Excel .xlsx workbook is one: save the sheet as CSV and import that'],
@@ -287,9 +293,30 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
     const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
     if (canonical) report.mapping = { [format]: 'fields named by the format' };
+    // Changes and incidents are keyed by their id: the same id twice in one file with different
+    // values is a conflict (a commit SHA used as the id of two deploys, say), not a duplicate, and
+    // the second would otherwise vanish as "already present". Identical repeats stay duplicates.
+    // Each id keeps its first row as JSON text (a few hundred bytes; objects would cost several times that).
+    const seenIds = new Map<string, { line: number; json: string }>();
+    const conflict = (line: number, row: NormalRow): string | null => {
+      if (row.kind !== 'changes' && row.kind !== 'incidents') return null;
+      const json = JSON.stringify(row);
+      const first = seenIds.get(row.externalId);
+      if (!first) {
+        seenIds.set(row.externalId, { line, json });
+        return null;
+      }
+      if (json === first.json) return null;
+      const fields = row as unknown as Record<string, unknown>;
+      const before = JSON.parse(first.json) as Record<string, unknown>;
+      const differ = Object.keys(fields).filter((k) => JSON.stringify(fields[k]) !== JSON.stringify(before[k])).map((k) => FIELD_NAMES[k] ?? k);
+      return `${row.kind === 'changes' ? 'change' : 'incident'} ${row.externalId} is already at line ${first.line} of this file with a different ${differ.join(', ')}; ids must be unique${row.kind === 'changes' ? ' (a redeploy of one commit needs its own id)' : ''}`;
+    };
     /** A row that normalised (or not): scrubbed, previewed, and written in batches. */
     const accept = (line: number, result: ReturnType<typeof normaliseRow>): void => {
       if (!result.ok) return reject({ line, reason: result.reason });
+      const clash = conflict(line, result.row);
+      if (clash) return reject({ line, reason: clash });
       const scrubbed = scrubRow(result.row, scrubber);
       previewRow(line, { ok: true, row: scrubbed });
       // Once a strict import has a bad row it will be refused: keep reading to report every bad

@@ -60,6 +60,17 @@ describe('the import wizard', () => {
     expect(await page.locator('body').textContent()).toContain('checkout:9100');
   });
 
+  it('says what a file is when it is not a text export, and offers nothing to map', async () => {
+    await page.getByTestId('nav-data').click();
+    const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(600, 7)]);
+    await page.getByTestId('import-file').setInputFiles({ name: 'deploys.xlsx', mimeType: 'application/octet-stream', buffer: workbook });
+    await page.getByTestId('import-not-text').waitFor();
+    expect(await page.getByTestId('import-not-text').textContent()).toBe('deploys.xlsx: this is a ZIP archive, not a text export (CSV, NDJSON or JSON); an Excel .xlsx workbook is one: save the sheet as CSV and import that');
+    expect(await page.getByTestId('import-detected').count()).toBe(0);
+    expect(await page.getByTestId('import-mapping').count()).toBe(0);
+    expect(await page.getByTestId('pii-preview').count()).toBe(0);
+  });
+
   it('maps a CSV column the header leaves ambiguous', async () => {
     await page.getByTestId('nav-data').click();
     await page.getByTestId('import-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('when,svc,what,reading\n2026-11-03T00:00:00Z,checkout,queue_depth,4\n') });

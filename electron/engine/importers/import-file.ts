@@ -152,7 +152,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -186,7 +186,9 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     raw.destroy();
     return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
   }
-  const problem = binaryProblem(head) ?? (format === 'prometheus' ? prometheusHeadProblem(head) : null);
+  const notText = binaryProblem(head);
+  report.notText = notText !== null;
+  const problem = notText ?? (format === 'prometheus' ? prometheusHeadProblem(head) : null);
   if (problem) {
     raw.destroy();
     return finish('refused', `${request.fileName}: ${problem}`);

@@ -170,7 +170,8 @@ function ImportPanel() {
         <span>{file ? <><strong>{file.name}</strong> ({fmtInt(file.size)} bytes)</> : <>Drop a file here — CSV, wide CSV, NDJSON, Prometheus or OTLP JSON, GitHub deployments, Argo CD history; gzip is fine — or click to choose one</>}</span>
       </label>
       {sending !== null && <ProgressBar fraction={sending} label="Uploading" />}
-      {check && (
+      {check?.notText && <p className="error-text" role="alert" data-testid="import-not-text">{check.message}</p>}
+      {check && !check.notText && (
         <>
           <p data-testid="import-detected">Recognised as <strong>{FORMAT_LABEL[check.format]}</strong> holding <strong>{kind}</strong>{structured ? ' — the format names its fields' : ''}.</p>
           <div className="form-row">
@@ -260,7 +261,7 @@ function ImportPanel() {
           </div>
         </>
       )}
-      {file && !file.name.endsWith('.json') && <PiiPreview file={file} />}
+      {file && !file.name.endsWith('.json') && !check?.notText && <PiiPreview file={file} />}
       <p className="muted small">By default a file with any bad row is refused whole, with the line numbers, so nothing half-imported lands. Importing the same file twice adds nothing. Live Prometheus imports: <code>shadowbench import --prometheus URL --query PROMQL</code>.</p>
       {uploadProgress !== null && <ProgressBar fraction={uploadProgress} label="Uploading" />}
       {job && job.state !== 'done' && <JobProgress job={job} />}

@@ -166,17 +166,35 @@ function hasKeys(o: Record<string, unknown>): boolean {
   return false;
 }
 
+/** Extra fields that may hold a telemetry row's labels as one object. */
+const NESTED_LABELS = new Set(['labels', 'tags', 'attributes']);
+
 function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<string, unknown>, options: NormaliseOptions): NormalRow {
   switch (kind) {
     case 'telemetry': {
       let labels: Record<string, string> = NO_LABELS;
+      let nested = false;
       for (const key of hasKeys(extra) ? Object.keys(extra).sort() : []) {
         if (labels === NO_LABELS) labels = {};
         const value = extra[key];
         if (value === undefined || value === null || value === '') continue;
+        if (typeof value === 'object' && NESTED_LABELS.has(key) && !Array.isArray(value)) {
+          // NDJSON often nests them: {"metric": …, "labels": {"host": "a"}}.
+          nested = true;
+          for (const [inner, v] of Object.entries(value)) {
+            if (v === undefined || v === null || v === '') continue;
+            if (typeof v === 'object') throw new RowError(`label ${key}.${inner} must be text, got ${describe(v)}`);
+            if (inner in labels && labels[inner] !== String(v)) throw new RowError(`label ${inner} is given twice, as ${JSON.stringify(labels[inner])} and ${JSON.stringify(String(v))}`);
+            labels[inner] = String(v);
+          }
+          continue;
+        }
         if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);
+        if (key in labels && labels[key] !== String(value)) throw new RowError(`label ${key} is given twice, as ${JSON.stringify(labels[key])} and ${JSON.stringify(String(value))}`);
         labels[key] = String(value);
       }
+      // Stored as JSON, so one series always has one key order (top-level keys already come sorted).
+      if (nested) labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       return {
         kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), metric: text(fields, 'metric', true),
         labels, value: number(fields, 'value', true)!,

@@ -36,6 +36,16 @@ describe('normaliseRow', () => {
     expect(JSON.stringify(r.ok && r.row.kind === 'telemetry' ? r.row.labels : null)).toBe('{"host":"a","zone":"b"}');
   });
 
+  it('takes labels nested in one object (NDJSON\'s usual shape), sorted among the others, and names clashes', () => {
+    const fields = { timestamp: '2026-09-01T00:00:00Z', service: 'api', metric: 'cpu', value: 1 };
+    const r = normaliseRow('telemetry', fields, { zone: 'b', labels: { pod: 'p-1', host: 'a', replicas: 3, none: null } }, { time });
+    expect(r.ok && r.row.kind === 'telemetry' ? JSON.stringify(r.row.labels) : r).toBe('{"host":"a","pod":"p-1","replicas":"3","zone":"b"}');
+    expect(normaliseRow('telemetry', fields, { host: 'a', tags: { host: 'a' } }, { time })).toMatchObject({ ok: true });
+    expect(normaliseRow('telemetry', fields, { host: 'a', tags: { host: 'b' } }, { time })).toEqual({ ok: false, reason: 'label host is given twice, as "a" and "b"' });
+    expect(normaliseRow('telemetry', fields, { labels: { deep: { er: 1 } } }, { time })).toEqual({ ok: false, reason: 'label labels.deep must be text, got object' });
+    expect(normaliseRow('telemetry', fields, { other: { host: 'a' } }, { time })).toEqual({ ok: false, reason: 'label other must be text, got object' });
+  });
+
   it('refuses values that only JavaScript would call numbers', () => {
     for (const bad of ['0x10', '1e400', 'NaN', '12abc', 'Infinity']) {
       const r = normaliseRow('telemetry', { timestamp: '1', service: 'a', metric: 'm', value: bad }, {}, { time });

@@ -138,7 +138,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .addOption(new Option('--format <format>', 'file format (default: from the name and content)').choices(IMPORT_FORMATS))
     .option('--map <column=field>', 'map a column to a field (repeatable); field "ignore" skips a column', collect, [])
     .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
-    .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC or ±HH:MM')
+    .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied)')
     .option('--service <name>', 'service for files that have no service column')
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
     .option('--create', 'create the workspace if it does not exist')

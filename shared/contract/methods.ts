@@ -32,7 +32,7 @@ export const ImportOptions = z.object({
   /** source column -> field, e.g. {"ts": "timestamp"} */
   mapping: z.record(z.string().max(200), z.string().max(200)).default({}),
   timeUnit: TimeUnitSchema.default('auto'),
-  timeZone: z.string().max(16).optional(),
+  timeZone: z.string().max(64).optional(),
   acceptValidRows: z.boolean().default(false),
   /** Service for files without a service column (a single-service export). */
   defaultService: z.string().min(1).max(200).optional(),

@@ -5,11 +5,16 @@
  * seconds (before year 5138) is seconds, and so on up to nanoseconds. The boundaries are far enough
  * apart that real telemetry never sits on them.
  */
+import { fromZonedTime, getTimezoneOffset } from 'date-fns-tz';
+
 export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns';
 
 export interface TimeOptions {
   unit: TimeUnit;
-  /** Zone used for ISO timestamps that carry no offset: 'UTC' or a fixed offset like '+02:00'. */
+  /**
+   * Zone used for ISO timestamps that carry no offset: 'UTC', a fixed offset like '+02:00', or a
+   * tz database name like 'Europe/Berlin' (daylight saving time applied as of each timestamp).
+   */
   timeZone?: string;
 }
 
@@ -37,6 +42,40 @@ export function offsetMinutes(zone: string): number | null {
   if (!m) return null;
   const minutes = Number(m[2]) * 60 + Number(m[3]);
   return m[1] === '-' ? -minutes : minutes;
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+// Offsets of named zones by 15-minute step of wall-clock time: every DST change in the tz database
+// falls on such a boundary, so one lookup serves every timestamp in the step.
+const zoneOffsets = new Map<string, Map<number, number>>();
+
+/** Whether `zone` is a time zone this importer can use: UTC, a fixed offset, or a tz database name. */
+export function isTimeZone(zone: string): boolean {
+  return offsetMinutes(zone) !== null || Number.isFinite(getTimezoneOffset(zone, new Date(0)));
+}
+
+/**
+ * The offset in ms of `zone` at the wall-clock time `local` (epoch ms of those clock fields read as
+ * UTC), or null for an unknown zone. Named zones go through date-fns-tz's fromZonedTime (wall time
+ * in a zone → instant): a wall time that occurs twice when clocks go back reads as the later
+ * instant; one skipped when they go forward reads with the offset after the change.
+ */
+export function zoneOffsetAt(zone: string, local: number): number | null {
+  const fixed = offsetMinutes(zone);
+  if (fixed !== null) return fixed * 60_000;
+  let byStep = zoneOffsets.get(zone);
+  if (!byStep) {
+    if (!Number.isFinite(getTimezoneOffset(zone, new Date(0)))) return null;
+    zoneOffsets.set(zone, (byStep = new Map()));
+  }
+  const step = Math.floor(local / QUARTER_HOUR) * QUARTER_HOUR;
+  let offset = byStep.get(step);
+  if (offset === undefined) {
+    offset = step - fromZonedTime(new Date(step).toISOString().slice(0, 19), zone).getTime();
+    if (byStep.size > 200_000) byStep.clear();
+    byStep.set(step, offset);
+  }
+  return offset;
 }
 
 // Long telemetry repeats one timestamp for every series at that step: remember the last answer.
@@ -70,11 +109,7 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const m = ISO.exec(text);
   if (!m) return { ok: false, reason: `unparseable timestamp "${truncate(text)}"` };
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
-  let offset: number | null;
-  if (zone) offset = offsetMinutes(zone);
-  else if (options.timeZone) offset = offsetMinutes(options.timeZone);
-  else return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone` };
-  if (offset === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
+  if (!zone && !options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone` };
   const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)] as const;
   const utc = utcMs(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
   const check = new Date(utc);
@@ -83,7 +118,11 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
     return { ok: false, reason: `timestamp "${truncate(text)}" is not a real date` };
   }
   const fraction = frac ? Math.round(Number(`0${frac}`) * 1000) : 0;
-  return { ok: true, ms: utc + fraction - offset * 60_000 };
+  const offsetMinutesInText = zone ? offsetMinutes(zone) : null;
+  if (zone && offsetMinutesInText === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
+  const offset = zone ? offsetMinutesInText! * 60_000 : zoneOffsetAt(options.timeZone!, utc + fraction);
+  if (offset === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone!)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
+  return { ok: true, ms: utc + fraction - offset };
 }
 
 /**

@@ -268,6 +268,20 @@ describe('spreadsheet habits in CSV headers and rows', () => {
   });
 });
 
+describe('local times from tools that export in a named zone', () => {
+  it('reads them with the zone\'s daylight saving time; an unknown zone is refused before reading', async () => {
+    const text = 'id,service,severity,started\ni-winter,api,2,2026-01-15 09:00:00\ni-summer,api,2,2026-07-15 09:00:00\n';
+    const report = await importPath(engine, writeFile(dir, 'servicenow.csv', text), { kind: 'incidents', timeZone: 'America/Los_Angeles' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare('SELECT external_id, started_ts FROM incidents ORDER BY started_ts').raw().all()).toEqual([['i-winter', Date.UTC(2026, 0, 15, 17)], ['i-summer', Date.UTC(2026, 6, 15, 16)]]);
+    db.close();
+    const unknown = await importPath(engine, writeFile(dir, 'other.csv', text.replace(/i-/g, 'j-')), { kind: 'incidents', timeZone: 'Pacific/Atlantis' });
+    expect(unknown).toMatchObject({ status: 'refused', rowsRead: 0 });
+    expect(unknown.message).toBe('other.csv: unknown time zone "Pacific/Atlantis": use UTC, an offset like +02:00, or a name like Europe/Berlin');
+  });
+});
+
 describe('ids repeated within one file', () => {
   it('are a conflict when the rows differ (named, with the first line), a duplicate when they do not', async () => {
     const text = 'id,service,timestamp,author\nc1,api,2026-09-01T00:00:00Z,ann\nc2,api,2026-09-01T00:05:00Z,ann\nc1,api,2026-09-02T00:00:00Z,bob\nc2,api,2026-09-01T00:05:00Z,ann\n';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { detectUnit, parseTimestamp } from '../../shared/domain/time.js';
+import { detectUnit, isTimeZone, parseTimestamp } from '../../shared/domain/time.js';
 
 const auto = { unit: 'auto' as const };
 
@@ -55,6 +55,43 @@ describe('parseTimestamp', () => {
     for (const bad of ['2025-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-06-31T00:00:00.000Z', '2026-01-32T00:00:00Z']) {
       expect(parseTimestamp(bad, auto).ok, bad).toBe(false);
     }
+  });
+
+  it('applies a named zone\'s daylight saving time as of each timestamp', () => {
+    const at = (text: string, timeZone: string): number | string => {
+      const r = parseTimestamp(text, { unit: 'auto', timeZone });
+      return r.ok ? r.ms : r.reason;
+    };
+    // Berlin: CET (+1) in winter, CEST (+2) from 2026-03-29 01:00Z to 2026-10-25 01:00Z.
+    expect(at('2026-01-15 12:00:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 0, 15, 11));
+    expect(at('2026-07-01T12:00:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 6, 1, 10));
+    expect(at('2026-03-29 01:59:59', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 0, 59, 59));
+    expect(at('2026-03-29 03:00:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 1));
+    // New York: EST (-5) until 2026-03-08 07:00Z, then EDT (-4); milliseconds kept.
+    expect(at('2026-03-08 01:30:00.250', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 6, 30, 0, 250));
+    expect(at('2026-03-08 03:30:00', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 7, 30));
+    // The hour that repeats when clocks go back reads as its later instant; one that never happens,
+    // with the offset after the change; fixed offsets are unchanged.
+    expect(at('2026-10-25 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 9, 25, 1, 30));
+    expect(at('2026-03-29 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 0, 30));
+    // Half-hour zones and steps: Lord Howe moves by 30 minutes (+10:30 ↔ +11), at 02:00 local.
+    expect(at('2026-01-10 12:00:00', 'Australia/Lord_Howe')).toBe(Date.UTC(2026, 0, 10, 1));
+    expect(at('2026-07-10 12:00:00', 'Australia/Lord_Howe')).toBe(Date.UTC(2026, 6, 10, 1, 30));
+    expect(at('2026-07-01 12:00:00', '+02:00')).toBe(Date.UTC(2026, 6, 1, 10));
+    // An offset in the text wins over the zone; an unknown zone is named.
+    expect(at('2026-07-01T12:00:00Z', 'Asia/Tokyo')).toBe(Date.UTC(2026, 6, 1, 12));
+    expect(at('2026-07-01 12:00:00', 'Mars/Olympus')).toBe('unknown time zone "Mars/Olympus": use UTC, an offset like +02:00, or a name like Europe/Berlin');
+    expect(isTimeZone('Europe/Berlin') && isTimeZone('-05:30') && isTimeZone('UTC') && !isTimeZone('Mars/Olympus')).toBe(true);
+  });
+
+  it('reads any wall-clock time a named zone shows back to an instant the zone shows the same way', () => {
+    const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'Pacific/Chatham', 'America/Santiago'];
+    fc.assert(fc.property(fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2035, 0, 1) }), fc.constantFrom(...zones), (instant, zone) => {
+      const wall = (ms: number): string => new Intl.DateTimeFormat('sv-SE', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(ms));
+      const shown = wall(Math.floor(instant / 1000) * 1000);
+      const r = parseTimestamp(shown, { unit: 'auto', timeZone: zone });
+      expect(r.ok && wall(r.ms)).toBe(shown);
+    }), { numRuns: 2000 });
   });
 
   it('reads years before 100 as those years, not as 1900-1999', () => {

@@ -6,6 +6,7 @@ import { FORMAT_KIND, type ImportFormat, type ImportReport, type RejectedRow } f
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { isTimeZone } from '../../../shared/domain/time.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { keyedHash, piiSettings, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
@@ -185,6 +186,10 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   if (wants && wants !== request.kind) {
     raw.destroy();
     return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
+  }
+  if (request.timeZone !== undefined && !isTimeZone(request.timeZone)) {
+    raw.destroy();
+    return finish('refused', `${request.fileName}: unknown time zone "${request.timeZone}": use UTC, an offset like +02:00, or a name like Europe/Berlin`);
   }
   const notText = binaryProblem(head);
   report.notText = notText !== null;

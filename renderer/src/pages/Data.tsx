@@ -190,7 +190,7 @@ function ImportPanel() {
                 {['auto', 's', 'ms', 'us', 'ns'].map((u) => <option key={u} value={u}>{u === 'auto' ? 'auto (numbers by magnitude)' : u}</option>)}
               </select>
             </label>
-            <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC or +02:00" style={{ width: 110 }} data-testid="import-tz" /></label>
+            <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" /></label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
             {check.format === 'prometheus' && (
               <>

@@ -201,11 +201,17 @@ export function prometheusReader(input: Readable, options: { serviceLabel?: stri
     return samples.map((s, j): CanonicalRow => {
       const where = Array.isArray(value.values) ? `${at}.values[${j}]` : `${at}.value`;
       if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') return { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };
-      const values = { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric };
-      if (typeof s[1] === 'string' && PROMETHEUS_NO_NUMBER.has(s[1])) return { line, values, extra, gap: s[1] };
-      const v = typeof s[1] === 'string' && s[1].trim() !== '' ? Number(s[1]) : Number.NaN;
-      if (!Number.isFinite(v)) return { line, error: `${where}: value ${describe(s[1])} is not a number in Prometheus' string form` };
-      return { line, values: { ...values, value: v }, extra };
+      const raw = s[1];
+      const v = typeof raw === 'string' ? Number(raw) : Number.NaN;
+      // Number('') and Number(' ') are 0: only a real number, written out, is one. Each row is one object
+      // built whole: building it from a spread of a shared prefix doubled this import's peak memory.
+      if (Number.isFinite(v) && (v !== 0 || raw.trim() !== '')) {
+        return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric, value: v }, extra };
+      }
+      if (typeof raw === 'string' && PROMETHEUS_NO_NUMBER.has(raw)) {
+        return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric }, extra, gap: raw };
+      }
+      return { line, error: `${where}: value ${describe(raw)} is not a number in Prometheus' string form` };
     });
   });
 }
@@ -255,15 +261,16 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
           const nanos = p.timeUnixNano;
           if ((typeof nanos !== 'string' && typeof nanos !== 'number') || !/^\d+$/.test(String(nanos))) return void rows.push({ line, error: `${pw}: timeUnixNano ${describe(nanos)} is not a whole number of nanoseconds` });
           const raw = p.asDouble !== undefined ? p.asDouble : p.asInt;
-          const values = { timestamp: Number(BigInt(String(nanos)) / 1_000_000n), service, metric: m.name };
+          const timestamp = Number(BigInt(String(nanos)) / 1_000_000n);
           const flags = typeof p.flags === 'number' ? p.flags : 0;
           // The OpenTelemetry JS SDK's JSON serialiser writes NaN and ±Infinity as null (JSON.stringify).
           if (raw === null || (raw === undefined && (flags & OTLP_NO_RECORDED_VALUE) !== 0) || (typeof raw === 'string' && PROTO_NO_NUMBER.has(raw))) {
-            return void rows.push({ line, values, extra: attributes(p.attributes), gap: raw === undefined ? 'no recorded value' : String(raw) });
+            return void rows.push({ line, values: { timestamp, service, metric: m.name }, extra: attributes(p.attributes), gap: raw === undefined ? 'no recorded value' : String(raw) });
           }
           const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
           if (!Number.isFinite(v)) return void rows.push({ line, error: `${pw}: no numeric asDouble or asInt (got ${describe(raw)})` });
-          rows.push({ line, values: { ...values, value: v }, extra: attributes(p.attributes) });
+          // One object per row, built whole: a spread of a shared prefix doubled a big import's peak memory.
+          rows.push({ line, values: { timestamp, service, metric: m.name, value: v }, extra: attributes(p.attributes) });
         });
       });
     });

@@ -7,6 +7,7 @@ import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { isTimeZone } from '../../../shared/domain/time.js';
+import { binaryProblem, prometheusHeadProblem } from './sniff.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { keyedHash, piiSettings, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
@@ -67,60 +68,10 @@ const FIELD_NAMES: Record<string, string> = {
   mitigatedTs: 'mitigated', resolvedTs: 'resolved', causeChangeId: 'cause_change_id',
 };
 
-/** File signatures people do try to import, with what to do instead. */
-const NOT_TEXT: Array<[Buffer, string, string?]> = [
-  [Buffer.from('PK\x03\x04', 'latin1'), 'a ZIP archive', 'an Excel .xlsx workbook is one: save the sheet as CSV and import that'],
-  [Buffer.from('\xd0\xcf\x11\xe0', 'latin1'), 'an old Office document', 'save the sheet as CSV and import that'],
-  [Buffer.from('SQLite format 3\0', 'latin1'), 'an SQLite database', 'a workspace is opened from the Home page or with --workspace'],
-  [Buffer.from('\x89PNG', 'latin1'), 'a PNG image'],
-  [Buffer.from('%PDF', 'latin1'), 'a PDF document'],
-];
-/** UTF-16 byte order marks: Excel's "Unicode Text" export writes one. */
-const UTF16: Buffer[] = [Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff])];
-
-/**
- * Why the first bytes (already un-gzipped) cannot be a text export, or null. Without this a binary
- * file reaches the CSV reader, and its "header" is quoted back as a screenful of garbage.
- */
-export function binaryProblem(head: Buffer): string | null {
-  for (const [magic, what, advice] of NOT_TEXT) {
-    if (head.subarray(0, magic.length).equals(magic)) return `this is ${what}, not a text export (CSV, NDJSON or JSON)${advice ? `; ${advice}` : ''}`;
-  }
-  if (UTF16.some((bom) => head.subarray(0, 2).equals(bom))) return 'this is UTF-16 text (what Excel calls "Unicode Text"); save it as "CSV UTF-8" and import that';
-  const sample = head.subarray(0, 4096);
-  let control = 0;
-  for (const b of sample) if (b === 0 || (b < 32 && b !== 9 && b !== 10 && b !== 13)) control++;
-  // Text has no NUL and almost no control bytes (Latin-1 or UTF-8 alike; random bytes are ~11 % control).
-  if (sample.includes(0) || control > sample.length / 100) {
-    return 'this does not look like text (binary bytes at the start); Shadowbench imports CSV, NDJSON and JSON exports, gzipped or not';
-  }
-  return null;
-}
-
-/**
- * A saved Prometheus response that holds no series says so in its first bytes: an error response
- * (a failed query saved as is would otherwise import as "0 rows"), or a scalar or string result.
- * Only the top level is read (status is the first key Prometheus writes), never label values.
- */
-export function prometheusHeadProblem(head: Buffer): string | null {
-  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
-  const quoted = (key: string): string | undefined => {
-    const m = new RegExp(`"${key}"\\s*:\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(text);
-    if (!m) return undefined;
-    try {
-      return JSON.parse(`"${m[1]}"`) as string;
-    } catch {
-      return m[1];
-    }
-  };
-  if (/^\{\s*"status"\s*:\s*"error"/.test(text)) {
-    const type = quoted('errorType');
-    const error = quoted('error');
-    return `this is a Prometheus error response${type ? ` (${type})` : ''}${error ? `: ${error}` : ''}; it holds no data — fix the query and save its answer again`;
-  }
-  const type = /^\{\s*(?:"status"\s*:\s*"success"\s*,\s*)?"data"\s*:\s*\{\s*"resultType"\s*:\s*"(\w+)"/.exec(text)?.[1];
-  if (type === 'scalar' || type === 'string') return `this Prometheus response holds a ${type} result, which has no series or labels; save a range query (query_range) or an instant vector instead`;
-  return null;
+/** The report's words for samples left as gaps, if there were any. */
+function gapsNote(report: ImportReport): string {
+  const n = report.samplesWithoutValue;
+  return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '';
 }
 
 function isGzip(head: Buffer): boolean {
@@ -419,7 +370,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       const strict = report.rowsRejected > 0 && !request.acceptValidRows;
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
-        (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} sample${report.samplesWithoutValue === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
+        gapsNote(report) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     if (report.rowsRejected > 0 && !request.acceptValidRows) {
@@ -448,7 +399,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     report.sourceId = sourceId;
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
-      (report.samplesWithoutValue > 0 ? `, ${report.samplesWithoutValue.toLocaleString('en-US')} sample${report.samplesWithoutValue === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '') +
+      gapsNote(report) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     db.prepare('UPDATE sources SET sha256 = ?, rows_accepted = ?, rows_rejected = ?, options = ?, report = ? WHERE id = ?').run(
       report.sha256, report.rowsAccepted, report.rowsRejected,

@@ -52,9 +52,11 @@ const QUARTER_HOUR = 15 * 60_000;
 // falls on such a boundary, so one lookup serves every timestamp in the step.
 const zoneOffsets = new Map<string, Map<number, number>>();
 
+const isNamedZone = (zone: string): boolean => Number.isFinite(getTimezoneOffset(zone, new Date(0)));
+
 /** Whether `zone` is a time zone this importer can use: UTC, a fixed offset, or a tz database name. */
 export function isTimeZone(zone: string): boolean {
-  return offsetMinutes(zone) !== null || Number.isFinite(getTimezoneOffset(zone, new Date(0)));
+  return offsetMinutes(zone) !== null || isNamedZone(zone);
 }
 
 /**
@@ -68,7 +70,7 @@ export function zoneOffsetAt(zone: string, local: number): number | null {
   if (fixed !== null) return fixed * 60_000;
   let byStep = zoneOffsets.get(zone);
   if (!byStep) {
-    if (!Number.isFinite(getTimezoneOffset(zone, new Date(0)))) return null;
+    if (!isNamedZone(zone)) return null;
     zoneOffsets.set(zone, (byStep = new Map()));
   }
   const step = Math.floor(local / QUARTER_HOUR) * QUARTER_HOUR;
@@ -121,9 +123,12 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
     return { ok: false, reason: `timestamp "${truncate(text)}" is not a real date` };
   }
   const fraction = frac ? Math.round(Number(`0${frac}`) * 1000) : 0;
-  const offsetMinutesInText = zone ? offsetMinutes(zone) : null;
-  if (zone && offsetMinutesInText === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
-  const offset = zone ? offsetMinutesInText! * 60_000 : zoneOffsetAt(options.timeZone!, utc + fraction);
+  if (zone) {
+    const minutes = offsetMinutes(zone);
+    if (minutes === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
+    return { ok: true, ms: utc + fraction - minutes * 60_000 };
+  }
+  const offset = zoneOffsetAt(options.timeZone!, utc + fraction);
   if (offset === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone!)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
   return { ok: true, ms: utc + fraction - offset };
 }

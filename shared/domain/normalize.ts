@@ -166,6 +166,12 @@ function hasKeys(o: Record<string, unknown>): boolean {
   return false;
 }
 
+/** A label may come twice (top level and nested) only with one value. */
+function setLabel(labels: Record<string, string>, key: string, value: string): void {
+  if (key in labels && labels[key] !== value) throw new RowError(`label ${key} is given twice, as ${JSON.stringify(labels[key])} and ${JSON.stringify(value)}`);
+  labels[key] = value;
+}
+
 /** Extra fields that may hold a telemetry row's labels as one object. */
 const NESTED_LABELS = new Set(['labels', 'tags', 'attributes']);
 
@@ -184,14 +190,12 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
           for (const [inner, v] of Object.entries(value)) {
             if (v === undefined || v === null || v === '') continue;
             if (typeof v === 'object') throw new RowError(`label ${key}.${inner} must be text, got ${describe(v)}`);
-            if (inner in labels && labels[inner] !== String(v)) throw new RowError(`label ${inner} is given twice, as ${JSON.stringify(labels[inner])} and ${JSON.stringify(String(v))}`);
-            labels[inner] = String(v);
+            setLabel(labels, inner, String(v));
           }
           continue;
         }
         if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);
-        if (key in labels && labels[key] !== String(value)) throw new RowError(`label ${key} is given twice, as ${JSON.stringify(labels[key])} and ${JSON.stringify(String(value))}`);
-        labels[key] = String(value);
+        setLabel(labels, key, String(value));
       }
       // Stored as JSON, so one series always has one key order (top-level keys already come sorted).
       if (nested) labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -1,9 +1,6 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../threads.js';
 import { computeMetrics, DEFAULT_COSTS, type ClassificationMetrics, type Costs, type Sorted } from '../../../shared/metrics/classification.js';
 import { bootstrapSamples, DEFAULT_BOOTSTRAP, intervalsFromSamples, type BootstrapOptions, type Interval } from '../../../shared/metrics/bootstrap.js';
 import { RESAMPLE_KEYS } from '../../../shared/metrics/resample.js';
@@ -23,25 +20,7 @@ export interface BootstrapJob {
 // Below this much work (subjects × resamples) starting threads costs more than it saves.
 const PARALLEL_MIN_WORK = 5_000_000;
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let warned = false;
-
-/**
- * The worker script: the bundled one beside the Electron engine host, else the TypeScript source
- * run through tsx (CLI, serve mode, tests).
- */
-function workerEntry(): { code: string; eval: boolean } | null {
-  const bundled = path.join(here, 'bootstrap-worker.cjs');
-  if (fs.existsSync(bundled)) return { code: bundled, eval: false };
-  const source = path.join(here, 'bootstrap-worker.ts');
-  if (!fs.existsSync(source)) return null;
-  // The parent may run under a loader the thread does not inherit (vitest, tsx's CLI), so the
-  // thread registers tsx itself before importing the TypeScript entry.
-  // (The ESM build of tsx's API, which sits beside the CommonJS one that require.resolve finds.)
-  const tsx = createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
-  const code = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(source).href)}); });`;
-  return { code, eval: true };
-}
 
 // Threads are started on first use and kept (unref'd, so they never hold the process open):
 // starting one costs a few hundred milliseconds, which a scorecard recomputed on every threshold
@@ -92,7 +71,7 @@ export async function bootstrapParallel(sorted: Sorted, threshold: number, costs
   const { resamples, seed, level } = { ...DEFAULT_BOOTSTRAP, ...options };
   const point = computeMetrics(sorted, threshold, costs);
   const threads = Math.max(1, Math.min(options.threads ?? Math.min(os.availableParallelism(), 4), 8, resamples));
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'bootstrap-worker');
   if (threads === 1 || !entry || (options.threads === undefined && sorted.n * resamples < PARALLEL_MIN_WORK)) {
     return { point, intervals: intervalsFromSamples(point, bootstrapSamples(sorted, threshold, costs, seed, 0, resamples), level), threads: 1 };
   }

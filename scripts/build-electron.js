@@ -26,5 +26,7 @@ await Promise.all([
   build({ ...common, entryPoints: [path.join(root, 'electron/hosts/utility.ts')], outfile: path.join(root, 'dist/electron/engine-host.cjs') }),
   // Loaded by the engine's bootstrap from beside engine-host.cjs (electron/engine/metrics).
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/metrics/bootstrap-worker.ts')], outfile: path.join(root, 'dist/electron/bootstrap-worker.cjs') }),
+  // Loaded by big imports from beside engine-host.cjs (electron/engine/importers/write-thread.ts).
+  build({ ...common, entryPoints: [path.join(root, 'electron/engine/importers/write-worker.ts')], outfile: path.join(root, 'dist/electron/write-worker.cjs') }),
 ]);
-console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker}.cjs');
+console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker,write-worker}.cjs');

@@ -9,6 +9,10 @@ import { floorTo, refreshRollups, ROLLUP_LEVELS } from '../db/rollups.js';
 export interface RecordWriter {
   /** Writes a row now, or (telemetry) queues it for a multi-row insert. */
   write(row: NormalRow): void;
+  /** A series' id, created if new (labels as JSON text, `{}` for none): for points that arrive as columns. */
+  series(service: string, metric: string, labelsJson: string): number;
+  /** Queues one point of a series from `series()`, like `write` does a telemetry row. */
+  point(seriesId: number, ts: number, value: number): void;
   /** Writes what is queued; returns the rows added and the duplicates skipped since the last flush. */
   flush(): { added: number; duplicates: number };
   /** Series that received points, with the time range written, for refreshing their rollups. */
@@ -25,6 +29,13 @@ interface Hours { buckets: Map<number, [number, number, number, number]>; lastBu
  * (measured 0.95M vs 0.31M rows/s into the points table); more rows per statement gain nothing.
  */
 const POINTS_PER_INSERT = 64;
+
+/** A series' labels as stored: JSON text, `{}` when there are none. */
+export function labelsText(labels: Record<string, string>): string {
+  // Most telemetry has no labels; skip serialising an empty object for every point.
+  for (const _ in labels) return JSON.stringify(labels);
+  return '{}';
+}
 
 export function createWriter(db: Db, sourceId: number): RecordWriter {
   const serviceIds = new Map<string, number>();
@@ -73,12 +84,9 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
   // service → metric → labels JSON → series id: nested maps, so finding a point's series builds no key string.
   const seriesIds = new Map<string, Map<string, Map<string, number>>>();
   function seriesId(service: string, metric: string, labels: Record<string, string>): number {
-    // Most telemetry has no labels; skip serialising an empty object for every point.
-    let labelsJson = '{}';
-    for (const _ in labels) {
-      labelsJson = JSON.stringify(labels);
-      break;
-    }
+    return seriesFor(service, metric, labelsText(labels));
+  }
+  function seriesFor(service: string, metric: string, labelsJson: string): number {
     let byMetric = seriesIds.get(service);
     if (!byMetric) seriesIds.set(service, (byMetric = new Map()));
     let byLabels = byMetric.get(metric);
@@ -168,25 +176,26 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     written++;
     if (isNew) added++;
   };
+  const point = (id: number, ts: number, value: number): void => {
+    // Every queued point widens its series' range, duplicates too: the rollups over that range
+    // are recomputed from what is stored, so a wider range costs a little time and nothing else.
+    touch(id, ts);
+    const h = hours.get(id);
+    if (h) {
+      sumHour(h, ts, value);
+      if (h.buckets.size > HELD_HOURS) writeHours(id, h);
+    }
+    const k = queuedRows * 3;
+    queued[k] = id;
+    queued[k + 1] = ts;
+    queued[k + 2] = value;
+    if (++queuedRows === POINTS_PER_INSERT) insertQueued();
+  };
   const write = (row: NormalRow): boolean => {
     switch (row.kind) {
-      case 'telemetry': {
-        const id = seriesId(row.service, row.metric, row.labels);
-        // Every queued point widens its series' range, duplicates too: the rollups over that range
-        // are recomputed from what is stored, so a wider range costs a little time and nothing else.
-        touch(id, row.ts);
-        const h = hours.get(id);
-        if (h) {
-          sumHour(h, row.ts, row.value);
-          if (h.buckets.size > HELD_HOURS) writeHours(id, h);
-        }
-        const k = queuedRows * 3;
-        queued[k] = id;
-        queued[k + 1] = row.ts;
-        queued[k + 2] = row.value;
-        if (++queuedRows === POINTS_PER_INSERT) insertQueued();
+      case 'telemetry':
+        point(seriesId(row.service, row.metric, row.labels), row.ts, row.value);
         return true;
-      }
       case 'changes':
         return q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
           row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;
@@ -213,6 +222,8 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
   };
 
   return {
+    series: seriesFor,
+    point,
     touchedSeries: () => touched,
     writeRollups(seriesId) {
       const h = hours.get(seriesId);

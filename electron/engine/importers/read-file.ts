@@ -1,0 +1,289 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { ImportFormat, ImportReport, RecordKind, RejectedRow } from '../../../shared/contract/records.js';
+import type { ImportOptions } from '../../../shared/contract/methods.js';
+import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
+import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
+import { csvReader } from './csv.js';
+import { ndjsonReader } from './ndjson.js';
+import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReader, type CanonicalReader, type CanonicalRow } from './json-docs.js';
+import { wideCsvReader } from './wide-csv.js';
+import type { RecordReader } from './reader.js';
+
+/**
+ * The reading half of an import: file → parsed, mapped, validated and scrubbed rows, handed to a
+ * sink in batches. It touches no database: the sink writes (write-thread.ts), on this thread or
+ * another, while this reads on.
+ */
+
+/** Everything the read needs. */
+export interface ReadRequest {
+  kind: RecordKind;
+  format: ImportFormat;
+  filePath: string;
+  fileName: string;
+  gzip: boolean;
+  mapping: Record<string, string>;
+  timeUnit: ImportOptions['timeUnit'];
+  timeZone?: string | undefined;
+  defaultService?: string | undefined;
+  serviceLabel?: string | undefined;
+  metricName?: string | undefined;
+  acceptValidRows: boolean;
+  dryRun: boolean;
+  previewRows: number;
+  /** The workspace's PII rules and this import's, uncompiled; columns to drop; the workspace's key (hex). */
+  pii: { rules: { name: string; pattern: string }[]; dropColumns: string[]; key: string };
+}
+
+/** What the read reports: the import's report fields that come from reading the file. */
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'redactions' | 'sha256'>;
+
+export interface ReadProgress { bytesRead: number; rowsRead: number }
+
+export interface ReadSink {
+  /** The file passed its header checks and rows will follow: open what they are written to. */
+  start(): void | Promise<void>;
+  /** A batch of rows to write (the sink may wait, which holds the reader back). */
+  rows(batch: NormalRow[], progress: ReadProgress): void | Promise<void>;
+}
+
+export type ReadOutcome = { refused: string; report: ReadReport } | { refused: null; report: ReadReport };
+
+/** Rows per batch handed to the sink: a multiple of the writer's rows per INSERT. */
+export const BATCH = 4096;
+const KEEP_REJECTED = 100;
+
+/** Row fields as the file's columns call them, for messages. */
+const FIELD_NAMES: Record<string, string> = {
+  ts: 'timestamp', changeKind: 'kind', rolledBack: 'rolled_back', startedTs: 'started', detectedTs: 'detected',
+  mitigatedTs: 'mitigated', resolvedTs: 'resolved', causeChangeId: 'cause_change_id',
+};
+
+export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
+  const { format } = request;
+  const report: ReadReport = {
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, redactions: {}, sha256: '',
+  };
+  const refuse = (message: string): ReadOutcome => ({ refused: message, report });
+  const previewing = request.dryRun && request.previewRows > 0;
+  const seenColumns = new Set<string>();
+  const previewRow = (line: number, row: NormalRow): void => {
+    if (!previewing || report.preview.length >= request.previewRows) return;
+    report.preview.push({ line, row: row as unknown as Record<string, unknown> });
+  };
+
+  const hash = crypto.createHash('sha256');
+  let bytesRead = 0;
+  const raw = fs.createReadStream(request.filePath, { highWaterMark: 256 * 1024 });
+  raw.on('data', (chunk) => {
+    hash.update(chunk as Buffer);
+    bytesRead += (chunk as Buffer).length;
+  });
+  let input: Readable = raw;
+  if (request.gzip) {
+    const gunzip = zlib.createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err));
+    input = raw.pipe(gunzip);
+  }
+  try {
+    const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService };
+    const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input)
+      : format === 'wide-csv' ? wideCsvReader(input, readerOptions)
+      : format === 'prometheus' ? prometheusReader(input, readerOptions)
+      : format === 'otlp' ? otlpReader(input, readerOptions)
+      : format === 'github-deployments' ? githubDeploymentsReader(input, readerOptions)
+      : format === 'argocd' ? argoHistoryReader(input, readerOptions)
+      : ndjsonReader(input);
+    const canonical = 'canonical' in reader;
+    // PII scrubbing: nothing unscrubbed reaches a table, the report's quoted values included.
+    const drop = new Set(request.pii.dropColumns);
+    let rules: PiiRule[];
+    try {
+      rules = [...BUILTIN_RULES, ...request.pii.rules.map(compileRule)];
+    } catch (err) {
+      return refuse(`${request.fileName}: PII rule ${(err as Error).message}`);
+    }
+    const key = Buffer.from(request.pii.key, 'hex');
+    const scrubber: Scrubber = makeScrubber(rules, (value) => crypto.createHmac('sha256', key).update(value).digest('hex'));
+    const reject = (row: RejectedRow): void => {
+      if (previewing && report.preview.length < request.previewRows) report.preview.push({ line: row.line, error: scrubber.text(row.reason) });
+      report.rowsRejected++;
+      if (report.rejected.length < KEEP_REJECTED) report.rejected.push({ ...row, reason: scrubber.text(row.reason) });
+    };
+
+    let columns: string[] | null;
+    try {
+      columns = await reader.columns();
+    } catch (err) {
+      return refuse(`${request.fileName}: ${readError(err)}`);
+    }
+    // Two columns with one name (CSV and wide CSV): every row would have to pick one of them, silently.
+    const twice = columns ? columns.findIndex((c, i) => c !== '' && columns!.indexOf(c) !== i) : -1;
+    if (columns && twice >= 0) {
+      return refuse(`${request.fileName}: the header names column "${columns[twice]}" twice (columns ${columns.indexOf(columns[twice]!) + 1} and ${twice + 1}); rename one so each column means one thing`);
+    }
+    let fixedMapping: ColumnMapping | null = null;
+    let fixedCells: { fields: [number, string][]; extra: [number, string][] } | null = null;
+    if (format === 'csv' && !canonical) {
+      if (!columns) return refuse(`${request.fileName} is empty: no header row`);
+      report.columns = [...columns];
+      report.droppedColumns = columns.filter((c) => drop.has(c));
+      columns = columns.filter((c) => !drop.has(c));
+      const mapped = mapColumns(request.kind, columns, request.mapping);
+      if ('error' in mapped) return refuse(`${request.fileName}: ${mapped.error}`);
+      const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
+      if (missing.length > 0) {
+        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map one with --map COLUMN=FIELD.`);
+      }
+      fixedMapping = mapped;
+      report.mapping = Object.fromEntries(mapped.toField);
+      // Cells by index, as the CSV reader hands them over (a repeated header name: its last column, as in `values`).
+      fixedCells = { fields: [...mapped.toField].map(([column, field]) => [report.columns.lastIndexOf(column), field]), extra: mapped.extra.map((column) => [report.columns.lastIndexOf(column), column]) };
+    }
+    const keyMappings = new Map<string, ColumnMapping | { error: string }>();
+    const fixedFields: Record<string, unknown> = {};
+    const fixedExtra: Record<string, unknown> = {};
+
+    await sink.start();
+    let batch: NormalRow[] = [];
+    let lastLine = 0;
+    // Errors from the sink (a cancelled job, a failed write) end the read; errors from the stream are the file's.
+    let sinkError: unknown = null;
+    const push = async (): Promise<void> => {
+      const full = batch;
+      batch = [];
+      try {
+        await sink.rows(full, { bytesRead, rowsRead: report.rowsRead });
+      } catch (err) {
+        sinkError = err;
+        throw err;
+      }
+    };
+    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
+    // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
+    const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
+    if (canonical) report.mapping = { [format]: 'fields named by the format' };
+    // Changes and incidents are keyed by their id: the same id twice in one file with different
+    // values is a conflict (a commit SHA used as the id of two deploys, say), not a duplicate, and
+    // the second would otherwise vanish as "already present". Identical repeats stay duplicates.
+    // Each id keeps its first row as JSON text (a few hundred bytes; objects would cost several times that).
+    const seenIds = new Map<string, { line: number; json: string }>();
+    const conflict = (line: number, row: NormalRow): string | null => {
+      if (row.kind !== 'changes' && row.kind !== 'incidents') return null;
+      const json = JSON.stringify(row);
+      const first = seenIds.get(row.externalId);
+      if (!first) {
+        seenIds.set(row.externalId, { line, json });
+        return null;
+      }
+      if (json === first.json) return null;
+      const fields = row as unknown as Record<string, unknown>;
+      const before = JSON.parse(first.json) as Record<string, unknown>;
+      const differ = Object.keys(fields).filter((k) => JSON.stringify(fields[k]) !== JSON.stringify(before[k])).map((k) => FIELD_NAMES[k] ?? k);
+      return `${row.kind === 'changes' ? 'change' : 'incident'} ${row.externalId} is already at line ${first.line} of this file with a different ${differ.join(', ')}; ids must be unique${row.kind === 'changes' ? ' (a redeploy of one commit needs its own id)' : ''}`;
+    };
+    /** A row that normalised (or not): scrubbed, previewed, and queued for the sink. */
+    const accept = (line: number, result: ReturnType<typeof normaliseRow>): void => {
+      if (!result.ok) return reject({ line, reason: result.reason });
+      const clash = conflict(line, result.row);
+      if (clash) return reject({ line, reason: clash });
+      const scrubbed = scrubRow(result.row, scrubber);
+      previewRow(line, scrubbed);
+      // Once a strict import has a bad row it will be refused: keep reading to report every bad
+      // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.
+      if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) return;
+      batch.push(scrubbed);
+    };
+    let streamError: string | null = null;
+    try {
+      reading: for await (const rows of reader.batches()) {
+        for (const rawRow of rows) {
+          if (previewing && report.rowsRead >= request.previewRows) break reading;
+          report.rowsRead++;
+          lastLine = rawRow.line;
+          if (batch.length >= BATCH) await push();
+          if (rawRow.error !== undefined) {
+            reject({ line: rawRow.line, reason: rawRow.error });
+            continue;
+          }
+          let mapping = fixedMapping;
+          if (canonical) {
+            if ((rawRow as CanonicalRow).gap !== undefined) {
+              // A sample the source itself says has no number: a gap in the series, not a bad row.
+              report.samplesWithoutValue++;
+              continue;
+            }
+            // The format named its fields; its labels (or attributes) ride apart and are never mapped.
+            const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
+            for (const d of drop) delete extra[d];
+            for (const k of [...Object.keys(rawRow.values), ...Object.keys(extra)]) if (seenColumns.size < 200) seenColumns.add(k);
+            accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
+            continue;
+          }
+          if (!mapping) {
+            for (const d of drop) {
+              if (d in rawRow.values) {
+                delete rawRow.values[d];
+                if (!report.droppedColumns.includes(d)) report.droppedColumns.push(d);
+              }
+            }
+            const keys = Object.keys(rawRow.values);
+            const signature = keys.join('\u0000');
+            let found = keyMappings.get(signature);
+            if (!found) {
+              found = mapColumns(request.kind, keys, Object.fromEntries(Object.entries(request.mapping).filter(([k]) => keys.includes(k))));
+              keyMappings.set(signature, found);
+            }
+            if ('error' in found) {
+              reject({ line: rawRow.line, reason: found.error });
+              continue;
+            }
+            mapping = found;
+            for (const [k, v] of mapping.toField) report.mapping[k] = v;
+          }
+          // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
+          // nothing of them): millions of rows, no garbage from here.
+          let fields: Record<string, unknown>;
+          let extra: Record<string, unknown>;
+          if (mapping === fixedMapping && fixedCells && rawRow.cells) {
+            fields = fixedFields;
+            extra = fixedExtra;
+            const cells = rawRow.cells;
+            for (const [i, field] of fixedCells.fields) fields[field] = cells[i];
+            for (const [i, column] of fixedCells.extra) extra[column] = cells[i];
+          } else {
+            fields = {};
+            extra = {};
+            for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
+            for (const column of mapping.extra) extra[column] = rawRow.values[column];
+          }
+          if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
+          accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions));
+        }
+      }
+    } catch (err) {
+      if (sinkError !== null && err === sinkError) throw err;
+      streamError = readError(err);
+    }
+    if (streamError !== null) reject({ line: lastLine + 1, reason: `the file ends early or cannot be read: ${streamError}` });
+    if (batch.length > 0) await push();
+    if (report.columns.length === 0) report.columns = [...seenColumns];
+    report.redactions = { ...scrubber.counts };
+    // Only a read to the end hashes the whole file (a preview stops early; its hash is not used).
+    report.sha256 = hash.digest('hex');
+    return { refused: null, report };
+  } finally {
+    raw.destroy();
+  }
+}
+
+export function readError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(e?.message ?? '')) return 'truncated gzip stream (unexpected end of file)';
+  if (e?.code?.startsWith('Z_')) return `corrupt gzip stream (${e.message})`;
+  return e?.message ?? String(err);
+}

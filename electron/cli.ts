@@ -145,6 +145,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--json', 'print one JSON document')
     .option('--service-label <label>', 'Prometheus: the label naming the service (default: service, job, app or instance)')
     .option('--metric-name <name>', 'Prometheus: metric name for series without __name__ (e.g. rate() results)')
+    .option('--environment <name>', 'GitHub deployments: keep only the deployments to this environment (e.g. production)')
     .option('--mapping <name>', 'use a saved mapping (format, column mapping, time unit and zone, service, labels); flags given here override it')
     .option('--save-mapping <name>', 'save this import\'s mapping under a name (a new version if it exists)')
     .option('--dry-run', 'read and check the whole file, write nothing; exit 1 if any row would be rejected')
@@ -158,7 +159,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
     .argument('[files...]')
     .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean;
-      serviceLabel?: string; metricName?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
+      serviceLabel?: string; metricName?: string; environment?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
       if (opts.prometheus !== undefined && opts.kind !== 'telemetry') throw new CliExit(EXIT.usage, '--prometheus imports telemetry: use --kind telemetry');
@@ -177,6 +178,7 @@ export function buildProgram(io: Io = defaultIo): Command {
         const extras = {
           ...(saved.serviceLabel ? { serviceLabel: saved.serviceLabel } : {}), ...(saved.metricName ? { metricName: saved.metricName } : {}),
           ...(opts.serviceLabel ? { serviceLabel: opts.serviceLabel } : {}), ...(opts.metricName ? { metricName: opts.metricName } : {}),
+          ...(saved.environment ? { environment: saved.environment } : {}), ...(opts.environment ? { environment: opts.environment } : {}),
           ...(saved.dropColumns?.length ? { dropColumns: saved.dropColumns } : {}), ...(saved.piiRules?.length ? { piiRules: saved.piiRules } : {}),
         };
         if (opts.format === undefined && saved.format) opts.format = saved.format;

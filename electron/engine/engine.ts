@@ -346,7 +346,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: (status: ImportReport['status'] | null) => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns, serviceLabel, metricName, dryRun, previewRows } = options;
+    const { kind, format, mapping, timeUnit, timeZone, acceptValidRows, defaultService, piiRules, dropColumns, serviceLabel, metricName, environment, dryRun, previewRows } = options;
     const job = jobs.start('import', `${dryRun ? 'Check' : 'Import'} ${fileName} as ${kind}`, async (ctx) => {
       let status: ImportReport['status'] | null = null;
       try {
@@ -354,7 +354,7 @@ export function createEngine(options: EngineOptions): Engine {
         const report = await importFile({
           workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows, piiRules, dropColumns,
           ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(defaultService ? { defaultService } : {}),
-          ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), dryRun, previewRows,
+          ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), ...(environment ? { environment } : {}), dryRun, previewRows,
         }, ctx);
         status = report.status;
         return report;

@@ -39,6 +39,8 @@ export const ImportOptions = z.object({
   /** Prometheus: the label that names the service (default: service, job, app or instance), and a metric name for series without __name__. */
   serviceLabel: z.string().min(1).max(200).optional(),
   metricName: z.string().min(1).max(200).optional(),
+  /** GitHub deployments: keep only the deployments to this environment (e.g. production); the others are counted and left out. */
+  environment: z.string().min(1).max(200).optional(),
   /** PII: extra regex rules and columns to drop, on top of the workspace's settings. */
   piiRules: z.array(PiiRuleInput).max(20).default([]),
   dropColumns: z.array(z.string().min(1).max(200)).max(200).default([]),

@@ -56,6 +56,11 @@ export const ImportReport = z.object({
    * NaN/Infinity and points flagged "no recorded value" — left out as gaps, as Prometheus draws them.
    */
   samplesWithoutValue: z.number().int().default(0),
+  /**
+   * GitHub deployments in the file per environment (production, staging, …). Deploys to several
+   * environments are all changes of one service unless the import keeps one (`environment`).
+   */
+  environments: z.record(z.string(), z.number().int()).default({}),
   /** The file is not a text export at all (a workbook, a database, an image…): `message` says what it is. */
   notText: z.boolean().default(false),
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */

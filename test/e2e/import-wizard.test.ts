@@ -60,6 +60,24 @@ describe('the import wizard', () => {
     expect(await page.locator('body').textContent()).toContain('checkout:9100');
   });
 
+  it('keeps the production deployments of a GitHub export that also holds staging ones', async () => {
+    await page.getByTestId('nav-data').click();
+    const deploy = (id: number, environment: string) => ({ url: `https://api.github.com/repos/acme/storefront/deployments/${id}`, id, sha: `e${id}`, ref: 'main', environment, created_at: `2026-10-0${id}T08:00:00Z`, creator: { login: 'release-bot' }, repository_url: 'https://api.github.com/repos/acme/storefront' });
+    const text = JSON.stringify([deploy(1, 'production'), deploy(2, 'staging'), deploy(3, 'staging'), deploy(4, 'production'), deploy(5, 'staging')]);
+    await page.getByTestId('import-file').setInputFiles({ name: 'storefront-deployments.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+    await page.getByTestId('import-environment').waitFor();
+    // Left as it is, the dry run says both environments would become changes of one service.
+    await page.getByTestId('import-dry-run').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('deployments to 2 environments (staging 3, production 2)'));
+    await page.getByTestId('import-environment').fill('production');
+    await page.getByTestId('import-dry-run').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('2 rows would be imported, 3 deployments to other environments left out (staging 3)'));
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('storefront-deployments.json: 2 rows imported, 3 deployments to other environments left out'));
+    expect(await page.getByTestId('import-report').getByTestId('import-environments').textContent()).toBe('production 2 · staging 3');
+    await page.screenshot({ path: screenshotPath('import-github-imported.png'), fullPage: true });
+  });
+
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {
     await page.getByTestId('nav-data').click();
     const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(600, 7)]);

@@ -23,6 +23,20 @@ describe('shadowbench CLI', () => {
     expect(JSON.parse(info.out)).toMatchObject({ counts: { changes: 1, services: 1 }, sources: [{ fileName: 'c.csv' }] });
   });
 
+  it('keeps one environment of a GitHub deployments export with --environment, and saves it in a mapping', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const deploy = (id: number, environment: string) => ({ url: `https://api.github.com/repos/acme/shop/deployments/${id}`, id, sha: `s${id}`, ref: 'main', environment, created_at: `2026-09-0${id}T10:00:00Z`, repository_url: 'https://api.github.com/repos/acme/shop' });
+    const file = writeFile(dir, 'deploys.json', JSON.stringify([deploy(1, 'production'), deploy(2, 'staging'), deploy(3, 'production')]));
+    const r = await cli('import', '--workspace', ws, '--create', '--kind', 'changes', '--environment', 'production', '--save-mapping', 'gh-prod', '--json', file);
+    expect(r.code).toBe(EXIT.ok);
+    expect(JSON.parse(r.out.slice(r.out.indexOf('{')))).toMatchObject({ status: 'imported', rowsAccepted: 2, environments: { production: 2, staging: 1 } });
+    // The saved mapping carries the environment: the same export again, by name, keeps production only.
+    const again = writeFile(dir, 'deploys-2.json', JSON.stringify([deploy(4, 'staging'), deploy(5, 'production')]));
+    const r2 = await cli('import', '--workspace', ws, '--kind', 'changes', '--mapping', 'gh-prod', '--json', again);
+    expect(JSON.parse(r2.out.slice(r2.out.indexOf('{')))).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+  });
+
   it('exits 2 and lists the bad lines when a file is refused', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');

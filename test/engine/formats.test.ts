@@ -191,6 +191,33 @@ describe('deploys from GitHub and Argo CD', () => {
     expect(broken.message).toMatch(/\[0\]: a GitHub deployment has "created_at"; this one does not/);
   });
 
+  it('keeps one environment of GitHub deployments when asked, and says when several went into one service', async () => {
+    // One repository deployed to staging and production: two different kinds of event.
+    const mixed = [
+      ...deployments,
+      { ...deployments[0], id: 201, sha: 'aa11', environment: 'staging', created_at: '2026-01-04T09:00:00Z' },
+      { ...deployments[0], id: 202, sha: 'bb22', environment: 'staging', created_at: '2026-01-04T10:00:00Z' },
+      { ...deployments[0], id: 203, sha: 'cc33', environment: 'staging', created_at: '2026-01-04T11:00:00Z' },
+    ];
+    const text = JSON.stringify(mixed);
+    const all = await importPath(engine, writeFile(dir, 'mixed-all.json', text), { kind: 'changes', dryRun: true });
+    expect(all.environments).toEqual({ production: 2, staging: 3 });
+    expect(all.rowsAccepted).toBe(5);
+    expect(all.message).toContain('deployments to 2 environments (staging 3, production 2) are all changes of their service: import with --environment NAME to keep one');
+    const prod = await importPath(engine, writeFile(dir, 'mixed.json', text), { kind: 'changes', environment: 'production' });
+    expect(prod).toMatchObject({ status: 'imported', rowsRead: 5, rowsAccepted: 2, rowsRejected: 0, environments: { production: 2, staging: 3 } });
+    expect(prod.message).toMatch(/2 rows imported, 3 deployments to other environments left out \(staging 3\)$/);
+    const ids = (await engine.call('changes.page', { order: 'asc', limit: 1000 })).rows.map((c) => c.externalId);
+    expect(ids.filter((id) => ['201', '202', '203'].includes(id))).toEqual([]);
+    // An environment the file does not have is a typo, not "0 rows imported".
+    const typo = await importPath(engine, writeFile(dir, 'mixed-typo.json', text), { kind: 'changes', environment: 'prod' });
+    expect(typo.status).toBe('refused');
+    expect(typo.message).toContain('no deployment to environment "prod" in this file (environments: production, staging)');
+    // And it means nothing for other formats: said, not ignored.
+    const csv = await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,kind\nx1,api,2026-01-01T00:00:00Z,deploy\n'), { kind: 'changes', environment: 'production' });
+    expect(csv.message).toContain('--environment chooses among GitHub deployments; this file is csv');
+  });
+
   it('imports Argo CD application history (one application, or a list) as changes', async () => {
     const app = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'payments', namespace: 'argocd' }, spec: {}, status: { history: [
       { id: 1, revision: '9f8e7d', deployedAt: '2026-01-04T10:00:05Z', deployStartedAt: '2026-01-04T10:00:00Z', source: { repoURL: 'https://git.example.com/payments.git' } },

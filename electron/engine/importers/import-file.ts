@@ -60,6 +60,18 @@ function gapsNote(report: ImportReport): string {
   return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '';
 }
 
+/** Deployments per environment: which were left out, or that several went into one service's changes. */
+function environmentsNote(report: ImportReport, keep: string | undefined): string {
+  const all = Object.entries(report.environments).sort((a, b) => b[1] - a[1]);
+  const list = (entries: [string, number][]): string => entries.map(([name, n]) => `${name} ${n.toLocaleString('en-US')}`).join(', ');
+  if (keep !== undefined) {
+    const others = all.filter(([name]) => name !== keep);
+    const left = others.reduce((sum, [, n]) => sum + n, 0);
+    return left > 0 ? `, ${left.toLocaleString('en-US')} deployment${left === 1 ? '' : 's'} to other environments left out (${list(others)})` : '';
+  }
+  return all.length > 1 ? `; deployments to ${all.length} environments (${list(all)}) are all changes of their service: import with --environment NAME to keep one` : '';
+}
+
 function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
@@ -96,7 +108,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -113,6 +125,9 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   }
   if (request.timeZone !== undefined && !isTimeZone(request.timeZone)) {
     return finish('refused', `${request.fileName}: unknown time zone "${request.timeZone}": use UTC, an offset like +02:00, or a name like Europe/Berlin`);
+  }
+  if (request.environment !== undefined && format !== 'github-deployments') {
+    return finish('refused', `${request.fileName}: --environment chooses among GitHub deployments; this file is ${format}`);
   }
   const notText = binaryProblem(head);
   report.notText = notText !== null;
@@ -137,7 +152,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const readRequest: ReadRequest = {
     kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
     mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, defaultService: request.defaultService,
-    serviceLabel: request.serviceLabel, metricName: request.metricName, acceptValidRows: request.acceptValidRows,
+    serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
     dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
   };
 
@@ -164,6 +179,10 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     Object.assign(report, outcome.report);
     if (outcome.refused !== null) return finish('refused', outcome.refused);
     job.throwIfCancelled();
+    if (request.environment !== undefined && !Object.hasOwn(report.environments, request.environment)) {
+      const seen = Object.keys(report.environments);
+      return finish('refused', `${request.fileName}: no deployment to environment "${request.environment}" in this file (${seen.length > 0 ? `environments: ${seen.join(', ')}` : 'no deployments'}); nothing was imported`);
+    }
     const writes = channel as WriteChannel | null;
     if (!writes) throw new Error('the read ended without starting the write');
     const progress = (message: string): void => job.progress({ fraction: 1, message });
@@ -177,7 +196,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped } = writes.counts());
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
-        gapsNote(report) +
+        gapsNote(report) + environmentsNote(report, request.environment) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     await writes.drain();
@@ -186,7 +205,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     // side checks for a duplicate file first and stores nothing if it is one.
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
-      gapsNote(report) +
+      gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report,

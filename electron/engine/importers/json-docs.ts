@@ -144,7 +144,11 @@ async function* pickStream(input: Readable, filter: RegExp): AsyncIterable<Item[
 }
 
 /** `gap`: the source says this sample has no number (NaN, ±Inf, no recorded value); not a bad row. */
-export type CanonicalRow = RawRow & { extra?: Record<string, unknown>; gap?: string };
+/**
+ * `gap`: a sample the source marks as having no number. `environment`: where a deployment went;
+ * with `elsewhere` set it went to an environment the import leaves out.
+ */
+export type CanonicalRow = RawRow & { extra?: Record<string, unknown>; gap?: string; environment?: string; elsewhere?: true };
 
 // Prometheus writes non-finite sample values as these strings (its API's documented string form).
 const PROMETHEUS_NO_NUMBER = new Set(['NaN', '+Inf', '-Inf', 'Inf']);
@@ -284,7 +288,7 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
  * `repository_url`) unless given; `statuses_url` is not fetched — pair a deployment-statuses export
  * with it through `state` when present.
  */
-export function githubDeploymentsReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
+export function githubDeploymentsReader(input: Readable, options: { defaultService?: string | undefined; environment?: string | undefined }): CanonicalReader {
   return canonicalReader(input, /^\d+$/, ({ index, value }) => {
     const line = index + 1;
     const at = `[${index}]`;
@@ -294,8 +298,12 @@ export function githubDeploymentsReader(input: Readable, options: { defaultServi
     const service = options.defaultService ?? repo;
     if (!service) return [{ line, error: `${at}: no repository_url to take the service from; give --service` }];
     const state = typeof value.state === 'string' ? value.state : undefined;
+    // Deploys to staging and to production are different events; the import may keep one environment.
+    const environment = typeof value.environment === 'string' && value.environment !== '' ? value.environment : '(none)';
+    if (options.environment !== undefined && environment !== options.environment) return [{ line, values: {}, environment, elsewhere: true }];
     return [{
       line,
+      environment,
       values: {
         id: String(value.id), service, timestamp: value.created_at, kind: 'deploy',
         author: isObject(value.creator) && typeof value.creator.login === 'string' ? value.creator.login : null,

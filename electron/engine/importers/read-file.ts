@@ -32,6 +32,8 @@ export interface ReadRequest {
   defaultService?: string | undefined;
   serviceLabel?: string | undefined;
   metricName?: string | undefined;
+  /** GitHub deployments: the one environment to keep */
+  environment?: string | undefined;
   acceptValidRows: boolean;
   dryRun: boolean;
   previewRows: number;
@@ -40,7 +42,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'redactions' | 'sha256'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -66,7 +68,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, redactions: {}, sha256: '',
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '',
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -90,7 +92,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     input = raw.pipe(gunzip);
   }
   try {
-    const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService };
+    const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService, environment: request.environment };
     const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input)
       : format === 'wide-csv' ? wideCsvReader(input, readerOptions)
       : format === 'prometheus' ? prometheusReader(input, readerOptions)
@@ -217,6 +219,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
               report.samplesWithoutValue++;
               continue;
             }
+            const { environment, elsewhere } = rawRow as CanonicalRow;
+            if (environment !== undefined) report.environments[environment] = (report.environments[environment] ?? 0) + 1;
+            if (elsewhere) continue;
             // The format named its fields; its labels (or attributes) ride apart and are never mapped.
             const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
             for (const d of drop) delete extra[d];

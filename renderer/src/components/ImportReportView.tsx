@@ -19,6 +19,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
         <div><dt>Rejected</dt><dd>{fmtInt(report.rowsRejected)}</dd></div>
         <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
         {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd data-testid="import-gaps">{fmtInt(report.samplesWithoutValue)}</dd></div>}
+        {Object.keys(report.environments).length > 0 && <div title="GitHub deployments in the file, by environment"><dt>Environments</dt><dd data-testid="import-environments">{Object.entries(report.environments).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ')}</dd></div>}
         <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
         <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>
       </dl>

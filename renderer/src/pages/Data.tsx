@@ -70,6 +70,7 @@ function ImportPanel() {
   const [service, setService] = useState('');
   const [serviceLabel, setServiceLabel] = useState('');
   const [metricName, setMetricName] = useState('');
+  const [environment, setEnvironment] = useState('');
   const [acceptValidRows, setAccept] = useState(false);
   const [check, setCheck] = useState<ImportReport | null>(null);
   const [dry, setDry] = useState<ImportReport | null>(null);
@@ -87,6 +88,7 @@ function ImportPanel() {
   const options = (): ImportOptionsInput => ({
     kind, mapping, timeUnit, acceptValidRows, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(service ? { defaultService: service } : {}),
     ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
+    ...(environment && format === 'github-deployments' ? { environment } : {}),
   });
   const runCheck = async (target: { uploadId: string; fileName: string }, opts: ImportOptionsInput, previewRows: number): Promise<ImportReport | null> => {
     if (!client) return null;
@@ -192,6 +194,12 @@ function ImportPanel() {
             </label>
             <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" /></label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
+            {check.format === 'github-deployments' && (
+              <label title="Deploys to staging and production are different events: keep one environment's">Environment
+                <input value={environment} onChange={(e) => setEnvironment(e.target.value)} list="import-environments" placeholder="all (e.g. production)" style={{ width: 150 }} data-testid="import-environment" />
+                <datalist id="import-environments">{Object.keys(check.environments).map((name) => <option key={name} value={name} />)}</datalist>
+              </label>
+            )}
             {check.format === 'prometheus' && (
               <>
                 <label>Service label

@@ -67,7 +67,11 @@ export function openWriteSide(init: WriteInit): WriteSide {
 
   return {
     rows(rows) {
-      for (const row of rows) writer.write(row);
+      for (const row of rows) {
+        // Telemetry comes as columns (points), numbered by series once per import.
+        if (row.kind === 'telemetry') throw new Error('telemetry rows are written as points');
+        writer.write(row);
+      }
       return writer.flush();
     },
     points(batch) {

@@ -1,5 +1,5 @@
 import type { Db } from '../db/workspace.js';
-import type { NormalRow } from '../../../shared/domain/normalize.js';
+import type { NormalRow, TelemetryRow } from '../../../shared/domain/normalize.js';
 import { floorTo, refreshRollups, ROLLUP_LEVELS } from '../db/rollups.js';
 
 /**
@@ -7,11 +7,11 @@ import { floorTo, refreshRollups, ROLLUP_LEVELS } from '../db/rollups.js';
  * import owns that, so a whole file lands or none of it does.
  */
 export interface RecordWriter {
-  /** Writes a row now, or (telemetry) queues it for a multi-row insert. */
-  write(row: NormalRow): void;
-  /** A series' id, created if new (labels as JSON text, `{}` for none): for points that arrive as columns. */
+  /** Writes a row that is not telemetry. */
+  write(row: Exclude<NormalRow, TelemetryRow>): void;
+  /** A series' id, created if new (labels as JSON text, `{}` for none). Ask once per series. */
   series(service: string, metric: string, labelsJson: string): number;
-  /** Queues one point of a series from `series()`, like `write` does a telemetry row. */
+  /** Queues one point of a series from `series()` for a multi-row insert. */
   point(seriesId: number, ts: number, value: number): void;
   /** Writes what is queued; returns the rows added and the duplicates skipped since the last flush. */
   flush(): { added: number; duplicates: number };
@@ -81,26 +81,14 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     return id;
   }
 
-  // service → metric → labels JSON → series id: nested maps, so finding a point's series builds no key string.
-  const seriesIds = new Map<string, Map<string, Map<string, number>>>();
-  function seriesId(service: string, metric: string, labels: Record<string, string>): number {
-    return seriesFor(service, metric, labelsText(labels));
-  }
+  // Asked once per series: the importer numbers its series as they appear (points-batch.ts).
   function seriesFor(service: string, metric: string, labelsJson: string): number {
-    let byMetric = seriesIds.get(service);
-    if (!byMetric) seriesIds.set(service, (byMetric = new Map()));
-    let byLabels = byMetric.get(metric);
-    if (!byLabels) byMetric.set(metric, (byLabels = new Map()));
-    let id = byLabels.get(labelsJson);
-    if (id === undefined) {
-      const svc = serviceId(service);
-      const created = q.insertSeries.run(svc, metric, labelsJson).changes > 0;
-      id = q.seriesId.get(svc, metric, labelsJson) as number;
-      byLabels.set(labelsJson, id);
-      // A series this import created has no points but ours: its rollups can be summed as the
-      // points go by instead of read back from the table (which costs a tenth of the import).
-      if (created) hours.set(id, { buckets: new Map(), lastBucket: Number.NaN, last: null });
-    }
+    const svc = serviceId(service);
+    const created = q.insertSeries.run(svc, metric, labelsJson).changes > 0;
+    const id = q.seriesId.get(svc, metric, labelsJson) as number;
+    // A series this import created has no points but ours: its rollups can be summed as the
+    // points go by instead of read back from the table (which costs a tenth of the import).
+    if (created) hours.set(id, { buckets: new Map(), lastBucket: Number.NaN, last: null });
     return id;
   }
 
@@ -191,11 +179,8 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     queued[k + 2] = value;
     if (++queuedRows === POINTS_PER_INSERT) insertQueued();
   };
-  const write = (row: NormalRow): boolean => {
+  const write = (row: Exclude<NormalRow, TelemetryRow>): boolean => {
     switch (row.kind) {
-      case 'telemetry':
-        point(seriesId(row.service, row.metric, row.labels), row.ts, row.value);
-        return true;
       case 'changes':
         return q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
           row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;
@@ -238,8 +223,7 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
       hours.delete(seriesId);
     },
     write(row) {
-      if (row.kind === 'telemetry') write(row);
-      else counted(write(row));
+      counted(write(row));
     },
     flush() {
       // The tail of the queue, one row at a time, in the order it came.

@@ -38,6 +38,10 @@ export type WorkspaceInfo = z.infer<typeof WorkspaceInfo>;
 export const RejectedRow = z.object({ line: z.number().int(), reason: z.string() });
 export type RejectedRow = z.infer<typeof RejectedRow>;
 
+/** A change or incident already in the workspace (from `sourceId`) that the file gives with other values: kept as stored. */
+export const ImportConflict = z.object({ kind: z.enum(['changes', 'incidents']), id: z.string(), fields: z.array(z.string()), sourceId: z.number().int() });
+export type ImportConflict = z.infer<typeof ImportConflict>;
+
 export const ImportReport = z.object({
   /** checked: a dry run, nothing written */
   status: z.enum(['imported', 'refused', 'duplicate-file', 'cancelled', 'checked']),
@@ -51,6 +55,12 @@ export const ImportReport = z.object({
   rowsAccepted: z.number().int(),
   rowsRejected: z.number().int(),
   duplicatesSkipped: z.number().int(),
+  /**
+   * Of the rows already present, those stored with other values by an earlier import (an incident
+   * resolved since, a change rolled back since): kept as stored, counted here, the first 20 in `conflicts`.
+   */
+  rowsConflicting: z.number().int().default(0),
+  conflicts: z.array(ImportConflict).default([]),
   /**
    * Samples the source marks as having no number — Prometheus' "NaN", "+Inf" and "-Inf", OTLP's
    * NaN/Infinity and points flagged "no recorded value" — left out as gaps, as Prometheus draws them.

@@ -78,6 +78,24 @@ describe('the import wizard', () => {
     await page.screenshot({ path: screenshotPath('import-github-imported.png'), fullPage: true });
   });
 
+  it('shows which incidents a newer export gives with other values than the ones stored', async () => {
+    await page.getByTestId('nav-data').click();
+    // The demo's INC-1001, exported again after someone retitled it and corrected its resolution time, and one new incident.
+    const csv = 'id,service,severity,started_at,detected_at,mitigated_at,resolved_at,cause_change_id,title\n' +
+      'INC-1001,payments,SEV3,2026-09-01T10:12:44Z,2026-09-01T10:36:00Z,2026-09-01T10:58:44Z,2026-09-01T11:40:00Z,chg-00003,Payments p99 latency (card processor)\n' +
+      'INC-9001,cart,SEV4,2026-10-01T09:00:00Z,2026-10-01T09:05:00Z,,2026-10-01T09:30:00Z,,Cart 5xx blip\n';
+    await page.getByTestId('import-file').setInputFiles({ name: 'incidents-october.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-preview').waitFor();
+    await page.getByTestId('import-kind').selectOption('incidents');
+    await page.getByTestId('import-recheck').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('INC-9001'));
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-october.csv: 1 rows imported, 1 already present'));
+    expect(await page.getByTestId('import-conflicting').textContent()).toBe('1');
+    expect(await page.getByTestId('import-conflicts').locator('tbody tr').first().locator('td').allTextContents()).toEqual(['incident INC-1001', 'resolved, title', expect.stringMatching(/^source #\d+$/)]);
+    await page.screenshot({ path: screenshotPath('import-conflicts.png'), fullPage: true });
+  });
+
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {
     await page.getByTestId('nav-data').click();
     const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(600, 7)]);

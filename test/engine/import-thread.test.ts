@@ -98,6 +98,19 @@ describe('writing an import on a worker thread', () => {
     expect(dumps[1]).toEqual(dumps[0]);
   });
 
+  it('reports rows stored with other values the same way on either thread', async () => {
+    const head = 'id,service,severity,started_at,resolved_at,title\n';
+    const rows = (resolved: string) => Array.from({ length: 60 }, (_, i) => `INC-${i},svc${i % 3},SEV2,2026-09-01T${String(i % 24).padStart(2, '0')}:00:00Z,${i % 2 === 0 ? resolved : ''},t${i}`).join('\n');
+    const { reports } = await importBoth([
+      { name: 'a.csv', content: `${head}${rows('')}\n`, kind: 'incidents' },
+      { name: 'b.csv', content: `${head}${rows('2026-09-03T00:00:00Z')}\n`, kind: 'incidents' },
+    ]);
+    const later = reports[0]![1] as { rowsConflicting: number; conflicts: unknown[] };
+    expect(later.rowsConflicting).toBe(30);
+    expect(later.conflicts).toHaveLength(20);
+    expect(reports[1]).toEqual(reports[0]);
+  });
+
   it('rolls the whole import back when a write fails on the thread, names the failure, and releases the workspace', async () => {
     const { engine, dir, workspace } = await freshEngine();
     engine.close();
@@ -155,7 +168,7 @@ describe('writing an import on a worker thread', () => {
       await channel.close();
       expect(result.outcome).toBe('committed');
       expect(channel.threaded).toBe(false);
-      expect(channel.counts()).toEqual({ added: 100, duplicates: 0 });
+      expect(channel.counts()).toEqual({ added: 100, duplicates: 0, conflicting: 0, conflicts: [] });
       expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/writer thread unavailable \(no loader here\)/);
     } finally {
       warn.mockRestore();

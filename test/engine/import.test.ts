@@ -207,6 +207,24 @@ describe('importing changes, incidents and alerts', () => {
     expect(al.rows[0]).toMatchObject({ service: 'api', name: 'api errors', externalId: `api/api errors/${Date.UTC(2026, 8, 1, 10, 40)}` });
   });
 
+  it('says which rows an earlier import stored with other values, and keeps them as stored', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const head = 'id,service,severity,started_at,detected_at,resolved_at,title\n';
+    const first = await importPath(engine, writeFile(dir, 'inc-monday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,,Slow\n`), { kind: 'incidents' });
+    // A week later the export has INC-1 resolved, INC-2 unchanged, and a new INC-3.
+    const later = await importPath(engine, writeFile(dir, 'inc-tuesday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,2026-09-01T11:30:00Z,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,,Slow\nINC-3,api,SEV1,2026-09-02T08:00:00Z,,,Down\n`), { kind: 'incidents' });
+    expect(later).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 2, rowsConflicting: 1, conflicts: [{ kind: 'incidents', id: 'INC-1', fields: ['resolved'], sourceId: first.sourceId }] });
+    expect(later.message).toBe(`inc-tuesday.csv: 1 rows imported, 2 already present (1 of them stored with other values and kept as stored; first: incident INC-1, resolved differs from source #${first.sourceId})`);
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare("SELECT resolved_ts FROM incidents WHERE external_id = 'INC-1'").pluck().get()).toBeNull();
+    db.close();
+    // Changes too, several fields at once; a dry run says the same before anything is written.
+    const changes = 'id,service,timestamp,rolled_back,lines_added\n';
+    await importPath(engine, writeFile(dir, 'c1.csv', `${changes}c1,api,2026-09-01T10:00:00Z,false,10\n`), { kind: 'changes' });
+    const check = await importPath(engine, writeFile(dir, 'c2.csv', `${changes}c1,api,2026-09-01T10:00:00Z,true,12\n`), { kind: 'changes', dryRun: true });
+    expect(check).toMatchObject({ status: 'checked', rowsConflicting: 1, conflicts: [{ kind: 'changes', id: 'c1', fields: ['attributes', 'rolled_back'] }] });
+  });
+
   it('reports bad NDJSON lines by number', async () => {
     const { engine, dir } = await freshEngine();
     const text = '{"id":"c1","service":"a","timestamp":1700000000}\n{"id":\n[1,2]\n{"id":"c3","service":{"x":1},"timestamp":1700000000}\n';

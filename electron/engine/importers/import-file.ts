@@ -72,6 +72,14 @@ function environmentsNote(report: ImportReport, keep: string | undefined): strin
   return all.length > 1 ? `; deployments to ${all.length} environments (${list(all)}) are all changes of their service: import with --environment NAME to keep one` : '';
 }
 
+/** Rows already stored with other values: what differs, so an export that moved on is not silently kept stale. */
+function conflictsNote(report: ImportReport): string {
+  const n = report.rowsConflicting;
+  const first = report.conflicts[0];
+  if (n === 0 || !first) return '';
+  return ` (${n.toLocaleString('en-US')} of them stored with other values and kept as stored; first: ${first.kind === 'changes' ? 'change' : 'incident'} ${first.id}, ${first.fields.join(', ')} differ${first.fields.length === 1 ? 's' : ''} from source #${first.sourceId})`;
+}
+
 function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
@@ -111,7 +119,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -196,18 +204,18 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       if (!request.dryRun) {
         return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
       }
-      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped } = writes.counts());
+      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
-        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') +
+        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report) +
         gapsNote(report) + environmentsNote(report, request.environment) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
     await writes.drain();
-    ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped } = writes.counts());
+    ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
     // The report is stored with the sources row, so it is composed before the commit; the write
     // side checks for a duplicate file first and stores nothing if it is one.
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
-      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') +
+      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report) +
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     const result = await writes.finish({

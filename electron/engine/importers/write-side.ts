@@ -2,7 +2,7 @@ import type { ImportFormat, ImportReport, RecordKind } from '../../../shared/con
 import type { NormalRow } from '../../../shared/domain/normalize.js';
 import { openWorkspace } from '../db/workspace.js';
 import type { PointsBatch } from './points-batch.js';
-import { createWriter } from './writer.js';
+import { createWriter, type WriteCounts as Counts } from './writer.js';
 
 /**
  * The writing half of an import: one transaction on the workspace, from the sources row to the
@@ -20,7 +20,7 @@ export interface WriteInit {
   pendingTag: string;
 }
 
-export interface Counts { added: number; duplicates: number }
+export type { WriteCounts as Counts } from './writer.js';
 
 export type FinishRequest =
   | { mode: 'rollback' }

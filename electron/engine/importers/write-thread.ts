@@ -4,6 +4,7 @@ import type { NormalRow } from '../../../shared/domain/normalize.js';
 import { EngineFailure } from '../errors.js';
 import { workerEntry } from '../threads.js';
 import { transferList, type PointsBatch } from './points-batch.js';
+import { CONFLICTS_KEPT } from './writer.js';
 import { openWriteSide, type Counts, type FinishRequest, type FinishResult, type WriteInit, type WriteSide } from './write-side.js';
 
 /**
@@ -51,19 +52,22 @@ const MAX_IN_FLIGHT = 32;
 const add = (total: Counts, more: Counts): void => {
   total.added += more.added;
   total.duplicates += more.duplicates;
+  total.conflicting += more.conflicting;
+  total.conflicts.push(...more.conflicts.slice(0, CONFLICTS_KEPT - total.conflicts.length));
 };
+const noCounts = (): Counts => ({ added: 0, duplicates: 0, conflicting: 0, conflicts: [] });
 
 /** The write side here, on this thread. */
 export function inlineChannel(init: WriteInit, check: () => void): WriteChannel {
   return fromSide(openWriteSide(init), check);
 }
 
-function fromSide(side: WriteSide, check: () => void, total: Counts = { added: 0, duplicates: 0 }): WriteChannel {
+function fromSide(side: WriteSide, check: () => void, total: Counts = noCounts()): WriteChannel {
   return {
     threaded: false,
     rows: (rows) => add(total, side.rows(rows)),
     points: (batch) => add(total, side.points(batch)),
-    counts: () => ({ ...total }),
+    counts: () => ({ ...total, conflicts: [...total.conflicts] }),
     drain: async () => undefined,
     finish: async (request, progress) => side.finish(request, progress, check),
     close: async () => side.close(),
@@ -90,7 +94,7 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
   if (!worker) return inlineChannel(init, check);
 
   const cancelFlag = new SharedArrayBuffer(4);
-  const total: Counts = { added: 0, duplicates: 0 };
+  const total: Counts = noCounts();
   let ready = false;
   let inline: WriteChannel | null = null;
   let failure: Error | null = null;
@@ -195,7 +199,7 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
     },
     rows: (rows) => queue({ type: 'rows', rows }),
     points: (batch) => queue({ type: 'points', batch }),
-    counts: () => ({ ...total }),
+    counts: () => ({ ...total, conflicts: [...total.conflicts] }),
     async drain() {
       while (inFlight > 0 && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
       if (failure) throw failure;

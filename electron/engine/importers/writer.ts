@@ -1,5 +1,6 @@
 import type { Db } from '../db/workspace.js';
-import type { NormalRow, TelemetryRow } from '../../../shared/domain/normalize.js';
+import type { ImportConflict } from '../../../shared/contract/records.js';
+import type { ChangeRow, IncidentRow, NormalRow, TelemetryRow } from '../../../shared/domain/normalize.js';
 import { floorTo, refreshRollups, ROLLUP_LEVELS } from '../db/rollups.js';
 
 /**
@@ -13,13 +14,21 @@ export interface RecordWriter {
   series(service: string, metric: string, labelsJson: string): number;
   /** Queues one point of a series from `series()` for a multi-row insert. */
   point(seriesId: number, ts: number, value: number): void;
-  /** Writes what is queued; returns the rows added and the duplicates skipped since the last flush. */
-  flush(): { added: number; duplicates: number };
+  /**
+   * Writes what is queued; returns, since the last flush, the rows added, the duplicates skipped,
+   * and which of those the workspace holds with other values (the first CONFLICTS_KEPT of them).
+   */
+  flush(): WriteCounts;
   /** Series that received points, with the time range written, for refreshing their rollups. */
   touchedSeries(): Map<number, [number, number]>;
   /** Brings one touched series' rollups up to date (call after the last flush). */
   writeRollups(seriesId: number): void;
 }
+
+export interface WriteCounts { added: number; duplicates: number; conflicting: number; conflicts: ImportConflict[] }
+
+/** Conflicts described one by one; the rest are counted. */
+export const CONFLICTS_KEPT = 20;
 
 /** Hourly min, max, sum and count of one series' points, kept as they are written. */
 interface Hours { buckets: Map<number, [number, number, number, number]>; lastBucket: number; last: [number, number, number, number] | null }
@@ -67,6 +76,10 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
       VALUES (?, ?, 'detection', 'imported-log', ?, NULL, ?, '[]', ?)`),
     insertDetectorScore: db.prepare('INSERT OR IGNORE INTO logged_detector_scores (model_id, service_id, ts, score, source_id) VALUES (?, ?, ?, ?, ?)'),
     insertScore: db.prepare('INSERT OR IGNORE INTO logged_scores (model_id, subject, score, latency_ms, source_id) VALUES (?, ?, ?, ?, ?)'),
+    storedChange: db.prepare(`SELECT c.ts AS timestamp, s.name AS service, c.kind, c.author, c.version, c.description, c.attributes, c.rolled_back, c.outcome, c.source_id
+      FROM changes c JOIN services s ON s.id = c.service_id WHERE c.external_id = ?`),
+    storedIncident: db.prepare(`SELECT s.name AS service, i.severity, i.started_ts AS started, i.detected_ts AS detected, i.mitigated_ts AS mitigated, i.resolved_ts AS resolved, i.cause_change_id, i.title, i.source_id
+      FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.external_id = ?`),
     insertAlert: db.prepare(`INSERT OR IGNORE INTO alerts
       (external_id, service_id, ts, resolved_ts, name, metric, severity, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
   };
@@ -160,6 +173,27 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
     written += POINTS_PER_INSERT;
     queuedRows = 0;
   };
+  // A change or incident that is already there may have moved on since (resolved, rolled back): the
+  // stored row is kept, and the difference said, rather than counted as one more duplicate.
+  let conflicting = 0;
+  let described = 0;
+  let conflicts: ImportConflict[] = [];
+  // `given` is keyed by the stored columns' names as the files call them (the queries alias them so).
+  const compare = (kind: ImportConflict['kind'], id: string, stored: Record<string, unknown> | undefined, given: Record<string, unknown>): void => {
+    if (!stored) return;
+    const fields = Object.keys(given).filter((k) => stored[k] !== given[k]);
+    if (fields.length === 0) return;
+    conflicting++;
+    if (described++ < CONFLICTS_KEPT) conflicts.push({ kind, id, fields, sourceId: stored.source_id as number });
+  };
+  const checkChange = (row: ChangeRow): void => compare('changes', row.externalId, q.storedChange.get(row.externalId) as Record<string, unknown> | undefined, {
+    timestamp: row.ts, service: row.service, kind: row.changeKind, author: row.author, version: row.version, description: row.description,
+    attributes: JSON.stringify(row.attributes), rolled_back: flag(row.rolledBack), outcome: row.outcome,
+  });
+  const checkIncident = (row: IncidentRow): void => compare('incidents', row.externalId, q.storedIncident.get(row.externalId) as Record<string, unknown> | undefined, {
+    service: row.service, severity: row.severity, started: row.startedTs, detected: row.detectedTs, mitigated: row.mitigatedTs,
+    resolved: row.resolvedTs, cause_change_id: row.causeChangeId, title: row.title,
+  });
   const counted = (isNew: boolean): void => {
     written++;
     if (isNew) added++;
@@ -181,12 +215,18 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
   };
   const write = (row: Exclude<NormalRow, TelemetryRow>): boolean => {
     switch (row.kind) {
-      case 'changes':
-        return q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
+      case 'changes': {
+        const isNew = q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
           row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;
-      case 'incidents':
-        return q.insertIncident.run(row.externalId, serviceId(row.service), row.severity, row.startedTs, row.detectedTs,
+        if (!isNew) checkChange(row);
+        return isNew;
+      }
+      case 'incidents': {
+        const isNew = q.insertIncident.run(row.externalId, serviceId(row.service), row.severity, row.startedTs, row.detectedTs,
           row.mitigatedTs, row.resolvedTs, row.causeChangeId, row.title, sourceId).changes > 0;
+        if (!isNew) checkIncident(row);
+        return isNew;
+      }
       case 'alerts':
         return q.insertAlert.run(row.externalId, serviceId(row.service), row.ts, row.resolvedTs, row.name, row.metric,
           row.severity, sourceId).changes > 0;
@@ -233,9 +273,11 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
         counted(isNew);
       }
       queuedRows = 0;
-      const out = { added, duplicates: written - added };
+      const out = { added, duplicates: written - added, conflicting, conflicts };
       added = 0;
       written = 0;
+      conflicting = 0;
+      conflicts = [];
       return out;
     },
   };

@@ -19,6 +19,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
         <div><dt>Rejected</dt><dd>{fmtInt(report.rowsRejected)}</dd></div>
         <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
         {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd data-testid="import-gaps">{fmtInt(report.samplesWithoutValue)}</dd></div>}
+        {report.rowsConflicting > 0 && <div title="Already imported with other values: kept as stored"><dt>Stored differently</dt><dd data-testid="import-conflicting">{fmtInt(report.rowsConflicting)}</dd></div>}
         {Object.keys(report.environments).length > 0 && <div title="GitHub deployments in the file, by environment"><dt>Environments</dt><dd data-testid="import-environments">{Object.entries(report.environments).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ')}</dd></div>}
         <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
         <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>
@@ -28,6 +29,12 @@ export function ImportReportView({ report }: { report: ImportReport }) {
       )}
       {(Object.keys(report.redactions).length > 0 || report.droppedColumns.length > 0) && (
         <p className="small" data-testid="import-redactions">PII: {Object.entries(report.redactions).map(([k, v]) => `${fmtInt(v)} ${k}`).join(', ') || 'nothing redacted'}{report.droppedColumns.length > 0 ? `; columns dropped: ${report.droppedColumns.join(', ')}` : ''}</p>
+      )}
+      {report.conflicts.length > 0 && (
+        <table className="table compact" data-testid="import-conflicts">
+          <thead><tr><th>Already stored, kept as it was</th><th>The file differs in</th><th>Stored by</th></tr></thead>
+          <tbody>{report.conflicts.map((c, i) => <tr key={i}><td>{c.kind === 'changes' ? 'change' : 'incident'} {c.id}</td><td>{c.fields.join(', ')}</td><td>source #{c.sourceId}</td></tr>)}</tbody>
+        </table>
       )}
       {report.rejected.length > 0 && (
         <table className="table compact" data-testid="rejected-rows">

@@ -261,7 +261,7 @@ function ImportPanel() {
                 {check.preview.map((p, i) => (
                   <tr key={i} className={p.error ? 'error-row' : ''}>
                     <td>{p.line}</td>
-                    {p.row ? Object.entries(p.row).filter(([k]) => k !== 'kind').map(([k, v]) => <td key={k}>{k === 'ts' && typeof v === 'number' ? new Date(v).toISOString() : cell(v)}</td>) : <td colSpan={6} className="error-text">{p.error}</td>}
+                    {p.row ? Object.entries(p.row).filter(([k]) => k !== 'kind').map(([k, v]) => <td key={k}>{(k === 'ts' || k.endsWith('Ts')) && typeof v === 'number' ? new Date(v).toISOString() : cell(v)}</td>) : <td colSpan={6} className="error-text">{p.error}</td>}
                   </tr>
                 ))}
               </tbody>

@@ -100,8 +100,9 @@ export function Drills() {
         setJob(status);
         if (status.finishedAt !== null) {
           if (status.state === 'done') {
-            setReport(status.result as DrillReport);
+            // Lists first, then the report: once it shows, the drill's run is on every page that lists runs.
             await Promise.all([load(), refresh()]);
+            setReport(status.result as DrillReport);
           } else if (status.error) setNote(`The drill ${status.state}: ${status.error.message}`);
           break;
         }

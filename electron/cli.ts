@@ -141,6 +141,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied)')
     .option('--service <name>', 'service for files that have no service column')
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
+    .option('--update-existing', 'changes and incidents already stored with other values take the file\'s (default: keep them and report them)')
     .option('--create', 'create the workspace if it does not exist')
     .option('--json', 'print one JSON document')
     .option('--service-label <label>', 'Prometheus: the label naming the service (default: service, job, app or instance)')
@@ -158,7 +159,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--password <password>', 'with --prometheus: basic-auth password')
     .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
     .argument('[files...]')
-    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; create?: boolean; json?: boolean;
+    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; updateExisting?: boolean; create?: boolean; json?: boolean;
       serviceLabel?: string; metricName?: string; environment?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
@@ -215,7 +216,7 @@ export function buildProgram(io: Io = defaultIo): Command {
         }
         for (const file of files) {
           const { jobId } = await engine.call('import.startPath', {
-            path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false,
+            path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false, updateExisting: opts.updateExisting ?? false,
             ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
             ...(opts.service ? { defaultService: opts.service } : {}), ...extras, dryRun: opts.dryRun ?? false,
           });

@@ -34,6 +34,11 @@ export const ImportOptions = z.object({
   timeUnit: TimeUnitSchema.default('auto'),
   timeZone: z.string().max(64).optional(),
   acceptValidRows: z.boolean().default(false),
+  /**
+   * Changes and incidents already stored with other values (an incident resolved since the last
+   * export, a change rolled back since) take the file's values. Off: they are kept and reported.
+   */
+  updateExisting: z.boolean().default(false),
   /** Service for files without a service column (a single-service export). */
   defaultService: z.string().min(1).max(200).optional(),
   /** Prometheus: the label that names the service (default: service, job, app or instance), and a metric name for series without __name__. */
@@ -53,7 +58,7 @@ export type ImportOptions = z.infer<typeof ImportOptions>;
 export type ImportOptionsInput = z.input<typeof ImportOptions>;
 
 /** What a saved mapping keeps: everything about reading a file except the file. */
-export const MappingOptions = ImportOptions.omit({ dryRun: true, previewRows: true, acceptValidRows: true });
+export const MappingOptions = ImportOptions.omit({ dryRun: true, previewRows: true, acceptValidRows: true, updateExisting: true });
 export const SavedMapping = z.object({ name: z.string(), version: z.number().int(), options: MappingOptions, savedAt: z.number().int() });
 export type SavedMapping = z.infer<typeof SavedMapping>;
 

@@ -61,6 +61,8 @@ export const ImportReport = z.object({
    */
   rowsConflicting: z.number().int().default(0),
   conflicts: z.array(ImportConflict).default([]),
+  /** The import was asked to update those rows to the file's values (and did, unless it was a dry run). */
+  conflictsUpdated: z.boolean().default(false),
   /**
    * Samples the source marks as having no number — Prometheus' "NaN", "+Inf" and "-Inf", OTLP's
    * NaN/Infinity and points flagged "no recorded value" — left out as gaps, as Prometheus draws them.

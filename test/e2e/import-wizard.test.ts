@@ -93,6 +93,14 @@ describe('the import wizard', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-october.csv: 1 rows imported, 1 already present'));
     expect(await page.getByTestId('import-conflicting').textContent()).toBe('1');
     expect(await page.getByTestId('import-conflicts').locator('tbody tr').first().locator('td').allTextContents()).toEqual(['incident INC-1001', 'resolved, title', expect.stringMatching(/^source #\d+$/)]);
+    // Asked to take the file's values, the same file updates the stored incident instead of being "already imported".
+    await page.getByTestId('import-file').setInputFiles({ name: 'incidents-october.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-preview').waitFor();
+    await page.getByTestId('import-kind').selectOption('incidents');
+    await page.getByTestId('import-update-existing').check();
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('1 stored row updated to its values'));
+    expect(await page.getByTestId('import-conflicts').locator('thead th').first().textContent()).toBe('Already stored, updated');
     await page.screenshot({ path: screenshotPath('import-conflicts.png'), fullPage: true });
   });
 

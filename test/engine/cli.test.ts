@@ -37,6 +37,25 @@ describe('shadowbench CLI', () => {
     expect(JSON.parse(r2.out.slice(r2.out.indexOf('{')))).toMatchObject({ status: 'imported', rowsAccepted: 1 });
   });
 
+  it('updates changes rolled back since the last export with --update-existing', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    await cli('import', '--workspace', ws, '--create', '--kind', 'changes', writeFile(dir, 'a.csv', 'id,service,timestamp,rolled_back\nc1,api,2026-09-01T10:00:00Z,false\n'));
+    const b = writeFile(dir, 'b.csv', 'id,service,timestamp,rolled_back\nc1,api,2026-09-01T10:00:00Z,true\n');
+    const kept = await cli('import', '--workspace', ws, '--kind', 'changes', '--json', b);
+    expect(JSON.parse(kept.out)).toMatchObject({ status: 'imported', rowsConflicting: 1, conflictsUpdated: false, conflicts: [{ id: 'c1', fields: ['rolled_back'] }] });
+    // The natural next step: the same file again, now asking for its values. It is not refused as "already imported".
+    const updated = await cli('import', '--workspace', ws, '--kind', 'changes', '--update-existing', '--json', b);
+    const report = JSON.parse(updated.out) as { status: string; sourceId: number; message: string };
+    expect(report).toMatchObject({ status: 'imported', rowsConflicting: 1, conflictsUpdated: true, sourceId: JSON.parse(kept.out).sourceId });
+    expect(report.message).toBe(`b.csv was already imported (source #${report.sourceId}); 1 stored row updated to its values`);
+    const info = await cli('info', '--workspace', ws, '--json');
+    expect(JSON.parse(info.out)).toMatchObject({ counts: { changes: 1 } });
+    expect((JSON.parse(info.out) as { sources: unknown[] }).sources).toHaveLength(2);
+    const again = await cli('import', '--workspace', ws, '--kind', 'changes', '--json', writeFile(dir, 'd.csv', 'id,service,timestamp,rolled_back\nc1,api,2026-09-01T10:00:00Z,true\n\n\n'));
+    expect(JSON.parse(again.out)).toMatchObject({ duplicatesSkipped: 1, rowsConflicting: 0 });
+  });
+
   it('exits 2 and lists the bad lines when a file is refused', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');

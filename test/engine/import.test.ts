@@ -214,7 +214,7 @@ describe('importing changes, incidents and alerts', () => {
     // A week later the export has INC-1 resolved, INC-2 unchanged, and a new INC-3.
     const later = await importPath(engine, writeFile(dir, 'inc-tuesday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,2026-09-01T11:30:00Z,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,,Slow\nINC-3,api,SEV1,2026-09-02T08:00:00Z,,,Down\n`), { kind: 'incidents' });
     expect(later).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 2, rowsConflicting: 1, conflicts: [{ kind: 'incidents', id: 'INC-1', fields: ['resolved'], sourceId: first.sourceId }] });
-    expect(later.message).toBe(`inc-tuesday.csv: 1 rows imported, 2 already present (1 of them stored with other values and kept as stored; first: incident INC-1, resolved differs from source #${first.sourceId})`);
+    expect(later.message).toBe(`inc-tuesday.csv: 1 rows imported, 2 already present (1 of them stored with other values, kept as stored; first: incident INC-1, resolved differs from source #${first.sourceId})`);
     const db = new Database(workspace, { readonly: true });
     expect(db.prepare("SELECT resolved_ts FROM incidents WHERE external_id = 'INC-1'").pluck().get()).toBeNull();
     db.close();
@@ -223,6 +223,31 @@ describe('importing changes, incidents and alerts', () => {
     await importPath(engine, writeFile(dir, 'c1.csv', `${changes}c1,api,2026-09-01T10:00:00Z,false,10\n`), { kind: 'changes' });
     const check = await importPath(engine, writeFile(dir, 'c2.csv', `${changes}c1,api,2026-09-01T10:00:00Z,true,12\n`), { kind: 'changes', dryRun: true });
     expect(check).toMatchObject({ status: 'checked', rowsConflicting: 1, conflicts: [{ kind: 'changes', id: 'c1', fields: ['attributes', 'rolled_back'] }] });
+  });
+
+  it('updates rows stored with other values to the file\'s when asked, and the file becomes their source', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const head = 'id,service,severity,started_at,resolved_at,title\n';
+    await importPath(engine, writeFile(dir, 'monday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,Slow\n`), { kind: 'incidents' });
+    const tuesday = writeFile(dir, 'tuesday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T11:30:00Z,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,Slow\n`);
+    // A dry run says what would change and changes nothing.
+    const check = await importPath(engine, tuesday, { kind: 'incidents', updateExisting: true, dryRun: true });
+    expect(check.message).toContain('1 of them stored with other values, would be updated to the file\'s; first: incident INC-1, resolved differs');
+    const resolved = (): unknown => {
+      const db = new Database(workspace, { readonly: true });
+      const row = db.prepare("SELECT resolved_ts, source_id FROM incidents WHERE external_id = 'INC-1'").get();
+      db.close();
+      return row;
+    };
+    expect(resolved()).toMatchObject({ resolved_ts: null });
+    const report = await importPath(engine, tuesday, { kind: 'incidents', updateExisting: true });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 0, duplicatesSkipped: 2, rowsConflicting: 1, conflictsUpdated: true });
+    expect(report.message).toContain('updated to the file\'s');
+    expect(resolved()).toEqual({ resolved_ts: Date.parse('2026-09-01T11:30:00Z'), source_id: report.sourceId });
+    // The unchanged INC-2 keeps its first source.
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare("SELECT source_id FROM incidents WHERE external_id = 'INC-2'").pluck().get()).not.toBe(report.sourceId);
+    db.close();
   });
 
   it('reports bad NDJSON lines by number', async () => {

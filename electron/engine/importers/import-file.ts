@@ -13,7 +13,8 @@ import { readFile, type ReadRequest, type ReadSink } from './read-file.js';
 import type { WriteInit } from './write-side.js';
 import { inlineChannel, threadChannel, type WriteChannel } from './write-thread.js';
 
-export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows'> {
+export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows' | 'updateExisting'> {
+  updateExisting?: boolean | undefined;
   dryRun?: boolean | undefined;
   previewRows?: number | undefined;
   workspacePath: string;
@@ -73,11 +74,12 @@ function environmentsNote(report: ImportReport, keep: string | undefined): strin
 }
 
 /** Rows already stored with other values: what differs, so an export that moved on is not silently kept stale. */
-function conflictsNote(report: ImportReport): string {
+function conflictsNote(report: ImportReport, dryRun: boolean): string {
   const n = report.rowsConflicting;
   const first = report.conflicts[0];
   if (n === 0 || !first) return '';
-  return ` (${n.toLocaleString('en-US')} of them stored with other values and kept as stored; first: ${first.kind === 'changes' ? 'change' : 'incident'} ${first.id}, ${first.fields.join(', ')} differ${first.fields.length === 1 ? 's' : ''} from source #${first.sourceId})`;
+  const fate = report.conflictsUpdated ? (dryRun ? 'would be updated to the file\'s' : 'updated to the file\'s') : 'kept as stored';
+  return ` (${n.toLocaleString('en-US')} of them stored with other values, ${fate}; first: ${first.kind === 'changes' ? 'change' : 'incident'} ${first.id}, ${first.fields.join(', ')} differ${first.fields.length === 1 ? 's' : ''} from source #${first.sourceId})`;
 }
 
 function isGzip(head: Buffer): boolean {
@@ -119,7 +121,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -168,7 +170,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   };
 
   // The write side: one transaction, opened once the file has passed its header checks.
-  const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: request.fileName, fileSize: stat.size, pendingTag: `pending-${job.id}` };
+  const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: request.fileName, fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
   let channel: WriteChannel | null = null;
   const encode = request.kind === 'telemetry' ? pointsEncoder() : null;
   const sink: ReadSink = {
@@ -206,7 +208,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       }
       ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
-        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report) +
+        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
     }
@@ -215,13 +217,18 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     // The report is stored with the sources row, so it is composed before the commit; the write
     // side checks for a duplicate file first and stores nothing if it is one.
     finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
-      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report) +
+      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report,
       options: JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, acceptValidRows: request.acceptValidRows }),
     }, progress);
+    if (result.outcome === 'updated-from-duplicate') {
+      report.sourceId = result.existing;
+      return finish('imported', `${request.fileName} was already imported (source #${result.existing}); ${report.rowsConflicting.toLocaleString('en-US')} stored row${report.rowsConflicting === 1 ? '' : 's'} updated to its values` +
+        (report.rowsAccepted > 0 ? `, ${report.rowsAccepted.toLocaleString('en-US')} added` : ''));
+    }
     if (result.outcome === 'duplicate-file') {
       report.rowsAccepted = 0;
       report.sourceId = result.existing;

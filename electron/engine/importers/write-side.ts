@@ -18,6 +18,8 @@ export interface WriteInit {
   fileSize: number;
   /** marks the sources row until the import commits (its sha256 is known only at the end) */
   pendingTag: string;
+  /** stored changes and incidents the file gives with other values take the file's */
+  updateExisting?: boolean;
 }
 
 export type { WriteCounts as Counts } from './writer.js';
@@ -30,6 +32,8 @@ export type FinishRequest =
 export type FinishResult =
   | { outcome: 'rolled-back' }
   | { outcome: 'duplicate-file'; existing: number }
+  /** The same file again with updateExisting: the stored rows it differs from took its values, under the source that first brought it. */
+  | { outcome: 'updated-from-duplicate'; existing: number }
   | { outcome: 'committed'; sourceId: number; durationMs: number };
 
 export interface WriteSide {
@@ -56,10 +60,11 @@ export function openWriteSide(init: WriteInit): WriteSide {
   }
   const sourceId = Number(db.prepare(`INSERT INTO sources (kind, format, file_name, sha256, byte_size, rows_accepted, rows_rejected, options, report, imported_at)
     VALUES (?, ?, ?, ?, ?, 0, 0, '{}', '{}', ?)`).run(init.kind, init.format, init.fileName, init.pendingTag, init.fileSize, Date.now()).lastInsertRowid);
-  const writer = createWriter(db, sourceId);
+  const writer = createWriter(db, sourceId, { updateExisting: init.updateExisting ?? false });
   // The importer's series numbers → this workspace's series ids.
   const seriesIds: number[] = [];
   let closed = false;
+  let conflicting = 0;
   const rollback = (): void => {
     if (open) db.exec('ROLLBACK');
     open = false;
@@ -72,7 +77,9 @@ export function openWriteSide(init: WriteInit): WriteSide {
         if (row.kind === 'telemetry') throw new Error('telemetry rows are written as points');
         writer.write(row);
       }
-      return writer.flush();
+      const counts = writer.flush();
+      conflicting += counts.conflicting;
+      return counts;
     },
     points(batch) {
       for (const [index, service, metric, labels] of batch.keys) seriesIds[index] = writer.series(service, metric, labels);
@@ -87,8 +94,17 @@ export function openWriteSide(init: WriteInit): WriteSide {
       }
       const existing = db.prepare('SELECT id FROM sources WHERE kind = ? AND sha256 = ?').pluck().get(init.kind, request.sha256) as number | undefined;
       if (existing !== undefined) {
-        rollback();
-        return { outcome: 'duplicate-file', existing };
+        if (!init.updateExisting || conflicting === 0) {
+          rollback();
+          return { outcome: 'duplicate-file', existing };
+        }
+        // Imported before, when its differences were kept; now asked to apply them. There is one
+        // source per file, so the rows it updated (and any it added) belong to the first one.
+        for (const table of ['changes', 'incidents']) db.prepare(`UPDATE ${table} SET source_id = ? WHERE source_id = ?`).run(existing, sourceId);
+        db.prepare('DELETE FROM sources WHERE id = ?').run(sourceId);
+        db.exec('COMMIT');
+        open = false;
+        return { outcome: 'updated-from-duplicate', existing };
       }
       const touched = writer.touchedSeries();
       let refreshed = 0;

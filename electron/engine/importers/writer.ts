@@ -46,7 +46,7 @@ export function labelsText(labels: Record<string, string>): string {
   return '{}';
 }
 
-export function createWriter(db: Db, sourceId: number): RecordWriter {
+export function createWriter(db: Db, sourceId: number, options: { updateExisting: boolean } = { updateExisting: false }): RecordWriter {
   const serviceIds = new Map<string, number>();
   // Services this import created only because something referred to them; their own row, when it
   // comes, is new data rather than a duplicate.
@@ -80,6 +80,10 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
       FROM changes c JOIN services s ON s.id = c.service_id WHERE c.external_id = ?`),
     storedIncident: db.prepare(`SELECT s.name AS service, i.severity, i.started_ts AS started, i.detected_ts AS detected, i.mitigated_ts AS mitigated, i.resolved_ts AS resolved, i.cause_change_id, i.title, i.source_id
       FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.external_id = ?`),
+    updateChange: db.prepare(`UPDATE changes SET service_id = ?, ts = ?, kind = ?, author = ?, version = ?, description = ?, attributes = ?,
+      rolled_back = ?, outcome = ?, source_id = ? WHERE external_id = ?`),
+    updateIncident: db.prepare(`UPDATE incidents SET service_id = ?, severity = ?, started_ts = ?, detected_ts = ?, mitigated_ts = ?, resolved_ts = ?,
+      cause_change_id = ?, title = ?, source_id = ? WHERE external_id = ?`),
     insertAlert: db.prepare(`INSERT OR IGNORE INTO alerts
       (external_id, service_id, ts, resolved_ts, name, metric, severity, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
   };
@@ -179,18 +183,20 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
   let described = 0;
   let conflicts: ImportConflict[] = [];
   // `given` is keyed by the stored columns' names as the files call them (the queries alias them so).
-  const compare = (kind: ImportConflict['kind'], id: string, stored: Record<string, unknown> | undefined, given: Record<string, unknown>): void => {
-    if (!stored) return;
+  // With updateExisting the file's row replaces the stored one (and this import becomes its source).
+  const compare = (kind: ImportConflict['kind'], id: string, stored: Record<string, unknown> | undefined, given: Record<string, unknown>): boolean => {
+    if (!stored) return false;
     const fields = Object.keys(given).filter((k) => stored[k] !== given[k]);
-    if (fields.length === 0) return;
+    if (fields.length === 0) return false;
     conflicting++;
     if (described++ < CONFLICTS_KEPT) conflicts.push({ kind, id, fields, sourceId: stored.source_id as number });
+    return options.updateExisting;
   };
-  const checkChange = (row: ChangeRow): void => compare('changes', row.externalId, q.storedChange.get(row.externalId) as Record<string, unknown> | undefined, {
+  const checkChange = (row: ChangeRow): boolean => compare('changes', row.externalId, q.storedChange.get(row.externalId) as Record<string, unknown> | undefined, {
     timestamp: row.ts, service: row.service, kind: row.changeKind, author: row.author, version: row.version, description: row.description,
     attributes: JSON.stringify(row.attributes), rolled_back: flag(row.rolledBack), outcome: row.outcome,
   });
-  const checkIncident = (row: IncidentRow): void => compare('incidents', row.externalId, q.storedIncident.get(row.externalId) as Record<string, unknown> | undefined, {
+  const checkIncident = (row: IncidentRow): boolean => compare('incidents', row.externalId, q.storedIncident.get(row.externalId) as Record<string, unknown> | undefined, {
     service: row.service, severity: row.severity, started: row.startedTs, detected: row.detectedTs, mitigated: row.mitigatedTs,
     resolved: row.resolvedTs, cause_change_id: row.causeChangeId, title: row.title,
   });
@@ -218,13 +224,19 @@ export function createWriter(db: Db, sourceId: number): RecordWriter {
       case 'changes': {
         const isNew = q.insertChange.run(row.externalId, serviceId(row.service), row.ts, row.changeKind, row.author, row.version,
           row.description, JSON.stringify(row.attributes), flag(row.rolledBack), row.outcome, sourceId).changes > 0;
-        if (!isNew) checkChange(row);
+        if (!isNew && checkChange(row)) {
+          q.updateChange.run(serviceId(row.service), row.ts, row.changeKind, row.author, row.version, row.description, JSON.stringify(row.attributes),
+            flag(row.rolledBack), row.outcome, sourceId, row.externalId);
+        }
         return isNew;
       }
       case 'incidents': {
         const isNew = q.insertIncident.run(row.externalId, serviceId(row.service), row.severity, row.startedTs, row.detectedTs,
           row.mitigatedTs, row.resolvedTs, row.causeChangeId, row.title, sourceId).changes > 0;
-        if (!isNew) checkIncident(row);
+        if (!isNew && checkIncident(row)) {
+          q.updateIncident.run(serviceId(row.service), row.severity, row.startedTs, row.detectedTs, row.mitigatedTs, row.resolvedTs,
+            row.causeChangeId, row.title, sourceId, row.externalId);
+        }
         return isNew;
       }
       case 'alerts':

@@ -19,7 +19,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
         <div><dt>Rejected</dt><dd>{fmtInt(report.rowsRejected)}</dd></div>
         <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
         {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd data-testid="import-gaps">{fmtInt(report.samplesWithoutValue)}</dd></div>}
-        {report.rowsConflicting > 0 && <div title="Already imported with other values: kept as stored"><dt>Stored differently</dt><dd data-testid="import-conflicting">{fmtInt(report.rowsConflicting)}</dd></div>}
+        {report.rowsConflicting > 0 && <div title={report.conflictsUpdated ? 'Already imported with other values: updated to the file\'s' : 'Already imported with other values: kept as stored'}><dt>{report.conflictsUpdated ? 'Updated' : 'Stored differently'}</dt><dd data-testid="import-conflicting">{fmtInt(report.rowsConflicting)}</dd></div>}
         {Object.keys(report.environments).length > 0 && <div title="GitHub deployments in the file, by environment"><dt>Environments</dt><dd data-testid="import-environments">{Object.entries(report.environments).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ')}</dd></div>}
         <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
         <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>
@@ -32,7 +32,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
       )}
       {report.conflicts.length > 0 && (
         <table className="table compact" data-testid="import-conflicts">
-          <thead><tr><th>Already stored, kept as it was</th><th>The file differs in</th><th>Stored by</th></tr></thead>
+          <thead><tr><th>{report.conflictsUpdated ? (report.status === 'checked' ? 'Already stored, would be updated' : 'Already stored, updated') : 'Already stored, kept as it was'}</th><th>The file differs in</th><th>Stored by</th></tr></thead>
           <tbody>{report.conflicts.map((c, i) => <tr key={i}><td>{c.kind === 'changes' ? 'change' : 'incident'} {c.id}</td><td>{c.fields.join(', ')}</td><td>source #{c.sourceId}</td></tr>)}</tbody>
         </table>
       )}

@@ -72,6 +72,7 @@ function ImportPanel() {
   const [metricName, setMetricName] = useState('');
   const [environment, setEnvironment] = useState('');
   const [acceptValidRows, setAccept] = useState(false);
+  const [updateExisting, setUpdateExisting] = useState(false);
   const [check, setCheck] = useState<ImportReport | null>(null);
   const [dry, setDry] = useState<ImportReport | null>(null);
   const [checking, setChecking] = useState(false);
@@ -86,7 +87,7 @@ function ImportPanel() {
   }, [report]);
 
   const options = (): ImportOptionsInput => ({
-    kind, mapping, timeUnit, acceptValidRows, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(service ? { defaultService: service } : {}),
+    kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(service ? { defaultService: service } : {}),
     ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
     ...(environment && format === 'github-deployments' ? { environment } : {}),
   });
@@ -102,7 +103,8 @@ function ImportPanel() {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
   };
-  const preview = async (target = upload, opts = options()): Promise<void> => {
+  // `fresh`: the mapping was just reset (another kind), so take the header's again from the answer.
+  const preview = async (target = upload, opts = options(), fresh = false): Promise<void> => {
     if (!target) return;
     setChecking(true);
     setDry(null);
@@ -110,7 +112,7 @@ function ImportPanel() {
       const r = await runCheck(target, opts, 20);
       setCheck(r);
       if (r && !format) setFormat(r.format);
-      if (r && Object.keys(mapping).length === 0 && !STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore')));
+      if (r && (fresh || Object.keys(mapping).length === 0) && !STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore')));
     } catch (err) {
       setNote((err as Error).message);
     } finally {
@@ -178,7 +180,13 @@ function ImportPanel() {
           <p data-testid="import-detected">Recognised as <strong>{FORMAT_LABEL[check.format]}</strong> holding <strong>{kind}</strong>{structured ? ' — the format names its fields' : ''}.</p>
           <div className="form-row">
             <label>Holds
-              <select value={kind} onChange={(e) => { setKind(e.target.value as RecordKind); setMapping({}); }} data-testid="import-kind">
+              <select value={kind} onChange={(e) => {
+                const next = e.target.value as RecordKind;
+                setKind(next);
+                setMapping({});
+                // Another kind has other fields: read the first rows again as that kind, mapping from the header.
+                void preview(upload, { ...options(), kind: next, mapping: {} }, true);
+              }} data-testid="import-kind">
                 {RECORD_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
               </select>
             </label>
@@ -239,13 +247,18 @@ function ImportPanel() {
               void runCheck(upload, options(), 0).then(setDry).catch((err: Error) => setNote(err.message)).finally(() => setChecking(false));
             }}>Dry run (whole file)</button>
             <label className="checkbox"><input type="checkbox" checked={acceptValidRows} onChange={(e) => setAccept(e.target.checked)} /> Accept valid rows (skip bad ones)</label>
+            {(kind === 'changes' || kind === 'incidents') && (
+              <label className="checkbox" title="An incident resolved or a change rolled back since the last export: take the file's values. Off: the stored rows are kept and listed.">
+                <input type="checkbox" checked={updateExisting} onChange={(e) => setUpdateExisting(e.target.checked)} data-testid="import-update-existing" /> Update rows stored with other values
+              </label>
+            )}
             <button className="primary" disabled={!upload || job?.state === 'running'} data-testid="import-start" onClick={() => {
               if (!upload) return;
               void importUpload(upload, options());
             }}>Import</button>
             <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" style={{ width: 130 }} data-testid="mapping-name" />
             <button disabled={!mappingName || !client} data-testid="mapping-save" onClick={() => {
-              const { acceptValidRows: _a, ...rest } = options();
+              const { acceptValidRows: _a, updateExisting: _u, ...rest } = options();
               void client!.call('mappings.save', { name: mappingName, options: rest }).then((m) => setNote(`Saved mapping ${m.name} v${m.version}: use it with import --mapping ${m.name}`)).catch((err: Error) => setNote(err.message));
             }}>Save mapping</button>
           </div>

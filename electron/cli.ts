@@ -138,6 +138,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .addOption(new Option('--format <format>', 'file format (default: from the name and content)').choices(IMPORT_FORMATS))
     .option('--map <column=field>', 'map a column to a field (repeatable); field "ignore" skips a column', collect, [])
     .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
+    .option('--time-format <format>', 'timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a" or "dd.MM.yyyy HH:mm"')
     .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied)')
     .option('--service <name>', 'service for files that have no service column')
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
@@ -159,7 +160,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--password <password>', 'with --prometheus: basic-auth password')
     .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
     .argument('[files...]')
-    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; service?: string; acceptValidRows?: boolean; updateExisting?: boolean; create?: boolean; json?: boolean;
+    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; timeFormat?: string; service?: string; acceptValidRows?: boolean; updateExisting?: boolean; create?: boolean; json?: boolean;
       serviceLabel?: string; metricName?: string; environment?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
@@ -184,11 +185,12 @@ export function buildProgram(io: Io = defaultIo): Command {
         };
         if (opts.format === undefined && saved.format) opts.format = saved.format;
         if (opts.timeZone === undefined && saved.timeZone) opts.timeZone = saved.timeZone;
+        if (opts.timeFormat === undefined && saved.timeFormat) opts.timeFormat = saved.timeFormat;
         if (opts.service === undefined && saved.defaultService) opts.service = saved.defaultService;
         if (opts.timeUnit === 'auto' && saved.timeUnit) opts.timeUnit = saved.timeUnit as 'auto';
         if (opts.saveMapping) {
           const m = await engine.call('mappings.save', { name: opts.saveMapping, options: {
-            kind: opts.kind, mapping, timeUnit: opts.timeUnit, ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+            kind: opts.kind, mapping, timeUnit: opts.timeUnit, ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}), ...(opts.timeFormat ? { timeFormat: opts.timeFormat } : {}),
             ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
           } });
           if (!opts.json) io.out(`saved mapping ${m.name} v${m.version}\n`);
@@ -217,7 +219,7 @@ export function buildProgram(io: Io = defaultIo): Command {
         for (const file of files) {
           const { jobId } = await engine.call('import.startPath', {
             path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false, updateExisting: opts.updateExisting ?? false,
-            ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}),
+            ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}), ...(opts.timeFormat ? { timeFormat: opts.timeFormat } : {}),
             ...(opts.service ? { defaultService: opts.service } : {}), ...extras, dryRun: opts.dryRun ?? false,
           });
           const job = await runJob(engine, jobId, io);

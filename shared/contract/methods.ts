@@ -33,6 +33,8 @@ export const ImportOptions = z.object({
   mapping: z.record(z.string().max(200), z.string().max(200)).default({}),
   timeUnit: TimeUnitSchema.default('auto'),
   timeZone: z.string().max(64).optional(),
+  /** Timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a". */
+  timeFormat: z.string().min(1).max(64).optional(),
   acceptValidRows: z.boolean().default(false),
   /**
    * Changes and incidents already stored with other values (an incident resolved since the last

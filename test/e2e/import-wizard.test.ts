@@ -104,6 +104,25 @@ describe('the import wizard', () => {
     await page.screenshot({ path: screenshotPath('import-conflicts.png'), fullPage: true });
   });
 
+  it('reads a spreadsheet\'s day-month times once their format and zone are given', async () => {
+    await page.getByTestId('nav-data').click();
+    const csv = 'id,service,severity,started_at,resolved_at,title\nINC-7001,cart,SEV3,26.10.2026 01:30,26.10.2026 02:10,Checkout errors\n';
+    await page.getByTestId('import-file').setInputFiles({ name: 'incidents-de.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-preview').waitFor();
+    await page.getByTestId('import-kind').selectOption('incidents');
+    // Unstated, the preview says what the dates need rather than guessing day from month.
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview]')?.textContent?.includes('need their format stated'));
+    await page.getByTestId('import-time-format').fill('dd.MM.yyyy HH:mm');
+    await page.getByTestId('import-tz').fill('Europe/Berlin');
+    await page.getByTestId('import-recheck').click();
+    // 26 October 2026 is the day after Berlin leaves summer time: 01:30 is CET, UTC+1.
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('2026-10-26T00:30:00.000Z'));
+    expect(await page.getByTestId('import-preview').locator('tbody tr').first().textContent()).toContain('2026-10-26T01:10:00.000Z');
+    await page.screenshot({ path: screenshotPath('import-time-format.png'), fullPage: true });
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-de.csv: 1 rows imported'));
+  });
+
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {
     await page.getByTestId('nav-data').click();
     const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(600, 7)]);

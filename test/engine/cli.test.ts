@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,27 @@ describe('shadowbench CLI', () => {
     expect((JSON.parse(info.out) as { sources: unknown[] }).sources).toHaveLength(2);
     const again = await cli('import', '--workspace', ws, '--kind', 'changes', '--json', writeFile(dir, 'd.csv', 'id,service,timestamp,rolled_back\nc1,api,2026-09-01T10:00:00Z,true\n\n\n'));
     expect(JSON.parse(again.out)).toMatchObject({ duplicatesSkipped: 1, rowsConflicting: 0 });
+  });
+
+  it('imports a spreadsheet\'s month-day times with --time-format, and says when one is needed', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    // What "Save as CSV" gives from a US-locale sheet of incidents, times in New York.
+    const file = writeFile(dir, 'incidents.csv', 'id,service,severity,started_at,resolved_at\nINC-7,api,2,3/8/2026 1:30 AM,3/8/2026 4:15 AM\nINC-8,api,3,11/26/2026 3:45 PM,\n');
+    const bare = await cli('import', '--workspace', ws, '--create', '--kind', 'incidents', '--json', file);
+    expect(bare.code).toBe(EXIT.usage);
+    expect(JSON.parse(bare.out).rejected[0].reason).toContain('dates written like this need their format stated');
+    const bad = await cli('import', '--workspace', ws, '--kind', 'incidents', '--time-format', 'M/D/YYYY h:mm a', '--time-zone', 'America/New_York', '--json', file);
+    expect(JSON.parse(bad.out).message).toMatch(/time format "M\/D\/YYYY h:mm a" cannot be used: Use `d` instead of `D`|Use `yyyy` instead of `YYYY`/);
+    const ok = await cli('import', '--workspace', ws, '--kind', 'incidents', '--time-format', 'M/d/yyyy h:mm a', '--time-zone', 'America/New_York', '--json', file);
+    expect(JSON.parse(ok.out)).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const db = new Database(ws, { readonly: true });
+    // 1:30 EST (-5) and, across that night's change to daylight time, 4:15 EDT (-4); November is EST again.
+    expect(db.prepare('SELECT external_id, started_ts, resolved_ts FROM incidents ORDER BY external_id').all()).toEqual([
+      { external_id: 'INC-7', started_ts: Date.UTC(2026, 2, 8, 6, 30), resolved_ts: Date.UTC(2026, 2, 8, 8, 15) },
+      { external_id: 'INC-8', started_ts: Date.UTC(2026, 10, 26, 20, 45), resolved_ts: null },
+    ]);
+    db.close();
   });
 
   it('exits 2 and lists the bad lines when a file is refused', async () => {

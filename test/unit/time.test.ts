@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { detectUnit, isTimeZone, parseTimestamp } from '../../shared/domain/time.js';
+import { spawnSync } from 'node:child_process';
+import { detectUnit, isTimeZone, parseTimestamp, timeFormatProblem } from '../../shared/domain/time.js';
 
 const auto = { unit: 'auto' as const };
 
@@ -115,5 +116,64 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('2026-01-01T00:00:00', plus2)).toEqual({ ok: true, ms: Date.UTC(2025, 11, 31, 22) });
     expect(parseTimestamp('2026-01-01T00:00:00', utc)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 1) });
     expect(parseTimestamp('2026-01-01T00:00:00', plus2)).toEqual({ ok: true, ms: Date.UTC(2025, 11, 31, 22) });
+  });
+
+  describe('in a stated format (spreadsheet and tool exports that are not ISO 8601)', () => {
+    const us = { unit: 'auto' as const, timeZone: 'UTC', format: 'MM/dd/yyyy h:mm a' };
+    const de = { unit: 'auto' as const, timeZone: 'Europe/Berlin', format: 'dd.MM.yyyy HH:mm:ss' };
+
+    it('reads month-day and day-month dates as stated, never guessing', () => {
+      expect(parseTimestamp('11/26/2026 3:45 PM', us)).toEqual({ ok: true, ms: Date.UTC(2026, 10, 26, 15, 45) });
+      expect(parseTimestamp('03/04/2026 12:05 AM', us)).toEqual({ ok: true, ms: Date.UTC(2026, 2, 4, 0, 5) });
+      expect(parseTimestamp('04/03/2026 00:05', { ...us, format: 'dd/MM/yyyy HH:mm' })).toEqual({ ok: true, ms: Date.UTC(2026, 2, 4, 0, 5) });
+      // ISO and epoch values in the same file still read as themselves.
+      expect(parseTimestamp('2026-11-26T15:45:00Z', us)).toEqual({ ok: true, ms: Date.UTC(2026, 10, 26, 15, 45) });
+      expect(parseTimestamp('1795707900', us)).toEqual({ ok: true, ms: 1795707900_000 });
+    });
+
+    it('places the wall time in the import\'s zone, daylight saving included', () => {
+      // Berlin: CET (+1) in winter, CEST (+2) in summer.
+      expect(parseTimestamp('15.01.2026 12:00:00', de)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 15, 11) });
+      expect(parseTimestamp('15.07.2026 12:00:00', de)).toEqual({ ok: true, ms: Date.UTC(2026, 6, 15, 10) });
+      expect(parseTimestamp('15.07.2026 12:00:00', { ...de, timeZone: undefined as unknown as string })).toEqual({ ok: false, reason: 'timestamp "15.07.2026 12:00:00" has no time zone; set the time zone' });
+      // A format with its own offset token says the instant itself.
+      expect(parseTimestamp('26/11/2026 15:45 -05:00', { unit: 'auto', format: 'dd/MM/yyyy HH:mm xxx' })).toEqual({ ok: true, ms: Date.UTC(2026, 10, 26, 20, 45) });
+    });
+
+    it('names the format a value does not match, and refuses impossible dates', () => {
+      expect(parseTimestamp('26/11/2026 3:45 PM', us)).toEqual({ ok: false, reason: 'timestamp "26/11/2026 3:45 PM" does not match the time format "MM/dd/yyyy h:mm a"' });
+      expect(parseTimestamp('02/30/2026 1:00 AM', us).ok).toBe(false);
+      expect(parseTimestamp('11/26/2026 3:45 PM trailing', us).ok).toBe(false);
+    });
+
+    it('without a format, says that a local-order date needs one', () => {
+      expect(parseTimestamp('11/26/2026 15:45', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "11/26/2026 15:45"; dates written like this need their format stated (time format, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' });
+      expect(parseTimestamp('next tuesday', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "next tuesday"' });
+    });
+
+    it('reads a wall time the machine\'s own zone skips (New York, 2026-03-08 02:30) as written', () => {
+      // date-fns parses in the process's zone; the importer must not. Run where that zone has a DST gap.
+      const script = `import { parseTimestamp } from ${JSON.stringify(new URL('../../shared/domain/time.ts', import.meta.url).href)};
+        console.log(JSON.stringify(parseTimestamp('03/08/2026 2:30 AM', { unit: 'auto', timeZone: 'UTC', format: 'MM/dd/yyyy h:mm a' })));`;
+      const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TZ: 'America/New_York' }, encoding: 'utf8' });
+      expect(out.stderr).toBe('');
+      expect(JSON.parse(out.stdout)).toEqual({ ok: true, ms: Date.UTC(2026, 2, 8, 2, 30) });
+    });
+
+    it('does not depend on the process\'s own time zone', () => {
+      // Any instant a UTC wall clock shows, written in the format, reads back to itself.
+      fc.assert(fc.property(fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2060, 0, 1) }), (t) => {
+        const ms = Math.floor(t / 60_000) * 60_000;
+        const d = new Date(ms);
+        const pad = (n: number): string => String(n).padStart(2, '0');
+        const text = `${pad(d.getUTCDate())}.${pad(d.getUTCMonth() + 1)}.${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+        expect(parseTimestamp(text, { unit: 'auto', timeZone: 'UTC', format: 'dd.MM.yyyy HH:mm' })).toEqual({ ok: true, ms });
+      }), { numRuns: 300 });
+    });
+
+    it('checks a format before any row is read, in date-fns\' words', () => {
+      expect(timeFormatProblem('dd.MM.yyyy HH:mm')).toBeNull();
+      expect(timeFormatProblem('DD.MM.YYYY')).toMatch(/Use `dd` instead of `DD`|Use `yyyy` instead of `YYYY`/);
+    });
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { FORMAT_KIND, type ImportFormat, type ImportReport } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
-import { isTimeZone } from '../../../shared/domain/time.js';
+import { isTimeZone, timeFormatProblem } from '../../../shared/domain/time.js';
 import { binaryProblem, prometheusHeadProblem } from './sniff.js';
 import { piiSettings, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
@@ -136,6 +136,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   if (wants && wants !== request.kind) {
     return finish('refused', `${request.fileName} is a ${format} export, which holds ${wants}; import it as --kind ${wants}, not ${request.kind}`);
   }
+  const formatProblem = request.timeFormat !== undefined ? timeFormatProblem(request.timeFormat) : null;
+  if (formatProblem !== null) return finish('refused', `${request.fileName}: time format "${request.timeFormat}" cannot be used: ${formatProblem}`);
   if (request.timeZone !== undefined && !isTimeZone(request.timeZone)) {
     return finish('refused', `${request.fileName}: unknown time zone "${request.timeZone}": use UTC, an offset like +02:00, or a name like Europe/Berlin`);
   }
@@ -164,7 +166,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   }
   const readRequest: ReadRequest = {
     kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
-    mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, defaultService: request.defaultService,
+    mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, defaultService: request.defaultService,
     serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
     dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
   };
@@ -222,7 +224,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report,
-      options: JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, acceptValidRows: request.acceptValidRows }),
+      options: JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows }),
     }, progress);
     if (result.outcome === 'updated-from-duplicate') {
       report.sourceId = result.existing;

@@ -29,6 +29,7 @@ export interface ReadRequest {
   mapping: Record<string, string>;
   timeUnit: ImportOptions['timeUnit'];
   timeZone?: string | undefined;
+  timeFormat?: string | undefined;
   defaultService?: string | undefined;
   serviceLabel?: string | undefined;
   metricName?: string | undefined;
@@ -165,7 +166,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
         throw err;
       }
     };
-    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
+    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}), ...(request.timeFormat ? { format: request.timeFormat } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
     // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
     const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
     if (canonical) report.mapping = { [format]: 'fields named by the format' };

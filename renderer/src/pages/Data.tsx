@@ -67,6 +67,7 @@ function ImportPanel() {
   const [mapping, setMapping] = useState<Record<string, string>>({});
   const [timeUnit, setTimeUnit] = useState<'auto' | 's' | 'ms' | 'us' | 'ns'>('auto');
   const [timeZone, setTimeZone] = useState('');
+  const [timeFormat, setTimeFormat] = useState('');
   const [service, setService] = useState('');
   const [serviceLabel, setServiceLabel] = useState('');
   const [metricName, setMetricName] = useState('');
@@ -87,7 +88,7 @@ function ImportPanel() {
   }, [report]);
 
   const options = (): ImportOptionsInput => ({
-    kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(service ? { defaultService: service } : {}),
+    kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),
     ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
     ...(environment && format === 'github-deployments' ? { environment } : {}),
   });
@@ -200,6 +201,7 @@ function ImportPanel() {
                 {['auto', 's', 'ms', 'us', 'ns'].map((u) => <option key={u} value={u}>{u === 'auto' ? 'auto (numbers by magnitude)' : u}</option>)}
               </select>
             </label>
+            <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => setTimeFormat(e.target.value)} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" /></label>
             <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" /></label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
             {check.format === 'github-deployments' && (

@@ -48,6 +48,9 @@ type Audit = { action: string; subject: string; payload?: unknown };
 type ModelOut = { id: number; name: string; version: number; sha256: string; task: string; kind: string };
 const modelAudit = (action: string) => (_: unknown, m: ModelOut): Audit => ({ action, subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256 } });
 
+// An import that may overwrite stored changes and incidents says so where the log lists it.
+const updating = (input: { updateExisting: boolean }): string => (input.updateExisting ? ', updating stored rows that differ' : '');
+
 /**
  * What each state-changing method writes to the audit log (DESIGN.md §7). Reads write nothing;
  * methods that start jobs write one entry now and one when the job ends.
@@ -79,9 +82,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
-  'import.start': (input: { fileName: string; kind: string; dryRun: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
   'import.prometheus': (input: { url: string; query: string; from: number; until: number; stepSeconds: number }, out: { jobId: string }) => ({ action: 'import.start', subject: `telemetry from Prometheus at ${new URL(input.url).host}`, payload: { job: out.jobId, kind: 'telemetry', query: input.query, from: input.from, until: input.until, step: input.stepSeconds } }),
-  'import.startPath': (input: { path: string; kind: string; dryRun: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}`, payload: { job: out.jobId, kind: input.kind } }),
+  'import.startPath': (input: { path: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
 };
 export const WORKSPACE_EXT = '.sbw';
 
@@ -431,13 +434,15 @@ export function createEngine(options: EngineOptions): Engine {
       deferredStarts.delete(job.id);
       audit(start);
     }
-    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number } } | null;
+    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number }; conflictsUpdated?: boolean; conflicts?: unknown[] } | null;
     audit({
       action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
       payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: {
         id: result.id ?? result.run?.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null,
         // A retraining made a model: name it, so the log says what was trained, by whom.
         ...(result.model ? { model: { id: result.model.id, name: result.model.name, version: result.model.version, sha256: result.model.sha256 } } : {}),
+        // An import that overwrote stored changes or incidents: which (the first 20), with what differed.
+        ...(result.conflictsUpdated && result.status === 'imported' ? { updated: result.conflicts } : {}),
       } } : {}) },
     });
   };

@@ -244,6 +244,11 @@ describe('importing changes, incidents and alerts', () => {
     expect(report).toMatchObject({ status: 'imported', rowsAccepted: 0, duplicatesSkipped: 2, rowsConflicting: 1, conflictsUpdated: true });
     expect(report.message).toContain('updated to the file\'s');
     expect(resolved()).toEqual({ resolved_ts: Date.parse('2026-09-01T11:30:00Z'), source_id: report.sourceId });
+    // The audit log says an import overwrote stored rows, and which.
+    const log = (await engine.call('audit.list', { action: 'import.start' })).rows;
+    expect(log[0]!.subject).toBe('incidents from tuesday.csv, updating stored rows that differ');
+    const finished = (await engine.call('audit.list', { action: 'import.finish' })).rows[0]!.payload as { result: { updated: unknown[] } };
+    expect(finished.result.updated).toEqual([{ kind: 'incidents', id: 'INC-1', fields: ['resolved'], sourceId: expect.any(Number) }]);
     // The unchanged INC-2 keeps its first source.
     const db = new Database(workspace, { readonly: true });
     expect(db.prepare("SELECT source_id FROM incidents WHERE external_id = 'INC-2'").pluck().get()).not.toBe(report.sourceId);

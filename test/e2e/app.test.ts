@@ -111,7 +111,7 @@ describe('the app in serve mode', () => {
     expect(preview).toContain('[redacted:ipv4]');
     expect(preview).not.toContain('ana@acme.example');
     await page.getByTestId('import-start').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('deploys.csv: 1 rows imported'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('deploys.csv: 1 row imported'));
     expect(await page.getByTestId('import-redactions').first().textContent()).toBe('PII: 1 pseudonym, 1 bearer-token, 1 ipv4');
   });
 

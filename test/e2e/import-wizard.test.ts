@@ -90,7 +90,7 @@ describe('the import wizard', () => {
     await page.getByTestId('import-recheck').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('INC-9001'));
     await page.getByTestId('import-start').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-october.csv: 1 rows imported, 1 already present'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-october.csv: 1 row imported, 1 already present'));
     expect(await page.getByTestId('import-conflicting').textContent()).toBe('1');
     expect(await page.getByTestId('import-conflicts').locator('tbody tr').first().locator('td').allTextContents()).toEqual(['incident INC-1001', 'resolved, title', expect.stringMatching(/^source #\d+$/)]);
     // Asked to take the file's values, the same file updates the stored incident instead of being "already imported".
@@ -120,7 +120,7 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('import-preview').locator('tbody tr').first().textContent()).toContain('2026-10-26T01:10:00.000Z');
     await page.screenshot({ path: screenshotPath('import-time-format.png'), fullPage: true });
     await page.getByTestId('import-start').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-de.csv: 1 rows imported'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-de.csv: 1 row imported'));
   });
 
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {
@@ -148,6 +148,6 @@ describe('the import wizard', () => {
     await page.getByTestId('import-recheck').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('queue_depth'));
     await page.getByTestId('import-start').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('odd.csv: 1 rows imported'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('odd.csv: 1 row imported'));
   });
 });

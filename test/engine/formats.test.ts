@@ -362,7 +362,7 @@ describe('dry runs and saved mappings from the CLI', () => {
     const dry = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--map', 'when=timestamp', '--map', 'svc=service', '--map', 'what=metric', '--map', 'reading=value', '--save-mapping', 'odd', '--dry-run', first]);
     expect(dry.code).toBe(1);
     expect(dry.out).toMatch(/saved mapping odd v1/);
-    expect(dry.out).toMatch(/1 rows would be imported, 1 rejected \(first at line 3: value "lots" is not a number\); as it stands the file would be refused whole/);
+    expect(dry.out).toMatch(/1 row would be imported, 1 rejected \(first at line 3: value "lots" is not a number\); as it stands the file would be refused whole/);
     expect(points()).toEqual([]);
     const second = writeFile(dir, 'odd-2.csv', 'when,svc,what,reading\n2026-01-05T09:02:00Z,checkout,queue,5\n');
     const real = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'odd', second]);

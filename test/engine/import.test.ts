@@ -214,7 +214,7 @@ describe('importing changes, incidents and alerts', () => {
     // A week later the export has INC-1 resolved, INC-2 unchanged, and a new INC-3.
     const later = await importPath(engine, writeFile(dir, 'inc-tuesday.csv', `${head}INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,2026-09-01T11:30:00Z,Errors\nINC-2,db,SEV3,2026-09-01T12:00:00Z,,,Slow\nINC-3,api,SEV1,2026-09-02T08:00:00Z,,,Down\n`), { kind: 'incidents' });
     expect(later).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 2, rowsConflicting: 1, conflicts: [{ kind: 'incidents', id: 'INC-1', fields: ['resolved'], sourceId: first.sourceId }] });
-    expect(later.message).toBe(`inc-tuesday.csv: 1 rows imported, 2 already present (1 of them stored with other values, kept as stored; first: incident INC-1, resolved differs from source #${first.sourceId})`);
+    expect(later.message).toBe(`inc-tuesday.csv: 1 row imported, 2 already present (1 of them stored with other values, kept as stored; first: incident INC-1, resolved differs from source #${first.sourceId})`);
     const db = new Database(workspace, { readonly: true });
     expect(db.prepare("SELECT resolved_ts FROM incidents WHERE external_id = 'INC-1'").pluck().get()).toBeNull();
     db.close();

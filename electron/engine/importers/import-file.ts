@@ -55,6 +55,9 @@ function isWideHeader(line: string): boolean {
   return time.length === 1 && cells.length >= 2 && !cells.some((c) => ['service', 'metric', 'value', 'metric_name', 'service_name'].includes(c));
 }
 
+/** "1 row", "1,234 rows". */
+const rowsText = (n: number): string => `${n.toLocaleString('en-US')} row${n === 1 ? '' : 's'}`;
+
 /** The report's words for samples left as gaps, if there were any. */
 function gapsNote(report: ImportReport): string {
   const n = report.samplesWithoutValue;
@@ -209,7 +212,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
         return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
       }
       ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
-      return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${report.rowsAccepted.toLocaleString('en-US')} rows would be imported` +
+      return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
@@ -218,7 +221,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
     // The report is stored with the sources row, so it is composed before the commit; the write
     // side checks for a duplicate file first and stores nothing if it is one.
-    finish('imported', `${request.fileName}: ${report.rowsAccepted.toLocaleString('en-US')} rows imported` +
+    finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));

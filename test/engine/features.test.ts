@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFeatures, featureCatalog, HISTORY_FEATURES, loadChanges } from '../../electron/engine/features/catalog.js';
+import { buildFeatures, featureCatalog, HISTORY_FEATURES, loadChanges, utcHour, utcWeekday } from '../../electron/engine/features/catalog.js';
 import { labelChanges } from '../../electron/engine/features/outcomes.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
@@ -22,6 +23,16 @@ function features(db: Database.Database, names: string[]): Record<string, number
 }
 
 describe('point-in-time change features', () => {
+  it('read hour and weekday from epoch arithmetic exactly as Date does, before 1970 too', () => {
+    const check = (ts: number): void => {
+      expect(utcHour(ts)).toBe(new Date(ts).getUTCHours());
+      expect(utcWeekday(ts)).toBe(new Date(ts).getUTCDay());
+    };
+    // the edges: midnight, a millisecond either side, the epoch, a Saturday and Sunday, far past and future
+    for (const ts of [0, -1, 1, Date.UTC(2026, 8, 12), Date.UTC(2026, 8, 12) - 1, Date.UTC(2026, 8, 13, 23, 59, 59, 999), Date.UTC(1969, 11, 31, 23), -8.64e15, 8.64e15]) check(ts);
+    fc.assert(fc.property(fc.integer({ min: -8.64e15, max: 8.64e15 }), (ts) => check(ts)), { numRuns: 2000 });
+  });
+
   it('count an incident only from the moment it was detected', async () => {
     const { db } = await workspace(
       `before,api,${T0 - 10 * H},ana,5\nat,api,${T0},ana,5\nafter,api,${T0 + 10 * H},ana,5\n`,

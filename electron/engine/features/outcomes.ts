@@ -28,20 +28,23 @@ export function defaultRule(db: Db): AttributionRule {
   return { enabled: links === 0, maxSeverity: 2, windowHours: 6 };
 }
 
+// Outcomes with nothing particular to them are shared, not allocated per change (a replay labels
+// every change in the workspace). Frozen: nobody may edit one change's outcome through another.
+const NONE: Outcome = Object.freeze({ label: 0, knownAt: null, source: 'none', incident: null });
+const EXPLICIT: readonly [Outcome, Outcome] = [Object.freeze({ label: 0, knownAt: null, source: 'explicit', incident: null }), Object.freeze({ label: 1, knownAt: null, source: 'explicit', incident: null })];
+
 /** @param loaded the workspace's changes, if the caller has them already (as loadChanges returns them) */
 export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: ReadonlyArray<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>): Map<number, Outcome> {
   const changes = loaded
-    ? loaded.map((c) => ({ id: c.id, external_id: c.externalId, service_id: c.serviceId, ts: c.ts, outcome: c.outcome }))
-    : (db.prepare('SELECT id, external_id, service_id, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; external_id: string; service_id: number; ts: number; outcome: number | null }>);
+    ?? (db.prepare('SELECT id, external_id AS externalId, service_id AS serviceId, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>);
   const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
     .all() as Array<{ external_id: string; service_id: number; severity: number; started_ts: number; known: number; cause_change_id: string | null }>;
-  const byExternal = new Map(changes.map((c) => [c.external_id, c]));
-  const named = new Map<number, { known: number; incident: string }>();
+  // Postmortem links, by the changes they name (few: looked up rather than indexing every change).
+  const causes = new Map<string, { known: number; incident: string }>();
   for (const inc of incidents) {
-    const change = inc.cause_change_id ? byExternal.get(inc.cause_change_id) : undefined;
-    if (!change) continue;
-    const prior = named.get(change.id);
-    if (!prior || inc.known < prior.known) named.set(change.id, { known: inc.known, incident: inc.external_id });
+    if (!inc.cause_change_id) continue;
+    const prior = causes.get(inc.cause_change_id);
+    if (!prior || inc.known < prior.known) causes.set(inc.cause_change_id, { known: inc.known, incident: inc.external_id });
   }
   // Incidents per service, by start time, so the rule looks at its window only.
   const byService = new Map<number, typeof incidents>();
@@ -49,17 +52,17 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), lo
   const out = new Map<number, Outcome>();
   for (const c of changes) {
     if (c.outcome !== null) {
-      out.set(c.id, { label: c.outcome === 1 ? 1 : 0, knownAt: null, source: 'explicit', incident: null });
+      out.set(c.id, EXPLICIT[c.outcome === 1 ? 1 : 0]);
       continue;
     }
-    const link = named.get(c.id);
+    const link = causes.size > 0 ? causes.get(c.externalId) : undefined;
     if (link) {
       out.set(c.id, { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident });
       continue;
     }
     if (rule.enabled) {
       const until = c.ts + rule.windowHours * 3_600_000;
-      const list = byService.get(c.service_id) ?? [];
+      const list = byService.get(c.serviceId) ?? [];
       let lo = 0;
       let hi = list.length;
       while (lo < hi) {
@@ -79,7 +82,7 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), lo
         continue;
       }
     }
-    out.set(c.id, { label: 0, knownAt: null, source: 'none', incident: null });
+    out.set(c.id, NONE);
   }
   return out;
 }

@@ -28,5 +28,7 @@ await Promise.all([
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/metrics/bootstrap-worker.ts')], outfile: path.join(root, 'dist/electron/bootstrap-worker.cjs') }),
   // Loaded by big imports from beside engine-host.cjs (electron/engine/importers/write-thread.ts).
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/importers/write-worker.ts')], outfile: path.join(root, 'dist/electron/write-worker.cjs') }),
+  // Loaded by big shadow runs from beside engine-host.cjs (electron/engine/runs/suggestion-sink.ts).
+  build({ ...common, entryPoints: [path.join(root, 'electron/engine/runs/suggestion-worker.ts')], outfile: path.join(root, 'dist/electron/suggestion-worker.cjs') }),
 ]);
-console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker,write-worker}.cjs');
+console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker,write-worker,suggestion-worker}.cjs');

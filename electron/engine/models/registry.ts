@@ -12,7 +12,7 @@ import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
 import { checkManifest, loadSession, prepareOnnx } from './onnx-model.js';
 import { logisticToOnnx } from './onnx-writer.js';
-import { builtinScorer, logScorer, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
+import { builtinScorer, logScorer, matrixOf, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
 
 /**
  * The model registry: ONNX files with their manifests and the built-in baselines, versioned by
@@ -284,7 +284,7 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
     if (all.length > 0) {
       const rows = buildFeatures(db, all, manifest.features, labelChanges(db, undefined, all), all);
       const changes = all.slice(0, 64);
-      const trial = await scorer.score(rows.slice(0, 64));
+      const trial = await scorer.score(matrixOf(rows.slice(0, 64), manifest.features.length));
       const bad = trial.errors.findIndex((e) => e !== null);
       if (bad >= 0) throw new EngineFailure('input_error', `Model ${manifest.name}: trial inference on change ${changes[bad]!.externalId} failed: ${trial.errors[bad]}`);
       if (!manifest.reference) manifest = { ...manifest, reference: medians(manifest.features, rows) };

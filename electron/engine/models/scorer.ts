@@ -4,6 +4,26 @@ import { explainHeuristic, scoreHeuristic, type HeuristicModel } from './heurist
 import { explainLogistic, predictLogistic, type LogisticModel } from './logistic.js';
 import { scoreOnnx, type BatchScores } from './onnx-model.js';
 
+/**
+ * Feature rows packed row-major (row i is values[i·width, (i+1)·width)): how a replay hands a
+ * batch to a model, without an array per row.
+ */
+export interface FeatureMatrix {
+  rows: number;
+  width: number;
+  values: Float64Array;
+}
+
+export function matrixOf(rows: readonly (readonly number[])[], width: number): FeatureMatrix {
+  const values = new Float64Array(rows.length * width);
+  rows.forEach((r, i) => values.set(r, i * width));
+  return { rows: rows.length, width, values };
+}
+
+export function rowsOf(m: FeatureMatrix): number[][] {
+  return Array.from({ length: m.rows }, (_, i) => Array.from(m.values.subarray(i * m.width, (i + 1) * m.width)));
+}
+
 /** Anything that turns feature rows into change-risk scores, whatever kind of model is behind it. */
 export interface Scorer {
   modelId: number;
@@ -12,7 +32,7 @@ export interface Scorer {
   threshold: number;
   explainMethod: 'exact-linear' | 'sampled-shapley';
   /** `subjects` are the changes the rows belong to; only prediction logs need them. */
-  score(rows: readonly (readonly number[])[], subjects?: readonly { externalId: string }[]): Promise<BatchScores>;
+  score(batch: FeatureMatrix, subjects?: readonly { externalId: string }[]): Promise<BatchScores>;
   /** Additive contributions that sum to score(row) − score(reference). */
   explain(row: readonly number[], reference: readonly number[], seed: number): Promise<{ feature: string; value: number; contribution: number }[]>;
 }
@@ -23,7 +43,8 @@ export function builtinScorer(modelId: number, name: string, params: BuiltinPara
   const one = (row: readonly number[]): number => (params.kind === 'logistic' ? predictLogistic(params, row) : scoreHeuristic(row));
   return {
     modelId, name, features: params.features, threshold, explainMethod: 'exact-linear',
-    async score(rows) {
+    async score(batch) {
+      const rows = rowsOf(batch);
       const scores = Float64Array.from(rows, one);
       return { scores, errors: rows.map((_, i) => (Number.isFinite(scores[i]) ? null : `model ${name} returned ${scores[i]}`)) };
     },
@@ -40,11 +61,11 @@ export function builtinScorer(modelId: number, name: string, params: BuiltinPara
 export function logScorer(modelId: number, name: string, threshold: number, lookup: (subject: string) => { score: number; latency_ms: number | null } | undefined): Scorer {
   return {
     modelId, name, features: [], threshold, explainMethod: 'sampled-shapley',
-    async score(rows, subjects) {
-      const scores = new Float64Array(rows.length).fill(Number.NaN);
-      const latencies = new Float64Array(rows.length).fill(Number.NaN);
-      const errors: Array<string | null> = rows.map(() => null);
-      rows.forEach((_, i) => {
+    async score(batch, subjects) {
+      const scores = new Float64Array(batch.rows).fill(Number.NaN);
+      const latencies = new Float64Array(batch.rows).fill(Number.NaN);
+      const errors: Array<string | null> = new Array(batch.rows).fill(null);
+      errors.forEach((_, i) => {
         const hit = subjects?.[i] ? lookup(subjects[i]!.externalId) : undefined;
         if (!hit) errors[i] = `the ${name} log has no score for this change`;
         else {
@@ -62,16 +83,13 @@ export function logScorer(modelId: number, name: string, threshold: number, look
 
 export function onnxScorer(modelId: number, manifest: ModelManifest, session: ort.InferenceSession): Scorer {
   const width = manifest.features.length;
-  const run = (rows: readonly (readonly number[])[]): Promise<BatchScores> => {
-    const matrix = new Float32Array(rows.length * width);
-    rows.forEach((r, i) => matrix.set(r, i * width));
-    return scoreOnnx(session, manifest, matrix, rows.length);
-  };
+  // onnxruntime takes float32: one typed-array conversion per batch.
+  const run = (batch: FeatureMatrix): Promise<BatchScores> => scoreOnnx(session, manifest, Float32Array.from(batch.values), batch.rows);
   return {
     modelId, name: manifest.name, features: manifest.features, threshold: manifest.threshold, explainMethod: 'sampled-shapley',
     score: run,
     async explain(row, reference, seed) {
-      return sampledShapley(run, manifest.features, row, reference, seed);
+      return sampledShapley((rows) => run(matrixOf(rows, width)), manifest.features, row, reference, seed);
     },
   };
 }

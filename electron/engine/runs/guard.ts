@@ -1,6 +1,6 @@
 import type { RunGuard } from '../../../shared/contract/drills.js';
 import { reflectAcross, type FaultPlan } from '../../../shared/drills/perturb.js';
-import type { Scorer } from '../models/scorer.js';
+import type { FeatureMatrix, Scorer } from '../models/scorer.js';
 
 /**
  * One batch through a model with the run's guard around it (DESIGN.md §7): inputs checked for
@@ -43,34 +43,32 @@ async function withBudget<T>(work: Promise<T>, ms: number | undefined): Promise<
   }
 }
 
-export function imputeRow(row: readonly number[], reference: readonly number[]): { row: number[]; imputed: number[] } {
-  const imputed: number[] = [];
-  const out = row.map((v, j) => {
-    if (Number.isFinite(v)) return v;
-    imputed.push(j);
-    return reference[j] ?? 0;
-  });
-  return { row: out, imputed };
-}
-
-export async function scoreGuarded(scorer: Scorer, rows: readonly (readonly number[])[], subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
-  const n = rows.length;
+export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
+  const { rows: n, width } = batch;
   const { guard, plan, offset } = options;
-  const faults: string[][] = rows.map(() => []);
-  const errors: Array<string | null> = rows.map(() => null);
+  const faults: string[][] = Array.from({ length: n }, () => []);
+  const errors: Array<string | null> = new Array(n).fill(null);
   const policy = guard?.nanPolicy ?? 'pass';
   // Input validation: a missing feature is imputed with the model's reference value, or the row refused.
-  const inputs = rows.map((row, i) => {
-    if (policy === 'pass' || row.every((v) => Number.isFinite(v))) return row;
-    const { row: filled, imputed } = imputeRow(row, options.reference);
-    const names = imputed.map((j) => scorer.features[j]).join(', ');
-    if (policy === 'impute') faults[i]!.push('imputed');
-    else {
-      errors[i] = `invalid input: ${names} ${imputed.length > 1 ? 'are' : 'is'} missing`;
-      faults[i]!.push('invalid-input');
+  let inputs = batch;
+  if (policy !== 'pass') {
+    let values: Float64Array | null = null;
+    for (let i = 0; i < n; i++) {
+      let missing: number[] | null = null;
+      for (let j = 0; j < width; j++) if (!Number.isFinite(batch.values[i * width + j]!)) (missing ??= []).push(j);
+      if (!missing) continue;
+      // The batch is the run's own matrix: impute into a copy.
+      values ??= Float64Array.from(batch.values);
+      for (const j of missing) values[i * width + j] = options.reference[j] ?? 0;
+      const names = missing.map((j) => scorer.features[j]).join(', ');
+      if (policy === 'impute') faults[i]!.push('imputed');
+      else {
+        errors[i] = `invalid input: ${names} ${missing.length > 1 ? 'are' : 'is'} missing`;
+        faults[i]!.push('invalid-input');
+      }
     }
-    return filled;
-  });
+    if (values) inputs = { rows: n, width, values };
+  }
   const started = performance.now();
   let result: { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array };
   try {
@@ -78,7 +76,7 @@ export async function scoreGuarded(scorer: Scorer, rows: readonly (readonly numb
   } catch (err) {
     // The whole batch failed (the model threw, or ran out of time): every row in it is an error.
     const message = (err as Error).message;
-    result = { scores: new Float64Array(n).fill(Number.NaN), errors: rows.map(() => message) };
+    result = { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) };
   }
   // Batched inference has no per-row time; each row carries its share of the batch.
   const share = (performance.now() - started) / n;

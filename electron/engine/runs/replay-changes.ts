@@ -2,8 +2,8 @@ import crypto from 'node:crypto';
 import type { RunConfig, RunInfo } from '../../../shared/contract/models.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
-import { buildFeatures, loadChanges, type ChangeRow } from '../features/catalog.js';
-import { defaultRule, labelChanges } from '../features/outcomes.js';
+import { buildFeatureColumns, loadChanges, type ChangeRow } from '../features/catalog.js';
+import { defaultRule, labelChanges, type AttributionRule } from '../features/outcomes.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { getModel, loadScorer } from '../models/registry.js';
 import type { Scorer } from '../models/scorer.js';
@@ -11,6 +11,8 @@ import type { ModelDrift } from '../../../shared/contract/drills.js';
 import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
 import { modelDrift } from './drift.js';
 import { scoreGuarded } from './guard.js';
+import { inlineSink, threadSink, type SuggestionSink } from './suggestion-sink.js';
+import type { SuggestionBatch } from './suggestion-writer.js';
 
 export const CODE_VERSION = '0.1.0';
 
@@ -50,26 +52,70 @@ export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
  * each suggestion is stored with the outcome the change really had. A row a model cannot score
  * is recorded with its error, and answered by the fallback model if the run has one.
  */
-export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext): Promise<RunInfo> {
+/** Below this many suggestions (models × changes) starting the writer thread costs more than it saves. */
+const THREAD_MIN_SUGGESTIONS = 20_000;
+
+export interface RunOptions {
+  /** Store suggestions on a worker thread; by default big runs do. */
+  writeOnThread?: boolean;
+}
+
+/** Columns to one row-major matrix (row i, feature j at i·width + j). */
+function packRows(columns: readonly Float64Array[], rows: number): Float64Array {
+  const width = columns.length;
+  const out = new Float64Array(rows * width);
+  columns.forEach((column, j) => {
+    for (let i = 0; i < rows; i++) out[i * width + j] = column[i]!;
+  });
+  return out;
+}
+
+export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, options: RunOptions = {}): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
   const attribution = config.attribution ?? defaultRule(db);
   const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0, driftMs: 0 };
   const clock = (key: keyof typeof timings, since: number): void => {
     timings[key] += performance.now() - since;
   };
-  let t = performance.now();
+  const t = performance.now();
+  // Started before the changes load, so that the thread is up when the first batch is scored.
+  const threaded = options.writeOnThread ?? config.models.length * (db.prepare('SELECT count(*) FROM changes').pluck().get() as number) >= THREAD_MIN_SUGGESTIONS;
+  const sink = threaded ? threadSink(db) : inlineSink(db);
+  try {
+    return await replay(db, config, job, { attribution, timings, clock, sink, started: t });
+  } finally {
+    await sink.close();
+  }
+}
+
+interface ReplayState {
+  attribution: AttributionRule;
+  timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number; driftMs: number };
+  clock: (key: 'loadMs' | 'featuresMs' | 'inferenceMs' | 'storeMs' | 'driftMs', since: number) => void;
+  sink: SuggestionSink;
+  started: number;
+}
+
+async function replay(db: Db, config: RunConfig, job: JobContext, { attribution, timings, clock, sink, started }: ReplayState): Promise<RunInfo> {
+  let t = started;
   const all = loadChanges(db);
   const changes = subjects(db, config, all);
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
   const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   const drill = config.drill;
+  const n = changes.length;
   const rowsInfo = { times: Float64Array.from(changes, (c) => c.ts), services: Int32Array.from(changes, (c) => c.serviceId) };
   // A drill's model-side faults are planned per row of the run, the same rows for every model.
-  const plan = drill ? faultPlan(changes.length, drill.perturbations, drill.seed) : null;
+  const plan = drill ? faultPlan(n, drill.perturbations, drill.seed) : null;
   const drifts: ModelDrift[] = [];
   try {
     const outcomes = labelChanges(db, attribution, all);
+    const outcomeOf = changes.map((c) => outcomes.get(c.id)!);
+    sink.open(runId, {
+      changeIds: Float64Array.from(changes, (c) => c.id), times: rowsInfo.times, labels: Int8Array.from(outcomeOf, (o) => o.label),
+      sources: outcomeOf.map((o) => o.source), incidents: outcomeOf.map((o) => o.incident),
+    });
     clock('loadMs', t);
     for (const id of config.models) loaded.push(await loadScorer(db, id));
     const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
@@ -78,103 +124,96 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext):
     const columns = (scorer: Scorer): Float64Array[] => {
       // Features are shared between models that ask for the same ones; each is built (and, in a
       // drill, perturbed) once, so every model sees the same perturbed world.
-      const started = performance.now();
+      const since = performance.now();
       const missing = scorer.features.filter((f) => !featureCache.has(f));
       if (missing.length > 0) {
-        const built = buildFeatures(db, changes, missing, outcomes, all);
-        missing.forEach((f, j) => {
-          const column = Float64Array.from(built, (r) => r[j]!);
-          featureCache.set(f, drill ? perturbFeature(f, column, rowsInfo, drill.perturbations, drill.seed).values : column);
-        });
+        const built = buildFeatureColumns(db, changes, missing, outcomes, all);
+        missing.forEach((f, j) => featureCache.set(f, drill ? perturbFeature(f, built[j]!, rowsInfo, drill.perturbations, drill.seed).values : built[j]!));
       }
       const cols = scorer.features.map((f) => featureCache.get(f)!);
-      clock('featuresMs', started);
+      clock('featuresMs', since);
       return cols;
     };
-    const rowsOf = (cols: Float64Array[]): number[][] => changes.map((_, i) => cols.map((c) => c[i]!));
-    // Rows go in 64 at a time: one statement call per row costs more than the row itself.
-    const names = '(run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, fault)';
-    const WIDTH = 13;
-    const CHUNK = 64;
-    const placeholders = `(${Array(WIDTH).fill('?').join(', ')})`;
-    const insertOne = db.prepare(`INSERT INTO suggestions ${names} VALUES ${placeholders}`);
-    const insertMany = db.prepare(`INSERT INTO suggestions ${names} VALUES ${Array(CHUNK).fill(placeholders).join(', ')}`);
-    const pending: unknown[] = [];
-    const flush = (): void => {
-      let k = 0;
-      for (; k + CHUNK * WIDTH <= pending.length; k += CHUNK * WIDTH) insertMany.run(pending.slice(k, k + CHUNK * WIDTH));
-      for (; k < pending.length; k += WIDTH) insertOne.run(pending.slice(k, k + WIDTH));
-      pending.length = 0;
-    };
-    const total = config.models.length * changes.length;
+    const total = config.models.length * n;
     let done = 0;
-    const fallbackRows = fallback ? rowsOf(columns(fallback.scorer)) : null;
+    const fallbackWidth = fallback ? fallback.scorer.features.length : 0;
+    const fallbackRows = fallback ? packRows(columns(fallback.scorer), n) : null;
     for (const { scorer, reference } of loaded.slice(0, config.models.length)) {
       const cols = columns(scorer);
-      const rows = rowsOf(cols);
+      const width = cols.length;
+      const matrix = packRows(cols, n);
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
       const tDrift = performance.now();
       const drift = modelDrift(db, { modelId: scorer.modelId, features: scorer.features, replayed: cols, all, outcomes, firstSubjectTs: changes[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil });
       if (drift) drifts.push(drift);
       timings.driftMs += performance.now() - tDrift;
-      for (let start = 0; start < changes.length; start += config.batchSize) {
-        const batch = rows.slice(start, start + config.batchSize);
-        const subjectsOf = changes.slice(start, start + batch.length);
+      for (let start = 0; start < n; start += config.batchSize) {
+        const count = Math.min(config.batchSize, n - start);
+        const subjectsOf = changes.slice(start, start + count);
         const t0 = performance.now();
+        const batch = { rows: count, width, values: matrix.subarray(start * width, (start + count) * width) };
         const result = await scoreGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
         clock('inferenceMs', t0);
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: Awaited<ReturnType<typeof scoreGuarded>> | null = null;
         if (fallback && fallbackRows && failed.length > 0) {
+          const values = new Float64Array(failed.length * fallbackWidth);
+          failed.forEach((i, k) => values.set(fallbackRows.subarray((start + i) * fallbackWidth, (start + i + 1) * fallbackWidth), k * fallbackWidth));
           // The fallback is the last line: its missing inputs are always imputed, its output always checked.
-          rescue = await scoreGuarded(fallback.scorer, failed.map((i) => fallbackRows[start + i]!), failed.map((i) => subjectsOf[i]!), {
+          rescue = await scoreGuarded(fallback.scorer, { rows: failed.length, width: fallbackWidth, values }, failed.map((i) => subjectsOf[i]!), {
             guard: { nanPolicy: 'impute', outputRange: config.guard?.outputRange ?? [0, 1] }, reference: fallback.reference, threshold: fallback.scorer.threshold, plan: null, offset: 0,
           });
         }
         t = performance.now();
-        db.transaction(() => {
-          for (let i = 0; i < batch.length; i++) {
-            const change = changes[start + i]!;
-            const outcome = outcomes.get(change.id)!;
-            let score: number | null = result.errors[i] === null ? result.scores[i]! : null;
-            let fallbackId: number | null = null;
-            let rowThreshold = threshold;
-            const fault = [...result.faults[i]!];
-            if (score === null && rescue) {
-              const k = failed.indexOf(i);
-              if (rescue.errors[k] === null) {
-                score = rescue.scores[k]!;
-                fallbackId = fallback!.scorer.modelId;
-                rowThreshold = fallback!.scorer.threshold;
-              } else fault.push('fallback-failed');
-            }
-            pending.push(runId, scorer.modelId, change.id, change.ts, score, score === null ? null : score >= rowThreshold ? 1 : 0, result.latencies[i]!,
-              result.errors[i], fallbackId, outcome.label, outcome.source, outcome.incident, fault.length > 0 ? fault.join(',') : null);
+        const out: SuggestionBatch = {
+          modelId: scorer.modelId, start, scores: new Float64Array(count), decisions: new Int8Array(count), latencies: result.latencies,
+          errors: result.errors, fallbackIds: new Int32Array(count), faults: new Array<string | null>(count),
+        };
+        // `failed` is in row order: the k-th failed row is the fallback's k-th row.
+        let k = 0;
+        for (let i = 0; i < count; i++) {
+          let score = result.errors[i] === null ? result.scores[i]! : Number.NaN;
+          let rowThreshold = threshold;
+          const fault = result.faults[i]!;
+          if (result.errors[i] !== null && rescue) {
+            const r = k++;
+            if (rescue.errors[r] === null) {
+              score = rescue.scores[r]!;
+              out.fallbackIds[i] = fallback!.scorer.modelId;
+              rowThreshold = fallback!.scorer.threshold;
+            } else fault.push('fallback-failed');
           }
-          flush();
-        })();
+          out.scores[i] = score;
+          out.decisions[i] = Number.isNaN(score) ? -1 : score >= rowThreshold ? 1 : 0;
+          out.faults[i] = fault.length > 0 ? fault.join(',') : null;
+        }
+        // On the writer thread this returns at once (unless the writer is far behind).
+        await sink.write(out);
         clock('storeMs', t);
-        done += batch.length;
+        done += count;
         job.throwIfCancelled();
-        job.progress({ fraction: done / total, message: `${scorer.name}: ${Math.min(start + batch.length, changes.length).toLocaleString('en-US')} of ${changes.length.toLocaleString('en-US')} changes`, rows: done });
+        job.progress({ fraction: done / total, message: `${scorer.name}: ${(start + count).toLocaleString('en-US')} of ${n.toLocaleString('en-US')} changes`, rows: done });
       }
     }
+    t = performance.now();
+    await sink.drain();
+    clock('storeMs', t);
     const manifest = {
       models: config.models.map((id) => {
         const m = getModel(db, id);
         return { id, name: m.name, version: m.version, sha256: m.sha256 };
       }),
-      datasetFingerprint: datasetFingerprint(db), attribution, subjects: changes.length,
-      timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])) as typeof timings,
-      outcomeSources: changes.reduce<Record<string, number>>((acc, c) => {
-        const source = outcomes.get(c.id)!.source;
-        acc[source] = (acc[source] ?? 0) + 1;
+      datasetFingerprint: datasetFingerprint(db), attribution, subjects: n,
+      timings: Object.fromEntries(Object.entries(timings).map(([key, v]) => [key, Math.round(v)])) as typeof timings,
+      outcomeSources: outcomeOf.reduce<Record<string, number>>((acc, o) => {
+        acc[o.source] = (acc[o.source] ?? 0) + 1;
         return acc;
       }, {}), seed: config.seed, codeVersion: CODE_VERSION, drift: drifts,
     };
     db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
   } catch (err) {
-    // A cancelled or failed run keeps no half set of suggestions.
+    // A cancelled or failed run keeps no half set of suggestions: the writer stops first.
+    await sink.close();
     db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(runId);
     db.prepare('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(job.cancelled ? 'cancelled' : 'failed', Date.now(), (err as Error).message, runId);
     throw err;

@@ -9,6 +9,7 @@ import { EngineFailure } from '../errors.js';
 import { buildFeatures, loadChanges } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
+import { matrixOf } from '../models/scorer.js';
 import { getRun } from './replay-changes.js';
 import { listFeedback } from './feedback.js';
 
@@ -96,7 +97,7 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
       const run = getRun(db, runId);
       const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution, all), all)[0]!;
       const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
-      const refScore = (await scorer.score([reference])).scores[0]!;
+      const refScore = (await scorer.score(matrixOf([reference], scorer.features.length))).scores[0]!;
       explanation = { method: scorer.explainMethod, reference: refScore, contributions };
       db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }

@@ -1,0 +1,164 @@
+import { Worker } from 'node:worker_threads';
+import type { Db } from '../db/workspace.js';
+import { workerEntry } from '../threads.js';
+import { batchTransfers, suggestionWriter, type RunSubjects, type SuggestionBatch } from './suggestion-writer.js';
+
+/**
+ * Where a run's suggestions go: written on this thread, or on a worker thread while this one runs
+ * the next batch through the model. onnxruntime-node's `run` holds this thread for the whole
+ * inference, so on two cores storing batch k beside inferring batch k + 1 takes the time of the
+ * slower of the two instead of their sum. The worker is suggestion-worker.ts.
+ */
+export interface SuggestionSink {
+  readonly threaded: boolean;
+  /** The run exists and its subjects are known: batches may follow. */
+  open(runId: number, subjects: RunSubjects): void;
+  /** May wait: the writer is allowed only so many unwritten batches (memory stays flat). */
+  write(batch: SuggestionBatch): Promise<void>;
+  /** Waits until every batch handed over is written; throws what the writer failed with. */
+  drain(): Promise<void>;
+  /** Lets go of the writer; batches not yet written are dropped. */
+  close(): Promise<void>;
+}
+
+export type ToSuggestionWriter =
+  | { type: 'open'; path: string; runId: number; subjects: RunSubjects }
+  | { type: 'batch'; batch: SuggestionBatch }
+  | { type: 'close' };
+
+export type FromSuggestionWriter = { type: 'ready' } | { type: 'written' } | { type: 'failed'; message: string } | { type: 'closed' };
+
+/** Batches (1024 rows by default, ~40 kB) the run may be ahead of its writer. */
+const MAX_IN_FLIGHT = 16;
+
+export function inlineSink(db: Db): SuggestionSink {
+  let write: ((batch: SuggestionBatch) => void) | null = null;
+  return {
+    threaded: false,
+    open(runId, subjects) {
+      write = suggestionWriter(db, runId, subjects);
+    },
+    async write(batch) {
+      write!(batch);
+    },
+    drain: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+let warned = false;
+
+/**
+ * The writer on a worker thread, started at once so that it loads while the run loads its changes.
+ * If it cannot start, the batches are written on this thread and the run goes on.
+ */
+export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggestion-worker')): SuggestionSink {
+  let worker: Worker | null = null;
+  try {
+    if (entry) worker = new Worker(entry.code, { eval: entry.eval });
+  } catch {
+    worker = null;
+  }
+  if (!worker) return inlineSink(db);
+  const w = worker;
+  let ready = false;
+  let opened: { runId: number; subjects: RunSubjects } | null = null;
+  let inline: SuggestionSink | null = null;
+  let failure: Error | null = null;
+  let inFlight = 0;
+  let closed = false;
+  // Messages held until the worker has loaded (their buffers are handed over only then).
+  const held: ToSuggestionWriter[] = [];
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const resume = wake;
+    wake = null;
+    resume?.();
+  };
+  let closing: (() => void) | null = null;
+  const send = (message: ToSuggestionWriter): void => {
+    if (!ready) held.push(message);
+    else w.postMessage(message, message.type === 'batch' ? batchTransfers(message.batch) : []);
+  };
+  w.on('message', (message: FromSuggestionWriter) => {
+    switch (message.type) {
+      case 'ready':
+        ready = true;
+        for (const m of held.splice(0)) send(m);
+        return;
+      case 'written':
+        inFlight--;
+        notify();
+        return;
+      case 'failed':
+        failure ??= new Error(`storing the run's suggestions failed: ${message.message}`);
+        notify();
+        return;
+      case 'closed':
+        closing?.();
+        return;
+    }
+  });
+  const lost = (why: string): void => {
+    if (inline || closed) {
+      closing?.();
+      return;
+    }
+    if (ready) {
+      if (!closed) failure ??= new Error(`the run's writer thread stopped (${why})`);
+      closing?.();
+      notify();
+      return;
+    }
+    // It never started: write here what was held for it, and everything after.
+    if (!warned) console.warn(`shadowbench: run writer thread unavailable (${why}); writing on one thread`);
+    warned = true;
+    inline = inlineSink(db);
+    try {
+      if (opened) inline.open(opened.runId, opened.subjects);
+      for (const m of held.splice(0)) if (m.type === 'batch') void inline.write(m.batch);
+    } catch (err) {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+    }
+    inFlight = 0;
+    closing?.();
+    notify();
+  };
+  w.on('error', (err) => lost(err.message));
+  w.on('exit', (code) => lost(`exit code ${code}`));
+  const settle = async (): Promise<void> => {
+    while (inFlight > 0 && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+  };
+  return {
+    get threaded() {
+      return inline === null;
+    },
+    open(runId, subjects) {
+      opened = { runId, subjects };
+      if (inline) inline.open(runId, subjects);
+      else send({ type: 'open', path: db.name, runId, subjects });
+    },
+    async write(batch) {
+      if (inline) return inline.write(batch);
+      if (failure) throw failure;
+      inFlight++;
+      send({ type: 'batch', batch });
+      while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+      if (failure) throw failure;
+    },
+    drain: settle,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!inline && ready) {
+        // Let the worker close its connection (rolling back a batch it was in), then end it.
+        await new Promise<void>((resolve) => {
+          closing = resolve;
+          w.postMessage({ type: 'close' } satisfies ToSuggestionWriter);
+        });
+      }
+      await w.terminate();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// Worker-thread entry: stores a run's suggestions (suggestion-writer.ts) while the run's thread
+// goes on to the next batch's inference. Driven by suggestion-sink.ts; batches are written in the
+// order they arrive, each acknowledged.
+import { parentPort } from 'node:worker_threads';
+import { openWorkspace, type Db } from '../db/workspace.js';
+import { suggestionWriter, type SuggestionBatch } from './suggestion-writer.js';
+import type { FromSuggestionWriter, ToSuggestionWriter } from './suggestion-sink.js';
+
+const port = parentPort!;
+const post = (message: FromSuggestionWriter): void => port.postMessage(message);
+let db: Db | null = null;
+let write: ((batch: SuggestionBatch) => void) | null = null;
+let failed = false;
+
+port.on('message', (message: ToSuggestionWriter) => {
+  if (message.type === 'close') {
+    try {
+      db?.close();
+    } finally {
+      db = null;
+      post({ type: 'closed' });
+    }
+    return;
+  }
+  // After a failure what was queued is dropped: the run is failing and deletes its rows.
+  if (failed) return;
+  try {
+    switch (message.type) {
+      case 'open':
+        // The run's thread checked the workspace when it opened it.
+        db = openWorkspace(message.path, { skipIntegrityCheck: true });
+        // Every id written comes from this workspace's own tables: checking each reference
+        // again costs three index lookups per row.
+        db.pragma('foreign_keys = OFF');
+        write = suggestionWriter(db, message.runId, message.subjects);
+        return;
+      case 'batch':
+        write!(message.batch);
+        post({ type: 'written' });
+        return;
+    }
+  } catch (err) {
+    failed = true;
+    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+  }
+});
+post({ type: 'ready' });

@@ -1,0 +1,81 @@
+import type { Db } from '../db/workspace.js';
+
+/**
+ * Storing a run's suggestions. A batch travels as columns (typed arrays and string lists), so it
+ * can go to the writer thread (suggestion-worker.ts) without an object per row; what every model's
+ * suggestion for a change shares (the change and its real outcome) is sent once per run.
+ */
+
+/** The run's subjects, in run order: change k's id, time and what really happened to it. */
+export interface RunSubjects {
+  changeIds: Float64Array;
+  times: Float64Array;
+  labels: Int8Array;
+  sources: string[];
+  incidents: Array<string | null>;
+}
+
+/** One model's suggestions for subjects start … start + scores.length − 1. */
+export interface SuggestionBatch {
+  modelId: number;
+  start: number;
+  /** NaN: no score */
+  scores: Float64Array;
+  /** 1 gate, 0 pass, −1 no score */
+  decisions: Int8Array;
+  latencies: Float64Array;
+  errors: Array<string | null>;
+  /** the model that answered instead, 0 if none did */
+  fallbackIds: Int32Array;
+  /** comma-separated fault kinds, or null */
+  faults: Array<string | null>;
+}
+
+const COLUMNS = '(run_id, model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, fault)';
+const WIDTH = 13;
+// Rows go in 64 at a time: one statement call per row costs more than the row itself.
+const CHUNK = 64;
+
+/** Writes one batch per call, each in its own transaction (so other writers get a turn between them). */
+export function suggestionWriter(db: Db, runId: number, subjects: RunSubjects): (batch: SuggestionBatch) => void {
+  const row = `(${Array(WIDTH).fill('?').join(', ')})`;
+  const insertOne = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${row}`);
+  const insertMany = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${Array(CHUNK).fill(row).join(', ')}`);
+  const many: unknown[] = new Array(CHUNK * WIDTH);
+  const one: unknown[] = new Array(WIDTH);
+  const put = (b: SuggestionBatch, i: number, out: unknown[], o: number): void => {
+    const s = b.start + i;
+    const score = b.scores[i]!;
+    const decision = b.decisions[i]!;
+    out[o] = runId;
+    out[o + 1] = b.modelId;
+    out[o + 2] = subjects.changeIds[s];
+    out[o + 3] = subjects.times[s];
+    out[o + 4] = Number.isNaN(score) ? null : score;
+    out[o + 5] = decision < 0 ? null : decision;
+    out[o + 6] = b.latencies[i];
+    out[o + 7] = b.errors[i];
+    out[o + 8] = b.fallbackIds[i] === 0 ? null : b.fallbackIds[i];
+    out[o + 9] = subjects.labels[s];
+    out[o + 10] = subjects.sources[s];
+    out[o + 11] = subjects.incidents[s];
+    out[o + 12] = b.faults[i];
+  };
+  return db.transaction((b: SuggestionBatch) => {
+    const n = b.scores.length;
+    let i = 0;
+    for (; i + CHUNK <= n; i += CHUNK) {
+      for (let r = 0; r < CHUNK; r++) put(b, i + r, many, r * WIDTH);
+      insertMany.run(many);
+    }
+    for (; i < n; i++) {
+      put(b, i, one, 0);
+      insertOne.run(one);
+    }
+  });
+}
+
+/** The buffers a batch can hand over to the writer thread instead of copying. */
+export function batchTransfers(b: SuggestionBatch): ArrayBuffer[] {
+  return [b.scores.buffer, b.decisions.buffer, b.latencies.buffer, b.fallbackIds.buffer] as ArrayBuffer[];
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openWorkspace, type Db } from '../../electron/engine/db/workspace.js';
+import type { Engine } from '../../electron/engine/engine.js';
+import type { JobContext } from '../../electron/engine/jobs/jobs.js';
+import { runChangeRisk } from '../../electron/engine/runs/replay-changes.js';
+import { threadSink } from '../../electron/engine/runs/suggestion-sink.js';
+import type { RunSubjects, SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
+import { RunConfig } from '../../shared/contract/models.js';
+import { partlyNanModel } from '../helpers/onnx-models.js';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+/**
+ * Big shadow runs store their suggestions on a worker thread while the run scores the next batch
+ * (suggestion-sink.ts). Whichever thread writes, a run must store the same suggestions; a writer
+ * that fails must fail the run and leave nothing behind; a writer that cannot start must not cost
+ * the run.
+ */
+
+const T0 = Date.UTC(2026, 8, 1);
+let engine: Engine;
+let dir: string;
+let db: Db;
+let models: { late: number; fallback: number; lr: number };
+
+function job(cancelAfter = Infinity): JobContext & { cancelled: boolean } {
+  let batches = 0;
+  return {
+    id: 'test', cancelled: false,
+    throwIfCancelled() {
+      if (this.cancelled) throw new Error('cancelled');
+    },
+    progress() {
+      if (++batches >= cancelAfter) this.cancelled = true;
+    },
+  };
+}
+
+beforeAll(async () => {
+  let workspace: string;
+  ({ engine, dir, workspace } = await freshEngine());
+  const rows: string[] = [];
+  const incidents: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const size = (i * 37) % 100;
+    // `guard` is fine for the registry's 64 trial rows, then 0 (the ONNX model's NaN) for every tenth change.
+    rows.push(`c${i},svc${i % 3},${T0 + i * 3_600_000},dev${i % 7},${size},${i >= 64 && i % 10 === 0 ? 0 : 50}`);
+    if ((i * 7919) % 100 < size / 2) incidents.push(`I${i},svc${i % 3},2,${T0 + i * 3_600_000 + 600_000},${T0 + i * 3_600_000 + 1_200_000},c${i}`);
+  }
+  await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,author,size,guard\n${rows.join('\n')}\n`), { kind: 'changes', timeUnit: 'ms' });
+  await importPath(engine, writeFile(dir, 'incidents.csv', `id,service,severity,started,detected,cause_change_id\n${incidents.join('\n')}\n`), { kind: 'incidents', timeUnit: 'ms' });
+  const file = path.join(dir, 'late.onnx');
+  fs.writeFileSync(file, partlyNanModel(1));
+  const late = await engine.call('models.addOnnxPath', { path: file, manifest: { name: 'late', input: 'features', features: ['guard'], output: 'risk' } });
+  const fallback = await engine.call('models.train', { name: 'fallback', kind: 'logistic', features: ['size'] });
+  const lr = await engine.call('models.train', { name: 'lr', kind: 'logistic', features: ['size', 'service_changes_7d', 'hour_of_day'] });
+  models = { late: late.id, fallback: fallback.id, lr: lr.id };
+  // The run's own connection, as the engine's would be; the writer thread opens another.
+  db = openWorkspace(workspace);
+});
+
+afterAll(() => {
+  db.close();
+  engine.close();
+});
+
+/** A run's suggestions without what differs between two runs of the same thing (its id, and timing). */
+function stored(runId: number): unknown[] {
+  return db.prepare('SELECT * FROM suggestions WHERE run_id = ? ORDER BY model_id, change_id').all(runId).map((r) => {
+    const { run_id: _r, latency_ms: latency, ...rest } = r as Record<string, unknown>;
+    expect(latency).toBeGreaterThanOrEqual(0);
+    return rest;
+  });
+}
+
+// Batches of 8: 38 per model, more than the writer may fall behind by, so the run also waits for it.
+const config = () => RunConfig.parse({ models: [models.late, models.lr], fallbackModel: models.fallback, batchSize: 8 });
+
+describe('a shadow run with its suggestions stored on a writer thread', () => {
+  it('stores exactly what the same run stores on one thread: scores, errors, fallback answers, faults, outcomes', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const threaded = await runChangeRisk(db, config(), job(), { writeOnThread: true });
+    const inline = await runChangeRisk(db, config(), job(), { writeOnThread: false });
+    expect(warn).not.toHaveBeenCalledWith(expect.stringMatching(/writer thread unavailable/));
+    warn.mockRestore();
+    expect(threaded.state).toBe('done');
+    const rows = stored(threaded.id) as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(600);
+    expect(rows).toEqual(stored(inline.id));
+    // What travelled as columns came back as the right values.
+    const late = rows.filter((r) => r.model_id === models.late);
+    expect(late.filter((r) => r.error !== null)).toHaveLength(23);
+    expect(late.filter((r) => r.fallback_model_id === models.fallback && typeof r.score === 'number' && /returned NaN/.test(r.error as string))).toHaveLength(23);
+    expect(rows.filter((r) => r.score === null)).toHaveLength(0);
+    expect(new Set(rows.map((r) => r.label_source))).toEqual(new Set(['postmortem', 'none']));
+    // Each row carries its own change's time and outcome (the columns were not shifted between batches).
+    const changes = new Map((db.prepare('SELECT id, external_id, ts FROM changes').all() as Array<{ id: number; external_id: string; ts: number }>).map((c) => [c.id, c]));
+    for (const r of rows) {
+      const i = Number(changes.get(r.change_id as number)!.external_id.slice(1));
+      expect(r.replay_ts).toBe(T0 + i * 3_600_000);
+      const caused = (i * 7919) % 100 < ((i * 37) % 100) / 2;
+      expect([r.label, r.label_source, r.incident]).toEqual(caused ? [1, 'postmortem', `I${i}`] : [0, 'none', null]);
+    }
+    // Each model's own rows: every gated score sits above every passed one (one threshold between them).
+    for (const id of [models.late, models.lr]) {
+      const own = rows.filter((r) => r.model_id === id && r.fallback_model_id === null);
+      const gated = own.filter((r) => r.decision === 1).map((r) => r.score as number);
+      const passed = own.filter((r) => r.decision === 0).map((r) => r.score as number);
+      expect(gated.length + passed.length).toBe(own.length);
+      expect(Math.min(...gated)).toBeGreaterThan(Math.max(...passed));
+    }
+  });
+
+  it('keeps nothing of a run cancelled part way, once its writer has stopped', async () => {
+    const before = db.prepare('SELECT count(*) FROM suggestions').pluck().get();
+    const cancelled = job(10);
+    await expect(runChangeRisk(db, config(), cancelled, { writeOnThread: true })).rejects.toThrow(/cancelled/);
+    const run = db.prepare('SELECT id, state FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; state: string };
+    expect(run.state).toBe('cancelled');
+    expect(db.prepare('SELECT count(*) FROM suggestions WHERE run_id = ?').pluck().get(run.id)).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM suggestions').pluck().get()).toBe(before);
+  });
+});
+
+describe('the suggestion writer thread', () => {
+  const subjects = (): RunSubjects => {
+    const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT 4').pluck().all() as number[];
+    return { changeIds: Float64Array.from(ids), times: Float64Array.from(ids, (i) => T0 + i), labels: new Int8Array(4), sources: ['none', 'none', 'none', 'none'], incidents: [null, null, null, null] };
+  };
+  const batch = (): SuggestionBatch => ({
+    modelId: models.lr, start: 0, scores: Float64Array.of(0.1, Number.NaN, 0.9, 0.5), decisions: Int8Array.of(0, -1, 1, 1), latencies: new Float64Array(4),
+    errors: [null, 'model lr returned NaN', null, null], fallbackIds: new Int32Array(4), faults: [null, 'error', null, null],
+  });
+  const newRun = (): number => Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', '{}', 0)").run().lastInsertRowid);
+
+  it('reports the database error that stopped it, and the run can tell', async () => {
+    const sink = threadSink(db);
+    const runId = newRun();
+    sink.open(runId, subjects());
+    await sink.write(batch());
+    await sink.write(batch()); // the same suggestions again: the primary key refuses them
+    await expect(sink.drain()).rejects.toThrow(/^storing the run's suggestions failed: UNIQUE constraint failed: suggestions\./);
+    await expect(sink.write(batch())).rejects.toThrow(/UNIQUE constraint failed/);
+    expect(sink.threaded).toBe(true);
+    await sink.close();
+    // The first batch was committed on its own; the run's cleanup is what removes it.
+    expect(db.prepare('SELECT score, decision, error, fault FROM suggestions WHERE run_id = ? ORDER BY change_id').all(runId)).toEqual([
+      { score: 0.1, decision: 0, error: null, fault: null }, { score: null, decision: null, error: 'model lr returned NaN', fault: 'error' },
+      { score: 0.9, decision: 1, error: null, fault: null }, { score: 0.5, decision: 1, error: null, fault: null },
+    ]);
+  });
+
+  it('writes on the run\'s own thread when the worker cannot start, and says so once', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const sink = threadSink(db, { code: 'throw new Error("no loader here")', eval: true });
+    const runId = newRun();
+    sink.open(runId, subjects());
+    await sink.write(batch());
+    await sink.drain();
+    expect(sink.threaded).toBe(false);
+    await sink.write({ ...batch(), start: 2, scores: Float64Array.of(0.2, 0.3), decisions: Int8Array.of(0, 0), latencies: new Float64Array(2), errors: [null, null], fallbackIds: new Int32Array(2), faults: [null, null], modelId: models.late });
+    await sink.close();
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/run writer thread unavailable \(no loader here\); writing on one thread/));
+    warn.mockRestore();
+    expect(db.prepare('SELECT count(*) FROM suggestions WHERE run_id = ?').pluck().get(runId)).toBe(6);
+  });
+});

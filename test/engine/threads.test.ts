@@ -1,0 +1,66 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { workerEntry } from '../../electron/engine/threads.js';
+import { REPO, tempDir } from '../helpers/workspace.js';
+
+/**
+ * Worker threads run from source (CLI, serve mode, tests) are bundled by esbuild at first use,
+ * so a thread does not spend ~0.3 s of CPU registering tsx before its first line.
+ */
+
+const caller = (dir: string): string => pathToFileURL(path.join(dir, 'caller.ts')).href;
+
+function ready(entry: { code: string; eval: boolean }): Promise<unknown> {
+  const worker = new Worker(entry.code, { eval: entry.eval });
+  return new Promise((resolve, reject) => {
+    worker.on('message', (m) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.on('error', reject);
+  });
+}
+
+describe('worker thread entries', () => {
+  it('bundle the TypeScript worker into one script that starts without tsx', async () => {
+    const entry = workerEntry(caller(path.join(REPO, 'electron/engine/runs')), 'suggestion-worker')!;
+    expect(entry.eval).toBe(true);
+    expect(entry.code).not.toMatch(/tsx/);
+    expect(entry.code).toMatch(/^\(function \(require\)/);
+    expect(await ready(entry)).toEqual({ type: 'ready' });
+    // Built once per process: the second call hands back the same script.
+    expect(workerEntry(caller(path.join(REPO, 'electron/engine/runs')), 'suggestion-worker')!.code).toBe(entry.code);
+  });
+
+  it('resolve the bundle\'s packages from the source, not from the working directory', () => {
+    // A process started elsewhere (as the CLI can be) loads better-sqlite3 in the thread.
+    const elsewhere = tempDir('sbw-cwd-');
+    const script = path.join(elsewhere, 'start.mjs');
+    fs.writeFileSync(script, `
+      import { Worker } from 'node:worker_threads';
+      const { workerEntry } = await import(${JSON.stringify(pathToFileURL(path.join(REPO, 'electron/engine/threads.ts')).href)});
+      const entry = workerEntry(${JSON.stringify(caller(path.join(REPO, 'electron/engine/runs')))}, 'suggestion-worker');
+      const worker = new Worker(entry.code, { eval: entry.eval });
+      worker.on('message', (m) => { console.log(JSON.stringify(m)); worker.postMessage({ type: 'close' }); worker.on('message', () => worker.terminate()); });
+      worker.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });
+    `);
+    const tsx = import.meta.resolve('tsx');
+    const r = spawnSync(process.execPath, ['--import', tsx, script], { cwd: elsewhere, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout.trim().split('\n')[0]).toBe('{"type":"ready"}');
+    expect(r.status).toBe(0);
+  });
+
+  it('fall back to starting the source through tsx when it cannot be bundled', async () => {
+    const dir = tempDir('sbw-worker-');
+    // esbuild refuses an import it cannot resolve; tsx would report it when the thread runs.
+    fs.writeFileSync(path.join(dir, 'broken-worker.ts'), 'import { nothing } from "./missing-module.js";\nnothing();\n');
+    const broken = workerEntry(caller(dir), 'broken-worker')!;
+    expect(broken.code).toMatch(/tsx/);
+    expect(broken.code).toContain(pathToFileURL(path.join(dir, 'broken-worker.ts')).href);
+    expect(workerEntry(caller(dir), 'absent-worker')).toBeNull();
+  });
+});

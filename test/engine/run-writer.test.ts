@@ -6,7 +6,7 @@ import type { Engine } from '../../electron/engine/engine.js';
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
 import { runChangeRisk } from '../../electron/engine/runs/replay-changes.js';
 import { threadSink } from '../../electron/engine/runs/suggestion-sink.js';
-import type { RunSubjects, SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
+import { runSubjects, type RunSubjects, type SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
 import { RunConfig } from '../../shared/contract/models.js';
 import { partlyNanModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
@@ -126,7 +126,7 @@ describe('a shadow run with its suggestions stored on a writer thread', () => {
 describe('the suggestion writer thread', () => {
   const subjects = (): RunSubjects => {
     const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT 4').pluck().all() as number[];
-    return { changeIds: Float64Array.from(ids), times: Float64Array.from(ids, (i) => T0 + i), labels: new Int8Array(4), sources: ['none', 'none', 'none', 'none'], incidents: [null, null, null, null] };
+    return runSubjects(ids.map((id) => ({ id, ts: T0 + id })), ids.map(() => ({ label: 0, source: 'none', incident: null })));
   };
   const batch = (): SuggestionBatch => ({
     modelId: models.lr, start: 0, scores: Float64Array.of(0.1, Number.NaN, 0.9, 0.5), decisions: Int8Array.of(0, -1, 1, 1), latencies: new Float64Array(4),

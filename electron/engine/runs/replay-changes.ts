@@ -12,7 +12,7 @@ import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
 import { modelDrift } from './drift.js';
 import { scoreGuarded } from './guard.js';
 import { inlineSink, threadSink, type SuggestionSink } from './suggestion-sink.js';
-import type { SuggestionBatch } from './suggestion-writer.js';
+import { runSubjects, type SuggestionBatch } from './suggestion-writer.js';
 
 export const CODE_VERSION = '0.1.0';
 
@@ -112,10 +112,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
   try {
     const outcomes = labelChanges(db, attribution, all);
     const outcomeOf = changes.map((c) => outcomes.get(c.id)!);
-    sink.open(runId, {
-      changeIds: Float64Array.from(changes, (c) => c.id), times: rowsInfo.times, labels: Int8Array.from(outcomeOf, (o) => o.label),
-      sources: outcomeOf.map((o) => o.source), incidents: outcomeOf.map((o) => o.incident),
-    });
+    sink.open(runId, runSubjects(changes, outcomeOf));
     clock('loadMs', t);
     for (const id of config.models) loaded.push(await loadScorer(db, id));
     const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;

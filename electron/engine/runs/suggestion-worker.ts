@@ -2,7 +2,8 @@
 // goes on to the next batch's inference. Driven by suggestion-sink.ts; batches are written in the
 // order they arrive, each acknowledged.
 import { parentPort } from 'node:worker_threads';
-import { openWorkspace, type Db } from '../db/workspace.js';
+import Database from 'better-sqlite3';
+import type { Db } from '../db/workspace.js';
 import { suggestionWriter, type SuggestionBatch } from './suggestion-writer.js';
 import type { FromSuggestionWriter, ToSuggestionWriter } from './suggestion-sink.js';
 
@@ -27,8 +28,10 @@ port.on('message', (message: ToSuggestionWriter) => {
   try {
     switch (message.type) {
       case 'open':
-        // The run's thread checked the workspace when it opened it.
-        db = openWorkspace(message.path, { skipIntegrityCheck: true });
+        // The run's thread opened (checked, migrated) the workspace: this is a second connection
+        // to it, and it keeps the worker's start small (this thread starts while the run loads).
+        db = new Database(message.path, { fileMustExist: true });
+        db.pragma('busy_timeout = 5000');
         // Every id written comes from this workspace's own tables: checking each reference
         // again costs three index lookups per row.
         db.pragma('foreign_keys = OFF');

@@ -6,13 +6,31 @@ import type { Db } from '../db/workspace.js';
  * suggestion for a change shares (the change and its real outcome) is sent once per run.
  */
 
-/** The run's subjects, in run order: change k's id, time and what really happened to it. */
+export const OUTCOME_SOURCES = ['explicit', 'postmortem', 'rule', 'none'] as const;
+
+/**
+ * The run's subjects, in run order: change k's id, time and what really happened to it. Sent to
+ * the writer thread once per run, so kept compact: 100k strings cost ~80 ms to copy across.
+ */
 export interface RunSubjects {
   changeIds: Float64Array;
   times: Float64Array;
   labels: Int8Array;
-  sources: string[];
-  incidents: Array<string | null>;
+  /** index into OUTCOME_SOURCES */
+  sources: Uint8Array;
+  /** the incident behind a positive outcome, by subject index (most changes have none) */
+  incidents: Map<number, string>;
+}
+
+export function runSubjects(changes: ReadonlyArray<{ id: number; ts: number }>, outcomeOf: ReadonlyArray<{ label: 0 | 1; source: (typeof OUTCOME_SOURCES)[number]; incident: string | null }>): RunSubjects {
+  const incidents = new Map<number, string>();
+  outcomeOf.forEach((o, k) => {
+    if (o.incident !== null) incidents.set(k, o.incident);
+  });
+  return {
+    changeIds: Float64Array.from(changes, (c) => c.id), times: Float64Array.from(changes, (c) => c.ts), labels: Int8Array.from(outcomeOf, (o) => o.label),
+    sources: Uint8Array.from(outcomeOf, (o) => OUTCOME_SOURCES.indexOf(o.source)), incidents,
+  };
 }
 
 /** One model's suggestions for subjects start … start + scores.length − 1. */
@@ -57,8 +75,8 @@ export function suggestionWriter(db: Db, runId: number, subjects: RunSubjects): 
     out[o + 7] = b.errors[i];
     out[o + 8] = b.fallbackIds[i] === 0 ? null : b.fallbackIds[i];
     out[o + 9] = subjects.labels[s];
-    out[o + 10] = subjects.sources[s];
-    out[o + 11] = subjects.incidents[s];
+    out[o + 10] = OUTCOME_SOURCES[subjects.sources[s]!];
+    out[o + 11] = subjects.incidents.get(s) ?? null;
     out[o + 12] = b.faults[i];
   };
   return db.transaction((b: SuggestionBatch) => {

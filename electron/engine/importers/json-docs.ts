@@ -1,15 +1,13 @@
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import Parser from 'stream-json/Parser.js';
-import Pick from 'stream-json/filters/Pick.js';
-import StreamValues from 'stream-json/streamers/StreamValues.js';
-import { drain, type RawRow, type RecordReader } from './reader.js';
+import { JsonItemScanner } from './json-items.js';
+import type { RawRow, RecordReader } from './reader.js';
 
 /**
  * Exports that are one big JSON document (or one document per line): Prometheus API responses,
- * OTLP/JSON metric exports, GitHub deployments, Argo CD application history. stream-json picks
- * the repeated items (a series, a resource's metrics, a deployment) one at a time, so memory
- * holds one item, not the file. Each item becomes canonical rows (fields already named, labels
+ * OTLP/JSON metric exports, GitHub deployments, Argo CD application history. The repeated items
+ * (a series, a resource's metrics, a deployment) are picked one at a time (json-items.ts), so
+ * memory holds one item, not the file. Each item becomes canonical rows (fields already named, labels
  * apart): these formats say what their fields are, so nothing is guessed from names.
  *
  * "line" in a report is the item's position (1-based); the reason names the path inside it.
@@ -28,9 +26,8 @@ const LINE_LIMIT = 16 * 1024 * 1024;
 /**
  * Streams the values at paths matching `filter`, across all top-level documents in the input.
  * Files of one document per line (an OTLP exporter's output, an API response saved as is) are read
- * line by line with JSON.parse, several times faster than a token stream; anything else (a
- * pretty-printed document, or one longer than LINE_LIMIT) goes through stream-json, so memory holds
- * one item, not the file.
+ * line by line with JSON.parse; anything else (a pretty-printed document, or one longer than
+ * LINE_LIMIT) is scanned for its items (json-items.ts), so memory holds one item, not the file.
  */
 export async function* pickItems(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
   const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -130,17 +127,16 @@ async function* pickLines(seen: Buffer[], rest: AsyncIterator<Buffer> | null, fi
 }
 
 async function* pickStream(input: Readable, filter: RegExp): AsyncIterable<Item[]> {
-  const parser = new Parser({ jsonStreaming: true });
-  const picker = new Pick({ filter, pathSeparator: '.' });
-  const values = new StreamValues();
-  input.on('error', (err) => parser.destroy(err));
-  parser.on('error', (err) => values.destroy(err));
-  picker.on('error', (err) => values.destroy(err));
-  input.pipe(parser).pipe(picker).pipe(values);
+  const decoder = new StringDecoder('utf8');
+  const scanner = new JsonItemScanner(filter);
   let index = 0;
-  for await (const batch of drain<{ key: number; value: unknown }>(values)) {
-    yield batch.map((b) => ({ index: index++, value: b.value }));
+  const numbered = (values: unknown[]): Item[] => values.map((value) => ({ index: index++, value }));
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    const items = scanner.push(decoder.write(chunk));
+    if (items.length > 0) yield numbered(items);
   }
+  const last = [...scanner.push(decoder.end()), ...scanner.end()];
+  if (last.length > 0) yield numbered(last);
 }
 
 /** `gap`: the source says this sample has no number (NaN, ±Inf, no recorded value); not a bad row. */
@@ -162,12 +158,27 @@ export interface CanonicalReader extends RecordReader {
   batches(): AsyncIterable<CanonicalRow[]>;
 }
 
-export function canonicalReader(input: Readable, filter: RegExp, toRows: (item: Item) => CanonicalRow[]): CanonicalReader {
+/** Rows handed on at a time: a long series (50k samples) is not turned into rows all at once. */
+const ROWS_PER_BATCH = 4096;
+
+export function canonicalReader(input: Readable, filter: RegExp, toRows: (item: Item) => Iterable<CanonicalRow>): CanonicalReader {
   return {
     canonical: true,
     columns: async () => null,
     async *batches() {
-      for await (const items of pickItems(input, filter)) yield items.flatMap(toRows);
+      for await (const items of pickItems(input, filter)) {
+        let rows: CanonicalRow[] = [];
+        for (const item of items) {
+          for (const row of toRows(item)) {
+            rows.push(row);
+            if (rows.length === ROWS_PER_BATCH) {
+              yield rows;
+              rows = [];
+            }
+          }
+        }
+        if (rows.length > 0) yield rows;
+      }
     },
   };
 }
@@ -182,41 +193,52 @@ const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
  * instance); the metric name from `__name__`, or `metricName` when the query has none (e.g. rate()).
  */
 export function prometheusReader(input: Readable, options: { serviceLabel?: string | undefined; metricName?: string | undefined; defaultService?: string | undefined }): CanonicalReader {
-  return canonicalReader(input, /^data\.result\.\d+$/, ({ index, value }) => {
+  return canonicalReader(input, /^data\.result\.\d+$/, function* ({ index, value }): Generator<CanonicalRow> {
     const line = index + 1;
     const at = `data.result[${index}]`;
-    if (!isObject(value) || !isObject(value.metric)) return [{ line, error: `${at}: a series is {"metric": {labels}, "values": [[time, "value"], …]}, got ${describe(value)}` }];
+    if (!isObject(value) || !isObject(value.metric)) {
+      yield { line, error: `${at}: a series is {"metric": {labels}, "values": [[time, "value"], …]}, got ${describe(value)}` };
+      return;
+    }
     const labels = value.metric as Record<string, unknown>;
     const serviceKey = options.serviceLabel ?? ['service', 'job', 'app', 'instance'].find((k) => typeof labels[k] === 'string');
     const service = serviceKey ? labels[serviceKey] : undefined;
     if (typeof service !== 'string' && !options.defaultService) {
-      return [{ line, error: `${at}: no ${options.serviceLabel ? `"${options.serviceLabel}"` : 'service, job, app or instance'} label to take the service from (labels: ${Object.keys(labels).join(', ') || 'none'}); choose one with --service-label or give --service` }];
+      yield { line, error: `${at}: no ${options.serviceLabel ? `"${options.serviceLabel}"` : 'service, job, app or instance'} label to take the service from (labels: ${Object.keys(labels).join(', ') || 'none'}); choose one with --service-label or give --service` };
+      return;
     }
     const metric = typeof labels.__name__ === 'string' ? labels.__name__ : options.metricName;
-    if (!metric) return [{ line, error: `${at}: the series has no __name__ (a query like rate() drops it); name the metric with --metric-name` }];
+    if (!metric) {
+      yield { line, error: `${at}: the series has no __name__ (a query like rate() drops it); name the metric with --metric-name` };
+      return;
+    }
     const extra: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(labels)) if (k !== '__name__' && k !== serviceKey) extra[k] = v;
     const samples = Array.isArray(value.values) ? value.values : value.value !== undefined ? [value.value] : null;
     if (!samples) {
       // Native histograms (Prometheus 2.40+) come as "histograms"/"histogram": buckets, not one number per sample.
-      if ('histograms' in value || 'histogram' in value) return [{ line, error: `${at}: a native histogram series has buckets, not one value per sample; query a number from it, e.g. histogram_quantile(0.99, rate(${typeof labels.__name__ === 'string' ? labels.__name__ : 'metric'}[5m]))` }];
-      return [{ line, error: `${at}: no "values" (matrix) or "value" (vector)` }];
+      if ('histograms' in value || 'histogram' in value) yield { line, error: `${at}: a native histogram series has buckets, not one value per sample; query a number from it, e.g. histogram_quantile(0.99, rate(${typeof labels.__name__ === 'string' ? labels.__name__ : 'metric'}[5m]))` };
+      else yield { line, error: `${at}: no "values" (matrix) or "value" (vector)` };
+      return;
     }
-    return samples.map((s, j): CanonicalRow => {
+    // One row at a time (a generator): a series of 50k samples is not held as 50k rows too.
+    for (let j = 0; j < samples.length; j++) {
+      const s: unknown = samples[j];
       const where = Array.isArray(value.values) ? `${at}.values[${j}]` : `${at}.value`;
-      if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') return { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };
-      const raw = s[1];
+      if (!Array.isArray(s) || s.length !== 2 || typeof s[0] !== 'number') {
+        yield { line, error: `${where}: a sample is [unix seconds, "value"], got ${describe(s)}` };
+        continue;
+      }
+      const raw: unknown = s[1];
       const v = typeof raw === 'string' ? Number(raw) : Number.NaN;
       // Number('') and Number(' ') are 0: only a real number, written out, is one. Each row is one object
       // built whole: building it from a spread of a shared prefix doubled this import's peak memory.
-      if (Number.isFinite(v) && (v !== 0 || raw.trim() !== '')) {
-        return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric, value: v }, extra };
-      }
-      if (typeof raw === 'string' && PROMETHEUS_NO_NUMBER.has(raw)) {
-        return { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric }, extra, gap: raw };
-      }
-      return { line, error: `${where}: value ${describe(raw)} is not a number in Prometheus' string form` };
-    });
+      if (Number.isFinite(v) && (v !== 0 || (raw as string).trim() !== '')) {
+        yield { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric, value: v }, extra };
+      } else if (typeof raw === 'string' && PROMETHEUS_NO_NUMBER.has(raw)) {
+        yield { line, values: { timestamp: Math.round(s[0] * 1000), service: typeof service === 'string' ? service : options.defaultService, metric }, extra, gap: raw };
+      } else yield { line, error: `${where}: value ${describe(raw)} is not a number in Prometheus' string form` };
+    }
   });
 }
 

@@ -28,6 +28,11 @@ export interface NormaliseOptions {
   time: TimeOptions;
   /** Used where a file has no service column at all (a single-service export). */
   defaultService?: string;
+  /**
+   * The labels built from the last `extra` object seen: a format whose rows share one labels
+   * object per series (a Prometheus series' samples) builds them once per series, not per row.
+   */
+  lastLabels?: { extra: object | null; labels: Record<string, string> };
 }
 
 class RowError extends Error {}
@@ -175,30 +180,41 @@ function setLabel(labels: Record<string, string>, key: string, value: string): v
 /** Extra fields that may hold a telemetry row's labels as one object. */
 const NESTED_LABELS = new Set(['labels', 'tags', 'attributes']);
 
+/** A telemetry row's labels from its unmapped fields (sorted keys; nested label objects merged). */
+function telemetryLabels(extra: Record<string, unknown>): Record<string, string> {
+  let labels: Record<string, string> = NO_LABELS;
+  let nested = false;
+  for (const key of hasKeys(extra) ? Object.keys(extra).sort() : []) {
+    if (labels === NO_LABELS) labels = {};
+    const value = extra[key];
+    if (value === undefined || value === null || value === '') continue;
+    if (typeof value === 'object' && NESTED_LABELS.has(key) && !Array.isArray(value)) {
+      // NDJSON often nests them: {"metric": …, "labels": {"host": "a"}}.
+      nested = true;
+      for (const [inner, v] of Object.entries(value)) {
+        if (v === undefined || v === null || v === '') continue;
+        if (typeof v === 'object') throw new RowError(`label ${key}.${inner} must be text, got ${describe(v)}`);
+        setLabel(labels, inner, String(v));
+      }
+      continue;
+    }
+    if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);
+    setLabel(labels, key, String(value));
+  }
+  // Stored as JSON, so one series always has one key order (top-level keys already come sorted).
+  if (nested) labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return labels;
+}
+
 function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<string, unknown>, options: NormaliseOptions): NormalRow {
   switch (kind) {
     case 'telemetry': {
-      let labels: Record<string, string> = NO_LABELS;
-      let nested = false;
-      for (const key of hasKeys(extra) ? Object.keys(extra).sort() : []) {
-        if (labels === NO_LABELS) labels = {};
-        const value = extra[key];
-        if (value === undefined || value === null || value === '') continue;
-        if (typeof value === 'object' && NESTED_LABELS.has(key) && !Array.isArray(value)) {
-          // NDJSON often nests them: {"metric": …, "labels": {"host": "a"}}.
-          nested = true;
-          for (const [inner, v] of Object.entries(value)) {
-            if (v === undefined || v === null || v === '') continue;
-            if (typeof v === 'object') throw new RowError(`label ${key}.${inner} must be text, got ${describe(v)}`);
-            setLabel(labels, inner, String(v));
-          }
-          continue;
-        }
-        if (typeof value === 'object') throw new RowError(`label ${key} must be text, got ${describe(value)}`);
-        setLabel(labels, key, String(value));
+      const memo = options.lastLabels;
+      const labels = memo && memo.extra === extra ? memo.labels : telemetryLabels(extra);
+      if (memo) {
+        memo.extra = extra;
+        memo.labels = labels;
       }
-      // Stored as JSON, so one series always has one key order (top-level keys already come sorted).
-      if (nested) labels = Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       return {
         kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), metric: text(fields, 'metric', true),
         labels, value: number(fields, 'value', true)!,

@@ -34,6 +34,13 @@ export interface Scrubber {
   /** a person: a stable keyed pseudonym */
   person(value: string): string;
   counts: Record<string, number>;
+  /** while not null, every rule name counted is also added here */
+  hits?: string[] | null;
+  /**
+   * The last label set scrubbed, what it became and what that counted: rows that share one labels
+   * object (a series' samples) are scrubbed once, and counted for every row.
+   */
+  lastLabels?: { given: object | null; out: Record<string, string>; hits: string[] };
 }
 
 /**
@@ -53,6 +60,10 @@ function cannotMatchBuiltin(value: string): boolean {
 /** Builds a scrubber from rules and a keyed hash (HMAC in the engine; anything stable in tests). */
 export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) => string): Scrubber {
   const counts: Record<string, number> = {};
+  const count = (rule: string): void => {
+    counts[rule] = (counts[rule] ?? 0) + 1;
+    scrubber.hits?.push(rule);
+  };
   // Telemetry repeats the same few service and metric names millions of times: remember answers
   // (and which rules fired, so the counts stay per occurrence).
   const caches = { text: new Map<string, { out: string; hits: string[] }>(), id: new Map<string, { out: string; hits: string[] }>() };
@@ -62,7 +73,7 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
     const cache = caches[mode];
     const cached = cache.get(value);
     if (cached) {
-      if (cached.hits.length > 0) for (const h of cached.hits) counts[h] = (counts[h] ?? 0) + 1;
+      if (cached.hits.length > 0) for (const h of cached.hits) count(h);
       return cached.out;
     }
     let out = value;
@@ -72,7 +83,7 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
       if (!rule.pattern.test(out)) continue;
       rule.pattern.lastIndex = 0;
       out = out.replace(rule.pattern, (match) => {
-        counts[rule.name] = (counts[rule.name] ?? 0) + 1;
+        count(rule.name);
         hits.push(rule.name);
         return marker(rule.name, match);
       });
@@ -81,8 +92,10 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
     return out;
   };
   const people = new Map<string, string>();
-  return {
+  const scrubber: Scrubber = {
     counts,
+    hits: null,
+    lastLabels: { given: null, out: {}, hits: [] },
     text: (value) => replace(value, 'text', (rule) => `[redacted:${rule}]`),
     id: (value) => replace(value, 'id', (rule, match) => `[redacted:${rule}:${keyed(match).slice(0, 8)}]`),
     person(value) {
@@ -92,10 +105,11 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
         p = `person-${keyed(`person:${key}`).slice(0, 10)}`;
         people.set(key, p);
       }
-      counts.pseudonym = (counts.pseudonym ?? 0) + 1;
+      count('pseudonym');
       return p;
     },
   };
+  return scrubber;
 }
 
 /** Label keys that name people: their values are pseudonymised like authors. */
@@ -105,13 +119,32 @@ const PERSON_LABELS = /^(user|username|user_name|assignee|author|owner|email|log
 // Module level, not inside scrubRow: a closure made per row is measurable at millions of rows.
 const opt = (v: string | null, f: (x: string) => string): string | null => (v === null ? null : f(v));
 
+function scrubLabels(given: Record<string, string>, s: Scrubber): Record<string, string> {
+  const last = s.lastLabels;
+  if (!last) return Object.fromEntries(Object.entries(given).map(([k, v]) => [s.id(k), PERSON_LABELS.test(k) ? s.person(v) : s.id(v)]));
+  if (last.given === given) {
+    for (const rule of last.hits) s.counts[rule] = (s.counts[rule] ?? 0) + 1;
+    return last.out;
+  }
+  const hits: string[] = [];
+  s.hits = hits;
+  try {
+    last.out = Object.fromEntries(Object.entries(given).map(([k, v]) => [s.id(k), PERSON_LABELS.test(k) ? s.person(v) : s.id(v)]));
+  } finally {
+    s.hits = null;
+  }
+  last.given = given;
+  last.hits = hits;
+  return last.out;
+}
+
 export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
   switch (row.kind) {
     case 'telemetry': {
       // Millions of these: no copies of an empty label set.
       let labels = row.labels;
       for (const _ in row.labels) {
-        labels = Object.fromEntries(Object.entries(row.labels).map(([k, v]) => [s.id(k), PERSON_LABELS.test(k) ? s.person(v) : s.id(v)]));
+        labels = scrubLabels(row.labels, s);
         break;
       }
       const service = s.id(row.service);

@@ -94,6 +94,22 @@ describe('PII scrubbing at import', () => {
     expect(names[1]).not.toBe(names[0]);
   });
 
+  it('redacts a Prometheus series\' labels and counts them once per sample', async () => {
+    const dir = tempDir();
+    const engine = createEngine({ workspacesDir: dir });
+    const file = path.join(dir, 'w.sbw');
+    await engine.call('workspace.openPath', { path: file, create: true });
+    // Real exports carry the scraped address in `instance`, and teams put owners in labels.
+    const series = (owner: string, n: number) => ({ metric: { __name__: 'up', job: 'api', instance: `${SECRETS.ipv4}:9100`, owner }, values: Array.from({ length: n }, (_, i) => [1767600000 + i * 60, '1']) });
+    const doc = { status: 'success', data: { resultType: 'matrix', result: [series(SECRETS.author, 5), series(SECRETS.email, 3)] } };
+    const report = await importPath(engine, writeFile(dir, 'up.json', JSON.stringify(doc)), { kind: 'telemetry' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 8 });
+    expect(report.redactions).toEqual({ ipv4: 8, pseudonym: 8 });
+    engine.close();
+    const bytes = fs.readFileSync(file).toString('latin1') + (fs.existsSync(`${file}-wal`) ? fs.readFileSync(`${file}-wal`).toString('latin1') : '');
+    for (const secret of [SECRETS.ipv4, SECRETS.author, SECRETS.email]) expect(bytes).not.toContain(secret);
+  });
+
   it('previews what will be redacted, and names a bad extra rule', async () => {
     const dir = tempDir();
     const engine = createEngine({ workspacesDir: dir });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_RULES, compileRule, makeScrubber } from '../../shared/domain/pii.js';
+import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow } from '../../shared/domain/pii.js';
+import type { NormalRow } from '../../shared/domain/normalize.js';
 
 const scrub = (text: string): string => makeScrubber(BUILTIN_RULES, (v) => v.length.toString(16).padStart(8, '0')).text(text);
 
@@ -51,3 +52,28 @@ describe('PII rules', () => {
     expect(s.counts).toEqual({ customer: 1 });
   });
 });
+
+describe('scrubbing rows that share one labels object', () => {
+  const keyed = (v: string): string => v.split('').reverse().join('').padEnd(12, '0');
+  const row = (labels: Record<string, string>, ts: number): NormalRow => ({ kind: 'telemetry', ts, service: 'api', metric: 'up', labels, value: 1 });
+
+  it('scrubs the set once and counts it for every row, exactly as scrubbing each row afresh', () => {
+    // A Prometheus series: every sample carries the same labels object, with an address and an owner.
+    const shared = { instance: '10.0.0.7:9100', owner: 'Ana', zone: 'eu-1' };
+    const memo = makeScrubber(BUILTIN_RULES, keyed);
+    const fresh = makeScrubber(BUILTIN_RULES, keyed);
+    const other = { instance: 'db.internal:5432', zone: 'eu-1' };
+    const rows = [row(shared, 1), row(shared, 2), row(shared, 3), row(other, 4), row(shared, 5), row({ zone: 'eu-1' }, 6)];
+    const memoed = rows.map((r) => scrubRow(r, memo));
+    // The same content in a new object each time: no reuse possible.
+    const afresh = rows.map((r) => scrubRow({ ...r, labels: { ...(r as { labels: Record<string, string> }).labels } } as NormalRow, fresh));
+    expect(memoed).toEqual(afresh);
+    expect(memo.counts).toEqual(fresh.counts);
+    expect(memo.counts.pseudonym).toBe(4);
+    expect((memoed[0] as { labels: Record<string, string> }).labels.instance).toMatch(/^\[redacted:/);
+    expect((memoed[0] as { labels: Record<string, string> }).labels.owner).toMatch(/^person-/);
+    // Rows after the first of a run share the scrubbed set too.
+    expect((memoed[1] as { labels: object }).labels).toBe((memoed[0] as { labels: object }).labels);
+  });
+});
+

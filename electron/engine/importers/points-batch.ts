@@ -18,6 +18,9 @@ export interface PointsBatch {
 export function pointsEncoder(): (rows: NormalRow[]) => PointsBatch {
   const index = new Map<string, Map<string, Map<string, number>>>();
   let next = 0;
+  // Rows of one series often share one labels object (scrubRow hands the same one back): its JSON once.
+  let lastLabels: object | null = null;
+  let lastText = '{}';
   return (rows) => {
     const n = rows.length;
     const batch: PointsBatch = { keys: [], series: new Int32Array(n), ts: new Float64Array(n), value: new Float64Array(n) };
@@ -28,7 +31,11 @@ export function pointsEncoder(): (rows: NormalRow[]) => PointsBatch {
       if (!byMetric) index.set(row.service, (byMetric = new Map()));
       let byLabels = byMetric.get(row.metric);
       if (!byLabels) byMetric.set(row.metric, (byLabels = new Map()));
-      const labels = labelsText(row.labels);
+      if (row.labels !== lastLabels) {
+        lastLabels = row.labels;
+        lastText = labelsText(row.labels);
+      }
+      const labels = lastText;
       let id = byLabels.get(labels);
       if (id === undefined) {
         byLabels.set(labels, (id = next++));

@@ -20,6 +20,9 @@ import type { RecordReader } from './reader.js';
  */
 
 /** Everything the read needs. */
+
+/** Shared by every canonical row without labels; never written to. */
+const NO_EXTRA: Record<string, unknown> = Object.freeze({});
 export interface ReadRequest {
   kind: RecordKind;
   format: ImportFormat;
@@ -168,7 +171,10 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     };
     const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}), ...(request.timeFormat ? { format: request.timeFormat } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
     // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
-    const canonicalOptions = format === 'prometheus' || format === 'otlp' ? { ...normaliseOptions, time: { unit: 'ms' as const } } : normaliseOptions;
+    // Canonical rows never have their `extra` changed after it is made, so labels built from one
+    // are reused for the next row that has the same object (every sample of a Prometheus series).
+    const canonicalOptions = { ...normaliseOptions, ...(format === 'prometheus' || format === 'otlp' ? { time: { unit: 'ms' as const } } : {}), lastLabels: { extra: null, labels: {} } };
+    let lastExtra: { given: object | null; kept: Record<string, unknown> } = { given: null, kept: {} };
     if (canonical) report.mapping = { [format]: 'fields named by the format' };
     // Changes and incidents are keyed by their id: the same id twice in one file with different
     // values is a conflict (a commit SHA used as the id of two deploys, say), not a duplicate, and
@@ -224,9 +230,21 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             if (environment !== undefined) report.environments[environment] = (report.environments[environment] ?? 0) + 1;
             if (elsewhere) continue;
             // The format named its fields; its labels (or attributes) ride apart and are never mapped.
-            const extra = { ...((rawRow as CanonicalRow).extra ?? {}) };
-            for (const d of drop) delete extra[d];
-            for (const k of [...Object.keys(rawRow.values), ...Object.keys(extra)]) if (seenColumns.size < 200) seenColumns.add(k);
+            const given = (rawRow as CanonicalRow).extra ?? NO_EXTRA;
+            if (lastExtra.given !== given) {
+              let kept: Record<string, unknown> = given;
+              for (const d of drop) {
+                if (!(d in given)) continue;
+                if (kept === given) kept = { ...given };
+                delete kept[d];
+              }
+              lastExtra = { given, kept };
+            }
+            const extra = lastExtra.kept;
+            if (seenColumns.size < 200) {
+              for (const k in rawRow.values) seenColumns.add(k);
+              for (const k in extra) seenColumns.add(k);
+            }
             accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
             continue;
           }

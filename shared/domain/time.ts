@@ -106,16 +106,18 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
   return result;
 }
 
+/** An epoch time given as a number (JSON formats), in the options' unit. */
+export function timestampFromNumber(value: number, options: TimeOptions, text = String(value)): ParsedTime {
+  const unit = options.unit === 'auto' ? detectUnit(value) : options.unit;
+  const ms = Math.round(value * UNIT_TO_MS[unit]);
+  if (!Number.isSafeInteger(ms)) return { ok: false, reason: `timestamp ${text} is out of range` };
+  return { ok: true, ms };
+}
+
 function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const text = raw.trim();
   if (text === '') return { ok: false, reason: 'empty timestamp' };
-  if (NUMERIC.test(text)) {
-    const value = Number(text);
-    const unit = options.unit === 'auto' ? detectUnit(value) : options.unit;
-    const ms = Math.round(value * UNIT_TO_MS[unit]);
-    if (!Number.isSafeInteger(ms)) return { ok: false, reason: `timestamp ${text} is out of range` };
-    return { ok: true, ms };
-  }
+  if (NUMERIC.test(text)) return timestampFromNumber(Number(text), options, text);
   if ((text.length === 20 || (text.length === 24 && text.charCodeAt(19) === 46 /* . */)) && text.charCodeAt(text.length - 1) === 90 /* Z */) {
     const fast = parseIsoZ(text);
     if (fast !== null) return { ok: true, ms: fast };

@@ -46,12 +46,6 @@ export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
   }
 }
 
-/**
- * A change-risk shadow run: every model scores every change in the range, in time order, in
- * batches, with features built as of each change's time. Nothing the models say is acted on;
- * each suggestion is stored with the outcome the change really had. A row a model cannot score
- * is recorded with its error, and answered by the fallback model if the run has one.
- */
 /** Below this many suggestions (models × changes) starting the writer thread costs more than it saves. */
 const THREAD_MIN_SUGGESTIONS = 20_000;
 
@@ -70,6 +64,12 @@ function packRows(columns: readonly Float64Array[], rows: number): Float64Array 
   return out;
 }
 
+/**
+ * A change-risk shadow run: every model scores every change in the range, in time order, in
+ * batches, with features built as of each change's time. Nothing the models say is acted on;
+ * each suggestion is stored with the outcome the change really had. A row a model cannot score
+ * is recorded with its error, and answered by the fallback model if the run has one.
+ */
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, options: RunOptions = {}): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
   const attribution = config.attribution ?? defaultRule(db);

@@ -2,8 +2,7 @@
 // goes on to the next batch's inference. Driven by suggestion-sink.ts; batches are written in the
 // order they arrive, each acknowledged.
 import { parentPort } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import type { Db } from '../db/workspace.js';
+import { openWorkspace, type Db } from '../db/workspace.js';
 import { suggestionWriter, type SuggestionBatch } from './suggestion-writer.js';
 import type { FromSuggestionWriter, ToSuggestionWriter } from './suggestion-sink.js';
 
@@ -28,10 +27,9 @@ port.on('message', (message: ToSuggestionWriter) => {
   try {
     switch (message.type) {
       case 'open':
-        // The run's thread opened (checked, migrated) the workspace: this is a second connection
-        // to it, and it keeps the worker's start small (this thread starts while the run loads).
-        db = new Database(message.path, { fileMustExist: true });
-        db.pragma('busy_timeout = 5000');
+        // A second connection to the workspace the run's thread opened and checked (through
+        // openWorkspace all the same: in Electron it finds the native binding built for Electron).
+        db = openWorkspace(message.path, { skipIntegrityCheck: true });
         // Every id written comes from this workspace's own tables: checking each reference
         // again costs three index lookups per row.
         db.pragma('foreign_keys = OFF');

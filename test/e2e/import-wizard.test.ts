@@ -40,9 +40,13 @@ describe('the import wizard', () => {
     expect(await detected.textContent()).toMatch(/Prometheus API JSON holding telemetry/);
     // By default the service is the job ("node"); the instance is the better choice.
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('node'));
+    // The preview follows the choice by itself: no "Apply and preview" needed. (The instance is a
+    // label until then, so look at the service column itself.)
+    const serviceCell = (): Promise<string | null> => page.getByTestId('import-preview').locator('tbody tr').first().locator('td').nth(2).textContent();
+    expect(await serviceCell()).toBe('node');
     await page.getByTestId('import-service-label').selectOption('instance');
-    await page.getByTestId('import-recheck').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('checkout:9100'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody tr td:nth-child(3)')?.textContent === 'checkout:9100');
+    expect(await page.getByTestId('import-preview').locator('tbody tr').first().textContent()).toContain('{"job":"node"}');
     expect(await page.getByTestId('import-preview').locator('tbody tr').count()).toBe(5);
     await page.getByTestId('import-dry-run').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-dry-result]')?.textContent?.includes('5 rows would be imported, 1 sample without a number'));
@@ -114,7 +118,7 @@ describe('the import wizard', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview]')?.textContent?.includes('need their format stated'));
     await page.getByTestId('import-time-format').fill('dd.MM.yyyy HH:mm');
     await page.getByTestId('import-tz').fill('Europe/Berlin');
-    await page.getByTestId('import-recheck').click();
+    // Read again once typing pauses.
     // 26 October 2026 is the day after Berlin leaves summer time: 01:30 is CET, UTC+1.
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('2026-10-26T00:30:00.000Z'));
     expect(await page.getByTestId('import-preview').locator('tbody tr').first().textContent()).toContain('2026-10-26T01:10:00.000Z');

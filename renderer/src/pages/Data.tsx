@@ -1,4 +1,4 @@
-import { useEffect, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { FORMAT_KIND, IMPORT_FORMATS, RECORD_KINDS, type ImportFormat, type ImportReport, type RecordKind } from '../../../shared/contract/records.js';
 import type { ImportOptionsInput } from '../../../shared/contract/methods.js';
 import { FIELDS } from '../../../shared/domain/fields.js';
@@ -104,22 +104,36 @@ function ImportPanel() {
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
   };
+  // Only the newest look counts: an older one that answers late must not show stale rows.
+  const latest = useRef(0);
   // `fresh`: the mapping was just reset (another kind), so take the header's again from the answer.
   const preview = async (target = upload, opts = options(), fresh = false): Promise<void> => {
     if (!target) return;
+    const seq = ++latest.current;
     setChecking(true);
     setDry(null);
     try {
       const r = await runCheck(target, opts, 20);
+      if (seq !== latest.current) return;
       setCheck(r);
       if (r && !format) setFormat(r.format);
       if (r && (fresh || Object.keys(mapping).length === 0) && !STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore')));
     } catch (err) {
-      setNote((err as Error).message);
+      if (seq === latest.current) setNote((err as Error).message);
     } finally {
-      setChecking(false);
+      if (seq === latest.current) setChecking(false);
     }
   };
+  // A changed setting shows its effect: the first rows are read again once typing pauses.
+  const settings = JSON.stringify([format, mapping, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
+  const shown = useRef(settings);
+  useEffect(() => {
+    if (settings === shown.current) return;
+    shown.current = settings;
+    if (!upload || !check || sending !== null) return;
+    const timer = setTimeout(() => void preview(), 400);
+    return () => clearTimeout(timer);
+  }, [settings]); // eslint-disable-line react-hooks/exhaustive-deps -- the settings are the trigger; preview reads the rest when it runs
   const choose = async (f: File | undefined): Promise<void> => {
     if (!f || !client?.transport.upload) return;
     setFile(f);
@@ -143,8 +157,11 @@ function ImportPanel() {
       }
       setCheck(r);
       if (r) {
+        const header = STRUCTURED.includes(r.format) ? {} : Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore'));
         setFormat(r.format);
-        if (!STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore')));
+        setMapping(header);
+        // What this first look used is on screen already: no second look for it.
+        shown.current = JSON.stringify([r.format, header, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
       }
     } catch (err) {
       fail(err);

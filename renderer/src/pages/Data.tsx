@@ -117,7 +117,12 @@ function ImportPanel() {
       if (seq !== latest.current) return;
       setCheck(r);
       if (r && !format) setFormat(r.format);
-      if (r && (fresh || Object.keys(mapping).length === 0) && !STRUCTURED.includes(r.format)) setMapping(Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore')));
+      if (r && (fresh || Object.keys(mapping).length === 0) && !STRUCTURED.includes(r.format)) {
+        const header = Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore'));
+        setMapping(header);
+        // This look used the header's mapping already: it needs no second one.
+        shown.current = settingsKey(format || r.format, header);
+      }
     } catch (err) {
       if (seq === latest.current) setNote((err as Error).message);
     } finally {
@@ -125,15 +130,23 @@ function ImportPanel() {
     }
   };
   // A changed setting shows its effect: the first rows are read again once typing pauses.
-  const settings = JSON.stringify([format, mapping, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
+  const settingsKey = (f: string = format, m: Record<string, string> = mapping): string => JSON.stringify([f, m, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
+  const settings = settingsKey();
   const shown = useRef(settings);
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => {
     if (settings === shown.current) return;
     shown.current = settings;
     if (!upload || !check || sending !== null) return;
-    const timer = setTimeout(() => void preview(), 400);
-    return () => clearTimeout(timer);
+    pending.current = setTimeout(() => void preview(), 400);
+    return () => clearTimeout(pending.current!);
   }, [settings]); // eslint-disable-line react-hooks/exhaustive-deps -- the settings are the trigger; preview reads the rest when it runs
+  /** An import is about to use the upload up: no look at it may start now, and none running is shown. */
+  const stopPreviews = (): void => {
+    if (pending.current) clearTimeout(pending.current);
+    latest.current++;
+    setChecking(false);
+  };
   const choose = async (f: File | undefined): Promise<void> => {
     if (!f || !client?.transport.upload) return;
     setFile(f);
@@ -161,7 +174,7 @@ function ImportPanel() {
         setFormat(r.format);
         setMapping(header);
         // What this first look used is on screen already: no second look for it.
-        shown.current = JSON.stringify([r.format, header, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
+        shown.current = settingsKey(r.format, header);
       }
     } catch (err) {
       fail(err);
@@ -202,6 +215,7 @@ function ImportPanel() {
                 const next = e.target.value as RecordKind;
                 setKind(next);
                 setMapping({});
+                shown.current = settingsKey(format, {});
                 // Another kind has other fields: read the first rows again as that kind, mapping from the header.
                 void preview(upload, { ...options(), kind: next, mapping: {} }, true);
               }} data-testid="import-kind">
@@ -273,6 +287,7 @@ function ImportPanel() {
             )}
             <button className="primary" disabled={!upload || job?.state === 'running'} data-testid="import-start" onClick={() => {
               if (!upload) return;
+              stopPreviews();
               void importUpload(upload, options());
             }}>Import</button>
             <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" style={{ width: 130 }} data-testid="mapping-name" />

@@ -99,6 +99,8 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('import-conflicts').locator('tbody tr').first().locator('td').allTextContents()).toEqual(['incident INC-1001', 'resolved, title', expect.stringMatching(/^source #\d+$/)]);
     // Asked to take the file's values, the same file updates the stored incident instead of being "already imported".
     await page.getByTestId('import-file').setInputFiles({ name: 'incidents-october.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    // The first import's report goes with the new choice; the preview that follows is the new upload's.
+    await page.getByTestId('import-report').first().waitFor({ state: 'detached' });
     await page.getByTestId('import-preview').waitFor();
     await page.getByTestId('import-kind').selectOption('incidents');
     await page.getByTestId('import-update-existing').check();
@@ -113,7 +115,11 @@ describe('the import wizard', () => {
     const csv = 'id,service,severity,started_at,resolved_at,title\nINC-7001,cart,SEV3,26.10.2026 01:30,26.10.2026 02:10,Checkout errors\n';
     await page.getByTestId('import-file').setInputFiles({ name: 'incidents-de.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByTestId('import-preview').waitFor();
+    // The previous file's import report is not this file's: it goes.
+    expect(await page.getByTestId('import-report').count()).toBe(0);
     await page.getByTestId('import-kind').selectOption('incidents');
+    // The last file's "update stored rows" was for that file only.
+    expect(await page.getByTestId('import-update-existing').isChecked()).toBe(false);
     // Unstated, the preview says what the dates need rather than guessing day from month.
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview]')?.textContent?.includes('need their format stated'));
     await page.getByTestId('import-time-format').fill('dd.MM.yyyy HH:mm');

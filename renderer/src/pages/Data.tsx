@@ -80,12 +80,19 @@ function ImportPanel() {
   const [mappingName, setMappingName] = useState('');
   const [note, setNote] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  // The last import's report belongs to the last file: a newly chosen one starts without it.
+  const [reportHidden, setReportHidden] = useState(false);
   const job = importJobId ? jobs[importJobId] : undefined;
   const report = importReportOf(job);
-  // An import that landed used up the upload; a refused one keeps it for another try.
+  // An import that landed used up its upload; a refused one keeps it for another try. Only that
+  // upload: a file chosen since (its import's report may arrive late) keeps its own.
+  const importedFrom = useRef<string | null>(null);
   useEffect(() => {
-    if (report && (report.status === 'imported' || report.status === 'duplicate-file')) setUpload(null);
-  }, [report]);
+    if (report && (report.status === 'imported' || report.status === 'duplicate-file') && upload && upload.uploadId === importedFrom.current) {
+      importedFrom.current = null;
+      setUpload(null);
+    }
+  }, [report, upload]);
 
   const options = (): ImportOptionsInput => ({
     kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),
@@ -153,6 +160,10 @@ function ImportPanel() {
     setCheck(null);
     setDry(null);
     setNote(null);
+    setReportHidden(true);
+    // Choices that overwrite or skip stored data are made per file, never carried over to the next.
+    setUpdateExisting(false);
+    setAccept(false);
     setFormat('');
     setMapping({});
     const guessed = guessKind(f.name);
@@ -288,6 +299,8 @@ function ImportPanel() {
             <button className="primary" disabled={!upload || job?.state === 'running'} data-testid="import-start" onClick={() => {
               if (!upload) return;
               stopPreviews();
+              setReportHidden(false);
+              importedFrom.current = upload.uploadId;
               void importUpload(upload, options());
             }}>Import</button>
             <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" style={{ width: 130 }} data-testid="mapping-name" />
@@ -321,7 +334,7 @@ function ImportPanel() {
       {uploadProgress !== null && <ProgressBar fraction={uploadProgress} label="Uploading" />}
       {job && job.state !== 'done' && <JobProgress job={job} />}
       {job?.state === 'failed' && <p className="error-text">{job.error?.message}</p>}
-      {report && <ImportReportView report={report} />}
+      {report && !reportHidden && <ImportReportView report={report} />}
     </section>
   );
 }

@@ -31,12 +31,16 @@ export type FromSuggestionWriter = { type: 'ready' } | { type: 'written' } | { t
 /** Batches (1024 rows by default, ~40 kB) the run may be ahead of its writer. */
 const MAX_IN_FLIGHT = 16;
 
-export function inlineSink(db: Db): SuggestionSink {
+/** On this thread: `writeNow` is `write` without the promise (an error is thrown, not returned). */
+export function inlineSink(db: Db): SuggestionSink & { writeNow(batch: SuggestionBatch): void } {
   let write: ((batch: SuggestionBatch) => void) | null = null;
   return {
     threaded: false,
     open(runId, subjects) {
       write = suggestionWriter(db, runId, subjects);
+    },
+    writeNow(batch) {
+      write!(batch);
     },
     async write(batch) {
       write!(batch);
@@ -113,10 +117,11 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
     // It never started: write here what was held for it, and everything after.
     if (!warned) console.warn(`shadowbench: run writer thread unavailable (${why}); writing on one thread`);
     warned = true;
-    inline = inlineSink(db);
+    const here = inlineSink(db);
+    inline = here;
     try {
-      if (opened) inline.open(opened.runId, opened.subjects);
-      for (const m of held.splice(0)) if (m.type === 'batch') void inline.write(m.batch);
+      if (opened) here.open(opened.runId, opened.subjects);
+      for (const m of held.splice(0)) if (m.type === 'batch') here.writeNow(m.batch);
     } catch (err) {
       failure ??= err instanceof Error ? err : new Error(String(err));
     }
@@ -140,8 +145,8 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
       else send({ type: 'open', path: db.name, runId, subjects });
     },
     async write(batch) {
-      if (inline) return inline.write(batch);
       if (failure) throw failure;
+      if (inline) return inline.write(batch);
       inFlight++;
       send({ type: 'batch', batch });
       while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFeatures, featureCatalog, HISTORY_FEATURES, loadChanges, utcHour, utcWeekday } from '../../electron/engine/features/catalog.js';
+import { buildFeatures, featureCatalog, HISTORY_FEATURES, HISTORY_WINDOW_MS, loadChanges, utcHour, utcWeekday } from '../../electron/engine/features/catalog.js';
 import { labelChanges } from '../../electron/engine/features/outcomes.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
@@ -23,6 +23,33 @@ function features(db: Database.Database, names: string[]): Record<string, number
 }
 
 describe('point-in-time change features', () => {
+  it('give every change the same values from the history window before it as from the whole history', async () => {
+    // 480 changes over 240 days on three services, five authors; incidents linked by postmortem and not.
+    const changes: string[] = [];
+    const incidents: string[] = [];
+    for (let i = 0; i < 480; i++) {
+      const t = T0 + i * 12 * H + (i % 7) * 600_000;
+      changes.push(`c${i},${['api', 'db', 'web'][i % 3]},${t},dev${(i * 7) % 5},${(i * 37) % 200}`);
+      if (i % 9 === 0) incidents.push(`I${i},${['api', 'db', 'web'][i % 3]},${1 + (i % 3)},${t + 2 * H},${t + (i % 2 ? 3 : 30) * 24 * H},${i % 18 === 0 ? `c${i}` : ''}`);
+    }
+    const { db } = await workspace(`${changes.join('\n')}\n`, `${incidents.join('\n')}\n`);
+    const names = [...Object.keys(HISTORY_FEATURES), 'lines_added'];
+    const rule = { enabled: true, maxSeverity: 2, windowHours: 6 };
+    const all = loadChanges(db);
+    const full = buildFeatures(db, all, names, labelChanges(db, rule, all), all);
+    expect(all.length).toBe(480);
+    all.forEach((c, i) => {
+      const window = loadChanges(db, c.ts);
+      expect(window.every((w) => w.ts >= c.ts - HISTORY_WINDOW_MS && w.ts <= c.ts)).toBe(true);
+      const one = buildFeatures(db, [window.find((w) => w.id === c.id)!], names, labelChanges(db, rule, window), window)[0];
+      expect(one, c.externalId).toEqual(full[i]);
+    });
+    // The window is doing work: late changes see far fewer than all.
+    expect(loadChanges(db, all[479]!.ts).length).toBeLessThan(200);
+    // Every history feature is non-trivial somewhere, so the comparison covers them all.
+    names.forEach((_, j) => expect(new Set(full.map((r) => r[j])).size, names[j]).toBeGreaterThan(1));
+  });
+
   it('read hour and weekday from epoch arithmetic exactly as Date does, before 1970 too', () => {
     const check = (ts: number): void => {
       expect(utcHour(ts)).toBe(new Date(ts).getUTCHours());

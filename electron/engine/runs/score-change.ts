@@ -46,8 +46,9 @@ export async function scorePendingChange(db: Db, modelId: number, input: Pending
   const serviceName = scrub.id(change.service);
   const serviceId = db.prepare('SELECT id FROM services WHERE name = ?').pluck().get(serviceName) as number | undefined;
   if (serviceId === undefined) throw new EngineFailure('input_error', `Unknown service "${change.service}"; the workspace has ${(db.prepare('SELECT name FROM services ORDER BY name').pluck().all() as string[]).join(', ')}`);
-  const all = loadChanges(db);
   const ts = change.timestamp ?? Date.now();
+  // Only the changes inside the history window before it: its features are the same.
+  const all = loadChanges(db, ts);
   // Not stored: an id no stored change has, placed after everything the workspace knows.
   const pending: ChangeRow = { id: -1, externalId: change.id, serviceId, ts, author: change.author ? scrub.person(change.author) : null, attributes: change.attributes, outcome: null };
   const history = [...all.filter((c) => c.ts < ts), pending, ...all.filter((c) => c.ts >= ts)];

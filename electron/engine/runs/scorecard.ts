@@ -92,7 +92,9 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
     if (r.explanation) explanation = JSON.parse(r.explanation) as SuggestionDetail['explanation'];
     else if (r.score === null || scorer.features.length === 0) explanation = { method: 'none', reference: null, contributions: [] };
     else {
-      const all = loadChanges(db);
+      // Only the changes inside the history window before this one: their features are the same.
+      const at = db.prepare('SELECT ts FROM changes WHERE id = ?').pluck().get(changeId) as number;
+      const all = loadChanges(db, at);
       const change = all.find((c) => c.id === changeId)!;
       const run = getRun(db, runId);
       const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution, all), all)[0]!;

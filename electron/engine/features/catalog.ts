@@ -66,18 +66,67 @@ export function featureCatalog(db: Db): FeatureCatalog {
  */
 export const HISTORY_WINDOW_MS = 90 * DAY;
 
-/** The workspace's changes in time order; `around` keeps those in the history window of one time. */
-export function loadChanges(db: Db, around?: number): ChangeRow[] {
-  // Raw rows (arrays) cost about half what named-column objects do, and a replay loads every change.
-  const sql = `SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes${around === undefined ? '' : ' WHERE ts >= ? AND ts <= ?'} ORDER BY ts, id`;
-  const stmt = db.prepare(sql).raw();
-  const rows = (around === undefined ? stmt.all() : stmt.all(around - HISTORY_WINDOW_MS, around)) as Array<[number, string, number, number, string | null, string, number | null]>;
-  const out = new Array<ChangeRow>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    out[i] = { id: r[0], externalId: r[1], serviceId: r[2], ts: r[3], author: r[4], attributes: r[5] === '{}' ? {} : JSON.parse(r[5]) as Record<string, number>, outcome: r[6] };
+// Changes cross from SQLite as one JSON array per column per slice: better-sqlite3 builds a JS
+// array per row and a string per text cell (~80 ms per text column per 100k rows), while V8's
+// JSON.parse reads a whole column in a few ms. Slices keep each string far below V8's size limit.
+const LOAD_SLICE = 50_000;
+const SLICE_COLUMNS = "count(*), json_group_array(id), json_group_array(external_id), json_group_array(service_id), json_group_array(ts), json_group_array(author), '[' || group_concat(attributes, ',') || ']', json_group_array(outcome)";
+
+type Slice = [number, string, string, string, string, string, string, string];
+
+/** The workspace's changes in time order; `around` keeps those in the history window of one time. `slice`: rows per read (tests make it small). */
+export function loadChanges(db: Db, around?: number, slice = LOAD_SLICE): ChangeRow[] {
+  // All of them: read in table order (a third quicker than through the time index) and sorted
+  // here, which costs nothing when they were imported in time order and little when in reverse
+  // (the sort finds the runs). A window is a small range of the time index.
+  const inner = around === undefined
+    ? (after: string): string => `SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes WHERE 1${after ? ' AND id > @id' : ''} ORDER BY id LIMIT ${slice}`
+    // (ts, id) is the order and changes_by_time is (ts, rowid): the next slice seeks straight to it.
+    : (after: string): string => `SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes WHERE ts >= @from AND ts <= @until${after ? ' AND (ts, id) > (@ts, @id)' : ''} ORDER BY ts, id LIMIT ${slice}`;
+  const first = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner('')})`).raw();
+  const next = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner('next')})`).raw();
+  const window = around === undefined ? {} : { from: around - HISTORY_WINDOW_MS, until: around };
+  const out: ChangeRow[] = [];
+  let inOrder = true;
+  let read = first.get(window) as Slice;
+  while (read[0] > 0) {
+    const ids = JSON.parse(read[1]) as number[];
+    const externalIds = JSON.parse(read[2]) as string[];
+    const services = JSON.parse(read[3]) as number[];
+    const times = JSON.parse(read[4]) as number[];
+    const authors = JSON.parse(read[5]) as Array<string | null>;
+    const attributes = parseAttributes(db, read[6], ids);
+    const outcomes = JSON.parse(read[7]) as Array<number | null>;
+    // Where the next slice starts: past the greatest key read (id, or (ts, id) in a window).
+    let key = { ts: -Infinity, id: -Infinity };
+    for (let i = 0; i < ids.length; i++) {
+      const prev = out.length > 0 ? out[out.length - 1]! : null;
+      if (prev && (times[i]! < prev.ts || (times[i] === prev.ts && ids[i]! < prev.id))) inOrder = false;
+      out.push({ id: ids[i]!, externalId: externalIds[i]!, serviceId: services[i]!, ts: times[i]!, author: authors[i]!, attributes: attributes[i]!, outcome: outcomes[i]! });
+      if (around === undefined ? ids[i]! > key.id : times[i]! > key.ts || (times[i] === key.ts && ids[i]! > key.id)) key = { ts: times[i]!, id: ids[i]! };
+    }
+    if (ids.length < slice) break;
+    read = next.get({ ...window, ...key }) as Slice;
   }
-  return out;
+  return inOrder ? out : out.sort((a, b) => a.ts - b.ts || a.id - b.id);
+}
+
+/** A slice's attribute objects; if one of them is not JSON, the error names its change. */
+function parseAttributes(db: Db, text: string, ids: readonly number[]): Array<Record<string, number>> {
+  try {
+    return JSON.parse(text) as Array<Record<string, number>>;
+  } catch {
+    const one = db.prepare('SELECT external_id, attributes FROM changes WHERE id = ?').raw();
+    for (const id of ids) {
+      const [externalId, json] = one.get(id) as [string, string];
+      try {
+        JSON.parse(json);
+      } catch (err) {
+        throw new Error(`change ${externalId}: its stored attributes are not JSON (${(err as Error).message})`);
+      }
+    }
+    throw new Error('changes: stored attributes are not JSON');
+  }
 }
 
 // Hour and weekday from epoch arithmetic rather than a Date per change (a replay asks for 100k):
@@ -138,17 +187,26 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
   if (missing.length > 0) {
     throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${allFeatures(catalog ?? featureCatalog(db)).join(', ')}`);
   }
+  // Each index is built only if a requested feature reads it (a replay's model may need none of them).
+  const wants = (...features: HistoryFeature[]): boolean => features.some((f) => names.includes(f));
   const serviceTimes = new Map<number, number[]>();
   const authorTimes = new Map<string, number[]>();
   const serviceFailures = new Map<number, Array<{ ts: number; knownAt: number }>>();
-  for (const c of all) {
-    (serviceTimes.get(c.serviceId) ?? serviceTimes.set(c.serviceId, []).get(c.serviceId)!).push(c.ts);
-    if (c.author) (authorTimes.get(c.author) ?? authorTimes.set(c.author, []).get(c.author)!).push(c.ts);
-    const o = outcomes.get(c.id);
-    if (o?.label === 1 && o.knownAt !== null) (serviceFailures.get(c.serviceId) ?? serviceFailures.set(c.serviceId, []).get(c.serviceId)!).push({ ts: c.ts, knownAt: o.knownAt });
+  const byService = wants('service_changes_7d', 'hours_since_prev_change', 'service_failed_change_rate_90d');
+  const byAuthor = wants('author_changes_90d');
+  const failures = wants('service_failed_change_rate_90d');
+  if (byService || byAuthor || failures) {
+    for (const c of all) {
+      if (byService) (serviceTimes.get(c.serviceId) ?? serviceTimes.set(c.serviceId, []).get(c.serviceId)!).push(c.ts);
+      if (byAuthor && c.author) (authorTimes.get(c.author) ?? authorTimes.set(c.author, []).get(c.author)!).push(c.ts);
+      if (!failures) continue;
+      const o = outcomes.get(c.id);
+      if (o?.label === 1 && o.knownAt !== null) (serviceFailures.get(c.serviceId) ?? serviceFailures.set(c.serviceId, []).get(c.serviceId)!).push({ ts: c.ts, knownAt: o.knownAt });
+    }
   }
   const incidentKnown = new Map<number, number[]>();
-  for (const r of db.prepare('SELECT service_id, coalesce(detected_ts, started_ts) AS known FROM incidents ORDER BY known').all() as Array<{ service_id: number; known: number }>) {
+  const incidents = wants('service_incidents_30d') ? db.prepare('SELECT service_id, coalesce(detected_ts, started_ts) AS known FROM incidents ORDER BY known').all() as Array<{ service_id: number; known: number }> : [];
+  for (const r of incidents) {
     (incidentKnown.get(r.service_id) ?? incidentKnown.set(r.service_id, []).get(r.service_id)!).push(r.known);
   }
   const tiers = new Map((db.prepare('SELECT id, tier FROM services').all() as Array<{ id: number; tier: number | null }>).map((s) => [s.id, s.tier ?? 3]));

@@ -54,6 +54,17 @@ export interface RunOptions {
   writeOnThread?: boolean;
 }
 
+/** What a drill's perturbations need of each row (plain loops: TypedArray.from with a map is slow). */
+function rowTimesAndServices(changes: readonly ChangeRow[]): { times: Float64Array; services: Int32Array } {
+  const times = new Float64Array(changes.length);
+  const services = new Int32Array(changes.length);
+  for (let i = 0; i < changes.length; i++) {
+    times[i] = changes[i]!.ts;
+    services[i] = changes[i]!.serviceId;
+  }
+  return { times, services };
+}
+
 /** Columns to one row-major matrix (row i, feature j at i·width + j). */
 function packRows(columns: readonly Float64Array[], rows: number): Float64Array {
   const width = columns.length;
@@ -105,9 +116,9 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   const drill = config.drill;
   const n = changes.length;
-  const rowsInfo = { times: Float64Array.from(changes, (c) => c.ts), services: Int32Array.from(changes, (c) => c.serviceId) };
   // A drill's model-side faults are planned per row of the run, the same rows for every model.
   const plan = drill ? faultPlan(n, drill.perturbations, drill.seed) : null;
+  const rowsInfo = drill ? rowTimesAndServices(changes) : null;
   const drifts: ModelDrift[] = [];
   try {
     const outcomes = labelChanges(db, attribution, all);
@@ -125,7 +136,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
       const missing = scorer.features.filter((f) => !featureCache.has(f));
       if (missing.length > 0) {
         const built = buildFeatureColumns(db, changes, missing, outcomes, all);
-        missing.forEach((f, j) => featureCache.set(f, drill ? perturbFeature(f, built[j]!, rowsInfo, drill.perturbations, drill.seed).values : built[j]!));
+        missing.forEach((f, j) => featureCache.set(f, drill ? perturbFeature(f, built[j]!, rowsInfo!, drill.perturbations, drill.seed).values : built[j]!));
       }
       const cols = scorer.features.map((f) => featureCache.get(f)!);
       clock('featuresMs', since);

@@ -23,14 +23,20 @@ export interface RunSubjects {
 }
 
 export function runSubjects(changes: ReadonlyArray<{ id: number; ts: number }>, outcomeOf: ReadonlyArray<{ label: 0 | 1; source: (typeof OUTCOME_SOURCES)[number]; incident: string | null }>): RunSubjects {
-  const incidents = new Map<number, string>();
-  outcomeOf.forEach((o, k) => {
-    if (o.incident !== null) incidents.set(k, o.incident);
-  });
-  return {
-    changeIds: Float64Array.from(changes, (c) => c.id), times: Float64Array.from(changes, (c) => c.ts), labels: Int8Array.from(outcomeOf, (o) => o.label),
-    sources: Uint8Array.from(outcomeOf, (o) => OUTCOME_SOURCES.indexOf(o.source)), incidents,
-  };
+  // Plain loops: TypedArray.from with a mapping function and indexOf per row cost ~70 ms per 100k.
+  const n = changes.length;
+  const out: RunSubjects = { changeIds: new Float64Array(n), times: new Float64Array(n), labels: new Int8Array(n), sources: new Uint8Array(n), incidents: new Map() };
+  const code = new Map<string, number>(OUTCOME_SOURCES.map((s, i) => [s, i]));
+  for (let k = 0; k < n; k++) {
+    const c = changes[k]!;
+    const o = outcomeOf[k]!;
+    out.changeIds[k] = c.id;
+    out.times[k] = c.ts;
+    out.labels[k] = o.label;
+    out.sources[k] = code.get(o.source)!;
+    if (o.incident !== null) out.incidents.set(k, o.incident);
+  }
+  return out;
 }
 
 /** One model's suggestions for subjects start … start + scores.length − 1. */

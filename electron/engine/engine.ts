@@ -13,6 +13,9 @@ import { openWorkspace, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
 import { EngineFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
+import { warmImportWriter } from './importers/write-thread.js';
+import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
+import { warmSuggestionWriter } from './runs/suggestion-sink.js';
 import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
@@ -139,6 +142,10 @@ export function createEngine(options: EngineOptions): Engine {
     markDetectionInterrupted(db);
     current?.db.close();
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
+    // With a workspace open, imports, runs and scorecards are a click away: ready their threads' code.
+    void warmImportWriter();
+    void warmSuggestionWriter();
+    void warmBootstrapThreads();
     return info();
   };
   // A model file uploaded through the host (serve mode): read once, then removed whatever happens.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { workerEntry } from '../../electron/engine/threads.js';
+import { warmWorkerEntry, workerEntry } from '../../electron/engine/threads.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
 
 /**
@@ -62,5 +62,25 @@ describe('worker thread entries', () => {
     expect(broken.code).toMatch(/tsx/);
     expect(broken.code).toContain(pathToFileURL(path.join(dir, 'broken-worker.ts')).href);
     expect(workerEntry(caller(dir), 'absent-worker')).toBeNull();
+  });
+
+  it('bundle in the background when asked ahead, and use that bundle when the thread starts', async () => {
+    const dir = tempDir('sbw-worker-');
+    const source = path.join(dir, 'tiny-worker.ts');
+    fs.writeFileSync(path.join(dir, 'answer.ts'), 'export const answer: number = 42;\n');
+    fs.writeFileSync(source, "import { parentPort } from 'node:worker_threads';\nimport { answer } from './answer.js';\nparentPort!.postMessage({ type: 'ready', answer });\n");
+    const warming = warmWorkerEntry(caller(dir), 'tiny-worker');
+    expect(warmWorkerEntry(caller(dir), 'tiny-worker')).toBe(warming); // one build, however often asked
+    await warming;
+    // What the thread runs is the bundle made ahead: a change to the source after it is not seen.
+    fs.writeFileSync(path.join(dir, 'answer.ts'), 'export const answer: number = 43;\n');
+    const entry = workerEntry(caller(dir), 'tiny-worker')!;
+    expect(entry.code).not.toMatch(/tsx/);
+    expect(await ready(entry)).toEqual({ type: 'ready', answer: 42 });
+    // A source that cannot be bundled: warming says nothing, and the thread still starts through tsx.
+    fs.writeFileSync(path.join(dir, 'broken-worker.ts'), 'import { nothing } from "./missing-module.js";\nnothing();\n');
+    await expect(warmWorkerEntry(caller(dir), 'broken-worker')).resolves.toBeUndefined();
+    expect(workerEntry(caller(dir), 'broken-worker')!.code).toMatch(/tsx/);
+    await expect(warmWorkerEntry(caller(dir), 'absent-worker')).resolves.toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ErrorCode } from '../../../shared/contract/index.js';
 import type { NormalRow } from '../../../shared/domain/normalize.js';
 import { EngineFailure } from '../errors.js';
-import { workerEntry } from '../threads.js';
+import { warmWorkerEntry, workerEntry } from '../threads.js';
 import { transferList, type PointsBatch } from './points-batch.js';
 import { CONFLICTS_KEPT } from './writer.js';
 import { openWriteSide, type Counts, type FinishRequest, type FinishResult, type WriteInit, type WriteSide } from './write-side.js';
@@ -231,3 +231,6 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
     },
   };
 }
+
+/** Readies this thread's code in the background (see warmWorkerEntry). */
+export const warmImportWriter = (): Promise<void> => warmWorkerEntry(import.meta.url, 'write-worker');

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../threads.js';
+import { warmWorkerEntry, workerEntry } from '../threads.js';
 import { computeMetrics, DEFAULT_COSTS, type ClassificationMetrics, type Costs, type Sorted } from '../../../shared/metrics/classification.js';
 import { bootstrapSamples, DEFAULT_BOOTSTRAP, intervalsFromSamples, type BootstrapOptions, type Interval } from '../../../shared/metrics/bootstrap.js';
 import { RESAMPLE_KEYS } from '../../../shared/metrics/resample.js';
@@ -90,3 +90,6 @@ export async function bootstrapParallel(sorted: Sorted, threshold: number, costs
   parts.forEach((part, i) => rows.set(part, bounds[i]! * RESAMPLE_KEYS.length));
   return { point, intervals: intervalsFromSamples(point, rows, level), threads };
 }
+
+/** Readies this thread's code in the background (see warmWorkerEntry). */
+export const warmBootstrapThreads = (): Promise<void> => warmWorkerEntry(import.meta.url, 'bootstrap-worker');

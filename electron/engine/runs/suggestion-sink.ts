@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../db/workspace.js';
-import { workerEntry } from '../threads.js';
+import { warmWorkerEntry, workerEntry } from '../threads.js';
 import { batchTransfers, suggestionWriter, type RunSubjects, type SuggestionBatch } from './suggestion-writer.js';
 
 /**
@@ -167,3 +167,6 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
     },
   };
 }
+
+/** Readies this thread's code in the background (see warmWorkerEntry). */
+export const warmSuggestionWriter = (): Promise<void> => warmWorkerEntry(import.meta.url, 'suggestion-worker');

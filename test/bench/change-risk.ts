@@ -68,12 +68,21 @@ export async function changeRiskBench() {
   await engine.call('import.startPath', { path: csv, kind: 'changes', timeUnit: 'ms' }).then(({ jobId }) => engine.jobs.wait(jobId));
   const model = await engine.call('models.addOnnxPath', { path: modelFile, manifest: { name: 'trees', input: 'features', features: FEATURES, output: 'risk' } });
 
-  const t0 = performance.now();
-  const { jobId } = await engine.call('runs.start', { models: [model.id], batchSize: 1024 });
-  const job = await engine.jobs.wait(jobId);
-  const replaySeconds = (performance.now() - t0) / 1000;
-  if (job.state !== 'done') throw new Error(`replay ${job.state}: ${job.error?.message}`);
-  const timings = (job.result as { manifest: { timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number } } }).manifest.timings;
+  // The first replay of a process also pays for compiling the code it runs (JIT); an SRE comparing
+  // models runs several. Reported: the first, and the median of the next three (the budget's figure).
+  const replays: Array<{ seconds: number; timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number } }> = [];
+  for (let k = 0; k < 4; k++) {
+    const t0 = performance.now();
+    const { jobId } = await engine.call('runs.start', { models: [model.id], batchSize: 1024 });
+    const job = await engine.jobs.wait(jobId);
+    const seconds = (performance.now() - t0) / 1000;
+    if (job.state !== 'done') throw new Error(`replay ${job.state}: ${job.error?.message}`);
+    replays.push({ seconds, timings: (job.result as { manifest: { timings: (typeof replays)[number]['timings'] } }).manifest.timings });
+  }
+  const firstReplaySeconds = replays[0]!.seconds;
+  const median = [...replays.slice(1)].sort((a, b) => a.seconds - b.seconds)[1]!;
+  const replaySeconds = median.seconds;
+  const timings = median.timings;
   engine.close();
 
   // The same feature matrix, scored by onnxruntime directly in the same batches. On the way, each
@@ -101,12 +110,17 @@ export async function changeRiskBench() {
   const matrix = new Float32Array(rows.length * FEATURES.length);
   rows.forEach((r, i) => matrix.set(r, i * FEATURES.length));
   const session = await ort.InferenceSession.create(fs.readFileSync(modelFile), { intraOpNumThreads: 1, interOpNumThreads: 1 });
-  const tr = performance.now();
-  for (let s = 0; s < rows.length; s += 1024) {
-    const n = Math.min(1024, rows.length - s);
-    await session.run({ features: new ort.Tensor('float32', matrix.subarray(s * FEATURES.length, (s + n) * FEATURES.length), [n, FEATURES.length]) });
+  // Three passes, the median reported (the first also warms onnxruntime's code, as the first replay does).
+  const rawTimes: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const tr = performance.now();
+    for (let s = 0; s < rows.length; s += 1024) {
+      const n = Math.min(1024, rows.length - s);
+      await session.run({ features: new ort.Tensor('float32', matrix.subarray(s * FEATURES.length, (s + n) * FEATURES.length), [n, FEATURES.length]) });
+    }
+    rawTimes.push((performance.now() - tr) / 1000);
   }
-  const rawSeconds = (performance.now() - tr) / 1000;
+  const rawSeconds = [...rawTimes].sort((a, b) => a - b)[1]!;
   await session.release();
 
   // Scorecard: 1000 Poisson-bootstrap resamples over 100k predictions.
@@ -142,6 +156,7 @@ export async function changeRiskBench() {
     replay: {
       changes: N, model: '200 trees, depth 5, 8 features', replaySeconds: r2(replaySeconds), rawInferenceSeconds: r2(rawSeconds),
       ratioToRaw: r2(replaySeconds / rawSeconds), budgetRatio: 1.5,
+      firstReplaySeconds: r2(firstReplaySeconds), firstRatioToRaw: r2(firstReplaySeconds / rawSeconds),
       // The replay's own clock. Store is what the run waited for: the writing is on a worker thread.
       replayTimingsMs: timings, inferenceRatioToRaw: r2(timings.inferenceMs / 1000 / rawSeconds),
       // Each part alone, on one thread. A replay must do all of it; on this machine's cores it can

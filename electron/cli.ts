@@ -294,7 +294,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     })
     .option('--workspaces-dir <dir>', 'where named workspaces live', undefined)
     .action(async (opts: { workspace?: string; port?: number; workspacesDir?: string }) => {
-      const engine = createEngine({ workspacesDir: opts.workspacesDir ?? workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR });
+      const engine = createEngine({ workspacesDir: opts.workspacesDir ?? workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR, warmThreads: true });
       if (opts.workspace) await engine.call('workspace.openPath', { path: opts.workspace, create: !fs.existsSync(opts.workspace) });
       const server = await startServer({ engine, rendererDir: RENDERER_DIR, ...(opts.port !== undefined ? { port: opts.port } : {}) });
       io.out(`Shadowbench is serving on ${server.url}\n`);

@@ -100,6 +100,12 @@ export interface EngineOptions {
   workspacesDir: string;
   /** Folder with the committed demo inputs. */
   sampleDataDir?: string;
+  /**
+   * Long-lived hosts (serve mode) ready their worker threads' code in the background when a
+   * workspace opens, so the session's first import or run does not wait for it. Off for one-shot
+   * CLI commands, where that work would only compete with the command itself.
+   */
+  warmThreads?: boolean;
 }
 
 export interface CallContext {
@@ -142,10 +148,12 @@ export function createEngine(options: EngineOptions): Engine {
     markDetectionInterrupted(db);
     current?.db.close();
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
-    // With a workspace open, imports, runs and scorecards are a click away: ready their threads' code.
-    void warmImportWriter();
-    void warmSuggestionWriter();
-    void warmBootstrapThreads();
+    if (options.warmThreads) {
+      // With a workspace open, imports, runs and scorecards are a click away: ready their threads' code.
+      void warmImportWriter();
+      void warmSuggestionWriter();
+      void warmBootstrapThreads();
+    }
     return info();
   };
   // A model file uploaded through the host (serve mode): read once, then removed whatever happens.

@@ -62,7 +62,8 @@ export async function changeRiskBench() {
   const modelFile = path.join(dir, 'trees.onnx');
   fs.writeFileSync(modelFile, treesToOnnx(forest(random), -2, FEATURES.length));
 
-  const engine = createEngine({ workspacesDir: dir });
+  // As in serve mode, where an SRE runs replays: the threads' code is readied when the workspace opens.
+  const engine = createEngine({ workspacesDir: dir, warmThreads: true });
   const workspace = path.join(dir, 'bench.sbw');
   await engine.call('workspace.openPath', { path: workspace, create: true });
   await engine.call('import.startPath', { path: csv, kind: 'changes', timeUnit: 'ms' }).then(({ jobId }) => engine.jobs.wait(jobId));

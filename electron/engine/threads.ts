@@ -92,3 +92,20 @@ function bundleSource(source: string): string | null {
   bundles.set(source, code);
   return code;
 }
+
+/**
+ * Waiting on a worker's acknowledgements: `wait()` resolves at the next `wakeAll()`, for every
+ * waiter (a caller may have several things waiting at once; one slot would leave the others asleep
+ * for good). Waiters look at their condition again when woken.
+ */
+export function waitList(): { wait(): Promise<void>; wakeAll(): void } {
+  let waiting: Array<() => void> = [];
+  return {
+    wait: () => new Promise<void>((resolve) => waiting.push(resolve)),
+    wakeAll() {
+      const resume = waiting;
+      waiting = [];
+      for (const r of resume) r();
+    },
+  };
+}

@@ -124,8 +124,8 @@ describe('a shadow run with its suggestions stored on a writer thread', () => {
 });
 
 describe('the suggestion writer thread', () => {
-  const subjects = (): RunSubjects => {
-    const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT 4').pluck().all() as number[];
+  const subjects = (n = 4): RunSubjects => {
+    const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT ?').pluck().all(n) as number[];
     return runSubjects(ids.map((id) => ({ id, ts: T0 + id })), ids.map(() => ({ label: 0, source: 'none', incident: null })));
   };
   const batch = (): SuggestionBatch => ({
@@ -149,6 +149,22 @@ describe('the suggestion writer thread', () => {
       { score: 0.1, decision: 0, error: null, fault: null }, { score: null, decision: null, error: 'model lr returned NaN', fault: 'error' },
       { score: 0.9, decision: 1, error: null, fault: null }, { score: 0.5, decision: 1, error: null, fault: null },
     ]);
+  });
+
+  it('takes batches handed over without waiting for each, past its limit, and writes them all', async () => {
+    const sink = threadSink(db);
+    const runId = newRun();
+    sink.open(runId, subjects(40));
+    // 40 one-row batches at once, more than the 16 the writer may be behind: the ones over the limit
+    // wait, and every one of them must be woken as the writer catches up.
+    const one = (k: number): SuggestionBatch => ({
+      modelId: models.lr, start: k, scores: Float64Array.of(k / 40), decisions: Int8Array.of(0), latencies: new Float64Array(1),
+      errors: [null], fallbackIds: new Int32Array(1), faults: [null],
+    });
+    await Promise.all(Array.from({ length: 40 }, (_, k) => sink.write(one(k))));
+    await sink.drain();
+    await sink.close();
+    expect(db.prepare('SELECT score FROM suggestions WHERE run_id = ? ORDER BY score').pluck().all(runId)).toEqual(Array.from({ length: 40 }, (_, k) => k / 40));
   });
 
   it('writes on the run\'s own thread when the worker cannot start, and says so once', async () => {

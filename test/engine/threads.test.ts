@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { warmWorkerEntry, workerEntry } from '../../electron/engine/threads.js';
+import { waitList, warmWorkerEntry, workerEntry } from '../../electron/engine/threads.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
 
 /**
@@ -82,5 +82,22 @@ describe('worker thread entries', () => {
     await expect(warmWorkerEntry(caller(dir), 'broken-worker')).resolves.toBeUndefined();
     expect(workerEntry(caller(dir), 'broken-worker')!.code).toMatch(/tsx/);
     await expect(warmWorkerEntry(caller(dir), 'absent-worker')).resolves.toBeUndefined();
+  });
+
+  it('wake every waiter at once, and only those waiting at the time', async () => {
+    const acks = waitList();
+    const woken: number[] = [];
+    const three = [1, 2, 3].map((k) => acks.wait().then(() => woken.push(k)));
+    acks.wakeAll();
+    await Promise.all(three);
+    expect(woken).toEqual([1, 2, 3]);
+    // A later waiter waits for the next wake.
+    let late = false;
+    const next = acks.wait().then(() => (late = true));
+    await new Promise((r) => setImmediate(r));
+    expect(late).toBe(false);
+    acks.wakeAll();
+    await next;
+    expect(late).toBe(true);
   });
 });

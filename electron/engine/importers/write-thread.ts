@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ErrorCode } from '../../../shared/contract/index.js';
 import type { NormalRow } from '../../../shared/domain/normalize.js';
 import { EngineFailure } from '../errors.js';
-import { warmWorkerEntry, workerEntry } from '../threads.js';
+import { waitList, warmWorkerEntry, workerEntry } from '../threads.js';
 import { transferList, type PointsBatch } from './points-batch.js';
 import { CONFLICTS_KEPT } from './writer.js';
 import { openWriteSide, type Counts, type FinishRequest, type FinishResult, type WriteInit, type WriteSide } from './write-side.js';
@@ -102,12 +102,8 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
   let closed = false;
   // Messages held until the worker has loaded (their buffers are not handed over before then).
   const held: ToWriter[] = [{ type: 'open', init, cancel: cancelFlag }];
-  let wake: (() => void) | null = null;
-  const notify = (): void => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const acks = waitList();
+  const notify = acks.wakeAll;
   let finishing: { resolve: (r: FinishResult) => void; reject: (e: Error) => void; progress: (m: string) => void } | null = null;
   let closing: (() => void) | null = null;
   const fail = (err: Error): void => {
@@ -189,7 +185,7 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
     if (failure) throw failure;
     inFlight++;
     send(message);
-    while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+    while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await acks.wait();
     if (failure) throw failure;
   };
 
@@ -201,7 +197,7 @@ export function threadChannel(init: WriteInit, cancelled: () => boolean, entry =
     points: (batch) => queue({ type: 'points', batch }),
     counts: () => ({ ...total, conflicts: [...total.conflicts] }),
     async drain() {
-      while (inFlight > 0 && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+      while (inFlight > 0 && !failure && !inline) await acks.wait();
       if (failure) throw failure;
     },
     async finish(request, progress) {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../db/workspace.js';
-import { warmWorkerEntry, workerEntry } from '../threads.js';
+import { waitList, warmWorkerEntry, workerEntry } from '../threads.js';
 import { batchTransfers, suggestionWriter, type RunSubjects, type SuggestionBatch } from './suggestion-writer.js';
 
 /**
@@ -73,12 +73,8 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
   let closed = false;
   // Messages held until the worker has loaded (their buffers are handed over only then).
   const held: ToSuggestionWriter[] = [];
-  let wake: (() => void) | null = null;
-  const notify = (): void => {
-    const resume = wake;
-    wake = null;
-    resume?.();
-  };
+  const acks = waitList();
+  const notify = acks.wakeAll;
   let closing: (() => void) | null = null;
   const send = (message: ToSuggestionWriter): void => {
     if (!ready) held.push(message);
@@ -132,7 +128,7 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
   w.on('error', (err) => lost(err.message));
   w.on('exit', (code) => lost(`exit code ${code}`));
   const settle = async (): Promise<void> => {
-    while (inFlight > 0 && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+    while (inFlight > 0 && !failure && !inline) await acks.wait();
     if (failure) throw failure;
   };
   return {
@@ -149,7 +145,7 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
       if (inline) return inline.write(batch);
       inFlight++;
       send({ type: 'batch', batch });
-      while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await new Promise<void>((resolve) => (wake = resolve));
+      while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await acks.wait();
       if (failure) throw failure;
     },
     drain: settle,

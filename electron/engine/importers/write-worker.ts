@@ -3,30 +3,19 @@
 import { parentPort } from 'node:worker_threads';
 import { openWriteSide, type WriteSide } from './write-side.js';
 import type { FromWriter, ToWriter } from './write-thread.js';
+import { writerLoop } from '../writer-loop.js';
 
 const port = parentPort!;
 const post = (message: FromWriter): void => port.postMessage(message);
 let side: WriteSide | null = null;
 let cancel: Int32Array | null = null;
-let failed = false;
 
 const check = (): void => {
   if (cancel && Atomics.load(cancel, 0) !== 0) throw new Error('cancelled');
 };
 
-port.on('message', (message: ToWriter) => {
-  if (message.type === 'close') {
-    try {
-      side?.close();
-    } finally {
-      side = null;
-      post({ type: 'closed' });
-    }
-    return;
-  }
-  // After a failure the transaction is gone: what was already queued is dropped.
-  if (failed) return;
-  try {
+writerLoop<ToWriter>(port, {
+  handle(message) {
     switch (message.type) {
       case 'open':
         cancel = new Int32Array(message.cancel);
@@ -44,15 +33,11 @@ port.on('message', (message: ToWriter) => {
         post({ type: 'finished', result: side!.finish(message.request, (text) => post({ type: 'progress', message: text }), check) });
         return;
     }
-  } catch (err) {
-    failed = true;
-    try {
-      side?.close();
-    } catch {
-      // the error that got us here is the one to report
-    }
+  },
+  // After a failure the transaction is gone: it is rolled back here.
+  release() {
+    side?.close();
     side = null;
-    post({ type: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code ?? null });
-  }
+  },
+  failure: (err) => ({ type: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code ?? null }),
 });
-post({ type: 'ready' });

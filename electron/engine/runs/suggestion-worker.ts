@@ -5,26 +5,15 @@ import { parentPort } from 'node:worker_threads';
 import { openWorkspace, type Db } from '../db/workspace.js';
 import { suggestionWriter, type SuggestionBatch } from './suggestion-writer.js';
 import type { FromSuggestionWriter, ToSuggestionWriter } from './suggestion-sink.js';
+import { writerLoop } from '../writer-loop.js';
 
 const port = parentPort!;
 const post = (message: FromSuggestionWriter): void => port.postMessage(message);
 let db: Db | null = null;
 let write: ((batch: SuggestionBatch) => void) | null = null;
-let failed = false;
 
-port.on('message', (message: ToSuggestionWriter) => {
-  if (message.type === 'close') {
-    try {
-      db?.close();
-    } finally {
-      db = null;
-      post({ type: 'closed' });
-    }
-    return;
-  }
-  // After a failure what was queued is dropped: the run is failing and deletes its rows.
-  if (failed) return;
-  try {
+writerLoop<ToSuggestionWriter>(port, {
+  handle(message) {
     switch (message.type) {
       case 'open':
         // A second connection to the workspace the run's thread opened and checked (through
@@ -40,9 +29,11 @@ port.on('message', (message: ToSuggestionWriter) => {
         post({ type: 'written' });
         return;
     }
-  } catch (err) {
-    failed = true;
-    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
-  }
+  },
+  // After a failure the run is failing and deletes its rows: what is queued is dropped.
+  release() {
+    db?.close();
+    db = null;
+  },
+  failure: (err) => ({ type: 'failed', message: err instanceof Error ? err.message : String(err) }),
 });
-post({ type: 'ready' });

@@ -253,6 +253,32 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const mixed = 'time,cpu\n2026-01-05T09:00:00Z,1\n2026-01-05 09:01:00,2\n';
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
   });
+
+  it('keeps every point, gap and line number of a file far bigger than one hand-over to the writer', async () => {
+    // 700 rows × 12 columns = 8400 cells, handed on a few thousand points at a time; row 400 has a
+    // bad value past the first hand-over, every 7th cell of column 5 is a gap.
+    const columns = Array.from({ length: 12 }, (_, j) => `svc${j % 3}/m${j}`);
+    const lines = [`time,${columns.join(',')}`];
+    for (let r = 0; r < 700; r++) {
+      lines.push([1767600000 + r * 60, ...columns.map((_, j) => (j === 5 && r % 7 === 0 ? '' : r === 400 && j === 9 ? 'n/a' : String(r * 100 + j)))].join(','));
+    }
+    const file = writeFile(dir, 'big-wide.csv', `${lines.join('\n')}\n`);
+    const strict = await importPath(engine, file, { kind: 'telemetry' });
+    expect(strict.status).toBe('refused');
+    expect(strict.rejected).toEqual([expect.objectContaining({ line: 402, reason: expect.stringMatching(/value "n\/a" is not a number/) })]);
+    const report = await importPath(engine, file, { kind: 'telemetry', acceptValidRows: true });
+    const gaps = Math.ceil(700 / 7);
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 700 * 12 - gaps - 1, rowsRejected: 1 });
+    const stored = points();
+    expect(stored).toHaveLength(700 * 12 - gaps - 1);
+    const byKey = new Map(stored.map((p) => [`${p.service}/${p.metric}@${p.ts}`, p.value]));
+    for (let r = 0; r < 700; r++) {
+      for (let j = 0; j < 12; j++) {
+        const expected = (j === 5 && r % 7 === 0) || (r === 400 && j === 9) ? undefined : r * 100 + j;
+        expect(byKey.get(`${columns[j]}@${(1767600000 + r * 60) * 1000}`)).toBe(expected);
+      }
+    }
+  });
 });
 
 describe('delimited text from spreadsheets in other locales', () => {

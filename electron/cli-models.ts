@@ -33,7 +33,11 @@ export function printScorecard(card: Scorecard, out: (t: string) => void): void 
   out(`${card.model.name} v${card.model.version}: ${card.n} changes, ${card.positives} caused incidents (threshold ${card.threshold})\n`);
   for (const key of ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'expected_cost']) out(`  ${key.padEnd(18)} ${interval(m[key])}\n`);
   out(`  cost-optimal threshold ${pct(card.costOptimalThreshold)}; errors ${(card.operations.error_rate * 100).toFixed(1)} %, fallbacks ${(card.operations.fallback_rate * 100).toFixed(1)} %\n`);
-  if (card.drift) out(`  drift vs ${card.drift.reference}: max PSI ${card.drift.maxPsi?.toFixed(2) ?? '—'} on ${card.drift.worst ?? '—'}${card.drift.flag ? ' — DRIFT FLAG RAISED' : ''}\n`);
+  if (card.drift) {
+    const skipped = card.drift.features.filter((f) => f.note).map((f) => f.feature);
+    out(`  drift vs ${card.drift.reference}: max PSI ${card.drift.maxPsi?.toFixed(2) ?? '—'} on ${card.drift.worst ?? '—'}${card.drift.flag ? ' — DRIFT FLAG RAISED' : ''}`
+      + `${skipped.length > 0 ? ` (not compared, history window incomplete: ${skipped.join(', ')})` : ''}\n`);
+  }
 }
 
 export function registerModelCommands(program: Command, kit: CliKit): void {

@@ -93,6 +93,8 @@ export const FeatureDrift = z.object({
   band: z.enum(['stable', 'moderate', 'drift']).nullable(),
   ks: z.number().nullable(),
   ksP: z.number().nullable(),
+  /** why the feature was not compared (its history window is incomplete in one of the periods); runs stored before it lack it */
+  note: z.string().nullable().optional(),
 });
 
 /** Drift of one model's inputs in one run against its reference window. */

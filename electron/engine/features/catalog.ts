@@ -23,6 +23,27 @@ export type HistoryFeature = keyof typeof HISTORY_FEATURES;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
+/**
+ * How far back each history feature looks. A change less than this after the workspace's first
+ * change has a truncated window (its author seems to have made fewer changes than they did), so
+ * comparisons of such a feature between periods use only changes whose window is complete.
+ */
+export const HISTORY_WINDOW_OF: Record<HistoryFeature, number> = {
+  service_changes_7d: 7 * DAY,
+  hours_since_prev_change: 30 * DAY,
+  service_incidents_30d: 30 * DAY,
+  author_changes_90d: 90 * DAY,
+  service_failed_change_rate_90d: 90 * DAY,
+  hour_of_day: 0,
+  is_weekend: 0,
+  service_tier: 0,
+};
+
+/** The history window a feature needs (0 for attributes and the change's own time). */
+export function historyWindowOf(feature: string): number {
+  return Object.hasOwn(HISTORY_WINDOW_OF, feature) ? HISTORY_WINDOW_OF[feature as HistoryFeature] : 0;
+}
+
 export interface ChangeRow {
   id: number;
   externalId: string;
@@ -64,7 +85,7 @@ export function featureCatalog(db: Db): FeatureCatalog {
  * service_failed_change_rate_90d are the longest): one change's features need only the changes in
  * [t − HISTORY_WINDOW_MS, t]. A test checks windowed history gives every change the same values.
  */
-export const HISTORY_WINDOW_MS = 90 * DAY;
+export const HISTORY_WINDOW_MS = Math.max(...Object.values(HISTORY_WINDOW_OF));
 
 // Changes cross from SQLite as one JSON array per column per slice: better-sqlite3 builds a JS
 // array per row and a string per text cell (~80 ms per text column per 100k rows), while V8's

@@ -1,12 +1,24 @@
 import type { ModelDrift } from '../../../shared/contract/drills.js';
 import { ks2, psi, psiBand } from '../../../shared/metrics/drift.js';
 import type { Db } from '../db/workspace.js';
-import { buildFeatures, type ChangeRow } from '../features/catalog.js';
+import { buildFeatures, historyWindowOf, type ChangeRow } from '../features/catalog.js';
 import type { Outcome } from '../features/outcomes.js';
 
 /** The reference window is capped at its most recent rows: enough for deciles, cheap to build. */
 const MAX_REFERENCE = 20_000;
 const MIN_REFERENCE = 30;
+const DAY = 86_400_000;
+
+/** The values of rows at or after `from` (all of them when every row is). */
+function completeRows(values: ArrayLike<number>, times: ArrayLike<number>, from: number): Float64Array {
+  let kept = 0;
+  for (let i = 0; i < times.length; i++) if (times[i]! >= from) kept++;
+  if (kept === times.length) return Float64Array.from(values);
+  const out = new Float64Array(kept);
+  let k = 0;
+  for (let i = 0; i < times.length; i++) if (times[i]! >= from) out[k++] = values[i]!;
+  return out;
+}
 
 /**
  * Where a model's "normal" inputs come from: the changes it was trained on (before its
@@ -27,18 +39,32 @@ export function referenceWindow(all: readonly ChangeRow[], firstSubjectTs: numbe
  */
 export function modelDrift(db: Db, input: {
   modelId: number; features: readonly string[]; replayed: readonly ArrayLike<number>[];
+  /** the time of each replayed row (the change's), in the order of `replayed` */
+  replayedTimes: ArrayLike<number>;
   all: readonly ChangeRow[]; outcomes: Map<number, Outcome>; firstSubjectTs: number; trainedUntil: number | null;
 }): ModelDrift | null {
   if (input.features.length === 0) return null;
   const { rows, label } = referenceWindow(input.all, input.firstSubjectTs, input.trainedUntil);
   if (rows.length < MIN_REFERENCE) return null;
   const matrix = buildFeatures(db, rows, input.features, input.outcomes, input.all);
+  // A history feature counted over a window that reaches back past the workspace's first change
+  // reads low (a 90-day count 10 days in), and grows as the history fills: compared across
+  // periods that is drift of the data's start, not of the world. Such rows are left out.
+  const historyStart = input.all.length > 0 ? input.all[0]!.ts : 0;
   const features = input.features.map((feature, j) => {
-    const reference = Float64Array.from(matrix, (r) => r[j]!);
-    const value = psi(reference, input.replayed[j]!);
-    const ks = ks2(reference, input.replayed[j]!);
+    const complete = historyStart + historyWindowOf(feature);
+    const reference = completeRows(Float64Array.from(matrix, (r) => r[j]!), rows.map((r) => r.ts), complete);
+    const replayed = completeRows(input.replayed[j]!, input.replayedTimes, complete);
+    if (reference.length < MIN_REFERENCE || replayed.length < MIN_REFERENCE) {
+      const days = Math.round(historyWindowOf(feature) / DAY);
+      const note = `not compared: it counts the ${days} days before each change, complete only for changes from ${new Date(complete).toISOString().slice(0, 10)} on `
+        + `(${reference.length} in the reference, ${replayed.length} in the run; at least ${MIN_REFERENCE} of each needed)`;
+      return { feature, psi: null, band: null, ks: null, ksP: null, note };
+    }
+    const value = psi(reference, replayed);
+    const ks = ks2(reference, replayed);
     const finite = Number.isFinite(value);
-    return { feature, psi: finite ? value : null, band: finite ? psiBand(value) : null, ks: Number.isFinite(ks.d) ? ks.d : null, ksP: Number.isFinite(ks.p) ? ks.p : null };
+    return { feature, psi: finite ? value : null, band: finite ? psiBand(value) : null, ks: Number.isFinite(ks.d) ? ks.d : null, ksP: Number.isFinite(ks.p) ? ks.p : null, note: null };
   });
   const worst = features.reduce<(typeof features)[number] | null>((best, f) => (f.psi !== null && (best === null || f.psi > best.psi!) ? f : best), null);
   return {

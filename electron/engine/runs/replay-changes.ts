@@ -146,13 +146,14 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
     let done = 0;
     const fallbackWidth = fallback ? fallback.scorer.features.length : 0;
     const fallbackRows = fallback ? packRows(columns(fallback.scorer), n) : null;
+    const rowTimes = (rowsInfo ?? rowTimesAndServices(changes)).times;
     for (const { scorer, reference } of loaded.slice(0, config.models.length)) {
       const cols = columns(scorer);
       const width = cols.length;
       const matrix = packRows(cols, n);
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
       const tDrift = performance.now();
-      const drift = modelDrift(db, { modelId: scorer.modelId, features: scorer.features, replayed: cols, all, outcomes, firstSubjectTs: changes[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil });
+      const drift = modelDrift(db, { modelId: scorer.modelId, features: scorer.features, replayed: cols, replayedTimes: rowTimes, all, outcomes, firstSubjectTs: changes[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil });
       if (drift) drifts.push(drift);
       timings.driftMs += performance.now() - tDrift;
       for (let start = 0; start < n; start += config.batchSize) {

@@ -279,7 +279,7 @@ function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean 
           <tbody>
             {drift.map((f) => (
               <tr key={f.feature}>
-                <td>{f.feature}</td><td>{num(base.get(f.feature)?.psi ?? null, 2)}</td><td>{num(f.psi, 2)}</td>
+                <td title={f.note ?? undefined}>{f.feature}{f.note ? <span className="muted small"> (not compared: history incomplete)</span> : null}</td><td>{num(base.get(f.feature)?.psi ?? null, 2)}</td><td>{num(f.psi, 2)}</td>
                 <td className={f.band === 'drift' ? 'verdict-fail' : f.band === 'moderate' ? 'verdict-inconclusive' : ''}>{f.band ?? '—'}</td><td>{f.ksP === null ? '—' : f.ksP < 1e-4 ? '< 0.0001' : f.ksP.toFixed(4)}</td>
               </tr>
             ))}

@@ -62,6 +62,11 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
           {card.drift.flag ? ` (${card.drift.features.filter((f) => f.band === 'drift').length} of ${card.drift.features.length} features past 0.25)` : ''}
         </p>
       )}
+      {card.drift && card.drift.features.some((f) => f.note) && (
+        <p className="muted small" data-testid="drift-not-compared" title={card.drift.features.filter((f) => f.note).map((f) => `${f.feature}: ${f.note}`).join('\n')}>
+          Not compared (history window incomplete): {card.drift.features.filter((f) => f.note).map((f) => f.feature).join(', ')}
+        </p>
+      )}
     </div>
   );
 }

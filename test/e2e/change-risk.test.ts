@@ -51,6 +51,15 @@ describe('change risk in the browser', () => {
   it('runs the models in shadow, with progress, and opens the scorecards', async () => {
     await page.getByTestId('nav-runs').click();
     for (const box of await page.getByTestId('run-models').locator('input[type=checkbox]').all()) await box.check();
+    // The range starts after every chosen model's training cutoff; moved earlier, the form says which
+    // models would be scored on changes they were trained on.
+    const from = page.getByLabel('From');
+    const clean = await from.inputValue();
+    expect(await page.getByTestId('run-training-overlap').count()).toBe(0);
+    await from.fill('2026-10-23');
+    expect(await page.getByTestId('run-training-overlap').textContent()).toMatch(/demo-gbdt v1 was trained on changes before 2026-10-23 09:30.*Start on or after/);
+    await from.fill(clean);
+    expect(await page.getByTestId('run-training-overlap').count()).toBe(0);
     await page.getByTestId('run-start').click();
     await page.getByTestId('scorecard-risk-lr').waitFor({ timeout: 60_000 });
     for (const name of ['risk-lr', 'rules', 'sk-size', 'demo-gbdt']) {

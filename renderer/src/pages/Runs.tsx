@@ -3,13 +3,17 @@ import { JobProgress } from '../components/Progress.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 
+const DAY = 86_400_000;
+
 export function Runs() {
   const { models, runs, services, startRun, runJobId, jobs, openRun, workspace } = useStore();
   const active = models.filter((m) => m.status === 'active' && m.task === 'change-risk');
   const [chosen, setChosen] = useState<number[]>([]);
+  // The first whole day after the latest training cutoff: the day of the cutoff itself still holds
+  // changes the model was trained on (the date input has no time of day).
   const defaultFrom = useMemo(() => {
     const cutoffs = active.filter((m) => chosen.includes(m.id) && m.trainedUntil !== null).map((m) => m.trainedUntil!);
-    return cutoffs.length > 0 ? new Date(Math.max(...cutoffs)).toISOString().slice(0, 10) : '';
+    return cutoffs.length > 0 ? new Date(Math.ceil(Math.max(...cutoffs) / DAY) * DAY).toISOString().slice(0, 10) : '';
   }, [active, chosen]);
   const [from, setFrom] = useState('');
   const [until, setUntil] = useState('');
@@ -20,6 +24,9 @@ export function Runs() {
   const job = runJobId ? jobs[runJobId] : undefined;
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   const effectiveFrom = from || defaultFrom;
+  // A run that starts before a model's training cutoff scores changes it learned from: its metrics read too good.
+  const fromMs = effectiveFrom ? Date.parse(`${effectiveFrom}T00:00:00Z`) : -Infinity;
+  const trainedOnRun = active.filter((m) => chosen.includes(m.id) && m.trainedUntil !== null && fromMs < m.trainedUntil);
   return (
     <div className="page runs">
       <form className="card form" onSubmit={(e) => {
@@ -57,6 +64,12 @@ export function Runs() {
             </select>
           </label>
         </div>
+        {trainedOnRun.length > 0 && (
+          <p className="verdict-inconclusive small" data-testid="run-training-overlap">
+            ⚠ {trainedOnRun.map((m) => `${m.name} v${m.version} was trained on changes before ${fmtTime(m.trainedUntil!)}`).join('; ')} UTC: this range
+            includes some of them, so {trainedOnRun.length > 1 ? 'their' : 'its'} scores there are not a fair test. Start on or after {defaultFrom} for a clean one.
+          </p>
+        )}
         <div className="form-row">
           <label className="checkbox"><input type="checkbox" checked={useRule} onChange={(e) => setUseRule(e.target.checked)} /> Set the attribution rule</label>
           {useRule && <>

@@ -13,6 +13,8 @@ import type { Engine } from './engine/engine.js';
  */
 export interface CliKit {
   out: (text: string) => void;
+  /** to stderr: what the user should know that is not the command's output */
+  warn: (text: string) => void;
   withWorkspace<T>(workspace: string, work: (engine: Engine) => Promise<T>, options?: { create?: boolean }): Promise<T>;
   runJob(engine: Engine, jobId: string): Promise<{ state: string; result?: unknown; error: { message: string } | null }>;
   fail(code: number, message: string): never;
@@ -143,6 +145,14 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
         if (cutoffs.length === 0) kit.fail(2, '--from after-training: none of these models was trained in-app');
         from = Math.max(...cutoffs);
       } else if (opts.from) from = time(opts.from, '--from', kit);
+      // A range reaching into a model's training window scores changes it learned from: say so (a CI
+      // job comparing scorecards would otherwise trust numbers that read too good).
+      const first = from ?? (await engine.call('changes.page', { order: 'asc', limit: 1 })).rows[0]?.ts;
+      for (const m of (await engine.call('models.list', {})).filter((x) => ids.includes(x.id))) {
+        if (m.trainedUntil !== null && first !== undefined && first < m.trainedUntil) {
+          kit.warn(`warning: ${m.name} v${m.version} was trained on changes before ${new Date(m.trainedUntil).toISOString()}; this run starts earlier, so some of its scores are on its own training data (--from after-training avoids that)\n`);
+        }
+      }
       const { jobId } = await engine.call('runs.start', {
         models: ids, ...(from !== undefined ? { from } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
         ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}), ...(fallback !== undefined ? { fallbackModel: fallback } : {}),

@@ -260,6 +260,7 @@ export function buildProgram(io: Io = defaultIo): Command {
 
   const kit: CliKit = {
     out: io.out,
+    warn: io.err,
     async withWorkspace(workspace, work, options = {}) {
       const engine = createEngine({ workspacesDir: workspacesDir() });
       try {

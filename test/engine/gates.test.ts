@@ -17,6 +17,7 @@ beforeAll(async () => {
   expect((await cli(['champion', '--workspace', workspace, '--model', 'rules'])).out).toBe('champion: rules v1 (id 7)\n');
   const run = await cli(['run', '--workspace', workspace, '--models', 'rules,demo-gbdt,demo-shuffled', '--from', 'after-training', '--resamples', '200']);
   expect(run.code, run.err).toBe(0);
+  expect(run.err).not.toMatch(/warning/);
 }, 240_000);
 
 describe('promotion gates on the demo workspace', () => {
@@ -122,5 +123,12 @@ describe('score-change', () => {
     expect(missing.err).toMatch(/needs the attributes .*lines_deleted/);
     fs.writeFileSync(change, JSON.stringify({ service: 'nowhere', attributes: {} }));
     expect((await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change])).err).toContain('Unknown service "nowhere"');
+  });
+
+  it('warns when a run reaches into a model\'s training window (only for the models it does)', async () => {
+    const r = await cli(['run', '--workspace', workspace, '--models', 'rules,demo-gbdt', '--from', '2026-10-01T00:00:00Z', '--resamples', '0']);
+    expect(r.code, r.err).toBe(0);
+    const warnings = r.err.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toEqual([expect.stringMatching(/^warning: demo-gbdt v1 was trained on changes before 2026-10-23T09:30:\d\d\.000Z; this run starts earlier, .*--from after-training/)]);
   });
 });

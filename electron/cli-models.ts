@@ -6,6 +6,7 @@ import { sortPredictions, thresholdSweep } from '../shared/metrics/classificatio
 import { bootstrapMetrics } from '../shared/metrics/bootstrap.js';
 import { parseTimestamp } from '../shared/domain/time.js';
 import type { Engine } from './engine/engine.js';
+import { warmUpSummary } from '../shared/drills/warm-up.js';
 
 /**
  * `shadowbench models …`, `run` and `evaluate`: the change-risk commands. They share the engine
@@ -36,9 +37,9 @@ export function printScorecard(card: Scorecard, out: (t: string) => void): void 
   for (const key of ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'expected_cost']) out(`  ${key.padEnd(18)} ${interval(m[key])}\n`);
   out(`  cost-optimal threshold ${pct(card.costOptimalThreshold)}; errors ${(card.operations.error_rate * 100).toFixed(1)} %, fallbacks ${(card.operations.fallback_rate * 100).toFixed(1)} %\n`);
   if (card.drift) {
-    const skipped = card.drift.features.filter((f) => f.note).map((f) => f.feature);
-    out(`  drift vs ${card.drift.reference}: max PSI ${card.drift.maxPsi?.toFixed(2) ?? '—'} on ${card.drift.worst ?? '—'}${card.drift.flag ? ' — DRIFT FLAG RAISED' : ''}`
-      + `${skipped.length > 0 ? ` (not compared, history window incomplete: ${skipped.join(', ')})` : ''}\n`);
+    out(`  drift vs ${card.drift.reference}: max PSI ${card.drift.maxPsi?.toFixed(2) ?? '—'} on ${card.drift.worst ?? '—'}${card.drift.flag ? ' — DRIFT FLAG RAISED' : ''}\n`);
+    const warmUp = warmUpSummary(card.drift);
+    if (warmUp) out(`  ${warmUp}\n`);
   }
 }
 

@@ -93,8 +93,12 @@ export const FeatureDrift = z.object({
   band: z.enum(['stable', 'moderate', 'drift']).nullable(),
   ks: z.number().nullable(),
   ksP: z.number().nullable(),
-  /** why the feature was not compared (its history window is incomplete in one of the periods); runs stored before it lack it */
-  note: z.string().nullable().optional(),
+  /**
+   * A history feature's warm-up: how many changes on each side come less than its window after the
+   * workspace's first change (their counts are truncated). Null when none do or the feature has no
+   * window; runs stored before it lack it.
+   */
+  warmUp: z.object({ reference: z.number().int(), run: z.number().int(), windowDays: z.number(), historyStart: z.number() }).nullable().optional(),
 });
 
 /** Drift of one model's inputs in one run against its reference window. */

@@ -3,12 +3,13 @@ import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { buildFeatureColumns, loadChanges } from '../../electron/engine/features/catalog.js';
 import { labelChanges } from '../../electron/engine/features/outcomes.js';
 import { modelDrift } from '../../electron/engine/runs/drift.js';
+import { warmUpSummary } from '../../shared/drills/warm-up.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
 /**
  * Drift of history features: a count over the 90 days before a change reads low for the first 90
  * days of a workspace's history (the window reaches back before the first change) and then levels
- * off. Compared with a later period that is the data's start, not a change in the world.
+ * off. The model does see that shift, so it is flagged; warmUp says how much of it is the data's start.
  */
 
 const DAY = 86_400_000;
@@ -39,24 +40,24 @@ function driftFrom(workspace: string, firstSubjectDay: number) {
 }
 
 describe('drift of history features', () => {
-  it('compares a 90-day count only over changes with 90 days of history behind them', async () => {
-    // Reference: days 0–149, of which 90–149 have a full window (each author: exactly 90 changes in it).
+  it('flags the shift a warming-up 90-day count gives the model, and says how much of it is warm-up', async () => {
+    // Reference: days 0–149; the counts of days 0–89 are truncated (0…89 against a steady 90 in the run).
     const drift = driftFrom(await steadyWorkspace(200), 150);
     const author = drift.features.find((f) => f.feature === 'author_changes_90d')!;
-    // With the warm-up counted, the reference holds 0…89 against a run of 90s: PSI far past 0.25.
-    expect(author).toMatchObject({ psi: 0, band: 'stable', note: null });
-    expect(drift.features.find((f) => f.feature === 'lines_added')!.band).toBe('stable');
-    expect(drift.flag).toBe(false);
+    expect(author.band).toBe('drift');
+    expect(drift.flag).toBe(true);
+    expect(author.warmUp).toEqual({ reference: 360, run: 0, windowDays: 90, historyStart: T0 + 10 * 3_600_000 });
+    // A feature with no history window has no warm-up and, steady, no drift.
+    expect(drift.features.find((f) => f.feature === 'lines_added')!).toMatchObject({ band: 'stable', warmUp: null });
+    expect(warmUpSummary(drift)).toBe('Partly history warm-up — changes less than a window after the first one (2026-01-01) have truncated counts: '
+      + 'author_changes_90d (90-day window: 60 % of the reference, 0 % of the run). Part of the shift is the history filling up; the model sees it all the same.');
   });
 
-  it('says a feature was not compared, and why, when no change in a period has its full window', async () => {
+  it('counts the warm-up on both sides when the run itself is inside the window, and says nothing of stable features', async () => {
     const drift = driftFrom(await steadyWorkspace(60), 40);
-    const author = drift.features.find((f) => f.feature === 'author_changes_90d')!;
-    expect(author).toMatchObject({ psi: null, band: null, ks: null });
-    expect(author.note).toBe('not compared: it counts the 90 days before each change, complete only for changes from 2026-04-01 on (0 in the reference, 0 in the run; at least 30 of each needed)');
-    // Features with no history window are compared as before, and the flag ignores what was not compared.
-    expect(drift.features.find((f) => f.feature === 'lines_added')!.psi).not.toBeNull();
-    expect(drift.worst).toBe('lines_added');
-    expect(drift.flag).toBe(false);
+    expect(drift.features.find((f) => f.feature === 'author_changes_90d')!.warmUp).toMatchObject({ reference: 160, run: 80 });
+    expect(drift.features.find((f) => f.feature === 'lines_added')!.warmUp).toBeNull();
+    const stable = { ...drift, features: drift.features.map((f) => ({ ...f, band: 'stable' as const })) };
+    expect(warmUpSummary(stable)).toBeNull();
   });
 });

@@ -9,15 +9,11 @@ const MAX_REFERENCE = 20_000;
 const MIN_REFERENCE = 30;
 const DAY = 86_400_000;
 
-/** The values of rows at or after `from` (all of them when every row is). */
-function completeRows(values: ArrayLike<number>, times: ArrayLike<number>, from: number): Float64Array {
-  let kept = 0;
-  for (let i = 0; i < times.length; i++) if (times[i]! >= from) kept++;
-  if (kept === times.length) return Float64Array.from(values);
-  const out = new Float64Array(kept);
-  let k = 0;
-  for (let i = 0; i < times.length; i++) if (times[i]! >= from) out[k++] = values[i]!;
-  return out;
+/** How many of `times` fall before `from`. */
+function countBefore(times: ArrayLike<number>, from: number): number {
+  let n = 0;
+  for (let i = 0; i < times.length; i++) if (times[i]! < from) n++;
+  return n;
 }
 
 /**
@@ -48,23 +44,21 @@ export function modelDrift(db: Db, input: {
   if (rows.length < MIN_REFERENCE) return null;
   const matrix = buildFeatures(db, rows, input.features, input.outcomes, input.all);
   // A history feature counted over a window that reaches back past the workspace's first change
-  // reads low (a 90-day count 10 days in), and grows as the history fills: compared across
-  // periods that is drift of the data's start, not of the world. Such rows are left out.
+  // reads low (a 90-day count 10 days in) and grows as the history fills. That is a real shift in
+  // what the model sees (and it learned from the truncated values), so it counts towards the flag;
+  // warmUp says how much of each side is in it, so nobody reads it as the world changing.
   const historyStart = input.all.length > 0 ? input.all[0]!.ts : 0;
+  const referenceTimes = rows.map((r) => r.ts);
   const features = input.features.map((feature, j) => {
-    const complete = historyStart + historyWindowOf(feature);
-    const reference = completeRows(Float64Array.from(matrix, (r) => r[j]!), rows.map((r) => r.ts), complete);
-    const replayed = completeRows(input.replayed[j]!, input.replayedTimes, complete);
-    if (reference.length < MIN_REFERENCE || replayed.length < MIN_REFERENCE) {
-      const days = Math.round(historyWindowOf(feature) / DAY);
-      const note = `not compared: it counts the ${days} days before each change, complete only for changes from ${new Date(complete).toISOString().slice(0, 10)} on `
-        + `(${reference.length} in the reference, ${replayed.length} in the run; at least ${MIN_REFERENCE} of each needed)`;
-      return { feature, psi: null, band: null, ks: null, ksP: null, note };
-    }
-    const value = psi(reference, replayed);
-    const ks = ks2(reference, replayed);
+    const reference = Float64Array.from(matrix, (r) => r[j]!);
+    const value = psi(reference, input.replayed[j]!);
+    const ks = ks2(reference, input.replayed[j]!);
     const finite = Number.isFinite(value);
-    return { feature, psi: finite ? value : null, band: finite ? psiBand(value) : null, ks: Number.isFinite(ks.d) ? ks.d : null, ksP: Number.isFinite(ks.p) ? ks.p : null, note: null };
+    const window = historyWindowOf(feature);
+    const inReference = window > 0 ? countBefore(referenceTimes, historyStart + window) : 0;
+    const inRun = window > 0 ? countBefore(input.replayedTimes, historyStart + window) : 0;
+    const warmUp = inReference + inRun === 0 ? null : { reference: inReference, run: inRun, windowDays: Math.round(window / DAY), historyStart };
+    return { feature, psi: finite ? value : null, band: finite ? psiBand(value) : null, ks: Number.isFinite(ks.d) ? ks.d : null, ksP: Number.isFinite(ks.p) ? ks.p : null, warmUp };
   });
   const worst = features.reduce<(typeof features)[number] | null>((best, f) => (f.psi !== null && (best === null || f.psi > best.psi!) ? f : best), null);
   return {

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { DrillModelReport, DrillReport, PerturbationInput, SavedDrill } from '../../../shared/contract/drills.js';
 import type { JobStatus } from '../../../shared/contract/records.js';
+import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { JobProgress } from '../components/Progress.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
@@ -279,13 +280,14 @@ function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean 
           <tbody>
             {drift.map((f) => (
               <tr key={f.feature}>
-                <td title={f.note ?? undefined}>{f.feature}{f.note ? <span className="muted small"> (not compared: history incomplete)</span> : null}</td><td>{num(base.get(f.feature)?.psi ?? null, 2)}</td><td>{num(f.psi, 2)}</td>
+                <td>{f.feature}{f.warmUp && f.band !== 'stable' ? <span className="muted small"> (partly warm-up)</span> : null}</td><td>{num(base.get(f.feature)?.psi ?? null, 2)}</td><td>{num(f.psi, 2)}</td>
                 <td className={f.band === 'drift' ? 'verdict-fail' : f.band === 'moderate' ? 'verdict-inconclusive' : ''}>{f.band ?? '—'}</td><td>{f.ksP === null ? '—' : f.ksP < 1e-4 ? '< 0.0001' : f.ksP.toFixed(4)}</td>
               </tr>
             ))}
           </tbody>
         </table>}
       </div>
+      {m.drift.drill && warmUpSummary(m.drift.drill) && <p className="muted small">{warmUpSummary(m.drift.drill)}</p>}
       {m.drift.drill && <p className="muted small">Drift reference: {m.drift.drill.reference} ({m.drift.drill.referenceRows.toLocaleString('en-US')} {detection ? 'points at least' : 'changes'}); PSI bands: under 0.1 stable, 0.1–0.25 moderate, 0.25 and over drift.</p>}
     </div>
   );

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { contributionsOption, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
+import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { Chart } from '../components/Chart.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -62,11 +63,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
           {card.drift.flag ? ` (${card.drift.features.filter((f) => f.band === 'drift').length} of ${card.drift.features.length} features past 0.25)` : ''}
         </p>
       )}
-      {card.drift && card.drift.features.some((f) => f.note) && (
-        <p className="muted small" data-testid="drift-not-compared" title={card.drift.features.filter((f) => f.note).map((f) => `${f.feature}: ${f.note}`).join('\n')}>
-          Not compared (history window incomplete): {card.drift.features.filter((f) => f.note).map((f) => f.feature).join(', ')}
-        </p>
-      )}
+      {card.drift && warmUpSummary(card.drift) && <p className="muted small" data-testid="drift-warm-up">{warmUpSummary(card.drift)}</p>}
     </div>
   );
 }

@@ -73,6 +73,12 @@ export const ImportReport = z.object({
    * environments are all changes of one service unless the import keeps one (`environment`).
    */
   environments: z.record(z.string(), z.number().int()).default({}),
+  /**
+   * Incidents whose detection is earlier than their start: kept as given (an alert can notice a
+   * problem before its impact begins), but more often a time-zone slip, so they are counted and the
+   * first lines named.
+   */
+  detectedBeforeStart: z.object({ count: z.number().int(), lines: z.array(z.number().int()) }).default({ count: 0, lines: [] }),
   /** The file is not a text export at all (a workbook, a database, an image…): `message` says what it is. */
   notText: z.boolean().default(false),
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */

@@ -207,6 +207,27 @@ describe('importing changes, incidents and alerts', () => {
     expect(al.rows[0]).toMatchObject({ service: 'api', name: 'api errors', externalId: `api/api errors/${Date.UTC(2026, 8, 1, 10, 40)}` });
   });
 
+  it('keeps incidents detected before they started, and says which (often a time-zone slip)', async () => {
+    const { engine, dir } = await freshEngine();
+    const head = 'id,service,severity,started_at,detected_at,title\n';
+    const rows = [
+      'INC-1,api,SEV2,2026-09-01T10:30:00Z,2026-09-01T10:45:00Z,fine',
+      'INC-2,api,SEV2,2026-09-01T12:30:00Z,2026-09-01T10:40:00Z,an alert led the impact — or the zone slipped',
+      'INC-3,db,SEV3,2026-09-02T08:00:00Z,,no detection time',
+      'INC-4,db,SEV3,2026-09-02T09:00:00Z,2026-09-02T07:00:00+00:00,early again',
+    ];
+    const report = await importPath(engine, writeFile(dir, 'early.csv', `${head}${rows.join('\n')}\n`), { kind: 'incidents' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 4, detectedBeforeStart: { count: 2, lines: [3, 5] } });
+    expect(report.message).toMatch(/2 incidents were detected before they started \(lines 3, 5\): kept as given, .*check the time zone/);
+    const stored = await engine.call('incidents.page', { order: 'asc' });
+    expect(stored.rows.find((r) => r.externalId === 'INC-2')!.detectedTs).toBe(Date.UTC(2026, 8, 1, 10, 40));
+    // A dry run says so before anything is written.
+    const dry = await engine.call('import.startPath', { path: writeFile(dir, 'early2.csv', `${head}INC-9,api,SEV1,2026-09-03T10:00:00Z,2026-09-03T09:00:00Z,x\n`), kind: 'incidents', dryRun: true });
+    const checked = (await engine.jobs.wait(dry.jobId)).result as typeof report;
+    expect(checked).toMatchObject({ status: 'checked', detectedBeforeStart: { count: 1, lines: [2] } });
+    expect(checked.message).toMatch(/1 incident was detected before it started \(line 2\)/);
+  });
+
   it('says which rows an earlier import stored with other values, and keeps them as stored', async () => {
     const { engine, dir, workspace } = await freshEngine();
     const head = 'id,service,severity,started_at,detected_at,resolved_at,title\n';

@@ -64,6 +64,15 @@ function gapsNote(report: ImportReport): string {
   return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '';
 }
 
+/** Incidents detected before they started: kept, but said, since a time-zone slip looks just like that. */
+function earlyNote(report: ImportReport): string {
+  const { count, lines } = report.detectedBeforeStart;
+  if (count === 0) return '';
+  const where = `line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}${count > lines.length ? ', …' : ''}`;
+  return `; ${count.toLocaleString('en-US')} incident${count === 1 ? ' was' : 's were'} detected before ${count === 1 ? 'it' : 'they'} started (${where}): kept as given, `
+    + 'since an alert can lead the impact — if it should not, check the time zone of those columns';
+}
+
 /** Deployments per environment: which were left out, or that several went into one service's changes. */
 function environmentsNote(report: ImportReport, keep: string | undefined): string {
   const all = Object.entries(report.environments).sort((a, b) => b[1] - a[1]);
@@ -125,7 +134,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -216,7 +225,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
-        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : ''));
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + earlyNote(report));
     }
     await writes.drain();
     ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
@@ -225,7 +234,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
-      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : ''));
+      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : '') + earlyNote(report));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report,
       options: JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows }),

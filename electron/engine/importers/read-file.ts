@@ -46,7 +46,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -62,6 +62,7 @@ export type ReadOutcome = { refused: string; report: ReadReport } | { refused: n
 /** Rows per batch handed to the sink: a multiple of the writer's rows per INSERT. */
 export const BATCH = 4096;
 const KEEP_REJECTED = 100;
+const KEEP_EARLY_LINES = 10;
 
 /** Row fields as the file's columns call them, for messages. */
 const FIELD_NAMES: Record<string, string> = {
@@ -72,7 +73,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '',
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] },
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -201,6 +202,10 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       const clash = conflict(line, result.row);
       if (clash) return reject({ line, reason: clash });
       const scrubbed = scrubRow(result.row, scrubber);
+      if (scrubbed.kind === 'incidents' && scrubbed.detectedTs !== null && scrubbed.detectedTs < scrubbed.startedTs) {
+        const early = report.detectedBeforeStart;
+        if (early.count++ < KEEP_EARLY_LINES) early.lines.push(line);
+      }
       previewRow(line, scrubbed);
       // Once a strict import has a bad row it will be refused: keep reading to report every bad
       // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.

@@ -20,6 +20,7 @@ export function ImportReportView({ report }: { report: ImportReport }) {
         <div><dt>Already present</dt><dd>{fmtInt(report.duplicatesSkipped)}</dd></div>
         {report.samplesWithoutValue > 0 && <div title="NaN, ±Inf or no recorded value: left out, as gaps"><dt>No number (gaps)</dt><dd data-testid="import-gaps">{fmtInt(report.samplesWithoutValue)}</dd></div>}
         {report.rowsConflicting > 0 && <div title={report.conflictsUpdated ? 'Already imported with other values: updated to the file\'s' : 'Already imported with other values: kept as stored'}><dt>{report.conflictsUpdated ? 'Updated' : 'Stored differently'}</dt><dd data-testid="import-conflicting">{fmtInt(report.rowsConflicting)}</dd></div>}
+        {report.detectedBeforeStart.count > 0 && <div title={`Detected before started (line${report.detectedBeforeStart.lines.length > 1 ? 's' : ''} ${report.detectedBeforeStart.lines.join(', ')}): kept as given — an alert can lead the impact, but check the columns' time zone`}><dt>Detected before start</dt><dd data-testid="import-early">{fmtInt(report.detectedBeforeStart.count)}</dd></div>}
         {Object.keys(report.environments).length > 0 && <div title="GitHub deployments in the file, by environment"><dt>Environments</dt><dd data-testid="import-environments">{Object.entries(report.environments).map(([name, n]) => `${name} ${fmtInt(n)}`).join(' · ')}</dd></div>}
         <div><dt>Size</dt><dd>{fmtBytes(report.bytes)}</dd></div>
         <div><dt>Took</dt><dd>{(report.durationMs / 1000).toFixed(1)} s</dd></div>

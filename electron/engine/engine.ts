@@ -125,10 +125,42 @@ export interface Engine {
   close(): void;
 }
 
+/**
+ * Uploads (serve mode) are kept for the import after a preview or a refusal, so one the user walked
+ * away from would stay forever: files of any size in the workspaces folder. Upload ids live only in a
+ * page's memory, so an upload this old has nobody left to use it; one that young may belong to
+ * another app still open on the same folder.
+ */
+export const UPLOAD_TTL_MS = 6 * 3_600_000;
+
+export function sweepUploads(dir: string, now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    try {
+      const stat = fs.statSync(file);
+      if (stat.isFile() && now - stat.mtimeMs > UPLOAD_TTL_MS) {
+        fs.rmSync(file, { force: true });
+        removed.push(name);
+      }
+    } catch {
+      // Gone already, or not ours to remove: the next start tries again.
+    }
+  }
+  return removed;
+}
+
 export function createEngine(options: EngineOptions): Engine {
   const workspacesDir = path.resolve(options.workspacesDir);
   const sampleDataDir = options.sampleDataDir ?? path.resolve(here, '../../sample-data/demo');
   const uploadsDir = path.join(workspacesDir, '.uploads');
+  sweepUploads(uploadsDir);
   const jobs = new JobRunner();
   const actor = options.actor ?? safeUsername();
   let current: { db: Db; path: string; name: string } | null = null;

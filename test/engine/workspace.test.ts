@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { LATEST_VERSION, migrations } from '../../electron/engine/db/migrations/index.js';
-import { createEngine } from '../../electron/engine/engine.js';
+import { createEngine, UPLOAD_TTL_MS } from '../../electron/engine/engine.js';
 import { tempDir } from '../helpers/workspace.js';
 
 describe('workspace files', () => {
@@ -93,5 +93,23 @@ describe('workspace files', () => {
     // No foreign key into runs any more: a detection drill's ids live in detection_runs.
     expect(() => db.prepare("INSERT INTO drill_results (drill, task, base_run_id, drill_run_id, report, created_at) VALUES ('d', 'detection', 900, 901, '{}', 1)").run()).not.toThrow();
     db.close();
+  });
+
+  it('removes uploads nobody can use any more when it starts (older than the upload lifetime), and keeps recent ones', () => {
+    const dir = tempDir();
+    const uploads = path.join(dir, '.uploads');
+    fs.mkdirSync(uploads);
+    const old = path.join(uploads, 'a'.repeat(32));
+    const fresh = path.join(uploads, 'b'.repeat(32));
+    fs.writeFileSync(old, 'timestamp,service,metric,value\n');
+    fs.writeFileSync(fresh, 'timestamp,service,metric,value\n');
+    const past = new Date(Date.now() - UPLOAD_TTL_MS - 60_000);
+    fs.utimesSync(old, past, past);
+    const engine = createEngine({ workspacesDir: dir });
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(fresh)).toBe(true);
+    engine.close();
+    // No uploads folder at all is fine too.
+    expect(() => createEngine({ workspacesDir: tempDir() }).close()).not.toThrow();
   });
 });

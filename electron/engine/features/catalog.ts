@@ -25,8 +25,8 @@ const DAY = 24 * HOUR;
 
 /**
  * How far back each history feature looks. A change less than this after the workspace's first
- * change has a truncated window (its author seems to have made fewer changes than they did), so
- * comparisons of such a feature between periods use only changes whose window is complete.
+ * change has a truncated window (its author seems to have made fewer changes than they did): the
+ * drift check says how many of the changes it compares are in that warm-up.
  */
 export const HISTORY_WINDOW_OF: Record<HistoryFeature, number> = {
   service_changes_7d: 7 * DAY,

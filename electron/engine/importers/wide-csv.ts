@@ -2,13 +2,14 @@ import type { Readable } from 'node:stream';
 import { csvReader } from './csv.js';
 import type { CanonicalReader, CanonicalRow } from './json-docs.js';
 
+/** Points handed on at a time (a multiple of the writer's rows per INSERT, like the other readers' batches). */
+const YIELD_POINTS = 4096;
+
 /**
  * Wide telemetry: a time column and one column per metric (a Grafana panel's CSV export, a
  * spreadsheet). Each cell becomes one point. A column named "service/metric" (or "service:metric")
  * carries its service; other columns belong to --service. Empty cells are gaps, not errors.
  */
-const YIELD_POINTS = 4096;
-
 export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
   const csv = csvReader(input);
   return {

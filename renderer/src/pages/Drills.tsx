@@ -249,6 +249,7 @@ function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean 
   const base = new Map((m.drift.base?.features ?? []).map((f) => [f.feature, f]));
   const drift = [...(m.drift.drill?.features ?? [])].sort((a, b) => (b.psi ?? 0) - (a.psi ?? 0)).slice(0, 8);
   const failed = Object.values(m.failures).reduce((a, b) => a + b, 0);
+  const warmUp = m.drift.drill ? warmUpSummary(m.drift.drill) : null;
   return (
     <div className="drill-model" data-testid={`drill-model-${m.model.name}`}>
       <h3>{m.model.name} v{m.model.version}</h3>
@@ -287,7 +288,7 @@ function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean 
           </tbody>
         </table>}
       </div>
-      {m.drift.drill && warmUpSummary(m.drift.drill) && <p className="muted small">{warmUpSummary(m.drift.drill)}</p>}
+      {warmUp && <p className="muted small">{warmUp}</p>}
       {m.drift.drill && <p className="muted small">Drift reference: {m.drift.drill.reference} ({m.drift.drill.referenceRows.toLocaleString('en-US')} {detection ? 'points at least' : 'changes'}); PSI bands: under 0.1 stable, 0.1–0.25 moderate, 0.25 and over drift.</p>}
     </div>
   );

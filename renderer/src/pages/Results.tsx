@@ -31,6 +31,7 @@ function atThreshold(card: Scorecard, t: number) {
 function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { card: Scorecard; threshold: number; onThreshold: (t: number) => void; selected: boolean; onSelect: () => void }) {
   const instant = atThreshold(card, threshold);
   const live: Record<string, number | null | undefined> = { recall: instant?.recall, precision: instant?.precision, fpr: instant?.fpr, expected_cost: instant?.expected_cost };
+  const warmUp = card.drift ? warmUpSummary(card.drift) : null;
   return (
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
@@ -63,7 +64,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
           {card.drift.flag ? ` (${card.drift.features.filter((f) => f.band === 'drift').length} of ${card.drift.features.length} features past 0.25)` : ''}
         </p>
       )}
-      {card.drift && warmUpSummary(card.drift) && <p className="muted small" data-testid="drift-warm-up">{warmUpSummary(card.drift)}</p>}
+      {warmUp && <p className="muted small" data-testid="drift-warm-up">{warmUp}</p>}
     </div>
   );
 }

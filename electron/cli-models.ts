@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import type { ModelInfo, RunInfo, Scorecard } from '../shared/contract/models.js';
+import type { ModelInfo, Scorecard } from '../shared/contract/models.js';
 import { sortPredictions, thresholdSweep } from '../shared/metrics/classification.js';
 import { bootstrapMetrics } from '../shared/metrics/bootstrap.js';
 import { parseTimestamp } from '../shared/domain/time.js';
@@ -124,51 +124,6 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
       const model = await findModel(engine, opts.model, kit);
       const written = await engine.call('models.exportPath', { id: model.id, path: opts.out });
       kit.out(`wrote ${written.onnx} and ${written.manifest}\n`);
-    }));
-
-  program.command('run')
-    .description('a change-risk shadow run: score every change in the range with each model, then print the scorecards')
-    .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--models <list>', 'comma-separated model names or ids')
-    .option('--from <time>', 'first change time (ISO or epoch ms), or "after-training": right after the latest training cutoff of the models')
-    .option('--until <time>', 'end of the range, exclusive')
-    .option('--services <list>', 'comma-separated services')
-    .option('--fallback <name|id>', 'model that answers where a model fails')
-    .option('--resamples <n>', 'bootstrap resamples for the intervals', '1000')
-    .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; models: string; from?: string; until?: string; services?: string; fallback?: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const ids: number[] = [];
-      for (const name of opts.models.split(',').map((s) => s.trim()).filter(Boolean)) ids.push((await findModel(engine, name, kit)).id);
-      const fallback = opts.fallback ? (await findModel(engine, opts.fallback, kit)).id : undefined;
-      let from: number | undefined;
-      if (opts.from === 'after-training') {
-        const cutoffs = (await engine.call('models.list', {})).filter((m) => ids.includes(m.id)).map((m) => m.trainedUntil).filter((c): c is number => c !== null);
-        if (cutoffs.length === 0) kit.fail(2, '--from after-training: none of these models was trained in-app');
-        from = Math.max(...cutoffs);
-      } else if (opts.from) from = time(opts.from, '--from', kit);
-      // A range reaching into a model's training window scores changes it learned from: say so (a CI
-      // job comparing scorecards would otherwise trust numbers that read too good).
-      const first = from ?? (await engine.call('changes.page', { order: 'asc', limit: 1 })).rows[0]?.ts;
-      for (const m of (await engine.call('models.list', {})).filter((x) => ids.includes(x.id))) {
-        if (m.trainedUntil !== null && first !== undefined && first < m.trainedUntil) {
-          kit.warn(`warning: ${m.name} v${m.version} was trained on changes before ${new Date(m.trainedUntil).toISOString()}; this run starts earlier, so some of its scores are on its own training data (--from after-training avoids that)\n`);
-        }
-      }
-      const { jobId } = await engine.call('runs.start', {
-        models: ids, ...(from !== undefined ? { from } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
-        ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}), ...(fallback !== undefined ? { fallbackModel: fallback } : {}),
-      });
-      const job = await kit.runJob(engine, jobId);
-      if (job.state !== 'done') kit.fail(2, `run ${job.state}: ${job.error?.message ?? ''}`);
-      const run = job.result as RunInfo;
-      const cards: Scorecard[] = [];
-      for (const id of ids) cards.push(await engine.call('runs.scorecard', { runId: run.id, modelId: id, resamples: Number(opts.resamples) }));
-      if (opts.json) return kit.out(JSON.stringify({ run, scorecards: cards.map((c) => ({ ...c, metrics: Object.fromEntries(Object.entries(c.metrics).map(([k, v]) => [k, v])) })) }) + '\n');
-      const m = run.manifest!;
-      const sources = Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${k}`).join(', ');
-      const rule = m.attribution.enabled ? `; attribution rule on: severity ≤ ${m.attribution.maxSeverity} within ${m.attribution.windowHours} h` : '; attribution rule off';
-      kit.out(`run ${run.id}: ${m.subjects} changes; outcomes: ${sources}${rule}\n`);
-      for (const card of cards) printScorecard(card, kit.out);
     }));
 
   program.command('evaluate')

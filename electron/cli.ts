@@ -8,6 +8,7 @@ import { parseTimestamp } from '../shared/domain/time.js';
 import type { SavedMapping } from '../shared/contract/methods.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
+import { registerRunCommands } from './cli-run.js';
 import { registerDetectionCommands } from './cli-detection.js';
 import { registerGateCommands, registerRetrainCommands } from './cli-gates.js';
 import { registerAuditCommands, registerFeedbackCommands } from './cli-audit.js';
@@ -278,6 +279,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     },
   };
   registerModelCommands(program, kit);
+  registerRunCommands(program, kit);
   registerDetectionCommands(program, kit);
   registerGateCommands(program, kit);
   registerRetrainCommands(program, kit);

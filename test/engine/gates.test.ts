@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -130,5 +131,68 @@ describe('score-change', () => {
     expect(r.code, r.err).toBe(0);
     const warnings = r.err.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toEqual([expect.stringMatching(/^warning: demo-gbdt v1 was trained on changes before 2026-10-23T09:30:\d\d\.000Z; this run starts earlier, .*--from after-training/)]);
+  });
+});
+
+describe('run config files (run --config, runs show --config)', () => {
+  const suggestions = (run: number): Array<Record<string, unknown>> => {
+    const db = new Database(workspace, { readonly: true });
+    try {
+      // Not the explanation: ONNX models' are computed when first asked for (earlier tests asked for some).
+      return db.prepare('SELECT model_id, change_id, replay_ts, score, decision, latency_ms IS NOT NULL AS timed, error, fallback_model_id, label, label_source, incident FROM suggestions WHERE run_id = ? ORDER BY model_id, change_id').all(run) as Array<Record<string, unknown>>;
+    } finally {
+      db.close();
+    }
+  };
+  const runCount = async (): Promise<number> => (JSON.parse((await cli(['runs', 'list', '--workspace', workspace, '--json'])).out) as unknown[]).length;
+
+  it('prints a run\'s config as a file that re-runs it to identical suggestions', async () => {
+    const shown = await cli(['runs', 'show', '--workspace', workspace, '--run', '1', '--config']);
+    expect(shown.code, shown.err).toBe(0);
+    const config = JSON.parse(shown.out) as { models: number[]; from: string; attribution: { enabled: boolean }; seed: number };
+    const models = (JSON.parse((await cli(['models', 'list', '--workspace', workspace, '--json'])).out) as Array<{ id: number; name: string }>);
+    expect(config.models.map((id) => models.find((m) => m.id === id)?.name)).toEqual(['rules', 'demo-gbdt', 'demo-shuffled']);
+    expect(config.from).toMatch(/^2026-10-23T09:30:\d\d\.000Z$/);
+    expect(config.attribution.enabled).toBe(false);
+    const file = path.join(dir, 'rerun.json');
+    fs.writeFileSync(file, shown.out);
+    const again = await cli(['run', '--workspace', workspace, '--config', file, '--resamples', '0', '--json']);
+    expect(again.code, again.err).toBe(0);
+    const rerun = (JSON.parse(again.out) as { run: { id: number } }).run.id;
+    const before = suggestions(1);
+    expect(before.length).toBe(3 * 669);
+    expect(suggestions(rerun)).toEqual(before);
+    expect((await cli(['runs', 'list', '--workspace', workspace])).out).toMatch(new RegExp(`^\\s+${rerun}  change-risk done .*rules v1, demo-gbdt v1, demo-shuffled v1  669 changes$`, 'm'));
+  });
+
+  it('takes thresholds by model name, the attribution rule and the seed from the file; flags override the file', async () => {
+    const file = path.join(dir, 'run.json');
+    fs.writeFileSync(file, JSON.stringify({ models: ['rules'], from: 'after-training', thresholds: { 'demo-gbdt': 0.2 }, attribution: { enabled: true, maxSeverity: 1, windowHours: 12 }, seed: 7 }));
+    const r = await cli(['run', '--workspace', workspace, '--config', file, '--models', 'demo-gbdt', '--resamples', '0', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const { run, scorecards } = JSON.parse(r.out) as { run: { id: number; config: { models: number[]; seed: number; thresholds: Record<string, number> }; manifest: { attribution: unknown } }; scorecards: Array<{ threshold: number; model: { name: string } }> };
+    expect(scorecards.map((c) => [c.model.name, c.threshold])).toEqual([['demo-gbdt', 0.2]]);
+    expect(run.config.thresholds).toEqual({ [String(run.config.models[0])]: 0.2 });
+    expect(run.config.seed).toBe(7);
+    expect(run.manifest.attribution).toEqual({ enabled: true, maxSeverity: 1, windowHours: 12 });
+    const rows = suggestions(run.id);
+    expect(rows.filter((s) => s.decision === 1).length).toBe(rows.filter((s) => (s.score as number) >= 0.2).length);
+    expect(rows.some((s) => s.label_source === 'rule')).toBe(true);
+  });
+
+  it('refuses a config with a typo or a threshold for a model not in the run (exit 2, naming the key) and adds no run', async () => {
+    const before = await runCount();
+    const typo = path.join(dir, 'typo.json');
+    fs.writeFileSync(typo, JSON.stringify({ models: ['demo-gbdt'], treshold: 0.3 }));
+    const a = await cli(['run', '--workspace', workspace, '--config', typo]);
+    expect(a.code).toBe(2);
+    expect(a.err).toContain(`${typo}: config: Unrecognized key: "treshold" (it takes models, from, until, services, thresholds,`);
+    fs.writeFileSync(typo, JSON.stringify({ models: ['demo-gbdt'], thresholds: { rules: 0.3 } }));
+    const b = await cli(['run', '--workspace', workspace, '--config', typo]);
+    expect([b.code, b.err.trim()]).toEqual([2, 'error: thresholds: "rules" is not one of this run\'s models']);
+    fs.writeFileSync(typo, JSON.stringify({ models: ['demo-gbdt'], from: '2026-10-30T00:00:00Z', until: '2026-10-29T00:00:00Z' }));
+    expect((await cli(['run', '--workspace', workspace, '--config', typo])).err).toMatch(/until \(2026-10-29T00:00:00.000Z\) must be after from/);
+    expect((await cli(['runs', 'show', '--workspace', workspace, '--run', '99'])).err).toMatch(/No run 99; runs: (\d+, )+2, 1\n/);
+    expect(await runCount()).toBe(before);
   });
 });

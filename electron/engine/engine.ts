@@ -325,7 +325,7 @@ export function createEngine(options: EngineOptions): Engine {
     'feedback.summary': ({ runId, modelId }) => feedbackSummary(requireDb().db, runId, modelId),
     'settings.get': () => ({ pii: piiSettings(requireDb().db) }),
     'settings.setPii': (input) => ({ pii: setPiiSettings(requireDb().db, input) }),
-    'pii.preview': ({ text, rules }) => previewPii(requireDb().db, text, rules),
+    'pii.preview': ({ text, rules, withSaved }) => previewPii(requireDb().db, text, rules, withSaved),
     'audit.list': (q) => listAudit(requireDb().db, q),
     'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),

@@ -10,20 +10,13 @@ import { Home } from './pages/Home.js';
 import { Models } from './pages/Models.js';
 import { Results } from './pages/Results.js';
 import { Runs } from './pages/Runs.js';
-import { useStore, type Page } from './store.js';
+import { Settings } from './pages/Settings.js';
+import { PAGES, useStore, type Page } from './store.js';
 
-const PAGES: Array<{ id: Page; title: string }> = [
-  { id: 'home', title: 'Home' },
-  { id: 'data', title: 'Data' },
-  { id: 'explore', title: 'Explore' },
-  { id: 'models', title: 'Models' },
-  { id: 'runs', title: 'Runs' },
-  { id: 'results', title: 'Results' },
-  { id: 'compare', title: 'Compare' },
-  { id: 'detection', title: 'Detection' },
-  { id: 'drills', title: 'Drills' },
-  { id: 'audit', title: 'Audit' },
-];
+const TITLES: Record<Page, string> = {
+  home: 'Home', data: 'Data', explore: 'Explore', models: 'Models', runs: 'Runs', results: 'Results',
+  compare: 'Compare', detection: 'Detection', drills: 'Drills', audit: 'Audit', settings: 'Settings',
+};
 
 export function App() {
   const { page, navigate, theme, setTheme, workspace, error, dismissError, client } = useStore();
@@ -36,8 +29,8 @@ export function App() {
         <div className="brand"><span className="logo" aria-hidden>◐</span> Shadowbench</div>
         <nav className="nav" aria-label="Pages">
           {PAGES.map((p) => (
-            <button key={p.id} className={page === p.id ? 'active' : ''} onClick={() => navigate(p.id)} disabled={p.id !== 'home' && !workspace} data-testid={`nav-${p.id}`}>
-              {p.title}
+            <button key={p} className={page === p ? 'active' : ''} onClick={() => navigate(p)} disabled={p !== 'home' && !workspace} data-testid={`nav-${p}`}>
+              {TITLES[p]}
             </button>
           ))}
         </nav>
@@ -66,6 +59,7 @@ export function App() {
         {page === 'detection' && <Detection />}
         {page === 'drills' && <Drills />}
         {page === 'audit' && <Audit />}
+        {page === 'settings' && <Settings />}
       </main>
       <JobTray />
     </div>

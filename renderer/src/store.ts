@@ -6,7 +6,9 @@ import type { Comparison, GateResult, GateSpecInput, SavedGate } from '../../sha
 import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
 import { EngineCallError, type Client } from './client/client.js';
 
-export type Page = 'home' | 'data' | 'explore' | 'models' | 'runs' | 'results' | 'detection' | 'compare' | 'drills' | 'audit';
+/** The pages, in the order of the top bar; the address bar's #/page names one. */
+export const PAGES = ['home', 'data', 'explore', 'models', 'runs', 'results', 'compare', 'detection', 'drills', 'audit', 'settings'] as const;
+export type Page = (typeof PAGES)[number];
 export type Theme = 'light' | 'dark';
 
 interface State {
@@ -88,7 +90,7 @@ const initialTheme = (): Theme => {
 
 const pageFromHash = (): Page => {
   const p = window.location.hash.replace(/^#\/?/, '');
-  return (['data', 'explore', 'models', 'runs', 'results', 'detection', 'compare', 'drills', 'audit'] as const).find((x) => x === p) ?? 'home';
+  return PAGES.find((x) => x === p) ?? 'home';
 };
 
 export const useStore = create<State & Actions>((set, get) => {

@@ -137,7 +137,8 @@ export const methods = {
   'settings.get': method(z.object({}), z.object({ pii: PiiSettings })),
   'settings.setPii': method(PiiSettings, z.object({ pii: PiiSettings })),
   /** What scrubbing would do to some text (the import wizard's preview of a file's first lines). */
-  'pii.preview': method(z.object({ text: z.string().max(65_536), rules: z.array(PiiRuleInput).max(20).default([]) }), z.object({ text: z.string(), redactions: z.record(z.string(), z.number().int()) })),
+  /** `withSaved: false` previews a draft of the workspace's rules (Settings) instead of adding to them. */
+  'pii.preview': method(z.object({ text: z.string().max(65_536), rules: z.array(PiiRuleInput).max(50).default([]), withSaved: z.boolean().default(true) }), z.object({ text: z.string(), redactions: z.record(z.string(), z.number().int()) })),
   'audit.list': method(z.object({
     offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200),
     action: z.string().max(100).optional(), actor: z.string().max(200).optional(), text: z.string().max(200).optional(),

@@ -115,6 +115,44 @@ describe('the app in serve mode', () => {
     expect(await page.getByTestId('import-redactions').first().textContent()).toBe('PII: 1 pseudonym, 1 bearer-token, 1 ipv4');
   });
 
+  it('keeps the workspace\'s own PII rules in Settings: a bad pattern is named, the draft previews live, the next import uses them, the change is audited', async () => {
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('pii-rules-empty').waitFor();
+    await page.getByTestId('pii-rule-name').fill('ticket');
+    await page.getByTestId('pii-rule-pattern').fill('(CUST-\\d{6}');
+    expect(await page.getByTestId('pii-rule-problem').textContent()).toMatch(/^rule ticket: Invalid regular expression: .*Unterminated group/);
+    expect(await page.getByRole('button', { name: 'Add rule' }).isDisabled()).toBe(true);
+    await page.getByTestId('pii-rule-pattern').fill('CUST-\\d{6}');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    // The draft previews before it is saved: the sample's ticket number is redacted by the new rule.
+    await page.waitForFunction(() => document.querySelector('[data-testid=pii-settings-preview]')?.textContent?.includes('[redacted:ticket]'));
+    expect(await page.getByTestId('pii-settings-preview').textContent()).toMatch(/Would redact: .*1 ticket/);
+    await page.getByTestId('pii-drop-columns').fill('requester, requester');
+    expect(await page.getByTestId('pii-status').textContent()).toBe('Unsaved changes.');
+    await page.getByTestId('pii-save').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=pii-status]')?.textContent?.startsWith('Saved.'));
+    expect(await page.getByTestId('pii-drop-columns').inputValue()).toBe('requester');
+    await page.screenshot({ path: screenshotPath('settings.png'), fullPage: true });
+
+    const file = path.join(tempDir(), 'tickets.csv');
+    fs.writeFileSync(file, 'id,service,timestamp,description,requester,lines_added\nd-2,checkout,2026-11-02T01:00:00Z,fix for CUST-654321,Ana Lopez,3\n');
+    await page.getByTestId('nav-data').click();
+    await page.getByTestId('import-file').setInputFiles(file);
+    await page.getByTestId('import-kind').selectOption('changes');
+    await page.waitForFunction(() => document.querySelector('[data-testid=pii-preview]')?.textContent?.includes('[redacted:ticket]'));
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('tickets.csv: 1 row imported'));
+    expect(await page.getByTestId('import-redactions').first().textContent()).toBe('PII: 1 ticket; columns dropped: requester');
+
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-action').selectOption('pii.');
+    await page.waitForFunction(() => document.querySelector('[data-testid=audit-table]')?.textContent?.includes('PII settings'));
+    expect(await page.getByTestId('audit-table').textContent()).toContain('"pattern":"CUST-\\\\d{6}"');
+    // Saved in the workspace, not the page: back on Settings the rule is listed.
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('pii-rules').getByText('ticket', { exact: true }).waitFor();
+  });
+
   it('has a dark theme', async () => {
     await page.getByTestId('nav-explore').click();
     await page.getByRole('button', { name: 'Switch theme' }).click();

@@ -63,11 +63,11 @@ export function scrubForLog(db: Db): <T>(value: T) => T {
   return <T>(value: T): T => walk(value) as T;
 }
 
-/** What scrubbing would do to some text, with the workspace's rules and key. */
-export function previewPii(db: Db, text: string, extra: readonly { name: string; pattern: string }[]): { text: string; redactions: Record<string, number> } {
+/** What scrubbing would do to some text, with the workspace's key, the built-in rules, `extra` and (unless told not to) the saved rules. */
+export function previewPii(db: Db, text: string, extra: readonly { name: string; pattern: string }[], withSaved = true): { text: string; redactions: Record<string, number> } {
   let rules;
   try {
-    rules = [...BUILTIN_RULES, ...[...piiSettings(db).rules, ...extra].map(compileRule)];
+    rules = [...BUILTIN_RULES, ...[...(withSaved ? piiSettings(db).rules : []), ...extra].map(compileRule)];
   } catch (err) {
     throw new EngineFailure('bad_request', `PII ${(err as Error).message}`);
   }

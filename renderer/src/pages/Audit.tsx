@@ -39,7 +39,7 @@ export function Audit() {
           <label>Action
             <select value={action} onChange={(e) => setAction(e.target.value)} data-testid="audit-action">
               <option value="">all</option>
-              {['import.', 'model.', 'run.', 'detection.', 'gate.', 'feedback.', 'report.'].map((a) => <option key={a} value={a}>{a.slice(0, -1)}</option>)}
+              {['import.', 'model.', 'run.', 'detection.', 'drill.', 'gate.', 'feedback.', 'report.', 'dataset.', 'pii.'].map((a) => <option key={a} value={a}>{a.slice(0, -1)}</option>)}
             </select>
           </label>
           <label>Contains <input value={text} onChange={(e) => setText(e.target.value)} placeholder="subject or details" /></label>

@@ -43,7 +43,7 @@ export function Home() {
               {workspaces.map((w) => (
                 <tr key={w.name}>
                   <td>{w.name}</td><td>{fmtBytes(w.bytes)}</td><td>{fmtTime(w.modifiedAt)}</td>
-                  <td><button onClick={() => void openWorkspace(w.name)} disabled={workspace?.name === w.name}>{workspace?.name === w.name ? 'Open' : 'Open'}</button></td>
+                  <td><button onClick={() => void openWorkspace(w.name)} disabled={workspace?.name === w.name}>{workspace?.name === w.name ? 'Open now' : 'Open'}</button></td>
                 </tr>
               ))}
             </tbody>

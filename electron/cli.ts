@@ -9,6 +9,7 @@ import type { SavedMapping } from '../shared/contract/methods.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerRunCommands } from './cli-run.js';
+import { registerSettingsCommands } from './cli-settings.js';
 import { registerDetectionCommands } from './cli-detection.js';
 import { registerGateCommands, registerRetrainCommands } from './cli-gates.js';
 import { registerAuditCommands, registerFeedbackCommands } from './cli-audit.js';
@@ -284,6 +285,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   registerGateCommands(program, kit);
   registerRetrainCommands(program, kit);
   registerAuditCommands(program, kit);
+  registerSettingsCommands(program, kit);
   registerDrillCommands(program, kit);
   registerFeedbackCommands(program, kit, (engine, name) => findModel(engine, name, kit));
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../electron/engine/engine.js';
 import { importPath, tempDir, writeFile } from '../helpers/workspace.js';
+import { cli } from '../helpers/cli.js';
 
 /** Realistic secrets and personal data, each a string that must never reach the workspace file. */
 const SECRETS = {
@@ -121,6 +122,31 @@ describe('PII scrubbing at import', () => {
     expect((await engine.call('pii.preview', { text: SECRETS.ticket })).text).toBe('[redacted:customer-id]');
     const log = await engine.call('audit.list', { action: 'pii.' });
     expect(log.rows[0]).toMatchObject({ action: 'pii.rules' });
+    // A draft previewed instead of the saved rules (the Settings page): without them, the ticket stays.
+    expect((await engine.call('pii.preview', { text: SECRETS.ticket, rules: [], withSaved: false })).text).toBe(SECRETS.ticket);
+    expect((await engine.call('pii.preview', { text: `${SECRETS.ticket} ${SECRETS.email}`, rules: [{ name: 'ticket', pattern: 'CUST-\\d+' }], withSaved: false })).text).toBe('[redacted:ticket] [redacted:email]');
     engine.close();
+  });
+
+  it('sets the workspace\'s rules from the command line: the next import uses them, a bad pattern saves nothing', async () => {
+    const dir = tempDir();
+    const w = path.join(dir, 'cli.sbw');
+    const set = await cli(['settings', 'pii', '--workspace', w, '--add-rule', 'customer-id=CUST-\\d{6}', '--drop-column', 'requester']);
+    expect(set.code).toBe(2);
+    expect(set.err).toContain('No workspace at');
+    expect((await cli(['import', '--workspace', w, '--create', '--kind', 'services', writeFile(dir, 's.csv', 'name,tier\ncheckout,1\n')])).code).toBe(0);
+    const ok = await cli(['settings', 'pii', '--workspace', w, '--add-rule', 'customer-id=CUST-\\d{6}', '--drop-column', 'requester', '--json']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toEqual({ pii: { rules: [{ name: 'customer-id', pattern: 'CUST-\\d{6}' }], dropColumns: ['requester'] } });
+    const bad = await cli(['settings', 'pii', '--workspace', w, '--add-rule', 'broken=(x', '--keep-column', 'requester']);
+    expect([bad.code, bad.err.trim()]).toEqual([2, 'error: PII rule broken: Invalid regular expression: /(x/g: Unterminated group']);
+    expect((await cli(['settings', 'show', '--workspace', w])).out).toBe('PII rules (besides the built-ins):\n  customer-id  CUST-\\d{6}\ncolumns always dropped: requester\n');
+    const csv = writeFile(dir, 'c.csv', `id,service,timestamp,description,requester,lines_added\nc-1,checkout,2026-11-02T01:00:00Z,for ${SECRETS.ticket},${SECRETS.author},3\n`);
+    const imported = await cli(['import', '--workspace', w, '--kind', 'changes', csv, '--json']);
+    expect(imported.code, imported.err).toBe(0);
+    expect(JSON.parse(imported.out)).toMatchObject({ redactions: { 'customer-id': 1 }, droppedColumns: ['requester'] });
+    const bytes = fs.readFileSync(w).toString('latin1') + (fs.existsSync(`${w}-wal`) ? fs.readFileSync(`${w}-wal`).toString('latin1') : '');
+    for (const secret of [SECRETS.ticket, SECRETS.author]) expect(bytes).not.toContain(secret);
+    expect((await cli(['audit', 'list', '--workspace', w, '--action', 'pii.'])).out).toMatch(/pii\.rules +PII settings\n1 of 1 entries/);
   });
 });

@@ -67,7 +67,7 @@ describe('the app in serve mode', () => {
     expect(Number(await page.getByTestId('timeline').getAttribute('data-changes'))).toBeGreaterThan(100);
   });
 
-  it('lists the service\'s changes, and all incidents on request', async () => {
+  it('lists the service\'s changes, all incidents on request, and the service\'s series', async () => {
     const table = page.getByTestId('changes-table');
     await table.waitFor();
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=changes-table]')?.getAttribute('data-total')) > 0);
@@ -75,6 +75,12 @@ describe('the app in serve mode', () => {
     await page.getByRole('tab', { name: 'Incidents' }).click();
     await page.getByLabel(/only checkout/).uncheck();
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=incidents-table]')?.getAttribute('data-total')) > 50);
+    // The service's series: 90 days at 5 minutes is 25,920 points each.
+    await page.getByRole('tab', { name: 'Series' }).click();
+    const rows = page.getByTestId('series-table').locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.allTextContents()).toEqual(['cpu_pct', 'error_rate_pct', 'latency_p99_ms', 'request_rate'].map((m) => `${m}—25,9202026-09-01 00:002026-11-29 23:555 min`));
+    await page.getByRole('tab', { name: 'Changes' }).click();
   });
 
   it('imports a small file through the UI: refused with line numbers, then accepted minus the bad row', async () => {

@@ -1,11 +1,11 @@
-import { useCallback, useMemo, useState } from 'react';
-import type { Alert, Change, Incident } from '../../../shared/contract/records.js';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { Alert, Change, Incident, SeriesInfo } from '../../../shared/contract/records.js';
 import { Timeline } from '../components/Timeline.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtDuration, fmtInt, fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 
-type Tab = 'changes' | 'incidents' | 'alerts';
+type Tab = 'changes' | 'incidents' | 'alerts' | 'series';
 
 const changeColumns: Column<Change>[] = [
   { key: 'time', title: 'Time (UTC)', width: 140, render: (c) => fmtTime(c.ts) },
@@ -36,6 +36,44 @@ const alertColumns: Column<Alert>[] = [
   { key: 'metric', title: 'Metric', width: 130, render: (a) => a.metric ?? '—' },
   { key: 'dur', title: 'Firing for', width: 100, align: 'right', render: (a) => (a.resolvedTs === null ? '—' : fmtDuration(a.resolvedTs - a.ts)) },
 ];
+
+const spacing = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : fmtDuration(ms));
+
+/** A service's series: what was imported for it, how much, over what span and how often. */
+function SeriesTable({ service }: { service: string }) {
+  const { client, workspace, fail } = useStore();
+  const [series, setSeries] = useState<SeriesInfo[] | null>(null);
+  const points = workspace?.counts.points;
+  useEffect(() => {
+    if (!client) return;
+    let stale = false;
+    setSeries(null);
+    void client.call('series.list', { service }).then((s) => !stale && setSeries(s)).catch(fail);
+    return () => {
+      stale = true;
+    };
+  }, [client, service, points, fail]);
+  if (!series) return <p className="muted small">Loading series…</p>;
+  if (series.length === 0) return <p className="muted small" data-testid="series-table">No telemetry for {service} yet.</p>;
+  return (
+    <table className="table" data-testid="series-table">
+      <thead><tr><th>Metric</th><th>Labels</th><th className="num">Points</th><th>From (UTC)</th><th>Until (UTC)</th><th className="num">Every</th></tr></thead>
+      <tbody>
+        {series.map((x) => (
+          <tr key={x.id}>
+            <td><code>{x.metric}</code></td>
+            <td className="small">{Object.entries(x.labels).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</td>
+            <td className="num">{fmtInt(x.points)}</td>
+            <td>{x.from === null ? '—' : fmtTime(x.from)}</td>
+            <td>{x.until === null ? '—' : fmtTime(x.until)}</td>
+            {/* The mean spacing: equal to the step for evenly sampled series, longer where there are gaps. */}
+            <td className="num" title="mean spacing between points">{x.points > 1 && x.from !== null && x.until !== null ? spacing((x.until - x.from) / (x.points - 1)) : '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
 
 export function Explore() {
   const { services, selectedService, selectService, workspace, client, runs, detectionRuns } = useStore();
@@ -98,16 +136,19 @@ export function Explore() {
         )}
         <section className="card">
           <div className="tabs" role="tablist">
-            {(['changes', 'incidents', 'alerts'] as const).map((t) => (
+            {(['changes', 'incidents', 'alerts', 'series'] as const).map((t) => (
               <button key={t} role="tab" aria-selected={tab === t} className={tab === t ? 'active' : ''} onClick={() => setTab(t)}>
                 {t[0]!.toUpperCase() + t.slice(1)}
               </button>
             ))}
-            <label className="checkbox right"><input type="checkbox" checked={onlyService} onChange={(e) => setOnlyService(e.target.checked)} /> only {selectedService}</label>
+            {tab === 'series'
+              ? <span className="checkbox right muted">of {selectedService}</span>
+              : <label className="checkbox right"><input type="checkbox" checked={onlyService} onChange={(e) => setOnlyService(e.target.checked)} /> only {selectedService}</label>}
           </div>
           {tab === 'changes' && <VirtualTable columns={changeColumns} fetchPage={fetchChanges} resetKey={`c|${resetKey}`} testId="changes-table" />}
           {tab === 'incidents' && <VirtualTable columns={incidentColumns} fetchPage={fetchIncidents} resetKey={`i|${resetKey}`} testId="incidents-table" />}
           {tab === 'alerts' && <VirtualTable columns={alertColumns} fetchPage={fetchAlerts} resetKey={`a|${resetKey}`} testId="alerts-table" />}
+          {tab === 'series' && (selectedService ? <SeriesTable service={selectedService} /> : <p className="muted small">Pick a service to see its series.</p>)}
         </section>
       </div>
     </div>

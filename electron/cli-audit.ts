@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolveRun, runId, wholeNumber } from './cli-args.js';
 import type { CliKit } from './cli-models.js';
 
 /** `shadowbench audit verify|list`: the tamper-evident log from the command line. */
@@ -19,10 +20,10 @@ export function registerAuditCommands(program: Command, kit: CliKit): void {
     .description('the newest entries first')
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--action <prefix>', 'only actions starting with this, e.g. model. or run.')
-    .option('--limit <n>', 'how many', '50')
+    .option('--limit <n>', 'how many', wholeNumber(1, 1000), 50)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; action?: string; limit: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const page = await engine.call('audit.list', { limit: Number(opts.limit), ...(opts.action ? { action: opts.action } : {}) });
+    .action(async (opts: { workspace: string; action?: string; limit: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const page = await engine.call('audit.list', { limit: opts.limit, ...(opts.action ? { action: opts.action } : {}) });
       if (opts.json) return kit.out(JSON.stringify(page) + '\n');
       for (const e of page.rows) kit.out(`#${String(e.seq).padEnd(5)} ${new Date(e.ts).toISOString().slice(0, 19)}Z  ${e.actor.padEnd(12)} ${e.action.padEnd(18)} ${e.subject}\n`);
       kit.out(`${page.rows.length} of ${page.total} entries\n`);
@@ -34,18 +35,18 @@ export function registerFeedbackCommands(program: Command, kit: CliKit, findMode
   const feedback = program.command('feedback').description('agree, disagree or override a suggestion, with a reason');
   feedback.command('add')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
     .requiredOption('--model <name|id>', 'the model whose suggestion it is')
     .requiredOption('--change <id>', "the change's id (as imported)")
     .requiredOption('--verdict <v>', 'agree | disagree | override')
     .option('--decision <d>', 'for override: "hold back" or "let through"')
     .requiredOption('--reason <text>', 'why (required)')
     .option('--author <name>', 'who (default: the OS user)')
-    .action(async (opts: { workspace: string; run: string; model: string; change: string; verdict: string; decision?: string; reason: string; author?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; run: number; model: string; change: string; verdict: string; decision?: string; reason: string; author?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const model = await findModel(engine, opts.model);
       const change = await findChange(engine, opts.change);
       if (!change) kit.fail(2, `No change "${opts.change}" in the workspace`);
-      const f = await engine.call('feedback.add', { runId: Number(opts.run), modelId: model.id, changeId: change.id, verdict: opts.verdict, reason: opts.reason, ...(opts.decision ? { decision: opts.decision } : {}), ...(opts.author ? { author: opts.author } : {}) });
+      const f = await engine.call('feedback.add', { runId: await resolveRun(engine, opts.run, kit), modelId: model.id, changeId: change.id, verdict: opts.verdict, reason: opts.reason, ...(opts.decision ? { decision: opts.decision } : {}), ...(opts.author ? { author: opts.author } : {}) });
       kit.out(`recorded: ${f.verdict}${f.decision ? ` (${f.decision})` : ''} by ${f.author} on ${opts.change}\n`);
     }));
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { decimal, runId, wholeNumber } from './cli-args.js';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
 
@@ -57,10 +58,10 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .option('--value <x>', 'the line (static)')
     .option('--steps <n>', 'consecutive steps beyond the line (static)')
     .option('--direction <d>', 'up | down | both (static: above | below)')
-    .option('--threshold <t>', 'alert when the score reaches this')
+    .option('--threshold <t>', 'alert when the score reaches this', decimal(1e-9, 1e6))
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; name: string; kind: string; metrics: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string; threshold?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const m = await engine.call('detectors.add', { name: opts.name, spec: spec(opts, kit), ...(opts.threshold ? { threshold: Number(opts.threshold) } : {}) });
+    .action(async (opts: { workspace: string; name: string; kind: string; metrics: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string; threshold?: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const m = await engine.call('detectors.add', { name: opts.name, spec: spec(opts, kit), ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}) });
       if (opts.json) return kit.out(JSON.stringify(m) + '\n');
       kit.out(`added ${m.name} v${m.version} (id ${m.id}): ${m.description}; threshold ${m.threshold}\n`);
     }));
@@ -84,23 +85,23 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .option('--from <time>', 'start of the range (ISO or epoch ms)')
     .option('--until <time>', 'end of the range, exclusive')
     .option('--services <list>', 'comma-separated services')
-    .option('--cooldown <minutes>', 'merge alerts on a service closer than this', '30')
-    .option('--resamples <n>', 'bootstrap resamples for the intervals', '1000')
+    .option('--cooldown <minutes>', 'merge alerts on a service closer than this', decimal(0, 7 * 24 * 60), 30)
+    .option('--resamples <n>', 'bootstrap resamples for the intervals', wholeNumber(0, 10000), 1000)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; detectors?: string; from?: string; until?: string; services?: string; cooldown: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; detectors?: string; from?: string; until?: string; services?: string; cooldown: number; resamples: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const ids: number[] = [];
       if (opts.detectors) for (const name of opts.detectors.split(',').map((s) => s.trim()).filter(Boolean)) ids.push((await findModel(engine, name, kit)).id);
       else ids.push(...(await engine.call('models.list', {})).filter((m) => m.task === 'detection' && m.status === 'active').map((m) => m.id));
       if (ids.length === 0) kit.fail(2, 'No detectors: add one with `shadowbench detectors add`');
       const { jobId } = await engine.call('detection.start', {
-        models: ids, cooldownMinutes: Number(opts.cooldown),
+        models: ids, cooldownMinutes: opts.cooldown,
         ...(opts.from ? { from: time(opts.from, '--from', kit) } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
         ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}),
       });
       const job = await kit.runJob(engine, jobId);
       if (job.state !== 'done') kit.fail(2, `detection run ${job.state}: ${job.error?.message ?? ''}`);
       const run = job.result as DetectionRunInfo;
-      const report = await engine.call('detection.report', { runId: run.id, resamples: Number(opts.resamples) });
+      const report = await engine.call('detection.report', { runId: run.id, resamples: opts.resamples });
       if (opts.json) return kit.out(JSON.stringify(report) + '\n');
       printDetectionReport(report, kit.out);
     }));
@@ -119,22 +120,22 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
   program.command('attribute')
     .description('rank the changes before each incident with a known cause; top1, top3, MRR and coverage per ranker')
     .requiredOption('--workspace <path>', 'workspace file')
-    .option('--lookback-hours <h>', 'candidate changes this long before the incident started', '24')
-    .option('--risk-run <id>', 'also rank by the change-risk models of this run')
+    .option('--lookback-hours <h>', 'candidate changes this long before the incident started', decimal(0.01, 24 * 30), 24)
+    .option('--risk-run <id>', 'also rank by the change-risk models of this run', runId)
     .option('--risk-models <list>', 'models of --risk-run to rank by (default: all of them)')
     .option('--rankers <list>', 'ONNX ranking models (names or ids) to rank by as well')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; lookbackHours: string; riskRun?: string; riskModels?: string; rankers?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; lookbackHours: number; riskRun?: number; riskModels?: string; rankers?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       let riskRun: { runId: number; modelIds: number[] } | undefined;
-      if (opts.riskRun) {
-        const run = await engine.call('runs.get', { id: Number(opts.riskRun) });
+      if (opts.riskRun !== undefined) {
+        const run = await engine.call('runs.get', { id: opts.riskRun });
         const modelIds = opts.riskModels
           ? await Promise.all(opts.riskModels.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id))
           : (run.manifest?.models ?? []).map((m) => m.id);
         riskRun = { runId: run.id, modelIds };
       }
       const rankers = opts.rankers ? await Promise.all(opts.rankers.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id)) : undefined;
-      const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: Number(opts.lookbackHours), ...(riskRun ? { riskRun } : {}), ...(rankers ? { rankers } : {}) });
+      const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: opts.lookbackHours, ...(riskRun ? { riskRun } : {}), ...(rankers ? { rankers } : {}) });
       if (opts.json) return kit.out(JSON.stringify(result) + '\n');
       kit.out(`${result.incidentsWithCause} incidents with a known cause; candidates: changes in the ${result.lookbackHours} h before each\n`);
       for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} top1 ${num(r.top1, 3)}  top3 ${num(r.top3, 3)}  mrr ${num(r.mrr, 3)}  coverage ${num(r.coverage, 3)}\n`);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { resolveRun, runId, wholeNumber } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import { PRESETS } from '../shared/gates/gate.js';
-import { findModel, readJson, type CliKit } from './cli-models.js';
+import { findModel, readJson, time, type CliKit } from './cli-models.js';
 import type { Engine } from './engine/engine.js';
 
 /**
@@ -20,10 +21,24 @@ function readGate(arg: string, kit: CliKit): GateSpecInput {
   return readJson(arg, kit) as GateSpecInput;
 }
 
-async function championArg(engine: Engine, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
+/**
+ * A model of a run, by name or id. A name means the version that ran in it: after a retrain or a
+ * re-added ONNX file the newest version is another model, which that run never scored.
+ */
+async function findRunModel(engine: Engine, runId: number, nameOrId: string, kit: CliKit): Promise<number> {
+  const models = (await engine.call('runs.get', { id: runId })).manifest?.models ?? [];
+  const hit = /^\d+$/.test(nameOrId) ? models.find((m) => m.id === Number(nameOrId)) : [...models].reverse().find((m) => m.name === nameOrId);
+  if (hit) return hit.id;
+  const m = await findModel(engine, nameOrId, kit);
+  if (!models.some((x) => x.id === m.id)) kit.fail(2, `${nameOrId} (${m.name} v${m.version}) is not a model of run ${runId}; it ran ${models.map((x) => `${x.name} v${x.version}`).join(', ') || 'none'}`);
+  return m.id;
+}
+
+/** --champion: a model of the run, "none", or (not given) the workspace's champion. */
+async function championArg(engine: Engine, runId: number, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
   if (value === undefined) return undefined;
   if (value === 'none') return null;
-  return (await findModel(engine, value, kit)).id;
+  return findRunModel(engine, runId, value, kit);
 }
 
 export function printComparison(c: Comparison, out: (t: string) => void): void {
@@ -45,8 +60,9 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .option('--model <name|id>', 'make this model the champion; "none" for no champion')
     .option('--revert', 'go back to the previous champion')
     .action(async (opts: { workspace: string; model?: string; revert?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if (opts.revert && opts.model !== undefined) kit.fail(2, '--model and --revert: give one (revert goes back to the previous champion)');
       if (opts.revert) await engine.call('roles.revert', {});
-      else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: (await championArg(engine, opts.model, kit)) ?? null });
+      else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: opts.model === 'none' ? null : (await findModel(engine, opts.model, kit)).id });
       const { changeRisk } = await engine.call('roles.get', {});
       const m = changeRisk === null ? null : await engine.call('models.get', { id: changeRisk });
       kit.out(m ? `champion: ${m.name} v${m.version} (id ${m.id})\n` : 'champion: none\n');
@@ -55,15 +71,17 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
   program.command('compare')
     .description('champion vs challenger on the changes of one run: paired bootstrap of every metric, McNemar, verdicts')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
     .requiredOption('--challenger <name|id>', 'the model to judge')
     .option('--champion <name|id>', "the model to judge it against (default: the workspace's champion)")
-    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--resamples <n>', 'bootstrap resamples', wholeNumber(0, 10000), 1000)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: string; challenger: string; champion?: string; resamples: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const championId = (await championArg(engine, opts.champion, kit)) ?? (await engine.call('roles.get', {})).changeRisk;
+    .action(async (opts: { workspace: string; run: number; challenger: string; champion?: string; resamples: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if (opts.champion === 'none') kit.fail(2, '--champion none: a comparison needs a champion (give a model of the run)');
+      opts.run = await resolveRun(engine, opts.run, kit);
+      const championId = (await championArg(engine, opts.run, opts.champion, kit)) ?? (await engine.call('roles.get', {})).changeRisk;
       if (championId === null || championId === undefined) kit.fail(2, 'No champion: pass --champion or set one with `shadowbench champion --model NAME`');
-      const c = await engine.call('compare.run', { runId: Number(opts.run), championId, challengerId: (await findModel(engine, opts.challenger, kit)).id, resamples: Number(opts.resamples) });
+      const c = await engine.call('compare.run', { runId: opts.run, championId, challengerId: await findRunModel(engine, opts.run, opts.challenger, kit), resamples: opts.resamples });
       if (opts.json) return kit.out(JSON.stringify(c) + '\n');
       printComparison(c, kit.out);
     }));
@@ -71,19 +89,19 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
   program.command('gate')
     .description('judge a model of a run against a gate; exit 0 pass, 1 fail, 3 inconclusive')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
     .requiredOption('--gate <file|preset>', 'gate JSON file, or the preset "advisory" or "gating"')
     .option('--model <name|id>', 'the model to judge (default: the one model of the run that is not the champion)')
     .option('--champion <name|id>', 'champion for relative criteria ("none" for none; default: the workspace\'s)')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: string; gate: string; model?: string; champion?: string; json?: boolean }) => {
+    .action(async (opts: { workspace: string; run: number; gate: string; model?: string; champion?: string; json?: boolean }) => {
       const gate = readGate(opts.gate, kit);
       const result = await kit.withWorkspace(opts.workspace, async (engine) => {
-        const run = await engine.call('runs.get', { id: Number(opts.run) });
-        const championId = await championArg(engine, opts.champion, kit);
+        const run = await engine.call('runs.get', { id: await resolveRun(engine, opts.run, kit) });
+        const championId = await championArg(engine, run.id, opts.champion, kit);
         const champion = championId === undefined ? (await engine.call('roles.get', {})).changeRisk : championId;
         let modelId: number;
-        if (opts.model) modelId = (await findModel(engine, opts.model, kit)).id;
+        if (opts.model) modelId = await findRunModel(engine, run.id, opts.model, kit);
         else {
           const candidates = (run.manifest?.models ?? []).filter((m) => m.id !== champion);
           if (candidates.length !== 1) kit.fail(2, `Run ${run.id} has ${candidates.length} models besides the champion (${candidates.map((m) => m.name).join(', ')}); pick one with --model`);
@@ -100,16 +118,17 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
   program.command('report')
     .description('write a run report: self-contained HTML (charts as SVG, no network) or a Markdown summary for a pull request')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run')
+    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
     .requiredOption('--out <file>', 'FILE.html or FILE.md')
     .option('--gate <file|preset>', 'gate to judge the challengers by (default: the advisory preset)')
     .option('--champion <name|id>', 'champion ("none" for none; default: the workspace\'s)')
-    .action(async (opts: { workspace: string; run: string; out: string; gate?: string; champion?: string }) => {
+    .action(async (opts: { workspace: string; run: number; out: string; gate?: string; champion?: string }) => {
       const format = opts.out.toLowerCase().endsWith('.html') ? 'html' : opts.out.toLowerCase().endsWith('.md') ? 'md' : kit.fail(2, '--out must end in .html or .md');
       const gate = opts.gate ? readGate(opts.gate, kit) : undefined;
       await kit.withWorkspace(opts.workspace, async (engine) => {
-        const championId = await championArg(engine, opts.champion, kit);
-        const r = await engine.call('reports.render', { runId: Number(opts.run), format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
+        opts.run = await resolveRun(engine, opts.run, kit);
+        const championId = await championArg(engine, opts.run, opts.champion, kit);
+        const r = await engine.call('reports.render', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
         fs.writeFileSync(opts.out, r.content);
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
       });
@@ -119,10 +138,12 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .description('score one pending change as of now: risk, top signals and suggested mitigations (what a CI job posts on a deploy)')
     .requiredOption('--workspace <path>', 'workspace file')
     .requiredOption('--model <name|id>', 'change-risk model')
-    .requiredOption('--change <file>', 'JSON: {"service": …, "attributes": {"lines_added": …, …}[, "id", "author", "timestamp"]}')
+    .requiredOption('--change <file>', 'JSON: {"service": …, "attributes": {"lines_added": …, …}[, "id", "author", "timestamp" (ISO 8601 or epoch ms; default now)]}')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; model: string; change: string; json?: boolean }) => {
-      const change = readJson(opts.change, kit);
+      const change = readJson(opts.change, kit) as { timestamp?: unknown } | null;
+      // The file may say when in ISO 8601, as every other time on the command line.
+      if (change && typeof change === 'object' && typeof change.timestamp === 'string') change.timestamp = time(change.timestamp, `${opts.change}: timestamp`, kit);
       await kit.withWorkspace(opts.workspace, async (engine) => {
         const r = await engine.call('changes.score', { modelId: (await findModel(engine, opts.model, kit)).id, change: change as never });
         if (opts.json) return kit.out(JSON.stringify(r) + '\n');
@@ -153,12 +174,12 @@ export function registerRetrainCommands(program: Command, kit: CliKit): void {
     .description('train the next version of a built-in up to a cutoff, run both versions in shadow after it, and compare them')
     .requiredOption('--workspace <path>', 'workspace file')
     .requiredOption('--model <name|id>', 'the trained built-in to retrain')
-    .option('--cutoff <epoch-ms>', 'train on changes before this (default: 80 % of the history)')
+    .option('--cutoff <time>', 'train on changes before this (ISO or epoch ms; default: 80 % of the history)')
     .option('--no-feedback', 'ignore human feedback labels')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; model: string; cutoff?: string; feedback: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const m = await findModel(engine, opts.model, kit);
-      const { jobId } = await engine.call('models.retrain', { modelId: m.id, useFeedback: opts.feedback, ...(opts.cutoff ? { cutoff: Number(opts.cutoff) } : {}) });
+      const { jobId } = await engine.call('models.retrain', { modelId: m.id, useFeedback: opts.feedback, ...(opts.cutoff ? { cutoff: time(opts.cutoff, '--cutoff', kit) } : {}) });
       const job = await kit.runJob(engine, jobId);
       if (job.state !== 'done') kit.fail(2, `retraining ${job.state}: ${job.error?.message ?? ''}`);
       const r = job.result as { comparison: Comparison };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { decimal, wholeNumber } from './cli-args.js';
 import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { ModelInfo, Scorecard } from '../shared/contract/models.js';
@@ -95,20 +96,23 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     .option('--features <list>', 'comma-separated feature names (default: every feature in the catalog)')
     .option('--cutoff <time>', 'train on changes before this time (ISO or epoch ms; default: the first 70 %)')
     .option('--train-fraction <f>', 'train on the first fraction of changes by time, e.g. 0.8')
-    .option('--C <c>', 'inverse L2 strength, as scikit-learn', '1')
+    .option('--C <c>', 'inverse L2 strength, as scikit-learn', decimal(1e-6, 1e6), 1)
     .option('--no-log1p', 'do not log-transform features before standardising')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; name: string; kind: string; features?: string; cutoff?: string; trainFraction?: string; C: string; log1p: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; name: string; kind: string; features?: string; cutoff?: string; trainFraction?: string; C: number; log1p: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       if (!['logistic', 'single-feature', 'heuristic'].includes(opts.kind)) kit.fail(2, `--kind must be logistic, single-feature or heuristic, got "${opts.kind}"`);
+      if (opts.cutoff !== undefined && opts.trainFraction !== undefined) kit.fail(2, '--cutoff and --train-fraction both say where training stops: give one');
+      if (opts.kind === 'single-feature' && opts.features && opts.features.split(',').filter((x) => x.trim()).length !== 1) kit.fail(2, `--kind single-feature takes exactly one feature, got --features ${opts.features}`);
       let cutoff = opts.cutoff ? time(opts.cutoff, '--cutoff', kit) : undefined;
       if (opts.trainFraction !== undefined) {
         const f = Number(opts.trainFraction);
         if (!(f > 0 && f < 1)) kit.fail(2, `--train-fraction takes a number between 0 and 1, got "${opts.trainFraction}"`);
         const total = (await engine.call('changes.page', { limit: 1 })).total;
+        if (total === 0) kit.fail(2, 'the workspace has no changes to train on: import changes first');
         cutoff = (await engine.call('changes.page', { order: 'asc', offset: Math.floor(total * f), limit: 1 })).rows[0]!.ts;
       }
       const model: ModelInfo = await engine.call('models.train', {
-        name: opts.name, kind: opts.kind as 'logistic', C: Number(opts.C), log1p: opts.log1p,
+        name: opts.name, kind: opts.kind as 'logistic', C: opts.C, log1p: opts.log1p,
         ...(opts.features ? { features: opts.features.split(',').map((s) => s.trim()).filter(Boolean) } : {}), ...(cutoff !== undefined ? { cutoff } : {}),
       });
       if (opts.json) kit.out(JSON.stringify({ ...model, cutoff }) + '\n');
@@ -131,10 +135,10 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     .requiredOption('--predictions <file>', 'CSV with columns subject, score and optionally label')
     .option('--task <task>', 'change-risk', 'change-risk')
     .option('--workspace <path>', 'workspace whose changes give the labels when the file has none')
-    .option('--threshold <t>', 'decision threshold', '0.5')
-    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--threshold <t>', 'decision threshold', decimal(0, 1), 0.5)
+    .option('--resamples <n>', 'bootstrap resamples', wholeNumber(0, 10000), 1000)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { predictions: string; task: string; workspace?: string; threshold: string; resamples: string; json?: boolean }) => {
+    .action(async (opts: { predictions: string; task: string; workspace?: string; threshold: number; resamples: number; json?: boolean }) => {
       if (opts.task !== 'change-risk') kit.fail(2, `--task ${opts.task}: only change-risk can be evaluated from a file so far`);
       let records: Array<Record<string, string>>;
       try {
@@ -168,8 +172,8 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
         return { score, label: label as 0 | 1 };
       });
       const sorted = sortPredictions(preds);
-      const threshold = Number(opts.threshold);
-      const { point, intervals } = bootstrapMetrics(sorted, threshold, undefined, { resamples: Number(opts.resamples) });
+      const threshold = opts.threshold;
+      const { point, intervals } = bootstrapMetrics(sorted, threshold, undefined, { resamples: opts.resamples });
       const sweep = thresholdSweep(sorted);
       const result = { task: 'change-risk', n: point.n, positives: point.positives, threshold, metrics: intervals, confusion: point.confusion, costOptimalThreshold: sweep.costOptimal?.threshold ?? null };
       if (opts.json) kit.out(JSON.stringify(result) + '\n');
@@ -198,6 +202,6 @@ export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): 
     return list.find((m) => m.id === changeRisk)!;
   }
   const found = /^\d+$/.test(nameOrId) ? list.find((m) => m.id === Number(nameOrId)) : [...list].reverse().find((m) => m.name === nameOrId && m.status === 'active');
-  if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${list.map((m) => m.name).join(', ') || 'none yet'}`);
+  if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${[...new Set(list.filter((m) => m.status === 'active').map((m) => m.name))].join(', ') || 'none yet'}`);
   return found;
 }

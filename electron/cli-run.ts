@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolveRun, runId, wholeNumber } from './cli-args.js';
 import { z } from 'zod';
 import { AttributionRuleSchema, RunConfig, type RunConfigInput, type RunInfo, type Scorecard } from '../shared/contract/models.js';
 import { RunGuard } from '../shared/contract/drills.js';
@@ -30,7 +31,7 @@ export const RunFile = z.strictObject({
   seed: z.number().int().optional(),
   batchSize: z.number().int().min(1).max(65536).optional(),
   costs: z.strictObject({ missedIncident: z.number().nonnegative(), delayedChange: z.number().nonnegative() }).optional(),
-  guard: RunGuard.strict().optional(),
+  guard: RunGuard.optional(),
 });
 export type RunFile = z.infer<typeof RunFile>;
 
@@ -46,7 +47,7 @@ function readRunFile(file: string, kit: CliKit): RunFile {
 const ref = (r: string | number): string => String(r);
 
 /** Resolves a config file plus flags (flags win) to what `runs.start` takes. */
-async function resolveRun(engine: Engine, file: RunFile, kit: CliKit): Promise<RunConfigInput> {
+async function resolveRunFile(engine: Engine, file: RunFile, kit: CliKit): Promise<RunConfigInput> {
   if (!file.models?.length) kit.fail(2, 'which models? give --models NAME,… or "models" in the --config file');
   const ids: number[] = [];
   for (const m of file.models) ids.push((await findModel(engine, ref(m), kit)).id);
@@ -109,11 +110,10 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
     .option('--until <time>', 'end of the range, exclusive')
     .option('--services <list>', 'comma-separated services')
     .option('--fallback <name|id>', 'model that answers where a model fails')
-    .option('--resamples <n>', 'bootstrap resamples for the intervals', '1000')
+    .option('--resamples <n>', 'bootstrap resamples for the intervals', wholeNumber(0, 10000), 1000)
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; config?: string; models?: string; from?: string; until?: string; services?: string; fallback?: string; resamples: string; json?: boolean }) => {
-      const resamples = Number(opts.resamples);
-      if (!Number.isInteger(resamples) || resamples < 0 || resamples > 10000) kit.fail(2, `--resamples ${opts.resamples}: give a whole number from 0 to 10000`);
+    .action(async (opts: { workspace: string; config?: string; models?: string; from?: string; until?: string; services?: string; fallback?: string; resamples: number; json?: boolean }) => {
+      const resamples = opts.resamples;
       const file: RunFile = opts.config ? readRunFile(opts.config, kit) : {};
       const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
       const merged: RunFile = {
@@ -125,7 +125,7 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
         ...(opts.fallback !== undefined ? { fallback: opts.fallback } : {}),
       };
       return kit.withWorkspace(opts.workspace, async (engine) => {
-        const config = await resolveRun(engine, merged, kit);
+        const config = await resolveRunFile(engine, merged, kit);
         // A range reaching into a model's training window scores changes it learned from: say so (a CI
         // job comparing scorecards would otherwise trust numbers that read too good).
         const first = config.from ?? (await engine.call('changes.page', { order: 'asc', limit: 1 })).rows[0]?.ts;
@@ -167,13 +167,13 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
 
   runs.command('show')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'run id')
+    .requiredOption('--run <id>', 'run id, or "latest"', runId)
     .option('--config', 'print only the run\'s config, as a file `run --config` takes')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: string; config?: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      if (!/^\d+$/.test(opts.run)) kit.fail(2, `--run ${opts.run}: give a run id (see \`runs list\`)`);
+    .action(async (opts: { workspace: string; run: number; config?: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const list = await engine.call('runs.list', {});
-      const run = list.find((r) => r.id === Number(opts.run));
+      const id = await resolveRun(engine, opts.run, kit);
+      const run = list.find((r) => r.id === id);
       if (!run) kit.fail(2, `No run ${opts.run}; runs: ${list.map((r) => r.id).join(', ') || 'none yet'}`);
       if (opts.config) {
         if (run.task !== 'change-risk') kit.fail(2, `run ${run.id} is a ${run.task} run; \`run --config\` re-runs change-risk runs`);

@@ -92,6 +92,21 @@ async function runJob(engine: Engine, jobId: string, io: Io): Promise<JobStatus>
   }
 }
 
+/** Whether a file starts like an SQLite database (its 16-byte header). */
+function isSqliteFile(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(16);
+      return fs.readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 function openOrCreate(engine: Engine, workspace: string, io: Io, create: boolean): Promise<unknown> {
   const exists = fs.existsSync(workspace);
   if (!exists && !create) throw new CliExit(EXIT.usage, `No workspace at ${workspace} (pass --create to make one)`);
@@ -110,7 +125,7 @@ export function buildProgram(io: Io = defaultIo): Command {
   const program = new Command('shadowbench')
     .description('Shadow-mode experiments for AI models in operations: replay models over your own history and see whether they deserve trust.')
     .version(VERSION)
-    .showHelpAfterError()
+    .showHelpAfterError('(--help shows the options)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   const workspacesDir = (): string => defaultWorkspacesDir();
@@ -120,6 +135,8 @@ export function buildProgram(io: Io = defaultIo): Command {
     .requiredOption('--workspace <path>', 'workspace file to create (replaced if it exists)')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; json?: boolean }) => {
+      // "Replaced if it exists" means an old workspace, not whatever file the path happens to name.
+      if (fs.existsSync(opts.workspace) && !isSqliteFile(opts.workspace)) throw new CliExit(EXIT.usage, `${opts.workspace} exists and is not a workspace; refusing to replace it (give another path)`);
       const engine = createEngine({ workspacesDir: workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR });
       try {
         const { jobId } = await engine.call('demo.build', { path: opts.workspace });
@@ -167,6 +184,20 @@ export function buildProgram(io: Io = defaultIo): Command {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
       if (opts.prometheus !== undefined && opts.kind !== 'telemetry') throw new CliExit(EXIT.usage, '--prometheus imports telemetry: use --kind telemetry');
+      if (opts.prometheus === undefined) {
+        const live = (['query', 'from', 'until', 'user', 'password', 'bearer'] as const).filter((k) => opts[k] !== undefined);
+        if (live.length > 0) throw new CliExit(EXIT.usage, `${live.map((k) => `--${k}`).join(', ')} ${live.length === 1 ? 'is' : 'are'} for live imports: add --prometheus URL, or leave ${live.length === 1 ? 'it' : 'them'} out`);
+      }
+      // Every file is checked before anything is opened or created, so a typo leaves no empty workspace behind.
+      for (const file of files) {
+        let stat: fs.Stats;
+        try {
+          stat = fs.statSync(file);
+        } catch (err) {
+          throw new CliExit(EXIT.usage, `${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+        }
+        if (!stat.isFile()) throw new CliExit(EXIT.usage, `${file}: not a file`);
+      }
       const engine = createEngine({ workspacesDir: workspacesDir() });
       const reports: ImportReport[] = [];
       try {
@@ -190,13 +221,6 @@ export function buildProgram(io: Io = defaultIo): Command {
         if (opts.timeFormat === undefined && saved.timeFormat) opts.timeFormat = saved.timeFormat;
         if (opts.service === undefined && saved.defaultService) opts.service = saved.defaultService;
         if (opts.timeUnit === 'auto' && saved.timeUnit) opts.timeUnit = saved.timeUnit as 'auto';
-        if (opts.saveMapping) {
-          const m = await engine.call('mappings.save', { name: opts.saveMapping, options: {
-            kind: opts.kind, mapping, timeUnit: opts.timeUnit, ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}), ...(opts.timeFormat ? { timeFormat: opts.timeFormat } : {}),
-            ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
-          } });
-          if (!opts.json) io.out(`saved mapping ${m.name} v${m.version}\n`);
-        }
         if (opts.prometheus !== undefined) {
           const when = (v: string, flag: string): number => {
             const parsed = parseTimestamp(v, { unit: 'ms' });
@@ -231,6 +255,15 @@ export function buildProgram(io: Io = defaultIo): Command {
           reports.push(report);
           if (!opts.json) io.out(describeReport(report));
           if (report.status === 'refused') break;
+        }
+        // Saved only once the file was accepted for real: a refused import or a dry run writes nothing.
+        if (opts.saveMapping && opts.dryRun) io.err(`--save-mapping ${opts.saveMapping}: not saved on a dry run (run it again without --dry-run)\n`);
+        else if (opts.saveMapping && reports.length > 0 && reports.every((r) => r.status !== 'refused')) {
+          const m = await engine.call('mappings.save', { name: opts.saveMapping, options: {
+            kind: opts.kind, mapping, timeUnit: opts.timeUnit, ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}), ...(opts.timeFormat ? { timeFormat: opts.timeFormat } : {}),
+            ...(opts.service ? { defaultService: opts.service } : {}), ...extras,
+          } });
+          if (!opts.json) io.out(`saved mapping ${m.name} v${m.version}\n`);
         }
       } finally {
         engine.close();
@@ -339,7 +372,11 @@ export async function runCli(argv: string[], io: Io = defaultIo): Promise<number
       io.err(`error: ${err.message}\n`);
       return EXIT.usage;
     }
-    io.err(`error: ${(err as Error).stack ?? String(err)}\n`);
+    // A file the system refused (no such folder, no permission, disk full) is the user's to fix: its
+    // message names the path. Anything else is a bug here: say so, with the stack on request.
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e?.code === 'string' && typeof e.syscall === 'string') io.err(`error: ${e.message}\n`);
+    else io.err(`error: ${process.env.SHADOWBENCH_DEBUG ? e?.stack ?? String(err) : `${e?.message ?? String(err)} (an internal error; SHADOWBENCH_DEBUG=1 shows where)`}\n`);
     return EXIT.usage;
   }
 }

@@ -13,31 +13,31 @@ const Features = z.array(z.string().min(1).max(100)).min(1).max(200);
 
 export const Perturbation = z.discriminatedUnion('kind', [
   /** Feature drift: x → x·scale + shift·σ on a share of rows (σ of the feature over the replayed rows). */
-  z.object({ kind: z.literal('drift'), features: Features, shift: z.number().min(-100).max(100).default(0), scale: z.number().min(-100).max(100).default(1), share: Share.default(1) }),
+  z.strictObject({ kind: z.literal('drift'), features: Features, shift: z.number().min(-100).max(100).default(0), scale: z.number().min(-100).max(100).default(1), share: Share.default(1) }),
   /** Gaussian noise of sd = sigma·σ added on a share of rows. */
-  z.object({ kind: z.literal('noise'), features: Features, sigma: z.number().positive().max(100), share: Share.default(1) }),
+  z.strictObject({ kind: z.literal('noise'), features: Features, sigma: z.number().positive().max(100), share: Share.default(1) }),
   /** Missing values: the features become NaN on a share of rows. */
-  z.object({ kind: z.literal('missing'), features: Features, share: Share }),
+  z.strictObject({ kind: z.literal('missing'), features: Features, share: Share }),
   /**
    * Stale or gappy telemetry: for the changes in a span covering `share` of the run's time range
    * (starting `at` of the way in), the features are frozen at their last value before the span on
    * the same service, or dropped (NaN).
    */
-  z.object({ kind: z.literal('stale'), features: Features, mode: z.enum(['freeze', 'drop']).default('freeze'), share: Share, at: Share.default(0.5) }),
+  z.strictObject({ kind: z.literal('stale'), features: Features, mode: z.enum(['freeze', 'drop']).default('freeze'), share: Share, at: Share.default(0.5) }),
   /** Misclassification: the decision is flipped on a share of rows (the score reflected across the threshold). */
-  z.object({ kind: z.literal('flip'), share: Share }),
+  z.strictObject({ kind: z.literal('flip'), share: Share }),
   /** Added latency on a share of rows: a fixed delay, or a heavy-tailed one (Pareto with this minimum and shape). */
-  z.object({ kind: z.literal('latency'), ms: z.number().nonnegative().max(600_000), distribution: z.enum(['fixed', 'pareto']).default('fixed'), alpha: z.number().min(0.5).max(10).default(1.5), share: Share.default(1) }),
+  z.strictObject({ kind: z.literal('latency'), ms: z.number().nonnegative().max(600_000), distribution: z.enum(['fixed', 'pareto']).default('fixed'), alpha: z.number().min(0.5).max(10).default(1.5), share: Share.default(1) }),
   /** The model throws on a share of rows. */
-  z.object({ kind: z.literal('failure'), share: Share }),
+  z.strictObject({ kind: z.literal('failure'), share: Share }),
   /** The model returns garbage on a share of rows: NaN, or a value outside [0, 1]. */
-  z.object({ kind: z.literal('garbage'), value: z.enum(['nan', 'out-of-range']).default('nan'), share: Share }),
+  z.strictObject({ kind: z.literal('garbage'), value: z.enum(['nan', 'out-of-range']).default('nan'), share: Share }),
 ]);
 export type Perturbation = z.infer<typeof Perturbation>;
 export type PerturbationInput = z.input<typeof Perturbation>;
 
 /** How a run treats a model that misbehaves: DESIGN.md §7, and any run can use it. */
-export const RunGuard = z.object({
+export const RunGuard = z.strictObject({
   /** Per-inference budget: a row whose latency exceeds it is a timeout, answered by the fallback. */
   timeoutMs: z.number().positive().max(600_000).optional(),
   /** A row with a missing feature: give it to the model as is, impute the model's reference value, or refuse it. */
@@ -55,7 +55,8 @@ export const DRILL_TASKS = ['change-risk', 'detection'] as const;
 
 export const DRILL_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
-export const DrillSpec = z.object({
+// Strict throughout: a misspelt key ("perturbation", "fallbak") would otherwise drill nothing and pass.
+export const DrillSpec = z.strictObject({
   name: z.string().regex(DRILL_NAME, 'a drill name is 1-64 letters, digits, spaces, dots, dashes or underscores'),
   description: z.string().max(2000).default(''),
   /** What the base run is: a change-risk run (Runs) or a detection run (Detection). */
@@ -66,7 +67,7 @@ export const DrillSpec = z.object({
   models: z.array(z.number().int()).max(20).optional(),
   seed: z.number().int().default(1),
   perturbations: z.array(Perturbation).max(20).default([]),
-  runner: z.object({
+  runner: z.strictObject({
     timeoutMs: z.number().positive().max(600_000).optional(),
     nanPolicy: z.enum(['pass', 'impute', 'refuse']).default('impute'),
     /** Valid scores; default [0, 1] for change-risk (probabilities), [0, ∞) for detection ("how unusual" scores). */

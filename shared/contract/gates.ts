@@ -35,12 +35,13 @@ export type Comparison = z.infer<typeof Comparison>;
 
 export const GATE_OPS = ['>=', '<=', '>', '<'] as const;
 
-export const AbsoluteCriterion = z.object({
+// Strict: an unknown key is a typo ("margn", "vs" misspelt) that would otherwise change what is judged.
+export const AbsoluteCriterion = z.strictObject({
   metric: z.string().min(1).max(64),
   op: z.enum(GATE_OPS),
   value: z.number(),
 });
-export const RelativeCriterion = z.object({
+export const RelativeCriterion = z.strictObject({
   vs: z.literal('champion'),
   metric: z.string().min(1).max(64),
   op: z.enum(['improves', 'not_worse_than']),
@@ -50,7 +51,7 @@ export const RelativeCriterion = z.object({
 export const GateCriterion = z.union([RelativeCriterion, AbsoluteCriterion]);
 export type GateCriterion = z.infer<typeof GateCriterion>;
 
-export const GateSpec = z.object({
+export const GateSpec = z.strictObject({
   name: z.string().min(1).max(100),
   description: z.string().max(2000).default(''),
   criteria: z.array(GateCriterion).min(1).max(50),

@@ -95,6 +95,23 @@ function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInp
   return { verdict: 'inconclusive', reason: `${c.metric} may be worse than the champion by more than ${c.margin}: ${span}` };
 }
 
+/**
+ * Criteria that name a metric these inputs cannot have: a typo in a gate file must stop the job
+ * with the name, not read as a failed criterion (a CI job would then block on a spelling mistake,
+ * or pass a gate that checks nothing).
+ */
+export function unknownMetrics(spec: GateSpec, inputs: GateInputs): string[] {
+  const absolute = [...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)];
+  const compared = Object.keys(HIGHER_IS_BETTER).filter((k) => HIGHER_IS_BETTER[k] !== null && k in inputs.metrics);
+  const problems: string[] = [];
+  spec.criteria.forEach((c, i) => {
+    if ('vs' in c ? !compared.includes(c.metric) : !absolute.includes(c.metric)) {
+      problems.push(`criteria.${i}: "${c.metric}" is not a metric ${'vs' in c ? 'that can be compared with the champion' : 'of this scorecard'} (known: ${('vs' in c ? compared : absolute).join(', ')})`);
+    }
+  });
+  return problems;
+}
+
 export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string }[] } {
   const criteria = spec.criteria.map((c) => ({ criterion: describeCriterion(c), ...('vs' in c ? relative(c, inputs) : absolute(c, inputs)) }));
   const verdict: GateVerdict = criteria.some((c) => c.verdict === 'fail') ? 'fail' : criteria.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';

@@ -151,3 +151,39 @@ describe('shadowbench models', () => {
     expect(gone.err).toContain('No active model "size"');
   });
 });
+
+describe('the CLI refuses bad input before it writes anything', () => {
+  it('a missing file leaves no new workspace; live-import flags without --prometheus are named; demo will not replace a file that is not a workspace', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'trial.sbw');
+    const missing = await cli('import', '--workspace', ws, '--create', '--kind', 'telemetry', path.join(dir, 'nope.csv'));
+    expect([missing.code, missing.err.trim()]).toEqual([EXIT.usage, `error: ${path.join(dir, 'nope.csv')}: no such file`]);
+    expect(fs.existsSync(ws)).toBe(false);
+    const file = writeFile(dir, 't.csv', 'timestamp,service,metric,value\n2026-01-05T09:00:00Z,api,cpu,1\n');
+    const live = await cli('import', '--workspace', ws, '--create', '--kind', 'telemetry', '--from', '2026-01-01T00:00:00Z', '--query', 'up', file);
+    expect([live.code, live.err.trim()]).toEqual([EXIT.usage, 'error: --query, --from are for live imports: add --prometheus URL, or leave them out']);
+    expect(fs.existsSync(ws)).toBe(false);
+    const notes = writeFile(dir, 'notes.txt', 'my notes\n');
+    const demo = await cli('demo', '--workspace', notes);
+    expect([demo.code, demo.err.trim()]).toEqual([EXIT.usage, `error: ${notes} exists and is not a workspace; refusing to replace it (give another path)`]);
+    expect(fs.readFileSync(notes, 'utf8')).toBe('my notes\n');
+  });
+
+  it('a numeric option that is not a number stops the command before it starts, naming the option', async () => {
+    const r = await cli('evaluate', '--predictions', 'x.csv', '--threshold', 'abc');
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toBe("error: option '--threshold <t>' argument 'abc' is invalid. give a number from 0 to 1\n(--help shows the options)\n");
+    expect((await cli('audit', 'list', '--workspace', 'w.sbw', '--limit', '0')).err).toMatch(/'--limit <n>' argument '0' is invalid. give a whole number from 1 to 1000/);
+  });
+
+  it('a system error (an --out folder that does not exist) is one line naming the path, not a stack', async () => {
+    const dir = tempDir();
+    const preds = writeFile(dir, 'p.csv', 'subject,score,label\na,0.9,1\nb,0.1,0\n');
+    const ws = path.join(dir, 'w.sbw');
+    expect((await cli('import', '--workspace', ws, '--create', '--kind', 'changes', writeFile(dir, 'c.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T10:00:00Z,10\n'))).code).toBe(EXIT.ok);
+    const r = await cli('dataset', 'export', '--workspace', ws, '--out', path.join(dir, 'no-such-folder', 'd.csv'));
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toMatch(/^error: ENOENT: no such file or directory, open '.*no-such-folder\/d\.csv'\n$/);
+    expect((await cli('evaluate', '--predictions', preds, '--json')).code).toBe(EXIT.ok);
+  });
+});

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli.js';
@@ -198,5 +199,19 @@ describe('drills on the demo workspace', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/perturbations\.0\.share \(flip\)/);
     await engine.call('workspace.openPath', { path: workspace });
+  });
+});
+
+describe('a drill after new data arrived', () => {
+  it('replays exactly the changes its base run scored, not a deploy imported since', async () => {
+    const csv = path.join(dir, 'late.csv');
+    fs.writeFileSync(csv, 'id,service,timestamp,lines_added,lines_deleted,files_changed,tests_changed\nlate-1,checkout,2026-11-30T12:00:00Z,400,20,9,0\n');
+    const { jobId } = await engine.call('import.startPath', { path: csv, kind: 'changes' });
+    expect((await engine.jobs.wait(jobId)).state).toBe('done');
+    const r = await drill({ name: 'after-import', perturbations: [] });
+    for (const m of r.models) expect([m.model.name, m.identicalToBase, m.unhandled]).toEqual([m.model.name, true, 0]);
+    const base = await engine.call('runs.suggestions', { runId: baseRun, modelId: gbdt, offset: 0, limit: 1 });
+    const drilled = await engine.call('runs.suggestions', { runId: r.drillRunId, modelId: gbdt, offset: 0, limit: 1 });
+    expect(drilled.total).toBe(base.total);
   });
 });

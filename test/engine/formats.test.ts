@@ -387,13 +387,21 @@ describe('dry runs and saved mappings from the CLI', () => {
     const first = writeFile(dir, 'odd-1.csv', 'when,svc,what,reading\n2026-01-05T09:00:00Z,checkout,queue,4\n2026-01-05T09:01:00Z,checkout,queue,lots\n');
     const dry = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--map', 'when=timestamp', '--map', 'svc=service', '--map', 'what=metric', '--map', 'reading=value', '--save-mapping', 'odd', '--dry-run', first]);
     expect(dry.code).toBe(1);
-    expect(dry.out).toMatch(/saved mapping odd v1/);
     expect(dry.out).toMatch(/1 row would be imported, 1 rejected \(first at line 3: value "lots" is not a number\); as it stands the file would be refused whole/);
+    // A dry run writes nothing, not even the mapping; nor does an import that is refused.
+    expect(dry.err).toContain('--save-mapping odd: not saved on a dry run');
+    const refused = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--map', 'when=timestamp', '--map', 'svc=service', '--map', 'what=metric', '--map', 'reading=value', '--save-mapping', 'odd', first]);
+    expect(refused.code).toBe(2);
+    expect(refused.out).not.toMatch(/saved mapping/);
     expect(points()).toEqual([]);
     const second = writeFile(dir, 'odd-2.csv', 'when,svc,what,reading\n2026-01-05T09:02:00Z,checkout,queue,5\n');
-    const real = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'odd', second]);
+    const third = writeFile(dir, 'odd-3.csv', 'when,svc,what,reading\n2026-01-05T09:03:00Z,checkout,queue,6\n');
+    expect((await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'odd', second])).err).toMatch(/--mapping odd: no saved mapping by that name \(saved: none\)/);
+    const saving = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--map', 'when=timestamp', '--map', 'svc=service', '--map', 'what=metric', '--map', 'reading=value', '--save-mapping', 'odd', second]);
+    expect([saving.code, saving.out]).toEqual([0, expect.stringMatching(/saved mapping odd v1\n$/)]);
+    const real = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'odd', third]);
     expect(real.code).toBe(0);
-    expect(points().map((p) => [p.service, p.metric, p.value])).toEqual([['checkout', 'queue', 5]]);
+    expect(points().map((p) => [p.service, p.metric, p.value])).toEqual([['checkout', 'queue', 5], ['checkout', 'queue', 6]]);
     const unknown = await cli(['import', '--workspace', workspace, '--kind', 'telemetry', '--mapping', 'nope', second]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/--mapping nope: no saved mapping by that name \(saved: odd\)/);

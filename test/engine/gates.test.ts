@@ -196,3 +196,56 @@ describe('run config files (run --config, runs show --config)', () => {
     expect(await runCount()).toBe(before);
   });
 });
+
+describe('bad input in a pipeline: typos stop the job by name, and nothing is half-done', () => {
+  it('refuses gate files with a misspelt key, a misspelt "vs" or an unknown metric (exit 2, not a verdict)', async () => {
+    const gate = (criteria: unknown[]): string => {
+      const file = path.join(dir, `g${Math.random().toString(36).slice(2)}.json`);
+      fs.writeFileSync(file, JSON.stringify({ name: 'typo', criteria }));
+      return file;
+    };
+    const run = async (file: string) => cli(['gate', '--workspace', workspace, '--run', '1', '--model', 'demo-gbdt', '--gate', file]);
+    const vs = await run(gate([{ vs: 'champoin', metric: 'auc_roc', op: 'improves' }]));
+    expect([vs.code, vs.err]).toEqual([2, expect.stringMatching(/criteria\.0: vs invalid input: expected "champion"/)]);
+    const margin = await run(gate([{ vs: 'champion', metric: 'auc_roc', op: 'not_worse_than', margn: 0.02 }]));
+    expect([margin.code, margin.err]).toEqual([2, expect.stringMatching(/criteria\.0: criterion unrecognized key: "margn"/)]);
+    const metric = await run(gate([{ metric: 'auc_roc', op: '>=', value: 0.5 }, { metric: 'auc_rco', op: '>=', value: 0.5 }]));
+    expect([metric.code, metric.err]).toEqual([2, expect.stringMatching(/gate "typo": criteria\.1: "auc_rco" is not a metric of this scorecard \(known: auc_roc, /)]);
+  });
+
+  it('refuses a drill file with a misspelt key, naming what it takes', async () => {
+    const file = path.join(dir, 'drill-typo.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'typo', baseRun: 1, perturbation: [{ kind: 'failure', share: 0.2 }] }));
+    const r = await cli(['drill', '--workspace', workspace, '--drill', file]);
+    expect([r.code, r.err]).toEqual([2, expect.stringContaining('drill: Unrecognized key: "perturbation" (it takes name, description, task, baseRun, models, seed, perturbations, runner, gate)')]);
+  });
+
+  it('refuses conflicting options, and a bad number before any run is stored', async () => {
+    const runs = async (): Promise<number> => (JSON.parse((await cli(['runs', 'list', '--workspace', workspace, '--json'])).out) as unknown[]).length;
+    const before = await runs();
+    expect((await cli(['run', '--workspace', workspace, '--models', 'rules', '--resamples', 'abc'])).code).toBe(2);
+    expect(await runs()).toBe(before);
+    expect((await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'demo-gbdt', '--champion', 'none'])).err).toContain('--champion none: a comparison needs a champion');
+    expect((await cli(['champion', '--workspace', workspace, '--model', 'demo-gbdt', '--revert'])).err).toContain('--model and --revert: give one');
+    expect((await cli(['champion', '--workspace', workspace])).out).toBe('champion: rules v1 (id 7)\n');
+    // "latest" is the newest finished change-risk run; 0 is not an id.
+    const all = JSON.parse((await cli(['runs', 'list', '--workspace', workspace, '--json'])).out) as Array<{ id: number; task: string; config: { drill?: unknown } }>;
+    const newest = Math.max(...all.filter((r) => r.task === 'change-risk' && !r.config.drill).map((r) => r.id));
+    expect((JSON.parse((await cli(['runs', 'show', '--workspace', workspace, '--run', 'latest', '--json'])).out) as { id: number }).id).toBe(newest);
+    expect(newest).toBeGreaterThan(2);
+    expect((await cli(['gate', '--workspace', workspace, '--run', '0', '--gate', 'advisory'])).err).toMatch(/'--run <id>' argument '0' is invalid/);
+  });
+
+  it('a model name in gate and compare means the version that ran in that run, even after a newer one was added', async () => {
+    const added = await cli(['models', 'add', '--workspace', workspace, '--onnx', path.join(REPO, 'sample-data/models/demo-risk-gbdt.onnx'), '--manifest', path.join(REPO, 'sample-data/models/demo-risk-gbdt.manifest.json')]);
+    expect(added.out).toMatch(/^added demo-gbdt v2 /);
+    const g = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', 'demo-gbdt', '--json']);
+    expect(g.code, g.err).toBe(0);
+    expect((JSON.parse(g.out) as GateResult).model).toMatchObject({ name: 'demo-gbdt', version: 1 });
+    const c = await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'demo-gbdt', '--resamples', '0', '--json']);
+    expect((JSON.parse(c.out) as Comparison).challenger).toMatchObject({ name: 'demo-gbdt', version: 1 });
+    // A model the run never scored is named with the run's own models.
+    const other = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', String((JSON.parse((await cli(['models', 'list', '--workspace', workspace, '--json'])).out) as Array<{ id: number; name: string; version: number }>).find((m) => m.name === 'demo-gbdt' && m.version === 2)!.id)]);
+    expect([other.code, other.err]).toEqual([2, expect.stringMatching(/\(demo-gbdt v2\) is not a model of run 1; it ran rules v1, demo-gbdt v1, demo-shuffled v1/)]);
+  });
+});

@@ -3,7 +3,7 @@ import type { DrillModelReport, DrillSpec, ModelDrift } from '../../../shared/co
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type EvalIncident } from '../../../shared/detection/evaluate.js';
 import { faultPlan, pickRows, staleSpan, streamSeed } from '../../../shared/drills/perturb.js';
-import { evaluateGate, type GateVerdict } from '../../../shared/gates/gate.js';
+import { evaluateGate, unknownMetrics, type GateVerdict } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
 import { detectionRange, FAILED, faultNames, serviceSeed, STEP_FAULT } from '../detection/guard.js';
 import { getDetectionRun, loadScores, runDetection } from '../detection/replay-detection.js';
@@ -145,11 +145,14 @@ export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext
     if (gateSpec) {
       const judge = (match: typeof baseMatch, alerts: typeof baseAlerts, d: ModelDrift | null, ops: { fallback: number; error: number }) => {
         const metrics = detectionMetrics(evalIncidents, alerts, match, range, { resamples: 1000, seed: config.seed });
-        return evaluateGate(gateSpec, {
+        const inputs = {
           metrics: { incident_recall: metrics.incident_recall, alert_precision: metrics.alert_precision, false_alerts_per_day: metrics.false_alerts_per_day, lead_vs_human_min: metrics.lead_vs_human_min.median, mttd_min: metrics.mttd_min.model },
           operations: { max_psi: d?.maxPsi ?? null, fallback_rate: ops.fallback, error_rate: ops.error },
           comparison: null,
-        });
+        };
+        const unknown = unknownMetrics(gateSpec, inputs);
+        if (unknown.length > 0) throw new EngineFailure('bad_request', `gate "${gateSpec.name}": ${unknown.join('; ')}`);
+        return evaluateGate(gateSpec, inputs);
       };
       const g0 = judge(baseMatch, baseAlerts, drift.base, { fallback: 0, error: 0 });
       const g1 = judge(drillMatch, drillAlerts, drift.drill, { fallback: after.total ? answeredByFallback / after.total : 0, error: after.total ? failed / after.total : 0 });

@@ -1,4 +1,4 @@
-import { DrillReport, DrillSpec, type DrillModelReport, type DrillSpecInput, type Perturbation, type SavedDrill } from '../../../shared/contract/drills.js';
+import { DrillReport, DrillSpec, type DrillModelReport, type DrillSpecInput, Perturbation, type SavedDrill } from '../../../shared/contract/drills.js';
 import type { RunConfig } from '../../../shared/contract/models.js';
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { faultPlan, pickRows, staleSpan, streamSeed } from '../../../shared/drills/perturb.js';
@@ -23,6 +23,13 @@ import { checkDetectionDrill, runDetectionDrill } from './detection-drill.js';
 /** Valid change-risk scores: probabilities. */
 const PROBABILITY: [number, number] = [0, 1];
 
+/** The keys a drill spec allows at a path (the spec itself, its runner, or a perturbation of a kind). */
+function keysAt(path: PropertyKey[], kind: unknown): string[] {
+  if (path[0] === 'runner') return Object.keys(DrillSpec.shape.runner.unwrap().shape);
+  if (path[0] === 'perturbations') return Object.keys(Perturbation.options.find((o) => o.shape.kind.value === kind)?.shape ?? {});
+  return Object.keys(DrillSpec.shape);
+}
+
 /** Parses a drill spec with messages that name the perturbation and the field. */
 export function parseDrill(input: unknown, where = 'the drill'): DrillSpec {
   const parsed = DrillSpec.safeParse(input);
@@ -30,7 +37,7 @@ export function parseDrill(input: unknown, where = 'the drill'): DrillSpec {
   const problems = parsed.error.issues.map((i) => {
     const at = i.path.join('.');
     const kind = i.path[0] === 'perturbations' && typeof i.path[1] === 'number' ? (input as { perturbations?: Array<{ kind?: unknown }> }).perturbations?.[i.path[1]]?.kind : undefined;
-    const known = i.code === 'invalid_union' ? ' (kinds: drift, noise, missing, stale, flip, latency, failure, garbage)' : '';
+    const known = i.code === 'invalid_union' ? ' (kinds: drift, noise, missing, stale, flip, latency, failure, garbage)' : i.code === 'unrecognized_keys' ? ` (it takes ${keysAt(i.path, kind).join(', ')})` : '';
     return `${at || 'drill'}${typeof kind === 'string' ? ` (${kind})` : ''}: ${i.message}${known}`;
   });
   throw new EngineFailure('bad_request', `${where} is not valid: ${problems.join('; ')}`);
@@ -84,8 +91,12 @@ function checkChangeRiskDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   if (spec.gate) resolveGate(db, spec.gate);
   const { fallbackModel: _ignored, ...rest } = base.config;
   const fallbackModel = resolveFallback(db, spec.runner.fallback);
+  // An open-ended base range is pinned to the changes it scored: one imported since (a newer
+  // deploy) would otherwise join the drill and read as a difference the faults made.
+  const span = db.prepare('SELECT min(c.ts) AS lo, max(c.ts) AS hi FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ?').get(base.id, models[0]) as { lo: number | null; hi: number | null };
+  const pinned = { ...(rest.from === undefined && span.lo !== null ? { from: span.lo } : {}), ...(rest.until === undefined && span.hi !== null ? { until: span.hi + 1 } : {}) };
   const config: RunConfig = {
-    ...rest, models, ...(fallbackModel !== undefined ? { fallbackModel } : {}),
+    ...rest, ...pinned, models, ...(fallbackModel !== undefined ? { fallbackModel } : {}),
     guard: { nanPolicy: spec.runner.nanPolicy, outputRange: spec.runner.outputRange ?? PROBABILITY, ...(spec.runner.timeoutMs !== undefined ? { timeoutMs: spec.runner.timeoutMs } : {}) },
     drill: { name: spec.name, version: null, baseRun: spec.baseRun, seed: spec.seed, perturbations: spec.perturbations },
   };

@@ -1,5 +1,5 @@
 import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
-import { evaluateGate } from '../../../shared/gates/gate.js';
+import { evaluateGate, unknownMetrics } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { scorecard } from '../runs/scorecard.js';
@@ -60,11 +60,10 @@ export async function checkGate(db: Db, input: { runId: number; modelId: number;
   const championId = input.championId === undefined ? getChampion(db) : input.championId;
   const inRun = championId !== null && championId !== input.modelId && (run.manifest?.models.some((m) => m.id === championId) ?? false);
   const comparison = inRun ? compareModels(db, { runId: input.runId, championId: championId!, challengerId: input.modelId, resamples: input.resamples }) : null;
-  const { verdict, criteria } = evaluateGate(input.spec, {
-    metrics: card.metrics,
-    operations: { ...card.operations },
-    comparison: comparison?.metrics ?? null,
-  });
+  const inputs = { metrics: card.metrics, operations: { ...card.operations }, comparison: comparison?.metrics ?? null };
+  const unknown = unknownMetrics(input.spec, inputs);
+  if (unknown.length > 0) throw new EngineFailure('bad_request', `gate "${input.spec.name}": ${unknown.join('; ')}`);
+  const { verdict, criteria } = evaluateGate(input.spec, inputs);
   return {
     gate: input.spec.name, gateVersion: input.gateVersion ?? null, runId: input.runId, model: card.model,
     champion: comparison ? { id: comparison.champion.id, name: comparison.champion.name, version: comparison.champion.version } : null,

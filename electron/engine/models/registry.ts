@@ -319,6 +319,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   } else {
     const features = options.features ?? (options.kind === 'single-feature' ? (sizeFeature ? [sizeFeature] : []) : [...catalog.history, ...catalog.attributes]);
     if (features.length === 0) throw new EngineFailure('input_error', 'No features to train on; name them with features');
+    if (options.kind === 'single-feature' && features.length !== 1) throw new EngineFailure('input_error', `A single-feature model takes exactly one feature, not ${features.length} (${features.join(', ')})`);
     checkFeatures(db, options.name, features);
     if (train.length < 20) throw new EngineFailure('input_error', `Only ${train.length} changes before the cutoff ${new Date(cutoff).toISOString()}; train on a later cutoff`);
     const rows = buildFeatures(db, train, features, outcomes, changes);

@@ -142,6 +142,9 @@ describe('bad detection input', () => {
     const r = await cli(['detectors', 'add', '--workspace', workspace, '--name', 'x', '--kind', 'median', '--metrics', 'cpu_pct']);
     expect(r.code).toBe(2);
     expect(r.err).toContain('--kind median: use static, zscore, ewma or week-over-week');
+    const before = (await engine.call('models.list', {})).length;
+    await expect(engine.call('detectors.add', { name: 'mem-z', spec: { kind: 'zscore', metrics: ['cpu_pct', 'mem_pct'], window: 12 } })).rejects.toThrow(/^Detector mem-z: the workspace has no metric mem_pct\. Metrics: .*cpu_pct/);
+    expect((await engine.call('models.list', {})).length).toBe(before);
   });
 
   it('a cancelled run leaves no alerts or scores behind', async () => {

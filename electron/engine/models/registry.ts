@@ -96,6 +96,10 @@ const DEFAULT_DETECTOR_THRESHOLD = { static: 1, zscore: 4, ewma: 4, 'week-over-w
 /** Registers a built-in detector (static threshold, rolling z-score, EWMA, week-over-week) as a detection model. */
 export function addDetector(db: Db, input: AddDetectorInput): ModelInfo {
   const parsed = AddDetector.parse(input);
+  // As for ONNX detectors: a metric the workspace has none of would score nothing and read as "no alerts".
+  const known = new Set(db.prepare('SELECT DISTINCT metric FROM series').pluck().all() as string[]);
+  const unknown = detectorMetrics(parsed.spec).filter((m) => !known.has(m));
+  if (known.size > 0 && unknown.length) throw new EngineFailure('input_error', `Detector ${parsed.name}: the workspace has no metric ${unknown.join(', ')}. Metrics: ${[...known].sort().join(', ')}`);
   const threshold = parsed.threshold ?? DEFAULT_DETECTOR_THRESHOLD[parsed.spec.kind];
   const description = parsed.description || describeDetector(parsed.spec);
   const stored: Stored = { kind: 'detector', name: parsed.name, description, threshold, spec: parsed.spec };

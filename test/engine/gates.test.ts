@@ -234,6 +234,7 @@ describe('bad input in a pipeline: typos stop the job by name, and nothing is ha
     expect((JSON.parse((await cli(['runs', 'show', '--workspace', workspace, '--run', 'latest', '--json'])).out) as { id: number }).id).toBe(newest);
     expect(newest).toBeGreaterThan(2);
     expect((await cli(['gate', '--workspace', workspace, '--run', '0', '--gate', 'advisory'])).err).toMatch(/'--run <id>' argument '0' is invalid/);
+    expect((await cli(['dataset', 'export', '--workspace', workspace, '--out', path.join(dir, 'd.csv'), '--features', 'nosuch'])).err).toMatch(/^error: unknown feature nosuch; available: service_changes_7d, /);
   });
 
   it('a model name in gate and compare means the version that ran in that run, even after a newer one was added', async () => {

@@ -1,5 +1,6 @@
 import type { Db } from '../db/workspace.js';
 import type { Outcome } from './outcomes.js';
+import { EngineFailure } from '../errors.js';
 
 /**
  * Point-in-time features of changes (DESIGN.md §5). The value for a change at time t uses only
@@ -206,7 +207,7 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
     && !all.some((c) => Object.hasOwn(c.attributes, n))
     && !(catalog ??= featureCatalog(db)).attributes.includes(n));
   if (missing.length > 0) {
-    throw new Error(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${allFeatures(catalog ?? featureCatalog(db)).join(', ')}`);
+    throw new EngineFailure('input_error', `unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${allFeatures(catalog ?? featureCatalog(db)).join(', ')}`);
   }
   // Each index is built only if a requested feature reads it (a replay's model may need none of them).
   const wants = (...features: HistoryFeature[]): boolean => features.some((f) => names.includes(f));

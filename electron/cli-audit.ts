@@ -42,11 +42,13 @@ export function registerFeedbackCommands(program: Command, kit: CliKit, findMode
     .option('--decision <d>', 'for override: "hold back" or "let through"')
     .requiredOption('--reason <text>', 'why (required)')
     .option('--author <name>', 'who (default: the OS user)')
-    .action(async (opts: { workspace: string; run: number; model: string; change: string; verdict: string; decision?: string; reason: string; author?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; run: number; model: string; change: string; verdict: string; decision?: string; reason: string; author?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const model = await findModel(engine, opts.model);
       const change = await findChange(engine, opts.change);
       if (!change) kit.fail(2, `No change "${opts.change}" in the workspace`);
       const f = await engine.call('feedback.add', { runId: await resolveRun(engine, opts.run, kit), modelId: model.id, changeId: change.id, verdict: opts.verdict, reason: opts.reason, ...(opts.decision ? { decision: opts.decision } : {}), ...(opts.author ? { author: opts.author } : {}) });
+      if (opts.json) return kit.out(JSON.stringify(f) + '\n');
       kit.out(`recorded: ${f.verdict}${f.decision ? ` (${f.decision})` : ''} by ${f.author} on ${opts.change}\n`);
     }));
 }

@@ -59,12 +59,14 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--model <name|id>', 'make this model the champion; "none" for no champion')
     .option('--revert', 'go back to the previous champion')
-    .action(async (opts: { workspace: string; model?: string; revert?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; model?: string; revert?: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       if (opts.revert && opts.model !== undefined) kit.fail(2, '--model and --revert: give one (revert goes back to the previous champion)');
       if (opts.revert) await engine.call('roles.revert', {});
       else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: opts.model === 'none' ? null : (await findModel(engine, opts.model, kit)).id });
       const { changeRisk } = await engine.call('roles.get', {});
       const m = changeRisk === null ? null : await engine.call('models.get', { id: changeRisk });
+      if (opts.json) return kit.out(JSON.stringify({ champion: m ? { id: m.id, name: m.name, version: m.version } : null }) + '\n');
       kit.out(m ? `champion: ${m.name} v${m.version} (id ${m.id})\n` : 'champion: none\n');
     }));
 
@@ -122,7 +124,8 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .requiredOption('--out <file>', 'FILE.html or FILE.md')
     .option('--gate <file|preset>', 'gate to judge the challengers by (default: the advisory preset)')
     .option('--champion <name|id>', 'champion ("none" for none; default: the workspace\'s)')
-    .action(async (opts: { workspace: string; run: number; out: string; gate?: string; champion?: string }) => {
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; run: number; out: string; gate?: string; champion?: string; json?: boolean }) => {
       const format = opts.out.toLowerCase().endsWith('.html') ? 'html' : opts.out.toLowerCase().endsWith('.md') ? 'md' : kit.fail(2, '--out must end in .html or .md');
       const gate = opts.gate ? readGate(opts.gate, kit) : undefined;
       await kit.withWorkspace(opts.workspace, async (engine) => {
@@ -130,6 +133,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
         const championId = await championArg(engine, opts.run, opts.champion, kit);
         const r = await engine.call('reports.render', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
         fs.writeFileSync(opts.out, r.content);
+        if (opts.json) return kit.out(JSON.stringify({ run: opts.run, format, out: opts.out, bytes: Buffer.byteLength(r.content) }) + '\n');
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
       });
     });
@@ -164,10 +168,11 @@ export function registerRetrainCommands(program: Command, kit: CliKit): void {
     .requiredOption('--workspace <path>', 'workspace file')
     .requiredOption('--out <file.csv>', 'where to write it')
     .option('--features <list>', 'comma-separated features (default: the whole catalog)')
-    .action(async (opts: { workspace: string; out: string; features?: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; out: string; features?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const r = await engine.call('datasets.export', opts.features ? { features: opts.features.split(',').map((f) => f.trim()) } : {});
       fs.writeFileSync(opts.out, r.csv);
-      kit.out(`wrote ${r.rows} changes to ${opts.out}\n`);
+      kit.out(opts.json ? JSON.stringify({ out: opts.out, rows: r.rows }) + '\n' : `wrote ${r.rows} changes to ${opts.out}\n`);
     }));
 
   program.command('retrain')

@@ -124,10 +124,11 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     .requiredOption('--workspace <path>', 'workspace file')
     .requiredOption('--model <name|id>', 'model')
     .requiredOption('--out <file.onnx>', 'output file')
-    .action(async (opts: { workspace: string; model: string; out: string }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; model: string; out: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const model = await findModel(engine, opts.model, kit);
       const written = await engine.call('models.exportPath', { id: model.id, path: opts.out });
-      kit.out(`wrote ${written.onnx} and ${written.manifest}\n`);
+      kit.out(opts.json ? JSON.stringify(written) + '\n' : `wrote ${written.onnx} and ${written.manifest}\n`);
     }));
 
   program.command('evaluate')

@@ -15,20 +15,24 @@ export function registerNabCommand(program: Command, out: (t: string) => void, k
       .requiredOption('--corpus <dir>', 'NAB corpus folder')
       .requiredOption('--workspace <path>', 'workspace file (created if missing)')
       .option('--files <list>', 'comma-separated corpus files, e.g. realKnownCause/nyc_taxi.csv (default: all 58)')
-      .action(async (opts: { corpus: string; workspace: string; files?: string }) => {
+      .option('--json', 'print one JSON document: the two import reports')
+      .action(async (opts: { corpus: string; workspace: string; files?: string; json?: boolean }) => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-nab-'));
         try {
           const csv = nabToCsv(opts.corpus, opts.files?.split(',').map((f) => f.trim()).filter(Boolean), dir);
-          if (!fs.existsSync(opts.workspace)) kit.out(`creating workspace ${opts.workspace}\n`);
+          if (!fs.existsSync(opts.workspace)) kit.warn(`creating workspace ${opts.workspace}\n`);
+          const reports: unknown[] = [];
           await kit.withWorkspace(opts.workspace, async (engine) => {
             for (const [file, kind] of [[csv.telemetry, 'telemetry'], [csv.incidents, 'incidents']] as const) {
               // NAB timestamps carry no zone; they are read as UTC.
               const { jobId } = await engine.call('import.startPath', { path: file, kind, timeZone: 'UTC' });
               const job = await kit.runJob(engine, jobId);
               if (job.state !== 'done') kit.fail(2, `import of ${kind} ${job.state}: ${job.error?.message ?? ''}`);
-              kit.out(`${(job.result as { message: string }).message}\n`);
+              reports.push(job.result);
+              if (!opts.json) kit.out(`${(job.result as { message: string }).message}\n`);
             }
           }, { create: true });
+          if (opts.json) kit.out(JSON.stringify(reports) + '\n');
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -42,7 +46,10 @@ export function registerNabCommand(program: Command, out: (t: string) => void, k
     .option('--optimize', 'find the best threshold per profile by an exhaustive sweep (the default without --thresholds)')
     .option('--json', 'one JSON document on stdout')
     .action((opts: { corpus: string; results: string; thresholds?: string; optimize?: boolean; json?: boolean }) => {
-      if (opts.thresholds && opts.optimize) throw Object.assign(new Error('give --thresholds or --optimize, not both'), { usage: true });
+      if (opts.thresholds && opts.optimize) {
+        if (kit) kit.fail(2, 'give --thresholds or --optimize, not both');
+        throw new Error('give --thresholds or --optimize, not both');
+      }
       const report = scoreDetector(opts.corpus, opts.results, { thresholdsFile: opts.optimize ? undefined : opts.thresholds });
       if (opts.json) {
         out(`${JSON.stringify({

@@ -230,6 +230,7 @@ export function buildProgram(io: Io = defaultIo): Command {
           const step = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(opts.step);
           if (!step) throw new CliExit(EXIT.usage, `--step ${opts.step}: give a duration such as 15s, 1m or 1h`);
           const stepSeconds = Number(step[1]) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as const)[(step[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+          if (!(stepSeconds > 0 && stepSeconds <= 86_400)) throw new CliExit(EXIT.usage, `--step ${opts.step}: give a duration above zero and at most a day, such as 15s, 1m or 1h`);
           const password = opts.password ?? process.env.PROMETHEUS_PASSWORD;
           const bearer = opts.bearer ?? process.env.PROMETHEUS_TOKEN;
           const { jobId } = await engine.call('import.prometheus', {

@@ -249,4 +249,19 @@ describe('bad input in a pipeline: typos stop the job by name, and nothing is ha
     const other = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', String((JSON.parse((await cli(['models', 'list', '--workspace', workspace, '--json'])).out) as Array<{ id: number; name: string; version: number }>).find((m) => m.name === 'demo-gbdt' && m.version === 2)!.id)]);
     expect([other.code, other.err]).toEqual([2, expect.stringMatching(/\(demo-gbdt v2\) is not a model of run 1; it ran rules v1, demo-gbdt v1, demo-shuffled v1/)]);
   });
+
+  it('prints one JSON document with --json from the commands that write files or set roles', async () => {
+    const json = async (args: string[]): Promise<unknown> => {
+      const r = await cli([...args, '--json']);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    expect(await json(['champion', '--workspace', workspace])).toEqual({ champion: { id: 7, name: 'rules', version: 1 } });
+    const md = path.join(dir, 'latest.md');
+    expect(await json(['report', '--workspace', workspace, '--run', '1', '--out', md])).toEqual({ run: 1, format: 'md', out: md, bytes: fs.statSync(md).size });
+    const csv = path.join(dir, 'data.csv');
+    expect(await json(['dataset', 'export', '--workspace', workspace, '--out', csv, '--features', 'lines_added'])).toEqual({ out: csv, rows: fs.readFileSync(csv, 'utf8').trim().split('\n').length - 1 });
+    const onnx = path.join(dir, 'exported.onnx');
+    expect(await json(['models', 'export', '--workspace', workspace, '--model', 'demo-shuffled', '--out', onnx])).toMatchObject({ onnx });
+  });
 });

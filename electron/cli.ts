@@ -332,7 +332,10 @@ export function buildProgram(io: Io = defaultIo): Command {
       return n;
     })
     .option('--workspaces-dir <dir>', 'where named workspaces live', undefined)
-    .action(async (opts: { workspace?: string; port?: number; workspacesDir?: string }) => {
+    .option('--create', 'create the --workspace if it does not exist')
+    .action(async (opts: { workspace?: string; port?: number; workspacesDir?: string; create?: boolean }) => {
+      // As for every other command: a misspelt path is an error, not a new empty workspace.
+      if (opts.workspace && !fs.existsSync(opts.workspace) && !opts.create) throw new CliExit(EXIT.usage, `No workspace at ${opts.workspace} (pass --create to make one)`);
       const engine = createEngine({ workspacesDir: opts.workspacesDir ?? workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR, warmThreads: true });
       if (opts.workspace) await engine.call('workspace.openPath', { path: opts.workspace, create: !fs.existsSync(opts.workspace) });
       const server = await startServer({ engine, rendererDir: RENDERER_DIR, ...(opts.port !== undefined ? { port: opts.port } : {}) });

@@ -167,6 +167,9 @@ describe('the CLI refuses bad input before it writes anything', () => {
     const demo = await cli('demo', '--workspace', notes);
     expect([demo.code, demo.err.trim()]).toEqual([EXIT.usage, `error: ${notes} exists and is not a workspace; refusing to replace it (give another path)`]);
     expect(fs.readFileSync(notes, 'utf8')).toBe('my notes\n');
+    const serve = await cli('serve', '--workspace', ws, '--port', '0');
+    expect([serve.code, serve.err.trim()]).toEqual([EXIT.usage, `error: No workspace at ${ws} (pass --create to make one)`]);
+    expect(fs.existsSync(ws)).toBe(false);
   });
 
   it('a numeric option that is not a number stops the command before it starts, naming the option', async () => {

@@ -5,8 +5,7 @@ import type { ChartTheme } from './theme.js';
 type Obj = Record<string, unknown>;
 
 const color = (theme: ChartTheme, i: number): string => theme.series[i % theme.series.length]!;
-// Tooltip formatters return HTML: names come from users' files.
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+// Tooltips render as rich text on the canvas (the CSP allows no inline styles), so names need no escaping.
 
 /**
  * Threshold vs false alerts per day vs recall: each detector's sweep as a line (labelled by
@@ -22,24 +21,24 @@ export function alertBudgetOption(cards: readonly DetectionScorecard[], theme: C
     textStyle: { color: theme.text },
     title: { text: 'Alert budget: false alerts per day vs incidents caught', left: 8, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: theme.text } },
     grid: { left: 52, right: 16, top: 40, bottom: 84 },
-    tooltip: { trigger: 'item', confine: true, backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
+    tooltip: { trigger: 'item', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
     legend: { bottom: 0, itemHeight: 8, textStyle: { color: theme.muted, fontSize: 11 } },
     xAxis: { type: 'value', min: 0, max: Math.ceil(maxX), name: 'false alerts per day', nameLocation: 'middle', nameGap: 24, axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
     yAxis: { type: 'value', min: 0, max: 1, name: 'incident recall', nameLocation: 'middle', nameGap: 36, axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
     series: [
       ...models.map((c, i) => ({
         type: 'line', name: c.name, symbolSize: 5, lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
-        tooltip: { formatter: (p: { data: [number, number, number] }) => `${esc(c.name)}<br/>threshold ${p.data[2]}: ${p.data[0].toFixed(2)} false alerts/day, recall ${p.data[1].toFixed(2)}` },
+        tooltip: { formatter: (p: { data: [number, number, number] }) => `${c.name}\nthreshold ${p.data[2]}: ${p.data[0].toFixed(2)} false alerts/day, recall ${p.data[1].toFixed(2)}` },
         data: c.sweep.filter((s) => s.recall !== null && s.falseAlertsPerDay <= maxX).map((s) => [s.falseAlertsPerDay, s.recall, s.threshold]),
       })),
       ...models.map((c, i) => ({
         type: 'scatter', name: c.name, symbolSize: 13, itemStyle: { color: color(theme, i), borderColor: theme.background, borderWidth: 2 },
-        tooltip: { formatter: () => `${esc(c.name)} at its threshold ${c.threshold}: ${(c.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(c.metrics.incident_recall.value ?? 0).toFixed(2)}` },
+        tooltip: { formatter: () => `${c.name} at its threshold ${c.threshold}: ${(c.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(c.metrics.incident_recall.value ?? 0).toFixed(2)}` },
         data: [[c.metrics.false_alerts_per_day.value, c.metrics.incident_recall.value]],
       })),
       ...(incumbent ? [{
         type: 'scatter', name: incumbent.name, symbol: 'diamond', symbolSize: 15, itemStyle: { color: theme.alert },
-        tooltip: { formatter: () => `${esc(incumbent.name)}: ${(incumbent.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(incumbent.metrics.incident_recall.value ?? 0).toFixed(2)}` },
+        tooltip: { formatter: () => `${incumbent.name}: ${(incumbent.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(incumbent.metrics.incident_recall.value ?? 0).toFixed(2)}` },
         data: [[incumbent.metrics.false_alerts_per_day.value, incumbent.metrics.incident_recall.value]],
       }] : []),
     ],
@@ -60,7 +59,7 @@ export function replayOption(frame: ReplayFrame, theme: ChartTheme): Obj {
     animation: false,
     backgroundColor: 'transparent',
     textStyle: { color: theme.text },
-    tooltip: { trigger: 'axis', confine: true, backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
+    tooltip: { trigger: 'axis', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
     axisPointer: { link: [{ xAxisIndex: 'all' }] },
     grid: metrics.map((_, i) => ({ left: 64, right: 16, top: `${i * height + 3}%`, height: `${height - 8}%` })),
     xAxis: metrics.map((_, i) => ({

@@ -13,7 +13,7 @@ const base = (theme: ChartTheme, title: string, x: string, y: string): Obj => ({
   textStyle: { color: theme.text },
   title: { text: title, left: 8, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: theme.text } },
   grid: { left: 52, right: 16, top: 40, bottom: 84 },
-  tooltip: { trigger: 'axis', confine: true, backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
+  tooltip: { trigger: 'axis', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
   legend: { bottom: 0, itemHeight: 8, textStyle: { color: theme.muted, fontSize: 11 } },
   xAxis: { type: 'value', min: 0, max: 1, name: x, nameLocation: 'middle', nameGap: 24, axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
   yAxis: { type: 'value', min: 0, max: 1, name: y, nameLocation: 'middle', nameGap: 36, axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
@@ -86,7 +86,7 @@ export function contributionsOption(contributions: ReadonlyArray<{ feature: stri
     animation: false,
     backgroundColor: 'transparent',
     grid: { left: 170, right: 48, top: 8, bottom: 24 },
-    tooltip: { trigger: 'item', confine: true, backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
+    tooltip: { trigger: 'item', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
     xAxis: { type: 'value', axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
     yAxis: { type: 'category', data: top.map((c) => `${c.feature} = ${formatValue(c.value)}`), axisLabel: { color: theme.text, fontSize: 11 } },
     series: [{

@@ -136,7 +136,7 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
     yAxis: yAxes,
     series,
     axisPointer: { link: [{ xAxisIndex: 'all' }], lineStyle: { color: theme.muted } },
-    tooltip: { trigger: 'axis', confine: true, backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
+    tooltip: { trigger: 'axis', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
     dataZoom: indices.length === 0 ? [] : [
       { type: 'inside', xAxisIndex: indices, filterMode: 'none', startValue: windowFrom, endValue: windowUntil },
       {

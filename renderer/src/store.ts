@@ -73,7 +73,8 @@ interface Actions {
   loadGates(): Promise<void>;
   setChampion(modelId: number | null): Promise<void>;
   compare(runId: number, championId: number, challengerId: number): Promise<void>;
-  checkGate(runId: number, modelId: number, specText: string): Promise<void>;
+  /** The champion is the one the Compare page shows (null: none). */
+  checkGate(runId: number, modelId: number, specText: string, championId: number | null): Promise<void>;
   saveGate(specText: string): Promise<SavedGate | null>;
   exportReport(runId: number, format: 'html' | 'md'): Promise<void>;
   retrain(modelId: number, useFeedback: boolean): Promise<void>;
@@ -339,7 +340,7 @@ export const useStore = create<State & Actions>((set, get) => {
         set({ comparing: false });
       }
     }),
-    async checkGate(runId, modelId, specText) {
+    async checkGate(runId, modelId, specText, championId) {
       // The editor's live verdict: a spec that does not parse says why instead of a verdict.
       let spec: unknown;
       try {
@@ -349,7 +350,8 @@ export const useStore = create<State & Actions>((set, get) => {
         return;
       }
       try {
-        const result = await client().call('gates.check', { runId, modelId, spec, championId: get().championId, resamples: 300 });
+        // The scorecard's own resamples (1000, seeded), so the gate quotes the intervals Results shows.
+        const result = await client().call('gates.check', { runId, modelId, spec, championId });
         set({ gateResult: result, gateError: null });
       } catch (err) {
         set({ gateError: err instanceof EngineCallError ? err.error.message : (err as Error).message, gateResult: null });

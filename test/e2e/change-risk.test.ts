@@ -153,6 +153,11 @@ describe('change risk in the browser', () => {
     await page.getByTestId('gate-save').click();
     await page.getByTestId('gate-saved').waitFor();
     expect(await page.getByTestId('gate-saved').textContent()).toBe('Saved advisory mode v1');
+    // The gate judges against the champion picked on this page, not only the workspace's.
+    expect(await page.locator('h2', { hasText: 'Gate' }).textContent()).toMatch(/judging demo-shuffled v1 against rules v1/);
+    await champion.selectOption({ label: (await champion.locator('option').allTextContents()).find((t) => t.startsWith('risk-lr'))! });
+    await page.waitForFunction(() => /against risk-lr v1/.test([...document.querySelectorAll('h2')].find((h) => h.textContent?.startsWith('Gate'))?.textContent ?? ''));
+    await page.waitForFunction(() => /the champion/.test(document.querySelector('[data-testid=gate-result]')?.textContent ?? ''));
   });
 
   it('exports an HTML report that opens with no network requests and draws its charts', async () => {

@@ -28,8 +28,8 @@ export function Compare() {
   useEffect(() => {
     if (!run || challengerChoice === null || !specText) return;
     if (debounce.current !== null) window.clearTimeout(debounce.current);
-    debounce.current = window.setTimeout(() => void checkGate(run.id, challengerChoice, specText), 300);
-  }, [run, challengerChoice, specText, checkGate, championId]);
+    debounce.current = window.setTimeout(() => void checkGate(run.id, challengerChoice, specText, championChoice), 300);
+  }, [run, challengerChoice, specText, checkGate, championChoice]);
   const name = useMemo(() => new Map(models.map((m) => [m.id, `${m.name} v${m.version}`])), [models]);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   if (!run) return <div className="page"><p className="muted">No finished change-risk run yet: start one on the Runs page.</p></div>;
@@ -100,7 +100,7 @@ export function Compare() {
       )}
       <section className="card">
         <div className="row-between">
-          <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championId !== null ? ` against ${name.get(championId)}` : ' (no workspace champion: relative criteria stay inconclusive)'}</span></h2>
+          <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championChoice !== null && championChoice !== challengerChoice ? ` against ${name.get(championChoice)}` : ' (no champion to compare with: relative criteria stay inconclusive)'}</span></h2>
           <div className="form-row">
             {presets.map((p) => <button key={p.name} onClick={() => setSpecText(JSON.stringify(p, null, 2))} data-testid={`preset-${p.name.split(' ')[0]}`}>{p.name}</button>)}
             {gates.length > 0 && (

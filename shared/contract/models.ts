@@ -145,6 +145,8 @@ export const Scorecard = z.object({
   drift: ModelDrift.nullable(),
   attribution: AttributionRuleSchema,
   resamples: z.number().int(),
+  /** Changes of the run from before the model's training cutoff (scored on its own training data), when there are any. */
+  trainingOverlap: z.object({ trainedUntil: z.number().int(), changes: z.number().int() }).nullable(),
 });
 export type Scorecard = z.infer<typeof Scorecard>;
 

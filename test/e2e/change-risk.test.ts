@@ -67,6 +67,8 @@ describe('change risk in the browser', () => {
       expect(Number(auc)).toBeGreaterThan(0.4);
     }
     await page.getByTestId('roc-chart').locator('canvas').waitFor();
+    // Run after every training cutoff: no card carries the training-data warning.
+    expect(await page.getByTestId('training-overlap').count()).toBe(0);
     // Hovering shows tooltips drawn on the canvas: an HTML tooltip's inline styles break the CSP
     // (the last test counts console errors).
     for (const chart of ['roc-chart', 'pr-chart', 'reliability-chart', 'sweep-chart']) {
@@ -156,7 +158,7 @@ describe('change risk in the browser', () => {
     // The gate judges against the champion picked on this page, not only the workspace's.
     expect(await page.locator('h2', { hasText: 'Gate' }).textContent()).toMatch(/judging demo-shuffled v1 against rules v1/);
     await champion.selectOption({ label: (await champion.locator('option').allTextContents()).find((t) => t.startsWith('risk-lr'))! });
-    await page.waitForFunction(() => /against risk-lr v1/.test([...document.querySelectorAll('h2')].find((h) => h.textContent?.startsWith('Gate'))?.textContent ?? ''));
+    await page.waitForFunction(() => /against risk-lr v1/.test(Array.from(document.querySelectorAll('h2')).find((h) => h.textContent?.startsWith('Gate'))?.textContent ?? ''));
     await page.waitForFunction(() => /the champion/.test(document.querySelector('[data-testid=gate-result]')?.textContent ?? ''));
   });
 

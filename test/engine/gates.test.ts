@@ -131,6 +131,20 @@ describe('score-change', () => {
     expect(r.code, r.err).toBe(0);
     const warnings = r.err.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toEqual([expect.stringMatching(/^warning: demo-gbdt v1 was trained on changes before 2026-10-23T09:30:\d\d\.000Z; this run starts earlier, .*--from after-training/)]);
+    // The scorecard says it too (and so do Results and reports): how many changes were training data.
+    const cutoff = (JSON.parse((await cli(['models', 'list', '--workspace', workspace, '--json'])).out) as Array<{ name: string; trainedUntil: number | null }>).find((m) => m.name === 'demo-gbdt')!.trainedUntil!;
+    const db = new Database(workspace, { readonly: true });
+    const early = db.prepare('SELECT count(*) FROM changes WHERE ts >= ? AND ts < ?').pluck().get(Date.parse('2026-10-01T00:00:00Z'), cutoff) as number;
+    db.close();
+    expect(early).toBeGreaterThan(100);
+    const lines = r.out.split('\n').filter((l) => l.includes('WARNING'));
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^  WARNING: ${early} of \\d+ changes are from before demo-gbdt v1's training cutoff \\(2026-10-23 09:30 UTC\\): it was scored on data it learned from`))]);
+    const report = path.join(dir, 'leaky.md');
+    expect((await cli(['report', '--workspace', workspace, '--run', '2', '--out', report])).code).toBe(0);
+    expect(fs.readFileSync(report, 'utf8')).toContain(`> ⚠ ${early} of `);
+    // A clean run says nothing of the kind.
+    expect((await cli(['report', '--workspace', workspace, '--run', '1', '--out', report])).code).toBe(0);
+    expect(fs.readFileSync(report, 'utf8')).not.toContain('training cutoff');
   });
 });
 

@@ -63,6 +63,10 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
 }
 
 // echarts costs ~80 MB of memory once loaded: only reports load it, not every engine (an import of a
+import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
+
+/** The scorecards' training-window warnings, in the one wording the app and the CLI use. */
+const leaks = (cards: readonly Scorecard[]): string[] => cards.map((c) => trainingOverlapSentence(c.model, c.n, c.trainingOverlap)).filter((l): l is string => l !== null);
 // 5 GB file has a 300 MB budget).
 let echarts: typeof import('echarts') | null = null;
 
@@ -145,6 +149,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">range</th><td>${d.run.config.from !== undefined ? time(d.run.config.from) : 'start'} → ${d.run.config.until !== undefined ? time(d.run.config.until) : 'end'}</td></tr>
 </tbody></table>
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
+${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join('')}
 <table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}${feedbackRows(d)}</tbody></table>
 <div class="charts">${svgChart(rocOption(d.cards, LIGHT))}${svgChart(prOption(d.cards, LIGHT))}${svgChart(reliabilityOption(d.cards, LIGHT))}</div>
 <h2>Against the champion</h2>
@@ -175,6 +180,7 @@ function drillHtml(r: DrillReport): string {
 export function renderMarkdown(d: ReportData): string {
   const lines: string[] = [];
   lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '');
+  for (const l of leaks(d.cards)) lines.push(`> ⚠ ${l}`, '');
   for (const v of d.verdicts) lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
   if (d.verdicts.length) lines.push('');
   lines.push(`| metric | ${d.cards.map((c) => `${name(c.model)}${c.model.id === d.championId ? ' (champion)' : ''}`).join(' | ')} |`);

@@ -38,6 +38,8 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
     };
   });
   const drift = run.manifest.drift?.find((d) => d.modelId === modelId) ?? null;
+  const trainedUntil = getModel(db, modelId).trainedUntil;
+  const early = trainedUntil === null ? 0 : db.prepare('SELECT count(*) FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ? AND c.ts < ?').pluck().get(runId, modelId, trainedUntil) as number;
   const latencies = rows.map((r) => r.latency_ms).filter((l): l is number => l !== null).sort((a, b) => a - b);
   return {
     runId, model: { id: modelId, name: entry.name, version: entry.version }, threshold, n: scored.length, positives: point.positives,
@@ -50,6 +52,7 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
       max_psi: drift?.maxPsi ?? null,
     },
     drift, attribution: run.manifest.attribution, resamples,
+    trainingOverlap: early > 0 ? { trainedUntil: trainedUntil!, changes: early } : null,
   };
 }
 

@@ -3,6 +3,7 @@ import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/co
 import { contributionsOption, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
+import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import { Chart } from '../components/Chart.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -32,12 +33,14 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
   const instant = atThreshold(card, threshold);
   const live: Record<string, number | null | undefined> = { recall: instant?.recall, precision: instant?.precision, fpr: instant?.fpr, expected_cost: instant?.expected_cost };
   const warmUp = card.drift ? warmUpSummary(card.drift) : null;
+  const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   return (
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
         <strong>{card.model.name} v{card.model.version}</strong>
         <span className="muted small">{fmtInt(card.n)} changes · {fmtInt(card.positives)} caused incidents</span>
       </div>
+      {leak && <p className="small verdict-fail" data-testid="training-overlap">⚠ {leak}</p>}
       <label className="slider" onClick={(e) => e.stopPropagation()}>
         threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`} />
         <span className="num">{threshold.toFixed(3)}</span>

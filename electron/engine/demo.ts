@@ -6,6 +6,7 @@ import { EngineFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
 import type { JobContext } from './jobs/jobs.js';
 import { addDetector, addOnnxModel } from './models/registry.js';
+import { appendAudit } from './audit/audit.js';
 import type { AddDetectorInput } from '../../shared/contract/detection.js';
 
 /**
@@ -34,7 +35,17 @@ export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
  * Builds the demo workspace through the same importers a user would use. It is built beside the
  * target and renamed into place, so an interrupted build never leaves a half-made demo behind.
  */
-export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext, options: { registerModels?: boolean } = {}): Promise<void> {
+export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext, options: { registerModels?: boolean; actor?: string } = {}): Promise<void> {
+  // The demo's imports and models go in its audit log like anyone's: the log starts at the beginning.
+  const actor = options.actor ?? 'demo';
+  const audit = (action: string, subject: string, payload: unknown): void => {
+    const db = openWorkspace(partial);
+    try {
+      appendAudit(db, { actor, action, subject, payload });
+    } finally {
+      db.close();
+    }
+  };
   const files = DEMO_FILES.map((d) => ({ ...d, path: path.join(sampleDataDir, d.file) }));
   for (const f of files) {
     if (!fs.existsSync(f.path)) throw new EngineFailure('not_found', `Demo input ${f.path} is missing; run npm run demo:generate`);
@@ -60,6 +71,7 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
         workspacePath: partial, filePath: f.path, fileName: f.file, kind: f.kind, mapping: {}, timeUnit: 'auto', acceptValidRows: false,
       }, scoped);
       if (report.status !== 'imported') throw new EngineFailure('input_error', `Demo input ${f.file} did not import: ${report.message}`);
+      audit('import.finish', `${f.kind} from ${f.file} (demo)`, { kind: f.kind, rows: report.rowsAccepted, demo: true });
       done += size;
     }
     // The shipped demo models (a good candidate and a deliberately bad one), registered the way a
@@ -73,7 +85,8 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
         for (const f of modelFiles) {
           const modelFile = path.join(modelsDir, f);
           const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
-          await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+          const m = await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
+          appendAudit(db, { actor, action: 'model.add', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, demo: true } });
         }
       } finally {
         db.close();
@@ -82,7 +95,10 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
     if (options.registerModels ?? true) {
       const db = openWorkspace(partial);
       try {
-        for (const d of DEMO_DETECTORS) addDetector(db, d);
+        for (const d of DEMO_DETECTORS) {
+          const m = addDetector(db, d);
+          appendAudit(db, { actor, action: 'model.add', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, demo: true } });
+        }
       } finally {
         db.close();
       }

@@ -244,7 +244,7 @@ export function createEngine(options: EngineOptions): Engine {
               current.db.close();
               current = null;
             }
-            await buildDemoWorkspace(file, sampleDataDir, job);
+            await buildDemoWorkspace(file, sampleDataDir, job, { actor });
           }
           const db = openWorkspace(file);
           current?.db.close();
@@ -255,7 +255,7 @@ export function createEngine(options: EngineOptions): Engine {
     },
     'demo.build': ({ path: file }) => ({
       jobId: jobs.start('demo', 'Build the demo workspace', async (job) => {
-        await buildDemoWorkspace(path.resolve(file), sampleDataDir, job);
+        await buildDemoWorkspace(path.resolve(file), sampleDataDir, job, { actor });
         return { path: path.resolve(file) };
       }).id,
     }),

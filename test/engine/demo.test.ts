@@ -34,6 +34,17 @@ describe('the demo workspace', () => {
     expect(rows<{ file_name: string }>('SELECT file_name FROM sources ORDER BY id').map((r) => r.file_name)).toEqual(['services.csv', 'telemetry.csv.gz', 'changes.csv', 'incidents.csv', 'alerts.csv']);
   });
 
+  it('starts its audit log at the beginning: each import and each model added, in order, with an intact chain', async () => {
+    const log = rows<{ action: string; subject: string; payload: string }>('SELECT action, subject, payload FROM audit_log ORDER BY seq');
+    expect(log.slice(0, 5).map((e) => e.subject)).toEqual(['services from services.csv (demo)', 'telemetry from telemetry.csv.gz (demo)', 'changes from changes.csv (demo)', 'incidents from incidents.csv (demo)', 'alerts from alerts.csv (demo)']);
+    expect(JSON.parse(log[2]!.payload)).toMatchObject({ kind: 'changes', rows: one<number>('SELECT count(*) FROM changes') });
+    const models = one<number>('SELECT count(*) FROM models');
+    expect(log.slice(5).map((e) => e.action)).toEqual(Array(models).fill('model.add'));
+    let out = '';
+    expect(await runCli(['audit', 'verify', '--workspace', db.name, '--json'], { out: (t) => (out += t), err: () => undefined, isTTY: false })).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ ok: true, entries: 5 + models });
+  });
+
   it('has at least 10 services with tiers and dependencies, and 4 metrics each at 5-minute resolution over 60 days', () => {
     expect(one<number>('SELECT count(*) FROM services WHERE tier IS NOT NULL')).toBeGreaterThanOrEqual(10);
     expect(one<number>('SELECT count(*) FROM service_dependencies')).toBeGreaterThanOrEqual(10);

@@ -56,6 +56,8 @@ describe('the import wizard', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=import-note]')?.textContent?.includes('Saved mapping prom-by-instance v1'));
     await page.getByTestId('import-start').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('5 rows imported'));
+    // The dry run's verdict belonged to the options before the import; the import's report replaces it.
+    expect(await page.getByTestId('import-dry-result').count()).toBe(0);
     // Prometheus' "NaN" sample is a gap, counted where the report says what happened.
     expect(await page.getByTestId('import-gaps').textContent()).toBe('1');
     await page.getByTestId('sources').getByText('in-flight.json').waitFor();

@@ -169,7 +169,7 @@ describe('importing telemetry', () => {
     const { engine, dir } = await freshEngine();
     const report = await importPath(engine, writeFile(dir, 'cols.csv', 'when,svc,value\n1,a,2\n'), { kind: 'telemetry' });
     expect(report.status).toBe('refused');
-    expect(report.message).toBe('cols.csv: no column for required fields timestamp, service, metric (columns: when, svc, value). Map one with --map COLUMN=FIELD.');
+    expect(report.message).toBe('cols.csv: no column for required fields timestamp, service, metric (columns: when, svc, value). Map a column to it (in the import form, or --map COLUMN=FIELD).');
   });
 
   it('applies an explicit mapping and time unit', async () => {

@@ -144,7 +144,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if ('error' in mapped) return refuse(`${request.fileName}: ${mapped.error}`);
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
-        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map one with --map COLUMN=FIELD.`);
+        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).`);
       }
       fixedMapping = mapped;
       report.mapping = Object.fromEntries(mapped.toField);

@@ -144,6 +144,7 @@ function ImportPanel() {
   useEffect(() => {
     if (settings === shown.current) return;
     shown.current = settings;
+    setDry(null);
     if (!upload || !check || sending !== null) return;
     pending.current = setTimeout(() => void preview(), 400);
     return () => clearTimeout(pending.current!);
@@ -290,7 +291,7 @@ function ImportPanel() {
               setChecking(true);
               void runCheck(upload, options(), 0).then(setDry).catch((err: Error) => setNote(err.message)).finally(() => setChecking(false));
             }}>Dry run (whole file)</button>
-            <label className="checkbox"><input type="checkbox" checked={acceptValidRows} onChange={(e) => setAccept(e.target.checked)} /> Accept valid rows (skip bad ones)</label>
+            <label className="checkbox"><input type="checkbox" checked={acceptValidRows} onChange={(e) => { setAccept(e.target.checked); setDry(null); }} /> Accept valid rows (skip bad ones)</label>
             {(kind === 'changes' || kind === 'incidents') && (
               <label className="checkbox" title="An incident resolved or a change rolled back since the last export: take the file's values. Off: the stored rows are kept and listed.">
                 <input type="checkbox" checked={updateExisting} onChange={(e) => setUpdateExisting(e.target.checked)} data-testid="import-update-existing" /> Update rows stored with other values
@@ -299,6 +300,8 @@ function ImportPanel() {
             <button className="primary" disabled={!upload || job?.state === 'running'} data-testid="import-start" onClick={() => {
               if (!upload) return;
               stopPreviews();
+              // The dry run's verdict was for the options then; the import's own report replaces it.
+              setDry(null);
               setReportHidden(false);
               importedFrom.current = upload.uploadId;
               void importUpload(upload, options());

@@ -62,7 +62,8 @@ interface Actions {
   cancelJob(jobId: string): Promise<void>;
   refreshModels(): Promise<void>;
   trainModel(options: TrainOptionsInput): Promise<ModelInfo | null>;
-  addOnnx(file: File, manifest: unknown): Promise<ModelInfo | null>;
+  /** Rejects with the engine's reason when the model is refused. */
+  addOnnx(file: File, manifest: unknown): Promise<ModelInfo>;
   retireModel(id: number): Promise<void>;
   startRun(config: RunConfigInput): Promise<void>;
   openRun(id: number): void;
@@ -280,17 +281,13 @@ export const useStore = create<State & Actions>((set, get) => {
       }
     },
     async addOnnx(file, manifest) {
-      try {
-        const c = client();
-        if (!c.transport.upload) throw new Error('This window cannot upload files');
-        const upload = await c.transport.upload(file, () => undefined);
-        const model = await c.call('models.addOnnx', { uploadId: upload.uploadId, manifest: manifest as never });
-        await get().refreshModels();
-        return model;
-      } catch (err) {
-        get().fail(err);
-        return null;
-      }
+      // Errors go back to the form, to be shown beside its button rather than in the page's banner.
+      const c = client();
+      if (!c.transport.upload) throw new Error('This window cannot upload files');
+      const upload = await c.transport.upload(file, () => undefined);
+      const model = await c.call('models.addOnnx', { uploadId: upload.uploadId, manifest: manifest as never });
+      await get().refreshModels();
+      return model;
     },
     retireModel: (id) => guard(async () => {
       await client().call('models.retire', { id });

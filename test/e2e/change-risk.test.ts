@@ -41,9 +41,11 @@ describe('change risk in the browser', () => {
     // A manifest that names a feature the workspace lacks is refused with the list of what exists.
     await page.getByTestId('onnx-manifest').fill(JSON.stringify({ name: 'bad', input: 'float_input', features: ['lines_added', 'coverage'], output: 'output_probability' }));
     await page.getByTestId('onnx-add').click();
-    await page.getByRole('alert').waitFor();
-    expect(await page.getByRole('alert').textContent()).toMatch(/no feature coverage\. Available: .*lines_added/);
-    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+    // Said beside the button that was pressed, not in the banner at the top of the page.
+    await page.getByTestId('onnx-problem').waitFor();
+    expect(await page.getByTestId('onnx-problem').textContent()).toMatch(/^Not added: .*no feature coverage\. Available: .*lines_added/);
+    expect(await page.getByTestId('onnx-added').count()).toBe(0);
+    expect(await page.locator('.banner.error').count()).toBe(0);
     // risk-lr, rules, sk-size and the demo's own demo-gbdt and demo-shuffled; the refused one is not there.
     expect(await page.getByTestId('models-table').locator('tbody tr').count()).toBe(5);
   });

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { EngineCallError } from '../client/client.js';
 import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
@@ -69,7 +70,9 @@ function AddOnnxForm({ catalog }: { catalog: Catalog | null }) {
         return;
       }
       if (!file) return;
-      void addOnnx(file, parsed).then((m) => m && setAdded(`Added ${m.name} v${m.version}${m.notes.length ? ` — ${m.notes.join('; ')}` : ''}`));
+      void addOnnx(file, parsed)
+        .then((m) => setAdded(`Added ${m.name} v${m.version}${m.notes.length ? ` — ${m.notes.join('; ')}` : ''}`))
+        .catch((err: unknown) => setProblem(`Not added: ${err instanceof EngineCallError ? err.error.message : (err as Error).message}`));
     }}>
       <h2>Add an ONNX model</h2>
       <p className="muted small">The file is checked on the way in: it must load, match the manifest's input, output and feature count, name only features this workspace has, and give finite scores on real changes. skl2onnx classifiers with a ZipMap output are rewired to their probability tensor.</p>
@@ -80,7 +83,7 @@ function AddOnnxForm({ catalog }: { catalog: Catalog | null }) {
         <textarea value={manifest} onChange={(e) => setManifest(e.target.value)} rows={8} spellCheck={false} data-testid="onnx-manifest" />
       </label>
       <div className="form-row"><button className="primary" disabled={!file} data-testid="onnx-add">Validate and add</button></div>
-      {problem && <p className="error-text">{problem}</p>}
+      {problem && <p className="error-text" role="alert" data-testid="onnx-problem">{problem}</p>}
       {added && <p className="ok-text" data-testid="onnx-added">{added}</p>}
     </form>
   );

@@ -73,7 +73,11 @@ describe('drills on the demo workspace', () => {
 
   it('a 20 % model-failure drill finishes with every failed row answered by the fallback, none unhandled', async () => {
     const r = await drill({ name: 'failures', perturbations: [{ kind: 'failure', share: 0.2 }], runner: { fallback: 'rules' } });
-    expect(r.models.map((m) => m.model.name).sort()).toEqual(['demo-gbdt', 'rules']);
+    // The fallback is not drilled itself: it would answer for its own failures.
+    expect(r.models.map((m) => m.model.name)).toEqual(['demo-gbdt']);
+    const rules = (await engine.call('models.list', {})).find((x) => x.name === 'rules')!.id;
+    await expect(drill({ name: 'self', models: [gbdt, rules], perturbations: [{ kind: 'failure', share: 0.2 }], runner: { fallback: 'rules' } }))
+      .rejects.toThrow(/rules v1 is the fallback and cannot also be drilled/);
     const m = forModel(r, gbdt);
     expect(m.failures).toEqual({ error: Math.round(0.2 * m.rows) });
     expect(m.answeredByFallback).toBe(Math.round(0.2 * m.rows));

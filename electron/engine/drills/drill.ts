@@ -79,7 +79,15 @@ function checkChangeRiskDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   const base = getRun(db, spec.baseRun);
   if (base.state !== 'done') throw new EngineFailure('conflict', `Run ${spec.baseRun} is ${base.state}; a drill re-runs a finished run`);
   if (base.config.drill) throw new EngineFailure('input_error', `Run ${spec.baseRun} is itself a drill (of run ${base.config.drill.baseRun}); drill the original run`);
-  const models = spec.models ?? base.config.models;
+  // A model cannot answer for itself: the fallback is left out of "all the run's models", and
+  // naming it as a drilled model is refused (its failed rows would come back unchanged).
+  const fallbackModel = resolveFallback(db, spec.runner.fallback);
+  if (fallbackModel !== undefined && spec.models?.includes(fallbackModel)) {
+    const m = getModel(db, fallbackModel);
+    throw new EngineFailure('input_error', `${m.name} v${m.version} is the fallback and cannot also be drilled: it would answer for its own failures; drill the other models or pick another fallback`);
+  }
+  const models = spec.models ?? base.config.models.filter((m) => m !== fallbackModel);
+  if (models.length === 0) throw new EngineFailure('input_error', `Run ${spec.baseRun}'s only model is the fallback; pick another fallback`);
   const outside = models.filter((m) => !base.config.models.includes(m));
   if (outside.length > 0) throw new EngineFailure('input_error', `Model${outside.length > 1 ? 's' : ''} ${outside.join(', ')} did not take part in run ${spec.baseRun} (its models: ${base.config.models.join(', ')})`);
   const features = new Set(models.flatMap((id) => getModel(db, id).features));
@@ -90,7 +98,6 @@ function checkChangeRiskDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   });
   if (spec.gate) resolveGate(db, spec.gate);
   const { fallbackModel: _ignored, ...rest } = base.config;
-  const fallbackModel = resolveFallback(db, spec.runner.fallback);
   // An open-ended base range is pinned to the changes it scored: one imported since (a newer
   // deploy) would otherwise join the drill and read as a difference the faults made.
   const span = db.prepare('SELECT min(c.ts) AS lo, max(c.ts) AS hi FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ?').get(base.id, models[0]) as { lo: number | null; hi: number | null };

@@ -37,6 +37,8 @@ describe('drills in the browser', () => {
     await page.getByTestId('drill-fallback').selectOption(rules!);
     const edited = JSON.parse(await spec.inputValue()) as { perturbations: Array<{ kind: string; share: number }>; runner: { fallback: number } };
     expect(edited.perturbations.map((p) => p.kind)).toEqual(['drift', 'failure']);
+    // The form says what the spec holds, one badge per fault.
+    expect(await page.getByTestId('drill-faults').locator('.badge').allTextContents()).toEqual([expect.stringMatching(/^drift 3σ of \S+ on 100 %/), expect.stringMatching(/^failure on 20 %/)]);
     expect(edited.runner.fallback).toBe(Number(rules));
     // Hand edits count: name it.
     await spec.fill(JSON.stringify({ ...edited, name: 'shift and failures' }, null, 2));

@@ -35,6 +35,14 @@ function parse(text: string): { spec: Record<string, unknown> | null; error: str
 }
 
 /** Define a drill, run it with progress, read its report; saved drills and past results beside. */
+/** One fault in a few words: its kind, what it touches and how much of the run. */
+function describeFault(p: PerturbationInput): string {
+  const share = 'share' in p && p.share !== undefined ? ` on ${Math.round(p.share * 100)} %` : '';
+  const on = 'features' in p ? ` of ${p.features.join(', ')}` : '';
+  const how = p.kind === 'drift' ? ` ${p.shift ?? 0}σ${p.scale !== undefined && p.scale !== 1 ? ` ×${p.scale}` : ''}` : p.kind === 'noise' ? ` σ×${p.sigma}` : p.kind === 'latency' ? ` +${p.ms} ms` : p.kind === 'stale' ? ` (${p.mode ?? 'freeze'})` : '';
+  return `${p.kind}${how}${on}${share}`;
+}
+
 export function Drills() {
   const { client, runs, detectionRuns, models, workspace, fail, refresh } = useStore();
   // The runs a drill can re-run, of either task: finished, and not drills themselves.
@@ -187,6 +195,16 @@ export function Drills() {
             })} />
           </label>
         </div>
+        <p className="small faults" data-testid="drill-faults">
+          {/* The spec below is the truth; this line says what it holds, so a starter fault is not added twice unseen. */}
+          Faults in this drill: {((spec?.perturbations as PerturbationInput[] | undefined) ?? []).length === 0 ? <span className="muted">none yet</span>
+            : ((spec?.perturbations as PerturbationInput[]) ?? []).map((p, i) => (
+              <span key={i} className="badge">
+                {describeFault(p)}{' '}
+                <button className="link" aria-label={`Remove fault ${i + 1}`} onClick={() => edit((s) => { s.perturbations = (s.perturbations as unknown[]).filter((_, j) => j !== i); })}>×</button>
+              </span>
+            ))}
+        </p>
         <div className="gate-editor">
           <textarea value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} rows={16} aria-label="drill spec" data-testid="drill-spec" />
           <div>

@@ -22,10 +22,10 @@ const incidentColumns: Column<Incident>[] = [
   { key: 'start', title: 'Started (UTC)', width: 140, render: (i) => fmtTime(i.startedTs) },
   { key: 'id', title: 'Incident', width: 90, render: (i) => i.externalId },
   { key: 'service', title: 'Service', width: 130, render: (i) => i.service },
-  { key: 'sev', title: 'Sev', width: 50, render: (i) => <span className={`badge sev-${i.severity}`}>SEV{i.severity}</span> },
-  { key: 'ttd', title: 'Noticed after', width: 100, align: 'right', render: (i) => (i.detectedTs === null ? '—' : fmtDuration(i.detectedTs - i.startedTs)) },
+  { key: 'sev', title: 'Sev', width: 66, render: (i) => <span className={`badge sev-${i.severity}`}>SEV{i.severity}</span> },
+  { key: 'ttd', title: 'Noticed after', width: 118, align: 'right', render: (i) => (i.detectedTs === null ? '—' : fmtDuration(i.detectedTs - i.startedTs)) },
   { key: 'dur', title: 'Lasted', width: 90, align: 'right', render: (i) => (i.resolvedTs === null ? '—' : fmtDuration(i.resolvedTs - i.startedTs)) },
-  { key: 'cause', title: 'Postmortem cause', width: 130, render: (i) => i.causeChangeId ?? '—' },
+  { key: 'cause', title: 'Postmortem cause', width: 172, render: (i) => i.causeChangeId ?? '—' },
   { key: 'title', title: 'Title', width: 280, render: (i) => i.title ?? '' },
 ];
 

@@ -23,6 +23,11 @@ export function decimal(min: number, max: number): (value: string) => number {
   };
 }
 
+/** A repeatable option's values, in the order given. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 /** A run's id, as `runs list` shows it, or "latest" (0 here until `resolveRun` looks it up). */
 export const runId = (value: string): number => {
   if (value === 'latest') return 0;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { PiiSettings } from '../shared/contract/methods.js';
 import type { CliKit } from './cli-models.js';
+import { collect } from './cli-args.js';
 
 /**
  * `shadowbench settings show|pii`: the workspace's PII rules (on top of the built-ins) and the
@@ -9,7 +10,6 @@ import type { CliKit } from './cli-models.js';
  */
 export function registerSettingsCommands(program: Command, kit: CliKit): void {
   const settings = program.command('settings').description("the workspace's settings: PII rules and columns always dropped");
-  const collect = (value: string, previous: string[]): string[] => [...previous, value];
   const print = (pii: PiiSettings): void => {
     kit.out(pii.rules.length === 0 ? 'PII rules: only the built-ins\n' : `PII rules (besides the built-ins):\n${pii.rules.map((r) => `  ${r.name}  ${r.pattern}\n`).join('')}`);
     kit.out(`columns always dropped: ${pii.dropColumns.join(', ') || 'none'}\n`);

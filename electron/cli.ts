@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { collect } from './cli-args.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
@@ -42,10 +43,6 @@ const defaultIo: Io = {
   err: (t) => process.stderr.write(t),
   isTTY: Boolean(process.stderr.isTTY),
 };
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function parseMap(pairs: string[]): Record<string, string> {
   const mapping: Record<string, string> = {};

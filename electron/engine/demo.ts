@@ -20,7 +20,7 @@ export const DEMO_DETECTORS: AddDetectorInput[] = [
   { name: 'week-over-week', spec: { kind: 'week-over-week', metrics: ['latency_p99_ms', 'error_rate_pct'], window: 288 }, threshold: 6 },
   { name: 'static-error-rate', spec: { kind: 'static', metric: 'error_rate_pct', value: 3, steps: 2 } },
 ];
-import type { ModelManifestInput } from '../../shared/contract/models.js';
+import type { ModelInfo, ModelManifestInput } from '../../shared/contract/models.js';
 
 /** The demo inputs, in the order a user would import them. */
 export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
@@ -45,6 +45,9 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
     } finally {
       db.close();
     }
+  };
+  const modelAdded = (db: ReturnType<typeof openWorkspace>, m: ModelInfo): void => {
+    appendAudit(db, { actor, action: 'model.add', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, demo: true } });
   };
   const files = DEMO_FILES.map((d) => ({ ...d, path: path.join(sampleDataDir, d.file) }));
   for (const f of files) {
@@ -85,8 +88,7 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
         for (const f of modelFiles) {
           const modelFile = path.join(modelsDir, f);
           const manifest = JSON.parse(fs.readFileSync(modelFile.replace(/\.onnx$/, '.manifest.json'), 'utf8')) as ModelManifestInput;
-          const m = await addOnnxModel(db, fs.readFileSync(modelFile), manifest);
-          appendAudit(db, { actor, action: 'model.add', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, demo: true } });
+          modelAdded(db, await addOnnxModel(db, fs.readFileSync(modelFile), manifest));
         }
       } finally {
         db.close();
@@ -95,10 +97,7 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
     if (options.registerModels ?? true) {
       const db = openWorkspace(partial);
       try {
-        for (const d of DEMO_DETECTORS) {
-          const m = addDetector(db, d);
-          appendAudit(db, { actor, action: 'model.add', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, demo: true } });
-        }
+        for (const d of DEMO_DETECTORS) modelAdded(db, addDetector(db, d));
       } finally {
         db.close();
       }

@@ -3,13 +3,13 @@ import type { DrillModelReport, DrillSpec, ModelDrift } from '../../../shared/co
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type EvalIncident } from '../../../shared/detection/evaluate.js';
 import { faultPlan, pickRows, staleSpan, streamSeed } from '../../../shared/drills/perturb.js';
-import { evaluateGate, unknownMetrics, type GateVerdict } from '../../../shared/gates/gate.js';
+import { evaluateGate, type GateVerdict } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
 import { detectionRange, FAILED, faultNames, serviceSeed, STEP_FAULT } from '../detection/guard.js';
 import { getDetectionRun, loadScores, runDetection } from '../detection/replay-detection.js';
 import { incidentsInRun, modelAlerts } from '../detection/scorecard.js';
 import { EngineFailure } from '../errors.js';
-import { latestGate } from '../gates/gates.js';
+import { checkMetricsKnown, latestGate } from '../gates/gates.js';
 import { subJob, type JobContext } from '../jobs/jobs.js';
 import { detectorInputs, detectorOf } from '../models/registry.js';
 
@@ -150,8 +150,7 @@ export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext
           operations: { max_psi: d?.maxPsi ?? null, fallback_rate: ops.fallback, error_rate: ops.error },
           comparison: null,
         };
-        const unknown = unknownMetrics(gateSpec, inputs);
-        if (unknown.length > 0) throw new EngineFailure('bad_request', `gate "${gateSpec.name}": ${unknown.join('; ')}`);
+        checkMetricsKnown(gateSpec, inputs);
         return evaluateGate(gateSpec, inputs);
       };
       const g0 = judge(baseMatch, baseAlerts, drift.base, { fallback: 0, error: 0 });

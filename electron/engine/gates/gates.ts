@@ -1,5 +1,5 @@
 import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
-import { evaluateGate, unknownMetrics } from '../../../shared/gates/gate.js';
+import { evaluateGate, unknownMetrics, type GateInputs } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { scorecard } from '../runs/scorecard.js';
@@ -50,6 +50,12 @@ export function latestGate(db: Db, name: string): SavedGate {
   return all[all.length - 1]!;
 }
 
+/** Refuses a gate that names a metric these inputs cannot have (a typo), naming it and the known ones. */
+export function checkMetricsKnown(spec: GateSpec, inputs: GateInputs): void {
+  const unknown = unknownMetrics(spec, inputs);
+  if (unknown.length > 0) throw new EngineFailure('bad_request', `gate "${spec.name}": ${unknown.join('; ')}`);
+}
+
 /**
  * The verdict of a gate for one model of a run. Relative criteria compare it with the champion
  * (given, or the workspace's) when the champion ran in the same run.
@@ -61,8 +67,7 @@ export async function checkGate(db: Db, input: { runId: number; modelId: number;
   const inRun = championId !== null && championId !== input.modelId && (run.manifest?.models.some((m) => m.id === championId) ?? false);
   const comparison = inRun ? compareModels(db, { runId: input.runId, championId: championId!, challengerId: input.modelId, resamples: input.resamples }) : null;
   const inputs = { metrics: card.metrics, operations: { ...card.operations }, comparison: comparison?.metrics ?? null };
-  const unknown = unknownMetrics(input.spec, inputs);
-  if (unknown.length > 0) throw new EngineFailure('bad_request', `gate "${input.spec.name}": ${unknown.join('; ')}`);
+  checkMetricsKnown(input.spec, inputs);
   const { verdict, criteria } = evaluateGate(input.spec, inputs);
   return {
     gate: input.spec.name, gateVersion: input.gateVersion ?? null, runId: input.runId, model: card.model,

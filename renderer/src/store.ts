@@ -4,7 +4,7 @@ import type { ImportOptionsInput, MethodOutput } from '../../shared/contract/met
 import type { ModelInfo, RunConfigInput, RunInfo, TrainOptionsInput } from '../../shared/contract/models.js';
 import type { Comparison, GateResult, GateSpecInput, SavedGate } from '../../shared/contract/gates.js';
 import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
-import { EngineCallError, type Client } from './client/client.js';
+import { messageOf, type Client } from './client/client.js';
 
 /** The pages, in the order of the top bar; the address bar's #/page names one. */
 export const PAGES = ['home', 'data', 'explore', 'models', 'runs', 'results', 'compare', 'detection', 'drills', 'audit', 'settings'] as const;
@@ -106,7 +106,7 @@ export const useStore = create<State & Actions>((set, get) => {
     try {
       await work();
     } catch (err) {
-      set({ error: err instanceof EngineCallError ? err.error.message : (err as Error).message });
+      set({ error: messageOf(err) });
     }
   };
   const loadWorkspaceData = async (): Promise<void> => {
@@ -351,7 +351,7 @@ export const useStore = create<State & Actions>((set, get) => {
         const result = await client().call('gates.check', { runId, modelId, spec, championId });
         set({ gateResult: result, gateError: null });
       } catch (err) {
-        set({ gateError: err instanceof EngineCallError ? err.error.message : (err as Error).message, gateResult: null });
+        set({ gateError: messageOf(err), gateResult: null });
       }
     },
     async saveGate(specText) {
@@ -417,7 +417,7 @@ export const useStore = create<State & Actions>((set, get) => {
       set({ replay: await client().call('detection.replay', { runId: d.runId, incident, ...(cursor !== undefined ? { cursor } : {}) }) });
     }),
     fail(err) {
-      set({ error: err instanceof EngineCallError ? err.error.message : (err as Error).message });
+      set({ error: messageOf(err) });
     },
   };
 });

@@ -19,6 +19,11 @@ export class EngineCallError extends Error {
   }
 }
 
+/** What to tell the user about a failed call or anything else thrown (an EngineCallError's message is the engine's). */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export interface Client {
   transport: Transport;
   call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>;

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Timeline as TimelineData } from '../../../shared/contract/records.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { timelineHeight, timelineOption } from '../../../shared/charts/timeline.js';
-import { EngineCallError } from '../client/client.js';
+import { messageOf } from '../client/client.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 import { Chart, type ChartEvents } from './Chart.js';
@@ -42,7 +42,7 @@ export function Timeline({ service, risk, detectionRunId }: { service: string; r
         setData(t);
         setError(null);
       })
-      .catch((err: unknown) => !stale && setError(err instanceof EngineCallError ? err.error.message : String(err)));
+      .catch((err: unknown) => !stale && setError(messageOf(err)));
     return () => {
       stale = true;
     };

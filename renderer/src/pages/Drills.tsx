@@ -94,6 +94,7 @@ export function Drills() {
     change(next);
     setText(JSON.stringify(next, null, 2));
   };
+  const faults = (spec?.perturbations as PerturbationInput[] | undefined) ?? [];
   const runner = (spec?.runner ?? {}) as { fallback?: string | number; nanPolicy?: string; timeoutMs?: number };
   // Who can answer for a failed row: change-risk models; for a detector, another detector (not a log) or the imported alerts.
   const activeModels = models.filter((m) => m.task === task && m.status === 'active' && (task === 'change-risk' || m.features.length > 0));
@@ -197,8 +198,8 @@ export function Drills() {
         </div>
         <p className="small faults" data-testid="drill-faults">
           {/* The spec below is the truth; this line says what it holds, so a starter fault is not added twice unseen. */}
-          Faults in this drill: {((spec?.perturbations as PerturbationInput[] | undefined) ?? []).length === 0 ? <span className="muted">none yet</span>
-            : ((spec?.perturbations as PerturbationInput[]) ?? []).map((p, i) => (
+          Faults in this drill: {faults.length === 0 ? <span className="muted">none yet</span>
+            : faults.map((p, i) => (
               <span key={i} className="badge">
                 {describeFault(p)}{' '}
                 <button className="link" aria-label={`Remove fault ${i + 1}`} onClick={() => edit((s) => { s.perturbations = (s.perturbations as unknown[]).filter((_, j) => j !== i); })}>×</button>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { EngineCallError } from '../client/client.js';
+import { messageOf } from '../client/client.js';
 import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
@@ -72,7 +72,7 @@ function AddOnnxForm({ catalog }: { catalog: Catalog | null }) {
       if (!file) return;
       void addOnnx(file, parsed)
         .then((m) => setAdded(`Added ${m.name} v${m.version}${m.notes.length ? ` — ${m.notes.join('; ')}` : ''}`))
-        .catch((err: unknown) => setProblem(`Not added: ${err instanceof EngineCallError ? err.error.message : (err as Error).message}`));
+        .catch((err: unknown) => setProblem(`Not added: ${messageOf(err)}`));
     }}>
       <h2>Add an ONNX model</h2>
       <p className="muted small">The file is checked on the way in: it must load, match the manifest's input, output and feature count, name only features this workspace has, and give finite scores on real changes. skl2onnx classifiers with a ZipMap output are rewired to their probability tensor.</p>

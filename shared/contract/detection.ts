@@ -156,6 +156,8 @@ export const DetectionScorecard = z.object({
   /** NAB per profile at the detector's threshold, and at the threshold NAB's sweep finds best */
   nab: z.record(z.string(), z.object({ score: z.number().nullable(), threshold: z.number(), optimised: z.object({ score: z.number().nullable(), threshold: z.number() }) })).nullable(),
   sweep: z.array(z.object({ threshold: z.number(), falseAlertsPerDay: z.number(), recall: z.number().nullable(), medianLeadMin: z.number().nullable() })),
+  /** Incidents that began before the detector had the history to score them (they count as missed); null for the imported alerts. */
+  warmUp: z.object({ ms: z.number(), incidents: z.number().int() }).nullable(),
 });
 export type DetectionScorecard = z.infer<typeof DetectionScorecard>;
 

@@ -132,6 +132,17 @@ function staticScore(values: Float64Array, spec: Extract<DetectorSpec, { kind: '
   }
 }
 
+/**
+ * How long after a service's telemetry begins a detector can first score (it answers 0 before):
+ * the history its baseline needs. Incidents that start earlier could not have been caught by it.
+ */
+export function detectorWarmUpMs(spec: DetectorSpec, stepMs: number): number {
+  if (spec.kind === 'static') return spec.steps * stepMs;
+  if (spec.kind === 'ewma') return MIN_HISTORY * stepMs;
+  if (spec.kind === 'zscore') return Math.min(spec.window, MIN_HISTORY) * stepMs;
+  return WEEK_MS + Math.min(spec.window, MIN_HISTORY) * stepMs;
+}
+
 export function runDetector(spec: DetectorSpec, input: DetectorInput): DetectorOutput {
   const n = input.times.length;
   const metrics = detectorMetrics(spec);

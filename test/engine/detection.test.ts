@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
@@ -26,6 +27,20 @@ beforeAll(async () => {
 const card = (name: string) => report.scorecards.find((c) => c.name.startsWith(name))!;
 
 describe('detection on the demo workspace', () => {
+  it('says how many incidents began in each detector\'s warm-up (week-over-week needs a week of history), counted by SQL', () => {
+    const db = new Database(workspace, { readonly: true });
+    // Every demo service's telemetry begins at the same step, 5 minutes apart; warm-ups are a week plus
+    // 12 steps (week-over-week), 12 steps (z-score, EWMA), 2 steps (the static rule, 10 minutes).
+    const start = db.prepare('SELECT min(ts) FROM points').pluck().get() as number;
+    const before = (ms: number): number => db.prepare('SELECT count(*) FROM incidents WHERE started_ts < ?').pluck().get(start + ms) as number;
+    const expected = { 'week-over-week': before(7 * 86_400_000 + 12 * 300_000), 'zscore-1d': before(12 * 300_000), ewma: before(12 * 300_000), 'static-error-rate': before(2 * 300_000) };
+    db.close();
+    expect(expected['week-over-week']).toBeGreaterThan(10);
+    for (const [name, n] of Object.entries(expected)) expect([name, card(name).warmUp]).toEqual([name, { ms: expect.any(Number), incidents: n }]);
+    expect(card('week-over-week').warmUp!.ms).toBe(7 * 86_400_000 + 12 * 300_000);
+    expect(card('imported alerts').warmUp).toBeNull();
+  });
+
   it('scores every shipped detector and the imported alerts on the same incidents', () => {
     expect(report.scorecards.map((c) => c.name)).toEqual(['imported alerts', 'ewma v1', 'static-error-rate v1', 'week-over-week v1', 'zscore-1d v1']);
     for (const c of report.scorecards) expect(c.incidents).toBe(report.scorecards[0]!.incidents);

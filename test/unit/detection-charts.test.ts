@@ -11,7 +11,7 @@ const card = (modelId: number | null, name: string, fa: number, recall: number, 
     lead_vs_human_min: { median: iv(5), p10: 1, p90: 9, earlier: 6, later: 2, missed: 2 },
     mttd_min: { model: iv(3), humans: iv(10), humans_with_model: iv(4) },
   },
-  recallBySeverity: [], nab: null, sweep,
+  recallBySeverity: [], nab: null, sweep, warmUp: null,
 });
 
 describe('detection charts', () => {

@@ -6,6 +6,8 @@ import { quantile } from '../../../shared/metrics/bootstrap.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { getDetectionRun, loadScores } from './replay-detection.js';
+import { detectorWarmUpMs } from '../../../shared/detection/detectors.js';
+import { detectorInputs, detectorOf } from '../models/registry.js';
 
 /**
  * Detection scorecards for a run (DESIGN.md §6): each detector, and the workspace's imported
@@ -57,7 +59,7 @@ export function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: n
     .filter((a) => serviceIds.has(a.service));
 }
 
-function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep'>; at: (number | null)[] } {
+function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep' | 'warmUp'>; at: (number | null)[] } {
   const matching = matchAlerts(incidents, alerts, tolMs);
   const metrics = detectionMetrics(incidents, alerts, matching, range, { resamples, seed });
   const severities = [...new Set(incidents.map((i) => i.severity))].sort((a, b) => a - b);
@@ -96,6 +98,30 @@ function mergeWindows(windows: readonly (readonly [number, number])[]): [number,
   return out;
 }
 
+/**
+ * A detector's warm-up and the incidents inside it: each service's telemetry (of the metrics the
+ * detector reads) begins somewhere, and the detector answers 0 until it has the history its baseline
+ * needs. Those incidents count as missed like any other; this says how many, so a week-long baseline
+ * is not mistaken for a blind spot. A detector log (scores from elsewhere) has none.
+ */
+function warmUp(db: Db, modelId: number, incidents: readonly IncidentRow[], serviceIds: Map<string, number>, series: readonly NabSeries[]): { ms: number; incidents: number } | null {
+  const { detector } = detectorOf(db, modelId);
+  if (detector.kind === 'log') return null;
+  const metrics = detectorInputs(detector);
+  const start = db.prepare(`SELECT min((SELECT min(ts) FROM points WHERE series_id = s.id)) FROM series s WHERE s.service_id = ? AND s.metric IN (${metrics.map(() => '?').join(',')})`).pluck();
+  let ms = 0;
+  let count = 0;
+  for (const [name, id] of serviceIds) {
+    const times = series.find((s) => s.name === name)?.times;
+    const step = times && times.length > 1 ? (times[times.length - 1]! - times[0]!) / (times.length - 1) : 0;
+    const w = detector.kind === 'builtin' ? detectorWarmUpMs(detector.spec, step) : detector.manifest.window.length * (detector.manifest.window.stepSeconds !== undefined ? detector.manifest.window.stepSeconds * 1000 : step);
+    ms = Math.max(ms, w);
+    const begins = start.get(id, ...metrics) as number | null;
+    if (begins !== null) count += incidents.filter((i) => i.service === name && i.started < begins + w).length;
+  }
+  return { ms, incidents: count };
+}
+
 export function detectionReport(db: Db, runId: number, options: { resamples?: number | undefined } = {}): DetectionReport {
   const run = getDetectionRun(db, runId);
   const { incidents, serviceIds, from, until } = incidentsInRun(db, runId);
@@ -129,7 +155,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
         medianLeadMin: leads.length ? quantile(leads, 0.5) : null,
       };
     });
-    scorecards.push({ ...c, nab, sweep });
+    scorecards.push({ ...c, nab, sweep, warmUp: warmUp(db, m.id, incidents, serviceIds, series) });
     const cmp = compareDetection(evalIncidents, at, incumbent.at, { resamples, seed: run.config.seed });
     const faDelta = (c.metrics.false_alerts_per_day.value ?? 0) - (incumbent.card.metrics.false_alerts_per_day.value ?? 0);
     const verdict = cmp.gain.lo !== null && cmp.gain.lo > 0 ? 'earlier' : cmp.gain.hi !== null && cmp.gain.hi < 0 ? 'later' : 'not enough evidence';
@@ -142,7 +168,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
     });
   }
   // The incumbent pages at alert start: a 0/1 score at the first step of each alert.
-  scorecards.unshift({ ...incumbent.card, nab: null, sweep: [] });
+  scorecards.unshift({ ...incumbent.card, nab: null, sweep: [], warmUp: null });
   return { run, scorecards, comparisons };
 }
 

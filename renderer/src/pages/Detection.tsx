@@ -5,7 +5,9 @@ import { alertBudgetOption, replayOption } from '../../../shared/charts/detectio
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { Chart } from '../components/Chart.js';
 import { JobProgress } from '../components/Progress.js';
-import { fmtTime } from '../format.js';
+import { fmtDuration, fmtTime } from '../format.js';
+
+const span = (ms: number): string => (ms >= 2 * 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} days` : fmtDuration(ms));
 import { useStore } from '../store.js';
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
@@ -116,6 +118,8 @@ function Scorecards({ cards }: { cards: DetectionScorecard[] }) {
     ['false alerts / day', (c) => iv(c.metrics.false_alerts_per_day)],
     ['lead vs humans, median (min)', (c) => iv(c.metrics.lead_vs_human_min.median, 1)],
     ['earlier / later / missed', (c) => `${c.metrics.lead_vs_human_min.earlier} / ${c.metrics.lead_vs_human_min.later} / ${c.metrics.lead_vs_human_min.missed}`],
+    // A detector scores 0 until its baseline has the history it needs: incidents that began then were out of its reach.
+    ['incidents in its warm-up', (c) => (c.warmUp ? <span data-testid="detection-warm-up" title={`it scores 0 for the first ${span(c.warmUp.ms)} of each service's telemetry`}>{c.warmUp.incidents} <span className="muted">(first {span(c.warmUp.ms)})</span></span> : '—')],
     ['MTTD, model (min)', (c) => iv(c.metrics.mttd_min.model, 1)],
     ['MTTD, humans with its advice', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
     ['MTTD, humans alone', (c) => iv(c.metrics.mttd_min.humans, 1)],

@@ -90,6 +90,11 @@ describe('the app in serve mode', () => {
     await page.getByTestId('nav-data').click();
     await page.getByTestId('import-file').setInputFiles(file);
     await page.getByTestId('import-kind').selectOption('telemetry');
+    // The preview shows the bad row across every stored column, named by its reason.
+    const errorCell = page.getByTestId('import-preview').locator('tr.error-row td.error-text').first();
+    await errorCell.waitFor();
+    expect(await errorCell.textContent()).toContain('value "many" is not a number');
+    expect(Number(await errorCell.getAttribute('colspan'))).toBe(await page.getByTestId('import-preview').locator('thead th').count() - 1);
     await page.getByTestId('import-start').click();
     const report = page.getByTestId('import-report').first();
     await report.waitFor();

@@ -208,6 +208,8 @@ function ImportPanel() {
     setMapping(next);
   };
   const structured = check ? STRUCTURED.includes(check.format) : false;
+  // The stored row's fields, from the first row that parsed: error rows span all of them.
+  const previewColumns = Object.keys(check?.preview.find((p) => p.row)?.row ?? {}).filter((k) => k !== 'kind');
   const labelKeys = check?.format === 'prometheus' ? [...new Set(check.preview.flatMap((p) => Object.keys((p.row?.labels as Record<string, string> | undefined) ?? {})))] : [];
   return (
     <section className="card" data-testid="import-wizard">
@@ -319,12 +321,12 @@ function ImportPanel() {
           <h3>First rows as they will be stored</h3>
           <div className="table-scroll">
             <table className="table" data-testid="import-preview">
-              <thead><tr><th>Line</th>{Object.keys(check.preview.find((p) => p.row)?.row ?? {}).filter((k) => k !== 'kind').map((k) => <th key={k}>{k}</th>)}</tr></thead>
+              <thead><tr><th>Line</th>{previewColumns.map((k) => <th key={k}>{k}</th>)}</tr></thead>
               <tbody>
                 {check.preview.map((p, i) => (
                   <tr key={i} className={p.error ? 'error-row' : ''}>
                     <td>{p.line}</td>
-                    {p.row ? Object.entries(p.row).filter(([k]) => k !== 'kind').map(([k, v]) => <td key={k}>{(k === 'ts' || k.endsWith('Ts')) && typeof v === 'number' ? new Date(v).toISOString() : cell(v)}</td>) : <td colSpan={6} className="error-text">{p.error}</td>}
+                    {p.row ? Object.entries(p.row).filter(([k]) => k !== 'kind').map(([k, v]) => <td key={k}>{(k === 'ts' || k.endsWith('Ts')) && typeof v === 'number' ? new Date(v).toISOString() : cell(v)}</td>) : <td colSpan={Math.max(1, previewColumns.length)} className="error-text">{p.error}</td>}
                   </tr>
                 ))}
               </tbody>

@@ -50,24 +50,27 @@ export function replayOption(frame: ReplayFrame, theme: ChartTheme): Obj {
   const metrics = frame.series;
   const n = Math.max(1, metrics.length);
   const height = 100 / n;
-  const marks = [
+  const events = [
     { name: 'started', xAxis: frame.incident.started, lineStyle: { color: theme.detected, type: 'dashed' } },
     ...frame.humans.map((h) => ({ name: h.what.split(' ')[h.what.startsWith('humans') ? 1 : 0], xAxis: h.ts, lineStyle: { color: theme.muted, type: 'dotted' } })),
-    { name: 'cursor', xAxis: frame.cursor, lineStyle: { color: theme.text, width: 2 } },
   ];
+  // The cursor's label is left out where it would print over an event's (at 0 min it sits on "started").
+  const near = events.some((e) => Math.abs(e.xAxis - frame.cursor) < (frame.until - frame.from) * 0.02);
+  const marks = [...events, { name: 'cursor', xAxis: frame.cursor, lineStyle: { color: theme.text, width: 2 }, label: { show: !near } }];
   return {
     animation: false,
     backgroundColor: 'transparent',
     textStyle: { color: theme.text },
     tooltip: { trigger: 'axis', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
     axisPointer: { link: [{ xAxisIndex: 'all' }] },
-    grid: metrics.map((_, i) => ({ left: 64, right: 16, top: `${i * height + 3}%`, height: `${height - 8}%` })),
+    // Room above each grid for its metric's name (the first one was clipped at 3 %).
+    grid: metrics.map((_, i) => ({ left: 64, right: 16, top: `${i * height + 6}%`, height: `${height - 11}%` })),
     xAxis: metrics.map((_, i) => ({
       type: 'time', gridIndex: i, min: frame.from, max: frame.until,
       axisLabel: { show: i === n - 1, color: theme.muted }, splitLine: { show: false },
     })),
     yAxis: metrics.map((m, i) => ({
-      type: 'value', gridIndex: i, name: m.metric, nameTextStyle: { color: theme.muted, fontSize: 11, align: 'left' }, scale: true,
+      type: 'value', gridIndex: i, name: m.metric, nameTextStyle: { color: theme.muted, fontSize: 11, align: 'left' }, scale: true, splitNumber: 3,
       axisLabel: { color: theme.muted, fontSize: 10 }, splitLine: { lineStyle: { color: theme.grid } },
     })),
     series: metrics.map((m, i) => ({

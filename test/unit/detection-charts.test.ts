@@ -37,5 +37,9 @@ describe('detection charts', () => {
     expect(option.series[0]!.data).toEqual([[0, 1], [150, 2]]);
     expect(option.series[0]!.markLine.data.map((m) => [m.name, m.xAxis])).toEqual([['started', 100], ['cursor', 150]]);
     expect(option.series[0]!.markArea.data).toEqual([[{ xAxis: 120 }, { xAxis: 60_120 }]]);
+    // The cursor keeps its label away from events; on top of one ("started" at 0 min) it drops it.
+    const label = (f: ReplayFrame): boolean | undefined => ((replayOption(f, LIGHT) as { series: { markLine: { data: { name: string; label?: { show: boolean } }[] } }[] }).series[0]!.markLine.data.find((m) => m.name === 'cursor')!.label?.show);
+    expect(label(frame)).toBe(true);
+    expect(label({ ...frame, cursor: 101 })).toBe(false);
   });
 });

@@ -189,6 +189,7 @@ function Replay({ frame, option, onCursor, onClose }: { frame: ReplayFrame; opti
         <span className="muted small">{cursor < inc.started ? `${Math.round((inc.started - cursor) / 60_000)} min before it started` : `${Math.round((cursor - inc.started) / 60_000)} min after it started`}</span>
       </div>
       <Chart option={option} height={Math.max(220, frame.series.length * 110)} testId="replay-chart" />
+      <p className="muted small">Shaded: alerts the detectors had raised by the cursor · dashed red: the incident started · dotted: what humans did · solid: the cursor.</p>
       <div className="replay-columns">
         <div>
           <h3>Alerts raised by then</h3>

@@ -7,12 +7,18 @@ import type { ChartTheme } from './theme.js';
  */
 type Obj = Record<string, unknown>;
 
-const base = (theme: ChartTheme, title: string, x: string, y: string): Obj => ({
+/**
+ * Legend rows a chart of these models needs (two entries fit a row of a card-width chart, the
+ * dashed reference line included); charts make room below the plot for all of them.
+ */
+export const legendRows = (models: number): number => Math.ceil((models + 1) / 2);
+
+const base = (theme: ChartTheme, title: string, x: string, y: string, rows = 1): Obj => ({
   animation: false,
   backgroundColor: 'transparent',
   textStyle: { color: theme.text },
   title: { text: title, left: 8, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: theme.text } },
-  grid: { left: 52, right: 16, top: 40, bottom: 84 },
+  grid: { left: 52, right: 16, top: 40, bottom: 64 + 20 * rows },
   tooltip: { trigger: 'axis', confine: true, renderMode: 'richText', backgroundColor: theme.background, borderColor: theme.grid, textStyle: { color: theme.text, fontSize: 12 } },
   legend: { bottom: 0, itemHeight: 8, textStyle: { color: theme.muted, fontSize: 11 } },
   xAxis: { type: 'value', min: 0, max: 1, name: x, nameLocation: 'middle', nameGap: 24, axisLabel: { color: theme.muted }, splitLine: { lineStyle: { color: theme.grid } } },
@@ -24,7 +30,7 @@ const label = (c: Scorecard): string => `${c.model.name} v${c.model.version}`;
 
 export function rocOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
   return {
-    ...base(theme, 'ROC', 'good changes held back (FPR)', 'failures caught (recall)'),
+    ...base(theme, 'ROC', 'good changes held back (FPR)', 'failures caught (recall)', legendRows(cards.length)),
     series: [
       ...cards.map((c, i) => ({
         type: 'line', name: `${label(c)} · AUC ${c.metrics.auc_roc?.value?.toFixed(3) ?? '—'}`, showSymbol: false, step: false,
@@ -38,7 +44,7 @@ export function rocOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
 
 export function prOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
   return {
-    ...base(theme, 'Precision–recall', 'recall (failures caught)', 'precision'),
+    ...base(theme, 'Precision–recall', 'recall (failures caught)', 'precision', legendRows(cards.length)),
     series: cards.map((c, i) => ({
       type: 'line', name: `${label(c)} · AP ${c.metrics.average_precision?.value?.toFixed(3) ?? '—'}`, showSymbol: false, step: 'end',
       lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
@@ -49,12 +55,16 @@ export function prOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
 
 export function reliabilityOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
   return {
-    ...base(theme, 'Reliability', 'predicted risk', 'observed failure rate'),
+    ...base(theme, 'Reliability', 'predicted risk', 'observed failure rate', legendRows(cards.length)),
+    tooltip: { ...(base(theme, '', '', '').tooltip as Obj), trigger: 'item' },
     series: [
       ...cards.map((c, i) => ({
-        type: 'line', name: `${label(c)} · ECE ${c.metrics.ece?.value?.toFixed(3) ?? '—'}`, symbolSize: 6,
+        type: 'line', name: `${label(c)} · ECE ${c.metrics.ece?.value?.toFixed(3) ?? '—'}`,
+        // A bin's point grows with the changes in it: a rate of 1.0 from two changes should look like two changes.
+        symbolSize: (v: [number, number, number]) => Math.min(14, 3 + 1.5 * Math.sqrt(v[2])),
         lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
-        data: c.reliability.filter((b) => b.count > 0).map((b) => [b.meanScore, b.observedRate]),
+        tooltip: { formatter: (p: { seriesName: string; value: [number, number, number] }) => `${p.seriesName}\npredicted ${p.value[0].toFixed(2)}, observed ${p.value[1].toFixed(2)} (${p.value[2]} changes)` },
+        data: c.reliability.filter((b) => b.count > 0).map((b) => [b.meanScore, b.observedRate, b.count]),
       })),
       { type: 'line', name: 'perfectly calibrated', data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { color: theme.muted, type: 'dashed', width: 1 }, tooltip: { show: false } },
     ],

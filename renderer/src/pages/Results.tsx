@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
-import { contributionsOption, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
+import { contributionsOption, legendRows, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
@@ -209,6 +209,8 @@ export function Results() {
 
   if (!run) return <div className="page"><p className="muted">No finished runs yet. Start one on the Runs page.</p></div>;
   const m = run.manifest;
+  // Room for every model's legend entry below the plots (two to a row), all four charts alike.
+  const chartHeight = 280 + 20 * legendRows(cards.length);
   return (
     <div className="page results">
       <section className="card">
@@ -232,10 +234,10 @@ export function Results() {
       </div>
       {cards.length > 0 && selected && (
         <div className="chart-grid">
-          <div className="card"><Chart option={rocOption(cards, chartTheme)} height={300} testId="roc-chart" /></div>
-          <div className="card"><Chart option={prOption(cards, chartTheme)} height={300} testId="pr-chart" /></div>
-          <div className="card"><Chart option={reliabilityOption(cards, chartTheme)} height={300} testId="reliability-chart" /></div>
-          <div className="card"><Chart option={sweepOption(selected, chartTheme, thresholds[selected.model.id] ?? selected.threshold)} height={300} testId="sweep-chart" /></div>
+          <div className="card"><Chart option={rocOption(cards, chartTheme)} height={chartHeight} testId="roc-chart" /></div>
+          <div className="card"><Chart option={prOption(cards, chartTheme)} height={chartHeight} testId="pr-chart" /></div>
+          <div className="card"><Chart option={reliabilityOption(cards, chartTheme)} height={chartHeight} testId="reliability-chart" /></div>
+          <div className="card"><Chart option={sweepOption(selected, chartTheme, thresholds[selected.model.id] ?? selected.threshold)} height={chartHeight} testId="sweep-chart" /></div>
         </div>
       )}
       {selected && (

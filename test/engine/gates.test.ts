@@ -145,6 +145,15 @@ describe('score-change', () => {
     // A clean run says nothing of the kind.
     expect((await cli(['report', '--workspace', workspace, '--run', '1', '--out', report])).code).toBe(0);
     expect(fs.readFileSync(report, 'utf8')).not.toContain('training cutoff');
+    // Nor can such a run pass a gate: a bound the model clears on the clean run 1 is inconclusive (exit 3) on run 2.
+    const gateFile = path.join(dir, 'auc-gate.json');
+    fs.writeFileSync(gateFile, JSON.stringify({ name: 'auc', criteria: [{ metric: 'auc_roc', op: '>=', value: 0.6 }] }));
+    expect((await cli(['gate', '--workspace', workspace, '--run', '1', '--model', 'demo-gbdt', '--gate', gateFile])).code).toBe(0);
+    const leaky = await cli(['gate', '--workspace', workspace, '--run', '2', '--model', 'demo-gbdt', '--gate', gateFile, '--json']);
+    expect(leaky.code).toBe(3);
+    const result = JSON.parse(leaky.out) as GateResult;
+    expect(result.criteria.map((c) => [c.criterion, c.verdict])).toEqual([['auc_roc >= 0.6', 'pass'], ['scored only after its training window', 'inconclusive']]);
+    expect(result.criteria[1]!.reason).toMatch(new RegExp(`^${early} of \\d+ changes are from before demo-gbdt v1's training cutoff`));
   });
 });
 

@@ -1,5 +1,6 @@
 import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
 import { evaluateGate, unknownMetrics, type GateInputs } from '../../../shared/gates/gate.js';
+import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { scorecard } from '../runs/scorecard.js';
@@ -68,7 +69,16 @@ export async function checkGate(db: Db, input: { runId: number; modelId: number;
   const comparison = inRun ? compareModels(db, { runId: input.runId, championId: championId!, challengerId: input.modelId, resamples: input.resamples }) : null;
   const inputs = { metrics: card.metrics, operations: { ...card.operations }, comparison: comparison?.metrics ?? null };
   checkMetricsKnown(input.spec, inputs);
-  const { verdict, criteria } = evaluateGate(input.spec, inputs);
+  const judged = evaluateGate(input.spec, inputs);
+  let { verdict } = judged;
+  const criteria = [...judged.criteria];
+  // Metrics partly measured on the model's own training data cannot earn a pass: the evidence is
+  // contaminated, so such a run is at best inconclusive (a fail still fails).
+  const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
+  if (leak) {
+    criteria.push({ criterion: 'scored only after its training window', verdict: 'inconclusive', reason: leak });
+    if (verdict === 'pass') verdict = 'inconclusive';
+  }
   return {
     gate: input.spec.name, gateVersion: input.gateVersion ?? null, runId: input.runId, model: card.model,
     champion: comparison ? { id: comparison.champion.id, name: comparison.champion.name, version: comparison.champion.version } : null,

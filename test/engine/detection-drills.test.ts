@@ -231,6 +231,13 @@ describe('drills of detection runs on the demo workspace', () => {
     await expect(start({ gate: 'gating' })).rejects.toThrow('judges change-risk scorecards');
     await expect(start({ runner: { fallback: 'no-such-detector' } })).rejects.toThrow('"no-such-detector" is not an active detector');
     await expect(start({ baseRun: 9999 })).rejects.toThrow('No detection run with id 9999');
+    await expect(start({ models: [zscore, staticRule], runner: { fallback: 'static-error-rate' } })).rejects.toThrow('static-error-rate v1 is the fallback and cannot also be drilled');
+  });
+
+  it('leaves a detector fallback out of "all the run\'s detectors" rather than drilling it too', async () => {
+    const r = await drill({ name: 'fallback not drilled', models: undefined, perturbations: [{ kind: 'failure', share: 0.1 }], runner: { fallback: 'static-error-rate' } });
+    expect(r.models.map((m) => m.model.id)).toEqual([zscore]);
+    expect(forModel(r, zscore).answeredByFallback).toBe(forModel(r, zscore).failures.error);
   });
 
   it('the CLI runs a detection drill from a file and prints its report', async () => {

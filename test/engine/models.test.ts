@@ -82,6 +82,24 @@ describe('the model registry', () => {
     expect(notOnnx).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model t: /) } });
     expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('cut');
   });
+
+  it('refuses the same file with the same manifest twice, and says which model a file under another name shares its bytes with', async () => {
+    const file = modelFile('dup.onnx', firstFeatureModel(2));
+    const manifest = { name: 'dup', input: 'features', features: ['frac', 'size'], output: 'risk' };
+    const first = await engine.call('models.addOnnxPath', { path: file, manifest });
+    const again = await add(file, manifest);
+    expect(again).toMatchObject({ ok: false, error: { code: 'conflict', message: expect.stringMatching(/^Model dup v1 is already this file with this manifest \(sha256 [0-9a-f]{12}…\); nothing added/) } });
+    expect((await engine.call('models.list', {})).filter((m) => m.name === 'dup')).toHaveLength(1);
+    // Another default threshold is another manifest: a new version, noted as the same file.
+    const v2 = await engine.call('models.addOnnxPath', { path: file, manifest: { ...manifest, threshold: 0.3 } });
+    expect(v2).toMatchObject({ name: 'dup', version: 2 });
+    expect(v2.notes).toContain(`Same file (sha256 ${first.sha256.slice(0, 12)}…) as dup v1`);
+    const other = await engine.call('models.addOnnxPath', { path: file, manifest: { ...manifest, name: 'dup-copy' } });
+    expect(other.notes).toContain(`Same file (sha256 ${first.sha256.slice(0, 12)}…) as dup v1, dup v2`);
+    // Once v1 is retired the same file and manifest may come back (as v3).
+    await engine.call('models.retire', { id: first.id });
+    expect(await engine.call('models.addOnnxPath', { path: file, manifest })).toMatchObject({ name: 'dup', version: 3 });
+  });
 });
 
 describe('change-risk shadow runs', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reliabilityOption } from '../../shared/charts/scorecard.js';
-import { LIGHT } from '../../shared/charts/theme.js';
+import { DARK, LIGHT } from '../../shared/charts/theme.js';
 import type { Scorecard } from '../../shared/contract/models.js';
 
 describe('the reliability chart', () => {
@@ -19,5 +19,18 @@ describe('the reliability chart', () => {
     expect(s.symbolSize!(s.data[0]!)).toBeGreaterThan(s.symbolSize!(s.data[1]!));
     expect(s.tooltip!.formatter({ seriesName: 'm v1 · ECE 0.050', value: s.data[1] })).toBe('m v1 · ECE 0.050\npredicted 0.93, observed 1.00 (2 changes)');
     expect(option.tooltip.trigger).toBe('item');
+  });
+});
+
+describe('the model colours', () => {
+  // Charts put up to six models side by side; two colours a reader cannot tell apart make a
+  // legend useless (teal and cyan once stood next to each other). Plain RGB distance is a crude
+  // measure, but the pair that was confused sat at 42 and every pair now is above 80.
+  const rgb = (hex: string): number[] => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const distance = (a: string, b: string): number => Math.hypot(...rgb(a).map((v, i) => v - rgb(b)[i]!));
+  it.each([LIGHT, DARK])('are told apart in the $name theme', (theme) => {
+    for (let i = 0; i < theme.series.length; i++) {
+      for (let j = i + 1; j < theme.series.length; j++) expect(distance(theme.series[i]!, theme.series[j]!), `${theme.series[i]} vs ${theme.series[j]}`).toBeGreaterThan(80);
+    }
   });
 });

@@ -11,7 +11,7 @@ import { incidentsInRun, modelAlerts } from '../detection/scorecard.js';
 import { EngineFailure } from '../errors.js';
 import { checkMetricsKnown, latestGate } from '../gates/gates.js';
 import { subJob, type JobContext } from '../jobs/jobs.js';
-import { detectorInputs, detectorOf } from '../models/registry.js';
+import { detectorInputs, detectorOf, getModel } from '../models/registry.js';
 
 /**
  * Drills of detection runs: the base run's detectors re-run over telemetry with the drill's faults
@@ -40,7 +40,15 @@ export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: Detectio
   if (base.state !== 'done') throw new EngineFailure('conflict', `Detection run ${spec.baseRun} is ${base.state}; a drill re-runs a finished run`);
   if (base.config.drill) throw new EngineFailure('input_error', `Detection run ${spec.baseRun} is itself a drill (of run ${base.config.drill.baseRun}); drill the original run`);
   const inRun = base.models.map((m) => m.id);
-  const models = spec.models ?? inRun;
+  // As in a change-risk drill, a detector cannot answer for itself: the fallback is left out of
+  // "all the run's detectors", and naming it among the drilled ones is refused.
+  const fallback = resolveFallback(db, spec.runner.fallback);
+  if (typeof fallback === 'number' && spec.models?.includes(fallback)) {
+    const m = getModel(db, fallback);
+    throw new EngineFailure('input_error', `${m.name} v${m.version} is the fallback and cannot also be drilled: it would answer for its own failures; drill the other detectors or pick another fallback`);
+  }
+  const models = spec.models ?? inRun.filter((m) => m !== fallback);
+  if (models.length === 0) throw new EngineFailure('input_error', `The only detector of detection run ${spec.baseRun} is the fallback; pick another fallback`);
   const outside = models.filter((m) => !inRun.includes(m));
   if (outside.length > 0) throw new EngineFailure('input_error', `Detector${outside.length > 1 ? 's' : ''} ${outside.join(', ')} did not take part in detection run ${spec.baseRun} (its detectors: ${inRun.join(', ')})`);
   const metrics = new Set(models.flatMap((id) => metricsOf(db, id)));
@@ -50,7 +58,6 @@ export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: Detectio
     if (unknown.length > 0) throw new EngineFailure('input_error', `perturbations.${i} (${p.kind}): no drilled detector reads ${unknown.join(', ')}; the metrics they read: ${[...metrics].join(', ') || 'none (detector logs read no telemetry)'}`);
   });
   if (spec.gate) detectionGate(db, spec.gate);
-  const fallback = resolveFallback(db, spec.runner.fallback);
   const { fallback: _f, guard: _g, ...rest } = base.config;
   const thresholds = Object.fromEntries(base.models.filter((m) => models.includes(m.id)).map((m) => [String(m.id), m.threshold]));
   const config: DetectionRunConfig = {

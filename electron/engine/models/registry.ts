@@ -33,6 +33,18 @@ type Stored =
 
 const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
+/**
+ * The same file under the same name and manifest as a model still in use adds nothing but a
+ * second entry to choose between, so it is refused; the same file under another name or manifest
+ * is a new model and says which one it shares its bytes with.
+ */
+function duplicateNotes(db: Db, name: string, hash: string, stored: string): string[] {
+  const same = db.prepare("SELECT name, version, manifest, status FROM models WHERE sha256 = ? ORDER BY id").all(hash) as Array<Pick<Row, 'name' | 'version' | 'manifest' | 'status'>>;
+  const twin = same.find((r) => r.name === name && r.manifest === stored && r.status !== 'retired');
+  if (twin) throw new EngineFailure('conflict', `Model ${name} v${twin.version} is already this file with this manifest (sha256 ${hash.slice(0, 12)}…); nothing added. Change the manifest, use another name, or retire v${twin.version} first`);
+  return same.length > 0 ? [`Same file (sha256 ${hash.slice(0, 12)}…) as ${same.map((r) => `${r.name} v${r.version}`).join(', ')}`] : [];
+}
+
 function nextVersion(db: Db, name: string): number {
   return ((db.prepare('SELECT max(version) FROM models WHERE name = ?').pluck().get(name) as number | null) ?? 0) + 1;
 }
@@ -158,8 +170,16 @@ export async function addOnnxRanker(db: Db, bytes: Uint8Array, manifestInput: Ra
   } finally {
     await session.release();
   }
-  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'attribution', 'onnx', ?, ?, ?, ?, ?)`)
-    .run(manifest.name, nextVersion(db, manifest.name), sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx-ranker', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
+  return insertOnnx(db, 'attribution', manifest.name, prepared, { kind: 'onnx-ranker', manifest });
+}
+
+/** Stores a checked ONNX model as the next version of its name. */
+function insertOnnx(db: Db, task: 'change-risk' | 'attribution' | 'detection', name: string, prepared: { bytes: Uint8Array; notes: string[] }, stored: Stored): ModelInfo {
+  const hash = sha256(prepared.bytes);
+  const json = JSON.stringify(stored);
+  const notes = [...prepared.notes, ...duplicateNotes(db, name, hash, json)];
+  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, ?, 'onnx', ?, ?, ?, ?, ?)`)
+    .run(name, nextVersion(db, name), task, hash, Buffer.from(prepared.bytes), json, JSON.stringify(notes), Date.now()).lastInsertRowid);
   return getModel(db, id);
 }
 
@@ -185,9 +205,7 @@ export async function addOnnxDetector(db: Db, bytes: Uint8Array, manifestInput: 
   } finally {
     await session.release();
   }
-  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'detection', 'onnx', ?, ?, ?, ?, ?)`)
-    .run(manifest.name, nextVersion(db, manifest.name), sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx-detector', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
-  return getModel(db, id);
+  return insertOnnx(db, 'detection', manifest.name, prepared, { kind: 'onnx-detector', manifest });
 }
 
 /**
@@ -296,10 +314,7 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   } finally {
     await session.release();
   }
-  const version = nextVersion(db, manifest.name);
-  const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'change-risk', 'onnx', ?, ?, ?, ?, ?)`)
-    .run(manifest.name, version, sha256(prepared.bytes), Buffer.from(prepared.bytes), JSON.stringify({ kind: 'onnx', manifest } satisfies Stored), JSON.stringify(prepared.notes), Date.now()).lastInsertRowid);
-  return getModel(db, id);
+  return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest });
 }
 
 /** Trains (or, for the heuristic, configures) a built-in on changes before the cutoff. */

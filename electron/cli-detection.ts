@@ -138,7 +138,8 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
       const rankers = opts.rankers ? await Promise.all(opts.rankers.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id)) : undefined;
       const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: opts.lookbackHours, ...(riskRun ? { riskRun } : {}), ...(rankers ? { rankers } : {}) });
       if (opts.json) return kit.out(JSON.stringify(result) + '\n');
-      kit.out(`${result.incidentsWithCause} incidents with a known cause; candidates: changes in the ${result.lookbackHours} h before each\n`);
-      for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} top1 ${num(r.top1, 3)}  top3 ${num(r.top3, 3)}  mrr ${num(r.mrr, 3)}  coverage ${num(r.coverage, 3)}\n`);
+      kit.out(`${result.incidentsWithCause} of ${result.incidentsTotal} incidents have a known cause; candidates: changes in the ${result.lookbackHours} h before each; 95 % intervals over incidents\n`);
+      for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} n ${String(r.incidents).padStart(4)}  top1 ${iv(r.top1, 3)}  top3 ${iv(r.top3, 3)}  mrr ${iv(r.mrr, 3)}  coverage ${iv(r.coverage, 3)}\n`);
+      for (const r of result.rankers) if (r.note) kit.out(`note: ${r.note}\n`);
     }));
 }

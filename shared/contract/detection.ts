@@ -232,12 +232,18 @@ export type AttributionConfigInput = z.input<typeof AttributionConfig>;
 export const AttributionResult = z.object({
   lookbackHours: z.number(),
   incidentsWithCause: z.number().int(),
+  /** every incident in the workspace, with a known cause or not */
+  incidentsTotal: z.number().int(),
   rankers: z.array(z.object({
     name: z.string(),
-    top1: z.number().nullable(),
-    top3: z.number().nullable(),
-    mrr: z.number().nullable(),
-    coverage: z.number().nullable(),
+    /** incidents this ranker is judged on: all with a cause, or for a change-risk model those whose candidates its run scored */
+    incidents: z.number().int(),
+    top1: Interval,
+    top3: Interval,
+    mrr: Interval,
+    coverage: Interval,
+    /** what a reader must know to read the numbers (a subset of incidents, training overlap), or null */
+    note: z.string().nullable(),
   })),
   incidents: z.array(z.object({
     incident: z.string(),
@@ -245,7 +251,7 @@ export const AttributionResult = z.object({
     started: z.number().int(),
     cause: z.string().nullable(),
     candidates: z.number().int(),
-    /** per ranker: the cause's rank (1 = first), null when it is not among the candidates */
+    /** per ranker: the cause's rank (1 = first), null when it is not among the candidates; absent for a change-risk model whose run did not score every candidate */
     rank: z.record(z.string(), z.number().int().nullable()),
   })),
 });

@@ -1,3 +1,5 @@
+import { bootstrapColumns, type Interval } from './evaluate.js';
+
 /**
  * Attribution: per incident, rank the changes that could have caused it, and score the rankings
  * against the causes postmortems named (DESIGN.md §6: top1, top3, mrr, coverage).
@@ -23,10 +25,17 @@ export const recentOnService: Ranker = (service, candidates) =>
 export const largestChange: Ranker = (service, candidates) =>
   [...candidates].sort((a, b) => (b.size ?? -1) - (a.size ?? -1) || Number(b.service === service) - Number(a.service === service) || b.ts - a.ts || a.id.localeCompare(b.id));
 
-/** Riskiest change first by a change-risk model; changes it did not score go last. */
+/**
+ * Riskiest change first by a change-risk model; changes it did not score go last. Where a run
+ * scored none of an incident's candidates this is just recent-on-service, so callers judge a risk
+ * ranker only on incidents whose candidates it scored (`scoredAll`).
+ */
 export function byRisk(model: string): Ranker {
   return (service, candidates) => [...candidates].sort((a, b) => (b.risk[model] ?? -1) - (a.risk[model] ?? -1) || Number(b.service === service) - Number(a.service === service) || b.ts - a.ts || a.id.localeCompare(b.id));
 }
+
+/** Whether a change-risk model scored every candidate (a ranking it can be judged on). */
+export const scoredAll = (model: string, candidates: readonly Candidate[]): boolean => candidates.every((c) => c.risk[model] !== undefined);
 
 /** 1-based rank of the cause, or null when it is not among the candidates. */
 export function rankOf(ranked: readonly Candidate[], cause: string): number | null {
@@ -43,6 +52,19 @@ export function attributionMetrics(ranks: readonly (number | null)[]): { top1: n
     mrr: ranks.reduce<number>((s, r) => s + (r === null ? 0 : 1 / r), 0) / n,
     coverage: ranks.filter((r) => r !== null).length / n,
   };
+}
+
+const POINT = (ranks: readonly (number | null)[]): number[] => {
+  const m = attributionMetrics(ranks);
+  return [m.top1, m.top3, m.mrr, m.coverage].map((v) => v ?? Number.NaN);
+};
+
+/** The four metrics with 95 % percentile bootstrap intervals over incidents (seeded, so reproducible). */
+export function attributionIntervals(ranks: readonly (number | null)[], resamples = 1000, seed = 1): { top1: Interval; top3: Interval; mrr: Interval; coverage: Interval } {
+  const point = attributionMetrics(ranks);
+  const ci = bootstrapColumns(ranks, POINT, resamples, seed);
+  const iv = (value: number | null, i: number): Interval => ({ value, lo: ci[i]?.lo ?? null, hi: ci[i]?.hi ?? null });
+  return { top1: iv(point.top1, 0), top3: iv(point.top3, 1), mrr: iv(point.mrr, 2), coverage: iv(point.coverage, 3) };
 }
 
 /** Lines added + deleted (or JIT's la + ld); null when a change has no size attributes. */

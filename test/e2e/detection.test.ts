@@ -35,6 +35,9 @@ describe('detection in the browser', () => {
     expect(await page.getByTestId('detection-verdicts').textContent()).toMatch(/static-error-rate v1 vs imported alerts: humans would have known [\d.]+ min earlier .*beyond noise/);
     await page.getByTestId('alert-budget').locator('canvas').waitFor();
     expect(await page.getByTestId('attribution').locator('tbody tr').count()).toBe(2);
+    // Each ranker: the incidents it is judged on, then every metric with its interval.
+    const recency = await page.getByTestId('attribution').locator('tbody tr').first().locator('td').allTextContents();
+    expect(recency).toEqual(['recent-on-service', expect.stringMatching(/^\d{3}$/), ...Array(4).fill(expect.stringMatching(/^\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]$/))]);
     await page.screenshot({ path: screenshotPath('detection.png'), fullPage: true });
   });
 

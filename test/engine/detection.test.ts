@@ -89,13 +89,46 @@ describe('detection on the demo workspace', () => {
     const r = await engine.call('attribution.evaluate', { lookbackHours: 24 });
     const recent = r.rankers.find((x) => x.name === 'recent-on-service')!;
     expect(r.incidentsWithCause).toBeGreaterThan(100);
-    expect(recent.top1!).toBeGreaterThan(0.5);
-    expect(recent.top3!).toBeGreaterThanOrEqual(recent.top1!);
-    expect(recent.mrr!).toBeGreaterThanOrEqual(recent.top1!);
-    expect(recent.mrr!).toBeLessThanOrEqual(recent.top3! + 1e-12);
+    expect(r.incidentsTotal).toBe(report.scorecards[0]!.incidents);
+    expect(recent.incidents).toBe(r.incidentsWithCause);
+    expect(recent.top1.value!).toBeGreaterThan(0.5);
+    expect(recent.top3.value!).toBeGreaterThanOrEqual(recent.top1.value!);
+    expect(recent.mrr.value!).toBeGreaterThanOrEqual(recent.top1.value!);
+    expect(recent.mrr.value!).toBeLessThanOrEqual(recent.top3.value! + 1e-12);
+    for (const m of [recent.top1, recent.top3, recent.mrr, recent.coverage]) {
+      expect(m.lo!).toBeLessThanOrEqual(m.value!);
+      expect(m.hi!).toBeGreaterThanOrEqual(m.value!);
+    }
+    expect(recent.top1.hi! - recent.top1.lo!).toBeGreaterThan(0.02);
+    expect(recent.note).toBeNull();
     // A shorter lookback can only lose causes.
     const short = await engine.call('attribution.evaluate', { lookbackHours: 1 });
-    expect(short.rankers[0]!.coverage!).toBeLessThanOrEqual(recent.coverage!);
+    expect(short.rankers[0]!.coverage.value!).toBeLessThanOrEqual(recent.coverage.value!);
+  });
+
+  it('judges a change-risk model only on incidents whose candidates its run scored, and says so', async () => {
+    // A run from the model's training cutoff scores none of the earlier changes: for those
+    // incidents "by risk" would fall back to recency and borrow recent-on-service's accuracy.
+    const gbdt = (await engine.call('models.list', {})).find((m) => m.name === 'demo-gbdt')!;
+    const { jobId } = await engine.call('runs.start', { models: [gbdt.id], from: gbdt.trainedUntil! });
+    const run = (await engine.jobs.wait(jobId)).result as { id: number };
+    const r = await engine.call('attribution.evaluate', { lookbackHours: 24, riskRun: { runId: run.id, modelIds: [gbdt.id] } });
+    const db = new Database(workspace, { readonly: true });
+    const judged = db.prepare(`SELECT external_id FROM incidents i WHERE cause_change_id IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM changes c WHERE c.ts >= i.started_ts - 86400000 AND c.ts < i.started_ts AND c.ts < ?) ORDER BY external_id`).pluck().all(gbdt.trainedUntil) as string[];
+    db.close();
+    const name = 'demo-gbdt v1';
+    expect(judged.length).toBeGreaterThan(20);
+    expect(judged.length).toBeLessThan(r.incidentsWithCause);
+    expect(r.incidents.filter((i) => name in i.rank).map((i) => i.incident).sort()).toEqual(judged);
+    const row = r.rankers.find((x) => x.name === name)!;
+    expect(row.incidents).toBe(judged.length);
+    const ranks = r.incidents.filter((i) => name in i.rank).map((i) => i.rank[name]);
+    expect(row.top1.value).toBeCloseTo(ranks.filter((k) => k === 1).length / judged.length, 12);
+    const baseline = r.incidents.filter((i) => name in i.rank).filter((i) => i.rank['recent-on-service'] === 1).length / judged.length;
+    expect(row.note).toBe(`${name}: judged on the ${judged.length} of ${r.incidentsWithCause} incidents whose candidate changes run ${run.id} scored (recent-on-service on the same ${judged.length}: top 1 ${baseline.toFixed(3)})`);
+    // The built-ins are still judged on every incident with a cause.
+    expect(r.rankers.find((x) => x.name === 'recent-on-service')!.incidents).toBe(r.incidentsWithCause);
   });
 });
 
@@ -113,7 +146,7 @@ describe('an ONNX ranking model for attribution', () => {
     fs.writeFileSync(file, linearModel([-1e6, 1]));
     const inverse = await engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'inverse', input: 'features', features: ['same_service', 'minutes_before'], output: 'score' } });
     const r2 = await engine.call('attribution.evaluate', { rankers: [inverse.id] });
-    expect(r2.rankers.find((x) => x.name === 'inverse v1')!.top1!).toBeLessThan(builtin.top1! / 2);
+    expect(r2.rankers.find((x) => x.name === 'inverse v1')!.top1.value!).toBeLessThan(builtin.top1.value! / 2);
     await expect(engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'bad', input: 'features', features: ['same_service'], output: 'score' } }))
       .rejects.toThrow(/takes 2 features per row, but the manifest lists 1 \(same_service\)/);
   });

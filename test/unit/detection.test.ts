@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DetectorSpec } from '../../shared/contract/detection.js';
 import { alertsFromScores } from '../../shared/detection/alerts.js';
-import { attributionMetrics, byRisk, largestChange, rankOf, recentOnService, type Candidate } from '../../shared/detection/attribution.js';
+import { attributionIntervals, attributionMetrics, byRisk, largestChange, rankOf, recentOnService, scoredAll, type Candidate } from '../../shared/detection/attribution.js';
 import { runDetector } from '../../shared/detection/detectors.js';
 import { compareDetection, detectionMetrics, matchAlerts, type EvalIncident } from '../../shared/detection/evaluate.js';
 
@@ -127,5 +127,26 @@ describe('attribution', () => {
   it('computes top1, top3, MRR and coverage', () => {
     expect(attributionMetrics([1, 2, 4, null])).toEqual({ top1: 0.25, top3: 0.5, mrr: (1 + 0.5 + 0.25) / 4, coverage: 0.75 });
     expect(attributionMetrics([])).toEqual({ top1: null, top3: null, mrr: null, coverage: null });
+  });
+
+  it('puts bootstrap intervals over incidents around each metric: none wide when all agree, about ±2σ of a proportion otherwise', () => {
+    const perfect = attributionIntervals(Array(50).fill(1));
+    expect(perfect.top1).toEqual({ value: 1, lo: 1, hi: 1 });
+    // 100 incidents, half with the cause first: a proportion's 95 % interval is about 0.5 ± 1.96·0.05.
+    const half = attributionIntervals(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 5)));
+    expect(half.top1.value).toBe(0.5);
+    expect(half.top1.lo!).toBeGreaterThan(0.38);
+    expect(half.top1.lo!).toBeLessThan(0.42);
+    expect(half.top1.hi!).toBeGreaterThan(0.58);
+    expect(half.top1.hi!).toBeLessThan(0.62);
+    expect(half.coverage).toEqual({ value: 1, lo: 1, hi: 1 });
+    expect(attributionIntervals(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 5)))).toEqual(half);
+    expect(attributionIntervals([]).top1).toEqual({ value: null, lo: null, hi: null });
+  });
+
+  it('knows whether a risk model scored every candidate of an incident', () => {
+    const c = (id: string, risk: Record<string, number>): Candidate => ({ id, service: 'api', ts: 0, size: null, files: null, risk });
+    expect(scoredAll('m', [c('a', { m: 0.1 }), c('b', { m: 0.9 })])).toBe(true);
+    expect(scoredAll('m', [c('a', { m: 0.1 }), c('b', { other: 0.9 })])).toBe(false);
   });
 });

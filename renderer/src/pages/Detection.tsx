@@ -84,7 +84,7 @@ export function Detection() {
           {replay && <Replay frame={replay} option={replayOption(replay, chartTheme)} onCursor={(t) => void openReplay(replay.incident.id, t)} onClose={() => void openReplay(null)} />}
           <section className="card">
             <div className="row-between">
-              <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} incidents with a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before</span></h2>
+              <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} of {detection.attribution.incidentsTotal} incidents have a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before · 95 % intervals</span></h2>
               {runs.some((r) => r.state === 'done') && (
                 <label className="small">Also rank by the models of
                   <select defaultValue="" onChange={(e) => void rankAttribution(e.target.value ? Number(e.target.value) : null)} data-testid="attribution-risk-run">
@@ -95,13 +95,14 @@ export function Detection() {
               )}
             </div>
             <table className="table" data-testid="attribution">
-              <thead><tr><th>Ranker</th><th className="num">top 1</th><th className="num">top 3</th><th className="num">MRR</th><th className="num">coverage</th></tr></thead>
+              <thead><tr><th>Ranker</th><th className="num">incidents</th><th className="num">top 1</th><th className="num">top 3</th><th className="num">MRR</th><th className="num">coverage</th></tr></thead>
               <tbody>
                 {detection.attribution.rankers.map((r) => (
-                  <tr key={r.name}><td>{r.name}</td><td className="num">{num(r.top1, 3)}</td><td className="num">{num(r.top3, 3)}</td><td className="num">{num(r.mrr, 3)}</td><td className="num">{num(r.coverage, 3)}</td></tr>
+                  <tr key={r.name}><td>{r.name}</td><td className="num">{r.incidents}</td><td className="num">{iv(r.top1, 3)}</td><td className="num">{iv(r.top3, 3)}</td><td className="num">{iv(r.mrr, 3)}</td><td className="num">{iv(r.coverage, 3)}</td></tr>
                 ))}
               </tbody>
             </table>
+            {detection.attribution.rankers.filter((r) => r.note).map((r) => <p key={r.name} className="small verdict-inconclusive" data-testid="attribution-note">⚠ {r.note}</p>)}
           </section>
         </>
       )}

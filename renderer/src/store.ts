@@ -77,7 +77,8 @@ interface Actions {
   /** The champion is the one the Compare page shows (null: none). */
   checkGate(runId: number, modelId: number, specText: string, championId: number | null): Promise<void>;
   saveGate(specText: string): Promise<SavedGate | null>;
-  exportReport(runId: number, format: 'html' | 'md'): Promise<void>;
+  /** The report of what the Compare page shows: its champion and the gate in its editor. */
+  exportReport(runId: number, format: 'html' | 'md', view: { championId: number | null; specText: string }): Promise<void>;
   retrain(modelId: number, useFeedback: boolean): Promise<void>;
   revertChampion(): Promise<void>;
   exportDataset(): Promise<void>;
@@ -364,8 +365,14 @@ export const useStore = create<State & Actions>((set, get) => {
         return null;
       }
     },
-    exportReport: (runId, format) => guard(async () => {
-      const r = await client().call('reports.render', { runId, format, championId: get().championId });
+    exportReport: (runId, format, view) => guard(async () => {
+      let gate: unknown;
+      try {
+        gate = JSON.parse(view.specText);
+      } catch (err) {
+        throw new Error(`The gate in the editor is not valid JSON (${(err as Error).message}); the report judges by it, so fix it first`);
+      }
+      const r = await client().call('reports.render', { runId, format, championId: view.championId, gate });
       // A download of the engine's file: the report is built there, the same as the CLI's.
       const url = URL.createObjectURL(new Blob([r.content], { type: format === 'html' ? 'text/html' : 'text/markdown' }));
       const a = document.createElement('a');

@@ -183,7 +183,12 @@ describe('change risk in the browser', () => {
     const [md] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-md').click()]);
     const mdFile = path.join(tempDir(), md.suggestedFilename());
     await md.saveAs(mdFile);
-    expect(fs.readFileSync(mdFile, 'utf8')).toMatch(/^\| metric \| .*rules v1 \(champion\)/m);
+    // The report is of what the page shows: the champion picked there (risk-lr, not the
+    // workspace's rules) and the verdict of the gate in the editor.
+    const markdown = fs.readFileSync(mdFile, 'utf8');
+    expect(markdown).toMatch(/^\| metric \| .*risk-lr v1 \(champion\)/m);
+    const shown = await page.getByTestId('gate-verdict').textContent();
+    expect(markdown).toContain(`**demo-shuffled v1**: gate “advisory mode” → **${shown}**`);
   });
 
   it('lists every action in the audit log, the feedback included, and verifies the chain', async () => {

@@ -135,10 +135,10 @@ export function Compare() {
       </section>
       <section className="card">
         <h2>Report</h2>
-        <p className="muted small">One self-contained HTML file (charts embedded as SVG, nothing loaded from the network) or a Markdown summary for a pull request: the run's manifest, scorecards, the comparison with the champion, gate verdicts, and the biggest misses and false alarms with their explanations.</p>
+        <p className="muted small">One self-contained HTML file (charts embedded as SVG, nothing loaded from the network) or a Markdown summary for a pull request: the run's manifest, scorecards, the comparison with the champion chosen above, the verdicts of the gate in the editor, and the biggest misses and false alarms with their explanations.</p>
         <div className="form-row">
-          <button onClick={() => void exportReport(run.id, 'html')} data-testid="export-html">Export HTML</button>
-          <button onClick={() => void exportReport(run.id, 'md')} data-testid="export-md">Export Markdown</button>
+          <button onClick={() => void exportReport(run.id, 'html', { championId: championChoice, specText })} data-testid="export-html">Export HTML</button>
+          <button onClick={() => void exportReport(run.id, 'md', { championId: championChoice, specText })} data-testid="export-md">Export Markdown</button>
         </div>
       </section>
     </div>

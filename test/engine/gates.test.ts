@@ -116,8 +116,11 @@ describe('score-change', () => {
     expect(s.contributions.length).toBeGreaterThan(0);
     // A small, tested, business-hours change scores lower than the big risky one.
     fs.writeFileSync(change, JSON.stringify({ id: 'PR-43', service: 'checkout', attributes: { lines_added: 5, lines_deleted: 2, files_changed: 1, tests_changed: 2, config_only: 0, dependency_bump: 0, off_hours: 0 } }));
-    const small = JSON.parse((await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change, '--json'])).out) as { score: number };
+    const small = JSON.parse((await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change, '--json'])).out) as { score: number; mitigations: { text: string }[] };
     expect(small.score).toBeLessThan(s.score);
+    // Advice follows the values: the big one is told it is large, the five-line one is not.
+    expect((s.mitigations as { text: string }[]).map((m) => m.text).join('\n')).toMatch(/Large change, (lines_added \(2,400|lines_deleted \(900|files_changed \(60); typical/);
+    expect(small.mitigations.map((m) => m.text).join('\n')).not.toMatch(/Large change/);
     fs.writeFileSync(change, JSON.stringify({ service: 'checkout', attributes: { lines_added: 5 } }));
     const missing = await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change]);
     expect(missing.code).toBe(2);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mitigationsFor } from '../../../shared/explain/mitigations.js';
+import { mitigationsFor, referenceOf } from '../../../shared/explain/mitigations.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { buildFeatures, featureCatalog, loadChanges, type ChangeRow } from '../features/catalog.js';
@@ -67,7 +67,7 @@ export async function scorePendingChange(db: Db, modelId: number, input: Pending
     const contributions = (await scorer.explain(row, reference, 20260901)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
     return {
       change: change.id, model: { id: model.id, name: model.name, version: model.version }, score, threshold: model.threshold, gate: score >= model.threshold,
-      contributions: contributions.slice(0, 8), mitigations: mitigationsFor(contributions, mitigations),
+      contributions: contributions.slice(0, 8), mitigations: mitigationsFor(contributions, mitigations, referenceOf(scorer.features, reference)),
     };
   } finally {
     await release();

@@ -3,7 +3,7 @@ import { sortPredictions, thresholdSweep } from '../../../shared/metrics/classif
 import { quantile } from '../../../shared/metrics/bootstrap.js';
 import { bootstrapParallel } from '../metrics/parallel-bootstrap.js';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
-import { mitigationsFor } from '../../../shared/explain/mitigations.js';
+import { mitigationsFor, referenceOf } from '../../../shared/explain/mitigations.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { buildFeatures, loadChanges } from '../features/catalog.js';
@@ -106,7 +106,7 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
       explanation = { method: scorer.explainMethod, reference: refScore, contributions };
       db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }
-    return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations), feedback: listFeedback(db, { runId, modelId, changeId }) };
+    return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations, referenceOf(scorer.features, reference)), feedback: listFeedback(db, { runId, modelId, changeId }) };
   } finally {
     await release();
   }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { RunInfo } from '../../shared/contract/models.js';
-import { firstFeatureModel, nanModel, partlyNanModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
+import * as ort from 'onnxruntime-node';
+import { loadSession } from '../../electron/engine/models/onnx-model.js';
+import { externalDataModel, firstFeatureModel, nanModel, partlyNanModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
 const T0 = Date.UTC(2026, 8, 1);
@@ -81,6 +83,23 @@ describe('the model registry', () => {
     const notOnnx = await add(modelFile('t.onnx', new TextEncoder().encode('definitely not protobuf')), { name: 't', input: 'features', features: ['frac'], output: 'risk' });
     expect(notOnnx).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model t: /) } });
     expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('cut');
+  });
+
+  it('refuses a model that keeps weights in an external file, which onnxruntime would read from the working directory', async () => {
+    // The threat is real: onnxruntime itself loads such a model from memory and reads the file.
+    const leaky = externalDataModel(2, 'package.json');
+    const session = await ort.InferenceSession.create(leaky);
+    await session.release();
+    const manifest = { input: 'features', features: ['frac', 'size'], output: 'risk' };
+    expect(await add(modelFile('leak.onnx', leaky), { name: 'leak', ...manifest })).toMatchObject({ ok: false, error: {
+      code: 'input_error', message: 'Model leak: initializer "secret" (file "package.json") keeps its values in an external file; Shadowbench takes only self-contained models (onnx.save_model(model, path, save_as_external_data=False) writes one)',
+    } });
+    expect(await add(modelFile('leak2.onnx', externalDataModel(2, '.env', true)), { name: 'leak2', ...manifest })).toMatchObject({ ok: false, error: {
+      message: expect.stringMatching(/^Model leak2: attribute value of Constant node "secret" \(file "\.env"\) keeps its values in an external file/),
+    } });
+    // And where a workspace from elsewhere already holds one, it is not loaded either.
+    await expect(loadSession('stored', leaky)).rejects.toThrow(/^Model stored: initializer "secret" \(file "package\.json"\)/);
+    expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('leak');
   });
 
   it('refuses the same file with the same manifest twice, and says which model a file under another name shares its bytes with', async () => {

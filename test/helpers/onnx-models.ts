@@ -122,3 +122,31 @@ export function linearModel(weights: number[]): Uint8Array {
     output: [valueInfo('score', ['N', 1])],
   });
 }
+
+/**
+ * risk = first feature + 0 · sum(bytes of `location`): a model whose weights live in an external
+ * file (ONNX "external data"), which onnxruntime reads relative to the working directory. With
+ * `inSubgraph` the external tensor sits in a Constant node inside an If branch instead.
+ */
+export function externalDataModel(features: number, location: string, inSubgraph = false): Uint8Array {
+  const secret = { name: 'secret', dims: [4], dataType: 2, dataLocation: 1, externalData: [{ key: 'location', value: location }, { key: 'offset', value: '0' }, { key: 'length', value: '4' }] };
+  const tail = [
+    node('Cast', ['secret'], ['secret_f'], [attribute('to', 1)]),
+    node('ReduceSum', ['secret_f'], ['sum'], [attribute('keepdims', 0)]),
+    node('Mul', ['sum', 'zero'], ['nothing']),
+    node('Slice', ['features', 'starts', 'ends', 'axes'], ['first']),
+    node('Add', ['first', 'nothing'], ['risk']),
+  ];
+  const zero = floatTensor('zero', [], [0]);
+  if (!inSubgraph) {
+    return encodeModel({ name: 'external', node: tail, initializer: [secret, zero, ...FIRST_COLUMN], input: [valueInfo('features', ['N', features])], output: [valueInfo('risk', ['N', 1])] });
+  }
+  const branch = { name: 'branch', node: [node('Constant', [], ['secret'], [{ name: 'value', type: 4, t: secret }])], output: [valueInfo('secret', [4], 2)] };
+  return encodeModel({
+    name: 'external-in-if',
+    node: [node('If', ['cond'], ['secret'], [{ name: 'then_branch', type: 5, g: branch }, { name: 'else_branch', type: 5, g: branch }]), ...tail],
+    initializer: [{ name: 'cond', dims: [], dataType: 9, int32Data: [1] }, zero, ...FIRST_COLUMN],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}

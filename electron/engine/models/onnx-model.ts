@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../../shared/contract/models.js';
 import { EngineFailure } from '../errors.js';
+import type { onnx as Onnx } from 'onnx-proto';
 import { decodeModel, encodeModel } from './onnx-writer.js';
 
 /**
@@ -28,6 +29,7 @@ export function prepareOnnx(name: string, bytes: Uint8Array): PreparedOnnx {
   }
   const graph = model.graph;
   if (!graph || !graph.node || graph.node.length === 0) throw new EngineFailure('input_error', `Model ${name}: the ONNX file has no graph`);
+  refuseExternalData(name, model);
   const notes: string[] = [];
   const zipmaps = graph.node.filter((n) => n.opType === 'ZipMap');
   if (zipmaps.length === 0) return { bytes, notes };
@@ -45,7 +47,58 @@ export function prepareOnnx(name: string, bytes: Uint8Array): PreparedOnnx {
   return { bytes: encodeModel(graph, model.producerName ?? 'unknown'), notes };
 }
 
+/**
+ * ONNX lets a tensor keep its values in a separate file ("external data"), which onnxruntime
+ * reads from a path relative to the process's working directory even when the model comes from
+ * memory. A model is someone else's file: one naming `.env` or `.ssh/id_rsa` would hand their
+ * bytes back as scores. A model must carry all its weights, wherever a tensor hides (initializers,
+ * Constant nodes, subgraphs of If and Loop, model-local functions).
+ */
+export function refuseExternalData(name: string, model: Onnx.IModelProto): void {
+  const found: string[] = [];
+  const tensor = (t: Onnx.ITensorProto | null | undefined, where: string): void => {
+    if (!t || (t.dataLocation !== 1 && (t.externalData?.length ?? 0) === 0)) return;
+    const file = t.externalData?.find((e) => e.key === 'location')?.value;
+    found.push(`${where} ${JSON.stringify(t.name ?? '')}${file ? ` (file ${JSON.stringify(file)})` : ''}`);
+  };
+  const sparse = (t: Onnx.ISparseTensorProto | null | undefined, where: string): void => {
+    tensor(t?.values, where);
+    tensor(t?.indices, where);
+  };
+  const nodes = (list: Onnx.INodeProto[] | null | undefined): void => {
+    for (const n of list ?? []) {
+      for (const a of n.attribute ?? []) {
+        const where = `attribute ${a.name ?? ''} of ${n.opType ?? 'a'} node`;
+        tensor(a.t, where);
+        a.tensors?.forEach((t) => tensor(t, where));
+        sparse(a.sparseTensor, where);
+        a.sparseTensors?.forEach((t) => sparse(t, where));
+        graph(a.g);
+        a.graphs?.forEach(graph);
+      }
+    }
+  };
+  const graph = (g: Onnx.IGraphProto | null | undefined): void => {
+    if (!g) return;
+    g.initializer?.forEach((t) => tensor(t, 'initializer'));
+    g.sparseInitializer?.forEach((t) => sparse(t, 'sparse initializer'));
+    nodes(g.node);
+  };
+  graph(model.graph);
+  model.functions?.forEach((f) => nodes(f.node));
+  const unique = [...new Set(found)];
+  if (unique.length > 0) throw new EngineFailure('input_error', `Model ${name}: ${unique.slice(0, 3).join(', ')}${unique.length > 3 ? ` and ${unique.length - 3} more` : ''} ${unique.length === 1 ? 'keeps its' : 'keep their'} values in an external file; Shadowbench takes only self-contained models (onnx.save_model(model, path, save_as_external_data=False) writes one)`);
+}
+
 export async function loadSession(name: string, bytes: Uint8Array): Promise<ort.InferenceSession> {
+  // Checked again here, not only when a model is added: a workspace file may come from elsewhere.
+  let model;
+  try {
+    model = decodeModel(bytes);
+  } catch (err) {
+    throw new EngineFailure('input_error', `Model ${name}: the file is not an ONNX model (${(err as Error).message})`);
+  }
+  refuseExternalData(name, model);
   try {
     return await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   } catch (err) {

@@ -20,7 +20,11 @@ export interface ServeOptions {
   rendererDir: string;
   token?: string;
   maxJsonBytes?: number;
+  /** largest upload taken (default 64 GiB); an upload is also refused where it would leave the disk under 1 GiB free */
+  maxUploadBytes?: number;
 }
+
+const GIB = 1024 ** 3;
 
 export interface Server {
   url: string;
@@ -59,6 +63,21 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   const sseClients = new Set<http.ServerResponse>();
 
   const server = http.createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (err) {
+      // A request target or path no URL parser takes (`http://[`, `/api/%E0%A4%A`) is the
+      // client's mistake; nothing a request carries may take the server down.
+      send(res, 400, { ok: false, error: { code: 'bad_request', message: `Bad request: ${(err as Error).message}` } });
+    }
+  });
+  // Malformed HTTP (before a request exists) closes that connection only.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  function route(req: http.IncomingMessage, res: http.ServerResponse): void {
     setSecurityHeaders(res);
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (!allowedHosts().includes(req.headers.host ?? '')) return send(res, 403, { ok: false, error: { code: 'forbidden', message: 'Host header does not name this server' } });
@@ -71,8 +90,9 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       if (!sameSecret(presented, token)) return send(res, 401, { ok: false, error: { code: 'forbidden', message: 'Missing or wrong API token; open the URL printed by `shadowbench serve`' } });
       if (url.pathname === '/api/events' && req.method === 'GET') return events(res);
       if (req.method !== 'POST') return send(res, 405, { ok: false, error: { code: 'bad_request', message: 'API calls are POST' } });
-      if (url.pathname === '/api/upload') return void upload(req, res, url).catch((err: Error) => send(res, 500, { ok: false, error: { code: 'internal', message: err.message } }));
-      return void call(req, res, decodeURIComponent(url.pathname.slice('/api/'.length)));
+      if (url.pathname === '/api/upload') return void upload(req, res, url).catch((err: Error) => send(res, err instanceof UploadRefused ? 413 : 500, { ok: false, error: { code: err instanceof UploadRefused ? 'bad_request' : 'internal', message: err.message } }));
+      const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      return void call(req, res, method).catch((err: Error) => send(res, 500, { ok: false, error: { code: 'internal', message: err.message } }));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { ok: false, error: { code: 'bad_request', message: 'Method not allowed' } });
     if (!statics) {
@@ -83,7 +103,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Not found');
     });
-  });
+  }
 
   function events(res: http.ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
@@ -136,10 +156,36 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     const id = crypto.randomBytes(16).toString('hex');
     fs.mkdirSync(options.engine.uploadsDir, { recursive: true });
     const file = path.join(options.engine.uploadsDir, id);
+    // A cap, and room left on the disk: the workspace beside the uploads must still be writable.
+    const disk = fs.statfsSync(options.engine.uploadsDir);
+    const room = Math.max(0, disk.bavail * disk.bsize - GIB);
+    const limit = Math.min(options.maxUploadBytes ?? 64 * GIB, room);
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    const tooLarge = (): UploadRefused => new UploadRefused(limit === room
+      ? `The upload does not fit: it would leave less than 1 GiB free on the disk that holds ${options.engine.uploadsDir}`
+      : `The upload is larger than ${limit.toLocaleString('en-US')} bytes; import a file this large with the CLI (shadowbench import), which reads it in place`);
+    // The body is not read to its end: close the connection once the answer is out.
+    const socket = req.socket;
+    const closeAfter = (): void => {
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => socket.destroy());
+    };
+    if (declared > limit) {
+      closeAfter();
+      throw tooLarge();
+    }
+    let seen = 0;
     try {
-      await pipeline(req, fs.createWriteStream(file, { flags: 'wx' }));
+      await pipeline(req, async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          seen += chunk.length;
+          if (seen > limit) throw tooLarge();
+          yield chunk;
+        }
+      }, fs.createWriteStream(file, { flags: 'wx' }));
     } catch (err) {
       fs.rmSync(file, { force: true });
+      if (err instanceof UploadRefused) closeAfter();
       throw err;
     }
     const name = (url.searchParams.get('name') ?? 'upload').slice(0, 255);
@@ -163,6 +209,9 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     },
   };
 }
+
+/** An upload refused for its size (413), not a fault of the server. */
+class UploadRefused extends Error {}
 
 function setSecurityHeaders(res: http.ServerResponse): void {
   for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../electron/engine/engine.js';
@@ -77,6 +79,50 @@ describe('serve mode', () => {
     expect(form.status).toBe(415);
     const huge = await api('app.info', { pad: 'x'.repeat(2 << 20) });
     expect(huge.status).toBe(413);
+  });
+
+  it('answers malformed requests with 400 and stays up (one unauthenticated request used to end the process)', async () => {
+    const raw = (text: string): Promise<string> => new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => socket.end(text));
+      let got = '';
+      socket.on('data', (c) => (got += c.toString()));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+    });
+    const host = `Host: 127.0.0.1:${server.port}`;
+    expect(await raw(`GET http://[ HTTP/1.1\r\n${host}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw(`POST /api/%E0%A4%A HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await raw('NOT HTTP AT ALL\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await api('app.info', {})).status).toBe(200);
+  });
+
+  it('refuses an upload over its cap with 413 and keeps nothing of it', async () => {
+    const dir = tempDir();
+    const engine = createEngine({ workspacesDir: dir });
+    const small = await startServer({ engine, rendererDir: path.join(REPO, 'dist', 'renderer'), maxUploadBytes: 1000 });
+    try {
+      const upload = (body: string, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: small.port, method: 'POST', path: '/api/upload?name=x.csv', headers: { Host: `127.0.0.1:${small.port}`, Authorization: `Bearer ${small.token}`, ...headers } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const fine = await upload('a'.repeat(900));
+      expect(fine.status).toBe(200);
+      const big = await upload('a'.repeat(2000));
+      expect(big.status).toBe(413);
+      expect(JSON.parse(big.body).error.message).toMatch(/^The upload is larger than 1,000 bytes; import a file this large with the CLI/);
+      // Without a length up front, it is cut off once past the cap.
+      await upload('a'.repeat(5000), { 'Transfer-Encoding': 'chunked' }).catch(() => null);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(fs.readdirSync(engine.uploadsDir)).toEqual([JSON.parse(fine.body).value.uploadId]);
+    } finally {
+      await small.close();
+      engine.close();
+    }
   });
 
   it('sends a strict CSP and no-sniff on every response', async () => {

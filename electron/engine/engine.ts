@@ -163,9 +163,15 @@ export function createEngine(options: EngineOptions): Engine {
   sweepUploads(uploadsDir);
   const jobs = new JobRunner();
   const actor = options.actor ?? safeUsername();
-  let current: { db: Db; path: string; name: string } | null = null;
+  type Workspace = { db: Db; path: string; name: string };
+  let current: Workspace | null = null;
 
+  // Set while the demo job swaps the open workspace: a call made meanwhile would act on (or
+  // queue a job against) the workspace that is about to close.
+  let switching = false;
+  let switchJob: string | null = null;
   const requireDb = (): { db: Db; path: string; name: string } => {
+    if (switching) throw new EngineFailure('conflict', 'The demo workspace is being opened; wait for it to finish');
     if (!current) throw new EngineFailure('no_workspace', 'No workspace is open. Create or open one first.');
     return current;
   };
@@ -235,9 +241,12 @@ export function createEngine(options: EngineOptions): Engine {
       return { closed: was };
     },
     'demo.open': ({ rebuild }) => {
+      // It switches the open workspace, as workspace.open does: not under a running job.
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it or cancel it before switching workspaces');
       const file = namedPath('demo');
-      return {
-        jobId: jobs.start('demo', 'Open the demo workspace', async (job) => {
+      switching = true;
+      const started = jobs.start('demo', 'Open the demo workspace', async (job) => {
+        try {
           if (rebuild || !fs.existsSync(file)) {
             ensureDir(workspacesDir);
             if (current?.path === file) {
@@ -249,9 +258,13 @@ export function createEngine(options: EngineOptions): Engine {
           const db = openWorkspace(file);
           current?.db.close();
           current = { db, path: file, name: 'demo' };
-          return info();
-        }).id,
-      };
+        } finally {
+          switching = false;
+        }
+        return info();
+      });
+      switchJob = started.id;
+      return { jobId: started.id };
     },
     'demo.build': ({ path: file }) => ({
       jobId: jobs.start('demo', 'Build the demo workspace', async (job) => {
@@ -439,12 +452,13 @@ export function createEngine(options: EngineOptions): Engine {
     const audited = AUDITED[method]?.(parsed.data as never, checked.data as never);
     if (audited && current) {
       const jobId = (checked.data as { jobId?: string }).jobId;
+      const where = current;
       // An import writes through its own connection and holds the write lock until it commits:
       // its start entry waits and is written, with its time, just before its end entry.
       if (jobId && method.startsWith('import.')) deferredStarts.set(jobId, { ...audited, payload: { ...(audited.payload as object), startedAt: Date.now() } });
-      else audit(audited);
+      else audit(audited, where);
       if (jobId) {
-        auditJobs.add(jobId);
+        auditJobs.set(jobId, where);
         // A job can end before this line (one that fails at once): write its end entry now.
         const status = jobs.get(jobId);
         if (status.finishedAt !== null) auditJobEnd(status);
@@ -455,16 +469,22 @@ export function createEngine(options: EngineOptions): Engine {
 
   // Audit entries that could not be written yet (another connection held the write lock) wait,
   // in order, and go with the next entry; none is dropped and none is written out of order.
-  const pendingAudit: Array<Audit & { at: number }> = [];
-  const audit = (entry: Audit): void => {
-    if (!current) return;
-    pendingAudit.push({ ...entry, at: Date.now() });
+  // Each entry goes to the workspace the call was made in, even if another one is open by the
+  // time it is written (a job's end entry): the log must describe its own file.
+  const pendingAudit: Array<Audit & { at: number; where: Workspace }> = [];
+  const audit = (entry: Audit, where: Workspace): void => {
+    pendingAudit.push({ ...entry, at: Date.now(), where });
     try {
       while (pendingAudit.length > 0) {
         const next = pendingAudit[0]!;
         const late = Date.now() - next.at > 1000;
-        const scrub = scrubForLog(current.db);
-        appendAudit(current.db, { actor, action: next.action, subject: scrub(next.subject), payload: scrub(late ? { ...(next.payload as object), happenedAt: next.at } : next.payload) });
+        const db = next.where.db.open ? next.where.db : openWorkspace(next.where.path);
+        try {
+          const scrub = scrubForLog(db);
+          appendAudit(db, { actor, action: next.action, subject: scrub(next.subject), payload: scrub(late ? { ...(next.payload as object), happenedAt: next.at } : next.payload) });
+        } finally {
+          if (db !== next.where.db) db.close();
+        }
         pendingAudit.shift();
       }
     } catch (err) {
@@ -472,14 +492,16 @@ export function createEngine(options: EngineOptions): Engine {
     }
   };
   // Jobs started by an audited call write a second entry when they end: finished, cancelled or failed.
-  const auditJobs = new Set<string>();
+  const auditJobs = new Map<string, Workspace>();
   const deferredStarts = new Map<string, Audit>();
   const auditJobEnd = (job: JobStatus): void => {
-    if (job.finishedAt === null || !auditJobs.delete(job.id) || !current) return;
+    const where = auditJobs.get(job.id);
+    if (job.finishedAt === null || !where) return;
+    auditJobs.delete(job.id);
     const start = deferredStarts.get(job.id);
     if (start) {
       deferredStarts.delete(job.id);
-      audit(start);
+      audit(start, where);
     }
     const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number }; conflictsUpdated?: boolean; conflicts?: unknown[] } | null;
     audit({
@@ -491,9 +513,16 @@ export function createEngine(options: EngineOptions): Engine {
         // An import that overwrote stored changes or incidents: which (the first 20), with what differed.
         ...(result.conflictsUpdated && result.status === 'imported' ? { updated: result.conflicts } : {}),
       } } : {}) },
-    });
+    }, where);
   };
   jobs.onUpdate(auditJobEnd);
+  // However the demo job ends (even cancelled before it ran), the switch is over.
+  jobs.onUpdate((job) => {
+    if (job.id === switchJob && job.finishedAt !== null) {
+      switching = false;
+      switchJob = null;
+    }
+  });
 
   return {
     dispatch,

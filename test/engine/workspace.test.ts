@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { LATEST_VERSION, migrations } from '../../electron/engine/db/migrations/index.js';
 import { createEngine, UPLOAD_TTL_MS } from '../../electron/engine/engine.js';
-import { tempDir } from '../helpers/workspace.js';
+import { freshEngine, tempDir, writeFile } from '../helpers/workspace.js';
 
 describe('workspace files', () => {
   it('creates a workspace with WAL, foreign keys and every migration applied', () => {
@@ -112,4 +112,35 @@ describe('workspace files', () => {
     // No uploads folder at all is fine too.
     expect(() => createEngine({ workspacesDir: tempDir() }).close()).not.toThrow();
   });
+});
+
+describe('switching to the demo workspace', () => {
+  it('is refused under a running job, and calls made while it switches are refused instead of acting on the workspace about to close', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    try {
+      const csv = writeFile(dir, 'changes.csv', 'id,service,timestamp\nc1,api,2026-01-01T00:00:00Z\n');
+      const { jobId } = await engine.call('import.startPath', { path: csv, kind: 'changes' });
+      await expect(engine.call('demo.open', {})).rejects.toThrow('A job is still running');
+      await engine.jobs.wait(jobId);
+      const demo = await engine.call('demo.open', {});
+      // A job queued now would capture the old workspace, which the demo job closes.
+      await expect(engine.call('import.startPath', { path: csv, kind: 'changes' })).rejects.toThrow('The demo workspace is being opened');
+      expect((await engine.jobs.wait(demo.jobId)).state).toBe('done');
+      expect((await engine.call('workspace.info', {})).name).toBe('demo');
+      // Each log describes its own file: the import is in the first workspace's log and not the demo's.
+      const entries = (file: string): string[] => {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare("SELECT action || ' ' || subject FROM audit_log ORDER BY seq").pluck().all() as string[];
+        } finally {
+          db.close();
+        }
+      };
+      expect(entries(workspace).filter((a) => a.startsWith('import.'))).toEqual(['import.start changes from changes.csv', expect.stringMatching(/^import\.finish /)]);
+      expect(entries(path.join(dir, 'workspaces', 'demo.sbw')).filter((a) => a.startsWith('import.') && !a.endsWith('(demo)'))).toEqual([]);
+      expect((await engine.call('audit.verify', {})).ok).toBe(true);
+    } finally {
+      engine.close();
+    }
+  }, 120_000);
 });

@@ -1,3 +1,4 @@
+import safeRegex from 'safe-regex2';
 import type { NormalRow } from './normalize.js';
 
 /**
@@ -157,6 +158,8 @@ export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
       return {
         ...row, externalId: s.id(row.externalId), service: s.id(row.service), changeKind: s.text(row.changeKind),
         author: opt(row.author, s.person), version: opt(row.version, s.text), description: opt(row.description, s.text),
+        // Extra columns become attributes named after them: a header is text from the file too.
+        attributes: scrubKeys(row.attributes, s),
       };
     case 'incidents':
       return { ...row, externalId: s.id(row.externalId), service: s.id(row.service), causeChangeId: opt(row.causeChangeId, s.id), title: opt(row.title, s.text) };
@@ -172,11 +175,35 @@ export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
 }
 
 /** Compiles a user's extra rule, with a clear error instead of a crash. */
+// Keys are a file's column names, the same on every row: each is scrubbed (and counted) once.
+const scrubbedKeys = new WeakMap<Scrubber, Map<string, string>>();
+
+/** The same object when no key changes (the usual case), else one with scrubbed keys. */
+function scrubKeys<T>(object: Record<string, T>, s: Scrubber): Record<string, T> {
+  let memo = scrubbedKeys.get(s);
+  if (!memo) scrubbedKeys.set(s, (memo = new Map()));
+  const scrub = (k: string): string => {
+    let out = memo.get(k);
+    if (out === undefined) memo.set(k, (out = s.text(k)));
+    return out;
+  };
+  const keys = Object.keys(object);
+  if (keys.every((k) => scrub(k) === k)) return object;
+  return Object.fromEntries(keys.map((k) => [scrub(k), object[k]!]));
+}
+
 export function compileRule(rule: { name: string; pattern: string }): PiiRule {
   if (!/^[a-z0-9-]{1,40}$/.test(rule.name)) throw new Error(`rule name "${rule.name}" must be 1-40 lowercase letters, digits or dashes`);
+  let pattern: RegExp;
   try {
-    return { name: rule.name, pattern: new RegExp(rule.pattern, 'g') };
+    pattern = new RegExp(rule.pattern, 'g');
   } catch (err) {
     throw new Error(`rule ${rule.name}: ${(err as Error).message}`);
   }
+  // A rule runs on every imported cell and every audit entry, on the engine's one thread, and a
+  // JavaScript regex cannot be interrupted: a repeat inside a repeat ((a+)+) can backtrack for
+  // minutes on a 40-character cell. safe-regex2 finds those (not every slow pattern, but the
+  // usual way to write one by accident).
+  if (!safeRegex(pattern)) throw new Error(`rule ${rule.name}: the pattern repeats a group that itself repeats (like (a+)+ or (\\w+\\s?)*), which can take exponential time on some text; write it with a single repeat`);
+  return { name: rule.name, pattern };
 }

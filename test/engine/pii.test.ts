@@ -24,10 +24,11 @@ const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 function files(dir: string): { changes: string; incidents: string; alerts: string; telemetry: string } {
   const changes = [
-    'id,service,timestamp,kind,author,version,description,lines_added,customer_email',
-    `${q(`chg-${SECRETS.email}`)},api,2026-09-01T10:00:00Z,deploy,${q(SECRETS.author)},${q(`v1 ${SECRETS.aws}`)},${q(`${SECRETS.jwt} ${SECRETS.bearer} from ${SECRETS.ipv4} and ${SECRETS.ipv6}; ${SECRETS.key}`)},10,${q(SECRETS.email2)}`,
-    `chg-2,api,2026-09-02T10:00:00Z,deploy,${q(SECRETS.email)},v2,${q(`pushed via ${SECRETS.url} for ${SECRETS.ticket}`)},20,${q(SECRETS.email2)}`,
-    `chg-3,api,2026-09-03T10:00:00Z,deploy,${q(SECRETS.author)},v3,plain,30,`,
+    // An extra column is a change attribute named after its header: a header can name a person too.
+    `id,service,timestamp,kind,author,version,description,lines_added,customer_email,${q(`owner_${SECRETS.email}`)}`,
+    `${q(`chg-${SECRETS.email}`)},api,2026-09-01T10:00:00Z,deploy,${q(SECRETS.author)},${q(`v1 ${SECRETS.aws}`)},${q(`${SECRETS.jwt} ${SECRETS.bearer} from ${SECRETS.ipv4} and ${SECRETS.ipv6}; ${SECRETS.key}`)},10,${q(SECRETS.email2)},1`,
+    `chg-2,api,2026-09-02T10:00:00Z,deploy,${q(SECRETS.email)},v2,${q(`pushed via ${SECRETS.url} for ${SECRETS.ticket}`)},20,${q(SECRETS.email2)},0`,
+    `chg-3,api,2026-09-03T10:00:00Z,deploy,${q(SECRETS.author)},v3,plain,30,,1`,
   ].join('\n');
   const incidents = [
     'id,service,severity,started_at,detected_at,cause_change_id,title',
@@ -36,7 +37,8 @@ function files(dir: string): { changes: string; incidents: string; alerts: strin
   const alerts = ['service,timestamp,name', `api,2026-09-01T11:05:00Z,${q(`5xx for ${SECRETS.email}`)}`].join('\n');
   const telemetry = ['timestamp,service,metric,value,user,host', `2026-09-01T10:00:00Z,api,latency,12,${q(SECRETS.email)},${SECRETS.ipv4}`].join('\n');
   return {
-    changes: writeFile(dir, 'changes.csv', changes), incidents: writeFile(dir, 'incidents.csv', incidents),
+    // A file is often named after whoever exported it; the name is kept with the source.
+    changes: writeFile(dir, `changes-${SECRETS.email2}.csv`, changes), incidents: writeFile(dir, 'incidents.csv', incidents),
     alerts: writeFile(dir, 'alerts.csv', alerts), telemetry: writeFile(dir, 'telemetry.csv', telemetry),
   };
 }
@@ -58,7 +60,8 @@ describe('PII scrubbing at import', () => {
     const { changes } = await load(engine, dir, files(dir));
     expect(changes.status).toBe('imported');
     expect(changes.droppedColumns).toEqual(['customer_email']);
-    expect(changes.redactions).toMatchObject({ email: 1, jwt: 1, 'bearer-token': 1, 'aws-access-key': 1, 'private-key': 1, ipv4: 1, ipv6: 1, 'url-credentials': 1, 'customer-id': 1, pseudonym: 3 });
+    // email: the change id and the column header (once, though every row carries it).
+    expect(changes.redactions).toMatchObject({ email: 2, jwt: 1, 'bearer-token': 1, 'aws-access-key': 1, 'private-key': 1, ipv4: 1, ipv6: 1, 'url-credentials': 1, 'customer-id': 1, pseudonym: 3 });
     const rows = (await engine.call('changes.page', { order: 'asc' })).rows;
     expect(rows[0]!.description).toBe('[redacted:jwt] [redacted:bearer-token] from [redacted:ipv4] and [redacted:ipv6]; [redacted:private-key]');
     // The credentials and host go; the path, which names no one, stays.
@@ -69,6 +72,8 @@ describe('PII scrubbing at import', () => {
     const incident = (await engine.call('incidents.page', {})).rows[0]!;
     expect(incident.causeChangeId).toBe(rows[0]!.externalId);
     expect(rows[0]!.externalId).toMatch(/^\[redacted:email:[0-9a-f]{8}\]$/);
+    expect(Object.keys(rows[0]!.attributes).sort()).toEqual(['[redacted:email]', 'lines_added']);
+    expect((await engine.call('sources.list', {})).map((x) => x.fileName)).toContain('[redacted:email]');
     engine.close();
     // Byte-level search of everything SQLite wrote.
     const bytes = Buffer.concat([workspace, `${workspace}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
@@ -118,6 +123,11 @@ describe('PII scrubbing at import', () => {
     const p = await engine.call('pii.preview', { text: `author,${SECRETS.email}\nhost,${SECRETS.ipv4}` });
     expect(p).toEqual({ text: 'author,[redacted:email]\nhost,[redacted:ipv4]', redactions: { email: 1, ipv4: 1 } });
     await expect(engine.call('settings.setPii', { rules: [{ name: 'bad', pattern: '(unclosed' }], dropColumns: [] })).rejects.toThrow(/PII rule bad: Invalid regular expression/);
+    // A pattern that backtracks exponentially would hold the engine's one thread for minutes
+    // (26 characters took 0.7 s, doubling per character; this 40 would outlast the test): refused
+    // before it ever runs.
+    await expect(engine.call('pii.preview', { text: `${'a'.repeat(40)}!`, rules: [{ name: 'slow', pattern: '(a+)+$' }] })).rejects.toThrow(/^PII rule slow: the pattern repeats a group that itself repeats/);
+    await expect(engine.call('settings.setPii', { rules: [{ name: 'slow', pattern: '(\\w+\\s?)*$' }], dropColumns: [] })).rejects.toThrow(/^PII rule slow: the pattern repeats a group/);
     await engine.call('settings.setPii', { rules: [{ name: 'customer-id', pattern: 'CUST-\\d{6}' }], dropColumns: ['customer_email'] });
     expect((await engine.call('pii.preview', { text: SECRETS.ticket })).text).toBe('[redacted:customer-id]');
     const log = await engine.call('audit.list', { action: 'pii.' });

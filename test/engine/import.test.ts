@@ -91,6 +91,27 @@ describe('importing telemetry', () => {
     void workspace;
   });
 
+  it('stops at a line megabytes long instead of holding it whole, naming where it starts', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    // One good change, then a description of 6 MiB on one line (a 300 MB one took 2.7 GB and minutes).
+    const head = 'id,service,timestamp,kind,description\nc1,api,2026-12-01T00:00:00Z,deploy,fine\n';
+    const file = writeFile(dir, 'long.csv', `${head}c2,api,2026-12-01T01:00:00Z,deploy,${'x'.repeat(6 * 2 ** 20)}\n`);
+    const refused = await importPath(engine, file, { kind: 'changes' });
+    expect(refused.status).toBe('refused');
+    expect(refused.rejected.at(-1)).toEqual({ line: 3, reason: expect.stringContaining(`the line that starts at byte ${Buffer.byteLength(head)} ("c2,api,2026-12-01T01:00:00Z,deploy,xxx`) });
+    expect(refused.rejected.at(-1)!.reason).toMatch(/runs past 4 MiB without a line break/);
+    expect(counts(workspace).changes).toBe(0);
+    // Accepting valid rows keeps those before it, as with a truncated file.
+    expect(await importPath(engine, file, { kind: 'changes', acceptValidRows: true })).toMatchObject({ status: 'imported', rowsAccepted: 1, rowsRejected: 1 });
+    expect(counts(workspace).changes).toBe(1);
+    // NDJSON gets more room (an OTLP request per line can be large), but not without end.
+    const nd = writeFile(dir, 'long.ndjson', `{"id":"c1","service":"api","timestamp":"2026-12-01T00:00:00Z","description":"${'y'.repeat(70 * 2 ** 20)}"}\n`);
+    const ndRefused = await importPath(engine, nd, { kind: 'changes' });
+    expect(ndRefused.status).toBe('refused');
+    expect(ndRefused.rejected.at(-1)!.reason).toMatch(/the line that starts at byte 0 \("\{"id":"c1".*runs past 64 MiB/);
+    expect(counts(workspace).changes).toBe(1);
+  });
+
   it('adds nothing when the same file is imported twice, or the same rows arrive in another file', async () => {
     const { engine, dir, workspace } = await freshEngine();
     const file = writeFile(dir, 'good.csv', GOOD);

@@ -8,6 +8,7 @@ import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { csvReader } from './csv.js';
+import { lineLimit } from './line-limit.js';
 import { ndjsonReader } from './ndjson.js';
 import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReader, type CanonicalReader, type CanonicalRow } from './json-docs.js';
 import { wideCsvReader } from './wide-csv.js';
@@ -61,6 +62,10 @@ export type ReadOutcome = { refused: string; report: ReadReport } | { refused: n
 
 /** Rows per batch handed to the sink: a multiple of the writer's rows per INSERT. */
 export const BATCH = 4096;
+/** The longest line a CSV row may take (fields are capped at 4096 characters, so 4 MiB is ~1000 full ones). */
+export const CSV_MAX_LINE = 4 * 2 ** 20;
+/** NDJSON records nest (an OTLP request per line can be large), so more room. */
+export const NDJSON_MAX_LINE = 64 * 2 ** 20;
 const KEEP_REJECTED = 100;
 const KEEP_EARLY_LINES = 10;
 
@@ -95,6 +100,13 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     const gunzip = zlib.createGunzip();
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
+  }
+  // Line-based formats: a line is a row, and none is megabytes long.
+  if (format === 'csv' || format === 'wide-csv' || format === 'ndjson') {
+    const limited = lineLimit(format === 'ndjson' ? NDJSON_MAX_LINE : CSV_MAX_LINE);
+    const from = input;
+    from.on('error', (err) => limited.destroy(err));
+    input = from.pipe(limited);
   }
   try {
     const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService, environment: request.environment };

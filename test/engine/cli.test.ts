@@ -190,3 +190,16 @@ describe('the CLI refuses bad input before it writes anything', () => {
     expect((await cli('evaluate', '--predictions', preds, '--json')).code).toBe(EXIT.ok);
   });
 });
+
+describe('the shadowbench binary', () => {
+  it('exits quietly when the reader of its output goes away (`shadowbench … | head -1`)', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, '../../bin/shadowbench.js'), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI writes a byte: its first write meets a closed pipe (EPIPE).
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, err]).toEqual([0, '']);
+  }, 60_000);
+});

@@ -73,4 +73,16 @@ describe('the retraining loop', () => {
     expect(auc.difference.lo!).toBeLessThanOrEqual(auc.difference.hi!);
     await expect(engine.call('models.retrain', { modelId: (await engine.call('models.list', {})).find((m) => m.name === 'demo-gbdt')!.id })).rejects.toThrow(/not a trained built-in/);
   }, 120_000);
+
+  it('leaves the workspace as it was when cancelled: no new version, no half run', async () => {
+    const before = { models: await engine.call('models.list', {}), runs: await engine.call('runs.list', {}) };
+    const lr = before.models.find((m) => m.name === 'risk-lr' && m.version === 1)!;
+    const { jobId } = await engine.call('models.retrain', { modelId: lr.id, useFeedback: false });
+    // The new version is trained before the job's first pause; the cancel lands in its shadow run.
+    engine.jobs.cancel(jobId);
+    const job = await engine.jobs.wait(jobId);
+    expect(job.state).toBe('cancelled');
+    expect((await engine.call('models.list', {})).map((m) => `${m.name} v${m.version}`)).toEqual(before.models.map((m) => `${m.name} v${m.version}`));
+    expect((await engine.call('runs.list', {})).map((r) => r.id)).toEqual(before.runs.map((r) => r.id));
+  }, 120_000);
 });

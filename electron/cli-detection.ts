@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { decimal, runId, wholeNumber } from './cli-args.js';
+import { matchingRules } from '../shared/detection/rules.js';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
 
@@ -11,13 +12,14 @@ const iv = (m: { value: number | null; lo: number | null; hi: number | null }, d
 export function printDetectionReport(report: DetectionReport, out: (t: string) => void): void {
   const r = report.run;
   out(`detection run ${r.id}: ${r.points.toLocaleString('en-US')} points, ${report.scorecards[0]?.incidents ?? 0} incidents over ${num(report.scorecards[0]?.days ?? 0, 1)} days\n`);
+  out(`${matchingRules(r.config)}\n`);
   for (const c of report.scorecards) {
     const m = c.metrics;
-    out(`${c.name}${c.threshold !== null ? ` (threshold ${c.threshold})` : ''}: ${c.alerts} alerts\n`);
+    out(`${c.name}${c.threshold !== null ? ` (threshold ${c.threshold})` : ''}: ${c.alerts} alerts${c.importedRows !== null && c.importedRows !== c.alerts ? ` (${c.importedRows} imported rows, merged)` : ''}\n`);
     out(`  incident_recall       ${iv(m.incident_recall, 3)}\n  alert_precision       ${iv(m.alert_precision, 3)}\n  false_alerts_per_day  ${iv(m.false_alerts_per_day)}\n`);
-    out(`  lead_vs_human_min     median ${iv(m.lead_vs_human_min.median, 1)}, p10 ${num(m.lead_vs_human_min.p10, 1)}, p90 ${num(m.lead_vs_human_min.p90, 1)}; earlier ${m.lead_vs_human_min.earlier}, later ${m.lead_vs_human_min.later}, missed ${m.lead_vs_human_min.missed}\n`);
+    out(`  lead_vs_human_min     median ${iv(m.lead_vs_human_min.median, 1)}, p10 ${num(m.lead_vs_human_min.p10, 1)}, p90 ${num(m.lead_vs_human_min.p90, 1)}; earlier ${m.lead_vs_human_min.earlier}, same minute ${m.lead_vs_human_min.same}, later ${m.lead_vs_human_min.later}, missed ${m.lead_vs_human_min.missed}\n`);
     if (c.warmUp && c.warmUp.incidents > 0) out(`  warm-up               ${c.warmUp.incidents} incidents began in its first ${num(c.warmUp.ms / 3_600_000, 1)} h of a service's telemetry, before it could score\n`);
-    out(`  mttd_min              model ${iv(m.mttd_min.model, 1)}, humans ${iv(m.mttd_min.humans, 1)}, humans with model ${iv(m.mttd_min.humans_with_model, 1)}\n`);
+    out(`  mttd_min              humans with model ${iv(m.mttd_min.humans_with_model, 1)}, humans ${iv(m.mttd_min.humans, 1)}; model ${iv(m.mttd_min.model, 1)} on the ${c.incidents - m.lead_vs_human_min.missed} it caught\n`);
     if (c.nab) out(`  NAB                   ${Object.entries(c.nab).map(([p, v]) => `${p} ${num(v.score, 1)} (best ${num(v.optimised.score, 1)} at ${num(v.optimised.threshold, 2)})`).join(', ')}\n`);
   }
   for (const c of report.comparisons) out(`${c.summary}\n`);

@@ -143,13 +143,16 @@ export const DetectionScorecard = z.object({
   name: z.string(),
   threshold: z.number().nullable(),
   incidents: z.number().int(),
+  /** pages: alert episodes per service after the cooldown merge (for the imported alerts too) */
   alerts: z.number().int(),
+  /** the imported alerts' rows before that merge; null for a model */
+  importedRows: z.number().int().nullable(),
   days: z.number(),
   metrics: z.object({
     incident_recall: Interval,
     alert_precision: Interval,
     false_alerts_per_day: Interval,
-    lead_vs_human_min: z.object({ median: Interval, p10: z.number().nullable(), p90: z.number().nullable(), earlier: z.number().int(), later: z.number().int(), missed: z.number().int() }),
+    lead_vs_human_min: z.object({ median: Interval, p10: z.number().nullable(), p90: z.number().nullable(), earlier: z.number().int(), same: z.number().int(), later: z.number().int(), missed: z.number().int() }),
     mttd_min: z.object({ model: Interval, humans: Interval, humans_with_model: Interval }),
   }),
   recallBySeverity: z.array(z.object({ severity: z.number().int(), incidents: z.number().int(), recall: z.number().nullable() })),

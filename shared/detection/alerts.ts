@@ -24,3 +24,26 @@ export function alertsFromScores(times: ArrayLike<number>, scores: ArrayLike<num
   }
   return out;
 }
+
+/**
+ * Alerts another system raised (start, and end where it says when it resolved), merged by the
+ * rule the detectors' alerts follow: per service, one starting within the cooldown of the
+ * previous one's end extends it instead of paging again. Without this, an error-rate and a
+ * latency alert firing together counted twice where a detector reading both metrics pages once.
+ */
+export function mergeAlerts<T extends { service: string; start: number; end: number | null }>(alerts: readonly T[], cooldownMs: number): T[] {
+  const last = new Map<string, { alert: T; end: number }>();
+  const out: T[] = [];
+  for (const a of [...alerts].sort((x, y) => x.start - y.start)) {
+    const end = Math.max(a.start, a.end ?? a.start);
+    const open = last.get(a.service);
+    if (open && a.start - open.end <= cooldownMs) {
+      open.end = Math.max(open.end, end);
+      continue;
+    }
+    const alert = { ...a };
+    out.push(alert);
+    last.set(a.service, { alert, end });
+  }
+  return out;
+}

@@ -66,7 +66,7 @@ export interface DetectionMetrics {
   incident_recall: Interval;
   alert_precision: Interval;
   false_alerts_per_day: Interval;
-  lead_vs_human_min: { median: Interval; p10: number | null; p90: number | null; earlier: number; later: number; missed: number };
+  lead_vs_human_min: { median: Interval; p10: number | null; p90: number | null; earlier: number; same: number; later: number; missed: number };
   mttd_min: { model: Interval; humans: Interval; humans_with_model: Interval };
 }
 
@@ -166,7 +166,9 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
       p10: leads.length ? quantile(leads, 0.1) : null,
       p90: leads.length ? quantile(leads, 0.9) : null,
       earlier: leads.filter((l) => l > 0).length,
-      later: leads.filter((l) => l <= 0).length,
+      // A tie (the alert in the minute humans noticed) is neither earlier nor later.
+      same: leads.filter((l) => l === 0).length,
+      later: leads.filter((l) => l < 0).length,
       missed: rows.filter((r) => !r.detected).length,
     },
     mttd_min: { model: iv(2), humans: iv(3), humans_with_model: iv(4) },

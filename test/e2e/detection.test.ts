@@ -32,6 +32,10 @@ describe('detection in the browser', () => {
     // Week-over-week's first week is out of its reach, and the card says so.
     const warm = page.getByTestId('detection-scorecards').locator('tr', { hasText: 'incidents in its warm-up' });
     expect(await warm.locator('td').allTextContents()).toEqual(['—', expect.stringMatching(/^0 \(first 1 h 0 min\)$/), expect.stringMatching(/^0 \(first 10 min\)$/), expect.stringMatching(/^\d{2} \(first 7\.0 days\)$/), expect.stringMatching(/^0 \(first 1 h 0 min\)$/)]);
+    // The rules behind recall and false alerts are stated, and the imported alerts are counted as pages by them.
+    expect(await page.getByTestId('matching-rules').textContent()).toMatch(/from 15 min before the incident began until it was resolved.*Alerts within 30 min of the previous one's end on a service are one page/);
+    const pages = page.getByTestId('detection-scorecards').locator('tr', { hasText: 'alerts (pages)' });
+    expect((await pages.locator('td').first().textContent())).toMatch(/^\d+ \(\d+ rows\)$/);
     expect(await page.getByTestId('detection-verdicts').textContent()).toMatch(/static-error-rate v1 vs imported alerts: humans would have known [\d.]+ min earlier .*beyond noise/);
     await page.getByTestId('alert-budget').locator('canvas').waitFor();
     expect(await page.getByTestId('attribution').locator('tbody tr').count()).toBe(2);

@@ -5,10 +5,10 @@ import { LIGHT } from '../../shared/charts/theme.js';
 
 const iv = (value: number | null) => ({ value, lo: value, hi: value });
 const card = (modelId: number | null, name: string, fa: number, recall: number, sweep: DetectionScorecard['sweep'] = []): DetectionScorecard => ({
-  modelId, name, threshold: modelId === null ? null : 4, incidents: 10, alerts: 20, days: 30,
+  modelId, name, threshold: modelId === null ? null : 4, incidents: 10, alerts: 20, importedRows: null, days: 30,
   metrics: {
     incident_recall: iv(recall), alert_precision: iv(0.5), false_alerts_per_day: iv(fa),
-    lead_vs_human_min: { median: iv(5), p10: 1, p90: 9, earlier: 6, later: 2, missed: 2 },
+    lead_vs_human_min: { median: iv(5), p10: 1, p90: 9, earlier: 6, same: 0, later: 2, missed: 2 },
     mttd_min: { model: iv(3), humans: iv(10), humans_with_model: iv(4) },
   },
   recallBySeverity: [], nab: null, sweep, warmUp: null,

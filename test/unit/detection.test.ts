@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DetectorSpec } from '../../shared/contract/detection.js';
-import { alertsFromScores } from '../../shared/detection/alerts.js';
+import { alertsFromScores, mergeAlerts } from '../../shared/detection/alerts.js';
 import { attributionIntervals, attributionMetrics, byRisk, largestChange, rankOf, recentOnService, scoredAll, type Candidate } from '../../shared/detection/attribution.js';
 import { runDetector } from '../../shared/detection/detectors.js';
 import { compareDetection, detectionMetrics, matchAlerts, type EvalIncident } from '../../shared/detection/evaluate.js';
@@ -97,7 +97,7 @@ describe('detection metrics', () => {
     expect(d.alert_precision.value).toBe(0.5);
     expect(d.false_alerts_per_day.value).toBe(1);
     expect(d.lead_vs_human_min.median.value).toBe(17.5); // leads 40 and −5
-    expect(d.lead_vs_human_min).toMatchObject({ earlier: 1, later: 1, missed: 1 });
+    expect(d.lead_vs_human_min).toMatchObject({ earlier: 1, same: 0, later: 1, missed: 1 });
     expect(d.mttd_min.model.value).toBeCloseTo((0 + 15) / 2, 12); // an early alert counts as 0
     expect(d.mttd_min.humans.value).toBeCloseTo((30 + 10 + 20) / 3, 12);
     expect(d.mttd_min.humans_with_model.value).toBeCloseTo((0 + 10 + 20) / 3, 12);
@@ -148,5 +148,20 @@ describe('attribution', () => {
     const c = (id: string, risk: Record<string, number>): Candidate => ({ id, service: 'api', ts: 0, size: null, files: null, risk });
     expect(scoredAll('m', [c('a', { m: 0.1 }), c('b', { m: 0.9 })])).toBe(true);
     expect(scoredAll('m', [c('a', { m: 0.1 }), c('b', { other: 0.9 })])).toBe(false);
+  });
+});
+
+describe('merging imported alerts', () => {
+  it('makes alerts within the cooldown of the previous one\'s end on a service one page, as the detectors\' alerts are', () => {
+    const a = (service: string, start: number, end: number | null) => ({ service, start: start * MIN, end: end === null ? null : end * MIN });
+    const merged = mergeAlerts([
+      a('api', 0, 10), a('api', 5, 8), // error rate and latency together: one page
+      a('api', 35, null), // 25 min after the first ended: still the same page
+      a('api', 80, 90), // 45 min after: a new page
+      a('db', 6, null), // another service: its own page
+    ], 30 * MIN);
+    expect(merged.map((x) => [x.service, x.start / MIN])).toEqual([['api', 0], ['db', 6], ['api', 80]]);
+    // Order of input does not matter, and nothing merges without a cooldown unless alerts overlap.
+    expect(mergeAlerts([a('api', 80, 90), a('api', 0, 10), a('api', 5, 8)], 0).map((x) => x.start / MIN)).toEqual([0, 80]);
   });
 });

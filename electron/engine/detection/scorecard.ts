@@ -1,5 +1,5 @@
 import type { DetectionComparison, DetectionReport, DetectionScorecard, IncidentDetection } from '../../../shared/contract/detection.js';
-import { alertsFromScores } from '../../../shared/detection/alerts.js';
+import { alertsFromScores, mergeAlerts } from '../../../shared/detection/alerts.js';
 import { compareDetection, detectionMetrics, matchAlerts, type EvalAlert, type EvalIncident } from '../../../shared/detection/evaluate.js';
 import { NAB_PROFILE_NAMES, scoreProfile, type NabSeries } from '../../../shared/metrics/nab.js';
 import { quantile } from '../../../shared/metrics/bootstrap.js';
@@ -54,12 +54,14 @@ export function modelAlerts(db: Db, runId: number, modelId: number): EvalAlert[]
     .all(runId, modelId) as EvalAlert[];
 }
 
-export function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: number, until: number): EvalAlert[] {
-  return (db.prepare('SELECT s.name AS service, a.ts AS start FROM alerts a JOIN services s ON s.id = a.service_id WHERE a.ts >= ? AND a.ts < ? ORDER BY a.ts').all(from, until) as EvalAlert[])
-    .filter((a) => serviceIds.has(a.service));
+/** The imported alerts in the run's range, merged by the detectors' cooldown; `raw`: how many rows that was. */
+export function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: number, until: number, cooldownMs: number): { alerts: EvalAlert[]; raw: number } {
+  const rows = (db.prepare('SELECT s.name AS service, a.ts AS start, a.resolved_ts AS end FROM alerts a JOIN services s ON s.id = a.service_id WHERE a.ts >= ? AND a.ts < ? ORDER BY a.ts')
+    .all(from, until) as Array<EvalAlert & { end: number | null }>).filter((a) => serviceIds.has(a.service));
+  return { alerts: mergeAlerts(rows, cooldownMs).map(({ service, start }) => ({ service, start })), raw: rows.length };
 }
 
-function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep' | 'warmUp'>; at: (number | null)[] } {
+function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep' | 'warmUp' | 'importedRows'>; at: (number | null)[] } {
   const matching = matchAlerts(incidents, alerts, tolMs);
   const metrics = detectionMetrics(incidents, alerts, matching, range, { resamples, seed });
   const severities = [...new Set(incidents.map((i) => i.severity))].sort((a, b) => a - b);
@@ -133,7 +135,8 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
   const scorecards: DetectionScorecard[] = [];
   const comparisons: DetectionComparison[] = [];
 
-  const incumbent = card(INCUMBENT, null, null, evalIncidents, incumbentAlerts(db, serviceIds, from, until), range, tolMs, resamples, run.config.seed);
+  const imported = incumbentAlerts(db, serviceIds, from, until, run.config.cooldownMinutes * MINUTE);
+  const incumbent = card(INCUMBENT, null, null, evalIncidents, imported.alerts, range, tolMs, resamples, run.config.seed);
   for (const m of run.models) {
     const { card: c, at } = card(`${m.name} v${m.version}`, m.id, m.threshold, evalIncidents, modelAlerts(db, runId, m.id), range, tolMs, resamples, run.config.seed);
     const series = nabSeries(db, runId, m.id, incidents, serviceIds);
@@ -155,7 +158,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
         medianLeadMin: leads.length ? quantile(leads, 0.5) : null,
       };
     });
-    scorecards.push({ ...c, nab, sweep, warmUp: warmUp(db, m.id, incidents, serviceIds, series) });
+    scorecards.push({ ...c, importedRows: null, nab, sweep, warmUp: warmUp(db, m.id, incidents, serviceIds, series) });
     const cmp = compareDetection(evalIncidents, at, incumbent.at, { resamples, seed: run.config.seed });
     const faDelta = (c.metrics.false_alerts_per_day.value ?? 0) - (incumbent.card.metrics.false_alerts_per_day.value ?? 0);
     const verdict = cmp.gain.lo !== null && cmp.gain.lo > 0 ? 'earlier' : cmp.gain.hi !== null && cmp.gain.hi < 0 ? 'later' : 'not enough evidence';
@@ -163,12 +166,12 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
     comparisons.push({
       modelId: m.id, leadGainMin: cmp.gain, recallGain: cmp.recallGain, falseAlertsPerDayDelta: faDelta, verdict,
       summary: verdict === 'not enough evidence'
-        ? `${c.name} vs ${INCUMBENT}: humans would have known ${fmt(cmp.gain.value)} min earlier on average, but the 95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}] includes no difference`
-        : `${c.name} vs ${INCUMBENT}: humans would have known ${fmt(cmp.gain.value)} min ${verdict === 'earlier' ? 'earlier' : 'later'} on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`,
+        ? `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(cmp.gain.value)} min earlier than with the imported alerts on average, but the 95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}] includes no difference`
+        : `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(Math.abs(cmp.gain.value ?? 0))} min ${verdict === 'earlier' ? 'earlier' : 'later'} than with the imported alerts on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`,
     });
   }
   // The incumbent pages at alert start: a 0/1 score at the first step of each alert.
-  scorecards.unshift({ ...incumbent.card, nab: null, sweep: [], warmUp: null });
+  scorecards.unshift({ ...incumbent.card, importedRows: imported.raw, nab: null, sweep: [], warmUp: null });
   return { run, scorecards, comparisons };
 }
 
@@ -179,7 +182,7 @@ export function incidentDetections(db: Db, runId: number): IncidentDetection[] {
   const tolMs = run.config.earlyToleranceMinutes * MINUTE;
   const evalIncidents: EvalIncident[] = incidents.map((i) => ({ id: i.id, service: i.service, severity: i.severity, started: i.started, detected: i.detected, resolved: i.resolved }));
   const who: [string, (number | null)[]][] = [
-    [INCUMBENT, matchAlerts(evalIncidents, incumbentAlerts(db, serviceIds, from, until), tolMs).at],
+    [INCUMBENT, matchAlerts(evalIncidents, incumbentAlerts(db, serviceIds, from, until, run.config.cooldownMinutes * MINUTE).alerts, tolMs).at],
     ...run.models.map((m) => [`${m.name} v${m.version}`, matchAlerts(evalIncidents, modelAlerts(db, runId, m.id), tolMs).at] as [string, (number | null)[]]),
   ];
   return incidents.map((inc, k) => ({

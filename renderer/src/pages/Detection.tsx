@@ -1,3 +1,4 @@
+import { matchingRules } from '../../../shared/detection/rules.js';
 import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DetectionScorecard, IncidentDetection, ReplayFrame } from '../../../shared/contract/detection.js';
@@ -66,6 +67,7 @@ export function Detection() {
         <>
           <section className="card">
             <h2>Scorecards <span className="muted small">run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
+            <p className="muted small" data-testid="matching-rules">{matchingRules(detection.report.run.config)}</p>
             <Scorecards cards={detection.report.scorecards} />
             <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />
             <ul className="verdicts" data-testid="detection-verdicts">
@@ -113,17 +115,18 @@ export function Detection() {
 function Scorecards({ cards }: { cards: DetectionScorecard[] }) {
   const rows: Array<[string, (c: DetectionScorecard) => React.ReactNode]> = [
     ['threshold', (c) => (c.threshold === null ? 'as configured' : c.threshold)],
-    ['alerts', (c) => c.alerts],
+    ['alerts (pages)', (c) => (c.importedRows !== null && c.importedRows !== c.alerts ? <span title="imported alert rows, merged by the same cooldown as the detectors' alerts">{c.alerts} <span className="muted">({c.importedRows} rows)</span></span> : c.alerts)],
     ['incident recall', (c) => iv(c.metrics.incident_recall, 3)],
     ['alert precision', (c) => iv(c.metrics.alert_precision, 3)],
     ['false alerts / day', (c) => iv(c.metrics.false_alerts_per_day)],
     ['lead vs humans, median (min)', (c) => iv(c.metrics.lead_vs_human_min.median, 1)],
-    ['earlier / later / missed', (c) => `${c.metrics.lead_vs_human_min.earlier} / ${c.metrics.lead_vs_human_min.later} / ${c.metrics.lead_vs_human_min.missed}`],
+    ['earlier / same minute / later / missed', (c) => `${c.metrics.lead_vs_human_min.earlier} / ${c.metrics.lead_vs_human_min.same} / ${c.metrics.lead_vs_human_min.later} / ${c.metrics.lead_vs_human_min.missed}`],
     // A detector scores 0 until its baseline has the history it needs: incidents that began then were out of its reach.
     ['incidents in its warm-up', (c) => (c.warmUp ? <span data-testid="detection-warm-up" title={`it scores 0 for the first ${span(c.warmUp.ms)} of each service's telemetry`}>{c.warmUp.incidents} <span className="muted">(first {span(c.warmUp.ms)})</span></span> : '—')],
-    ['MTTD, model (min)', (c) => iv(c.metrics.mttd_min.model, 1)],
-    ['MTTD, humans with its advice', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
+    // Humans' figures cover every incident; the model's only those it caught (a miss has no time), so it is not comparable with them.
+    ['MTTD, humans with its advice (min)', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
     ['MTTD, humans alone', (c) => iv(c.metrics.mttd_min.humans, 1)],
+    ['MTTD, model, on those it caught', (c) => <>{iv(c.metrics.mttd_min.model, 1)} <span className="muted small">({c.incidents - c.metrics.lead_vs_human_min.missed})</span></>],
     ['NAB standard / low FP / low FN', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.score, 1)).join(' / ') : '—')],
     ['NAB at its best threshold', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.optimised.score, 1)).join(' / ') : '—')],
     ['recall by severity', (c) => c.recallBySeverity.map((s) => <span key={s.severity} className="sev">SEV{s.severity} {num(s.recall, 2)} <span className="muted">({s.incidents})</span></span>)],

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
+import { createEngine } from '../../electron/engine/engine.js';
 import type { Comparison, GateResult } from '../../shared/contract/gates.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
 
@@ -100,6 +101,17 @@ describe('reports', () => {
     expect(text).toMatch(/^\| metric \| rules v1 \(champion\) \| demo-gbdt v1 \| demo-shuffled v1 \|$/m);
     expect(text).toMatch(/^\|---\|---\|---\|---\|$/m);
     expect(text).toContain('**demo-gbdt v1**: gate “advisory mode” → **PASS**');
+    // What a reader needs to read the numbers: the threshold they were taken at, the range that was
+    // scored, and how outcomes were decided.
+    const engine = createEngine({ workspacesDir: tempDir() });
+    await engine.call('workspace.openPath', { path: workspace });
+    const run = await engine.call('runs.get', { id: 1 });
+    const cards = await Promise.all(run.manifest!.models.map((m) => engine.call('runs.scorecard', { runId: 1, modelId: m.id, resamples: 0 })));
+    engine.close();
+    expect(text).toContain(`| threshold (cost-optimal) | ${cards.map((c) => `${c.threshold.toFixed(3)} (${c.costOptimalThreshold!.toFixed(3)})`).join(' | ')} |`);
+    expect(text).toMatch(/^\| recall at the threshold \| /m);
+    expect(text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d → the last change \(scored changes \d{4}-\d\d-\d\d \d\d:\d\d → \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\. Outcomes: .*attribution rule (on|off)/m);
+    expect(page).toContain('max_psi: the largest population stability index');
     const bad = await cli(['report', '--workspace', workspace, '--run', '1', '--out', path.join(dir, 'report.pdf')]);
     expect(bad.code).toBe(2);
   });
@@ -264,8 +276,16 @@ describe('bad input in a pipeline: typos stop the job by name, and nothing is ha
   });
 
   it('a model name in gate and compare means the version that ran in that run, even after a newer one was added', async () => {
-    const added = await cli(['models', 'add', '--workspace', workspace, '--onnx', path.join(REPO, 'sample-data/models/demo-risk-gbdt.onnx'), '--manifest', path.join(REPO, 'sample-data/models/demo-risk-gbdt.manifest.json')]);
+    // The same file and manifest again would be refused as a duplicate: v2 has another default threshold.
+    const onnx = path.join(REPO, 'sample-data/models/demo-risk-gbdt.onnx');
+    const again = await cli(['models', 'add', '--workspace', workspace, '--onnx', onnx, '--manifest', path.join(REPO, 'sample-data/models/demo-risk-gbdt.manifest.json')]);
+    expect(again.err).toMatch(/^error: Model demo-gbdt v1 is already this file with this manifest/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'sample-data/models/demo-risk-gbdt.manifest.json'), 'utf8')) as { threshold: number };
+    const v2manifest = path.join(dir, 'gbdt-v2.manifest.json');
+    fs.writeFileSync(v2manifest, JSON.stringify({ ...manifest, threshold: 0.31 }));
+    const added = await cli(['models', 'add', '--workspace', workspace, '--onnx', onnx, '--manifest', v2manifest]);
     expect(added.out).toMatch(/^added demo-gbdt v2 /);
+    expect(added.out).toMatch(/note: Same file \(sha256 [0-9a-f]{12}…\) as demo-gbdt v1/);
     const g = await cli(['gate', '--workspace', workspace, '--run', '1', '--gate', 'advisory', '--model', 'demo-gbdt', '--json']);
     expect(g.code, g.err).toBe(0);
     expect((JSON.parse(g.out) as GateResult).model).toMatchObject({ name: 'demo-gbdt', version: 1 });

@@ -32,8 +32,13 @@ export interface ReportData {
   feedback: FeedbackSummary[];
   /** drills of this run (or the drill this run is), newest first */
   drills: DrillReport[];
+  /** the first and last scored change: the range a reader can check, whatever the config left open */
+  span: { from: number; until: number } | null;
   generatedAt: number;
 }
+
+/** Metrics that depend on the decision threshold (the others rank, or score probabilities). */
+const AT_THRESHOLD = new Set(['recall', 'precision', 'fpr', 'expected_cost']);
 
 const KEY_METRICS = ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'capture_at_20', 'expected_cost'];
 
@@ -59,11 +64,16 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
     for (const id of pick(c.model.id, 0, 'DESC')) falseAlarms.push(await suggestionDetail(db, run.id, c.model.id, id));
   }
   const feedback = cards.map((c) => feedbackSummary(db, run.id, c.model.id));
-  return { run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, drills: listDrillResults(db, run.id).slice(0, 10), generatedAt: Date.now() };
+  const span = db.prepare('SELECT min(c.ts) AS "from", max(c.ts) AS until FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ?').get(run.id) as { from: number | null; until: number | null };
+  return {
+    run, cards, championId, comparisons, gate, verdicts, misses, falseAlarms, feedback, drills: listDrillResults(db, run.id).slice(0, 10),
+    span: span.from === null || span.until === null ? null : { from: span.from, until: span.until }, generatedAt: Date.now(),
+  };
 }
 
 // echarts costs ~80 MB of memory once loaded: only reports load it, not every engine (an import of a
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
+import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 
 /** The scorecards' training-window warnings, in the one wording the app and the CLI use. */
 const leaks = (cards: readonly Scorecard[]): string[] => cards.map((c) => trainingOverlapSentence(c.model, c.n, c.trainingOverlap)).filter((l): l is string => l !== null);
@@ -93,6 +103,18 @@ const iv = (m: { value: number | null; lo: number | null; hi: number | null } | 
 const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 const name = (m: { name: string; version: number }): string => `${m.name} v${m.version}`;
 
+/** The configured range, with the first and last change actually scored where the config left it open. */
+function rangeText(d: ReportData): string {
+  const from = d.run.config.from !== undefined ? time(d.run.config.from) : 'the first change';
+  const until = d.run.config.until !== undefined ? time(d.run.config.until) : 'the last change';
+  return `${from} → ${until}${d.span ? ` (scored changes ${time(d.span.from)} → ${time(d.span.until)} UTC)` : ''}`;
+}
+
+/** How a change's outcome was decided (DESIGN.md §3: shown on every scorecard). */
+function outcomeRule(a: { enabled: boolean; maxSeverity?: number; windowHours?: number }): string {
+  return `the source's own outcome label where it has one; else a failure if a postmortem names the change as an incident's cause; attribution rule ${a.enabled ? `on: also a failure if a SEV ≤ ${a.maxSeverity} incident hit its service within ${a.windowHours} h after it` : 'off'}`;
+}
+
 function feedbackText(f: FeedbackSummary | undefined): string {
   if (!f || f.count === 0) return 'none';
   return `${f.count} (${f.agree} agree, ${f.disagree} disagree, ${f.override} override); humans right ${num(f.humansRightRate, 2)}, model right ${num(f.modelRightRate, 2)}`;
@@ -105,7 +127,8 @@ function feedbackRows(d: ReportData): string {
 export function renderHtml(d: ReportData): string {
   const m = d.run.manifest!;
   const models = d.cards.map((c) => `<th>${esc(name(c.model))}${c.model.id === d.championId ? ' <span class="tag">champion</span>' : ''}</th>`).join('');
-  const rows = KEY_METRICS.map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
+  const rows = `<tr><th scope="row">threshold</th>${d.cards.map((c) => `<td>${num(c.threshold)} <span class="muted">(cost-optimal ${num(c.costOptimalThreshold)})</span></td>`).join('')}</tr>`
+    + KEY_METRICS.map((k) => `<tr><th scope="row">${k}${AT_THRESHOLD.has(k) ? ' <span class="muted">at the threshold</span>' : ''}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
   const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate', 'max_psi'] as const)
     .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}</td>`).join('')}</tr>`).join('');
   const comparisons = d.comparisons.map((c) => `
@@ -146,11 +169,14 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">changes</th><td>${m.subjects}; outcomes from ${Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>
 <tr><th scope="row">dataset fingerprint</th><td>${esc(m.datasetFingerprint)}</td></tr>
 <tr><th scope="row">seed · code</th><td>${m.seed} · ${esc(m.codeVersion)}</td></tr>
-<tr><th scope="row">range</th><td>${d.run.config.from !== undefined ? time(d.run.config.from) : 'start'} → ${d.run.config.until !== undefined ? time(d.run.config.until) : 'end'}</td></tr>
+<tr><th scope="row">range</th><td>${esc(rangeText(d))}</td></tr>
+<tr><th scope="row">outcomes</th><td>${esc(outcomeRule(m.attribution))}</td></tr>
 </tbody></table>
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
 ${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join('')}
 <table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}${feedbackRows(d)}</tbody></table>
+<p class="muted">max_psi: the largest population stability index of any input between the model's reference period and this run (under 0.1 stable, 0.1–0.25 moderate, over 0.25 drift).</p>
+${d.cards.map((c) => (c.drift ? warmUpSummary(c.drift) : null)).filter((t): t is string => t !== null).slice(0, 1).map((t) => `<p class="muted">${esc(t)}</p>`).join('')}
 <div class="charts">${svgChart(rocOption(d.cards, LIGHT))}${svgChart(prOption(d.cards, LIGHT))}${svgChart(reliabilityOption(d.cards, LIGHT))}</div>
 <h2>Against the champion</h2>
 ${d.championId === null ? '<p class="muted">No champion in this run: set one to compare challengers with it.</p>' : comparisons}
@@ -179,13 +205,14 @@ function drillHtml(r: DrillReport): string {
 /** A Markdown summary for a pull-request comment: verdicts first, then the numbers. */
 export function renderMarkdown(d: ReportData): string {
   const lines: string[] = [];
-  lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '');
+  lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '', `${rangeText(d)}. Outcomes: ${outcomeRule(d.run.manifest!.attribution)}.`, '');
   for (const l of leaks(d.cards)) lines.push(`> ⚠ ${l}`, '');
   for (const v of d.verdicts) lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
   if (d.verdicts.length) lines.push('');
   lines.push(`| metric | ${d.cards.map((c) => `${name(c.model)}${c.model.id === d.championId ? ' (champion)' : ''}`).join(' | ')} |`);
   lines.push(`|---|${d.cards.map(() => '---').join('|')}|`);
-  for (const k of KEY_METRICS) lines.push(`| ${k} | ${d.cards.map((c) => iv(c.metrics[k])).join(' | ')} |`);
+  lines.push(`| threshold (cost-optimal) | ${d.cards.map((c) => `${num(c.threshold)} (${num(c.costOptimalThreshold)})`).join(' | ')} |`);
+  for (const k of KEY_METRICS) lines.push(`| ${k}${AT_THRESHOLD.has(k) ? ' at the threshold' : ''} | ${d.cards.map((c) => iv(c.metrics[k])).join(' | ')} |`);
   lines.push(`| human feedback | ${d.cards.map((c) => feedbackText(d.feedback.find((f) => f.modelId === c.model.id))).join(' | ')} |`);
   lines.push(`| latency_p99_ms | ${d.cards.map((c) => num(c.operations.latency_p99_ms, 3)).join(' | ')} |`, `| error_rate | ${d.cards.map((c) => num(c.operations.error_rate, 4)).join(' | ')} |`, '');
   for (const c of d.comparisons) lines.push(`- ${c.summary}`);

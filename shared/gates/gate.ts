@@ -74,7 +74,14 @@ function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, in
 }
 
 function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
-  if (!inputs.comparison) return { verdict: 'inconclusive', reason: `no champion to compare ${c.metric} with` };
+  // With no champion yet (a workspace's first candidate), "no worse than the champion" holds:
+  // there is nothing to fall behind, and an advisory gate must not be stuck at inconclusive
+  // (exit 3) until someone names one. "Improves on the champion" has nothing to improve on.
+  if (!inputs.comparison) {
+    return c.op === 'improves'
+      ? { verdict: 'inconclusive', reason: `no champion to improve ${c.metric} on; name one (shadowbench champion) for this criterion to decide` }
+      : { verdict: 'pass', reason: `no champion yet, so nothing for ${c.metric} to fall behind; the absolute criteria decide` };
+  }
   const m = inputs.comparison.find((x) => x.metric === c.metric);
   if (!m) return { verdict: 'fail', reason: `${c.metric} is not a compared metric` };
   const higher = HIGHER_IS_BETTER[c.metric];

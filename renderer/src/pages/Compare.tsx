@@ -100,7 +100,7 @@ export function Compare() {
       )}
       <section className="card">
         <div className="row-between">
-          <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championChoice !== null && championChoice !== challengerChoice ? ` against ${name.get(championChoice)}` : ' (no champion to compare with: relative criteria stay inconclusive)'}</span></h2>
+          <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championChoice !== null && championChoice !== challengerChoice ? ` against ${name.get(championChoice)}` : ' (no champion to compare with: “not worse than” criteria hold, “improves” ones stay inconclusive)'}</span></h2>
           <div className="form-row">
             {presets.map((p) => <button key={p.name} onClick={() => setSpecText(JSON.stringify(p, null, 2))} data-testid={`preset-${p.name.split(' ')[0]}`}>{p.name}</button>)}
             {gates.length > 0 && (

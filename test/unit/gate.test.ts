@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { GateSpec } from '../../shared/contract/gates.js';
+import { evaluateGate, PRESETS } from '../../shared/gates/gate.js';
+import type { MetricComparison } from '../../shared/metrics/compare.js';
+
+const iv = (value: number, lo: number, hi: number) => ({ value, lo, hi });
+const good = { metrics: { auc_roc: iv(0.8, 0.75, 0.85), capture_at_20: iv(0.5, 0.4, 0.6), ece: iv(0.03, 0.01, 0.05), brier: iv(0.1, 0.09, 0.11) }, operations: { latency_p50_ms: 0.1, latency_p99_ms: 1, error_rate: 0, fallback_rate: 0 } };
+const aucDiff = (lo: number, hi: number): MetricComparison[] => [{ metric: 'auc_roc', champion: 0.7, challenger: 0.7 + (lo + hi) / 2, difference: iv((lo + hi) / 2, lo, hi), verdict: 'no clear difference' } as MetricComparison];
+
+describe('gate criteria against the champion', () => {
+  it('with no champion yet: "not worse than" holds (the absolute criteria decide), "improves" stays inconclusive', () => {
+    const advisory = evaluateGate(GateSpec.parse(PRESETS.advisory), { ...good, comparison: null });
+    expect(advisory.verdict).toBe('pass');
+    expect(advisory.criteria.find((c) => c.criterion.includes('champion'))).toMatchObject({ verdict: 'pass', reason: expect.stringMatching(/^no champion yet/) });
+    const gating = evaluateGate(GateSpec.parse(PRESETS.gating), { ...good, comparison: null });
+    expect(gating.criteria.find((c) => c.criterion.includes('improves'))).toMatchObject({ verdict: 'inconclusive', reason: expect.stringMatching(/^no champion to improve auc_roc on/) });
+  });
+
+  it('decide by where the interval of the difference lies, against the margin', () => {
+    const spec = GateSpec.parse({ name: 'm', criteria: [{ vs: 'champion', metric: 'auc_roc', op: 'not_worse_than', margin: 0.02 }] });
+    expect(evaluateGate(spec, { ...good, comparison: aucDiff(-0.01, 0.03) }).verdict).toBe('pass');
+    expect(evaluateGate(spec, { ...good, comparison: aucDiff(-0.05, 0.01) }).verdict).toBe('inconclusive');
+    expect(evaluateGate(spec, { ...good, comparison: aucDiff(-0.08, -0.03) }).verdict).toBe('fail');
+    const improves = GateSpec.parse({ name: 'i', criteria: [{ vs: 'champion', metric: 'auc_roc', op: 'improves' }] });
+    expect(evaluateGate(improves, { ...good, comparison: aucDiff(0.01, 0.05) }).verdict).toBe('pass');
+    expect(evaluateGate(improves, { ...good, comparison: aucDiff(-0.01, 0.05) }).verdict).toBe('inconclusive');
+    expect(evaluateGate(improves, { ...good, comparison: aucDiff(-0.05, -0.01) }).verdict).toBe('fail');
+  });
+});

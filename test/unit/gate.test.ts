@@ -5,7 +5,7 @@ import type { MetricComparison } from '../../shared/metrics/compare.js';
 
 const iv = (value: number, lo: number, hi: number) => ({ value, lo, hi });
 const good = { metrics: { auc_roc: iv(0.8, 0.75, 0.85), capture_at_20: iv(0.5, 0.4, 0.6), ece: iv(0.03, 0.01, 0.05), brier: iv(0.1, 0.09, 0.11) }, operations: { latency_p50_ms: 0.1, latency_p99_ms: 1, error_rate: 0, fallback_rate: 0 } };
-const aucDiff = (lo: number, hi: number): MetricComparison[] => [{ metric: 'auc_roc', champion: 0.7, challenger: 0.7 + (lo + hi) / 2, difference: iv((lo + hi) / 2, lo, hi), verdict: 'no clear difference' } as MetricComparison];
+const aucDiff = (lo: number, hi: number): MetricComparison[] => [{ metric: 'auc_roc', champion: 0.7, challenger: 0.7 + (lo + hi) / 2, difference: iv((lo + hi) / 2, lo, hi), verdict: 'not enough evidence' }];
 
 describe('gate criteria against the champion', () => {
   it('with no champion yet: "not worse than" holds (the absolute criteria decide), "improves" stays inconclusive', () => {

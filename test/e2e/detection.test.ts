@@ -47,7 +47,7 @@ describe('detection in the browser', () => {
 
   it('replays an incident: alerts appear only once the cursor has passed their time', async () => {
     // An incident the z-score detector caught, so there is an alert to watch appear.
-    const row = page.getByTestId('incident-table').locator('tbody tr').filter({ hasText: /\(\+\d+ min\)/ }).first();
+    const row = page.getByTestId('incident-table').locator('tbody tr').filter({ hasText: /\(\d+ min earlier\)/ }).first();
     await row.click();
     await page.getByTestId('replay').waitFor();
     const slider = page.getByTestId('replay-cursor');

@@ -15,7 +15,10 @@ const num = (v: number | null | undefined, digits = 2): string => (v === null ||
 const iv = (m: { value: number | null; lo: number | null; hi: number | null }, digits = 2) => (
   <>{num(m.value, digits)} <span className="muted small">[{num(m.lo, digits)}, {num(m.hi, digits)}]</span></>
 );
-const lead = (v: number | null): string => (v === null ? '—' : `${v > 0 ? '+' : ''}${v.toFixed(0)} min`);
+/** A detector's first alert against when humans noticed (lead: minutes, positive = earlier). */
+const vsHumans = (leadMin: number): string => (Math.round(leadMin) === 0 ? 'same minute' : `${Math.abs(Math.round(leadMin))} min ${leadMin > 0 ? 'earlier' : 'later'}`);
+/** HH:MM, with the day as well when it is not the incident's start day (an alert may come the next day). */
+const clock = (t: number, started: number): string => (fmtTime(t).slice(0, 10) === fmtTime(started).slice(0, 10) ? fmtTime(t).slice(11) : fmtTime(t).slice(5));
 
 /** Detection results: detectors against the imported alerts, the alert budget, per-incident leads, the incident replay, attribution. */
 export function Detection() {
@@ -80,7 +83,7 @@ export function Detection() {
             {budget && <Chart option={budget} height={340} testId="alert-budget" />}
           </section>
           <section className="card">
-            <h2>Incidents <span className="muted small">click one to replay it</span></h2>
+            <h2>Incidents <span className="muted small">click one to replay it · a detector&apos;s cell: its first alert, earlier or later than humans noticed</span></h2>
             <IncidentTable incidents={detection.incidents} names={detection.report.scorecards.map((c) => c.name)} onOpen={(id) => void openReplay(id)} selected={replay?.incident.id ?? null} />
           </section>
           {replay && <Replay frame={replay} option={replayOption(replay, chartTheme)} onCursor={(t) => void openReplay(replay.incident.id, t)} onClose={() => void openReplay(null)} />}
@@ -154,10 +157,10 @@ function IncidentTable({ incidents, names, onOpen, selected }: { incidents: Inci
           {incidents.map((i) => (
             <tr key={i.incident} className={`clickable${selected === i.incident ? ' selected' : ''}`} onClick={() => onOpen(i.incident)} data-testid={`incident-${i.incident}`}>
               <td>{i.incident}</td><td>{i.service}</td><td>SEV{i.severity}</td><td>{fmtTime(i.started)}</td>
-              <td>{i.detectedByHumans === null ? '—' : `+${Math.round((i.detectedByHumans - i.started) / 60_000)} min`}</td>
+              <td>{i.detectedByHumans === null ? '—' : `${clock(i.detectedByHumans, i.started)} (${Math.round((i.detectedByHumans - i.started) / 60_000)} min in)`}</td>
               {names.map((n) => {
                 const d = i.detections[n];
-                return <td key={n} className={d?.leadMin !== null && d?.leadMin !== undefined ? (d.leadMin > 0 ? 'good' : 'bad') : 'muted'}>{d?.at ? `${fmtTime(d.at).slice(11)} (${lead(d.leadMin)})` : 'missed'}</td>;
+                return <td key={n} className={d?.leadMin !== null && d?.leadMin !== undefined ? (d.leadMin > 0 ? 'good' : d.leadMin < 0 ? 'bad' : '') : 'muted'}>{d?.at ? `${clock(d.at, i.started)}${d.leadMin === null ? '' : ` (${vsHumans(d.leadMin)})`}` : 'missed'}</td>;
               })}
             </tr>
           ))}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { decimal, runId, wholeNumber } from './cli-args.js';
-import { matchingRules } from '../shared/detection/rules.js';
+import { matchingRules, NAB_RULES } from '../shared/detection/rules.js';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
 
@@ -22,6 +22,7 @@ export function printDetectionReport(report: DetectionReport, out: (t: string) =
     out(`  mttd_min              humans with model ${iv(m.mttd_min.humans_with_model, 1)}, humans ${iv(m.mttd_min.humans, 1)}; model ${iv(m.mttd_min.model, 1)} on the ${c.incidents - m.lead_vs_human_min.missed} it caught\n`);
     if (c.nab) out(`  NAB                   ${Object.entries(c.nab).map(([p, v]) => `${p} ${num(v.score, 1)} (best ${num(v.optimised.score, 1)} at ${num(v.optimised.threshold, 2)})`).join(', ')}\n`);
   }
+  if (report.scorecards.some((c) => c.nab)) out(`${NAB_RULES}\n`);
   for (const c of report.comparisons) out(`${c.summary}\n`);
 }
 

@@ -1,4 +1,4 @@
-import { matchingRules } from '../../../shared/detection/rules.js';
+import { matchingRules, NAB_RULES } from '../../../shared/detection/rules.js';
 import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DetectionScorecard, IncidentDetection, ReplayFrame } from '../../../shared/contract/detection.js';
@@ -72,6 +72,7 @@ export function Detection() {
             <h2>Scorecards <span className="muted small">run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <p className="muted small" data-testid="matching-rules">{matchingRules(detection.report.run.config)}</p>
             <Scorecards cards={detection.report.scorecards} />
+            <p className="muted small">{NAB_RULES}</p>
             <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />
             <ul className="verdicts" data-testid="detection-verdicts">
               {detection.report.comparisons.map((c) => (

@@ -33,6 +33,8 @@ interface State {
   detectionRuns: DetectionRunInfo[];
   detectionJobId: string | null;
   detection: { runId: number; report: DetectionReport; incidents: IncidentDetection[]; attribution: AttributionResult } | null;
+  /** the change-risk run whose models also rank attribution candidates (kept across reloads of the detection results) */
+  attributionRiskRun: number | null;
   replay: ReplayFrame | null;
   championId: number | null;
   retrainJobId: string | null;
@@ -103,6 +105,14 @@ export const useStore = create<State & Actions>((set, get) => {
     return c;
   };
   // Every action reports failure in one place, as a message the user can read.
+  /** Attribution as the Detection page asks for it: the built-ins, every active ranking model, and the chosen change-risk run's models. */
+  const attributionInput = (): { rankers: number[]; riskRun?: { runId: number; modelIds: number[] } } => {
+    const run = get().runs.find((r) => r.id === get().attributionRiskRun);
+    return {
+      rankers: get().models.filter((m) => m.task === 'attribution' && m.status === 'active').map((m) => m.id).slice(0, 10),
+      ...(run?.manifest ? { riskRun: { runId: run.id, modelIds: run.manifest.models.map((m) => m.id).slice(0, 10) } } : {}),
+    };
+  };
   const guard = async (work: () => Promise<void>): Promise<void> => {
     try {
       await work();
@@ -173,6 +183,7 @@ export const useStore = create<State & Actions>((set, get) => {
     detectionRuns: [],
     detectionJobId: null,
     detection: null,
+    attributionRiskRun: null,
     replay: null,
     championId: null,
     retrainJobId: null,
@@ -211,7 +222,7 @@ export const useStore = create<State & Actions>((set, get) => {
       if (app.workspace) {
         await loadWorkspaceData();
         await get().refreshModels();
-      } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null, detectionRuns: [], detection: null, replay: null });
+      } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null, detectionRuns: [], detection: null, attributionRiskRun: null, replay: null });
     },
     openDemo: () => guard(async () => {
       const { jobId } = await client().call('demo.open', {});
@@ -315,7 +326,7 @@ export const useStore = create<State & Actions>((set, get) => {
       const [report, incidents, attribution] = await Promise.all([
         c.call('detection.report', { runId }), c.call('detection.incidents', { runId }),
         // Every active ranking model ranks beside the built-ins.
-        c.call('attribution.evaluate', { rankers: get().models.filter((m) => m.task === 'attribution' && m.status === 'active').map((m) => m.id).slice(0, 10) }),
+        c.call('attribution.evaluate', attributionInput()),
       ]);
       // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
       set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });
@@ -406,14 +417,12 @@ export const useStore = create<State & Actions>((set, get) => {
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     }),
     rankAttribution: (riskRunId) => guard(async () => {
+      // Kept in the store: a reload of the results (a job's end racing the page's own load) ranks
+      // by the same run instead of quietly dropping it while the menu still shows it.
+      set({ attributionRiskRun: riskRunId });
+      const attribution = await client().call('attribution.evaluate', attributionInput());
       const d = get().detection;
-      if (!d) return;
-      const run = riskRunId === null ? null : get().runs.find((r) => r.id === riskRunId);
-      const attribution = await client().call('attribution.evaluate', {
-        rankers: get().models.filter((m) => m.task === 'attribution' && m.status === 'active').map((m) => m.id).slice(0, 10),
-        ...(run?.manifest ? { riskRun: { runId: run.id, modelIds: run.manifest.models.map((m) => m.id).slice(0, 10) } } : {}),
-      });
-      set({ detection: { ...d, attribution } });
+      if (d && get().attributionRiskRun === riskRunId) set({ detection: { ...d, attribution } });
     }),
     openReplay: (incident, cursor) => guard(async () => {
       const d = get().detection;

@@ -36,7 +36,7 @@ describe('detection in the browser', () => {
     expect(await page.getByTestId('matching-rules').textContent()).toMatch(/from 15 min before the incident began until it was resolved.*Alerts within 30 min of the previous one's end on a service are one page/);
     const pages = page.getByTestId('detection-scorecards').locator('tr', { hasText: 'alerts (pages)' });
     expect((await pages.locator('td').first().textContent())).toMatch(/^\d+ \(\d+ rows\)$/);
-    expect(await page.getByTestId('detection-verdicts').textContent()).toMatch(/static-error-rate v1 vs imported alerts: humans would have known [\d.]+ min earlier .*beyond noise/);
+    expect(await page.getByTestId('detection-verdicts').textContent()).toMatch(/static-error-rate v1 vs imported alerts: with it, humans would have known [\d.]+ min earlier than with the imported alerts .*beyond noise/);
     await page.getByTestId('alert-budget').locator('canvas').waitFor();
     expect(await page.getByTestId('attribution').locator('tbody tr').count()).toBe(2);
     // Each ranker: the incidents it is judged on, then every metric with its interval.
@@ -86,5 +86,28 @@ describe('detection in the browser', () => {
     await page.getByTestId('alerts-source').selectOption(option!);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=timeline]')?.getAttribute('data-model-alerts')) > 0, undefined, { timeout: 20_000 });
     expect(await page.locator('.timeline-legend').textContent()).toMatch(/detector alert \(solid\): \d+/);
+  });
+
+  it('ranks attribution candidates by a change-risk run\'s models only where that run scored them, and keeps the choice when the results reload', async () => {
+    // A run from after demo-gbdt's training cutoff: it scores none of the earlier changes.
+    await page.getByTestId('nav-runs').click();
+    await page.getByTestId('run-models').getByText('demo-gbdt v1').click();
+    await page.locator('input[type=date]').first().fill('2026-10-24');
+    await page.getByTestId('run-start').click();
+    await page.getByTestId('scorecard-demo-gbdt').waitFor({ timeout: 60_000 });
+    await page.getByTestId('nav-detection').click();
+    // Chosen the moment new results appear, while they are still being (re)loaded.
+    await page.getByTestId('detection-start').click();
+    await page.getByTestId('detection-scorecards').waitFor({ timeout: 120_000 });
+    await page.getByTestId('attribution-risk-run').selectOption({ index: 1 });
+    await page.getByTestId('attribution-note').waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(2000);
+    const rows = page.getByTestId('attribution').locator('tbody tr');
+    expect(await rows.count()).toBe(3);
+    const gbdt = await rows.nth(2).locator('td').allTextContents();
+    expect(gbdt[0]).toBe('demo-gbdt v1');
+    expect(Number(gbdt[1])).toBeLessThan(Number((await rows.nth(0).locator('td').allTextContents())[1]));
+    expect(await page.getByTestId('attribution-note').textContent()).toMatch(new RegExp(`demo-gbdt v1: judged on the ${gbdt[1]} of \\d+ incidents whose candidate changes run \\d+ scored \\(recent-on-service on the same ${gbdt[1]}: top 1 0\\.\\d{3}\\)`));
+    await page.locator('section', { has: page.getByTestId('attribution') }).screenshot({ path: screenshotPath('attribution.png') });
   });
 });

@@ -22,7 +22,7 @@ const clock = (t: number, started: number): string => (fmtTime(t).slice(0, 10) =
 
 /** Detection results: detectors against the imported alerts, the alert budget, per-incident leads, the incident replay, attribution. */
 export function Detection() {
-  const { models, runs, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, rankAttribution, theme, workspace } = useStore();
+  const { models, runs, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, rankAttribution, attributionRiskRun, theme, workspace } = useStore();
   const detectors = models.filter((m) => m.task === 'detection' && m.status === 'active');
   const [chosen, setChosen] = useState<number[] | null>(null);
   const picked = chosen ?? detectors.map((m) => m.id);
@@ -93,7 +93,7 @@ export function Detection() {
               <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} of {detection.attribution.incidentsTotal} incidents have a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before · 95 % intervals</span></h2>
               {runs.some((r) => r.state === 'done') && (
                 <label className="small">Also rank by the models of
-                  <select defaultValue="" onChange={(e) => void rankAttribution(e.target.value ? Number(e.target.value) : null)} data-testid="attribution-risk-run">
+                  <select value={attributionRiskRun ?? ''} onChange={(e) => void rankAttribution(e.target.value ? Number(e.target.value) : null)} data-testid="attribution-risk-run">
                     <option value="">—</option>
                     {runs.filter((r) => r.state === 'done' && r.manifest).map((r) => <option key={r.id} value={r.id}>change-risk run {r.id} · {r.manifest!.models.map((m) => m.name).join(', ')}</option>)}
                   </select>

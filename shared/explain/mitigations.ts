@@ -19,6 +19,8 @@ const below: Check = (v, ref) => ref !== undefined && v < ref;
 const flag: Check = (v) => v >= 1;
 
 const fmt = (v: number): string => (Number.isInteger(v) ? v : Number(v.toPrecision(3))).toLocaleString('en-US', { maximumFractionDigits: 4 });
+/** A span in hours as people say it: minutes under an hour. */
+const hours = (h: number): string => (h < 1 ? `${Math.round(h * 60)} min` : `${fmt(h)} h`);
 /** "(1,240; typical 45)": the value beside the model's reference, when it has one. */
 const versus = (v: number, ref: number | undefined): string => (ref === undefined ? `(${fmt(v)})` : `(${fmt(v)}; typical ${fmt(ref)})`);
 
@@ -35,7 +37,7 @@ const RULES: Rule[] = [
   { advice: 'dependencies', features: /^dependency_bump$/, when: flag, text: () => 'Dependency bump: read the upstream changelog and canary it before a full rollout.' },
   { advice: 'config', features: /^config_only$/, when: flag, text: () => 'Configuration change: stage it behind a flag and validate it on one instance first.' },
   { advice: 'author', features: /^(author_changes_90d|exp|rexp|sexp)$/, when: below, text: (f, v, ref) => `The author rarely changes this code, ${f} ${versus(v, ref)}: pair with a service owner for the review.` },
-  { advice: 'stacked', features: /^hours_since_prev_change$/, when: below, text: (_f, v, ref) => `Stacked on a recent change, ${fmt(v)} h after the previous one (typical ${ref === undefined ? '—' : fmt(ref)} h): let it bake before adding this one.` },
+  { advice: 'stacked', features: /^hours_since_prev_change$/, when: below, text: (_f, v, ref) => `Stacked on a recent change, ${hours(v)} after the previous one (typical ${ref === undefined ? '—' : hours(ref)}): let it bake before adding this one.` },
   { advice: 'stacked', features: /^service_changes_7d$/, when: above, text: (_f, v, ref) => `Stacked on recent changes ${versus(v, ref)} in 7 days: let the previous deploy bake before adding this one.` },
   { advice: 'tier', features: /^service_tier$/, when: (v) => v <= 1, text: () => 'Tier-1 service: deploy with the on-call engineer aware and a fast rollback ready.' },
 ];

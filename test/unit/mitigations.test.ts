@@ -26,7 +26,7 @@ describe('mitigations', () => {
   it('give each advice once, from the larger contribution, and at most three', () => {
     const advice = mitigationsFor([c('service_changes_7d', 20, 0.03), c('hours_since_prev_change', 0.5, 0.08), c('tests_changed', 0, 0.05), c('service_tier', 1, 0.04), c('is_weekend', 1, 0.02)], {}, ref);
     expect(advice.map((m) => m.feature)).toEqual(['hours_since_prev_change', 'tests_changed', 'service_tier']);
-    expect(advice[0]!.text).toMatch(/^Stacked on a recent change, 0\.5 h after the previous one \(typical 30 h\)/);
+    expect(advice[0]!.text).toMatch(/^Stacked on a recent change, 30 min after the previous one \(typical 30 h\)/);
     expect(mitigationsFor([c('service_tier', 3, 0.2)], {}, ref)).toEqual([]);
   });
 

@@ -127,7 +127,7 @@ function feedbackRows(d: ReportData): string {
 export function renderHtml(d: ReportData): string {
   const m = d.run.manifest!;
   const models = d.cards.map((c) => `<th>${esc(name(c.model))}${c.model.id === d.championId ? ' <span class="tag">champion</span>' : ''}</th>`).join('');
-  const rows = `<tr><th scope="row">threshold</th>${d.cards.map((c) => `<td>${num(c.threshold)} <span class="muted">(cost-optimal ${num(c.costOptimalThreshold)})</span></td>`).join('')}</tr>`
+  const rows = `<tr><th scope="row">threshold</th>${d.cards.map((c) => `<td>${num(c.threshold)} <span class="muted nowrap">(cost-optimal ${num(c.costOptimalThreshold)})</span></td>`).join('')}</tr>`
     + KEY_METRICS.map((k) => `<tr><th scope="row">${k}${AT_THRESHOLD.has(k) ? ' <span class="muted">at the threshold</span>' : ''}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
   const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate', 'max_psi'] as const)
     .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}</td>`).join('')}</tr>`).join('');
@@ -159,6 +159,7 @@ table { border-collapse: collapse; margin: 8px 0; } th, td { padding: 4px 10px; 
 th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-size: 11px; background: #e0e9fb; color: #2563eb; padding: 1px 6px; border-radius: 8px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 12px; }
 .verdict-pass, .v-better { color: #15803d; } .verdict-fail, .v-worse { color: #dc2626; } .verdict-inconclusive { color: #d97706; }
+.nowrap { white-space: nowrap; }
 .case { border: 1px solid #e4e7eb; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
 </style></head><body>
 <h1>Shadowbench report — change-risk run ${d.run.id}</h1>

@@ -47,4 +47,20 @@ describe('jobs', () => {
     expect(checks).toBeGreaterThan(0);
     expect(() => runner.get('nope')).toThrow(/No job/);
   });
+
+  it('report work that finished as done, even when a cancel arrived after its last check', async () => {
+    const runner = new JobRunner();
+    let release!: () => void;
+    const job = runner.start('t', 'commits', async (ctx) => {
+      ctx.throwIfCancelled();
+      await new Promise<void>((r) => (release = r)); // committing: no more checks
+      return 'committed';
+    });
+    await sleep(10);
+    runner.cancel(job.id);
+    release();
+    const ended = await runner.wait(job.id);
+    expect([ended.state, ended.result]).toEqual(['done', 'committed']);
+    expect(ended.progress.message).not.toMatch(/as it was/);
+  });
 });

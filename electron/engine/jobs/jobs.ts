@@ -152,8 +152,9 @@ export class JobRunner {
     void (async () => {
       try {
         const result = await entry.work(ctx);
-        if (entry.cancelled) this.finish(entry, 'cancelled', result, null);
-        else this.finish(entry, 'done', result, null);
+        // Work that returned has finished, whatever came in after its last check: a cancel too
+        // late to stop it must not be reported as "the workspace is as it was" over work that landed.
+        this.finish(entry, 'done', result, null);
       } catch (err) {
         if (entry.cancelled || err instanceof JobCancelled) this.finish(entry, 'cancelled', undefined, null);
         else {

@@ -254,6 +254,36 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
   });
 
+  it('reads what Grafana and Excel write: a byte order mark before a quoted header, CRLF, a `sep=,` line; colons are part of a name', async () => {
+    // Grafana's CSV download: BOM, quoted header cells, CRLF. The BOM once kept the quotes in "Time".
+    const bom = '\uFEFF"Time","checkout/latency_ms"\r\n2026-01-05 09:00:00,120\r\n2026-01-05 09:01:00,125\r\n';
+    expect((await importPath(engine, writeFile(dir, 'bom.csv', bom), { kind: 'telemetry', timeZone: 'UTC' })).rowsAccepted).toBe(2);
+    // "Download for Excel" starts with a separator hint.
+    const excel = '\uFEFFsep=,\r\n"Time","checkout/errors"\r\n2026-01-05 09:00:00,3\r\n';
+    expect(detectFormat('excel.csv', Buffer.from(excel), 'telemetry')).toBe('wide-csv');
+    expect((await importPath(engine, writeFile(dir, 'excel.csv', excel), { kind: 'telemetry', timeZone: 'UTC' })).rowsAccepted).toBe(1);
+    // Recording rules are named level:metric:operations; a colon once split off a service "job".
+    const rules = 'time,job:http_requests:rate5m\n2026-01-05T09:00:00Z,42\n';
+    expect((await importPath(engine, writeFile(dir, 'rules.csv', rules), { kind: 'telemetry', defaultService: 'checkout' })).rowsAccepted).toBe(1);
+    expect(points().map((p) => `${p.service}|${p.metric}`)).toEqual(['checkout|errors', 'checkout|job:http_requests:rate5m', 'checkout|latency_ms', 'checkout|latency_ms']);
+    // Grafana's default legend is the label set: refused once, saying what to do, not filed under a service "{instance=…".
+    const labels = await importPath(engine, writeFile(dir, 'labels.csv', 'Time,"{instance=""10.0.0.7:9100"", job=""node""}"\n2026-01-05T09:00:00Z,1\n'), { kind: 'telemetry', defaultService: 'node' });
+    expect(labels.status).toBe('refused');
+    expect(labels.message).toMatch(/is a Prometheus label set, not a metric name; give the panel's queries a legend/);
+    // No time column: one refusal at the header, not one per row.
+    const untimed = await importPath(engine, writeFile(dir, 'untimed.csv', 'when,cpu\n1,2\n3,4\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv' });
+    expect(untimed.status).toBe('refused');
+    expect(untimed.rejected).toHaveLength(0);
+    expect(untimed.message).toMatch(/a wide CSV needs a time column/);
+  });
+
+  it('reads CSV and NDJSON that start with a byte order mark (Excel "CSV UTF-8", ServiceNow)', async () => {
+    const csv = '\uFEFF"number","service","priority","opened_at"\r\n"INC1","api","2","2026-01-05T09:00:00Z"\r\n';
+    expect(await importPath(engine, writeFile(dir, 'snow.csv', csv), { kind: 'incidents', mapping: { number: 'id', priority: 'severity', opened_at: 'started' } })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+    const nd = '\uFEFF{"id":"c1","service":"api","timestamp":"2026-01-05T09:00:00Z"}\r\n{"id":"c2","service":"api","timestamp":"2026-01-05T10:00:00Z"}\r\n';
+    expect(await importPath(engine, writeFile(dir, 'changes.ndjson', nd), { kind: 'changes' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+  });
+
   it('keeps every point, gap and line number of a file far bigger than one hand-over to the writer', async () => {
     // 700 rows × 12 columns = 8400 cells, handed on a few thousand points at a time; row 400 has a
     // bad value past the first hand-over, every 7th cell of column 5 is a gap.

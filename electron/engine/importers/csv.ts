@@ -98,6 +98,8 @@ export function csvReader(input: Readable): RecordReader {
     return n;
   };
   const isEmpty = (record: string[]): boolean => record.length === 1 && record[0] === '';
+  // `sep=,` (or `sep=;`): Excel's hint line, split by the delimiter it names into "sep=" and "".
+  const isSepLine = (record: string[]): boolean => record.length <= 2 && /^sep=.?$/i.test(record[0] ?? '') && (record[1] ?? '') === '';
 
   async function readHeader(): Promise<string[] | null> {
     if (headerRead) return header;
@@ -107,7 +109,8 @@ export function csvReader(input: Readable): RecordReader {
       if (next.done) return null;
       const rows = next.value.rows;
       let i = 0;
-      while (i < rows.length && isEmpty(rows[i]!)) {
+      // Empty lines, and the `sep=,` line Excel-bound exports (Grafana's "Download for Excel") start with.
+      while (i < rows.length && (isEmpty(rows[i]!) || isSepLine(rows[i]!))) {
         line++;
         i++;
       }

@@ -42,7 +42,10 @@ export function detectFormat(fileName: string, head: Buffer, kind?: string): Imp
   if (/"apiVersion":"argoproj\.io\//.test(compact) || /^\{"items":\[\{"metadata"/.test(compact) && /"history":/.test(compact)) return 'argocd';
   const name = fileName.toLowerCase().replace(/\.gz$/, '');
   if (/\.(ndjson|jsonl)$/.test(name) || text[0] === '{') return 'ndjson';
-  if (kind === 'telemetry' && isWideHeader(text.split(/\r?\n/)[0] ?? '')) return 'wide-csv';
+  // The header: the first line, or the second after an Excel `sep=,` hint.
+  const lines = text.split(/\r?\n/);
+  const header = /^sep=.?$/i.test(lines[0]?.trim() ?? '') ? lines[1] : lines[0];
+  if (kind === 'telemetry' && isWideHeader(header ?? '')) return 'wide-csv';
   return 'csv';
 }
 

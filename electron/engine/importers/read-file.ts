@@ -7,6 +7,7 @@ import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
+import { stripBom } from './bom.js';
 import { csvReader } from './csv.js';
 import { lineLimit } from './line-limit.js';
 import { ndjsonReader } from './ndjson.js';
@@ -100,6 +101,12 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     const gunzip = zlib.createGunzip();
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
+  }
+  {
+    const unmarked = stripBom();
+    const from = input;
+    from.on('error', (err) => unmarked.destroy(err));
+    input = from.pipe(unmarked);
   }
   // Line-based formats: a line is a row, and none is megabytes long.
   if (format === 'csv' || format === 'wide-csv' || format === 'ndjson') {

@@ -5,22 +5,37 @@ import type { CanonicalReader, CanonicalRow } from './json-docs.js';
 /** Points handed on at a time (a multiple of the writer's rows per INSERT, like the other readers' batches). */
 const YIELD_POINTS = 4096;
 
+const TIME_COLUMNS = ['time', 'timestamp', 'ts', 'date', 'datetime'];
+
 /**
  * Wide telemetry: a time column and one column per metric (a Grafana panel's CSV export, a
- * spreadsheet). Each cell becomes one point. A column named "service/metric" (or "service:metric")
- * carries its service; other columns belong to --service. Empty cells are gaps, not errors.
+ * spreadsheet). Each cell becomes one point. A column named "service/metric" carries its service;
+ * other columns belong to --service. Empty cells are gaps, not errors. A colon is part of a name,
+ * not a separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
 export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
   const csv = csvReader(input);
+  // Checked with the header, so a file that cannot be read this way is refused once, not per row.
+  const columns = async (): Promise<string[] | null> => {
+    const names = await csv.columns();
+    if (!names) return names;
+    if (!names.some((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()))) {
+      throw new Error(`a wide CSV needs a time column (${TIME_COLUMNS.join(', ')}); the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`);
+    }
+    // Grafana's default legend for a query with no legend format is the label set: `{instance="…", job="node"}`.
+    const labelSet = names.find((c) => /^[\w:]*\{.*=.*\}$/.test(c.trim()));
+    if (labelSet) throw new Error(`column ${JSON.stringify(labelSet)} is a Prometheus label set, not a metric name; give the panel's queries a legend (e.g. {{instance}}) before exporting, or export the query as Prometheus JSON, which keeps the labels`);
+    return names;
+  };
   return {
     canonical: true,
-    columns: csv.columns,
+    columns,
     async *batches() {
-      const columns = (await csv.columns()) ?? [];
-      const timeIndex = columns.findIndex((c) => ['time', 'timestamp', 'ts', 'date', 'datetime'].includes(c.trim().toLowerCase()));
-      const series = columns.map((c, i) => {
+      const names = (await columns()) ?? [];
+      const timeIndex = names.findIndex((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()));
+      const series = names.map((c, i) => {
         if (i === timeIndex) return null;
-        const m = /^(.+?)[/:](.+)$/.exec(c.trim());
+        const m = /^([^/]+)\/(.+)$/.exec(c.trim());
         return m ? { service: m[1]!.trim(), metric: m[2]!.trim() } : { service: options.defaultService, metric: c.trim() };
       });
       for await (const rows of csv.batches()) {
@@ -36,20 +51,16 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
             out.push(row);
             continue;
           }
-          if (timeIndex < 0) {
-            out.push({ line: row.line, error: `a wide CSV needs a time column (time, timestamp, ts, date); columns: ${columns.join(', ')}` });
-            continue;
-          }
           // Cells by position when the CSV reader gives them (it always does): no lookup by name per cell.
           const cells = row.cells;
-          const ts = cells ? cells[timeIndex] : row.values[columns[timeIndex]!];
+          const ts = cells ? cells[timeIndex] : row.values[names[timeIndex]!];
           series.forEach((s, i) => {
             if (!s) return;
-            const cell = cells ? cells[i] : row.values[columns[i]!];
+            const cell = cells ? cells[i] : row.values[names[i]!];
             if (cell === '' || cell === undefined) return;
             // A spreadsheet's trailing empty columns have no name and no cells; a value there has no series.
             if (s.metric === '') return void out.push({ line: row.line, error: `column ${i + 1} has a value (${JSON.stringify(String(cell).slice(0, 20))}) but no name in the header` });
-            if (!s.service) return void out.push({ line: row.line, error: `column "${columns[i]}" names no service (use "service/metric" headers) and no --service was given` });
+            if (!s.service) return void out.push({ line: row.line, error: `column "${names[i]}" names no service (use "service/metric" headers) and no --service was given` });
             out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell } });
           });
         }

@@ -35,10 +35,10 @@ function points(): Array<{ service: string; metric: string; labels: string; ts: 
 }
 
 /** One OTLP export request, serialised by the SDK exactly as its OTLP/HTTP JSON exporter sends it. */
-async function otlpExport(service: string, record: (meter: ReturnType<MeterProvider['getMeter']>) => void): Promise<{ json: string; times: bigint[] }> {
+async function otlpExport(service: string, record: (meter: ReturnType<MeterProvider['getMeter']>) => void, resource: Record<string, string> = {}): Promise<{ json: string; times: bigint[] }> {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': service }), readers: [reader] });
+  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': service, ...resource }), readers: [reader] });
   record(provider.getMeter('shadowbench-test'));
   await reader.forceFlush();
   const json = new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(exporter.getMetrics()[0]!));
@@ -86,6 +86,19 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     const broken = await importPath(engine, writeFile(dir, 'broken.ndjson', [reqs[0]!.json, reqs[1]!.json, reqs[2]!.json.slice(0, 50)].join('\n')), { kind: 'telemetry', format: 'otlp' });
     expect(broken.status).toBe('refused');
     expect(broken.message).toMatch(/ends early or cannot be read: line 3 is not a complete JSON document/);
+  });
+
+  it('keeps each instance of a service its own series (the instance label), so two pods at one time are two points', async () => {
+    // From the SDK: the resource's service.instance.id becomes the `instance` label.
+    const pods = await Promise.all(['pod-a', 'pod-b'].map((pod, i) => otlpExport('checkout', (m) => m.createGauge('cpu_pct').record(0.25 + i / 2), { 'service.instance.id': pod, 'telemetry.sdk.extra': 'not a label' })));
+    expect(await importPath(engine, writeFile(dir, 'pods.ndjson', pods.map((p) => p.json).join('\n')), { kind: 'telemetry', format: 'otlp' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    expect(points().map((p) => [p.labels, p.value])).toEqual([['{"instance":"pod-a"}', 0.25], ['{"instance":"pod-b"}', 0.75]]);
+    // Hand-written, the same time to the nanosecond and only host.name to tell them apart: the second pod's value was dropped as "already present".
+    const resource = (host: string) => ({ attributes: [{ key: 'service.name', value: { stringValue: 'search' } }, { key: 'host.name', value: { stringValue: host } }] });
+    const gauge = (v: number) => [{ metrics: [{ name: 'cpu', gauge: { dataPoints: [{ timeUnixNano: '1710064200000000000', asDouble: v }] } }] }];
+    const doc = { resourceMetrics: [{ resource: resource('h1'), scopeMetrics: gauge(0.91) }, { resource: resource('h2'), scopeMetrics: gauge(0.12) }] };
+    expect(await importPath(engine, writeFile(dir, 'hosts.json', JSON.stringify(doc)), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 2, duplicatesSkipped: 0 });
+    expect(points().filter((p) => p.service === 'search').map((p) => [p.labels, p.value])).toEqual([['{"instance":"h1"}', 0.91], ['{"instance":"h2"}', 0.12]]);
   });
 
   it('leaves samples without a number as gaps: the SDK\'s null for NaN and ±Infinity, proto3\'s "NaN", no recorded value', async () => {

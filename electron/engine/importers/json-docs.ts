@@ -257,7 +257,7 @@ function attributes(list: unknown): Record<string, unknown> {
 /**
  * OTLP/JSON metrics (ExportMetricsServiceRequest): resourceMetrics → scopeMetrics → metrics, gauge
  * and sum data points with `timeUnixNano` and `asDouble` / `asInt`. The resource's service.name is
- * the service; point attributes become labels. One request per line works too.
+ * the service, its instance the `instance` label; point attributes become labels. One request per line works too.
  */
 export function otlpReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
   return canonicalReader(input, /^resourceMetrics\.\d+$/, ({ index, value }) => {
@@ -267,6 +267,12 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
     const resource = attributes(isObject(value.resource) ? value.resource.attributes : undefined);
     const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : options.defaultService;
     if (!service) return [{ line, error: `${at}: the resource has no service.name attribute; give --service` }];
+    // Two pods of one service report the same metric at the same time: without the instance their
+    // points were one series, and the second pod's value was dropped as "already present". As
+    // Prometheus's OTLP receiver does, the instance (service.instance.id, else the host or pod
+    // name) becomes the `instance` label; other resource attributes describe the process, not the series.
+    const instanceOf = ['service.instance.id', 'host.name', 'k8s.pod.name'].map((k) => resource[k]).find((v) => typeof v === 'string' && v !== '');
+    const resourceLabels: Record<string, string> = instanceOf !== undefined ? { instance: String(instanceOf) } : {};
     if (!Array.isArray(value.scopeMetrics)) return [{ line, error: `${at}: no scopeMetrics array` }];
     const rows: CanonicalRow[] = [];
     value.scopeMetrics.forEach((scope: unknown, si: number) => {
@@ -291,12 +297,12 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
           const flags = typeof p.flags === 'number' ? p.flags : 0;
           // The OpenTelemetry JS SDK's JSON serialiser writes NaN and ±Infinity as null (JSON.stringify).
           if (raw === null || (raw === undefined && (flags & OTLP_NO_RECORDED_VALUE) !== 0) || (typeof raw === 'string' && PROTO_NO_NUMBER.has(raw))) {
-            return void rows.push({ line, values: { timestamp, service, metric: m.name }, extra: attributes(p.attributes), gap: raw === undefined ? 'no recorded value' : String(raw) });
+            return void rows.push({ line, values: { timestamp, service, metric: m.name }, extra: { ...resourceLabels, ...attributes(p.attributes) }, gap: raw === undefined ? 'no recorded value' : String(raw) });
           }
           const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
           if (!Number.isFinite(v)) return void rows.push({ line, error: `${pw}: no numeric asDouble or asInt (got ${describe(raw)})` });
           // One object per row, built whole: a spread of a shared prefix doubled a big import's peak memory.
-          rows.push({ line, values: { timestamp, service, metric: m.name, value: v }, extra: attributes(p.attributes) });
+          rows.push({ line, values: { timestamp, service, metric: m.name, value: v }, extra: { ...resourceLabels, ...attributes(p.attributes) } });
         });
       });
     });

@@ -51,7 +51,7 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
     f('service', true, ['service_name', 'app', 'application'], 'the service alerted on'),
     f('timestamp', true, ['ts', 'fired_at', 'time', 'started_at', 'starts_at'], 'when it fired'),
     f('resolved', false, ['resolved_at', 'resolved_ts', 'ended_at', 'ends_at'], 'when it cleared'),
-    f('name', false, ['alertname', 'alert', 'rule'], 'alert rule name'),
+    f('name', false, ['alertname', 'alert_name', 'alert', 'rule'], 'alert rule name'),
     f('metric', false, ['metric_name'], 'metric the rule watches'),
     f('severity', false, ['sev', 'priority'], '1 = most severe'),
   ],
@@ -78,7 +78,8 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
 };
 
 export function normaliseHeader(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_-]+/g, '_');
+  // camelCase too (Alertmanager's startsAt, Argo CD's deployedAt): a word boundary like a space.
+  return name.trim().replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[\s_-]+/g, '_');
 }
 
 export interface ColumnMapping {

@@ -96,6 +96,9 @@ function number(fields: Record<string, unknown>, name: string, required: boolean
   return value;
 }
 
+/** Severity words as alerting rules use them, on the 1 = most severe scale. */
+const SEVERITY_WORDS: Record<string, number> = { critical: 1, page: 1, error: 2, major: 2, warning: 3, warn: 3, minor: 3, info: 4, informational: 4, none: 5 };
+
 function severity(fields: Record<string, unknown>, name: string, required: boolean): number | null {
   const raw = fields[name];
   // "SEV2", "P1", "sev-3" are how incident tools spell it.
@@ -103,6 +106,9 @@ function severity(fields: Record<string, unknown>, name: string, required: boole
   // ServiceNow writes "1 - Critical"; PagerDuty has two urgencies, high (pages) and low.
   if (typeof raw === 'string' && /^\s*\d\s*-\s*\S/.test(raw)) return Number(raw.trim()[0]);
   if (typeof raw === 'string' && /^\s*(high|low)\s*$/i.test(raw)) return raw.trim().toLowerCase() === 'high' ? 1 : 3;
+  // Alertmanager and most alerting rules label severity in words.
+  const word = typeof raw === 'string' ? SEVERITY_WORDS[raw.trim().toLowerCase()] : undefined;
+  if (word !== undefined) return word;
   const value = number(fields, name, required);
   if (value === null) return null;
   if (!Number.isInteger(value) || value < 0 || value > 9) throw new RowError(`${name} ${value} must be a whole number from 0 to 9`);
@@ -126,6 +132,11 @@ function time(fields: Record<string, unknown>, name: string, required: boolean, 
     return null;
   }
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new RowError(`${name} must be a timestamp, got ${describe(raw)}`);
+  // Go's zero time is how Alertmanager (and other Go tools) write "not set", e.g. a firing alert's endsAt.
+  if (typeof raw === 'string' && /^0001-01-01T00:00:00(\.0+)?Z$/.test(raw.trim())) {
+    if (required) throw new RowError(`${name} is 0001-01-01T00:00:00Z, Go's "not set"`);
+    return null;
+  }
   // A number (JSON formats) needs no text round trip: a million samples, a million strings saved.
   const parsed = typeof raw === 'number' && Number.isFinite(raw) ? timestampFromNumber(raw, options) : parseTimestamp(String(raw), options);
   if (!parsed.ok) throw new RowError(`${name}: ${parsed.reason}`);

@@ -290,6 +290,18 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(untimed.message).toMatch(/a wide CSV needs a time column/);
   });
 
+  it('reads Alertmanager-shaped alerts: camelCase fields, severity words, Go\'s zero time for a firing alert\'s end', async () => {
+    const nd = [
+      '{"fingerprint":"a1","alertName":"HighErrorRate","service":"checkout","severity":"critical","startsAt":"2024-03-10T09:45:12.123Z","endsAt":"2024-03-10T10:10:00Z"}',
+      '{"fingerprint":"a2","alertName":"DiskFilling","service":"db","severity":"warning","startsAt":"2024-03-11T13:00:00+01:00","endsAt":"0001-01-01T00:00:00Z"}',
+    ].join('\n');
+    expect(await importPath(engine, writeFile(dir, 'am.ndjson', nd), { kind: 'alerts' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const db = new Database(workspace, { readonly: true });
+    const rows = db.prepare('SELECT external_id, name, severity, ts, resolved_ts FROM alerts ORDER BY ts').raw().all();
+    db.close();
+    expect(rows).toEqual([['a1', 'HighErrorRate', 1, Date.UTC(2024, 2, 10, 9, 45, 12, 123), Date.UTC(2024, 2, 10, 10, 10)], ['a2', 'DiskFilling', 3, Date.UTC(2024, 2, 11, 12), null]]);
+  });
+
   it('reads CSV and NDJSON that start with a byte order mark (Excel "CSV UTF-8", ServiceNow)', async () => {
     const csv = '\uFEFF"number","service","priority","opened_at"\r\n"INC1","api","2","2026-01-05T09:00:00Z"\r\n';
     expect(await importPath(engine, writeFile(dir, 'snow.csv', csv), { kind: 'incidents', mapping: { number: 'id', priority: 'severity', opened_at: 'started' } })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
@@ -467,6 +479,9 @@ describe('incident exports from PagerDuty and ServiceNow-like tools', () => {
     const snow = 'number,short_description,cmdb_ci,priority,opened_at,sys_created_on,resolved_at\nINC0010001,DB failover,ledger,1 - Critical,2026-01-07 08:00:00,2026-01-07 08:05:00,2026-01-07 09:00:00\n';
     const refused = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents' });
     expect(refused.message).toMatch(/no column for required field service/);
+    // The refusal still says what the header maps to on its own: the wizard shows it, so the
+    // mapping a user sees is the one the import will use (it showed none while these applied).
+    expect(refused.mapping).toEqual({ number: 'id', priority: 'severity', opened_at: 'started', resolved_at: 'resolved' });
     const mapped = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents', mapping: { cmdb_ci: 'service', sys_created_on: 'detected', short_description: 'title' }, timeZone: 'UTC' });
     expect(mapped.status).toBe('imported');
     const ledger = (await engine.call('incidents.page', { order: 'asc' })).rows.find((i) => i.service === 'ledger')!;

@@ -13,6 +13,12 @@ describe('mapColumns', () => {
     expect(m.missing).toEqual([]);
   });
 
+  it('maps camelCase headers as it maps snake_case ones (startsAt, deployedAt)', () => {
+    const m = mapColumns('alerts', ['fingerprint', 'alertName', 'startsAt', 'endsAt'], {});
+    if ('error' in m) throw new Error(m.error);
+    expect(Object.fromEntries(m.toField)).toEqual({ fingerprint: 'id', alertName: 'name', startsAt: 'timestamp', endsAt: 'resolved' });
+  });
+
   it('lets an explicit mapping win and ignore columns', () => {
     const m = mapColumns('changes', ['', '_id', 'date', 'bug', '__', 'la'], { _id: 'id', date: 'timestamp', bug: 'outcome', __: 'ignore' });
     if ('error' in m) throw new Error(m.error);
@@ -64,6 +70,16 @@ describe('normaliseRow', () => {
       const r = normaliseRow('incidents', { id: 'i', service: 's', severity: raw, started: '1700000000' }, {}, { time });
       expect(r.ok && r.row.kind === 'incidents' && r.row.severity).toBe(sev);
     }
+  });
+
+  it('reads alerting rules\' severity words, and Go\'s zero time as "not resolved" (Alertmanager\'s endsAt while firing)', () => {
+    for (const [raw, sev] of [['critical', 1], ['warning', 3], ['info', 4], ['Error', 2]] as const) {
+      const r = normaliseRow('alerts', { service: 's', timestamp: '1700000000', severity: raw }, {}, { time });
+      expect(r.ok && r.row.kind === 'alerts' && r.row.severity).toBe(sev);
+    }
+    const firing = normaliseRow('alerts', { service: 's', timestamp: '2024-03-11T13:00:00+01:00', resolved: '0001-01-01T00:00:00Z' }, {}, { time });
+    expect(firing.ok && firing.row.kind === 'alerts' && firing.row.resolvedTs).toBeNull();
+    expect(normaliseRow('alerts', { service: 's', timestamp: '0001-01-01T00:00:00Z' }, {}, { time })).toEqual({ ok: false, reason: 'timestamp is 0001-01-01T00:00:00Z, Go\'s "not set"' });
   });
 
   it('refuses an incident resolved before it started', () => {

@@ -161,12 +161,14 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       columns = columns.filter((c) => !drop.has(c));
       const mapped = mapColumns(request.kind, columns, request.mapping);
       if ('error' in mapped) return refuse(`${request.fileName}: ${mapped.error}`);
+      // Known before any refusal: the wizard shows the columns it would map on its own, so what
+      // it shows is what an import with the user's few changes would use.
+      report.mapping = Object.fromEntries(mapped.toField);
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
         return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).`);
       }
       fixedMapping = mapped;
-      report.mapping = Object.fromEntries(mapped.toField);
       // Cells by index, as the CSV reader hands them over (a repeated header name: its last column, as in `values`).
       fixedCells = { fields: [...mapped.toField].map(([column, field]) => [report.columns.lastIndexOf(column), field]), extra: mapped.extra.map((column) => [report.columns.lastIndexOf(column), column]) };
     }

@@ -203,8 +203,12 @@ function ImportPanel() {
   const columns = check?.columns ?? [];
   const fieldColumn = (field: string): string => Object.entries(mapping).find(([, f]) => f === field)?.[0] ?? '';
   const setField = (field: string, column: string): void => {
+    const previous = fieldColumn(field);
     const next = Object.fromEntries(Object.entries(mapping).filter(([c, f]) => f !== field && c !== column));
     if (column) next[column] = field;
+    // "None" must stay none: a column merely left out would be matched to the field again by its
+    // header on the way in, so the one that was mapped is set aside explicitly.
+    else if (previous) next[previous] = 'ignore';
     setMapping(next);
   };
   const structured = check ? STRUCTURED.includes(check.format) : false;

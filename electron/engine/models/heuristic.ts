@@ -28,7 +28,9 @@ function rules(row: readonly number[]): number[] {
 }
 
 export function scoreHeuristic(row: readonly number[]): number {
-  return Math.min(0.95, BASE + rules(row).reduce((a, b) => a + b, 0));
+  // Rounded to the rules' own precision: summed in floating point, one risk came out as 0.4 for
+  // some changes and 0.39999999999999997 for others, so a 0.4 threshold held back only some of them.
+  return Math.min(0.95, Math.round((BASE + rules(row).reduce((a, b) => a + b, 0)) * 1e6) / 1e6);
 }
 
 export function explainHeuristic(model: HeuristicModel, row: readonly number[], reference: readonly number[]): { feature: string; value: number; contribution: number }[] {

@@ -121,6 +121,23 @@ describe('the model registry', () => {
   });
 });
 
+describe('training a built-in', () => {
+  it('refuses a feature that is the outcome under another name (JIT data imported without ignoring its `__` copy of the label)', async () => {
+    const fresh = await freshEngine();
+    const rows = Array.from({ length: 200 }, (_, i) => {
+      const bug = (i * 7) % 10 < 3 ? 1 : 0;
+      return `c${i},svc,${T0 + i * 3_600_000},${(i * 13) % 50 + 10 * bug},${bug},${bug}`;
+    });
+    await importPath(fresh.engine, writeFile(fresh.dir, 'jit.csv', `id,service,timestamp,la,__,outcome\n${rows.join('\n')}\n`), { kind: 'changes', timeUnit: 'ms' });
+    await expect(fresh.engine.call('models.train', { name: 'lr', features: ['la', '__'] })).rejects.toThrow(
+      /^Cannot train lr: __ separates the outcome perfectly on the \d+ training changes \(every failure is above 0, no other change is\): it is the outcome under another name or recorded after the fact\. Leave it out: name the features to train on \(e\.g\. la\), or ignore its column at import \(--map __=ignore\)$/,
+    );
+    // Without it, the same data trains.
+    expect(await fresh.engine.call('models.train', { name: 'lr', features: ['la'] })).toMatchObject({ name: 'lr', version: 1 });
+    fresh.engine.close();
+  });
+});
+
 describe('change-risk shadow runs', () => {
   it('refuse at registration a model that fails on the trial rows', async () => {
     const r = await add(modelFile('flaky.onnx', partlyNanModel(1)), { name: 'flaky', input: 'features', features: ['size'], output: 'risk' });

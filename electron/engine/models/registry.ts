@@ -317,6 +317,29 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest });
 }
 
+/**
+ * A feature that puts every failure on one side of a cut and every other change on the other is
+ * not a signal but the outcome itself under another name, or something recorded after the fact
+ * (JIT data's `__` column is its label again). A model trained on it scores AUC 1.000 and would be
+ * useless before a deploy; refused by name, with how to leave it out.
+ */
+function refuseLabelCopies(name: string, features: readonly string[], rows: readonly number[][], labels: readonly number[]): void {
+  const positives = labels.filter((l) => l === 1).length;
+  // With a handful of failures a perfect split can be chance; then it is left to the scorecard.
+  if (positives < 5 || labels.length - positives < 5) return;
+  features.forEach((feature, j) => {
+    let posMin = Infinity, posMax = -Infinity, negMin = Infinity, negMax = -Infinity;
+    rows.forEach((r, i) => {
+      const v = r[j]!;
+      if (labels[i] === 1) { posMin = Math.min(posMin, v); posMax = Math.max(posMax, v); } else { negMin = Math.min(negMin, v); negMax = Math.max(negMax, v); }
+    });
+    if (posMin > negMax || posMax < negMin) {
+      const [side, cut] = posMin > negMax ? ['above', negMax] : ['below', negMin];
+      throw new EngineFailure('input_error', `Cannot train ${name}: ${feature} separates the outcome perfectly on the ${labels.length} training changes (every failure is ${side} ${cut}, no other change is): it is the outcome under another name or recorded after the fact. Leave it out: name the features to train on${features.length > 1 ? ` (e.g. ${features.filter((f) => f !== feature).slice(0, 4).join(', ')}${features.length > 5 ? ', …' : ''})` : ''}, or ignore its column at import (--map ${feature}=ignore)`);
+    }
+  });
+}
+
 /** Trains (or, for the heuristic, configures) a built-in on changes before the cutoff. */
 export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   const catalog = featureCatalog(db);
@@ -345,6 +368,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
     const human = options.useFeedback ? feedbackLabels(db) : new Map<number, 0 | 1>();
     const labels = train.map((c) => human.get(c.id) ?? outcomes.get(c.id)!.label);
     feedbackUsed = train.filter((c) => human.has(c.id)).length;
+    refuseLabelCopies(options.name, features, rows, labels);
     let model: LogisticModel;
     try {
       model = trainLogistic(features, rows, labels, { C: options.C, log1p: options.kind === 'single-feature' ? false : options.log1p });

@@ -246,6 +246,25 @@ describe('deploys from GitHub and Argo CD', () => {
       ['payments#1', 'payments', '2026-01-04T10:00:00.000Z'], ['payments#2', 'payments', '2026-01-05T10:00:00.000Z'],
     ]);
   });
+
+  it('reads what the argocd CLI prints (no apiVersion; `app list` is a bare array) and multi-source applications', async () => {
+    // `argocd app get -o json`: an Application without apiVersion and kind, recognised by its shape.
+    const cli = { metadata: { name: 'search', namespace: 'argocd' }, spec: {}, status: { history: [
+      { id: 3, revisions: ['1.2.3', '9e8d7c'], sources: [{ repoURL: 'https://charts.example.com' }, { repoURL: 'https://git.example.com/values.git' }], deployedAt: '2026-01-06T10:00:00Z', initiatedBy: { username: 'ana' } },
+    ] } };
+    expect(detectFormat('app.json', Buffer.from(JSON.stringify(cli, null, 2)))).toBe('argocd');
+    expect(await importPath(engine, writeFile(dir, 'search.json', JSON.stringify(cli, null, 2)), { kind: 'changes' })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+    const stored = (await engine.call('changes.page', { order: 'asc' })).rows[0]!;
+    expect([stored.externalId, stored.version, stored.description]).toEqual(['search#3', '1.2.3,9e8d7c', 'https://charts.example.com, https://git.example.com/values.git']);
+    expect(stored.author).toMatch(/^person-[0-9a-f]{10}$/); // initiatedBy.username, pseudonymised like every author
+    // `argocd app list -o json`: a bare array of them.
+    const list = [{ ...cli, metadata: { name: 'cart' } }, { ...cli, metadata: { name: 'auth' } }];
+    expect(detectFormat('apps.json', Buffer.from(JSON.stringify(list)))).toBe('argocd');
+    expect((await importPath(engine, writeFile(dir, 'apps.json', JSON.stringify(list)), { kind: 'changes' })).rowsAccepted).toBe(2);
+    // Nothing of the expected shape: refused, not "0 rows imported".
+    const empty = await importPath(engine, writeFile(dir, 'none.json', JSON.stringify([{ metadata: { name: 'x' }, spec: {} }])), { kind: 'changes', format: 'argocd' });
+    expect([empty.status, empty.message]).toEqual(['refused', expect.stringMatching(/^none\.json: no Argo CD application history found/)]);
+  });
 });
 
 describe('wide telemetry CSV (one column per metric)', () => {

@@ -40,6 +40,8 @@ export function detectFormat(fileName: string, head: Buffer, kind?: string): Imp
   if (/^\{"resourceMetrics"/.test(compact)) return 'otlp';
   if (/^\[\{"url":"https:\/\/api\.github\.com\/repos\/[^"]+\/deployments\//.test(compact) || (/^\[\{/.test(compact) && /"sha":/.test(compact) && /"environment":/.test(compact))) return 'github-deployments';
   if (/"apiVersion":"argoproj\.io\//.test(compact) || /^\{"items":\[\{"metadata"/.test(compact) && /"history":/.test(compact)) return 'argocd';
+  // `argocd app get -o json` (one Application) and `argocd app list -o json` (an array) carry no apiVersion.
+  if (/^\[?\{"metadata":\{/.test(compact) && (/"history":/.test(compact) || /argoproj|"namespace":"argocd"/.test(compact))) return 'argocd';
   const name = fileName.toLowerCase().replace(/\.gz$/, '');
   if (/\.(ndjson|jsonl)$/.test(name) || text[0] === '{') return 'ndjson';
   // The header: the first line, or the second after an Excel `sep=,` hint.

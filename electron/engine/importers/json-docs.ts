@@ -349,7 +349,8 @@ export function githubDeploymentsReader(input: Readable, options: { defaultServi
  * The service is the application's name.
  */
 export function argoHistoryReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
-  return canonicalReader(input, /^(items\.\d+|metadata|status)$/, (() => {
+  // One Application (kubectl or `argocd app get -o json`), a List of them (`items`), or a bare array (`argocd app list -o json`).
+  return canonicalReader(input, /^(items\.\d+|\d+|metadata|status)$/, (() => {
     let name: string | undefined;
     return ({ index, value }: Item): CanonicalRow[] => {
       const line = index + 1;
@@ -365,8 +366,13 @@ export function argoHistoryReader(input: Readable, options: { defaultService?: s
         if (!service) return [{ line, error: 'an Argo CD application needs metadata.name (or give --service)' }];
         return history.map((h: unknown, i: number): CanonicalRow => {
           const at = `history[${i}]`;
-          if (!isObject(h) || typeof h.deployedAt !== 'string' || h.revision === undefined) return { line, error: `${at}: an entry has deployedAt and revision` };
-          return { line, values: { id: `${service}#${String(h.id ?? i)}`, service, timestamp: h.deployStartedAt ?? h.deployedAt, kind: 'deploy', version: String(h.revision), description: isObject(h.source) && typeof h.source.repoURL === 'string' ? h.source.repoURL : '' } };
+          // A multi-source application records `revisions` and `sources`, one per source.
+          const revision = h && isObject(h) ? (h.revision ?? (Array.isArray(h.revisions) && h.revisions.length > 0 ? h.revisions.join(',') : undefined)) : undefined;
+          if (!isObject(h) || typeof h.deployedAt !== 'string' || revision === undefined) return { line, error: `${at}: an entry has deployedAt and revision (or revisions)` };
+          const repos = isObject(h.source) && typeof h.source.repoURL === 'string' ? [h.source.repoURL]
+            : Array.isArray(h.sources) ? h.sources.flatMap((x: unknown) => (isObject(x) && typeof x.repoURL === 'string' ? [x.repoURL] : [])) : [];
+          const author = isObject(h.initiatedBy) && typeof h.initiatedBy.username === 'string' ? h.initiatedBy.username : undefined;
+          return { line, values: { id: `${service}#${String(h.id ?? i)}`, service, timestamp: h.deployStartedAt ?? h.deployedAt, kind: 'deploy', version: String(revision), description: repos.join(', '), ...(author ? { author } : {}) } };
         });
       }
       return [];

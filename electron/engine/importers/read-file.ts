@@ -63,6 +63,12 @@ export type ReadOutcome = { refused: string; report: ReadReport } | { refused: n
 
 /** Rows per batch handed to the sink: a multiple of the writer's rows per INSERT. */
 export const BATCH = 4096;
+
+/** Formats in which an export with nothing to read is not "nothing happened" but the wrong file. */
+const EMPTY_MEANS_WRONG: Partial<Record<ImportFormat, string>> = {
+  argocd: 'no Argo CD application history found (an Application, a list of them, or `kubectl get applications -o json`, each with status.history)',
+  'github-deployments': 'no GitHub deployments found (the array `GET /repos/{owner}/{repo}/deployments` returns)',
+};
 /** The longest line a CSV row may take (fields are capped at 4096 characters, so 4 MiB is ~1000 full ones). */
 export const CSV_MAX_LINE = 4 * 2 ** 20;
 /** NDJSON records nest (an OTLP request per line can be large), so more room. */
@@ -320,6 +326,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       streamError = readError(err);
     }
     if (streamError !== null) reject({ line: lastLine + 1, reason: `the file ends early or cannot be read: ${streamError}` });
+    // A deploy export in which nothing had the expected shape is the wrong file or another shape of
+    // it (an `argocd app list` once imported as 0 rows, "done"): said, not reported as success.
+    if (report.rowsRead === 0 && report.rowsRejected === 0 && EMPTY_MEANS_WRONG[format]) return refuse(`${request.fileName}: ${EMPTY_MEANS_WRONG[format]}`);
     if (batch.length > 0) await push();
     if (report.columns.length === 0) report.columns = [...seenColumns];
     report.redactions = { ...scrubber.counts };

@@ -204,6 +204,24 @@ describe('deploys from GitHub and Argo CD', () => {
     expect(broken.message).toMatch(/\[0\]: a GitHub deployment has "created_at"; this one does not/);
   });
 
+  it('reads a deployment\'s outcome from its latest status, and names a statuses export for what it is', async () => {
+    const deployment = (id: number, statuses: Array<{ state: string; created_at: string }>) => ({
+      url: `https://api.github.com/repos/acme/checkout/deployments/${id}`, id, sha: `abc${id}`, ref: 'main', environment: 'production', created_at: '2026-01-05T09:00:00Z',
+      repository_url: 'https://api.github.com/repos/acme/checkout', statuses_url: `https://api.github.com/repos/acme/checkout/deployments/${id}/statuses`, statuses,
+    });
+    // Statuses come newest first from the API; the latest by time decides, whatever the order.
+    const list = [
+      deployment(1, [{ state: 'success', created_at: '2026-01-05T09:05:00Z' }, { state: 'in_progress', created_at: '2026-01-05T09:01:00Z' }]),
+      deployment(2, [{ state: 'in_progress', created_at: '2026-01-05T09:01:00Z' }, { state: 'failure', created_at: '2026-01-05T09:07:00Z' }]),
+    ];
+    expect((await importPath(engine, writeFile(dir, 'deps.json', JSON.stringify(list)), { kind: 'changes' })).rowsAccepted).toBe(2);
+    expect((await engine.call('changes.page', { order: 'asc' })).rows.map((c) => [c.externalId, c.rolledBack])).toEqual([['1', false], ['2', true]]);
+    const statuses = [{ url: 'https://api.github.com/repos/acme/checkout/deployments/2/statuses/9', id: 9, state: 'failure', created_at: '2026-01-05T09:07:00Z', deployment_url: 'https://api.github.com/repos/acme/checkout/deployments/2' }];
+    const refused = await importPath(engine, writeFile(dir, 'statuses.json', JSON.stringify(statuses)), { kind: 'changes' });
+    expect(refused.status).toBe('refused');
+    expect(refused.rejected[0]!.reason).toMatch(/^\[0\]: this is a deployment-statuses export \(https:\/\/api\.github\.com\/repos\/acme\/checkout\/deployments\/2\/statuses\), which holds no deploys/);
+  });
+
   it('keeps one environment of GitHub deployments when asked, and says when several went into one service', async () => {
     // One repository deployed to staging and production: two different kinds of event.
     const mixed = [

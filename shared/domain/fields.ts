@@ -38,7 +38,7 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
   incidents: [
     f('id', true, ['incident_id', 'external_id', 'number', 'incident_number'], 'unique id of the incident'),
     f('service', true, ['service_name', 'app', 'application', 'affected_service'], 'the service affected'),
-    f('severity', true, ['sev', 'priority', 'urgency'], '1 = most severe'),
+    f('severity', true, ['sev', 'priority', 'urgency'], '1 = most severe'), // priority before urgency: PagerDuty's P1–P5 is the severity; urgency is only high/low
     f('started', true, ['started_at', 'started_ts', 'start', 'start_time', 'opened_at', 'created_on'], 'when impact began'),
     f('detected', false, ['detected_at', 'detected_ts', 'acknowledged_at', 'created_at'], 'when humans noticed'),
     f('mitigated', false, ['mitigated_at', 'mitigated_ts'], 'when impact stopped'),
@@ -107,16 +107,25 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
     else toField.set(column, field);
   }
   const taken = new Set(toField.values());
-  for (const column of columns) {
-    if (toField.has(column) || ignored.includes(column)) continue;
-    if (column.trim() === '') {
-      ignored.push(column); // an unnamed index column, as pandas writes
-      continue;
+  for (const column of columns) if (column.trim() === '' && !ignored.includes(column)) ignored.push(column); // an unnamed index column, as pandas writes
+  // Field by field, the column that names it best: its own name first, then its synonyms in
+  // order. PagerDuty exports both urgency and priority; the column order once decided which
+  // became the severity, and urgency (high/low) came first.
+  for (const spec of specs) {
+    if (taken.has(spec.name)) continue;
+    const names = spec.synonyms.map(normaliseHeader);
+    let best: string | null = null;
+    let rank = Infinity;
+    for (const column of columns) {
+      if (toField.has(column) || ignored.includes(column)) continue;
+      const r = names.indexOf(normaliseHeader(column));
+      if (r >= 0 && r < rank) {
+        best = column;
+        rank = r;
+      }
     }
-    const key = normaliseHeader(column);
-    const spec = specs.find((s) => !taken.has(s.name) && s.synonyms.some((syn) => normaliseHeader(syn) === key));
-    if (spec) {
-      toField.set(column, spec.name);
+    if (best !== null) {
+      toField.set(best, spec.name);
       taken.add(spec.name);
     }
   }

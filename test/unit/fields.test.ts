@@ -13,6 +13,15 @@ describe('mapColumns', () => {
     expect(m.missing).toEqual([]);
   });
 
+  it('takes the column that names a field best, not the first that could (PagerDuty\'s urgency comes before its priority)', () => {
+    const m = mapColumns('incidents', ['id', 'service_name', 'urgency', 'priority', 'created_on'], {});
+    if ('error' in m) throw new Error(m.error);
+    expect(m.toField.get('priority')).toBe('severity');
+    expect(m.extra).toContain('urgency');
+    const alone = mapColumns('incidents', ['id', 'service_name', 'urgency', 'created_on'], {});
+    expect('error' in alone ? null : alone.toField.get('urgency')).toBe('severity');
+  });
+
   it('maps camelCase headers as it maps snake_case ones (startsAt, deployedAt)', () => {
     const m = mapColumns('alerts', ['fingerprint', 'alertName', 'startsAt', 'endsAt'], {});
     if ('error' in m) throw new Error(m.error);

@@ -1,5 +1,5 @@
 import type { RecordKind } from '../contract/records.js';
-import { parseTimestamp, timestampFromNumber, type TimeOptions } from './time.js';
+import { ambiguousWallTime, parseTimestamp, timestampFromNumber, type TimeOptions } from './time.js';
 
 /**
  * Turning one mapped input row into a typed record, or a reason it cannot be one. Pure, so the
@@ -158,8 +158,13 @@ function short(value: string): string {
   return value.length > 30 ? `${value.slice(0, 30)}…` : value;
 }
 
-function orderCheck(earlier: number | null, later: number | null, a: string, b: string): void {
-  if (earlier !== null && later !== null && later < earlier) throw new RowError(`${b} is before ${a}`);
+function orderCheck(earlier: number | null, later: number | null, a: string, b: string, zone?: string): void {
+  if (earlier === null || later === null || later >= earlier) return;
+  // Local times in the hour clocks go back happen twice and are read as the later: say so, since
+  // "resolved before started" is otherwise a mystery for a 40-minute incident across the change.
+  const twin = zone ? [[a, earlier] as const, [b, later] as const].find(([, t]) => ambiguousWallTime(zone, t)) : undefined;
+  if (twin) throw new RowError(`${b} is before ${a}; ${twin[0]} is a local time that happens twice in ${zone} as daylight saving time ends. Give these times with their offset (e.g. 01:30-07:00) to say which`);
+  throw new RowError(`${b} is before ${a}`);
 }
 
 /**
@@ -251,8 +256,8 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       const detectedTs = time(fields, 'detected', false, options.time);
       const mitigatedTs = time(fields, 'mitigated', false, options.time);
       const resolvedTs = time(fields, 'resolved', false, options.time);
-      orderCheck(startedTs, resolvedTs, 'started', 'resolved');
-      orderCheck(startedTs, mitigatedTs, 'started', 'mitigated');
+      orderCheck(startedTs, resolvedTs, 'started', 'resolved', options.time.timeZone);
+      orderCheck(startedTs, mitigatedTs, 'started', 'mitigated', options.time.timeZone);
       return {
         kind, externalId: text(fields, 'id', true), service: service(fields, options), severity: severity(fields, 'severity', true)!,
         startedTs, detectedTs, mitigatedTs, resolvedTs, causeChangeId: text(fields, 'cause_change_id', false), title: text(fields, 'title', false),
@@ -263,7 +268,7 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       const ts = time(fields, 'timestamp', true, options.time)!;
       const name = text(fields, 'name', false);
       const resolvedTs = time(fields, 'resolved', false, options.time);
-      orderCheck(ts, resolvedTs, 'timestamp', 'resolved');
+      orderCheck(ts, resolvedTs, 'timestamp', 'resolved', options.time.timeZone);
       return {
         kind, externalId: text(fields, 'id', false) ?? `${svc}/${name ?? 'alert'}/${ts}`, service: svc, ts, resolvedTs, name,
         metric: text(fields, 'metric', false), severity: severity(fields, 'severity', false),

@@ -92,6 +92,32 @@ export function zoneOffsetAt(zone: string, local: number): number | null {
   return offset;
 }
 
+/**
+ * Whether the instant `t`, read from a wall time in `zone`, has a twin: the same wall time an
+ * hour (or the shift) earlier or later, across clocks going back. Where reading such a time one
+ * way makes a row inconsistent, the error says so.
+ */
+export function ambiguousWallTime(zone: string, t: number): boolean {
+  if (offsetMinutes(zone) !== null || !isNamedZone(zone)) return false;
+  const now = offsetAtInstant(zone, t);
+  // A twin `shift` earlier, still on the earlier offset; or `shift` later, already on the later one.
+  const before = offsetAtInstant(zone, t - 3 * 3_600_000);
+  if (before > now && offsetAtInstant(zone, t - (before - now)) === before) return true;
+  const after = offsetAtInstant(zone, t + 3 * 3_600_000);
+  return now > after && offsetAtInstant(zone, t + (now - after)) === after;
+}
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A named zone's UTC offset (ms) at an instant, from Intl ("GMT-07:00"). */
+function offsetAtInstant(zone: string, t: number): number {
+  let format = offsetFormats.get(zone);
+  if (!format) offsetFormats.set(zone, (format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })));
+  const name = format.formatToParts(new Date(t)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 0;
+}
+
 // Long telemetry repeats one timestamp for every series at that step: remember the last answer.
 let lastText = '';
 let lastOptions: TimeOptions | null = null;

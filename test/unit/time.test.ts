@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { detectUnit, isTimeZone, parseTimestamp, timeFormatProblem } from '../../shared/domain/time.js';
+import { ambiguousWallTime, detectUnit, isTimeZone, parseTimestamp, timeFormatProblem } from '../../shared/domain/time.js';
+import { normaliseRow } from '../../shared/domain/normalize.js';
 
 const auto = { unit: 'auto' as const };
 
@@ -175,5 +176,21 @@ describe('parseTimestamp', () => {
       expect(timeFormatProblem('dd.MM.yyyy HH:mm')).toBeNull();
       expect(timeFormatProblem('DD.MM.YYYY')).toMatch(/Use `dd` instead of `DD`|Use `yyyy` instead of `YYYY`/);
     });
+  });
+});
+
+describe('wall times that happen twice', () => {
+  it('are recognised in the hour clocks go back, and named when they make a row inconsistent', () => {
+    const zone = 'America/Los_Angeles';
+    // 2024-11-03 01:30 happens at 08:30Z (PDT) and again at 09:30Z (PST).
+    expect(ambiguousWallTime(zone, Date.UTC(2024, 10, 3, 9, 30))).toBe(true);
+    expect(ambiguousWallTime(zone, Date.UTC(2024, 10, 3, 8, 30))).toBe(true); // its twin
+    expect(ambiguousWallTime(zone, Date.UTC(2024, 10, 3, 7, 30))).toBe(false); // 00:30 PDT happens once
+    expect(ambiguousWallTime(zone, Date.UTC(2024, 10, 3, 12, 0))).toBe(false);
+    expect(ambiguousWallTime('+02:00', Date.UTC(2024, 10, 3, 9, 30))).toBe(false);
+    const row = normaliseRow('incidents', { id: 'i', service: 's', severity: '2', started: '2024-11-03T01:30:00', resolved: '2024-11-03T01:10:00' }, {}, { time: { unit: 'auto', timeZone: zone } });
+    expect(row).toEqual({ ok: false, reason: 'resolved is before started; started is a local time that happens twice in America/Los_Angeles as daylight saving time ends. Give these times with their offset (e.g. 01:30-07:00) to say which' });
+    // Elsewhere the plain message stands.
+    expect(normaliseRow('incidents', { id: 'i', service: 's', severity: '2', started: '2024-11-05T01:30:00', resolved: '2024-11-05T01:10:00' }, {}, { time: { unit: 'auto', timeZone: zone } })).toEqual({ ok: false, reason: 'resolved is before started' });
   });
 });

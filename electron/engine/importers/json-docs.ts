@@ -272,7 +272,12 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
     // Prometheus's OTLP receiver does, the instance (service.instance.id, else the host or pod
     // name) becomes the `instance` label; other resource attributes describe the process, not the series.
     const instanceOf = ['service.instance.id', 'host.name', 'k8s.pod.name'].map((k) => resource[k]).find((v) => typeof v === 'string' && v !== '');
-    const resourceLabels: Record<string, string> = instanceOf !== undefined ? { instance: String(instanceOf) } : {};
+    const instance = instanceOf !== undefined ? String(instanceOf) : null;
+    // Only where there is an instance: a copy of every point's labels costs a big import memory.
+    const labelsOf = (point: Record<string, unknown>): Record<string, unknown> => {
+      const own = attributes(point.attributes);
+      return instance === null || 'instance' in own ? own : { instance, ...own };
+    };
     if (!Array.isArray(value.scopeMetrics)) return [{ line, error: `${at}: no scopeMetrics array` }];
     const rows: CanonicalRow[] = [];
     value.scopeMetrics.forEach((scope: unknown, si: number) => {
@@ -297,12 +302,12 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
           const flags = typeof p.flags === 'number' ? p.flags : 0;
           // The OpenTelemetry JS SDK's JSON serialiser writes NaN and ±Infinity as null (JSON.stringify).
           if (raw === null || (raw === undefined && (flags & OTLP_NO_RECORDED_VALUE) !== 0) || (typeof raw === 'string' && PROTO_NO_NUMBER.has(raw))) {
-            return void rows.push({ line, values: { timestamp, service, metric: m.name }, extra: { ...resourceLabels, ...attributes(p.attributes) }, gap: raw === undefined ? 'no recorded value' : String(raw) });
+            return void rows.push({ line, values: { timestamp, service, metric: m.name }, extra: labelsOf(p), gap: raw === undefined ? 'no recorded value' : String(raw) });
           }
           const v = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
           if (!Number.isFinite(v)) return void rows.push({ line, error: `${pw}: no numeric asDouble or asInt (got ${describe(raw)})` });
           // One object per row, built whole: a spread of a shared prefix doubled a big import's peak memory.
-          rows.push({ line, values: { timestamp, service, metric: m.name, value: v }, extra: { ...resourceLabels, ...attributes(p.attributes) } });
+          rows.push({ line, values: { timestamp, service, metric: m.name, value: v }, extra: labelsOf(p) });
         });
       });
     });

@@ -133,7 +133,8 @@ function time(fields: Record<string, unknown>, name: string, required: boolean, 
   }
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new RowError(`${name} must be a timestamp, got ${describe(raw)}`);
   // Go's zero time is how Alertmanager (and other Go tools) write "not set", e.g. a firing alert's endsAt.
-  if (typeof raw === 'string' && /^0001-01-01T00:00:00(\.0+)?Z$/.test(raw.trim())) {
+  // (Tested by its first characters: this runs for every timestamp of a million-row import.)
+  if (typeof raw === 'string' && raw.startsWith('0001-01-01T') && /^0001-01-01T00:00:00(\.0+)?Z$/.test(raw)) {
     if (required) throw new RowError(`${name} is 0001-01-01T00:00:00Z, Go's "not set"`);
     return null;
   }

@@ -4,7 +4,7 @@ import { FORMAT_KIND, type ImportFormat, type ImportReport } from '../../../shar
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { isTimeZone, timeFormatProblem } from '../../../shared/domain/time.js';
 import { binaryProblem, prometheusHeadProblem } from './sniff.js';
-import { piiSettings, workspaceKey } from '../pii/settings.js';
+import { piiSettings, scrubForLog, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
@@ -169,9 +169,14 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
 
   // PII settings and key come from the workspace; the read scrubs with them.
   let pii: ReadRequest['pii'];
+  // The file's name, columns and mapping are kept with the source: text from the user's side like
+  // any cell (an export named after its owner's address), scrubbed as the audit log is. Here, not
+  // on the write side: that runs on a thread whose code should stay small.
+  let scrub: <T>(value: T) => T;
   {
     const settingsDb = openWorkspace(request.workspacePath, { skipIntegrityCheck: true });
     try {
+      scrub = scrubForLog(settingsDb);
       const settings = piiSettings(settingsDb);
       pii = {
         rules: [...settings.rules, ...(request.piiRules ?? [])].map(({ name, pattern }) => ({ name, pattern })),
@@ -190,7 +195,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   };
 
   // The write side: one transaction, opened once the file has passed its header checks.
-  const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: request.fileName, fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
+  const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: scrub(request.fileName), fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
   let channel: WriteChannel | null = null;
   const encode = request.kind === 'telemetry' ? pointsEncoder() : null;
   const sink: ReadSink = {
@@ -241,8 +246,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : '') + earlyNote(report));
     const result = await writes.finish({
-      mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report,
-      options: JSON.stringify({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows }),
+      mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
+      options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows })),
     }, progress);
     if (result.outcome === 'updated-from-duplicate') {
       report.sourceId = result.existing;

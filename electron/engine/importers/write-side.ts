@@ -1,7 +1,6 @@
 import type { ImportFormat, ImportReport, RecordKind } from '../../../shared/contract/records.js';
 import type { NormalRow } from '../../../shared/domain/normalize.js';
 import { openWorkspace } from '../db/workspace.js';
-import { scrubForLog } from '../pii/settings.js';
 import type { PointsBatch } from './points-batch.js';
 import { createWriter, type WriteCounts as Counts } from './writer.js';
 
@@ -61,11 +60,8 @@ export function openWriteSide(init: WriteInit): WriteSide {
     db.close();
     throw err;
   }
-  // The file's name, columns and mapping are kept with the source; they are text from the user's
-  // side like any cell (an export named after its owner's address), scrubbed as the audit log is.
-  const scrub = scrubForLog(db);
   const sourceId = Number(db.prepare(`INSERT INTO sources (kind, format, file_name, sha256, byte_size, rows_accepted, rows_rejected, options, report, imported_at)
-    VALUES (?, ?, ?, ?, ?, 0, 0, '{}', '{}', ?)`).run(init.kind, init.format, scrub(init.fileName), init.pendingTag, init.fileSize, Date.now()).lastInsertRowid);
+    VALUES (?, ?, ?, ?, ?, 0, 0, '{}', '{}', ?)`).run(init.kind, init.format, init.fileName, init.pendingTag, init.fileSize, Date.now()).lastInsertRowid);
   const writer = createWriter(db, sourceId, { updateExisting: init.updateExisting ?? false });
   // The importer's series numbers → this workspace's series ids.
   const seriesIds: number[] = [];
@@ -122,7 +118,7 @@ export function openWriteSide(init: WriteInit): WriteSide {
       const durationMs = Date.now() - request.startedAt;
       const report = { ...request.report, sourceId, durationMs };
       db.prepare('UPDATE sources SET sha256 = ?, rows_accepted = ?, rows_rejected = ?, options = ?, report = ? WHERE id = ?').run(
-        request.sha256, request.rowsAccepted, request.rowsRejected, JSON.stringify(scrub(JSON.parse(request.options) as unknown)), JSON.stringify(scrub(report)), sourceId);
+        request.sha256, request.rowsAccepted, request.rowsRejected, request.options, JSON.stringify(report), sourceId);
       db.exec('COMMIT');
       open = false;
       return { outcome: 'committed', sourceId, durationMs };

@@ -138,6 +138,13 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('map-title').inputValue()).toBe('');
     await page.getByTestId('import-start').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-de.csv: 1 row imported'));
+    // The next file keeps the zone (one system's exports share it), and says so until it is edited.
+    expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
+    await page.getByTestId('import-file').setInputFiles({ name: 'incidents-de-2.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-tz-carried').waitFor();
+    expect(await page.getByTestId('import-tz').inputValue()).toBe('Europe/Berlin');
+    await page.getByTestId('import-tz').fill('UTC');
+    expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
   });
 
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {

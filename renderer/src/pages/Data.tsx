@@ -67,6 +67,9 @@ function ImportPanel() {
   const [mapping, setMapping] = useState<Record<string, string>>({});
   const [timeUnit, setTimeUnit] = useState<'auto' | 's' | 'ms' | 'us' | 'ns'>('auto');
   const [timeZone, setTimeZone] = useState('');
+  // A zone typed for one file stays for the next (exports from one system share it), but says so:
+  // a Berlin export read as Los Angeles would be wrong by hours without a word.
+  const [zoneCarried, setZoneCarried] = useState(false);
   const [timeFormat, setTimeFormat] = useState('');
   const [service, setService] = useState('');
   const [serviceLabel, setServiceLabel] = useState('');
@@ -167,6 +170,7 @@ function ImportPanel() {
     setAccept(false);
     setFormat('');
     setMapping({});
+    setZoneCarried(timeZone !== '');
     const guessed = guessKind(f.name);
     setKind(guessed);
     try {
@@ -251,7 +255,8 @@ function ImportPanel() {
               </select>
             </label>
             <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => setTimeFormat(e.target.value)} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" /></label>
-            <label>Time zone <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" /></label>
+            <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); setZoneCarried(false); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
+              {zoneCarried && <span className="verdict-inconclusive small" data-testid="import-tz-carried"> kept from the previous file</span>}</label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
             {check.format === 'github-deployments' && (
               <label title="Deploys to staging and production are different events: keep one environment's">Environment

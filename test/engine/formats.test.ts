@@ -216,6 +216,11 @@ describe('deploys from GitHub and Argo CD', () => {
     ];
     expect((await importPath(engine, writeFile(dir, 'deps.json', JSON.stringify(list)), { kind: 'changes' })).rowsAccepted).toBe(2);
     expect((await engine.call('changes.page', { order: 'asc' })).rows.map((c) => [c.externalId, c.rolledBack])).toEqual([['1', false], ['2', true]]);
+    // `gh api --paginate --slurp`: the pages as an array of arrays, recognised and read the same.
+    const slurped = JSON.stringify([[deployment(3, [])], [deployment(4, [{ state: 'error', created_at: '2026-01-05T09:02:00Z' }])]]);
+    expect(detectFormat('pages.json', Buffer.from(slurped))).toBe('github-deployments');
+    expect((await importPath(engine, writeFile(dir, 'pages.json', slurped), { kind: 'changes' })).rowsAccepted).toBe(2);
+    expect((await engine.call('changes.page', { order: 'asc' })).rows.filter((c) => ['3', '4'].includes(c.externalId)).map((c) => [c.externalId, c.rolledBack])).toEqual([['3', null], ['4', true]]);
     const statuses = [{ url: 'https://api.github.com/repos/acme/checkout/deployments/2/statuses/9', id: 9, state: 'failure', created_at: '2026-01-05T09:07:00Z', deployment_url: 'https://api.github.com/repos/acme/checkout/deployments/2' }];
     const refused = await importPath(engine, writeFile(dir, 'statuses.json', JSON.stringify(statuses)), { kind: 'changes' });
     expect(refused.status).toBe('refused');

@@ -38,7 +38,7 @@ export function detectFormat(fileName: string, head: Buffer, kind?: string): Imp
   const compact = text.slice(0, 2000).replace(/\s+/g, '');
   if (/^\{"status":"(success|error)"/.test(compact) || /^\{"data":\{"resultType"/.test(compact)) return 'prometheus';
   if (/^\{"resourceMetrics"/.test(compact)) return 'otlp';
-  if (/^\[\{"url":"https:\/\/api\.github\.com\/repos\/[^"]+\/deployments\//.test(compact) || (/^\[\{/.test(compact) && /"sha":/.test(compact) && /"environment":/.test(compact))) return 'github-deployments';
+  if (/^\[\[?\{"url":"https:\/\/api\.github\.com\/repos\/[^"]+\/deployments\//.test(compact) || (/^\[\{/.test(compact) && /"sha":/.test(compact) && /"environment":/.test(compact))) return 'github-deployments';
   if (/"apiVersion":"argoproj\.io\//.test(compact) || /^\{"items":\[\{"metadata"/.test(compact) && /"history":/.test(compact)) return 'argocd';
   // `argocd app get -o json` (one Application) and `argocd app list -o json` (an array) carry no apiVersion.
   if (/^\[?\{"metadata":\{/.test(compact) && (/"history":/.test(compact) || /argoproj|"namespace":"argocd"/.test(compact))) return 'argocd';

@@ -324,36 +324,41 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
 export function githubDeploymentsReader(input: Readable, options: { defaultService?: string | undefined; environment?: string | undefined }): CanonicalReader {
   return canonicalReader(input, /^\d+$/, ({ index, value }) => {
     const line = index + 1;
-    const at = `[${index}]`;
-    if (!isObject(value)) return [{ line, error: `${at}: a deployment is an object, got ${describe(value)}` }];
-    if (typeof value.deployment_url === 'string' && value.sha === undefined) {
-      return [{ line, error: `${at}: this is a deployment-statuses export (${value.deployment_url}/statuses), which holds no deploys; add each deployment's statuses to the deployments export as "statuses" and import that (README, "GitHub deployments")` }];
-    }
-    for (const k of ['id', 'sha', 'created_at'] as const) if (value[k] === undefined || value[k] === null) return [{ line, error: `${at}: a GitHub deployment has "${k}"; this one does not` }];
-    const repo = typeof value.repository_url === 'string' ? value.repository_url.split('/').slice(-1)[0] : undefined;
-    const service = options.defaultService ?? repo;
-    if (!service) return [{ line, error: `${at}: no repository_url to take the service from; give --service` }];
-    // The outcome is the latest status: a `state` on the deployment (GraphQL, or added by a script),
-    // or the newest of the `statuses` the REST API lists for it, added to each deployment.
-    const statuses = Array.isArray(value.statuses) ? value.statuses.filter((x: unknown): x is Record<string, unknown> => isObject(x) && typeof x.state === 'string') : [];
-    const latest = statuses.reduce<Record<string, unknown> | null>((a, b) => (a === null || String(b.created_at ?? '') > String(a.created_at ?? '') ? b : a), null);
-    const state = typeof value.state === 'string' ? value.state.toLowerCase() : latest ? String(latest.state).toLowerCase() : undefined;
-    // Deploys to staging and to production are different events; the import may keep one environment.
-    const environment = typeof value.environment === 'string' && value.environment !== '' ? value.environment : '(none)';
-    if (options.environment !== undefined && environment !== options.environment) return [{ line, values: {}, environment, elsewhere: true }];
-    return [{
-      line,
-      environment,
-      values: {
-        id: String(value.id), service, timestamp: value.created_at, kind: 'deploy',
-        author: isObject(value.creator) && typeof value.creator.login === 'string' ? value.creator.login : null,
-        version: String(value.sha), description: [value.environment, value.ref, value.description].filter((x) => typeof x === 'string' && x).join(' · '),
-        // A deployment whose latest status is "failure" or "error" did not stay out.
-        // "success", or "inactive" (a later deploy replaced it), stayed out: known not rolled back.
-        ...(state === 'failure' || state === 'error' ? { rolled_back: 'true' } : state === 'success' || state === 'inactive' ? { rolled_back: 'false' } : {}),
-      },
-    }];
+    // `gh api --paginate --slurp` wraps each page in an array: a page's deployments, one by one.
+    if (Array.isArray(value)) return value.flatMap((v: unknown, k: number) => deploymentRows(v, line, `[${index}][${k}]`, options));
+    return deploymentRows(value, line, `[${index}]`, options);
   });
+}
+
+function deploymentRows(value: unknown, line: number, at: string, options: { defaultService?: string | undefined; environment?: string | undefined }): CanonicalRow[] {
+  if (!isObject(value)) return [{ line, error: `${at}: a deployment is an object, got ${describe(value)}` }];
+  if (typeof value.deployment_url === 'string' && value.sha === undefined) {
+    return [{ line, error: `${at}: this is a deployment-statuses export (${value.deployment_url}/statuses), which holds no deploys; add each deployment's statuses to the deployments export as "statuses" and import that (README, "GitHub deployments")` }];
+  }
+  for (const k of ['id', 'sha', 'created_at'] as const) if (value[k] === undefined || value[k] === null) return [{ line, error: `${at}: a GitHub deployment has "${k}"; this one does not` }];
+  const repo = typeof value.repository_url === 'string' ? value.repository_url.split('/').slice(-1)[0] : undefined;
+  const service = options.defaultService ?? repo;
+  if (!service) return [{ line, error: `${at}: no repository_url to take the service from; give --service` }];
+  // The outcome is the latest status: a `state` on the deployment (GraphQL, or added by a script),
+  // or the newest of the `statuses` the REST API lists for it, added to each deployment.
+  const statuses = Array.isArray(value.statuses) ? value.statuses.filter((x: unknown): x is Record<string, unknown> => isObject(x) && typeof x.state === 'string') : [];
+  const latest = statuses.reduce<Record<string, unknown> | null>((a, b) => (a === null || String(b.created_at ?? '') > String(a.created_at ?? '') ? b : a), null);
+  const state = typeof value.state === 'string' ? value.state.toLowerCase() : latest ? String(latest.state).toLowerCase() : undefined;
+  // Deploys to staging and to production are different events; the import may keep one environment.
+  const environment = typeof value.environment === 'string' && value.environment !== '' ? value.environment : '(none)';
+  if (options.environment !== undefined && environment !== options.environment) return [{ line, values: {}, environment, elsewhere: true }];
+  return [{
+    line,
+    environment,
+    values: {
+      id: String(value.id), service, timestamp: value.created_at, kind: 'deploy',
+      author: isObject(value.creator) && typeof value.creator.login === 'string' ? value.creator.login : null,
+      version: String(value.sha), description: [value.environment, value.ref, value.description].filter((x) => typeof x === 'string' && x).join(' · '),
+      // A deployment whose latest status is "failure" or "error" did not stay out.
+      // "success", or "inactive" (a later deploy replaced it), stayed out: known not rolled back.
+      ...(state === 'failure' || state === 'error' ? { rolled_back: 'true' } : state === 'success' || state === 'inactive' ? { rolled_back: 'false' } : {}),
+    },
+  }];
 }
 
 /**

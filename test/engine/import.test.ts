@@ -122,6 +122,8 @@ describe('importing telemetry', () => {
     expect(counts(workspace)).toEqual(after);
     const copy = await importPath(engine, writeFile(dir, 'copy.csv', GOOD + '2026-09-02T00:00:00Z,api,cpu,1,a\n'), { kind: 'telemetry' });
     expect(copy).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 4 });
+    // For points, "already present" says which value stays: a repeat may carry another number.
+    expect(copy.message).toBe('copy.csv: 1 row imported, 4 already present (a point for the same series and time was stored or read first; the first value is kept, whatever this one says)');
     expect(counts(workspace).points).toBe(after.points! + 1);
   });
 

@@ -242,7 +242,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     // The report is stored with the sources row, so it is composed before the commit; the write
     // side checks for a duplicate file first and stores nothing if it is one.
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
-      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present` : '') + conflictsNote(report, false) +
+      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ' (a point for the same series and time was stored or read first; the first value is kept, whatever this one says)' : ''}` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : '') + earlyNote(report));
     const result = await writes.finish({

@@ -9,6 +9,7 @@ import { parseTimestamp } from '../shared/domain/time.js';
 import type { Engine } from './engine/engine.js';
 import { warmUpSummary } from '../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../shared/domain/training-overlap.js';
+import { unattributedSentence } from '../shared/domain/unattributed.js';
 
 /**
  * `shadowbench models …`, `run` and `evaluate`: the change-risk commands. They share the engine
@@ -38,6 +39,8 @@ export function printScorecard(card: Scorecard, out: (t: string) => void): void 
   out(`${card.model.name} v${card.model.version}: ${card.n} changes, ${card.positives} caused incidents (threshold ${card.threshold})\n`);
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   if (leak) out(`  WARNING: ${leak}\n`);
+  const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);
+  if (unlinked) out(`  note: ${unlinked}\n`);
   for (const key of ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'expected_cost']) out(`  ${key.padEnd(18)} ${interval(m[key])}\n`);
   out(`  cost-optimal threshold ${pct(card.costOptimalThreshold)}; errors ${(card.operations.error_rate * 100).toFixed(1)} %, fallbacks ${(card.operations.fallback_rate * 100).toFixed(1)} %\n`);
   if (card.drift) {

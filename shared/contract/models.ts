@@ -147,6 +147,8 @@ export const Scorecard = z.object({
   resamples: z.number().int(),
   /** Changes of the run from before the model's training cutoff (scored on its own training data), when there are any. */
   trainingOverlap: z.object({ trainedUntil: z.number().int(), changes: z.number().int() }).nullable(),
+  /** incidents between the first and last scored change with no postmortem cause: their causes count as good changes unless the attribution rule guesses them */
+  incidentsWithoutCause: z.number().int().optional(),
 });
 export type Scorecard = z.infer<typeof Scorecard>;
 

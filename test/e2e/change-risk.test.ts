@@ -64,6 +64,8 @@ describe('change risk in the browser', () => {
     expect(await page.getByTestId('run-training-overlap').count()).toBe(0);
     await page.getByTestId('run-start').click();
     await page.getByTestId('scorecard-risk-lr').waitFor({ timeout: 60_000 });
+    // The demo has incidents without a postmortem cause; every card says what that does to its numbers.
+    expect(await page.getByTestId('scorecard-risk-lr').getByTestId('incidents-without-cause').textContent()).toMatch(/^\d+ incidents in this period have no postmortem cause: whichever changes caused them count as good here/);
     for (const name of ['risk-lr', 'rules', 'sk-size', 'demo-gbdt']) {
       const auc = await page.getByTestId(`scorecard-${name}`).locator('[data-metric=auc_roc]').textContent();
       expect(Number(auc)).toBeGreaterThan(0.4);

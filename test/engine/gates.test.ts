@@ -112,6 +112,14 @@ describe('reports', () => {
     expect(text).toMatch(/^\| recall at the threshold \| /m);
     expect(text).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d → the last change \(scored changes \d{4}-\d\d-\d\d \d\d:\d\d → \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\. Outcomes: .*attribution rule (on|off)/m);
     expect(page).toContain('max_psi: the largest population stability index');
+    // Incidents nobody named a cause for: their causes count as good changes, and the report says how many.
+    const db = new Database(workspace, { readonly: true });
+    const span = db.prepare('SELECT min(c.ts) AS lo, max(c.ts) AS hi FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = 1 AND s.model_id = ?').get(cards[0]!.model.id) as { lo: number; hi: number };
+    const unlinked = db.prepare('SELECT count(*) FROM incidents WHERE cause_change_id IS NULL AND started_ts BETWEEN ? AND ?').pluck().get(span.lo, span.hi) as number;
+    db.close();
+    expect(unlinked).toBeGreaterThan(0);
+    expect(cards.map((c) => c.incidentsWithoutCause)).toEqual(cards.map(() => unlinked));
+    expect(text).toContain(`${unlinked} incidents in this period have no postmortem cause: whichever changes caused them count as good here`);
     const bad = await cli(['report', '--workspace', workspace, '--run', '1', '--out', path.join(dir, 'report.pdf')]);
     expect(bad.code).toBe(2);
   });

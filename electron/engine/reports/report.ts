@@ -74,6 +74,7 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
 // echarts costs ~80 MB of memory once loaded: only reports load it, not every engine (an import of a
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
+import { unattributedSentence } from '../../../shared/domain/unattributed.js';
 
 /** The scorecards' training-window warnings, in the one wording the app and the CLI use. */
 const leaks = (cards: readonly Scorecard[]): string[] => cards.map((c) => trainingOverlapSentence(c.model, c.n, c.trainingOverlap)).filter((l): l is string => l !== null);
@@ -109,6 +110,9 @@ function rangeText(d: ReportData): string {
   const until = d.run.config.until !== undefined ? time(d.run.config.until) : 'the last change';
   return `${from} → ${until}${d.span ? ` (scored changes ${time(d.span.from)} → ${time(d.span.until)} UTC)` : ''}`;
 }
+
+/** Incidents without a known cause in the scored period (the same for every model of a run). */
+const unlinked = (d: ReportData): string | null => unattributedSentence(d.cards[0]?.incidentsWithoutCause ?? 0, d.run.manifest!.attribution.enabled);
 
 /** How a change's outcome was decided (DESIGN.md §3: shown on every scorecard). */
 function outcomeRule(a: { enabled: boolean; maxSeverity?: number; windowHours?: number }): string {
@@ -171,7 +175,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">dataset fingerprint</th><td>${esc(m.datasetFingerprint)}</td></tr>
 <tr><th scope="row">seed · code</th><td>${m.seed} · ${esc(m.codeVersion)}</td></tr>
 <tr><th scope="row">range</th><td>${esc(rangeText(d))}</td></tr>
-<tr><th scope="row">outcomes</th><td>${esc(outcomeRule(m.attribution))}</td></tr>
+<tr><th scope="row">outcomes</th><td>${esc(outcomeRule(m.attribution))}${unlinked(d) ? `<br><span class="muted">${esc(unlinked(d)!)}</span>` : ''}</td></tr>
 </tbody></table>
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
 ${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join('')}
@@ -207,7 +211,7 @@ function drillHtml(r: DrillReport): string {
 /** A Markdown summary for a pull-request comment: verdicts first, then the numbers. */
 export function renderMarkdown(d: ReportData): string {
   const lines: string[] = [];
-  lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '', `${rangeText(d)}. Outcomes: ${outcomeRule(d.run.manifest!.attribution)}.`, '');
+  lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '', `${rangeText(d)}. Outcomes: ${outcomeRule(d.run.manifest!.attribution)}.${unlinked(d) ? ` ${unlinked(d)}` : ''}`, '');
   for (const l of leaks(d.cards)) lines.push(`> ⚠ ${l}`, '');
   for (const v of d.verdicts) lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
   if (d.verdicts.length) lines.push('');

@@ -38,6 +38,10 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
     };
   });
   const drift = run.manifest.drift?.find((d) => d.modelId === modelId) ?? null;
+  const span = db.prepare('SELECT min(c.ts) AS lo, max(c.ts) AS hi FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ?').get(runId, modelId) as { lo: number | null; hi: number | null };
+  const services = run.config.services?.length ? run.config.services : null;
+  const incidentsWithoutCause = span.lo === null ? 0 : db.prepare(`SELECT count(*) FROM incidents i JOIN services v ON v.id = i.service_id WHERE i.cause_change_id IS NULL AND i.started_ts >= ? AND i.started_ts <= ?${services ? ` AND v.name IN (${services.map(() => '?').join(',')})` : ''}`)
+    .pluck().get(span.lo, span.hi, ...(services ?? [])) as number;
   const trainedUntil = getModel(db, modelId).trainedUntil;
   const early = trainedUntil === null ? 0 : db.prepare('SELECT count(*) FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ? AND s.model_id = ? AND c.ts < ?').pluck().get(runId, modelId, trainedUntil) as number;
   const latencies = rows.map((r) => r.latency_ms).filter((l): l is number => l !== null).sort((a, b) => a - b);
@@ -53,6 +57,7 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
     },
     drift, attribution: run.manifest.attribution, resamples,
     trainingOverlap: early > 0 ? { trainedUntil: trainedUntil!, changes: early } : null,
+    incidentsWithoutCause,
   };
 }
 

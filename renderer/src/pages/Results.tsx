@@ -4,6 +4,7 @@ import { contributionsOption, legendRows, prOption, reliabilityOption, rocOption
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
+import { unattributedSentence } from '../../../shared/domain/unattributed.js';
 import { Chart } from '../components/Chart.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -34,6 +35,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
   const live: Record<string, number | null | undefined> = { recall: instant?.recall, precision: instant?.precision, fpr: instant?.fpr, expected_cost: instant?.expected_cost };
   const warmUp = card.drift ? warmUpSummary(card.drift) : null;
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
+  const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);
   return (
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
@@ -41,6 +43,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
         <span className="muted small">{fmtInt(card.n)} changes · {fmtInt(card.positives)} caused incidents</span>
       </div>
       {leak && <p className="small verdict-fail" data-testid="training-overlap">⚠ {leak}</p>}
+      {unlinked && <p className="small muted" data-testid="incidents-without-cause">{unlinked}</p>}
       <label className="slider" onClick={(e) => e.stopPropagation()}>
         threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`} />
         <span className="num">{threshold.toFixed(3)}</span>

@@ -41,7 +41,8 @@ describe('the app in serve mode', () => {
     expect(await page.getByTestId('workspace-name').textContent()).toBe('demo');
     // The busiest tier-1 service has incidents in its default (last week) window in the demo.
     await page.getByTestId('service-checkout').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=timeline]')?.textContent?.includes('checkout') !== false);
+    // The timeline is drawn again for the service clicked (data-service says whose data it shows).
+    await page.locator('[data-testid=timeline][data-service=checkout]').waitFor({ timeout: 30_000 });
     const timeline = page.getByTestId('timeline');
     await page.waitForTimeout(500);
     const changes = Number(await timeline.getAttribute('data-changes'));

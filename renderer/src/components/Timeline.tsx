@@ -64,7 +64,7 @@ export function Timeline({ service, risk, detectionRunId }: { service: string; r
   if (data.series.length === 0) return <p className="muted">No telemetry for {service}. Import some on the Data page.</p>;
   const shown = zoom ?? { from: data.from, until: data.until };
   return (
-    <div className="timeline" data-testid="timeline" data-changes={data.changes.length} data-incidents={data.incidents.length} data-alerts={data.alerts.length} data-model-alerts={data.modelAlerts?.length ?? 0}>
+    <div className="timeline" data-testid="timeline" data-service={service} data-changes={data.changes.length} data-incidents={data.incidents.length} data-alerts={data.alerts.length} data-model-alerts={data.modelAlerts?.length ?? 0}>
       <div className="timeline-legend">
         {data.risk ? <>
           <span><i className="swatch change" /> low risk</span>

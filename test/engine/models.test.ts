@@ -138,6 +138,23 @@ describe('training a built-in', () => {
   });
 });
 
+describe('training as of a cutoff', () => {
+  it('learns only the failures known by then: one whose incident was detected later was not a label anyone had', async () => {
+    const fresh = await freshEngine();
+    const H = 3_600_000;
+    const cutoff = T0 + 100 * H;
+    const changes = Array.from({ length: 120 }, (_, i) => `c${i},svc,${T0 + i * H},${(i * 37) % 100}`);
+    // 20 failures among the 100 changes before the cutoff; the last 10 of them came to light only after it.
+    const incidents = Array.from({ length: 100 }, (_, i) => i).filter((i) => i % 5 === 0)
+      .map((i) => `I${i},svc,2,${T0 + i * H + 600_000},${i < 50 ? T0 + i * H + 1_200_000 : cutoff + H},c${i}`);
+    await importPath(fresh.engine, writeFile(fresh.dir, 'c.csv', `id,service,timestamp,size\n${changes.join('\n')}\n`), { kind: 'changes', timeUnit: 'ms' });
+    await importPath(fresh.engine, writeFile(fresh.dir, 'i.csv', `id,service,severity,started,detected,cause_change_id\n${incidents.join('\n')}\n`), { kind: 'incidents', timeUnit: 'ms' });
+    // The default threshold is the training base rate: 10 known failures in 100, not 20.
+    expect(await fresh.engine.call('models.train', { name: 'lr', features: ['size'], cutoff })).toMatchObject({ threshold: 0.1 });
+    fresh.engine.close();
+  });
+});
+
 describe('change-risk shadow runs', () => {
   it('refuse at registration a model that fails on the trial rows', async () => {
     const r = await add(modelFile('flaky.onnx', partlyNanModel(1)), { name: 'flaky', input: 'features', features: ['size'], output: 'risk' });

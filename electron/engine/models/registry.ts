@@ -7,7 +7,7 @@ import { detectorMetrics } from '../../../shared/detection/detectors.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { allFeatures, buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
-import { labelChanges } from '../features/outcomes.js';
+import { labelChanges, type Outcome } from '../features/outcomes.js';
 import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
 import { checkManifest, loadSession, prepareOnnx } from './onnx-model.js';
@@ -317,6 +317,9 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest });
 }
 
+/** A change's label as it was known at `cutoff`: explicit labels carry no date and count as known. */
+const knownBy = (o: Outcome, cutoff: number): 0 | 1 => (o.label === 1 && (o.knownAt === null || o.knownAt < cutoff) ? 1 : 0);
+
 /**
  * A feature that puts every failure on one side of a cut and every other change on the other is
  * not a signal but the outcome itself under another name, or something recorded after the fact
@@ -366,7 +369,9 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
     if (train.length < 20) throw new EngineFailure('input_error', `Only ${train.length} changes before the cutoff ${new Date(cutoff).toISOString()}; train on a later cutoff`);
     const rows = buildFeatures(db, train, features, outcomes, changes);
     const human = options.useFeedback ? feedbackLabels(db) : new Map<number, 0 | 1>();
-    const labels = train.map((c) => human.get(c.id) ?? outcomes.get(c.id)!.label);
+    // As of the cutoff: a failure only known later (its incident detected after it) was not a
+    // failure anyone could have trained on then; learning it leaks the evaluation period's knowledge.
+    const labels = train.map((c) => human.get(c.id) ?? knownBy(outcomes.get(c.id)!, cutoff));
     feedbackUsed = train.filter((c) => human.has(c.id)).length;
     refuseLabelCopies(options.name, features, rows, labels);
     let model: LogisticModel;
@@ -388,7 +393,7 @@ export function trainBuiltin(db: Db, options: TrainOptions): ModelInfo {
   const reference = medians(params.features, buildFeatures(db, train.length > 0 ? train : changes, params.features, outcomes, changes));
   const stored: Stored = {
     kind: 'builtin', name: options.name, description, threshold, params, reference,
-    trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => outcomes.get(c.id)!.label === 1).length, feedbackLabels: feedbackUsed },
+    trainedOn: { rows: train.length, cutoff, positives: train.filter((c) => knownBy(outcomes.get(c.id)!, cutoff) === 1).length, feedbackLabels: feedbackUsed },
   };
   const json = JSON.stringify(stored);
   const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, 'change-risk', 'builtin', ?, NULL, ?, '[]', ?)`)

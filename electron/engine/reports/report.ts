@@ -180,6 +180,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
 ${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join('')}
 <table><thead><tr><th></th>${models}</tr></thead><tbody>${rows}${ops}${feedbackRows(d)}</tbody></table>
+<p class="muted">cost-optimal threshold: the one with the least expected cost on these same changes, so its cost reads a little better than it would on the next ones.</p>
 <p class="muted">latency: per suggestion, its share of the batch it was scored in (batch time ÷ rows), or what a prediction log recorded; batched scoring has no per-row tail.</p>
 <p class="muted">max_psi: the largest population stability index of any input between the model's reference period and this run (under 0.1 stable, 0.1–0.25 moderate, over 0.25 drift).</p>
 ${d.cards.map((c) => (c.drift ? warmUpSummary(c.drift) : null)).filter((t): t is string => t !== null).slice(0, 1).map((t) => `<p class="muted">${esc(t)}</p>`).join('')}

@@ -63,7 +63,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
           })}
         </tbody>
       </table>
-      <p className="muted small">Cost-optimal threshold {f3(card.costOptimalThreshold)} · <span title="Per suggestion: its share of the batch it was scored in (batch time ÷ rows), or the latency a prediction log recorded; with batching there is no per-row tail">p99 latency {f3(card.operations.latency_p99_ms)} ms</span> · errors {(card.operations.error_rate * 100).toFixed(1)} % · fallbacks {(card.operations.fallback_rate * 100).toFixed(1)} %</p>
+      <p className="muted small"><span title="Chosen on these same changes, so the cost at it reads a little better than it would on the next ones">Cost-optimal threshold {f3(card.costOptimalThreshold)}</span> · <span title="Per suggestion: its share of the batch it was scored in (batch time ÷ rows), or the latency a prediction log recorded; with batching there is no per-row tail">p99 latency {f3(card.operations.latency_p99_ms)} ms</span> · errors {(card.operations.error_rate * 100).toFixed(1)} % · fallbacks {(card.operations.fallback_rate * 100).toFixed(1)} %</p>
       {card.drift && (
         <p className={`small ${card.drift.flag ? 'verdict-fail' : 'muted'}`} data-testid="drift-flag" title={`PSI of each input against ${card.drift.reference}; 0.1-0.25 moderate, 0.25+ drift`}>
           {card.drift.flag ? '⚠ Drift flag: ' : 'Inputs stable: '}max PSI {f3(card.drift.maxPsi)} on {card.drift.worst ?? '—'}

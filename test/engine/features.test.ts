@@ -167,4 +167,15 @@ describe('outcomes', () => {
     expect(byId2.b).toMatchObject({ label: 0 }); // another service
     expect(byId2.c).toMatchObject({ label: 0 }); // outside the 6 h window
   });
+
+  it('with the rule on, guess causes only for incidents nobody explained', async () => {
+    // INC-1's postmortem names a; b ran in its window too but is not blamed. INC-2 has no cause: c is guessed.
+    const mixed = await workspace(`a,api,${T0},ana,5\nb,api,${T0 + H},ana,5\nc,api,${T0 + 10 * H},ana,5\n`,
+      `INC-1,api,1,${T0 + 2 * H},${T0 + 3 * H},a\nINC-2,api,1,${T0 + 11 * H},${T0 + 12 * H},\n`);
+    const o = labelChanges(mixed.db, { enabled: true, maxSeverity: 2, windowHours: 6 });
+    const byId = Object.fromEntries(loadChanges(mixed.db).map((c) => [c.externalId, o.get(c.id)!]));
+    expect(byId.a).toMatchObject({ label: 1, source: 'postmortem', incident: 'INC-1' });
+    expect(byId.b).toMatchObject({ label: 0, source: 'none' });
+    expect(byId.c).toMatchObject({ label: 1, source: 'rule', incident: 'INC-2' });
+  });
 });

@@ -6,7 +6,7 @@ import type { Db } from '../db/workspace.js';
  *
  * DESIGN.md §3: the source's explicit outcome if it has one; else positive when an incident's
  * postmortem names the change; else, if the attribution rule is on, positive when an incident of
- * severity ≤ S hit the same service within H hours after it. The rule is off by default once any
+ * severity ≤ S with no named cause hit the same service within H hours after it. The rule is off by default once any
  * postmortem links exist, since it would then only add guesses to facts.
  */
 export interface AttributionRule {
@@ -46,9 +46,11 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), lo
     const prior = causes.get(inc.cause_change_id);
     if (!prior || inc.known < prior.known) causes.set(inc.cause_change_id, { known: inc.known, incident: inc.external_id });
   }
-  // Incidents per service, by start time, so the rule looks at its window only.
+  // Incidents per service, by start time, so the rule looks at its window only. An incident whose
+  // postmortem named its cause is explained: the rule guesses only for those nobody explained
+  // (it blamed every change shortly before an incident whose cause was already known).
   const byService = new Map<number, typeof incidents>();
-  for (const inc of incidents) (byService.get(inc.service_id) ?? byService.set(inc.service_id, []).get(inc.service_id)!).push(inc);
+  for (const inc of incidents) if (!inc.cause_change_id) (byService.get(inc.service_id) ?? byService.set(inc.service_id, []).get(inc.service_id)!).push(inc);
   const out = new Map<number, Outcome>();
   for (const c of changes) {
     if (c.outcome !== null) {

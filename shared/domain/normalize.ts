@@ -107,8 +107,9 @@ function severity(fields: Record<string, unknown>, name: string, required: boole
   if (typeof raw === 'string' && /^\s*\d\s*-\s*\S/.test(raw)) return Number(raw.trim()[0]);
   if (typeof raw === 'string' && /^\s*(high|low)\s*$/i.test(raw)) return raw.trim().toLowerCase() === 'high' ? 1 : 3;
   // Alertmanager and most alerting rules label severity in words.
-  const word = typeof raw === 'string' ? SEVERITY_WORDS[raw.trim().toLowerCase()] : undefined;
-  if (word !== undefined) return word;
+  // Own keys only: "constructor" or "__proto__" in a cell must not find Object's.
+  const key = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (Object.hasOwn(SEVERITY_WORDS, key)) return SEVERITY_WORDS[key]!;
   const value = number(fields, name, required);
   if (value === null) return null;
   if (!Number.isInteger(value) || value < 0 || value > 9) throw new RowError(`${name} ${value} must be a whole number from 0 to 9`);

@@ -89,6 +89,8 @@ describe('normaliseRow', () => {
     const firing = normaliseRow('alerts', { service: 's', timestamp: '2024-03-11T13:00:00+01:00', resolved: '0001-01-01T00:00:00Z' }, {}, { time });
     expect(firing.ok && firing.row.kind === 'alerts' && firing.row.resolvedTs).toBeNull();
     expect(normaliseRow('alerts', { service: 's', timestamp: '0001-01-01T00:00:00Z' }, {}, { time })).toEqual({ ok: false, reason: 'timestamp is 0001-01-01T00:00:00Z, Go\'s "not set"' });
+    // Only the words themselves: a cell saying "constructor" once found Object's and broke the writer.
+    for (const raw of ['constructor', '__proto__', 'toString']) expect(normaliseRow('alerts', { service: 's', timestamp: '1700000000', severity: raw }, {}, { time }).ok).toBe(false);
   });
 
   it('refuses an incident resolved before it started', () => {

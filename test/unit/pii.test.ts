@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow } from '../../shared/domain/pii.js';
 import type { NormalRow } from '../../shared/domain/normalize.js';
@@ -77,3 +78,21 @@ describe('scrubbing rows that share one labels object', () => {
   });
 });
 
+
+describe('scrubbing change attributes named after people', () => {
+  it('keeps two headers that differ only in the address they name as two attributes, each counted once', () => {
+    const s = makeScrubber(BUILTIN_RULES, (v) => createHash('sha256').update(v).digest('hex'));
+    const change = (i: number): NormalRow => ({
+      kind: 'changes', externalId: `c${i}`, service: 'api', ts: i, changeKind: 'deploy', author: null, version: null, description: null,
+      attributes: { 'reviewer_alice@x.example': 1, 'reviewer_bob@y.example': 2, lines_added: 10 }, rolledBack: null, outcome: null,
+    });
+    const rows = [0, 1, 2].map((i) => scrubRow(change(i), s) as { attributes: Record<string, number> });
+    const keys = Object.keys(rows[0]!.attributes).sort();
+    expect(keys).toHaveLength(3);
+    expect(keys.filter((k) => /^\[redacted:email:[0-9a-f]{8}\]$/.test(k))).toHaveLength(2);
+    expect(Object.values(rows[0]!.attributes).sort()).toEqual([1, 10, 2]);
+    // A file's header is the same on every row: scrubbed and counted once per header.
+    expect(s.counts.email).toBe(2);
+    expect(rows[2]).toEqual({ ...rows[0], externalId: 'c2', ts: 2 });
+  });
+});

@@ -59,7 +59,7 @@ export function scrubberFor(db: Db): Scrubber {
  */
 export function scrubForLog(db: Db): <T>(value: T) => T {
   const s = scrubberFor(db);
-  const walk = (v: unknown): unknown => (typeof v === 'string' ? s.text(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [s.text(k), walk(x)])) : v);
+  const walk = (v: unknown): unknown => (typeof v === 'string' ? s.text(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [s.id(k), walk(x)])) : v);
   return <T>(value: T): T => walk(value) as T;
 }
 

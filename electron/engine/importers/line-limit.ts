@@ -12,6 +12,9 @@ export function lineLimit(maxBytes: number): Transform {
   let head: Buffer | null = null; // the current line's first bytes, for the message
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      // The line under way ends in this chunk: its bytes here count too.
+      const first = chunk.indexOf(0x0a);
+      if (first >= 0 && offset + first - lineStart > maxBytes) return done(tooLong());
       const last = chunk.lastIndexOf(0x0a);
       if (last >= 0) {
         lineStart = offset + last + 1;
@@ -20,11 +23,13 @@ export function lineLimit(maxBytes: number): Transform {
         head = Buffer.concat([head ?? Buffer.alloc(0), chunk.subarray(0, 80)]).subarray(0, 80);
       }
       offset += chunk.length;
-      if (offset - lineStart > maxBytes) {
-        const text = head!.toString('utf8').replace(/\uFFFD$/, '');
-        return done(new Error(`the line that starts at byte ${lineStart.toLocaleString('en-US')} ("${text}…") runs past ${Math.round(maxBytes / 2 ** 20)} MiB without a line break; no row is that long: is this the right file (or a JSON document, which has its own formats)?`));
-      }
+      if (offset - lineStart > maxBytes) return done(tooLong());
       done(null, chunk);
     },
   });
+
+  function tooLong(): Error {
+    const text = (head ?? Buffer.alloc(0)).toString('utf8').replace(/\uFFFD$/, '');
+    return new Error(`the line that starts at byte ${lineStart.toLocaleString('en-US')} ("${text}…") runs past ${Math.round(maxBytes / 2 ** 20)} MiB without a line break; no row is that long: is this the right file (or a JSON document, which has its own formats)?`);
+  }
 }

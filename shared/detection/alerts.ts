@@ -39,6 +39,7 @@ export function mergeAlerts<T extends { service: string; start: number; end: num
     const open = last.get(a.service);
     if (open && a.start - open.end <= cooldownMs) {
       open.end = Math.max(open.end, end);
+      open.alert.end = open.end;
       continue;
     }
     const alert = { ...a };

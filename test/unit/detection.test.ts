@@ -160,7 +160,7 @@ describe('merging imported alerts', () => {
       a('api', 80, 90), // 45 min after: a new page
       a('db', 6, null), // another service: its own page
     ], 30 * MIN);
-    expect(merged.map((x) => [x.service, x.start / MIN])).toEqual([['api', 0], ['db', 6], ['api', 80]]);
+    expect(merged.map((x) => [x.service, x.start / MIN, x.end === null ? null : x.end / MIN])).toEqual([['api', 0, 35], ['db', 6, null], ['api', 80, 90]]);
     // Order of input does not matter, and nothing merges without a cooldown unless alerts overlap.
     expect(mergeAlerts([a('api', 80, 90), a('api', 0, 10), a('api', 5, 8)], 0).map((x) => x.start / MIN)).toEqual([0, 80]);
   });

@@ -355,8 +355,9 @@ function deploymentRows(value: unknown, line: number, at: string, options: { def
       author: isObject(value.creator) && typeof value.creator.login === 'string' ? value.creator.login : null,
       version: String(value.sha), description: [value.environment, value.ref, value.description].filter((x) => typeof x === 'string' && x).join(' · '),
       // A deployment whose latest status is "failure" or "error" did not stay out.
-      // "success", or "inactive" (a later deploy replaced it), stayed out: known not rolled back.
-      ...(state === 'failure' || state === 'error' ? { rolled_back: 'true' } : state === 'success' || state === 'inactive' ? { rolled_back: 'false' } : {}),
+      // "success" stayed out. "inactive" only says a later deploy replaced it, which is also how a
+      // rollback (redeploying the older version) looks: unknown, not "not rolled back".
+      ...(state === 'failure' || state === 'error' ? { rolled_back: 'true' } : state === 'success' ? { rolled_back: 'false' } : {}),
     },
   }];
 }

@@ -328,8 +328,8 @@ const knownBy = (o: Outcome, cutoff: number): 0 | 1 => (o.label === 1 && (o.know
  */
 function refuseLabelCopies(name: string, features: readonly string[], rows: readonly number[][], labels: readonly number[]): void {
   const positives = labels.filter((l) => l === 1).length;
-  // With a handful of failures a perfect split can be chance; then it is left to the scorecard.
-  if (positives < 5 || labels.length - positives < 5) return;
+  // With a handful of failures (a rare yes/no flag) a perfect split can be chance; then it is left to the scorecard.
+  if (positives < 20 || labels.length - positives < 20) return;
   features.forEach((feature, j) => {
     let posMin = Infinity, posMax = -Infinity, negMin = Infinity, negMax = -Infinity;
     rows.forEach((r, i) => {

@@ -478,7 +478,16 @@ export function createEngine(options: EngineOptions): Engine {
       while (pendingAudit.length > 0) {
         const next = pendingAudit[0]!;
         const late = Date.now() - next.at > 1000;
-        const db = next.where.db.open ? next.where.db : openWorkspace(next.where.path);
+        let db: Db;
+        try {
+          db = next.where.db.open ? next.where.db : openWorkspace(next.where.path);
+        } catch (err) {
+          // Its workspace is gone (moved, deleted): the entry has nowhere true to go, and held at
+          // the head of the queue it would stop every later entry, in any workspace.
+          console.error(`audit: dropped "${next.action}" for ${next.where.path}: ${(err as Error).message}`);
+          pendingAudit.shift();
+          continue;
+        }
         try {
           const scrub = scrubForLog(db);
           appendAudit(db, { actor, action: next.action, subject: scrub(next.subject), payload: scrub(late ? { ...(next.payload as object), happenedAt: next.at } : next.payload) });

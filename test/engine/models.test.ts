@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { RunInfo } from '../../shared/contract/models.js';
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 import { loadSession } from '../../electron/engine/models/onnx-model.js';
 import { externalDataModel, firstFeatureModel, nanModel, partlyNanModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
@@ -97,6 +98,11 @@ describe('the model registry', () => {
     expect(await add(modelFile('leak2.onnx', externalDataModel(2, '.env', true)), { name: 'leak2', ...manifest })).toMatchObject({ ok: false, error: {
       message: expect.stringMatching(/^Model leak2: attribute value of Constant node "secret" \(file "\.env"\) keeps its values in an external file/),
     } });
+    // Hidden in a training graph, which inference never runs, it is refused all the same.
+    const decoded = onnxProto.onnx.ModelProto.decode(firstFeatureModel(2));
+    decoded.trainingInfo = [{ initialization: { name: 'init', initializer: [{ name: 'w', dims: [1], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: 'id_rsa' }] }] } }];
+    const training = onnxProto.onnx.ModelProto.encode(decoded).finish();
+    expect(await add(modelFile('train.onnx', training), { name: 'train', ...manifest })).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model train: initializer "w" \(file "id_rsa"\) keeps its values in an external file/) } });
     // And where a workspace from elsewhere already holds one, it is not loaded either.
     await expect(loadSession('stored', leaky)).rejects.toThrow(/^Model stored: initializer "secret" \(file "package\.json"\)/);
     expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('leak');

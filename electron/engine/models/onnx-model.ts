@@ -52,7 +52,7 @@ export function prepareOnnx(name: string, bytes: Uint8Array): PreparedOnnx {
  * reads from a path relative to the process's working directory even when the model comes from
  * memory. A model is someone else's file: one naming `.env` or `.ssh/id_rsa` would hand their
  * bytes back as scores. A model must carry all its weights, wherever a tensor hides (initializers,
- * Constant nodes, subgraphs of If and Loop, model-local functions).
+ * Constant nodes, subgraphs of If and Loop, model-local functions, training graphs).
  */
 export function refuseExternalData(name: string, model: Onnx.IModelProto): void {
   const found: string[] = [];
@@ -86,6 +86,11 @@ export function refuseExternalData(name: string, model: Onnx.IModelProto): void 
   };
   graph(model.graph);
   model.functions?.forEach((f) => nodes(f.node));
+  // Training graphs are not run for inference, but a tensor there is still a path onnxruntime may read.
+  model.trainingInfo?.forEach((t) => {
+    graph(t.initialization);
+    graph(t.algorithm);
+  });
   const unique = [...new Set(found)];
   if (unique.length > 0) throw new EngineFailure('input_error', `Model ${name}: ${unique.slice(0, 3).join(', ')}${unique.length > 3 ? ` and ${unique.length - 3} more` : ''} ${unique.length === 1 ? 'keeps its' : 'keep their'} values in an external file; Shadowbench takes only self-contained models (onnx.save_model(model, path, save_as_external_data=False) writes one)`);
 }

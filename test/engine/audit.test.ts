@@ -58,6 +58,18 @@ describe('the audit log', () => {
     db.close();
   });
 
+  it('finds a log emptied together with its head, when the workspace holds what it recorded', async () => {
+    const db = openWorkspace(file);
+    db.prepare("INSERT INTO sources (kind, format, file_name, sha256, byte_size, rows_accepted, rows_rejected, options, report, imported_at) VALUES ('changes', 'csv', 'c.csv', 'x', 10, 3, 0, '{}', '{}', 0)").run();
+    db.close();
+    sqlite(file, "DELETE FROM audit_log; DELETE FROM meta WHERE key = 'audit.head';");
+    const r = await cli(['audit', 'verify', '--workspace', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('the log is empty, but the workspace holds 1 import: every entry was removed');
+    // A new, empty workspace has nothing to account for.
+    expect(verifyAudit(openWorkspace(path.join(tempDir(), 'empty.sbw'), { create: true }))).toMatchObject({ ok: true, entries: 0 });
+  });
+
   it('finds a row inserted, with or without renumbering', async () => {
     sqlite(file, "INSERT INTO audit_log (seq, ts, actor, action, subject, payload, prev_hash, hash) VALUES (11, 0, 'eve', 'model.retire', 'x', '{}', 'f', 'f');");
     expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 11, reason: 'entry #11 does not follow entry #10: a row was inserted, removed or reordered there' });

@@ -6,7 +6,8 @@ import type { Db } from '../db/workspace.js';
  * The tamper-evident audit log (DESIGN.md §7). Each entry's hash is sha256(previous hash ‖
  * canonical JSON of the entry: seq, time, actor, action, subject, payload), so changing any row
  * breaks every hash after it. The chain's head (last seq and hash) is also kept in `meta`, so
- * removing the newest rows is found too; `verify` prints the head so a team can record it
+ * removing the newest rows is found too, and so is a log emptied with its head in a workspace that
+ * holds imports, models or runs; `verify` prints the head so a team can record it
  * elsewhere — against someone who rewrites the whole chain and the head, only an outside copy of
  * the head helps, and the report says so.
  */
@@ -95,6 +96,13 @@ export function verifyAudit(db: Db): Verification {
     return h.seq > count
       ? { ok: false, entries: count, firstBad: count + 1, reason: `entries #${count + 1}–#${h.seq} were removed from the end of the log` }
       : { ok: false, entries: count, firstBad: h.seq + 1, reason: `entry #${h.seq + 1} onwards were added outside Shadowbench (the recorded head is #${h.seq})` };
+  }
+  if (count === 0) {
+    // An emptied log with its head removed is a valid empty chain; but a workspace that holds
+    // imports, models or runs had entries written for each, so their absence is the tampering.
+    const held = db.prepare('SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM models), (SELECT count(*) FROM runs) + (SELECT count(*) FROM detection_runs)').raw().get() as [number, number, number];
+    const named = [[held[0], 'import'], [held[1], 'model'], [held[2], 'run']].filter(([n]) => Number(n) > 0).map(([n, what]) => `${Number(n).toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`);
+    if (named.length > 0) return { ok: false, entries: 0, firstBad: 1, reason: `the log is empty, but the workspace holds ${named.join(', ')}: every entry was removed, with the recorded head` };
   }
   return { ok: true, entries: count, head: `#${count} ${prev}` };
 }

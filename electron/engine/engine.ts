@@ -472,8 +472,7 @@ export function createEngine(options: EngineOptions): Engine {
   // Each entry goes to the workspace the call was made in, even if another one is open by the
   // time it is written (a job's end entry): the log must describe its own file.
   const pendingAudit: Array<Audit & { at: number; where: Workspace }> = [];
-  const audit = (entry: Audit, where: Workspace): void => {
-    pendingAudit.push({ ...entry, at: Date.now(), where });
+  const drainAudit = (): void => {
     try {
       while (pendingAudit.length > 0) {
         const next = pendingAudit[0]!;
@@ -499,6 +498,10 @@ export function createEngine(options: EngineOptions): Engine {
     } catch (err) {
       if (!/locked|busy/i.test((err as Error).message)) throw err;
     }
+  };
+  const audit = (entry: Audit, where: Workspace): void => {
+    pendingAudit.push({ ...entry, at: Date.now(), where });
+    drainAudit();
   };
   // Jobs started by an audited call write a second entry when they end: finished, cancelled or failed.
   const auditJobs = new Map<string, Workspace>();
@@ -546,6 +549,9 @@ export function createEngine(options: EngineOptions): Engine {
     uploadsDir,
     jobs,
     close() {
+      // Entries still waiting for a lock get one last try; what cannot be written is said, not lost silently.
+      drainAudit();
+      for (const e of pendingAudit.splice(0)) console.error(`audit: could not write "${e.action}" (${e.subject}) to ${e.where.path}: the workspace stayed locked by another program`);
       current?.db.close();
       current = null;
     },

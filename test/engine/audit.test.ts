@@ -109,4 +109,23 @@ describe('what writes to the audit log', () => {
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true, entries: 5 });
     engine.close();
   });
+
+  it('keeps an entry while another program holds the write lock, and writes it at close at the latest', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'w.sbw');
+    const engine = createEngine({ workspacesDir: dir, actor: 'sam' });
+    await engine.call('workspace.openPath', { path: file, create: true });
+    await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T00:00:00Z,10\n'), { kind: 'changes' });
+    const other = openWorkspace(file);
+    other.exec('BEGIN IMMEDIATE');
+    // A read under the lock works; its entry cannot be written yet, so it waits in the queue.
+    expect((await engine.call('datasets.export', {})).rows).toBe(1);
+    other.exec('COMMIT');
+    other.close();
+    engine.close();
+    const db = openWorkspace(file);
+    expect(db.prepare('SELECT action FROM audit_log ORDER BY seq').pluck().all()).toEqual(['import.start', 'import.finish', 'dataset.export']);
+    expect(verifyAudit(db)).toMatchObject({ ok: true, entries: 3 });
+    db.close();
+  }, 20_000);
 });

@@ -3,6 +3,7 @@ import { resolveRun, runId, wholeNumber } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import { PRESETS } from '../shared/gates/gate.js';
+import { MULTIPLE_METRICS_NOTE } from '../shared/metrics/compare.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
 import type { Engine } from './engine/engine.js';
 
@@ -46,6 +47,7 @@ export function printComparison(c: Comparison, out: (t: string) => void): void {
   out(`  ${'metric'.padEnd(18)} ${'champion'.padStart(9)} ${'challenger'.padStart(10)}   difference [95 %]          verdict\n`);
   for (const m of c.metrics) out(`  ${m.metric.padEnd(18)} ${num(m.champion).padStart(9)} ${num(m.challenger).padStart(10)}   ${`${num(m.difference.value)} [${num(m.difference.lo)}, ${num(m.difference.hi)}]`.padEnd(26)} ${m.verdict}\n`);
   out(`  McNemar exact: champion alone right ${c.mcnemar.championOnlyRight}, challenger alone right ${c.mcnemar.challengerOnlyRight}, p = ${c.mcnemar.p.toPrecision(3)}\n`);
+  out(`  note: ${MULTIPLE_METRICS_NOTE}\n`);
 }
 
 export function printGate(g: GateResult, out: (t: string) => void): void {

@@ -10,6 +10,7 @@ import type { Engine } from './engine/engine.js';
 import { warmUpSummary } from '../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../shared/domain/training-overlap.js';
 import { unattributedSentence } from '../shared/domain/unattributed.js';
+import { fallbackSentence } from '../shared/domain/fallback.js';
 
 /**
  * `shadowbench models …`, `run` and `evaluate`: the change-risk commands. They share the engine
@@ -41,6 +42,8 @@ export function printScorecard(card: Scorecard, out: (t: string) => void): void 
   if (leak) out(`  WARNING: ${leak}\n`);
   const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);
   if (unlinked) out(`  note: ${unlinked}\n`);
+  const fallback = fallbackSentence(card.answeredByFallback ?? 0);
+  if (fallback) out(`  note: ${fallback}\n`);
   for (const key of ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'expected_cost']) out(`  ${key.padEnd(18)} ${interval(m[key])}\n`);
   out(`  cost-optimal threshold ${pct(card.costOptimalThreshold)}; errors ${(card.operations.error_rate * 100).toFixed(1)} %, fallbacks ${(card.operations.fallback_rate * 100).toFixed(1)} %\n`);
   if (card.drift) {

@@ -45,7 +45,7 @@ export const RelativeCriterion = z.strictObject({
   vs: z.literal('champion'),
   metric: z.string().min(1).max(64),
   op: z.enum(['improves', 'not_worse_than']),
-  /** for not_worse_than: how much worse is still acceptable, in the metric's units */
+  /** in the metric's units: for not_worse_than, how much worse is still acceptable; for improves, by how much it must improve (0: any gain) */
   margin: z.number().nonnegative().default(0),
 });
 export const GateCriterion = z.union([RelativeCriterion, AbsoluteCriterion]);

@@ -149,6 +149,8 @@ export const Scorecard = z.object({
   trainingOverlap: z.object({ trainedUntil: z.number().int(), changes: z.number().int() }).nullable(),
   /** incidents between the first and last scored change with no postmortem cause: their causes count as good changes unless the attribution rule guesses them */
   incidentsWithoutCause: z.number().int().optional(),
+  /** rows the model failed on that its fallback answered: left out of the metrics (they carry the fallback's score) */
+  answeredByFallback: z.number().int().optional(),
 });
 export type Scorecard = z.infer<typeof Scorecard>;
 
@@ -211,7 +213,11 @@ export const FeedbackSummary = z.object({
 export type FeedbackSummary = z.infer<typeof FeedbackSummary>;
 
 export const SuggestionDetail = Suggestion.extend({
-  explanation: z.object({ method: z.enum(['exact-linear', 'sampled-shapley', 'none']), reference: z.number().nullable(), contributions: z.array(Contribution) }),
+  explanation: z.object({
+    method: z.enum(['exact-linear', 'sampled-shapley', 'none']), reference: z.number().nullable(), contributions: z.array(Contribution),
+    /** what the explanation describes when that is not simply this model's answer (a fallback's, a drill's inputs) */
+    note: z.string().optional(),
+  }),
   mitigations: z.array(z.object({ feature: z.string(), text: z.string() })),
   feedback: z.array(Feedback).default([]),
 });

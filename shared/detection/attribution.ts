@@ -1,4 +1,5 @@
 import { bootstrapColumns, type Interval } from './evaluate.js';
+import { withEvidence } from '../metrics/evidence.js';
 
 /**
  * Attribution: per incident, rank the changes that could have caused it, and score the rankings
@@ -63,8 +64,13 @@ const POINT = (ranks: readonly (number | null)[]): number[] => {
 export function attributionIntervals(ranks: readonly (number | null)[], resamples = 1000, seed = 1): { top1: Interval; top3: Interval; mrr: Interval; coverage: Interval } {
   const point = attributionMetrics(ranks);
   const ci = bootstrapColumns(ranks, POINT, resamples, seed);
-  const iv = (value: number | null, i: number): Interval => ({ value, lo: ci[i]?.lo ?? null, hi: ci[i]?.hi ?? null });
-  return { top1: iv(point.top1, 0), top3: iv(point.top3, 1), mrr: iv(point.mrr, 2), coverage: iv(point.coverage, 3) };
+  const n = ranks.length;
+  const iv = (value: number | null, i: number, successes?: number): Interval => withEvidence({ value, lo: ci[i]?.lo ?? null, hi: ci[i]?.hi ?? null }, n, successes === undefined ? undefined : { successes });
+  const count = (keep: (r: number | null) => boolean): number => ranks.filter(keep).length;
+  return {
+    top1: iv(point.top1, 0, count((r) => r === 1)), top3: iv(point.top3, 1, count((r) => r !== null && r <= 3)),
+    mrr: iv(point.mrr, 2), coverage: iv(point.coverage, 3, count((r) => r !== null)),
+  };
 }
 
 /** Lines added + deleted (or JIT's la + ld); null when a change has no size attributes. */

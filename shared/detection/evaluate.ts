@@ -1,6 +1,7 @@
 import { quantile } from '../metrics/bootstrap.js';
 import { sfc32, sfc32State } from '../metrics/resample.js';
 import { verdictOf, type MetricComparison } from '../metrics/compare.js';
+import { MIN_EVIDENCE, withEvidence } from '../metrics/evidence.js';
 
 /**
  * Detection metrics (DESIGN.md §6): an incident is detected when an alert on its service starts in
@@ -146,7 +147,10 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
   const rows = perIncident(incidents, matching.at);
   const point = summarise(rows);
   const ci = bootstrapColumns(rows, summarise, resamples, seed);
-  const iv = (i: number): Interval => ({ value: finite(point[i]!), lo: ci[i]?.lo ?? null, hi: ci[i]?.hi ?? null });
+  // Each interval needs MIN_EVIDENCE of what it rests on (incidents, leads, alerts); a share at 0 or 1 the exact interval.
+  const detected = rows.filter((r) => r.detected).length;
+  const counts = [rows.length, rows.filter((r) => r.lead !== null).length, detected, rows.filter((r) => r.humanTtd !== null).length, rows.filter((r) => r.withModelTtd !== null).length];
+  const iv = (i: number): Interval => withEvidence({ value: finite(point[i]!), lo: ci[i]?.lo ?? null, hi: ci[i]?.hi ?? null }, counts[i]!, i === 0 ? { successes: detected } : undefined);
 
   const matched = Array.from(matching.incidentOf, (k) => (k >= 0 ? 1 : 0));
   const precision = matched.length ? matched.reduce<number>((s, x) => s + x, 0) / matched.length : Number.NaN;
@@ -159,7 +163,7 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
   const leads = rows.flatMap((r) => (r.lead === null ? [] : [r.lead])).sort((a, b) => a - b);
   return {
     incident_recall: iv(0),
-    alert_precision: { value: finite(precision), lo: precisionCi?.lo ?? null, hi: precisionCi?.hi ?? null },
+    alert_precision: withEvidence({ value: finite(precision), lo: precisionCi?.lo ?? null, hi: precisionCi?.hi ?? null }, matched.length, { successes: matched.reduce<number>((a, x) => a + x, 0) }),
     false_alerts_per_day: { value: faRate, lo: faCi?.lo ?? null, hi: faCi?.hi ?? null },
     lead_vs_human_min: {
       median: iv(1),
@@ -190,8 +194,8 @@ export function compareDetection(incidents: readonly EvalIncident[], modelAt: re
   const point = stat(rows);
   const ci = bootstrapColumns(rows, stat, options.resamples ?? 1000, (options.seed ?? 20260901) + 3);
   return {
-    gain: { value: finite(point[0]!), lo: ci[0]?.lo ?? null, hi: ci[0]?.hi ?? null },
-    recallGain: { value: finite(point[1]!), lo: ci[1]?.lo ?? null, hi: ci[1]?.hi ?? null },
+    gain: withEvidence({ value: finite(point[0]!), lo: ci[0]?.lo ?? null, hi: ci[0]?.hi ?? null }, rows.length),
+    recallGain: withEvidence({ value: finite(point[1]!), lo: ci[1]?.lo ?? null, hi: ci[1]?.hi ?? null }, rows.length),
   };
 }
 
@@ -225,17 +229,18 @@ export function compareDetectionRuns(incidents: readonly EvalIncident[], base: D
   // Per-day means scaled so the point values are the run's false alerts per day (the last day may be partial).
   const scale = days.length / spanDays;
   const fa = (xs: readonly (readonly [number, number])[]): number[] => [scale * (mean(xs.map(([x]) => x)) ?? Number.NaN), scale * (mean(xs.map(([, y]) => y)) ?? Number.NaN)];
-  const one = <T>(metric: string, higher: boolean, items: readonly T[], stat: (xs: readonly T[]) => number[], salt: number): MetricComparison => {
+  const one = <T>(metric: string, higher: boolean, items: readonly T[], stat: (xs: readonly T[]) => number[], salt: number, minItems = MIN_EVIDENCE): MetricComparison => {
     const [c0, c1] = stat(items);
     const diff = (xs: readonly T[]): number[] => { const [x, y] = stat(xs); return [y! - x!]; };
     const ci = bootstrapColumns(items, diff, resamples, seed + salt)[0];
     const value = items.length ? finite(c1! - c0!) : null;
-    const difference = { value, lo: ci?.lo ?? null, hi: ci?.hi ?? null };
+    const difference = items.length >= minItems ? { value, lo: ci?.lo ?? null, hi: ci?.hi ?? null } : { value, lo: null, hi: null };
     return { metric, champion: finite(c0 ?? Number.NaN), challenger: finite(c1 ?? Number.NaN), difference, verdict: verdictOf(difference, higher) };
   };
   return [
     one('incident_recall', true, pairs, recall, 0),
     one('time_to_know_min', false, known, ttk, 1),
-    one('false_alerts_per_day', false, days, fa, 2),
+    // Days are not scarce evidence the way incidents are: a week of days still gives an interval.
+    one('false_alerts_per_day', false, days, fa, 2, 0),
   ];
 }

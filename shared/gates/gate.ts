@@ -1,6 +1,7 @@
 import type { GateCriterion, GateSpec, GateSpecInput } from '../contract/gates.js';
 import type { Interval } from '../metrics/bootstrap.js';
 import { HIGHER_IS_BETTER, type MetricComparison } from '../metrics/compare.js';
+import { MIN_EVIDENCE, tooFewSentence } from '../metrics/evidence.js';
 
 /**
  * Gate verdicts: a criterion passes when the whole 95 % interval meets its bound, fails when the
@@ -17,6 +18,15 @@ export interface GateInputs {
   operations: Record<string, number | null>;
   /** the comparison with the champion, when there is one */
   comparison: MetricComparison[] | null;
+  /**
+   * Why there is no comparison although the workspace has a champion (it did not run here, or none
+   * was chosen): relative criteria are then undecided, never passed as if there were no champion.
+   */
+  championMissing?: string | null | undefined;
+  /** the model under test is the champion itself */
+  isChampion?: boolean | undefined;
+  /** per metric, what its interval rests on: said when there are too few for one */
+  evidence?: Record<string, { count: number; what: string }> | undefined;
 }
 
 export const PRESETS: Record<'advisory' | 'gating', GateSpecInput> = {
@@ -52,7 +62,7 @@ const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 1
 const meets = (v: number, op: string, bound: number): boolean => (op === '>=' ? v >= bound : op === '<=' ? v <= bound : op === '>' ? v > bound : v < bound);
 
 export function describeCriterion(c: GateCriterion): string {
-  return 'vs' in c ? `${c.metric} ${c.op === 'improves' ? 'improves on' : `not worse than (margin ${c.margin})`} the champion` : `${c.metric} ${c.op} ${c.value}`;
+  return 'vs' in c ? `${c.metric} ${c.op === 'improves' ? `improves on${c.margin > 0 ? ` (by more than ${c.margin})` : ''}` : `not worse than (margin ${c.margin})`} the champion` : `${c.metric} ${c.op} ${c.value}`;
 }
 
 function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
@@ -65,7 +75,11 @@ function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, in
   if (!m) return { verdict: 'fail', reason: `${c.metric} is not a metric of this scorecard (known: ${[...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)].join(', ')})` };
   if (m.value === null) return { verdict: 'inconclusive', reason: `${c.metric} is undefined here (no incidents, or no changes flagged)` };
   const span = m.lo !== null && m.hi !== null ? ` [${fmt(m.lo)}, ${fmt(m.hi)}]` : '';
-  if (m.lo === null || m.hi === null) return meets(m.value, c.op, c.value) ? { verdict: 'inconclusive', reason: `${c.metric} is ${fmt(m.value)} but has no interval to be sure` } : { verdict: 'fail', reason: `${c.metric} is ${fmt(m.value)}, which is not ${c.op} ${c.value}` };
+  if (m.lo === null || m.hi === null) {
+    const few = inputs.evidence?.[c.metric];
+    const why = few && few.count < MIN_EVIDENCE ? `: ${tooFewSentence(few.count, few.what)}` : '';
+    return meets(m.value, c.op, c.value) ? { verdict: 'inconclusive', reason: `${c.metric} is ${fmt(m.value)} but has no interval to be sure${why}` } : { verdict: 'fail', reason: `${c.metric} is ${fmt(m.value)}, which is not ${c.op} ${c.value}` };
+  }
   const lowOk = meets(m.lo, c.op, c.value);
   const highOk = meets(m.hi, c.op, c.value);
   if (lowOk && highOk) return { verdict: 'pass', reason: `${c.metric} ${fmt(m.value)}${span} is ${c.op} ${c.value} across its 95 % interval` };
@@ -77,6 +91,12 @@ function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInp
   // With no champion yet (a workspace's first candidate), "no worse than the champion" holds:
   // there is nothing to fall behind, and an advisory gate must not be stuck at inconclusive
   // (exit 3) until someone names one. "Improves on the champion" has nothing to improve on.
+  if (inputs.isChampion) {
+    return c.op === 'improves'
+      ? { verdict: 'fail', reason: `this model is the champion: it cannot improve ${c.metric} on itself` }
+      : { verdict: 'pass', reason: `this model is the champion, so ${c.metric} cannot fall behind it` };
+  }
+  if (!inputs.comparison && inputs.championMissing) return { verdict: 'inconclusive', reason: `${inputs.championMissing}, so ${c.metric} was not compared with it` };
   if (!inputs.comparison) {
     return c.op === 'improves'
       ? { verdict: 'inconclusive', reason: `no champion to improve ${c.metric} on; name one (shadowbench champion) for this criterion to decide` }
@@ -87,15 +107,22 @@ function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInp
   const higher = HIGHER_IS_BETTER[c.metric];
   if (higher === null || higher === undefined) return { verdict: 'fail', reason: `${c.metric} has no better direction to compare by` };
   const d = m.difference;
-  if (d.lo === null || d.hi === null || d.value === null) return { verdict: 'inconclusive', reason: `the difference in ${c.metric} has no interval` };
+  if (d.lo === null || d.hi === null || d.value === null) {
+    const few = inputs.evidence?.[c.metric];
+    return { verdict: 'inconclusive', reason: `the difference in ${c.metric} has no interval${few && few.count < MIN_EVIDENCE ? `: ${tooFewSentence(few.count, few.what)}` : ''}` };
+  }
   // Work in "gain" units: positive is better, whatever the metric's direction.
   const [gLo, gHi] = higher ? [d.lo, d.hi] : [-d.hi, -d.lo];
   const gain = higher ? d.value : -d.value;
   const span = `challenger − champion ${fmt(d.value)} [${fmt(d.lo)}, ${fmt(d.hi)}]`;
   if (c.op === 'improves') {
-    if (gLo > 0) return { verdict: 'pass', reason: `${c.metric} improves on the champion: ${span}` };
+    // "improves by at least `margin`": the whole interval of the gain must clear it.
+    const by = c.margin ?? 0;
+    const beyond = by > 0 ? ` by more than ${by}` : '';
+    if (gLo > by) return { verdict: 'pass', reason: `${c.metric} improves on the champion${beyond}: ${span}` };
+    if (gHi <= by && by > 0) return { verdict: 'fail', reason: `${c.metric} does not improve on the champion by more than ${by}: ${span}` };
     if (gHi < 0) return { verdict: 'fail', reason: `${c.metric} is worse than the champion: ${span}` };
-    return { verdict: gain === 0 && gLo === 0 && gHi === 0 ? 'fail' : 'inconclusive', reason: gain === 0 && gLo === 0 && gHi === 0 ? `${c.metric} is the same as the champion's, not an improvement` : `${c.metric} vs the champion: ${span}; the interval includes no difference` };
+    return { verdict: gain === 0 && gLo === 0 && gHi === 0 ? 'fail' : 'inconclusive', reason: gain === 0 && gLo === 0 && gHi === 0 ? `${c.metric} is the same as the champion's, not an improvement` : by > 0 ? `${c.metric} vs the champion: ${span}; the interval includes gains of ${by} or less` : `${c.metric} vs the champion: ${span}; the interval includes no difference` };
   }
   if (gLo >= -c.margin) return { verdict: 'pass', reason: `${c.metric} is no worse than the champion by more than ${c.margin}: ${span}` };
   if (gHi < -c.margin) return { verdict: 'fail', reason: `${c.metric} is worse than the champion by more than ${c.margin}: ${span}` };

@@ -1,4 +1,5 @@
 import { CAPTURE_LEVELS, computeMetrics, DEFAULT_COSTS, type ClassificationMetrics, type Costs, type Sorted } from './classification.js';
+import { withEvidence } from './evidence.js';
 import { resampleMetrics, resampleScratch, RESAMPLE_KEYS, sfc32State } from './resample.js';
 
 /** A headline number with its percentile bootstrap interval; null where the metric is undefined. */
@@ -73,9 +74,30 @@ export function intervalsFromSamples(point: ClassificationMetrics, rows: Float64
     }
     const values = Float64Array.from(got).sort();
     const usable = resamples > 0 && values.length >= resamples / 2;
-    intervals[k] = { value: v ?? null, lo: usable ? quantile(values, alpha) : null, hi: usable ? quantile(values, 1 - alpha) : null };
+    const iv = { value: v ?? null, lo: usable ? quantile(values, alpha) : null, hi: usable ? quantile(values, 1 - alpha) : null };
+    const { count, successes } = evidenceOf(k, point);
+    intervals[k] = withEvidence(iv, count, successes === undefined ? undefined : { successes }, level);
   }
   return intervals;
+}
+
+/**
+ * What each metric rests on: the subjects it is a share of (or, for ranking metrics, the scarcer
+ * class), and for a plain share how many of them count.
+ */
+export function evidenceOf(key: string, point: Pick<ClassificationMetrics, 'n' | 'positives' | 'confusion'>): { count: number; what: string; successes?: number } {
+  const { tp, fp } = point.confusion;
+  const negatives = point.n - point.positives;
+  const failures = 'incident-causing changes';
+  switch (key) {
+    case 'recall': return { count: point.positives, what: failures, successes: tp };
+    case 'fpr': return { count: negatives, what: 'good changes', successes: fp };
+    case 'precision': return { count: tp + fp, what: 'flagged changes', successes: tp };
+    case 'flagged_share': return { count: point.n, what: 'changes', successes: tp + fp };
+    case 'auc_roc': return point.positives <= negatives ? { count: point.positives, what: failures } : { count: negatives, what: 'good changes' };
+    case 'average_precision': case 'f1': return { count: point.positives, what: failures };
+    default: return key.startsWith('capture_at_') ? { count: point.positives, what: failures } : { count: point.n, what: 'changes' };
+  }
 }
 
 /**

@@ -69,6 +69,14 @@ describe('drills on the demo workspace', () => {
     const moved = m.deltas.filter((d) => d.verdict === 'better' || d.verdict === 'worse').map((d) => d.metric);
     expect(moved).toContain('fpr');
     expect(r.summary.join('\n')).toMatch(/newly drifting: lines_added/);
+    // The explanation of a drilled suggestion shows the input the drill gave the model, and adds up to the stored score.
+    const row = (await engine.call('runs.suggestions', { runId: r.drillRunId, modelId: gbdt, offset: 0, limit: 1 })).rows[0]!;
+    const base = await engine.call('suggestions.get', { runId: r.baseRunId, modelId: gbdt, changeId: row.changeId });
+    const drilled = await engine.call('suggestions.get', { runId: r.drillRunId, modelId: gbdt, changeId: row.changeId });
+    const value = (d: typeof base): number => d.explanation.contributions.find((c) => c.feature === 'lines_added')!.value;
+    expect(value(drilled)).toBeGreaterThan(value(base) + 100);
+    expect(drilled.explanation.note).toContain('the ones the drill gave the model');
+    expect(drilled.explanation.reference! + drilled.explanation.contributions.reduce((a, c) => a + c.contribution, 0)).toBeCloseTo(row.score!, 6);
   });
 
   it('a 20 % model-failure drill finishes with every failed row answered by the fallback, none unhandled', async () => {
@@ -86,7 +94,18 @@ describe('drills on the demo workspace', () => {
     expect(m.fallbackRate).toBeCloseTo(0.2, 2);
     const card = await engine.call('runs.scorecard', { runId: r.drillRunId, modelId: gbdt, resamples: 0 });
     expect(card.operations.fallback_rate).toBeCloseTo(0.2, 2);
-    expect(card.n).toBe(m.rows);
+    // The model is judged on the rows it answered; the fallback's answers (its scores, its threshold) are left out.
+    expect(card.n).toBe(m.rows - m.answeredByFallback);
+    expect(card.answeredByFallback).toBe(m.answeredByFallback);
+    // A fallback row is explained by the fallback, and its contributions add up to the score it stored.
+    const page = await engine.call('runs.suggestions', { runId: r.drillRunId, modelId: gbdt, offset: 0, limit: 1000 });
+    const row = page.rows.find((x) => x.fallback && x.score !== null)!;
+    const detail = await engine.call('suggestions.get', { runId: r.drillRunId, modelId: gbdt, changeId: row.changeId });
+    expect(detail.explanation.note).toContain('answered by the fallback, rules v1');
+    // Feedback becomes training labels: not on answers a drill falsified.
+    await expect(engine.call('feedback.add', { runId: r.drillRunId, modelId: gbdt, changeId: row.changeId, verdict: 'agree', reason: 'looks right' }))
+      .rejects.toThrow(`Run ${r.drillRunId} is a drill`);
+    expect(detail.explanation.reference! + detail.explanation.contributions.reduce((a, c) => a + c.contribution, 0)).toBeCloseTo(row.score!, 6);
   });
 
   it('garbage outputs are caught by output validation; without a fallback they become "no suggestion", never a stored score', async () => {

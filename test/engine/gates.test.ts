@@ -66,6 +66,23 @@ describe('promotion gates on the demo workspace', () => {
     expect(fs.readFileSync(path.join(REPO, 'docs', 'ci', 'shadowbench-gate.yml'), 'utf8')).toContain('--models champion,candidate');
   });
 
+  it('leaves "vs the champion" undecided (exit 3) when the workspace champion did not run, never "no champion yet"', async () => {
+    // A CI job that runs only the candidate: the deliberately bad model must not pass as a first candidate.
+    const copy = path.join(dir, 'no-champion-in-run.sbw');
+    fs.copyFileSync(workspace, copy);
+    const run = await cli(['run', '--workspace', copy, '--models', 'demo-shuffled', '--from', 'after-training', '--resamples', '50', '--json']);
+    expect(run.code, run.err).toBe(0);
+    const runId = (JSON.parse(run.out) as { run: { id: number } }).run.id;
+    const r = await cli(['gate', '--workspace', copy, '--run', String(runId), '--model', 'demo-shuffled', '--gate', 'advisory', '--json']);
+    const g = JSON.parse(r.out) as GateResult;
+    const vs = g.criteria.find((c) => c.criterion.includes('champion'))!;
+    expect(vs).toMatchObject({ verdict: 'inconclusive', reason: `the champion, rules v1, did not run in run ${runId}; run it beside this model (run --models rules,demo-shuffled), so auc_roc was not compared with it` });
+    expect(g.verdict).not.toBe('pass');
+    // The champion itself cannot fall behind itself.
+    const self = JSON.parse((await cli(['gate', '--workspace', workspace, '--run', '1', '--model', 'rules', '--gate', 'advisory', '--json'])).out) as GateResult;
+    expect(self.criteria.find((c) => c.criterion.includes('champion'))).toMatchObject({ verdict: 'pass', reason: 'this model is the champion, so auc_roc cannot fall behind it' });
+  });
+
   it('never calls a model better than itself', async () => {
     const r = await cli(['compare', '--workspace', workspace, '--run', '1', '--challenger', 'demo-gbdt', '--champion', 'demo-gbdt', '--resamples', '200', '--json']);
     expect(r.code, r.err).toBe(0);

@@ -101,14 +101,30 @@ describe('detection metrics', () => {
     expect(d.mttd_min.model.value).toBeCloseTo((0 + 15) / 2, 12); // an early alert counts as 0
     expect(d.mttd_min.humans.value).toBeCloseTo((30 + 10 + 20) / 3, 12);
     expect(d.mttd_min.humans_with_model.value).toBeCloseTo((0 + 10 + 20) / 3, 12);
-    expect(d.incident_recall.lo!).toBeLessThanOrEqual(2 / 3);
-    expect(d.incident_recall.hi!).toBeGreaterThanOrEqual(2 / 3);
+    // Three incidents and four alerts are too few for an interval (MIN_EVIDENCE): none is given.
+    expect(d.incident_recall).toMatchObject({ lo: null, hi: null });
+    expect(d.alert_precision).toMatchObject({ lo: null, hi: null });
+    expect(d.mttd_min.humans).toMatchObject({ lo: null, hi: null });
+  });
+
+  it('gives intervals from ten incidents on, and the exact one where every incident was caught', () => {
+    const many = Array.from({ length: 12 }, (_, k) => ({ id: `i${k}`, service: 's', severity: 2, started: (k * 1000 + 100) * MIN, detected: (k * 1000 + 130) * MIN, resolved: (k * 1000 + 200) * MIN }));
+    const caught = many.map((inc) => ({ service: 's', start: inc.started + 5 * MIN }));
+    const d = detectionMetrics(many, caught, matchAlerts(many, caught, 15 * MIN), { from: 0, until: 12_000 * MIN }, { resamples: 200 });
+    // Every resample has recall 1, so the bootstrap alone would say [1, 1]; 12 of 12 is [0.025^(1/12), 1] exactly.
+    expect(d.incident_recall.value).toBe(1);
+    expect(d.incident_recall.lo).toBeCloseTo(0.025 ** (1 / 12), 12);
+    expect(d.incident_recall.hi).toBe(1);
+    expect(d.mttd_min.model).toEqual({ value: 5, lo: 5, hi: 5 });
   });
 
   it('finds no difference when a detector is compared with itself', () => {
     const at = matchAlerts(incidents, alerts, 15 * MIN).at;
-    const c = compareDetection(incidents, at, at, { resamples: 200 });
-    expect(c.gain).toEqual({ value: 0, lo: 0, hi: 0 });
+    // Two incidents humans detected: a difference, but too few for its interval.
+    expect(compareDetection(incidents, at, at, { resamples: 200 }).gain).toEqual({ value: 0, lo: null, hi: null });
+    const many = Array.from({ length: 10 }, (_, k) => ({ ...incidents[k % 3]!, id: `i${k}` }));
+    const manyAt = Array.from({ length: 10 }, (_, k) => at[k % 3]!);
+    expect(compareDetection(many, manyAt, manyAt, { resamples: 200 }).gain).toEqual({ value: 0, lo: 0, hi: 0 });
   });
 });
 
@@ -130,8 +146,14 @@ describe('attribution', () => {
   });
 
   it('puts bootstrap intervals over incidents around each metric: none wide when all agree, about ±2σ of a proportion otherwise', () => {
+    // All 50 first: the bootstrap collapses to [1, 1]; the exact interval of 50 of 50 is [0.025^(1/50), 1].
     const perfect = attributionIntervals(Array(50).fill(1));
-    expect(perfect.top1).toEqual({ value: 1, lo: 1, hi: 1 });
+    expect(perfect.top1.value).toBe(1);
+    expect(perfect.top1.lo).toBeCloseTo(0.025 ** (1 / 50), 12);
+    expect(perfect.top1.hi).toBe(1);
+    expect(perfect.mrr).toEqual({ value: 1, lo: 1, hi: 1 });
+    // Nine incidents are too few for any interval.
+    expect(attributionIntervals(Array(9).fill(1)).top1).toEqual({ value: 1, lo: null, hi: null });
     // 100 incidents, half with the cause first: a proportion's 95 % interval is about 0.5 ± 1.96·0.05.
     const half = attributionIntervals(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 5)));
     expect(half.top1.value).toBe(0.5);
@@ -139,7 +161,7 @@ describe('attribution', () => {
     expect(half.top1.lo!).toBeLessThan(0.42);
     expect(half.top1.hi!).toBeGreaterThan(0.58);
     expect(half.top1.hi!).toBeLessThan(0.62);
-    expect(half.coverage).toEqual({ value: 1, lo: 1, hi: 1 });
+    expect(half.coverage).toEqual({ value: 1, lo: 0.025 ** (1 / 100), hi: 1 });
     expect(attributionIntervals(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? 1 : 5)))).toEqual(half);
     expect(attributionIntervals([]).top1).toEqual({ value: null, lo: null, hi: null });
   });

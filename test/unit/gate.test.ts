@@ -26,4 +26,30 @@ describe('gate criteria against the champion', () => {
     expect(evaluateGate(improves, { ...good, comparison: aucDiff(-0.01, 0.05) }).verdict).toBe('inconclusive');
     expect(evaluateGate(improves, { ...good, comparison: aucDiff(-0.05, -0.01) }).verdict).toBe('fail');
   });
+
+  it('read a margin on "improves" as the least gain the whole interval must clear', () => {
+    const by = GateSpec.parse({ name: 'i', criteria: [{ vs: 'champion', metric: 'auc_roc', op: 'improves', margin: 0.05 }] });
+    // The reviewer's case: a gain of 0.127 [0.042, 0.204] passed a gate meant as "by at least 0.05".
+    expect(evaluateGate(by, { ...good, comparison: aucDiff(0.042, 0.204) }).criteria[0]).toMatchObject({ verdict: 'inconclusive', reason: expect.stringContaining('gains of 0.05 or less') });
+    expect(evaluateGate(by, { ...good, comparison: aucDiff(0.06, 0.2) }).verdict).toBe('pass');
+    expect(evaluateGate(by, { ...good, comparison: aucDiff(0.01, 0.04) }).criteria[0]).toMatchObject({ verdict: 'fail', reason: expect.stringContaining('does not improve on the champion by more than 0.05') });
+    expect(evaluateGate(by, { ...good, comparison: aucDiff(0.06, 0.2) }).criteria[0]!.criterion).toBe('auc_roc improves on (by more than 0.05) the champion');
+  });
+
+  it('never read a champion that did not run, or was not chosen, as "no champion yet"', () => {
+    const spec = GateSpec.parse(PRESETS.advisory);
+    const missing = evaluateGate(spec, { ...good, comparison: null, championMissing: 'the champion, rules v1, did not run in run 2' });
+    expect(missing.verdict).toBe('inconclusive');
+    expect(missing.criteria.find((c) => c.criterion.includes('champion'))).toMatchObject({ verdict: 'inconclusive', reason: 'the champion, rules v1, did not run in run 2, so auc_roc was not compared with it' });
+    // The champion judged against itself: it cannot fall behind, nor improve.
+    const self = { ...good, comparison: null, isChampion: true };
+    expect(evaluateGate(spec, self).verdict).toBe('pass');
+    expect(evaluateGate(GateSpec.parse(PRESETS.gating), self).criteria.find((c) => c.criterion.includes('improves'))).toMatchObject({ verdict: 'fail', reason: expect.stringContaining('is the champion') });
+  });
+
+  it('say why a metric has no interval when it rests on too few', () => {
+    const spec = GateSpec.parse({ name: 'r', criteria: [{ metric: 'recall', op: '>=', value: 0.5 }] });
+    const r = evaluateGate(spec, { ...good, metrics: { recall: { value: 1, lo: null, hi: null } }, comparison: null, evidence: { recall: { count: 1, what: 'incident-causing changes' } } });
+    expect(r.criteria[0]).toEqual({ criterion: 'recall >= 0.5', verdict: 'inconclusive', reason: 'recall is 1.00 but has no interval to be sure: it rests on 1 incident-causing change, and an interval needs at least 10' });
+  });
 });

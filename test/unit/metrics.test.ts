@@ -167,9 +167,31 @@ describe('bootstrap intervals', () => {
   });
 
   it('are null when a metric is undefined in most resamples', () => {
-    const iv = bootstrapMetrics(sortPredictions(preds([0.1, 0.2, 0.3], [0, 0, 0])), 0.5, undefined, { resamples: 200 }).intervals;
+    const scores = Array.from({ length: 12 }, (_, i) => 0.1 + 0.05 * i);
+    const iv = bootstrapMetrics(sortPredictions(preds(scores, scores.map(() => 0))), 0.5, undefined, { resamples: 200 }).intervals;
     expect(iv.auc_roc).toEqual({ value: null, lo: null, hi: null });
     expect(iv.fpr!.lo).not.toBeNull();
+  });
+
+  it('are null below ten of what a metric rests on, and exact where a share sits at 0 or 1', () => {
+    // The reviewer's case: 40 changes, one incident, scored highest. The bootstrap alone said recall
+    // 1 [1, 1] and AUC 1 [1, 1]; one incident cannot show either.
+    const scores = Array.from({ length: 40 }, (_, i) => (i === 0 ? 0.9 : 0.01 + 0.007 * i));
+    const labels = scores.map((_, i) => (i === 0 ? 1 : 0));
+    const one = bootstrapMetrics(sortPredictions(preds(scores, labels)), 0.5, undefined, { resamples: 300 }).intervals;
+    expect(one.recall).toEqual({ value: 1, lo: null, hi: null });
+    expect(one.auc_roc).toEqual({ value: 1, lo: null, hi: null });
+    expect(one.precision).toEqual({ value: 1, lo: null, hi: null }); // one change flagged
+    // fpr rests on 39 good changes, none flagged: 0 with the exact interval [0, 1 − 0.025^(1/39)].
+    expect(one.fpr!.value).toBe(0);
+    expect(one.fpr!.lo).toBe(0);
+    expect(one.fpr!.hi).toBeCloseTo(1 - 0.025 ** (1 / 39), 12);
+    // Thirty incidents all caught: [0.025^(1/30), 1] ≈ [0.884, 1], not the bootstrap's [1, 1].
+    const many = sortPredictions(preds([...Array(30).fill(0.9), ...Array(70).fill(0.1)], [...Array(30).fill(1), ...Array(70).fill(0)]));
+    const all = bootstrapMetrics(many, 0.5, undefined, { resamples: 300 }).intervals;
+    expect(all.recall!.lo).toBeCloseTo(0.025 ** (1 / 30), 12);
+    expect(all.recall!.lo).toBeCloseTo(0.884, 3);
+    expect(all.recall!.hi).toBe(1);
   });
 
   it('interpolates percentiles as numpy does', () => {

@@ -171,7 +171,9 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
       const b = baseById.get(r.change_id);
       return b !== undefined && b.score === r.score && b.decision === r.decision && b.error === r.error;
     });
-    const pairs = after.filter((r) => r.score !== null && baseById.get(r.change_id)?.score != null);
+    // The model alone: rows its fallback answered (in either run) carry another model's score.
+    const own = (r: Row | undefined): boolean => r !== undefined && r.score !== null && r.fallback_model_id === null;
+    const pairs = after.filter((r) => own(r) && own(baseById.get(r.change_id)));
     const deltas = pairs.length > 0
       ? comparePaired({
         labels: pairs.map((r) => (r.label === 1 ? 1 : 0)), champion: pairs.map((r) => baseById.get(r.change_id)!.score!), challenger: pairs.map((r) => r.score!),
@@ -180,7 +182,7 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
       : [];
     let gate: DrillModelReport['gate'] = null;
     if (gateSpec) {
-      const [g0, g1] = [await checkGate(db, { runId: base.id, modelId, spec: gateSpec }), await checkGate(db, { runId: run.id, modelId, spec: gateSpec })];
+      const [g0, g1] = [await checkGate(db, { runId: base.id, modelId, spec: gateSpec }), await checkGate(db, { runId: run.id, modelId, spec: gateSpec, championRunId: base.id })];
       gate = {
         name: gateSpec.name, base: g0.verdict, drill: g1.verdict, changed: g0.verdict !== g1.verdict,
         reasons: g1.criteria.filter((c, i) => c.verdict !== g0.criteria[i]?.verdict).map((c) => `${c.criterion}: ${c.reason}`),

@@ -63,23 +63,29 @@ interface Row { change_id: number; score: number; label: number; external_id: st
 function modelRows(db: Db, runId: number, modelId: number): Map<number, Row> {
   const rows = db.prepare(`SELECT s.change_id, s.score, s.label, c.external_id, sv.name AS service, c.ts, c.rolled_back
     FROM suggestions s JOIN changes c ON c.id = s.change_id JOIN services sv ON sv.id = c.service_id
-    WHERE s.run_id = ? AND s.model_id = ? AND s.score IS NOT NULL`).all(runId, modelId) as Row[];
+    WHERE s.run_id = ? AND s.model_id = ? AND s.score IS NOT NULL AND s.fallback_model_id IS NULL`).all(runId, modelId) as Row[];
   return new Map(rows.map((r) => [r.change_id, r]));
 }
 
-export function compareModels(db: Db, input: { runId: number; championId: number; challengerId: number; resamples?: number | undefined }): Comparison {
+/**
+ * `championRunId`: take the champion's suggestions from another run over the same changes (a
+ * drill's base run, when the drill did not replay the champion).
+ */
+export function compareModels(db: Db, input: { runId: number; championId: number; challengerId: number; resamples?: number | undefined; championRunId?: number | undefined }): Comparison {
   const run = getRun(db, input.runId);
-  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${input.runId} is ${run.state}; a comparison needs a finished run`);
-  const inRun = (id: number): { id: number; name: string; version: number; threshold: number } => {
-    const entry = run.manifest!.models.find((m) => m.id === id);
-    if (!entry) throw new EngineFailure('not_found', `Model ${id} is not part of run ${input.runId} (it has ${run.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')})`);
-    return { id, name: entry.name, version: entry.version, threshold: run.config.thresholds?.[String(id)] ?? getModel(db, id).threshold };
+  const championRun = input.championRunId === undefined ? run : getRun(db, input.championRunId);
+  for (const r of [run, championRun]) if (r.state !== 'done' || !r.manifest) throw new EngineFailure('conflict', `Run ${r.id} is ${r.state}; a comparison needs a finished run`);
+  const inRun = (id: number, where: typeof run): { id: number; name: string; version: number; threshold: number } => {
+    const entry = where.manifest!.models.find((m) => m.id === id);
+    if (!entry) throw new EngineFailure('not_found', `Model ${id} is not part of run ${where.id} (it has ${where.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')})`);
+    return { id, name: entry.name, version: entry.version, threshold: where.config.thresholds?.[String(id)] ?? getModel(db, id).threshold };
   };
-  const champion = inRun(input.championId);
-  const challenger = inRun(input.challengerId);
-  const a = modelRows(db, run.id, champion.id);
+  const champion = inRun(input.championId, championRun);
+  const challenger = inRun(input.challengerId, run);
+  const a = modelRows(db, championRun.id, champion.id);
   const b = modelRows(db, run.id, challenger.id);
-  // Only the changes both scored: a row one model failed on is not a fair point for either.
+  // Only the changes both answered themselves: a row one model failed on (or its fallback
+  // answered) is not a fair point for either.
   const ids = [...a.keys()].filter((id) => b.has(id)).sort((x, y) => x - y);
   if (ids.length === 0) throw new EngineFailure('input_error', 'The two models scored no change in common');
   const labels = ids.map((id) => (a.get(id)!.label === 1 ? 1 : 0) as 0 | 1);

@@ -1,10 +1,12 @@
 import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type GateSpecInput, type SavedGate } from '../../../shared/contract/gates.js';
 import { evaluateGate, unknownMetrics, type GateInputs } from '../../../shared/gates/gate.js';
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
+import { evidenceOf } from '../../../shared/metrics/bootstrap.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { scorecard } from '../runs/scorecard.js';
 import { getRun } from '../runs/replay-changes.js';
+import { getModel } from '../models/registry.js';
 import { compareModels, getChampion } from './compare.js';
 
 /** Saved gates (versioned by name) and gate verdicts for a model in a run. */
@@ -61,13 +63,28 @@ export function checkMetricsKnown(spec: GateSpec, inputs: GateInputs): void {
  * The verdict of a gate for one model of a run. Relative criteria compare it with the champion
  * (given, or the workspace's) when the champion ran in the same run.
  */
-export async function checkGate(db: Db, input: { runId: number; modelId: number; spec: GateSpec; gateVersion?: number | null; championId?: number | null | undefined; resamples?: number | undefined }): Promise<GateResult> {
+export async function checkGate(db: Db, input: { runId: number; modelId: number; spec: GateSpec; gateVersion?: number | null; championId?: number | null | undefined; resamples?: number | undefined; championRunId?: number | undefined }): Promise<GateResult> {
   const run = getRun(db, input.runId);
   const card = await scorecard(db, input.runId, input.modelId, { resamples: input.resamples });
-  const championId = input.championId === undefined ? getChampion(db) : input.championId;
-  const inRun = championId !== null && championId !== input.modelId && (run.manifest?.models.some((m) => m.id === championId) ?? false);
-  const comparison = inRun ? compareModels(db, { runId: input.runId, championId: championId!, challengerId: input.modelId, resamples: input.resamples }) : null;
-  const inputs = { metrics: card.metrics, operations: { ...card.operations }, comparison: comparison?.metrics ?? null };
+  const stored = getChampion(db);
+  const championId = input.championId === undefined ? stored : input.championId;
+  const ranIn = (id: number): boolean => run.manifest?.models.some((m) => m.id === id) ?? false;
+  // A drill compares with the champion as it ran in the drill's base run, unless it drilled the champion too.
+  const championRun = championId !== null && !ranIn(championId) && input.championRunId !== undefined && (getRun(db, input.championRunId).manifest?.models.some((m) => m.id === championId) ?? false) ? input.championRunId : undefined;
+  const inRun = championId !== null && championId !== input.modelId && (ranIn(championId) || championRun !== undefined);
+  const comparison = inRun ? compareModels(db, { runId: input.runId, championId: championId!, challengerId: input.modelId, resamples: input.resamples, ...(championRun !== undefined ? { championRunId: championRun } : {}) }) : null;
+  // A workspace with a champion never judges "vs the champion" as if it had none: a CI job that
+  // ran only the candidate would otherwise pass "not worse than the champion" unseen.
+  const named = (id: number): string => {
+    const m = getModel(db, id);
+    return `${m.name} v${m.version}`;
+  };
+  const championMissing = inRun || championId === input.modelId ? null
+    : championId !== null ? `the champion, ${named(championId)}, did not run in run ${input.runId}; run it beside this model (run --models ${getModel(db, championId).name},${card.model.name})`
+      : stored !== null ? `no champion was chosen to compare with, though the workspace's champion is ${named(stored)}` : null;
+  const point = { n: card.n, positives: card.positives, confusion: card.confusion };
+  const evidence = Object.fromEntries(Object.keys(card.metrics).map((k) => [k, evidenceOf(k, point)]));
+  const inputs = { metrics: card.metrics, operations: { ...card.operations }, comparison: comparison?.metrics ?? null, championMissing, isChampion: championId !== null && championId === input.modelId, evidence };
   checkMetricsKnown(input.spec, inputs);
   const judged = evaluateGate(input.spec, inputs);
   let { verdict } = judged;

@@ -52,11 +52,13 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
   const comparisons = championId === null ? [] : challengers.map((c) => compareModels(db, { runId: run.id, championId, challengerId: c.model.id }));
   const gate = input.gate ?? parseGate(PRESETS.advisory);
   const verdicts: GateResult[] = [];
-  for (const c of challengers) verdicts.push(await checkGate(db, { runId: run.id, modelId: c.model.id, spec: gate, championId }));
+  // The gate is told the champion as asked (or the workspace's): one that did not run here leaves
+  // "vs the champion" undecided instead of passing as if there were none.
+  for (const c of challengers) verdicts.push(await checkGate(db, { runId: run.id, modelId: c.model.id, spec: gate, championId: input.championId === undefined ? stored : input.championId }));
   // The biggest misses (incident-causing changes a model scored lowest) and false alarms (good
   // changes it scored highest), with their explanations: the cases a reviewer should read.
   const pick = (modelId: number, label: number, order: 'ASC' | 'DESC'): number[] =>
-    db.prepare(`SELECT change_id FROM suggestions WHERE run_id = ? AND model_id = ? AND label = ? AND score IS NOT NULL ORDER BY score ${order}, change_id LIMIT 3`).pluck().all(run.id, modelId, label) as number[];
+    db.prepare(`SELECT change_id FROM suggestions WHERE run_id = ? AND model_id = ? AND label = ? AND score IS NOT NULL AND fallback_model_id IS NULL ORDER BY score ${order}, change_id LIMIT 3`).pluck().all(run.id, modelId, label) as number[];
   const misses: SuggestionDetail[] = [];
   const falseAlarms: SuggestionDetail[] = [];
   for (const c of cards) {
@@ -75,6 +77,8 @@ export async function reportData(db: Db, input: { runId: number; gate?: GateSpec
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { unattributedSentence } from '../../../shared/domain/unattributed.js';
+import { fallbackSentence } from '../../../shared/domain/fallback.js';
+import { MULTIPLE_METRICS_NOTE } from '../../../shared/metrics/compare.js';
 
 /** The scorecards' training-window warnings, in the one wording the app and the CLI use. */
 const leaks = (cards: readonly Scorecard[]): string[] => cards.map((c) => trainingOverlapSentence(c.model, c.n, c.trainingOverlap)).filter((l): l is string => l !== null);
@@ -114,6 +118,15 @@ function rangeText(d: ReportData): string {
 /** Incidents without a known cause in the scored period (the same for every model of a run). */
 const unlinked = (d: ReportData): string | null => unattributedSentence(d.cards[0]?.incidentsWithoutCause ?? 0, d.run.manifest!.attribution.enabled);
 
+/** How many changes a model's numbers rest on: with few incidents, no interval is given. */
+const judgedOn = (c: Scorecard): string => `${c.n} changes, ${c.positives} caused incidents`;
+
+/** Per model, the changes its fallback answered (left out of its numbers). */
+const fallbackNotes = (d: ReportData): string[] => d.cards.flatMap((c) => {
+  const t = fallbackSentence(c.answeredByFallback ?? 0);
+  return t ? [`${name(c.model)}: ${t}`] : [];
+});
+
 /** How a change's outcome was decided (DESIGN.md §3: shown on every scorecard). */
 function outcomeRule(a: { enabled: boolean; maxSeverity?: number; windowHours?: number }): string {
   return `the source's own outcome label where it has one; else a failure if a postmortem names the change as an incident's cause; attribution rule ${a.enabled ? `on: also a failure if a SEV ≤ ${a.maxSeverity} incident hit its service within ${a.windowHours} h after it` : 'off'}`;
@@ -131,10 +144,11 @@ function feedbackRows(d: ReportData): string {
 export function renderHtml(d: ReportData): string {
   const m = d.run.manifest!;
   const models = d.cards.map((c) => `<th>${esc(name(c.model))}${c.model.id === d.championId ? ' <span class="tag">champion</span>' : ''}</th>`).join('');
-  const rows = `<tr><th scope="row">threshold</th>${d.cards.map((c) => `<td>${num(c.threshold)} <span class="muted nowrap">(cost-optimal ${num(c.costOptimalThreshold)})</span></td>`).join('')}</tr>`
+  const rows = `<tr><th scope="row">judged on</th>${d.cards.map((c) => `<td>${esc(judgedOn(c))}</td>`).join('')}</tr>`
+    + `<tr><th scope="row">threshold</th>${d.cards.map((c) => `<td>${num(c.threshold)} <span class="muted nowrap">(cost-optimal ${num(c.costOptimalThreshold)})</span></td>`).join('')}</tr>`
     + KEY_METRICS.map((k) => `<tr><th scope="row">${k}${AT_THRESHOLD.has(k) ? ' <span class="muted">at the threshold</span>' : ''}</th>${d.cards.map((c) => `<td>${esc(iv(c.metrics[k]))}</td>`).join('')}</tr>`).join('');
   const ops = (['latency_p50_ms', 'latency_p99_ms', 'error_rate', 'fallback_rate', 'max_psi'] as const)
-    .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}</td>`).join('')}</tr>`).join('');
+    .map((k) => `<tr><th scope="row">${k}</th>${d.cards.map((c) => `<td>${num(c.operations[k], k.startsWith('latency') ? 3 : 4)}${k === 'max_psi' && c.drift?.flag ? ' <strong class="verdict-fail">drift flag raised</strong>' : ''}</td>`).join('')}</tr>`).join('');
   const comparisons = d.comparisons.map((c) => `
     <h3>${esc(name(c.challenger))} vs champion ${esc(name(c.champion))}</h3>
     <p>${esc(c.summary)}. McNemar's exact test on the ${c.disagreementCount} changes they decide differently: champion alone right ${c.mcnemar.championOnlyRight}, challenger alone right ${c.mcnemar.challengerOnlyRight}, p = ${c.mcnemar.p.toPrecision(2)}.</p>
@@ -150,6 +164,7 @@ export function renderHtml(d: ReportData): string {
     return `<div class="case"><h3>${esc(s.externalId)} on ${esc(s.service)} at ${time(s.ts)} — ${esc(name(model.model))} scored ${num(s.score)}</h3>
       <p>What happened: ${s.outcome.label === 1 ? `caused ${esc(s.outcome.incident ?? 'an incident')}` : s.outcome.rolledBack ? 'rolled back, no incident' : 'nothing'}.
       ${s.mitigations.length ? `Suggested: ${s.mitigations.map((x) => esc(x.text)).join(' ')}` : ''}</p>
+      ${s.explanation.note ? `<p class="muted">${esc(s.explanation.note)}</p>` : ''}
       ${top.length ? svgChart(contributionsOption(top, LIGHT, 6), 640, 220) : '<p class="muted">No explanation for this model.</p>'}</div>`;
   }).join('')}`;
   return `<!doctype html>
@@ -175,7 +190,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">dataset fingerprint</th><td>${esc(m.datasetFingerprint)}</td></tr>
 <tr><th scope="row">seed · code</th><td>${m.seed} · ${esc(m.codeVersion)}</td></tr>
 <tr><th scope="row">range</th><td>${esc(rangeText(d))}</td></tr>
-<tr><th scope="row">outcomes</th><td>${esc(outcomeRule(m.attribution))}${unlinked(d) ? `<br><span class="muted">${esc(unlinked(d)!)}</span>` : ''}</td></tr>
+<tr><th scope="row">outcomes</th><td>${esc(outcomeRule(m.attribution))}${unlinked(d) ? `<br><span class="muted">${esc(unlinked(d)!)}</span>` : ''}${fallbackNotes(d).map((t) => `<br><span class="muted">${esc(t)}</span>`).join('')}</td></tr>
 </tbody></table>
 <h2>Scorecards <span class="muted">(95 % bootstrap intervals over changes)</span></h2>
 ${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join('')}
@@ -186,7 +201,7 @@ ${leaks(d.cards).map((l) => `<p class="verdict-fail">⚠ ${esc(l)}</p>`).join(''
 ${d.cards.map((c) => (c.drift ? warmUpSummary(c.drift) : null)).filter((t): t is string => t !== null).slice(0, 1).map((t) => `<p class="muted">${esc(t)}</p>`).join('')}
 <div class="charts">${svgChart(rocOption(d.cards, LIGHT))}${svgChart(prOption(d.cards, LIGHT))}${svgChart(reliabilityOption(d.cards, LIGHT))}</div>
 <h2>Against the champion</h2>
-${d.championId === null ? '<p class="muted">No champion in this run: set one to compare challengers with it.</p>' : comparisons}
+${d.championId === null ? '<p class="muted">No champion in this run: set one to compare challengers with it.</p>' : `${comparisons}<p class="muted">${esc(MULTIPLE_METRICS_NOTE)}</p>`}
 <h2>Gate: ${esc(d.gate.name)}</h2>
 <p class="muted">${esc(d.gate.description)}</p>
 ${verdicts || '<p class="muted">No challengers to judge.</p>'}
@@ -214,14 +229,21 @@ export function renderMarkdown(d: ReportData): string {
   const lines: string[] = [];
   lines.push(`### Shadowbench — change-risk run ${d.run.id}`, '', `${rangeText(d)}. Outcomes: ${outcomeRule(d.run.manifest!.attribution)}.${unlinked(d) ? ` ${unlinked(d)}` : ''}`, '');
   for (const l of leaks(d.cards)) lines.push(`> ⚠ ${l}`, '');
-  for (const v of d.verdicts) lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
+  for (const t of fallbackNotes(d)) lines.push(`> ${t}`, '');
+  for (const v of d.verdicts) {
+    const card = d.cards.find((c) => c.model.id === v.model.id);
+    // A reader who sees only this line must see the drift flag beside a PASS.
+    lines.push(`**${name(v.model)}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**${card?.drift?.flag ? ` · ⚠ drift flag raised (max PSI ${num(card.drift.maxPsi, 2)} on ${card.drift.worst ?? '—'})` : ''}`);
+  }
   if (d.verdicts.length) lines.push('');
   lines.push(`| metric | ${d.cards.map((c) => `${name(c.model)}${c.model.id === d.championId ? ' (champion)' : ''}`).join(' | ')} |`);
   lines.push(`|---|${d.cards.map(() => '---').join('|')}|`);
+  lines.push(`| judged on | ${d.cards.map(judgedOn).join(' | ')} |`);
   lines.push(`| threshold (cost-optimal) | ${d.cards.map((c) => `${num(c.threshold)} (${num(c.costOptimalThreshold)})`).join(' | ')} |`);
   for (const k of KEY_METRICS) lines.push(`| ${k}${AT_THRESHOLD.has(k) ? ' at the threshold' : ''} | ${d.cards.map((c) => iv(c.metrics[k])).join(' | ')} |`);
   lines.push(`| human feedback | ${d.cards.map((c) => feedbackText(d.feedback.find((f) => f.modelId === c.model.id))).join(' | ')} |`);
-  lines.push(`| latency_p99_ms | ${d.cards.map((c) => num(c.operations.latency_p99_ms, 3)).join(' | ')} |`, `| error_rate | ${d.cards.map((c) => num(c.operations.error_rate, 4)).join(' | ')} |`, '');
+  lines.push(`| latency_p99_ms | ${d.cards.map((c) => num(c.operations.latency_p99_ms, 3)).join(' | ')} |`, `| error_rate | ${d.cards.map((c) => num(c.operations.error_rate, 4)).join(' | ')} |`,
+    `| fallback_rate | ${d.cards.map((c) => num(c.operations.fallback_rate, 4)).join(' | ')} |`, `| max_psi | ${d.cards.map((c) => `${num(c.operations.max_psi, 2)}${c.drift?.flag ? ' (drift flag)' : ''}`).join(' | ')} |`, '');
   for (const c of d.comparisons) lines.push(`- ${c.summary}`);
   if (d.comparisons.length) lines.push('');
   for (const v of d.verdicts) {

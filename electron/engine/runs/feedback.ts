@@ -19,6 +19,10 @@ export function addFeedback(db: Db, input: FeedbackInput, defaultAuthor: string)
   if (!parsed.success) throw new EngineFailure('bad_request', `Feedback is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'feedback'}: ${i.message}`).join('; ')}`);
   const f = parsed.data;
   const exists = db.prepare('SELECT 1 FROM suggestions WHERE run_id = ? AND model_id = ? AND change_id = ?').get(f.runId, f.modelId, f.changeId);
+  // Feedback becomes training labels: a drill's answers come from inputs and outputs it falsified.
+  const config = db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(f.runId) as string | undefined;
+  const drill = config ? (JSON.parse(config) as { drill?: { baseRun: number } }).drill : undefined;
+  if (exists && drill) throw new EngineFailure('conflict', `Run ${f.runId} is a drill: its suggestions were made under injected faults, and feedback becomes training labels; give feedback on its base run, ${drill.baseRun}`);
   if (!exists) throw new EngineFailure('not_found', `No suggestion for change ${f.changeId} by model ${f.modelId} in run ${f.runId}`);
   const id = Number(db.prepare('INSERT INTO feedback (run_id, model_id, change_id, verdict, decision, reason, author, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .run(f.runId, f.modelId, f.changeId, f.verdict, f.decision === undefined ? null : f.decision === 'hold back' ? 1 : 0, f.reason, f.author ?? defaultAuthor, Date.now()).lastInsertRowid);

@@ -65,6 +65,24 @@ function rowTimesAndServices(changes: readonly ChangeRow[]): { times: Float64Arr
   return { times, services };
 }
 
+/**
+ * One change's inputs as a drill run's model saw them: the run's feature columns, perturbed as the
+ * drill perturbed them (a perturbation depends on the whole run: which rows, and the column's
+ * spread). Null when the run's changes can no longer be rebuilt (changes were imported into its
+ * range since), so that no explanation describes inputs the model did not see.
+ */
+export function drilledRow(db: Db, run: RunInfo, features: readonly string[], changeId: number): number[] | null {
+  const drill = run.config.drill;
+  if (!drill) throw new Error('drilledRow: not a drill run');
+  const all = loadChanges(db);
+  const changes = subjects(db, run.config, all);
+  const at = changes.findIndex((c) => c.id === changeId);
+  if (at < 0 || changes.length !== run.manifest?.subjects) return null;
+  const built = buildFeatureColumns(db, changes, [...features], labelChanges(db, run.manifest.attribution, all), all);
+  const rows = rowTimesAndServices(changes);
+  return features.map((f, j) => perturbFeature(f, built[j]!, rows, drill.perturbations, drill.seed).values[at]!);
+}
+
 /** Columns to one row-major matrix (row i, feature j at i·width + j). */
 function packRows(columns: readonly Float64Array[], rows: number): Float64Array {
   const width = columns.length;

@@ -10,7 +10,7 @@ import { buildFeatures, loadChanges } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
 import { matrixOf } from '../models/scorer.js';
-import { getRun } from './replay-changes.js';
+import { drilledRow, getRun } from './replay-changes.js';
 import { listFeedback } from './feedback.js';
 
 interface SuggestionRow { change_id: number; score: number | null; decision: number | null; latency_ms: number | null; error: string | null; fallback_model_id: number | null; label: number; label_source: string; incident: string | null }
@@ -24,7 +24,9 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
   const rows = db.prepare('SELECT change_id, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident FROM suggestions WHERE run_id = ? AND model_id = ?').all(runId, modelId) as SuggestionRow[];
   const threshold = options.threshold ?? run.config.thresholds?.[String(modelId)] ?? getModel(db, modelId).threshold;
   const costs: Costs = run.config.costs;
-  const scored = rows.filter((r) => r.score !== null);
+  // A model is judged on the rows it answered itself: a fallback's answer has another model's
+  // score scale and threshold, and is counted in fallback_rate instead.
+  const scored = rows.filter((r) => r.score !== null && r.fallback_model_id === null);
   const sorted = sortPredictions(scored.map((r) => ({ score: r.score!, label: r.label === 1 ? 1 : 0 })));
   const resamples = options.resamples ?? 1000;
   const { point, intervals } = await bootstrapParallel(sorted, threshold, costs, { resamples, seed: run.config.seed });
@@ -58,6 +60,7 @@ export async function scorecard(db: Db, runId: number, modelId: number, options:
     drift, attribution: run.manifest.attribution, resamples,
     trainingOverlap: early > 0 ? { trainedUntil: trainedUntil!, changes: early } : null,
     incidentsWithoutCause,
+    answeredByFallback: rows.filter((r) => r.score !== null && r.fallback_model_id !== null).length,
   };
 }
 
@@ -94,21 +97,41 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
   const r = db.prepare(`${SUGGESTION_SQL} WHERE s.run_id = ? AND s.model_id = ? AND s.change_id = ?`).get(runId, modelId, changeId) as FullRow | undefined;
   if (!r) throw new EngineFailure('not_found', `No suggestion for change ${changeId} by model ${modelId} in run ${runId}`);
   const base = toSuggestion(r);
-  const { scorer, reference, mitigations, release } = await loadScorer(db, modelId);
+  // A row the fallback answered carries the fallback's score: explain that model's answer.
+  const answeredBy = r.fallback_model_id ?? modelId;
+  const { scorer, reference, mitigations, release } = await loadScorer(db, answeredBy);
   try {
     let explanation: SuggestionDetail['explanation'];
     if (r.explanation) explanation = JSON.parse(r.explanation) as SuggestionDetail['explanation'];
     else if (r.score === null || scorer.features.length === 0) explanation = { method: 'none', reference: null, contributions: [] };
     else {
-      // Only the changes inside the history window before this one: their features are the same.
-      const at = db.prepare('SELECT ts FROM changes WHERE id = ?').pluck().get(changeId) as number;
-      const all = loadChanges(db, at);
-      const change = all.find((c) => c.id === changeId)!;
       const run = getRun(db, runId);
-      const row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution, all), all)[0]!;
-      const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
-      const refScore = (await scorer.score(matrixOf([reference], scorer.features.length))).scores[0]!;
-      explanation = { method: scorer.explainMethod, reference: refScore, contributions };
+      let row: number[] | null;
+      if (run.config.drill) row = drilledRow(db, run, scorer.features, changeId);
+      else {
+        // Only the changes inside the history window before this one: their features are the same.
+        const at = db.prepare('SELECT ts FROM changes WHERE id = ?').pluck().get(changeId) as number;
+        const all = loadChanges(db, at);
+        const change = all.find((c) => c.id === changeId)!;
+        row = buildFeatures(db, [change], scorer.features, labelChanges(db, run.manifest!.attribution, all), all)[0]!;
+      }
+      const notes: string[] = [];
+      if (r.fallback_model_id !== null) {
+        const fb = getModel(db, r.fallback_model_id);
+        notes.push(`This change was answered by the fallback, ${fb.name} v${fb.version}, after this model failed on it: the explanation is the fallback's.`);
+      }
+      if (row === null) {
+        explanation = { method: 'none', reference: null, contributions: [], note: [...notes, "Changes were imported into this drill run's range since it ran, so the inputs the drill gave the model cannot be rebuilt."].join(' ') };
+      } else {
+        // A drill's missing inputs reached the model imputed with its reference values.
+        row = row.map((v, j) => (Number.isFinite(v) ? v : reference[j] ?? 0));
+        const faults = r.fault?.split(',') ?? [];
+        if (run.config.drill) notes.push('The inputs shown are the ones the drill gave the model.');
+        if (faults.includes('flipped')) notes.push("The drill reflected this row's score across the threshold after the model answered: the contributions add up to the model's own score, not the stored one.");
+        const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+        const refScore = (await scorer.score(matrixOf([reference], scorer.features.length))).scores[0]!;
+        explanation = { method: scorer.explainMethod, reference: refScore, contributions, ...(notes.length > 0 ? { note: notes.join(' ') } : {}) };
+      }
       db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }
     return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations, referenceOf(scorer.features, reference)), feedback: listFeedback(db, { runId, modelId, changeId }) };

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
+import { MULTIPLE_METRICS_NOTE } from '../../../shared/metrics/compare.js';
 
 const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
 
@@ -54,11 +55,17 @@ export function Compare() {
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}</option>)}
             </select>
           </label>
-          <button className="primary" disabled={championChoice === null || challengerChoice === null || comparing} onClick={() => void compare(run.id, championChoice!, challengerChoice!)} data-testid="compare-start">
+          <button className="primary" disabled={championChoice === null || challengerChoice === null || championChoice === challengerChoice || comparing} onClick={() => void compare(run.id, championChoice!, challengerChoice!)} data-testid="compare-start">
             {comparing ? 'Comparing…' : 'Compare'}
           </button>
         </div>
-        <p className="muted small">Both models scored the same changes. Each difference (challenger − champion) has a 95 % paired bootstrap interval: the same resampled changes for both, so it measures the models, not the sample.</p>
+        {championChoice !== null && championChoice === challengerChoice && <p className="small verdict-inconclusive" data-testid="compare-same">Champion and challenger are the same model: choose two different ones.</p>}
+        {championId !== null && !inRun.some((m) => m.id === championId) && (
+          <p className="small verdict-inconclusive" data-testid="champion-not-in-run">
+            The workspace's champion, {name.get(championId) ?? `model ${championId}`}, did not run in run {run.id}: the comparison below is with another model of the run, and the gate's criteria against the champion stay undecided. Run the champion beside the challenger to compare them.
+          </p>
+        )}
+        <p className="muted small">Both models scored the same changes. Each difference (challenger − champion) has a 95 % paired bootstrap interval: the same resampled changes for both, so it measures the models, not the sample. {MULTIPLE_METRICS_NOTE}</p>
       </section>
       {comparison && comparison.runId === run.id && (comparison.challenger.id !== challengerChoice || comparison.champion.id !== championChoice) && (
         <p className="muted small">The comparison below is {comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}; press Compare for the pair now chosen.</p>

@@ -5,6 +5,7 @@ import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import { unattributedSentence } from '../../../shared/domain/unattributed.js';
+import { fallbackSentence } from '../../../shared/domain/fallback.js';
 import { Chart } from '../components/Chart.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -36,6 +37,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
   const warmUp = card.drift ? warmUpSummary(card.drift) : null;
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);
+  const fallback = fallbackSentence(card.answeredByFallback ?? 0);
   return (
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
@@ -44,6 +46,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
       </div>
       {leak && <p className="small verdict-fail" data-testid="training-overlap">⚠ {leak}</p>}
       {unlinked && <p className="small muted" data-testid="incidents-without-cause">{unlinked}</p>}
+      {fallback && <p className="small muted" data-testid="answered-by-fallback">{fallback}</p>}
       <label className="slider" onClick={(e) => e.stopPropagation()}>
         threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`} />
         <span className="num">{threshold.toFixed(3)}</span>
@@ -121,7 +124,7 @@ function FeedbackForm({ detail, onSaved }: { detail: SuggestionDetail; onSaved: 
   );
 }
 
-function Drawer({ detail: initial, onClose }: { detail: SuggestionDetail; onClose: () => void }) {
+function Drawer({ detail: initial, onClose, drillOf }: { detail: SuggestionDetail; onClose: () => void; drillOf: number | null }) {
   const theme = useStore((s) => s.theme);
   const [detail, setDetail] = useState(initial);
   useEffect(() => setDetail(initial), [initial]);
@@ -144,6 +147,7 @@ function Drawer({ detail: initial, onClose }: { detail: SuggestionDetail; onClos
         {detail.explanation.method === 'exact-linear' ? 'Exact additive contributions' : detail.explanation.method === 'sampled-shapley' ? 'Shapley values from 32 sampled permutations' : 'No explanation'} against a typical change
         (risk {f3(detail.explanation.reference)}); they sum to the difference.
       </p>
+      {detail.explanation.note && <p className="small verdict-inconclusive" data-testid="explanation-note">{detail.explanation.note}</p>}
       {detail.explanation.contributions.length > 0 && <Chart option={option} height={Math.min(10, detail.explanation.contributions.length) * 26 + 40} testId="explanation-chart" />}
       <h3>Suggested mitigations</h3>
       {detail.mitigations.length === 0 ? <p className="muted small">Nothing raised this change's risk much.</p> : (
@@ -155,7 +159,8 @@ function Drawer({ detail: initial, onClose }: { detail: SuggestionDetail; onClos
           {detail.feedback.map((f) => <li key={f.id}><strong>{f.verdict}{f.decision ? `: ${f.decision}` : ''}</strong> — {f.reason} <span className="muted small">{f.author}, {fmtTime(f.ts)}</span></li>)}
         </ul>
       )}
-      <FeedbackForm detail={detail} onSaved={setDetail} />
+      {drillOf === null ? <FeedbackForm detail={detail} onSaved={setDetail} />
+        : <p className="muted small" data-testid="feedback-drill">This run is a drill: its answers were made under injected faults, and feedback becomes training labels. Give feedback on its base run, {drillOf}.</p>}
     </aside>
   );
 }
@@ -251,7 +256,7 @@ export function Results() {
             onRowClick={(s) => void client!.call('suggestions.get', { runId: s.runId, modelId: s.modelId, changeId: s.changeId }).then(setDetail).catch(fail)} testId="gated-table" />
         </section>
       )}
-      {detail && <Drawer detail={detail} onClose={() => setDetail(null)} />}
+      {detail && <Drawer detail={detail} onClose={() => setDetail(null)} drillOf={run.config.drill?.baseRun ?? null} />}
     </div>
   );
 }

@@ -67,6 +67,45 @@ describe('workspace files', () => {
     expect(() => openWorkspace(file)).toThrow(/integrity check|not a Shadowbench workspace|malformed/);
   });
 
+  it('refuses, untouched, a backup restored over a crashed workspace whose log is still beside it; its own log after a crash is replayed', () => {
+    const dir = tempDir();
+    const main = path.join(dir, 'main.sbw');
+    const db = openWorkspace(main, { create: true });
+    db.exec('CREATE TABLE filler (x TEXT)');
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    const batch = (tag: string): void => db.transaction(() => { for (let i = 0; i < 3000; i++) insert.run(`${tag} ${i} ${'x'.repeat(200)}`); })();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const backup = path.join(dir, 'last-week.sbw');
+    fs.copyFileSync(main, backup);
+    // This week's work reaches the file; then more is committed to the log and the app is killed.
+    batch('week');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('wal_autocheckpoint = 0');
+    batch('today');
+    for (const f of ['main.sbw', 'main.sbw-wal']) fs.copyFileSync(path.join(dir, f), path.join(dir, `crashed-${f}`));
+    const log = path.join(dir, 'today.wal');
+    fs.copyFileSync(`${main}-wal`, log);
+    db.close();
+    // Its own log: the next open replays it, and nothing is lost.
+    const crashed = openWorkspace(path.join(dir, 'crashed-main.sbw'));
+    expect(crashed.prepare('SELECT count(*) FROM filler').pluck().get()).toBe(6000);
+    crashed.close();
+    // Last week's backup copied over the crashed file, today's log left beside it.
+    const victim = path.join(dir, 'victim.sbw');
+    fs.copyFileSync(backup, victim);
+    fs.copyFileSync(log, `${victim}-wal`);
+    const before = fs.readFileSync(victim);
+    expect(() => openWorkspace(victim)).toThrow(/does not agree with the write-ahead log beside it .*victim\.sbw-wal.*Nothing was changed/);
+    expect(fs.readFileSync(victim).equals(before)).toBe(true);
+    expect(fs.existsSync(`${victim}-wal`)).toBe(true);
+    // Moved aside as the message says, the backup opens as it was.
+    fs.renameSync(`${victim}-wal`, path.join(dir, 'aside.wal'));
+    fs.rmSync(`${victim}-shm`, { force: true });
+    const restored = openWorkspace(victim);
+    expect(restored.prepare('SELECT count(*) FROM filler').pluck().get()).toBe(0);
+    restored.close();
+  });
+
   it('answers through the API with a code and message for a file that is not a workspace', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'bad.sbw'), 'nope');

@@ -41,3 +41,8 @@ export async function resolveRun(engine: Engine, id: number, kit: Pick<CliKit, '
   const latest = (await engine.call('runs.list', {})).filter((r) => r.task === 'change-risk' && r.state === 'done' && !r.config.drill).sort((a, b) => b.id - a.id)[0];
   return latest ? latest.id : kit.fail(2, '--run latest: no finished change-risk run yet');
 }
+
+/** How a job ended, for an error line: a cancelled job has no error message, and says so. */
+export function jobEnd(job: { state: string; error?: { message: string } | null | undefined }): string {
+  return `${job.state}${job.error?.message ? `: ${job.error.message}` : job.state === 'cancelled' ? ' (the workspace is as it was)' : ''}`;
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { decimal, runId, wholeNumber } from './cli-args.js';
+import { decimal, runId, wholeNumber, jobEnd } from './cli-args.js';
 import { matchingRules, NAB_RULES } from '../shared/detection/rules.js';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
@@ -103,7 +103,7 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
         ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}),
       });
       const job = await kit.runJob(engine, jobId);
-      if (job.state !== 'done') kit.fail(2, `detection run ${job.state}: ${job.error?.message ?? ''}`);
+      if (job.state !== 'done') kit.fail(2, `detection run ${jobEnd(job)}`);
       const run = job.result as DetectionRunInfo;
       const report = await engine.call('detection.report', { runId: run.id, resamples: opts.resamples });
       if (opts.json) return kit.out(JSON.stringify(report) + '\n');

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jobEnd } from './cli-args.js';
 import type { DrillReport } from '../shared/contract/drills.js';
 import { readJson, type CliKit } from './cli-models.js';
 
@@ -37,7 +38,7 @@ export function registerDrillCommands(program: Command, kit: CliKit): void {
         if (spec !== undefined && opts.save) name = (await engine.call('drills.save', { spec })).name;
         const { jobId } = await engine.call('drills.start', name !== undefined ? { name } : { spec });
         const job = await kit.runJob(engine, jobId);
-        if (job.state !== 'done') kit.fail(2, `the drill ${job.state}: ${job.error?.message ?? ''}`);
+        if (job.state !== 'done') kit.fail(2, `the drill ${jobEnd(job)}`);
         const report = job.result as DrillReport;
         if (opts.json) kit.out(JSON.stringify(report) + '\n');
         else printDrill(report, kit.out);

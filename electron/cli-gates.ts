@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, runId, wholeNumber } from './cli-args.js';
+import { resolveRun, runId, wholeNumber, jobEnd } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import { PRESETS } from '../shared/gates/gate.js';
@@ -188,7 +188,7 @@ export function registerRetrainCommands(program: Command, kit: CliKit): void {
       const m = await findModel(engine, opts.model, kit);
       const { jobId } = await engine.call('models.retrain', { modelId: m.id, useFeedback: opts.feedback, ...(opts.cutoff ? { cutoff: time(opts.cutoff, '--cutoff', kit) } : {}) });
       const job = await kit.runJob(engine, jobId);
-      if (job.state !== 'done') kit.fail(2, `retraining ${job.state}: ${job.error?.message ?? ''}`);
+      if (job.state !== 'done') kit.fail(2, `retraining ${jobEnd(job)}`);
       const r = job.result as { comparison: Comparison };
       if (opts.json) return kit.out(JSON.stringify(job.result) + '\n');
       printComparison(r.comparison, kit.out);

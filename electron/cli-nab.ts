@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jobEnd } from './cli-args.js';
 import { NAB_PROFILE_NAMES } from '../shared/metrics/nab.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,7 @@ export function registerNabCommand(program: Command, out: (t: string) => void, k
               // NAB timestamps carry no zone; they are read as UTC.
               const { jobId } = await engine.call('import.startPath', { path: file, kind, timeZone: 'UTC' });
               const job = await kit.runJob(engine, jobId);
-              if (job.state !== 'done') kit.fail(2, `import of ${kind} ${job.state}: ${job.error?.message ?? ''}`);
+              if (job.state !== 'done') kit.fail(2, `import of ${kind} ${jobEnd(job)}`);
               reports.push(job.result);
               if (!opts.json) kit.out(`${(job.result as { message: string }).message}\n`);
             }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, runId, wholeNumber } from './cli-args.js';
+import { resolveRun, runId, wholeNumber, jobEnd } from './cli-args.js';
 import { z } from 'zod';
 import { AttributionRuleSchema, RunConfig, type RunConfigInput, type RunInfo, type Scorecard } from '../shared/contract/models.js';
 import { RunGuard } from '../shared/contract/drills.js';
@@ -136,7 +136,7 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
         }
         const { jobId } = await engine.call('runs.start', config);
         const job = await kit.runJob(engine, jobId);
-        if (job.state !== 'done') kit.fail(2, `run ${job.state}: ${job.error?.message ?? ''}`);
+        if (job.state !== 'done') kit.fail(2, `run ${jobEnd(job)}`);
         const run = job.result as RunInfo;
         const cards: Scorecard[] = [];
         for (const id of config.models) cards.push(await engine.call('runs.scorecard', { runId: run.id, modelId: id, resamples }));

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { collect } from './cli-args.js';
+import { collect, jobEnd } from './cli-args.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
@@ -74,17 +74,20 @@ async function runJob(engine: Engine, jobId: string, io: Io): Promise<JobStatus>
   const stop = engine.onEvent((event) => {
     if (event.job.id === jobId) print(event.job);
   });
-  // Ctrl-C cancels the job (the workspace is left as it was), a second one exits at once.
-  const onSigint = (): void => {
-    io.err('\ncancelling…\n');
+  // Ctrl-C cancels the job (the workspace is left as it was), a second one exits at once. SIGTERM
+  // (what CI sends on a timeout or a cancelled pipeline) does the same as the first Ctrl-C.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    io.err(`\ncancelling (${signal})…\n`);
     engine.jobs.cancel(jobId);
-    process.once('SIGINT', () => process.exit(130));
+    process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', onSigint);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     return await engine.jobs.wait(jobId);
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     stop();
   }
 }
@@ -236,7 +239,7 @@ export function buildProgram(io: Io = defaultIo): Command {
             ...(opts.service ? { defaultService: opts.service } : {}), ...(opts.user ? { user: opts.user, ...(password ? { password } : {}) } : {}), ...(bearer ? { bearer } : {}),
           });
           const job = await runJob(engine, jobId, io);
-          if (job.state !== 'done') throw new CliExit(EXIT.usage, `Prometheus import ${job.state}: ${job.error?.message ?? ''}`);
+          if (job.state !== 'done') throw new CliExit(EXIT.usage, `Prometheus import ${jobEnd(job)}`);
           reports.push(job.result as ImportReport);
           if (!opts.json) io.out(describeReport(job.result as ImportReport));
         }

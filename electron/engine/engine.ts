@@ -21,7 +21,8 @@ import { listServices, listSeries, listSources, page, workspaceInfo } from './qu
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
 import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
-import { checkChangeRiskModels, getRun, listRuns, markInterrupted, runChangeRisk } from './runs/replay-changes.js';
+import { checkChangeRiskModels, getRun, listRuns, runChangeRisk } from './runs/replay-changes.js';
+import { recoverInterrupted } from './runs/recovery.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
@@ -33,7 +34,7 @@ import { loadCharts, reportData, renderHtml, renderMarkdown } from './reports/re
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
-import { checkDetectors, listDetectionRuns, markDetectionInterrupted, runDetection } from './detection/replay-detection.js';
+import { checkDetectors, listDetectionRuns, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
 
@@ -179,13 +180,19 @@ export function createEngine(options: EngineOptions): Engine {
     const ws = requireDb();
     return workspaceInfo(ws.db, ws.path, ws.name);
   };
+  // What a killed process left behind is cleaned up by the next one to open the workspace, and said in its log.
+  const recover = (ws: Workspace): void => {
+    const r = recoverInterrupted(ws.db);
+    for (const id of r.runs) audit({ action: 'run.interrupted', subject: `change-risk run ${id}`, payload: { run: id, removed: 'partial suggestions' } }, ws);
+    for (const id of r.detectionRuns) audit({ action: 'detection.interrupted', subject: `detection run ${id}`, payload: { run: id, removed: 'partial scores and alerts' } }, ws);
+    if (r.retrain) audit({ action: 'model.retrain.interrupted', subject: `model ${r.retrain.name}`, payload: { id: r.retrain.modelId, removed: 'the unfinished version and its comparison run' } }, ws);
+  };
   const openAt = (file: string, create: boolean): WorkspaceInfo => {
     if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it or cancel it before switching workspaces');
     const db = openWorkspace(file, { create });
-    markInterrupted(db);
-    markDetectionInterrupted(db);
     current?.db.close();
     current = { db, path: file, name: path.basename(file, WORKSPACE_EXT) };
+    recover(current);
     if (options.warmThreads) {
       // With a workspace open, imports, runs and scorecards are a click away: ready their threads' code.
       void warmImportWriter();
@@ -258,6 +265,7 @@ export function createEngine(options: EngineOptions): Engine {
           const db = openWorkspace(file);
           current?.db.close();
           current = { db, path: file, name: 'demo' };
+          recover(current);
         } finally {
           switching = false;
         }

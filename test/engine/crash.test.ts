@@ -30,4 +30,25 @@ describe('a process killed mid-import', () => {
     expect(db.prepare('SELECT count(*) FROM point_rollups WHERE level = 3600000').pluck().get()).toBe(1);
     db.close();
   }, 60_000);
+
+  it('SIGTERM (what CI sends on a timeout) cancels the job like Ctrl-C: nothing half-written, the cancellation audited', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    engine.close();
+    const rows = Array.from({ length: 600_000 }, (_, i) => `${1788220800 + i * 60},svc${i % 5},cpu,${i % 100}`).join('\n');
+    const big = writeFile(dir, 'big.csv', `timestamp,service,metric,value\n${rows}\n`);
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'shadowbench.js'), 'import', '--workspace', workspace, '--kind', 'telemetry', big], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (/rows read/.test(chunk.toString()) && !child.killed) child.kill('SIGTERM');
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(err).toContain('cancelling (SIGTERM)');
+    expect(err).toContain('cancelled; nothing was imported');
+    expect(code).not.toBe(0);
+    const db = new Database(workspace);
+    expect(db.prepare('SELECT count(*) FROM points').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT action FROM audit_log ORDER BY seq').pluck().all()).toEqual(['import.start', 'import.cancelled']);
+    db.close();
+  }, 60_000);
 });

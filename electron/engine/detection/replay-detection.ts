@@ -9,6 +9,7 @@ import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { ks2, psi, psiBand } from '../../../shared/metrics/drift.js';
 import { JobCancelled, type JobContext } from '../jobs/jobs.js';
+import { OWNER } from '../runs/recovery.js';
 import { detectorInputs, detectorOf, type Detector } from '../models/registry.js';
 import { applyNanPolicy, FAILED, faultNames, guardSteps, perturbFrame, serviceSeed, staticSpans } from './guard.js';
 
@@ -100,10 +101,6 @@ function checkStep(manifest: WindowManifest, times: Float64Array, service: strin
   if (Math.abs(median - want) > 0.01 * want) throw new EngineFailure('input_error', `Model ${manifest.name} expects a step of ${want} s, but ${service}'s telemetry is sampled every ${median} s`);
 }
 
-export function markDetectionInterrupted(db: Db): void {
-  db.prepare("UPDATE detection_runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
-}
-
 /** Checks a run's detectors before its job starts, so a wrong model id is an immediate, clear error. */
 export function checkDetectors(db: Db, ids: readonly number[]): void {
   for (const id of ids) detectorOf(db, id);
@@ -124,8 +121,8 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   const until = config.until ?? range.hi + 1;
   if (until <= from) throw new EngineFailure('input_error', 'The run range is empty (until must be after from)');
   const thresholds = models.map((m) => config.thresholds?.[String(m.info.id)] ?? m.info.threshold);
-  const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at) VALUES ('running', ?, ?, ?, ?, ?)")
-    .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now()).lastInsertRowid);
+  const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at, owner) VALUES ('running', ?, ?, ?, ?, ?, ?)")
+    .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now(), OWNER).lastInsertRowid);
   const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores, faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const insertFallbackAlert = db.prepare('INSERT OR IGNORE INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -247,12 +244,18 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   } catch (err) {
     for (const s of sessions.values()) await s.release().catch(() => undefined);
     // A cancelled or failed run leaves nothing half-written behind: its outputs go, its record stays.
-    db.transaction(() => {
-      db.prepare('DELETE FROM detection_alerts WHERE run_id = ?').run(runId);
-      db.prepare('DELETE FROM detection_scores WHERE run_id = ?').run(runId);
-      db.prepare('UPDATE detection_runs SET state = ?, finished_at = ?, error = ? WHERE id = ?')
-        .run(err instanceof JobCancelled ? 'cancelled' : 'failed', Date.now(), err instanceof JobCancelled ? null : (err as Error).message, runId);
-    })();
+    // The state first, on its own: on a full disk the deletes below can fail too, and the run must
+    // still say why it stopped (what is left is removed by the next open's recovery).
+    db.prepare('UPDATE detection_runs SET state = ?, finished_at = ?, error = ? WHERE id = ?')
+      .run(err instanceof JobCancelled ? 'cancelled' : 'failed', Date.now(), err instanceof JobCancelled ? null : (err as Error).message, runId);
+    try {
+      db.transaction(() => {
+        db.prepare('DELETE FROM detection_alerts WHERE run_id = ?').run(runId);
+        db.prepare('DELETE FROM detection_scores WHERE run_id = ?').run(runId);
+      })();
+    } catch {
+      // Left for recoverInterrupted, which removes what unfinished runs left behind.
+    }
     throw err;
   }
   return getDetectionRun(db, runId);

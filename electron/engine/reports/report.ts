@@ -7,6 +7,7 @@ import { contributionsOption, prOption, reliabilityOption, rocOption } from '../
 import { LIGHT } from '../../../shared/charts/theme.js';
 import { PRESETS } from '../../../shared/gates/gate.js';
 import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
 import { compareModels, getChampion } from '../gates/compare.js';
 import { checkGate, parseGate } from '../gates/gates.js';
 import { getRun } from '../runs/replay-changes.js';
@@ -44,6 +45,7 @@ const KEY_METRICS = ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr
 
 export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }): Promise<ReportData> {
   const run = getRun(db, input.runId);
+  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error ? ` (${run.error})` : ''}; a report needs a finished run`);
   const cards: Scorecard[] = [];
   for (const m of run.manifest?.models ?? []) cards.push(await scorecard(db, run.id, m.id));
   const stored = input.championId === undefined ? getChampion(db) : input.championId;

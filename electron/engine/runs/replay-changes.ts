@@ -10,6 +10,7 @@ import type { Scorer } from '../models/scorer.js';
 import type { ModelDrift } from '../../../shared/contract/drills.js';
 import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
 import { modelDrift } from './drift.js';
+import { OWNER } from './recovery.js';
 import { scoreGuarded } from './guard.js';
 import { inlineSink, threadSink, type SuggestionSink } from './suggestion-sink.js';
 import { runSubjects, type SuggestionBatch } from './suggestion-writer.js';
@@ -20,11 +21,6 @@ export const CODE_VERSION = '0.1.0';
 export function datasetFingerprint(db: Db): string {
   const hashes = db.prepare('SELECT sha256 FROM sources ORDER BY sha256').pluck().all() as string[];
   return crypto.createHash('sha256').update(hashes.join('\n')).digest('hex');
-}
-
-/** Runs marked running with no job behind them were cut off (the app was killed): say so. */
-export function markInterrupted(db: Db): void {
-  db.prepare("UPDATE runs SET state = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, 'the app stopped while this run was in progress') WHERE state = 'running'").run(Date.now());
 }
 
 function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeRow[] {
@@ -130,7 +126,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
   const all = loadChanges(db);
   const changes = subjects(db, config, all);
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
-  const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', ?, ?)").run(JSON.stringify(config), Date.now()).lastInsertRowid);
+  const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at, owner) VALUES ('change-risk', 'running', ?, ?, ?)").run(JSON.stringify(config), Date.now(), OWNER).lastInsertRowid);
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   const drill = config.drill;
   const n = changes.length;
@@ -237,12 +233,18 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
         return acc;
       }, {}), seed: config.seed, codeVersion: CODE_VERSION, drift: drifts,
     };
-    db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ? WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
+    db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ?, error = NULL WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
   } catch (err) {
-    // A cancelled or failed run keeps no half set of suggestions: the writer stops first.
-    await sink.close();
-    db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(runId);
+    // A cancelled or failed run keeps no half set of suggestions: the writer stops first. The state
+    // goes first, on its own: on a full disk the delete can fail too, and the run must still say why
+    // it stopped (what is left is removed by the next open's recovery).
+    await sink.close().catch(() => undefined);
     db.prepare('UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?').run(job.cancelled ? 'cancelled' : 'failed', Date.now(), (err as Error).message, runId);
+    try {
+      db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(runId);
+    } catch {
+      // Left for recoverInterrupted.
+    }
     throw err;
   } finally {
     for (const l of loaded) await l.release();

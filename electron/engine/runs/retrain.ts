@@ -5,6 +5,7 @@ import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { allFeatures, buildFeatures, featureCatalog, loadChanges } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
+import { beginRetrain, discardRetrain, endRetrain } from './recovery.js';
 import { compareModels } from '../gates/compare.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { feedbackLabels, getModel, trainBuiltin, trainingOf } from '../models/registry.js';
@@ -48,22 +49,23 @@ export async function retrain(db: Db, input: { modelId: number; cutoff?: number 
   if (!changes.some((c) => c.ts >= cutoff)) throw new EngineFailure('input_error', `No changes after the cutoff ${new Date(cutoff).toISOString()} to compare the versions on`);
   job.progress({ fraction: 0.05, message: `training ${old.name} v${old.version + 1} on changes before ${new Date(cutoff).toISOString().slice(0, 10)}` });
   const lastRun = (db.prepare('SELECT coalesce(max(id), 0) FROM runs').pluck().get() as number);
-  const model = trainBuiltin(db, { name: old.name, kind: how.kind, features: how.features, C: how.C, log1p: how.log1p, cutoff, useFeedback: input.useFeedback });
+  // If this process dies before the comparison lands, the next open removes the new version (recovery.ts).
+  const model = db.transaction(() => {
+    const m = trainBuiltin(db, { name: old.name, kind: how.kind, features: how.features, C: how.C, log1p: how.log1p, cutoff, useFeedback: input.useFeedback });
+    beginRetrain(db, m.id, lastRun);
+    return m;
+  })();
   try {
     const run = await runChangeRisk(db, RunConfig.parse({ models: [old.id, model.id], from: cutoff }), job);
     const comparison = compareModels(db, { runId: run.id, championId: old.id, challengerId: model.id });
+    endRetrain(db);
     return { model, run, comparison };
   } catch (err) {
     // Cancelled or failed, a retraining leaves nothing: not a new version nobody compared, nor
     // its half run. (A job that ends so says "the workspace is as it was", and it must be.)
     db.transaction(() => {
-      const runs = db.prepare('SELECT id FROM runs WHERE id > ?').pluck().all(lastRun) as number[];
-      for (const id of runs) {
-        db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(id);
-        db.prepare('DELETE FROM runs WHERE id = ?').run(id);
-      }
-      db.prepare('DELETE FROM model_events WHERE model_id = ?').run(model.id);
-      db.prepare('DELETE FROM models WHERE id = ?').run(model.id);
+      discardRetrain(db, model.id, lastRun);
+      endRetrain(db);
     })();
     throw err;
   }

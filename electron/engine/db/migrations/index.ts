@@ -10,6 +10,7 @@ import * as m009 from './009-feedback.js';
 import * as m010 from './010-model-events.js';
 import * as m011 from './011-drills.js';
 import * as m012 from './012-detection-drills.js';
+import * as m013 from './013-run-owners.js';
 
 /** Numbered migrations, applied in order, one transaction each. `PRAGMA user_version` = last applied. */
 export const migrations: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -25,6 +26,7 @@ export const migrations: ReadonlyArray<{ version: number; name: string; sql: str
   { version: 10, name: 'model events', sql: m010.sql },
   { version: 11, name: 'drills', sql: m011.sql },
   { version: 12, name: 'detection drills', sql: m012.sql },
+  { version: 13, name: 'run owners', sql: m013.sql },
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;

@@ -294,6 +294,17 @@ export function buildProgram(io: Io = defaultIo): Command {
       }
     });
 
+  program.command('backup')
+    .description('copy a workspace into one consistent file, safely while it is in use (a copy of the .sbw alone misses what is still in its -wal)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--out <file>', 'the backup file (never overwritten)')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; out: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const b = await engine.call('workspace.backupPath', { path: opts.out });
+      if (opts.json) return kit.out(JSON.stringify(b) + '\n');
+      kit.out(`backed up to ${b.path} (${(b.bytes / 1e6).toFixed(1)} MB); audit head ${b.auditHead}\n`);
+    }));
+
   const kit: CliKit = {
     out: io.out,
     warn: io.err,

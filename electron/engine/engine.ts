@@ -9,9 +9,9 @@ import { z } from 'zod';
 import { isMethodName, MappingOptions, methods, type MethodName, type MethodOutput, type MethodParsedInput } from '../../shared/contract/methods.js';
 import type { EngineEvent, Result } from '../../shared/contract/result.js';
 import type { ImportReport, JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
-import { openWorkspace, type Db } from './db/workspace.js';
+import { openWorkspace, settle, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
-import { EngineFailure } from './errors.js';
+import { EngineFailure, storageFailure } from './errors.js';
 import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
 import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
@@ -70,6 +70,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'rankers.addOnnx': modelAudit('model.add'),
   'rankers.addOnnxPath': modelAudit('model.add'),
   'models.retrain': (input: { modelId: number; cutoff?: number; useFeedback: boolean }, out: { jobId: string }) => ({ action: 'model.retrain', subject: `model ${input.modelId}`, payload: { job: out.jobId, cutoff: input.cutoff ?? null, useFeedback: input.useFeedback } }),
+  'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
   'roles.setChampion': (input: { modelId: number | null }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId } }),
@@ -246,6 +247,25 @@ export function createEngine(options: EngineOptions): Engine {
       current?.db.close();
       current = null;
       return { closed: was };
+    },
+    'workspace.backupPath': async ({ path: target }) => {
+      const ws = requireDb();
+      const out = path.resolve(target);
+      if (out === path.resolve(ws.path)) throw new EngineFailure('bad_request', 'A backup must go to another file than the workspace itself');
+      if (fs.existsSync(out)) throw new EngineFailure('conflict', `${out} already exists; a backup never overwrites a file`);
+      // SQLite's online backup copies the database as one reader sees it (log included), page by page,
+      // into a file of its own: a plain copy of the .sbw while it is open misses what is still in its -wal.
+      const partial = `${out}.partial-${process.pid}`;
+      try {
+        await ws.db.backup(partial);
+        fs.renameSync(partial, out);
+      } catch (err) {
+        fs.rmSync(partial, { force: true });
+        const storage = storageFailure(err, out);
+        throw storage ?? new EngineFailure('input_error', `Could not write the backup to ${out}: ${(err as Error).message}`);
+      }
+      const head = verifyAudit(ws.db);
+      return { path: out, bytes: fs.statSync(out).size, auditHead: head.ok ? head.head : `log broken at #${head.firstBad}` };
     },
     'demo.open': ({ rebuild }) => {
       // It switches the open workspace, as workspace.open does: not under a running job.
@@ -451,6 +471,8 @@ export function createEngine(options: EngineOptions): Engine {
       value = await (handlers[method] as (input: unknown) => unknown)(parsed.data);
     } catch (err) {
       if (err instanceof EngineFailure) return { ok: false, error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } };
+      const storage = storageFailure(err, current?.path ?? null);
+      if (storage) return { ok: false, error: { code: storage.code, message: `${method}: ${storage.message}` } };
       return { ok: false, error: { code: 'internal', message: `${method} failed unexpectedly: ${(err as Error).message}` } };
     }
     const checked = spec.output.safeParse(value);
@@ -536,6 +558,10 @@ export function createEngine(options: EngineOptions): Engine {
     }, where);
   };
   jobs.onUpdate(auditJobEnd);
+  // After the last job, the log is folded into the file (the job is still "running" while its end is told).
+  jobs.onUpdate((job) => {
+    if (job.finishedAt !== null) setImmediate(() => { if (!jobs.busy && current) settle(current.db); });
+  });
   // However the demo job ends (even cancelled before it ran), the switch is over.
   jobs.onUpdate((job) => {
     if (job.id === switchJob && job.finishedAt !== null) {

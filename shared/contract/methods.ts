@@ -87,6 +87,8 @@ export const methods = {
   'workspace.openPath': method(z.object({ path: z.string().min(1), create: z.boolean().default(false) }), WorkspaceInfo, { privileged: true }),
   'workspace.info': method(z.object({}), WorkspaceInfo),
   'workspace.close': method(z.object({}), z.object({ closed: z.boolean() })),
+  /** One consistent copy of the open workspace in a single file (what it holds in its -wal included), even while it is in use. */
+  'workspace.backupPath': method(z.object({ path: z.string().min(1) }), z.object({ path: z.string(), bytes: z.number().int(), auditHead: z.string() }), { privileged: true }),
   /** Builds the demo workspace from sample-data (if it is not there yet) and opens it. */
   'demo.open': method(z.object({ rebuild: z.boolean().default(false) }), JobStarted, { job: true }),
   'demo.build': method(z.object({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),

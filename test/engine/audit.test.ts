@@ -120,6 +120,8 @@ describe('what writes to the audit log', () => {
     other.exec('BEGIN IMMEDIATE');
     // A read under the lock works; its entry cannot be written yet, so it waits in the queue.
     expect((await engine.call('datasets.export', {})).rows).toBe(1);
+    // A write under the lock is refused by name, not as an unexpected failure.
+    await expect(engine.call('settings.setPii', { rules: [], dropColumns: ['x'] })).rejects.toThrow(/w\.sbw is busy: another program is writing to it/);
     other.exec('COMMIT');
     other.close();
     engine.close();

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { LATEST_VERSION, migrations } from '../../electron/engine/db/migrations/index.js';
 import { createEngine, UPLOAD_TTL_MS } from '../../electron/engine/engine.js';
-import { freshEngine, tempDir, writeFile } from '../helpers/workspace.js';
+import { freshEngine, importPath, tempDir, writeFile } from '../helpers/workspace.js';
+import { cli } from '../helpers/cli.js';
 
 describe('workspace files', () => {
   it('creates a workspace with WAL, foreign keys and every migration applied', () => {
@@ -104,6 +105,30 @@ describe('workspace files', () => {
     const restored = openWorkspace(victim);
     expect(restored.prepare('SELECT count(*) FROM filler').pluck().get()).toBe(0);
     restored.close();
+  });
+
+  it('backs up a workspace in use into one consistent file, what is still in its log included, and never overwrites', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T00:00:00Z,10\nc2,api,2026-09-02T00:00:00Z,300\n'), { kind: 'changes' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.statSync(`${workspace}-wal`).size).toBe(0);
+    await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
+    // After a job the log is folded into the file; the training since is still only in the -wal.
+    expect(fs.statSync(`${workspace}-wal`).size).toBeGreaterThan(0);
+    const out = path.join(dir, 'copy.sbw');
+    const r = await cli(['backup', '--workspace', workspace, '--out', out, '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ path: out, auditHead: expect.stringMatching(/^#3 [0-9a-f]{64}$/) });
+    expect(fs.existsSync(`${out}-wal`)).toBe(false);
+    const copy = openWorkspace(out);
+    expect(copy.prepare('SELECT name FROM models').pluck().all()).toEqual(['rules']);
+    expect(copy.prepare('SELECT count(*) FROM changes').pluck().get()).toBe(2);
+    copy.close();
+    const again = await cli(['backup', '--workspace', workspace, '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('already exists; a backup never overwrites a file');
+    expect((await engine.call('audit.list', { action: 'workspace.' })).rows[0]).toMatchObject({ action: 'workspace.backup', subject: 'backup to copy.sbw' });
+    engine.close();
   });
 
   it('answers through the API with a code and message for a file that is not a workspace', async () => {

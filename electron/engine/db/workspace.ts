@@ -81,6 +81,13 @@ function checkAndMigrate(db: Db, path: string, existing: boolean, options: OpenO
     // Reading the header is the first thing that fails on a file that is not SQLite at all.
     version = db.pragma('user_version', { simple: true }) as number;
   } catch (err) {
+    const code = String((err as { code?: unknown }).code ?? '');
+    if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+      throw new EngineFailure('conflict', `${path} cannot be opened for writing: the file or its folder is read-only, and SQLite keeps ${path}-wal and ${path}-shm beside it while it is open. Copy it to a folder you can write to, or make it writable.`);
+    }
+    if (code === 'SQLITE_CORRUPT') {
+      throw new EngineFailure('workspace_corrupt', `${path} is damaged (${(err as Error).message}): restore it from a backup, or salvage what is left with \`sqlite3 ${path} .recover\``);
+    }
     throw new EngineFailure('not_a_workspace', `${path} is not a Shadowbench workspace (not an SQLite database: ${(err as Error).message})`);
   }
   if (existing) {
@@ -103,7 +110,10 @@ function checkAndMigrate(db: Db, path: string, existing: boolean, options: OpenO
     db.pragma('synchronous = NORMAL');
   }
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  // Waits out another writer's short transaction; not an import's, which holds the lock for the
+  // whole file: waiting 5 s there froze the engine thread (and its progress events) for nothing.
+  // A call that still finds the workspace locked is refused by name (errors.ts storageFailure).
+  db.pragma('busy_timeout = 1000');
   if (!db.readonly) migrate(db, version);
 }
 
@@ -119,5 +129,23 @@ function migrate(db: Db, from: number): void {
       }
       db.pragma(`user_version = ${m.version}`);
     })();
+  }
+}
+
+/**
+ * Folds the write-ahead log back into the file and empties it, when nothing else is using it: after
+ * a job, so the .sbw alone is the whole workspace while the app sits idle (and a 150 MB log from a
+ * big import does not linger). Never waits: if another connection is busy, the next job tries again.
+ */
+export function settle(db: Db): void {
+  if (db.readonly || !db.open) return;
+  const previous = db.pragma('busy_timeout', { simple: true }) as number;
+  try {
+    db.pragma('busy_timeout = 0');
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {
+    // busy: another reader or writer; harmless
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`);
   }
 }

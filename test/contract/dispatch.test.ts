@@ -34,7 +34,7 @@ describe('dispatch', () => {
   it('keeps path-taking methods away from unprivileged callers', async () => {
     const engine = createEngine({ workspacesDir: tempDir() });
     const privileged = METHOD_NAMES.filter((m) => methods[m].privileged);
-    expect(privileged.sort()).toEqual(['demo.build', 'detectors.addOnnxPath', 'import.prometheus', 'import.startPath', 'models.addOnnxPath', 'models.exportPath', 'rankers.addOnnxPath', 'workspace.openPath']);
+    expect(privileged.sort()).toEqual(['demo.build', 'detectors.addOnnxPath', 'import.prometheus', 'import.startPath', 'models.addOnnxPath', 'models.exportPath', 'rankers.addOnnxPath', 'workspace.backupPath', 'workspace.openPath']);
     for (const m of privileged) expect(await engine.dispatch(m, { path: '/etc/passwd' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(PUBLIC_METHOD_NAMES.length + privileged.length).toBe(METHOD_NAMES.length);
   });

@@ -22,6 +22,23 @@ async function alertTimes(p: Page): Promise<string[]> {
 }
 
 describe('detection in the browser', () => {
+  it('cancels a run with its Cancel button, which does not also submit the form and start another', async () => {
+    await page.getByTestId('nav-detection').click();
+    const runs = (): Promise<Array<{ id: number; state: string }>> => page.evaluate(async (token) => {
+      const r = await fetch('/api/detection.runs', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: '{}' });
+      return ((await r.json()) as { value: Array<{ id: number; state: string }> }).value;
+    }, app.served.token);
+    const before = (await runs()).length;
+    await page.getByTestId('detection-start').click();
+    await page.locator('form .job').getByRole('button', { name: 'Cancel' }).click({ timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector('.job[data-job-state=running], .job[data-job-state=queued]'));
+    await page.waitForTimeout(500);
+    const after = await runs();
+    expect(after.length).toBe(before + 1);
+    expect(after.map((r) => r.state)).not.toContain('running');
+    expect(after.reduce((a, b) => (b.id > a.id ? b : a)).state).toBe('cancelled');
+  });
+
   it('runs the demo detectors and shows scorecards beside the imported alerts, with verdicts and the alert budget', async () => {
     await page.getByTestId('nav-detection').click();
     await page.getByTestId('detection-start').click();

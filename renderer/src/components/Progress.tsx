@@ -18,7 +18,7 @@ export function JobProgress({ job }: { job: JobStatus }) {
     <div className="job" data-job-state={job.state}>
       <div className="job-head">
         <span className="job-label">{job.label}</span>
-        {running && <button className="link" onClick={() => void cancelJob(job.id)}>Cancel</button>}
+        {running && <button type="button" className="link" onClick={() => void cancelJob(job.id)}>Cancel</button>}
       </div>
       <ProgressBar fraction={job.state === 'done' ? 1 : p.fraction} label={job.label} />
       <div className="job-meta">

@@ -12,6 +12,7 @@ import type { ImportReport, JobStatus, WorkspaceInfo } from '../../shared/contra
 import { openWorkspace, settle, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
 import { EngineFailure, storageFailure } from './errors.js';
+import { memo } from './memo.js';
 import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
 import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
@@ -424,7 +425,12 @@ export function createEngine(options: EngineOptions): Engine {
       return { jobId: jobs.start('detection', `Detection run over ${config.models.length} detector${config.models.length > 1 ? 's' : ''}`, (ctx) => runDetection(ws.db, config, ctx)).id };
     },
     'detection.runs': () => listDetectionRuns(requireDb().db),
-    'detection.report': ({ runId, resamples }) => detectionReport(requireDb().db, runId, { resamples }),
+    'detection.report': ({ runId, resamples }) => {
+      const { db } = requireDb();
+      // Only a finished run's report is kept (a running one's is refused or still changing).
+      const done = (db.prepare('SELECT state FROM detection_runs WHERE id = ?').pluck().get(runId) as string | undefined) === 'done';
+      return done ? memo(db, `detection:${runId}:${resamples ?? ''}`, () => detectionReport(db, runId, { resamples })) : detectionReport(db, runId, { resamples });
+    },
     'detection.incidents': ({ runId }) => incidentDetections(requireDb().db, runId),
     'detection.replay': (input) => replayFrame(requireDb().db, input),
     'attribution.evaluate': (input) => evaluateAttribution(requireDb().db, input),

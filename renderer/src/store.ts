@@ -98,6 +98,9 @@ const pageFromHash = (): Page => {
   return PAGES.find((x) => x === p) ?? 'home';
 };
 
+/** The gate editor's live check: whether one is being computed, and the latest edit waiting for it. */
+const gateCheck: { running: boolean; next: { runId: number; modelId: number; spec: unknown; championId: number | null } | null } = { running: false, next: null };
+
 export const useStore = create<State & Actions>((set, get) => {
   const client = (): Client => {
     const c = get().client;
@@ -358,13 +361,27 @@ export const useStore = create<State & Actions>((set, get) => {
         set({ gateError: `Not valid JSON: ${(err as Error).message}`, gateResult: null });
         return;
       }
-      try {
-        // The scorecard's own resamples (1000, seeded), so the gate quotes the intervals Results shows.
-        const result = await client().call('gates.check', { runId, modelId, spec, championId });
-        set({ gateResult: result, gateError: null });
-      } catch (err) {
-        set({ gateError: messageOf(err), gateResult: null });
+      // One check at a time: while one is being computed, only the latest edit waits to be checked
+      // (on a big run a check takes seconds, and each pause in typing used to queue another).
+      const ask = { runId, modelId, spec, championId };
+      if (gateCheck.running) {
+        gateCheck.next = ask;
+        return;
       }
+      gateCheck.running = true;
+      let current: typeof ask | null = ask;
+      while (current) {
+        gateCheck.next = null;
+        try {
+          // The scorecard's own resamples (1000, seeded), so the gate quotes the intervals Results shows.
+          const result = await client().call('gates.check', current);
+          if (!gateCheck.next) set({ gateResult: result, gateError: null });
+        } catch (err) {
+          if (!gateCheck.next) set({ gateError: messageOf(err), gateResult: null });
+        }
+        current = gateCheck.next;
+      }
+      gateCheck.running = false;
     },
     async saveGate(specText) {
       try {

@@ -5,6 +5,7 @@ import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { championId, getModel } from '../models/registry.js';
 import { getRun } from '../runs/replay-changes.js';
+import { memo } from '../memo.js';
 
 /**
  * Champion vs challenger in one change-risk run: both scored the same changes, so every metric's
@@ -72,6 +73,11 @@ function modelRows(db: Db, runId: number, modelId: number): Map<number, Row> {
  * drill's base run, when the drill did not replay the champion).
  */
 export function compareModels(db: Db, input: { runId: number; championId: number; challengerId: number; resamples?: number | undefined; championRunId?: number | undefined }): Comparison {
+  // Kept once computed (memo.ts): the gate editor asks again on every pause in typing.
+  return memo(db, `compare:${input.runId}:${input.championId}:${input.challengerId}:${input.resamples ?? ''}:${input.championRunId ?? ''}`, () => computeComparison(db, input));
+}
+
+function computeComparison(db: Db, input: { runId: number; championId: number; challengerId: number; resamples?: number | undefined; championRunId?: number | undefined }): Comparison {
   const run = getRun(db, input.runId);
   const championRun = input.championRunId === undefined ? run : getRun(db, input.championRunId);
   for (const r of [run, championRun]) if (r.state !== 'done' || !r.manifest) throw new EngineFailure('conflict', `Run ${r.id} is ${r.state}; a comparison needs a finished run`);

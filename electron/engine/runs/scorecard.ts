@@ -11,12 +11,17 @@ import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
 import { matrixOf } from '../models/scorer.js';
 import { drilledRow, getRun } from './replay-changes.js';
+import { memo } from '../memo.js';
 import { listFeedback } from './feedback.js';
 
 interface SuggestionRow { change_id: number; score: number | null; decision: number | null; latency_ms: number | null; error: string | null; fallback_model_id: number | null; label: number; label_source: string; incident: string | null }
 
-/** The change-risk scorecard of one model in one run, with bootstrap intervals (DESIGN.md §6). */
-export async function scorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined } = {}): Promise<Scorecard> {
+/** The change-risk scorecard of one model in one run, with bootstrap intervals (DESIGN.md §6); kept once computed (memo.ts). */
+export function scorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined } = {}): Promise<Scorecard> {
+  return memo(db, `scorecard:${runId}:${modelId}:${options.threshold ?? ''}:${options.resamples ?? ''}`, () => computeScorecard(db, runId, modelId, options));
+}
+
+async function computeScorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined }): Promise<Scorecard> {
   const run = getRun(db, runId);
   if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${runId} is ${run.state}; a scorecard needs a finished run`);
   const entry = run.manifest.models.find((m) => m.id === modelId);

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { scorecard } from '../../electron/engine/runs/scorecard.js';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+
+describe('results kept once computed', () => {
+  it('gives a finished run\'s scorecard again without recomputing it, and recomputes it after an import', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const rows = Array.from({ length: 60 }, (_, i) => `c${i},api,${Date.UTC(2026, 8, 1) + i * 3_600_000},${10 + i * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
+    await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
+    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
+    const { jobId } = await engine.call('runs.start', { models: [m.id] });
+    await engine.jobs.wait(jobId);
+    const db = openWorkspace(workspace);
+    const first = scorecard(db, 1, m.id, { resamples: 50 });
+    expect(scorecard(db, 1, m.id, { resamples: 50 })).toBe(first);
+    expect(scorecard(db, 1, m.id, { resamples: 60 })).not.toBe(first);
+    expect((await first).incidentsWithoutCause).toBe(0);
+    db.close();
+    expect((await engine.call('runs.scorecard', { runId: 1, modelId: m.id, resamples: 50 })).incidentsWithoutCause).toBe(0);
+    // An incident with no named cause inside the run's range: the scorecard must say so, not serve the old one.
+    await importPath(engine, writeFile(dir, 'incidents.csv', 'id,service,severity,started\ni1,api,2,2026-09-02T05:00:00Z\n'), { kind: 'incidents' });
+    expect((await engine.call('runs.scorecard', { runId: 1, modelId: m.id, resamples: 50 })).incidentsWithoutCause).toBe(1);
+    engine.close();
+  });
+});

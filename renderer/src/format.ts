@@ -16,3 +16,7 @@ export const fmtDuration = (ms: number): string => {
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 };
+
+/** "run 7", or for a drill "run 7 (drill "failures" of run 3)": a drill's numbers are under injected faults and must never pass for the real run's. */
+export const runName = (r: { id: number; config: { drill?: { name: string; baseRun: number } | undefined } }): string =>
+  r.config.drill ? `run ${r.id} (drill “${r.config.drill.name}” of run ${r.config.drill.baseRun})` : `run ${r.id}`;

@@ -201,6 +201,8 @@ export const Timeline = z.object({
   riskThreshold: z.number().optional(),
   /** Alerts a detection run's detectors raised in range, when one was asked for. */
   modelAlerts: z.array(z.object({ model: z.string(), start: Ms, end: Ms, explanation: z.string() })).optional(),
+  /** How many changes the range holds, when there are more than the markers drawn (the first ones by time). */
+  changesInRange: z.number().int().optional(),
 });
 export type Timeline = z.infer<typeof Timeline>;
 

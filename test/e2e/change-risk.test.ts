@@ -112,6 +112,19 @@ describe('change risk in the browser', () => {
     await drawer.getByTestId('feedback-list').waitFor();
     expect(await drawer.getByTestId('feedback-list').textContent()).toMatch(/disagree — a config flag, rolled out behind a kill switch/);
     await page.screenshot({ path: screenshotPath('suggestion.png') });
+    // By keyboard: Escape closes the drawer and gives focus back; a focused row opens with Enter,
+    // and focus moves into the drawer.
+    await drawer.locator('h2').click();
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    const second = page.getByTestId('gated-table').locator('.vrow').nth(1);
+    await second.focus();
+    await page.keyboard.press('Enter');
+    await drawer.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('suggestion-drawer');
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-rowindex'))).toBe('3');
     // The refused manifest above answered 422 on purpose; anything else is a fault.
     const unexpected = problems.filter((p) => !/status of 422/.test(p));
     expect(unexpected, unexpected.join('\n')).toEqual([]);

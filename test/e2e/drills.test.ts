@@ -55,6 +55,14 @@ describe('drills in the browser', () => {
     expect(await report.getByTestId('drill-drift').first().textContent()).toMatch(/drift/);
     expect(await page.getByTestId('drill-results').locator('tbody tr').count()).toBe(1);
     await page.screenshot({ path: screenshotPath('drills.png'), fullPage: true });
+    // The drill's run is labelled as one wherever runs are listed, and Results still opens the real run.
+    await page.getByTestId('nav-runs').click();
+    expect(await page.getByTestId('run-drill').first().textContent()).toMatch(/^drill “shift and failures” of run 1$/);
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId('scorecard-rules').waitFor();
+    expect(await page.locator('.page h2').first().textContent()).toBe('Run 1');
+    expect(await page.getByLabel('Run').locator('option').allTextContents()).toContainEqual(expect.stringMatching(/^run 2 \(drill “shift and failures” of run 1\) · /));
+    await page.getByTestId('nav-drills').click();
   });
 
   it('says what is wrong with a spec before anything runs', async () => {

@@ -78,5 +78,16 @@ describe('timeline.query', () => {
     expect(t.changes.map((c) => c.externalId)).toEqual(['in']);
     expect(t.incidents.map((i) => i.externalId)).toEqual(['spans']);
     expect((await engine.dispatch('timeline.query', { service: 'nope' })).ok).toBe(false);
+    expect(t.changesInRange).toBeUndefined();
+  });
+
+  it('says how many changes the range holds when it has more than it marks', async () => {
+    const { engine, dir } = await freshEngine();
+    await importPath(engine, writeFile(dir, 'p.csv', csv(values(100))), { kind: 'telemetry', timeUnit: 'ms' });
+    const rows = Array.from({ length: 5003 }, (_, i) => `c${i},api,${START + i * 1000}`).join('\n');
+    await importPath(engine, writeFile(dir, 'c.csv', `id,service,timestamp\n${rows}\n`), { kind: 'changes', timeUnit: 'ms' });
+    const t = await engine.call('timeline.query', { service: 'api', from: START, until: START + 6000 * 1000 });
+    expect(t.changes).toHaveLength(5000);
+    expect(t.changesInRange).toBe(5003);
   });
 });

@@ -54,6 +54,8 @@ export function queryTimeline(db: Db, input: { service: string; from?: number | 
     changes: changes.map(toChange),
     incidents: incidents.map(toIncident),
     alerts: alerts.map(toAlert),
+    // Past the cap the markers are the first ones by time: say how many the range really holds.
+    ...(changes.length === MAX_MARKERS ? { changesInRange: db.prepare('SELECT count(*) FROM changes WHERE service_id = ? AND ts >= ? AND ts <= ?').pluck().get(serviceId, from, until) as number } : {}),
     ...(input.risk ? changeRisk(db, input.risk, changes.map((c) => c.id as number)) : {}),
     ...(input.detectionRunId !== undefined ? { modelAlerts: (db.prepare(`SELECT m.name || ' v' || m.version AS model, a.start_ts AS start, a.end_ts AS "end", a.explanation
         FROM detection_alerts a JOIN models m ON m.id = a.model_id WHERE a.run_id = ? AND a.service_id = ? AND a.start_ts <= ? AND a.end_ts >= ?

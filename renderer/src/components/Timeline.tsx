@@ -3,7 +3,7 @@ import type { Timeline as TimelineData } from '../../../shared/contract/records.
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { timelineHeight, timelineOption } from '../../../shared/charts/timeline.js';
 import { messageOf } from '../client/client.js';
-import { fmtTime } from '../format.js';
+import { fmtInt, fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 import { Chart, type ChartEvents } from './Chart.js';
 
@@ -77,7 +77,7 @@ export function Timeline({ service, risk, detectionRunId }: { service: string; r
         <span><i className="swatch incident" /> incident (start → resolved)</span>
         <span><i className="swatch detected" /> humans noticed</span>
         <span><i className="swatch alert" /> static alert fired (dotted){data.modelAlerts ? `; detector alert (solid): ${data.modelAlerts.length}` : ''}</span>
-        <span className="muted">{fmtTime(shown.from)} → {fmtTime(shown.until)} UTC · {data.changes.length} changes · {data.incidents.length} incidents · bucket {Math.round(data.series[0]!.bucketMs / 60000)} min</span>
+        <span className="muted">{fmtTime(shown.from)} → {fmtTime(shown.until)} UTC · {data.changesInRange !== undefined && data.changesInRange > data.changes.length ? <strong className="verdict-inconclusive" data-testid="timeline-capped">the first {fmtInt(data.changes.length)} of {fmtInt(data.changesInRange)} changes marked: zoom in to see the rest</strong> : `${data.changes.length} changes`} · {data.incidents.length} incidents · bucket {Math.round(data.series[0]!.bucketMs / 60000)} min</span>
         {data.extent && <button className="link" onClick={() => setZoom({ from: data.extent!.from, until: data.extent!.until })}>Show all</button>}
       </div>
       <Chart option={option} height={timelineHeight(data.series.length, PANEL)} events={events} testId="timeline-chart" />

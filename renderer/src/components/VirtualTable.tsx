@@ -16,7 +16,7 @@ const PAGE = 200;
  * Rows fetched a page at a time as they scroll into view and drawn only while visible, so a
  * table of 100k changes costs what a table of fifty does.
  */
-export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, onRowClick, testId }: {
+export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, onRowClick, testId, label }: {
   columns: Column<T>[];
   fetchPage: (offset: number, limit: number) => Promise<{ total: number; rows: T[] }>;
   /** Changing it drops the cached pages (a new filter or a new workspace). */
@@ -24,6 +24,8 @@ export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, on
   height?: number;
   onRowClick?: (row: T) => void;
   testId?: string;
+  /** What the table lists, for screen readers. */
+  label?: string;
 }) {
   const parent = useRef<HTMLDivElement>(null);
   const [total, setTotal] = useState(0);
@@ -64,18 +66,29 @@ export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, on
 
   const width = columns.reduce((w, c) => w + c.width, 0);
   return (
-    <div className="vtable" data-testid={testId} data-total={total}>
-      <div className="vtable-head" style={{ minWidth: width }}>
-        {columns.map((c) => <div key={c.key} className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }}>{c.title}</div>)}
+    <div className="vtable" data-testid={testId} data-total={total} role="table" aria-label={label} aria-rowcount={total + 1}>
+      <div className="vtable-head" style={{ minWidth: width }} role="row" aria-rowindex={1}>
+        {columns.map((c) => <div key={c.key} role="columnheader" className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }}>{c.title}</div>)}
       </div>
-      <div ref={parent} className="vtable-body" style={{ height }}>
+      <div ref={parent} className="vtable-body" style={{ height }} role="rowgroup" tabIndex={onRowClick ? undefined : 0}>
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative', minWidth: width }}>
           {items.map((item) => {
             const row = pages.get(Math.floor(item.index / PAGE))?.[item.index % PAGE];
             return (
               <div key={item.key} className={`vrow${onRowClick ? ' clickable' : ''}`} style={{ transform: `translateY(${item.start}px)`, height: ROW }}
-                onClick={() => row && onRowClick?.(row)}>
-                {row ? columns.map((c) => <div key={c.key} className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }}>{c.render(row)}</div>)
+                role="row" aria-rowindex={item.index + 2} tabIndex={onRowClick && row ? 0 : undefined}
+                onClick={() => row && onRowClick?.(row)}
+                onKeyDown={(e) => {
+                  if (!row || !onRowClick) return;
+                  if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onRowClick(row); }
+                  // Up/down move between rows; the virtualizer keeps the neighbours rendered (overscan).
+                  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+                    e.preventDefault();
+                    const next = (e.key === 'ArrowDown' ? e.currentTarget.nextElementSibling : e.currentTarget.previousElementSibling) as HTMLElement | null;
+                    next?.focus();
+                  }
+                }}>
+                {row ? columns.map((c) => <div key={c.key} role="cell" className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }}>{c.render(row)}</div>)
                   : <div className="vcell muted">…</div>}
               </div>
             );

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { fmtTime } from '../format.js';
+import { fmtTime, runName } from '../format.js';
 import { useStore } from '../store.js';
 import { MULTIPLE_METRICS_NOTE } from '../../../shared/metrics/compare.js';
 
@@ -41,7 +41,7 @@ export function Compare() {
         <div className="form-row">
           <label>Run
             <select value={run.id} onChange={(e) => { setRunId(Number(e.target.value)); setChamp(null); setChallenger(null); }} data-testid="compare-run">
-              {done.map((r) => <option key={r.id} value={r.id}>run {r.id} · {r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}</option>)}
+              {done.map((r) => <option key={r.id} value={r.id}>{runName(r)} · {r.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')}</option>)}
             </select>
           </label>
           <label>Champion
@@ -87,7 +87,7 @@ export function Compare() {
             </tbody>
           </table>
           <p className="small">McNemar's exact test on whether each decision was right, over the {comparison.disagreementCount} changes they decide differently: champion alone right {comparison.mcnemar.championOnlyRight}, challenger alone right {comparison.mcnemar.challengerOnlyRight}, p = {comparison.mcnemar.p.toPrecision(3)}.</p>
-          <h3>Where they disagree <span className="muted small">{comparison.disagreementCount} changes, riskiest first</span></h3>
+          <h3>Where they disagree <span className="muted small" data-testid="disagreement-count">{comparison.disagreementCount} changes, riskiest first{comparison.disagreementCount > Math.min(200, comparison.disagreements.length) ? ` (the first ${Math.min(200, comparison.disagreements.length)} shown)` : ""}</span></h3>
           <div className="table-scroll tall">
             <table className="table" data-testid="disagreements">
               <thead><tr><th>Change</th><th>Service</th><th>Time (UTC)</th><th className="num">Champion</th><th className="num">Challenger</th><th>Would gate</th><th>What happened</th></tr></thead>

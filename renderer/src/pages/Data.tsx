@@ -284,7 +284,7 @@ function ImportPanel() {
                   <tr key={f.name}>
                     <td>{f.name}{f.required ? ' *' : ''}</td>
                     <td>
-                      <select value={fieldColumn(f.name)} onChange={(e) => setField(f.name, e.target.value)} data-testid={`map-${f.name}`}>
+                      <select value={fieldColumn(f.name)} onChange={(e) => setField(f.name, e.target.value)} data-testid={`map-${f.name}`} aria-label={`Column for ${f.name}`}>
                         <option value="">{f.required ? '— choose —' : '— none —'}</option>
                         {columns.map((c) => <option key={c} value={c}>{c}</option>)}
                       </select>
@@ -317,7 +317,7 @@ function ImportPanel() {
               importedFrom.current = upload.uploadId;
               void importUpload(upload, options());
             }}>Import</button>
-            <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" style={{ width: 130 }} data-testid="mapping-name" />
+            <input value={mappingName} onChange={(e) => setMappingName(e.target.value)} placeholder="mapping name" aria-label="Mapping name" style={{ width: 130 }} data-testid="mapping-name" />
             <button disabled={!mappingName || !client} data-testid="mapping-save" onClick={() => {
               const { acceptValidRows: _a, updateExisting: _u, ...rest } = options();
               void client!.call('mappings.save', { name: mappingName, options: rest }).then((m) => setNote(`Saved mapping ${m.name} v${m.version}: use it with import --mapping ${m.name}`)).catch((err: Error) => setNote(err.message));

@@ -192,7 +192,7 @@ function Replay({ frame, option, onCursor, onClose }: { frame: ReplayFrame; opti
         <button className="link" onClick={onClose}>Close</button>
       </div>
       <div className="form-row">
-        <input type="range" min={frame.from} max={frame.until} step={STEP} value={cursor} onChange={(e) => move(Number(e.target.value))} aria-label="replay cursor" data-testid="replay-cursor" className="grow" />
+        <input type="range" min={frame.from} max={frame.until} step={STEP} value={cursor} onChange={(e) => move(Number(e.target.value))} aria-label="replay cursor" aria-valuetext={`${fmtTime(cursor)} UTC`} data-testid="replay-cursor" className="grow" />
         <span className="mono" data-testid="replay-time">{fmtTime(cursor)}</span>
         <span className="muted small">{cursor < inc.started ? `${Math.round((inc.started - cursor) / 60_000)} min before it started` : `${Math.round((cursor - inc.started) / 60_000)} min after it started`}</span>
       </div>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Alert, Change, Incident, SeriesInfo } from '../../../shared/contract/records.js';
 import { Timeline } from '../components/Timeline.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
-import { fmtDuration, fmtInt, fmtTime } from '../format.js';
+import { fmtDuration, fmtInt, fmtTime, runName } from '../format.js';
 import { useStore } from '../store.js';
 
 type Tab = 'changes' | 'incidents' | 'alerts' | 'series';
@@ -80,7 +80,7 @@ export function Explore() {
   const [alertRun, setAlertRun] = useState('');
   const [tab, setTab] = useState<Tab>('changes');
   const [riskKey, setRiskKey] = useState('');
-  const riskOptions = runs.filter((r) => r.state === 'done' && r.manifest).flatMap((r) => r.manifest!.models.map((m) => ({ key: `${r.id}:${m.id}`, label: `run ${r.id} · ${m.name} v${m.version}` })));
+  const riskOptions = runs.filter((r) => r.state === 'done' && r.manifest).flatMap((r) => r.manifest!.models.map((m) => ({ key: `${r.id}:${m.id}`, label: `${runName(r)} · ${m.name} v${m.version}` })));
   const risk = useMemo(() => (riskKey ? { runId: Number(riskKey.split(':')[0]), modelId: Number(riskKey.split(':')[1]) } : undefined), [riskKey]);
   const [onlyService, setOnlyService] = useState(true);
   const service = onlyService ? selectedService ?? undefined : undefined;
@@ -145,9 +145,9 @@ export function Explore() {
               ? <span className="checkbox right muted">of {selectedService}</span>
               : <label className="checkbox right"><input type="checkbox" checked={onlyService} onChange={(e) => setOnlyService(e.target.checked)} /> only {selectedService}</label>}
           </div>
-          {tab === 'changes' && <VirtualTable columns={changeColumns} fetchPage={fetchChanges} resetKey={`c|${resetKey}`} testId="changes-table" />}
-          {tab === 'incidents' && <VirtualTable columns={incidentColumns} fetchPage={fetchIncidents} resetKey={`i|${resetKey}`} testId="incidents-table" />}
-          {tab === 'alerts' && <VirtualTable columns={alertColumns} fetchPage={fetchAlerts} resetKey={`a|${resetKey}`} testId="alerts-table" />}
+          {tab === 'changes' && <VirtualTable columns={changeColumns} fetchPage={fetchChanges} resetKey={`c|${resetKey}`} testId="changes-table" label="Changes" />}
+          {tab === 'incidents' && <VirtualTable columns={incidentColumns} fetchPage={fetchIncidents} resetKey={`i|${resetKey}`} testId="incidents-table" label="Incidents" />}
+          {tab === 'alerts' && <VirtualTable columns={alertColumns} fetchPage={fetchAlerts} resetKey={`a|${resetKey}`} testId="alerts-table" label="Alerts" />}
           {tab === 'series' && (selectedService ? <SeriesTable service={selectedService} /> : <p className="muted small">Pick a service to see its series.</p>)}
         </section>
       </div>

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { contributionsOption, legendRows, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
@@ -8,7 +8,7 @@ import { unattributedSentence } from '../../../shared/domain/unattributed.js';
 import { fallbackSentence } from '../../../shared/domain/fallback.js';
 import { Chart } from '../components/Chart.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
-import { fmtInt, fmtTime } from '../format.js';
+import { fmtInt, fmtTime, runName } from '../format.js';
 import { useStore } from '../store.js';
 
 const f3 = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
@@ -41,14 +41,15 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
   return (
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
-        <strong>{card.model.name} v{card.model.version}</strong>
+        <button type="button" className="link scorecard-name" aria-pressed={selected} onClick={onSelect}>{card.model.name} v{card.model.version}</button>
         <span className="muted small">{fmtInt(card.n)} changes · {fmtInt(card.positives)} caused incidents</span>
       </div>
       {leak && <p className="small verdict-fail" data-testid="training-overlap">⚠ {leak}</p>}
       {unlinked && <p className="small muted" data-testid="incidents-without-cause">{unlinked}</p>}
       {fallback && <p className="small muted" data-testid="answered-by-fallback">{fallback}</p>}
       <label className="slider" onClick={(e) => e.stopPropagation()}>
-        threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`} />
+        threshold <input type="range" min={0} max={1} step={0.005} value={threshold} onChange={(e) => onThreshold(Number(e.target.value))} data-testid={`threshold-${card.model.name}`}
+          aria-label={`${card.model.name} threshold`} aria-valuetext={threshold.toFixed(3)} />
         <span className="num">{threshold.toFixed(3)}</span>
       </label>
       <table className="metrics">
@@ -129,11 +130,19 @@ function Drawer({ detail: initial, onClose, drillOf }: { detail: SuggestionDetai
   const [detail, setDetail] = useState(initial);
   useEffect(() => setDetail(initial), [initial]);
   const option = useMemo(() => contributionsOption(detail.explanation.contributions, theme === 'dark' ? DARK : LIGHT), [detail, theme]);
+  const panel = useRef<HTMLDivElement>(null);
+  // Focus goes into the drawer when it opens and back to what opened it (the row) when it closes.
+  useEffect(() => {
+    const opener = document.activeElement as HTMLElement | null;
+    panel.current?.focus();
+    return () => opener?.focus();
+  }, []);
   return (
-    <aside className="drawer" data-testid="suggestion-drawer">
+    <div className="drawer" data-testid="suggestion-drawer" role="dialog" aria-labelledby="drawer-title" tabIndex={-1} ref={panel}
+      onKeyDown={(e) => { if (e.key === 'Escape') { e.stopPropagation(); onClose(); } }}>
       <div className="drawer-head">
-        <h2>{detail.externalId}</h2>
-        <button className="link" onClick={onClose}>Close</button>
+        <h2 id="drawer-title">Change {detail.externalId}</h2>
+        <button className="link" onClick={onClose} aria-label="Close (Escape)">Close</button>
       </div>
       <p className="muted">{detail.service} · {fmtTime(detail.ts)} UTC</p>
       <div className="drawer-score">
@@ -161,13 +170,14 @@ function Drawer({ detail: initial, onClose, drillOf }: { detail: SuggestionDetai
       )}
       {drillOf === null ? <FeedbackForm detail={detail} onSaved={setDetail} />
         : <p className="muted small" data-testid="feedback-drill">This run is a drill: its answers were made under injected faults, and feedback becomes training labels. Give feedback on its base run, {drillOf}.</p>}
-    </aside>
+    </div>
   );
 }
 
 export function Results() {
   const { runs, selectedRunId, client, theme, openRun, fail } = useStore();
-  const run = runs.find((r) => r.id === selectedRunId) ?? runs.find((r) => r.state === 'done');
+  // Unless one was chosen: the newest finished run that is not a drill (a drill's faulted numbers are not the model's).
+  const run = runs.find((r) => r.id === selectedRunId) ?? runs.find((r) => r.state === 'done' && !r.config.drill) ?? runs.find((r) => r.state === 'done');
   const [cards, setCards] = useState<Scorecard[]>([]);
   const [thresholds, setThresholds] = useState<Record<number, number>>({});
   const [selectedModel, setSelectedModel] = useState<number | null>(null);
@@ -223,9 +233,9 @@ export function Results() {
     <div className="page results">
       <section className="card">
         <div className="card-head">
-          <h2>Run {run.id}</h2>
-          <select value={run.id} onChange={(e) => openRun(Number(e.target.value))}>
-            {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id} · {fmtTime(r.startedAt)}</option>)}
+          <h2>{run.config.drill ? `Drill run ${run.id}: “${run.config.drill.name}” of run ${run.config.drill.baseRun}, under injected faults` : `Run ${run.id}`}</h2>
+          <select value={run.id} onChange={(e) => openRun(Number(e.target.value))} aria-label="Run">
+            {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>{runName(r)} · {fmtTime(r.startedAt)}</option>)}
           </select>
         </div>
         {m && <p className="muted small">
@@ -252,7 +262,7 @@ export function Results() {
         <section className="card">
           <h2>What {selected.model.name} would have held back</h2>
           <p className="muted small">Changes scoring at or above the threshold, riskiest first, with what really happened. Click one to see why.</p>
-          <VirtualTable columns={columns} fetchPage={fetchPage} resetKey={`${run.id}|${selected.model.id}|${thresholds[selected.model.id]}`} height={320}
+          <VirtualTable columns={columns} fetchPage={fetchPage} resetKey={`${run.id}|${selected.model.id}|${thresholds[selected.model.id]}`} height={320} label={`Changes ${selected.model.name} would have held back`}
             onRowClick={(s) => void client!.call('suggestions.get', { runId: s.runId, modelId: s.modelId, changeId: s.changeId }).then(setDetail).catch(fail)} testId="gated-table" />
         </section>
       )}

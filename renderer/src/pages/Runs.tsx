@@ -90,7 +90,7 @@ export function Runs() {
             <tbody>
               {runs.map((r) => (
                 <tr key={r.id}>
-                  <td>{r.id}</td>
+                  <td>{r.id}{r.config.drill && <div className="muted small" data-testid="run-drill">drill “{r.config.drill.name}” of run {r.config.drill.baseRun}</div>}</td>
                   <td><span className={`badge badge-${r.state === 'done' ? 'imported' : r.state === 'failed' ? 'refused' : 'cancelled'}`}>{r.state}</span>{r.error && <div className="error-text small">{r.error}</div>}</td>
                   <td>{r.manifest ? r.manifest.models.map((m) => `${m.name} v${m.version}`).join(', ') : `${r.config.models.length} models`}</td>
                   <td className="num">{r.manifest?.subjects ?? '—'}</td>

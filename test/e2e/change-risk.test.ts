@@ -71,6 +71,12 @@ describe('change risk in the browser', () => {
       expect(Number(auc)).toBeGreaterThan(0.4);
     }
     await page.getByTestId('roc-chart').locator('canvas').waitFor();
+    // Each chart describes itself to a screen reader (echarts' aria): the series it draws, by name.
+    const described = await page.evaluate(() => {
+      const el = document.querySelector('[data-testid=roc-chart]');
+      return el?.getAttribute('aria-label') ?? el?.querySelector('[aria-label]')?.getAttribute('aria-label') ?? '';
+    });
+    expect(described).toContain('risk-lr');
     // Run after every training cutoff: no card carries the training-data warning.
     expect(await page.getByTestId('training-overlap').count()).toBe(0);
     // Hovering shows tooltips drawn on the canvas: an HTML tooltip's inline styles break the CSP

@@ -1,10 +1,10 @@
 import { useEffect, useRef } from 'react';
 import * as echarts from 'echarts/core';
 import { BarChart, LineChart, ScatterChart } from 'echarts/charts';
-import { DataZoomComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components';
+import { AriaComponent, DataZoomComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 
-echarts.use([LineChart, ScatterChart, BarChart, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, MarkAreaComponent, LegendComponent, TitleComponent, CanvasRenderer]);
+echarts.use([LineChart, ScatterChart, BarChart, AriaComponent, GridComponent, TooltipComponent, DataZoomComponent, MarkLineComponent, MarkAreaComponent, LegendComponent, TitleComponent, CanvasRenderer]);
 
 export type ChartEvents = Record<string, (params: unknown, chart: echarts.ECharts) => void>;
 
@@ -25,7 +25,9 @@ export function Chart({ option, height, events, testId }: { option: Record<strin
     };
   }, []);
   useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true, lazyUpdate: false });
+    // echarts' aria writes a text description of the chart (its series and first values) into the
+    // container's aria-label: a canvas says nothing to a screen reader otherwise.
+    chart.current?.setOption({ aria: { enabled: true }, ...option }, { notMerge: true, lazyUpdate: false });
   }, [option]);
   useEffect(() => {
     const instance = chart.current;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import writeFileAtomic from 'write-file-atomic';
 import type { Engine } from './engine/engine.js';
 import type { CliKit } from './cli-models.js';
 
@@ -45,4 +46,16 @@ export async function resolveRun(engine: Engine, id: number, kit: Pick<CliKit, '
 /** How a job ended, for an error line: a cancelled job has no error message, and says so. */
 export function jobEnd(job: { state: string; error?: { message: string } | null | undefined }): string {
   return `${job.state}${job.error?.message ? `: ${job.error.message}` : job.state === 'cancelled' ? ' (the workspace is as it was)' : ''}`;
+}
+
+/**
+ * Writes an output file whole or not at all (a temporary file renamed into place): a full disk or a
+ * killed process must not leave a cut-off report that looks like a finished one.
+ */
+export function writeOutput(file: string, content: string | Buffer, kit: CliKit): void {
+  try {
+    writeFileAtomic.sync(file, content);
+  } catch (err) {
+    kit.fail(2, `Could not write ${file}: ${(err as Error).message}`);
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, runId, wholeNumber, jobEnd } from './cli-args.js';
+import { resolveRun, runId, wholeNumber, jobEnd, writeOutput } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import { PRESETS } from '../shared/gates/gate.js';
@@ -134,7 +134,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
         opts.run = await resolveRun(engine, opts.run, kit);
         const championId = await championArg(engine, opts.run, opts.champion, kit);
         const r = await engine.call('reports.render', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
-        fs.writeFileSync(opts.out, r.content);
+        writeOutput(opts.out, r.content, kit);
         if (opts.json) return kit.out(JSON.stringify({ run: opts.run, format, out: opts.out, bytes: Buffer.byteLength(r.content) }) + '\n');
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
       });
@@ -173,7 +173,7 @@ export function registerRetrainCommands(program: Command, kit: CliKit): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; out: string; features?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const r = await engine.call('datasets.export', opts.features ? { features: opts.features.split(',').map((f) => f.trim()) } : {});
-      fs.writeFileSync(opts.out, r.csv);
+      writeOutput(opts.out, r.csv, kit);
       kit.out(opts.json ? JSON.stringify({ out: opts.out, rows: r.rows }) + '\n' : `wrote ${r.rows} changes to ${opts.out}\n`);
     }));
 

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { ownerGone } from './runs/recovery.js';
 import type { RecordKind } from '../../shared/contract/records.js';
 import { openWorkspace } from './db/workspace.js';
 import { EngineFailure } from './errors.js';
@@ -55,7 +57,14 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
   }
   const total = files.reduce((sum, f) => sum + fs.statSync(f.path).size, 0);
   const partial = `${target}.building-${process.pid}`;
-  fs.rmSync(partial, { force: true });
+  // A build killed part-way left its file under its own pid: sweep those whose process is gone.
+  const dir = path.dirname(target);
+  const prefix = `${path.basename(target)}.building-`;
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number.parseInt(name.slice(prefix.length), 10);
+    if (pid === process.pid || ownerGone(`${os.hostname()}:${pid}`)) fs.rmSync(path.join(dir, name), { force: true });
+  }
   openWorkspace(partial, { create: true }).close();
   let done = 0;
   try {

@@ -11,6 +11,7 @@ import type { EngineEvent, Result } from '../../shared/contract/result.js';
 import type { ImportReport, JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
 import { openWorkspace, settle, type Db } from './db/workspace.js';
 import { buildDemoWorkspace } from './demo.js';
+import writeFileAtomic from 'write-file-atomic';
 import { EngineFailure, storageFailure } from './errors.js';
 import { memo } from './memo.js';
 import { importFile } from './importers/import-file.js';
@@ -353,8 +354,13 @@ export function createEngine(options: EngineOptions): Engine {
       const { bytes, manifest } = exportOnnx(requireDb().db, id);
       const onnxPath = path.resolve(file);
       const manifestPath = onnxPath.replace(/\.onnx$/i, '') + '.manifest.json';
-      fs.writeFileSync(onnxPath, bytes);
-      fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+      // Whole files or none: a cut-off model file would fail only when someone loads it elsewhere.
+      try {
+        writeFileAtomic.sync(onnxPath, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+        writeFileAtomic.sync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+      } catch (err) {
+        throw storageFailure(err, onnxPath) ?? new EngineFailure('input_error', `Could not write ${onnxPath}: ${(err as Error).message}`);
+      }
       return { onnx: onnxPath, manifest: manifestPath };
     },
     'runs.start': (config) => {

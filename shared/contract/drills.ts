@@ -138,6 +138,8 @@ export const DrillModelReport = z.object({
   injected: z.record(z.string(), z.number().int()),
   /** garbage outputs the output validation caught, of those injected */
   garbageCaught: z.number().int(),
+  /** rows given garbage output that had already failed before (a model failure, a refused input): no garbage reached their output */
+  garbageEarlier: z.number().int().optional(),
   /** rows the drill made return garbage (distinct rows, however many garbage perturbations) */
   garbageRows: z.number().int(),
   /** every row's score and decision identical to the base run's */

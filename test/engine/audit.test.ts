@@ -70,6 +70,13 @@ describe('the audit log', () => {
     expect(verifyAudit(openWorkspace(path.join(tempDir(), 'empty.sbw'), { create: true }))).toMatchObject({ ok: true, entries: 0 });
   });
 
+  it('says the log was removed when its table is gone (exit 1, not an unexpected failure)', async () => {
+    sqlite(file, 'DROP TABLE audit_log;');
+    const r = await cli(['audit', 'verify', '--workspace', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('the audit log table itself has been removed');
+  });
+
   it('finds a row inserted, with or without renumbering', async () => {
     sqlite(file, "INSERT INTO audit_log (seq, ts, actor, action, subject, payload, prev_hash, hash) VALUES (11, 0, 'eve', 'model.retire', 'x', '{}', 'f', 'f');");
     expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 11, reason: 'entry #11 does not follow entry #10: a row was inserted, removed or reordered there' });

@@ -125,6 +125,15 @@ describe('drills on the demo workspace', () => {
     expect(stored.rows.filter((s) => s.fault === 'invalid-output').length).toBe(none.garbageRows);
   });
 
+  it('counts garbage planned on rows that had already failed as never reaching the output, not as escaped', async () => {
+    const r = await drill({ name: 'mix', models: [gbdt], perturbations: [{ kind: 'failure', share: 0.5 }, { kind: 'garbage', share: 0.2, value: 'nan' }], runner: { fallback: 'rules' } });
+    const m = forModel(r, gbdt);
+    expect(m.garbageEarlier).toBeGreaterThan(0);
+    expect(m.garbageCaught + m.garbageEarlier!).toBe(m.garbageRows);
+    expect(m.unhandled).toBe(0);
+    expect(r.summary.join('\n')).toContain(`caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs; the other ${m.garbageEarlier} rows had already failed before their output`);
+  });
+
   it('added latency over the per-inference budget is a timeout the fallback answers', async () => {
     const r = await drill({ name: 'slow', models: [gbdt], perturbations: [{ kind: 'latency', ms: 500, share: 0.1 }], runner: { timeoutMs: 200, fallback: 'rules' } });
     const m = forModel(r, gbdt);

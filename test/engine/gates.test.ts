@@ -117,7 +117,17 @@ describe('reports', () => {
     const text = fs.readFileSync(md, 'utf8');
     expect(text).toMatch(/^\| metric \| rules v1 \(champion\) \| demo-gbdt v1 \| demo-shuffled v1 \|$/m);
     expect(text).toMatch(/^\|---\|---\|---\|---\|$/m);
-    expect(text).toContain('**demo-gbdt v1**: gate “advisory mode” → **PASS**');
+    expect(text).toMatch(/\*\*demo-gbdt v1\*\*: gate “advisory mode” → \*\*PASS\*\*( · ⚠ drift flag raised \(max PSI [\d.]+ on \w+\))?$/m);
+    // The Markdown carries what a reader needs beside a verdict: what each model is judged on, fallbacks and drift.
+    expect(text).toMatch(/^\| judged on \| \d+ changes, \d+ caused incidents \|/m);
+    expect(text).toMatch(/^\| fallback_rate \| /m);
+    expect(text).toMatch(/^\| max_psi \| /m);
+    // A report that cannot be written is refused whole, naming the file; nothing cut off is left.
+    const nowhere = path.join(dir, 'no-such-dir', 'r.md');
+    const refused = await cli(['report', '--workspace', workspace, '--run', '1', '--out', nowhere]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`Could not write ${nowhere}`);
+    expect(fs.existsSync(path.dirname(nowhere))).toBe(false);
     // What a reader needs to read the numbers: the threshold they were taken at, the range that was
     // scored, and how outcomes were decided.
     const engine = createEngine({ workspacesDir: tempDir() });

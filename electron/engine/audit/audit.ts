@@ -69,6 +69,9 @@ export type Verification =
 
 /** Recomputes the chain from the first entry; names the first entry that does not hold. */
 export function verifyAudit(db: Db): Verification {
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'").get()) {
+    return { ok: false, entries: 0, firstBad: 1, reason: 'the audit log table itself has been removed from the workspace' };
+  }
   let prev = GENESIS;
   let expected = 1;
   let count = 0;

@@ -156,11 +156,13 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
     const plan = faultPlan(after.length, spec.perturbations, spec.seed);
     const failures: Record<string, number> = {};
     let garbageCaught = 0;
+    let garbageEarlier = 0;
     const garbageRows = plan.garbage.reduce((a, b) => a + b, 0);
     after.forEach((r, k) => {
       const tags = r.fault?.split(',') ?? [];
       for (const t of tags) if (['error', 'timeout', 'invalid-input', 'invalid-output'].includes(t)) failures[t] = (failures[t] ?? 0) + 1;
       if (plan.garbage[k] && tags.includes('invalid-output')) garbageCaught++;
+      else if (plan.garbage[k] && tags.some((t) => t === 'error' || t === 'timeout' || t === 'invalid-input')) garbageEarlier++;
     });
     // Judged from what was stored, not from the runner's own bookkeeping: a score that is not a
     // finite number in range, or a row with neither a score nor an error, got through unhandled.
@@ -193,7 +195,7 @@ export async function runDrill(db: Db, input: DrillSpecInput | DrillSpec, job: J
       model: { id: model.id, name: model.name, version: model.version }, rows: after.length,
       answeredByModel: after.filter((r) => r.score !== null && r.fallback_model_id === null).length, answeredByFallback,
       noSuggestion: after.filter((r) => r.score === null).length, fallbackRate: after.length ? answeredByFallback / after.length : 0,
-      failures, unhandled, injected: injectedCounts(spec.perturbations, after, spec.seed), garbageCaught, garbageRows, identicalToBase: identical,
+      failures, unhandled, injected: injectedCounts(spec.perturbations, after, spec.seed), garbageCaught, garbageEarlier, garbageRows, identicalToBase: identical,
       deltas, paired: pairs.length,
       drift: { base: base.manifest?.drift?.find((d) => d.modelId === modelId) ?? null, drill: run.manifest?.drift?.find((d) => d.modelId === modelId) ?? null },
       gate,
@@ -229,7 +231,11 @@ function summarise(m: DrillModelReport, task: DrillSpec['task']): string[] {
     const newly = drift.features.filter((f) => f.band !== null && rank[f.band] > rank[baseBand.get(f.feature)?.band ?? 'stable']);
     lines.push(`${name}: drift flag ${drift.flag ? 'RAISED' : 'not raised'} (max PSI ${drift.maxPsi?.toFixed(2) ?? '—'} on ${drift.worst ?? '—'}; base run ${m.drift.base?.maxPsi?.toFixed(2) ?? '—'})${newly.length ? `; newly drifting: ${newly.map((f) => `${f.feature} PSI ${baseBand.get(f.feature)?.psi?.toFixed(2) ?? '—'} → ${f.psi!.toFixed(2)}`).join(', ')}` : ''}`);
   }
-  if (m.garbageRows > 0) lines.push(`${name}: output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs`);
+  if (m.garbageRows > 0) {
+    // A row that had already failed (its input refused, the model failed) never produced the garbage.
+    const earlier = m.garbageEarlier ?? 0;
+    lines.push(`${name}: output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs${earlier > 0 ? `; the other ${earlier} row${earlier === 1 ? '' : 's'} had already failed before ${earlier === 1 ? 'its' : 'their'} output, so no garbage reached ${earlier === 1 ? 'it' : 'them'}` : ''}`);
+  }
   if (m.gate) lines.push(`${name}: gate "${m.gate.name}" ${m.gate.base} → ${m.gate.drill}${m.gate.changed ? ' (CHANGED)' : ''}`);
   return lines;
 }

@@ -23,13 +23,17 @@ export function App() {
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
+  // The window title says where one is (a screen reader reads it; so does a tab strip of several windows).
+  useEffect(() => {
+    document.title = `${TITLES[page]}${workspace ? ` · ${workspace.name}` : ''} — Shadowbench`;
+  }, [page, workspace]);
   return (
     <div className="app">
       <header className="topbar">
         <div className="brand"><span className="logo" aria-hidden>◐</span> Shadowbench</div>
         <nav className="nav" aria-label="Pages">
           {PAGES.map((p) => (
-            <button key={p} className={page === p ? 'active' : ''} onClick={() => navigate(p)} disabled={p !== 'home' && !workspace} data-testid={`nav-${p}`}>
+            <button key={p} className={page === p ? 'active' : ''} aria-current={page === p ? 'page' : undefined} onClick={() => navigate(p)} disabled={p !== 'home' && !workspace} data-testid={`nav-${p}`}>
               {TITLES[p]}
             </button>
           ))}

@@ -15,7 +15,7 @@ export function JobProgress({ job }: { job: JobStatus }) {
   const running = job.state === 'running' || job.state === 'queued';
   const p = job.progress;
   return (
-    <div className="job" data-job-state={job.state}>
+    <div className="job" data-job-state={job.state} role="status" aria-live="polite" aria-atomic="false">
       <div className="job-head">
         <span className="job-label">{job.label}</span>
         {running && <button type="button" className="link" onClick={() => void cancelJob(job.id)}>Cancel</button>}
@@ -38,7 +38,7 @@ export function JobTray() {
   const jobs = Object.values(all).filter((j) => j.state === 'running' || j.state === 'queued');
   if (jobs.length === 0) return null;
   return (
-    <aside className="job-tray" aria-label="Running jobs">
+    <aside className="job-tray" aria-label="Running jobs" role="status" aria-live="polite">
       {jobs.map((j) => <JobProgress key={j.id} job={j} />)}
     </aside>
   );

@@ -368,7 +368,8 @@ export function Data() {
           <thead><tr><th>#</th><th>File</th><th>Kind</th><th className="num">Accepted</th><th className="num">Rejected</th><th>Imported (UTC)</th></tr></thead>
           <tbody>
             {sources.map((s) => (
-              <tr key={s.id} className={`clickable${open === s.id ? ' selected' : ''}`} onClick={() => setOpen(open === s.id ? null : s.id)}>
+              <tr key={s.id} className={`clickable${open === s.id ? ' selected' : ''}`} onClick={() => setOpen(open === s.id ? null : s.id)}
+                tabIndex={0} aria-expanded={open === s.id} onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); setOpen(open === s.id ? null : s.id); } }}>
                 <td>{s.id}</td><td>{s.fileName}</td><td>{s.kind}</td><td className="num">{fmtInt(s.rowsAccepted)}</td><td className="num">{fmtInt(s.rowsRejected)}</td><td>{fmtTime(s.importedAt)}</td>
               </tr>
             ))}

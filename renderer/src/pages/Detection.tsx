@@ -156,7 +156,8 @@ function IncidentTable({ incidents, names, onOpen, selected }: { incidents: Inci
         <thead><tr><th>Incident</th><th>Service</th><th>Sev</th><th>Started (UTC)</th><th>Humans noticed</th>{names.map((n) => <th key={n}>{n}</th>)}</tr></thead>
         <tbody>
           {incidents.map((i) => (
-            <tr key={i.incident} className={`clickable${selected === i.incident ? ' selected' : ''}`} onClick={() => onOpen(i.incident)} data-testid={`incident-${i.incident}`}>
+            <tr key={i.incident} className={`clickable${selected === i.incident ? ' selected' : ''}`} onClick={() => onOpen(i.incident)} data-testid={`incident-${i.incident}`}
+              tabIndex={0} title="Enter: replay this incident" onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onOpen(i.incident); } }}>
               <td>{i.incident}</td><td>{i.service}</td><td>SEV{i.severity}</td><td>{fmtTime(i.started)}</td>
               <td>{i.detectedByHumans === null ? '—' : `${clock(i.detectedByHumans, i.started)} (${Math.round((i.detectedByHumans - i.started) / 60_000)} min in)`}</td>
               {names.map((n) => {

@@ -65,7 +65,9 @@ describe('detection in the browser', () => {
   it('replays an incident: alerts appear only once the cursor has passed their time', async () => {
     // An incident the z-score detector caught, so there is an alert to watch appear.
     const row = page.getByTestId('incident-table').locator('tbody tr').filter({ hasText: /\(\d+ min earlier\)/ }).first();
-    await row.click();
+    // By keyboard: a focused row opens its replay with Enter.
+    await row.focus();
+    await page.keyboard.press('Enter');
     await page.getByTestId('replay').waitFor();
     const slider = page.getByTestId('replay-cursor');
     const min = Number(await slider.getAttribute('min'));

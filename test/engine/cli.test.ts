@@ -188,7 +188,7 @@ describe('the CLI refuses bad input before it writes anything', () => {
     expect((await cli('import', '--workspace', ws, '--create', '--kind', 'changes', writeFile(dir, 'c.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T10:00:00Z,10\n'))).code).toBe(EXIT.ok);
     const r = await cli('dataset', 'export', '--workspace', ws, '--out', path.join(dir, 'no-such-folder', 'd.csv'));
     expect(r.code).toBe(EXIT.usage);
-    expect(r.err).toMatch(/^error: ENOENT: no such file or directory, open '.*no-such-folder\/d\.csv'\n$/);
+    expect(r.err).toMatch(/^error: Could not write .*no-such-folder\/d\.csv: ENOENT: no such file or directory[^\n]*\n$/);
     expect((await cli('evaluate', '--predictions', preds, '--json')).code).toBe(EXIT.ok);
   });
 });

@@ -2,6 +2,7 @@ import { AbsoluteCriterion, GateSpec, RelativeCriterion, type GateResult, type G
 import { evaluateGate, unknownMetrics, type GateInputs } from '../../../shared/gates/gate.js';
 import { trainingOverlapSentence } from '../../../shared/domain/training-overlap.js';
 import { evidenceOf } from '../../../shared/metrics/bootstrap.js';
+import { MIN_EVIDENCE } from '../../../shared/metrics/evidence.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { scorecard } from '../runs/scorecard.js';
@@ -91,6 +92,13 @@ export async function checkGate(db: Db, input: { runId: number; modelId: number;
   const criteria = [...judged.criteria];
   // Metrics partly measured on the model's own training data cannot earn a pass: the evidence is
   // contaminated, so such a run is at best inconclusive (a fail still fails).
+  // A change-risk model is judged by the failures it would have caught: with fewer than
+  // MIN_EVIDENCE of them, a gate of calibration or false-alarm criteria alone could pass a model
+  // nobody has seen catch anything.
+  if (card.positives < MIN_EVIDENCE) {
+    criteria.push({ criterion: `at least ${MIN_EVIDENCE} incident-causing changes judged`, verdict: 'inconclusive', reason: `only ${card.positives} of the ${card.n} changes judged caused an incident: too few to tell whether the model catches them` });
+    if (verdict === 'pass') verdict = 'inconclusive';
+  }
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   if (leak) {
     criteria.push({ criterion: 'scored only after its training window', verdict: 'inconclusive', reason: leak });

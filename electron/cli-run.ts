@@ -165,6 +165,17 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
       }
     }));
 
+  runs.command('delete')
+    .description('remove a run and its suggestions (not one still running, nor one with human feedback); `compact` then gives the space back')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--run <id>', 'run id', runId)
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; run: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const r = await engine.call('runs.delete', { id: await resolveRun(engine, opts.run, kit) });
+      if (opts.json) return kit.out(JSON.stringify(r) + '\n');
+      kit.out(`deleted run ${r.id}: ${r.suggestions.toLocaleString('en-US')} suggestions${r.drillResults ? `, ${r.drillResults} drill result${r.drillResults === 1 ? '' : 's'}` : ''}\n`);
+    }));
+
   runs.command('show')
     .requiredOption('--workspace <path>', 'workspace file')
     .requiredOption('--run <id>', 'run id, or "latest"', runId)

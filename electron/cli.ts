@@ -294,6 +294,16 @@ export function buildProgram(io: Io = defaultIo): Command {
       }
     });
 
+  program.command('compact')
+    .description('give the space of deleted runs back to the disk (rewrites the workspace file; needs as much free space as the file takes)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const c = await engine.call('workspace.compact', {});
+      if (opts.json) return kit.out(JSON.stringify(c) + '\n');
+      kit.out(`compacted: ${(c.bytesBefore / 1e6).toFixed(1)} MB → ${(c.bytesAfter / 1e6).toFixed(1)} MB\n`);
+    }));
+
   program.command('backup')
     .description('copy a workspace into one consistent file, safely while it is in use (a copy of the .sbw alone misses what is still in its -wal)')
     .requiredOption('--workspace <path>', 'workspace file')

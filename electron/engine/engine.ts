@@ -25,6 +25,7 @@ import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
 import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, runChangeRisk } from './runs/replay-changes.js';
 import { recoverInterrupted } from './runs/recovery.js';
+import { compactWorkspace, deleteRun } from './runs/delete-run.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
@@ -72,6 +73,8 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'rankers.addOnnx': modelAudit('model.add'),
   'rankers.addOnnxPath': modelAudit('model.add'),
   'models.retrain': (input: { modelId: number; cutoff?: number; useFeedback: boolean }, out: { jobId: string }) => ({ action: 'model.retrain', subject: `model ${input.modelId}`, payload: { job: out.jobId, cutoff: input.cutoff ?? null, useFeedback: input.useFeedback } }),
+  'runs.delete': (_: unknown, out: { id: number; suggestions: number; drillResults: number }) => ({ action: 'run.delete', subject: `change-risk run ${out.id}`, payload: out }),
+  'workspace.compact': (_: unknown, out: { bytesBefore: number; bytesAfter: number }) => ({ action: 'workspace.compact', subject: 'workspace file compacted', payload: out }),
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
@@ -249,6 +252,15 @@ export function createEngine(options: EngineOptions): Engine {
       current?.db.close();
       current = null;
       return { closed: was };
+    },
+    'runs.delete': ({ id }) => {
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it before deleting a run');
+      return deleteRun(requireDb().db, id);
+    },
+    'workspace.compact': () => {
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; compact the workspace when it has finished');
+      const ws = requireDb();
+      return compactWorkspace(ws.db, ws.path, (f) => fs.statSync(f).size);
     },
     'workspace.backupPath': async ({ path: target }) => {
       const ws = requireDb();

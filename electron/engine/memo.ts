@@ -36,3 +36,8 @@ export function memo<T>(db: Db, key: string, compute: () => T): T {
   while (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value!);
   return value;
 }
+
+/** Drops what was kept for this workspace: a deleted run's id can be taken by the next run. */
+export function forget(db: Db): void {
+  caches.delete(db);
+}

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Db } from '../db/workspace.js';
+import { forget } from '../memo.js';
 
 /**
  * Work a killed process left behind (kill -9, an OOM kill, a power cut): runs still marked running
@@ -44,6 +45,7 @@ export function endRetrain(db: Db): void {
 
 /** Removes a retrained version and every run after `afterRun` (its comparison run). */
 export function discardRetrain(db: Db, modelId: number, afterRun: number): void {
+  forget(db);
   const runs = db.prepare('SELECT id FROM runs WHERE id > ?').pluck().all(afterRun) as number[];
   for (const id of runs) {
     db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(id);

@@ -1,0 +1,33 @@
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { getRun } from './replay-changes.js';
+import { forget } from '../memo.js';
+
+/**
+ * Deleting a change-risk run: its suggestions and the drill results it took part in go with it. Not
+ * a running run (its writer is still adding rows), and not one humans gave feedback on: feedback is
+ * evidence and training labels, and it hangs on the run's suggestions.
+ */
+export function deleteRun(db: Db, id: number): { id: number; suggestions: number; drillResults: number } {
+  const run = getRun(db, id);
+  if (run.state === 'running') throw new EngineFailure('conflict', `Run ${id} is still running; cancel it first`);
+  const feedback = db.prepare('SELECT count(*) FROM feedback WHERE run_id = ?').pluck().get(id) as number;
+  if (feedback > 0) throw new EngineFailure('conflict', `Run ${id} has ${feedback} piece${feedback === 1 ? '' : 's'} of human feedback, which ${feedback === 1 ? 'is' : 'are'} evidence and training labels; it is kept`);
+  const drills = db.prepare("SELECT count(*) FROM drill_results WHERE task = 'change-risk' AND (base_run_id = ? OR drill_run_id = ?)").pluck().get(id, id) as number;
+  forget(db);
+  return db.transaction(() => {
+    const suggestions = db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(id).changes;
+    db.prepare("DELETE FROM drill_results WHERE task = 'change-risk' AND (base_run_id = ? OR drill_run_id = ?)").run(id, id);
+    db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    return { id, suggestions, drillResults: drills };
+  })();
+}
+
+/** SQLite's VACUUM: rewrites the file without the free pages deleted runs left. */
+export function compactWorkspace(db: Db, file: string, size: (f: string) => number): { bytesBefore: number; bytesAfter: number } {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const bytesBefore = size(file);
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  return { bytesBefore, bytesAfter: size(file) };
+}

@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+import { cli } from '../helpers/cli.js';
+
+describe('deleting runs and compacting the workspace', () => {
+  it('removes a run with its suggestions, keeps one with feedback, and gives the space back on compact', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const rows = Array.from({ length: 3000 }, (_, i) => `c${i},api,${Date.UTC(2026, 0, 1) + i * 600_000},${10 + (i % 97) * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
+    await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
+    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
+    for (let k = 0; k < 3; k++) await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
+    const card = await engine.call('runs.scorecard', { runId: 2, modelId: m.id, resamples: 20 });
+    // Feedback is evidence and training labels: a run carrying it is kept.
+    const first = (await engine.call('runs.suggestions', { runId: 1, modelId: m.id, offset: 0, limit: 1 })).rows[0]!;
+    await engine.call('feedback.add', { runId: 1, modelId: m.id, changeId: first.changeId, verdict: 'agree', reason: 'right call' });
+    await expect(engine.call('runs.delete', { id: 1 })).rejects.toThrow('Run 1 has 1 piece of human feedback');
+    expect(await engine.call('runs.delete', { id: 2 })).toEqual({ id: 2, suggestions: 3000, drillResults: 0 });
+    expect(await engine.call('runs.delete', { id: 3 })).toMatchObject({ id: 3, suggestions: 3000 });
+    expect((await engine.call('runs.list', {})).map((r) => r.id)).toEqual([1]);
+    // The next run takes id 2 again: its scorecard is its own, not the deleted run's kept one.
+    await engine.jobs.wait((await engine.call('runs.start', { models: [m.id], until: Date.UTC(2026, 0, 5) })).jobId);
+    const again = await engine.call('runs.scorecard', { runId: 2, modelId: m.id, resamples: 20 });
+    expect(again.n).toBeLessThan(card.n);
+    const log = (await engine.call('audit.list', { action: 'run.delete' })).rows;
+    expect(log.map((e) => e.subject)).toEqual(['change-risk run 3', 'change-risk run 2']);
+    engine.close();
+    const before = fs.statSync(workspace).size;
+    const r = await cli(['compact', '--workspace', workspace, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const c = JSON.parse(r.out) as { bytesBefore: number; bytesAfter: number };
+    expect(c.bytesBefore).toBe(before);
+    expect(c.bytesAfter).toBeLessThan(c.bytesBefore);
+    expect(fs.statSync(workspace).size).toBe(c.bytesAfter);
+    expect((await cli(['audit', 'verify', '--workspace', workspace])).code).toBe(0);
+  });
+});

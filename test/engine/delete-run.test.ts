@@ -1,15 +1,14 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+import { changesCsv, freshEngine, heuristicRun, importPath, writeFile } from '../helpers/workspace.js';
 import { cli } from '../helpers/cli.js';
 
 describe('deleting runs and compacting the workspace', () => {
   it('removes a run with its suggestions, keeps one with feedback, and gives the space back on compact', async () => {
     const { engine, dir, workspace } = await freshEngine();
-    const rows = Array.from({ length: 3000 }, (_, i) => `c${i},api,${Date.UTC(2026, 0, 1) + i * 600_000},${10 + (i % 97) * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
-    await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
-    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
-    for (let k = 0; k < 3; k++) await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
+    await importPath(engine, writeFile(dir, 'changes.csv', changesCsv(3000, 600_000, Date.UTC(2026, 0, 1))), { kind: 'changes' });
+    const m = { id: await heuristicRun(engine) };
+    for (let k = 0; k < 2; k++) await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
     const card = await engine.call('runs.scorecard', { runId: 2, modelId: m.id, resamples: 20 });
     // Feedback is evidence and training labels: a run carrying it is kept.
     const first = (await engine.call('runs.suggestions', { runId: 1, modelId: m.id, offset: 0, limit: 1 })).rows[0]!;

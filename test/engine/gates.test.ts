@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { createEngine } from '../../electron/engine/engine.js';
 import type { Comparison, GateResult } from '../../shared/contract/gates.js';
-import { freshEngine, importPath, REPO, tempDir, writeFile } from '../helpers/workspace.js';
+import { changesCsv, freshEngine, heuristicRun, importPath, REPO, tempDir, writeFile } from '../helpers/workspace.js';
 
 let workspace: string;
 let dir: string;
@@ -85,10 +85,8 @@ describe('promotion gates on the demo workspace', () => {
 
   it('does not pass a model on a run with fewer than ten incident-causing changes, whatever the criteria', async () => {
     const { engine, dir: d } = await freshEngine();
-    const rows = Array.from({ length: 40 }, (_, i) => `c${i},api,${Date.UTC(2026, 8, 1) + i * 3_600_000},${10 + i * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
-    await importPath(engine, writeFile(d, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
-    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
-    await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
+    await importPath(engine, writeFile(d, 'changes.csv', changesCsv(40)), { kind: 'changes' });
+    const m = { id: await heuristicRun(engine) };
     // Operational criteria alone hold; the verdict still cannot be a pass on 8 failures.
     const g = await engine.call('gates.check', { runId: 1, modelId: m.id, spec: { name: 'ops', criteria: [{ metric: 'error_rate', op: '<=', value: 0.01 }] } });
     expect(g.verdict).toBe('inconclusive');

@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { scorecard } from '../../electron/engine/runs/scorecard.js';
-import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+import { changesCsv, freshEngine, heuristicRun, importPath, writeFile } from '../helpers/workspace.js';
 
 describe('results kept once computed', () => {
   it('gives a finished run\'s scorecard again without recomputing it, and recomputes it after an import', async () => {
     const { engine, dir, workspace } = await freshEngine();
-    const rows = Array.from({ length: 60 }, (_, i) => `c${i},api,${Date.UTC(2026, 8, 1) + i * 3_600_000},${10 + i * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
-    await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
-    const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
-    const { jobId } = await engine.call('runs.start', { models: [m.id] });
-    await engine.jobs.wait(jobId);
+    await importPath(engine, writeFile(dir, 'changes.csv', changesCsv(60)), { kind: 'changes' });
+    const m = { id: await heuristicRun(engine) };
     const db = openWorkspace(workspace);
     const first = scorecard(db, 1, m.id, { resamples: 50 });
     expect(scorecard(db, 1, m.id, { resamples: 50 })).toBe(first);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { createEngine } from '../../electron/engine/engine.js';
 import { beginRetrain } from '../../electron/engine/runs/recovery.js';
-import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
+import { changesCsv, freshEngine, heuristicRun, importPath, writeFile } from '../helpers/workspace.js';
 
 /** The pid of a process that has certainly exited. */
 function deadPid(): number {
@@ -15,11 +15,8 @@ function deadPid(): number {
 /** A small workspace with one finished run of the heuristic, and a copy of it marked as still running under `owner`. */
 async function withRunningRun(owner: string): Promise<{ workspace: string; dir: string; runId: number; modelId: number }> {
   const { engine, dir, workspace } = await freshEngine();
-  const rows = Array.from({ length: 40 }, (_, i) => `c${i},api,${Date.UTC(2026, 8, 1) + i * 3_600_000},${10 + i * 7},${i % 5 === 0 ? 1 : 0}`).join('\n');
-  await importPath(engine, writeFile(dir, 'changes.csv', `id,service,timestamp,lines_added,outcome\n${rows}\n`), { kind: 'changes' });
-  const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
-  const { jobId } = await engine.call('runs.start', { models: [m.id] });
-  await engine.jobs.wait(jobId);
+  await importPath(engine, writeFile(dir, 'changes.csv', changesCsv(40)), { kind: 'changes' });
+  const m = { id: await heuristicRun(engine) };
   engine.close();
   const db = openWorkspace(workspace);
   const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at, owner) SELECT task, 'running', config, started_at, ? FROM runs WHERE id = 1").run(owner).lastInsertRowid);

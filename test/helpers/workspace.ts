@@ -34,3 +34,16 @@ export async function importPath(engine: Engine, file: string, options: ImportOp
   if (job.state !== 'done') throw new Error(`import ${job.state}: ${job.error?.message}`);
   return job.result as ImportReport;
 }
+
+/** `n` changes on one service, `stepMs` apart, every fifth one a failure: a small run's worth. */
+export function changesCsv(n: number, stepMs = 3_600_000, start = Date.UTC(2026, 8, 1)): string {
+  const rows = Array.from({ length: n }, (_, i) => `c${i},api,${start + i * stepMs},${10 + (i % 97) * 7},${i % 5 === 0 ? 1 : 0}`);
+  return `id,service,timestamp,lines_added,outcome\n${rows.join('\n')}\n`;
+}
+
+/** Trains the heuristic baseline and runs it once over every change; the model's id. */
+export async function heuristicRun(engine: Engine): Promise<number> {
+  const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
+  await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
+  return m.id;
+}

@@ -24,9 +24,12 @@ export function App() {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   // The window title says where one is (a screen reader reads it; so does a tab strip of several windows).
+  // Set only when it changes: the workspace object is replaced on every job event.
+  const workspaceName = workspace?.name ?? null;
   useEffect(() => {
-    document.title = `${TITLES[page]}${workspace ? ` · ${workspace.name}` : ''} — Shadowbench`;
-  }, [page, workspace]);
+    const title = `${TITLES[page]}${workspaceName ? ` · ${workspaceName}` : ''} — Shadowbench`;
+    if (document.title !== title) document.title = title;
+  }, [page, workspaceName]);
   return (
     <div className="app">
       <header className="topbar">

@@ -130,6 +130,8 @@ describe('the app in serve mode', () => {
   it('keeps the workspace\'s own PII rules in Settings: a bad pattern is named, the draft previews live, the next import uses them, the change is audited', async () => {
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('pii-rules-empty').waitFor();
+    // The window title names the page and the workspace (what a screen reader and a tab strip show).
+    expect(await page.title()).toMatch(/^Settings · .+ — Shadowbench$/);
     await page.getByTestId('pii-rule-name').fill('ticket');
     await page.getByTestId('pii-rule-pattern').fill('(CUST-\\d{6}');
     expect(await page.getByTestId('pii-rule-problem').textContent()).toMatch(/^rule ticket: Invalid regular expression: .*Unterminated group/);

@@ -56,6 +56,24 @@ describe('what a killed process left behind', () => {
     }
   });
 
+  it('a workspace opens and reads while another program holds its write lock (an import in another window)', async () => {
+    const { workspace, dir, runId } = await withRunningRun(`${os.hostname()}:${deadPid()}`);
+    const other = openWorkspace(workspace);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const engine = createEngine({ workspacesDir: dir });
+      await engine.call('workspace.openPath', { path: workspace });
+      // The clean-up waits for a later open rather than for the lock: reading must not.
+      expect(await engine.call('runs.get', { id: runId })).toMatchObject({ state: 'running' });
+      expect((await engine.call('runs.list', {})).length).toBe(2);
+      expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true });
+      engine.close();
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+  });
+
   it('a retraining whose process died leaves no version behind, and the log says so', async () => {
     const { workspace, dir, modelId } = await withRunningRun(`${os.hostname()}:${deadPid()}`);
     const db = openWorkspace(workspace);

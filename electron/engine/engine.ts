@@ -14,6 +14,8 @@ import { buildDemoWorkspace } from './demo.js';
 import writeFileAtomic from 'write-file-atomic';
 import { EngineFailure, storageFailure } from './errors.js';
 import { memo } from './memo.js';
+import { reportOnThread } from './detection/report-thread.js';
+import type { DetectionReport } from '../../shared/contract/detection.js';
 import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
 import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
@@ -444,10 +446,12 @@ export function createEngine(options: EngineOptions): Engine {
     },
     'detection.runs': () => listDetectionRuns(requireDb().db),
     'detection.report': ({ runId, resamples }) => {
-      const { db } = requireDb();
+      const { db, path: file } = requireDb();
       // Only a finished run's report is kept (a running one's is refused or still changing).
       const done = (db.prepare('SELECT state FROM detection_runs WHERE id = ?').pluck().get(runId) as string | undefined) === 'done';
-      return done ? memo(db, `detection:${runId}:${resamples ?? ''}`, () => detectionReport(db, runId, { resamples })) : detectionReport(db, runId, { resamples });
+      // On its own thread: a year of telemetry takes tens of seconds, and the app must keep answering.
+      const compute = (): Promise<DetectionReport> => reportOnThread(file, runId, resamples) ?? Promise.resolve(detectionReport(db, runId, { resamples }));
+      return done ? memo(db, `detection:${runId}:${resamples ?? ''}`, compute) : compute();
     },
     'detection.incidents': ({ runId }) => incidentDetections(requireDb().db, runId),
     'detection.replay': (input) => replayFrame(requireDb().db, input),

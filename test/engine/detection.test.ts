@@ -7,6 +7,8 @@ import type { DetectionReport, DetectionRunInfo } from '../../shared/contract/de
 import fs from 'node:fs';
 import { linearModel } from '../helpers/onnx-models.js';
 import { tempDir } from '../helpers/workspace.js';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { detectionReport } from '../../electron/engine/detection/scorecard.js';
 
 let workspace: string;
 let report: DetectionReport;
@@ -85,6 +87,21 @@ describe('detection on the demo workspace', () => {
     // Raising the threshold never adds false alerts.
     for (let i = 1; i < perDay.length; i++) expect(perDay[i]!).toBeLessThanOrEqual(perDay[i - 1]! + 1e-9);
     expect(z.recallBySeverity.reduce((a, s) => a + s.incidents, 0)).toBe(z.incidents);
+  });
+
+  it('computes a report on its own thread: the same numbers, and the engine answers meanwhile', async () => {
+    const db = openWorkspace(workspace, { readonly: true });
+    const here = detectionReport(db, report.run.id, { resamples: 120 });
+    db.close();
+    let finished = false;
+    const pending = engine.call('detection.report', { runId: report.run.id, resamples: 120 }).then((r) => {
+      finished = true;
+      return r;
+    });
+    // Asked after the report, answered before it: the engine's thread is not the one computing.
+    expect((await engine.call('services.list', {})).length).toBeGreaterThan(0);
+    expect(finished).toBe(false);
+    expect(JSON.parse(JSON.stringify(await pending))).toEqual(JSON.parse(JSON.stringify(here)));
   });
 
   it('is deterministic: the same detector over the same data raises the same alerts', async () => {

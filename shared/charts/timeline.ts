@@ -71,10 +71,15 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
   const changeLines = timeline.changes.map((c) => {
     const r = risk?.[String(c.id)];
     const color = r === undefined ? (c.rolledBack ? theme.rollback : theme.change) : riskColor(r, threshold, theme);
+    // Risk is not told by colour alone (red and amber are close for many colour-blind readers): a
+    // held-back change ends in a triangle, an approaching one is dashed.
+    const held = r !== undefined && r >= threshold;
+    const near = r !== undefined && !held && r >= threshold / 2;
     return {
       xAxis: c.ts,
-      name: r === undefined ? c.externalId : `${c.externalId} · risk ${r.toFixed(2)}`,
-      lineStyle: { color, width: r !== undefined && r >= threshold ? 2 : c.rolledBack ? 1.5 : 1, type: 'solid', opacity: 0.8 },
+      name: r === undefined ? c.externalId : `${c.externalId} · risk ${r.toFixed(2)}${held ? ' · would be held back' : ''}${c.rolledBack ? ' · rolled back' : ''}`,
+      lineStyle: { color, width: held ? 2 : c.rolledBack ? 1.5 : 1, type: near ? 'dashed' : 'solid', opacity: 0.8 },
+      ...(held ? { symbol: ['circle', 'none'], symbolSize: 7 } : {}),
     };
   });
   const incidentAreas = timeline.incidents.map((i) => [

@@ -68,8 +68,8 @@ export function Timeline({ service, risk, detectionRunId }: { service: string; r
       <div className="timeline-legend">
         {data.risk ? <>
           <span><i className="swatch change" /> low risk</span>
-          <span><i className="swatch rollback" /> approaching threshold</span>
-          <span><i className="swatch detected" /> would be held back</span>
+          <span><i className="swatch approaching" /> approaching threshold (dashed)</span>
+          <span><i className="swatch held" aria-hidden>●</i> would be held back, dot at the foot ({Object.values(data.risk).filter((r) => r >= (data.riskThreshold ?? 0.5)).length})</span>
         </> : <>
           <span><i className="swatch change" /> change</span>
           <span><i className="swatch rollback" /> rolled back</span>

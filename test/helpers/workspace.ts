@@ -9,8 +9,13 @@ import type { ImportOptionsInput } from '../../shared/contract/methods.js';
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const SHARED_DATA = path.resolve(REPO, '../shared/data');
 
+/** Folders made by `tempDir` in this test file; `test/helpers/cleanup.ts` removes them after its last test. */
+export const madeDirs: string[] = [];
+
 export function tempDir(prefix = 'sbw-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** An engine with a fresh workspace open; `dir` holds any files the test writes. */

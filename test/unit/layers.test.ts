@@ -1,10 +1,9 @@
 import { ESLint } from 'eslint';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/workspace.js';
+import { REPO, tempDir } from '../helpers/workspace.js';
 
 const eslint = new ESLint({ cwd: REPO });
 
@@ -35,7 +34,7 @@ describe('layer rules', () => {
   });
 
   it('make node:fs unresolvable for the shared/ type check', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-layer-'));
+    const dir = tempDir('sbw-layer-');
     const file = path.join(dir, 'bad.ts');
     fs.writeFileSync(file, "import fs from 'node:fs';\nexport const f = fs;\n");
     const config = ts.getParsedCommandLineOfConfigFile(path.join(REPO, 'shared', 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined })!;

@@ -133,7 +133,10 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
       await kit.withWorkspace(opts.workspace, async (engine) => {
         opts.run = await resolveRun(engine, opts.run, kit);
         const championId = await championArg(engine, opts.run, opts.champion, kit);
-        const r = await engine.call('reports.render', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
+        const { jobId } = await engine.call('reports.start', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
+        const job = await kit.runJob(engine, jobId);
+        if (job.state !== 'done') kit.fail(2, `the report ${jobEnd(job)}`);
+        const r = job.result as { fileName: string; content: string };
         writeOutput(opts.out, r.content, kit);
         if (opts.json) return kit.out(JSON.stringify({ run: opts.run, format, out: opts.out, bytes: Buffer.byteLength(r.content) }) + '\n');
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);

@@ -35,7 +35,7 @@ import { piiSettings, previewPii, scrubForLog, setPiiSettings } from './pii/sett
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
-import { loadCharts, reportData, renderHtml, renderMarkdown } from './reports/report.js';
+import { renderReport } from './reports/report.js';
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
@@ -91,7 +91,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
     action: 'feedback.add', subject: `change ${f.changeId} by model ${f.modelId} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
   }),
   'settings.setPii': (input: { rules: unknown[]; dropColumns: string[] }) => ({ action: 'pii.rules', subject: 'PII settings', payload: input }),
-  'reports.render': (input: { runId: number; format: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { format: input.format } }),
+  'reports.start': (input: { runId: number; format: string }, out: { jobId: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { job: out.jobId, format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
   'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
@@ -429,10 +429,13 @@ export function createEngine(options: EngineOptions): Engine {
       return checkGate(db, { runId, modelId, spec: spec !== undefined ? parseGate(spec) : saved!.spec, gateVersion: saved?.version ?? null, championId, resamples });
     },
     'changes.score': ({ modelId, change }) => scorePendingChange(requireDb().db, modelId, change),
-    'reports.render': async ({ runId, format, gate, championId }) => {
-      const data = await reportData(requireDb().db, { runId, gate: gate === undefined ? undefined : parseGate(gate), championId });
-      if (format === 'html') await loadCharts();
-      return { fileName: `shadowbench-run-${runId}.${format}`, content: format === 'html' ? renderHtml(data) : renderMarkdown(data) };
+    'reports.start': ({ runId, format, gate, championId }) => {
+      const { db } = requireDb();
+      // Checked before the job starts, so a bad gate or an unfinished run is refused at once.
+      const spec = gate === undefined ? undefined : parseGate(gate);
+      const run = getRun(db, runId);
+      if (run.state !== 'done') throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error ? ` (${run.error})` : ''}; a report needs a finished run`);
+      return { jobId: jobs.start('report', `${format === 'html' ? 'HTML' : 'Markdown'} report of run ${runId}`, (ctx) => renderReport(db, { runId, format, gate: spec, championId }, ctx)).id };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
     'detectors.addOnnx': ({ uploadId, manifest }) => fromUpload(uploadId, (bytes) => addOnnxDetector(requireDb().db, bytes, manifest)),

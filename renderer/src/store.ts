@@ -38,6 +38,8 @@ interface State {
   replay: ReplayFrame | null;
   championId: number | null;
   retrainJobId: string | null;
+  /** the report being built, downloaded when its job ends */
+  reportJobId: string | null;
   comparison: Comparison | null;
   comparing: boolean;
   gates: SavedGate[];
@@ -129,6 +131,17 @@ export const useStore = create<State & Actions>((set, get) => {
     const selected = get().selectedService;
     set({ services, sources, selectedService: selected && services.some((s) => s.name === selected) ? selected : services[0]?.name ?? null });
   };
+  const download = (file: { fileName: string; content: string }): void => {
+    const type = file.fileName.endsWith('.html') ? 'text/html' : file.fileName.endsWith('.csv') ? 'text/csv' : 'text/markdown';
+    const url = URL.createObjectURL(new Blob([file.content], { type }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = file.fileName;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
   const onJobEnded = async (job: JobStatus): Promise<void> => {
     if (job.id === get().demoJobId) {
       set({ demoJobId: null });
@@ -146,6 +159,11 @@ export const useStore = create<State & Actions>((set, get) => {
         if (job.state === 'done') await get().openDetection((job.result as DetectionRunInfo).id);
         else if (job.state === 'failed') set({ error: job.error?.message ?? 'The detection run failed' });
       }
+    }
+    if (job.kind === 'report' && job.id === get().reportJobId) {
+      set({ reportJobId: null });
+      if (job.state === 'done') download(job.result as { fileName: string; content: string });
+      else if (job.state === 'failed') set({ error: job.error?.message ?? 'The report could not be built' });
     }
     if (job.kind === 'retrain' && job.id === get().retrainJobId) {
       set({ retrainJobId: null });
@@ -190,6 +208,7 @@ export const useStore = create<State & Actions>((set, get) => {
     replay: null,
     championId: null,
     retrainJobId: null,
+    reportJobId: null,
     comparison: null,
     comparing: false,
     gates: [],
@@ -400,16 +419,11 @@ export const useStore = create<State & Actions>((set, get) => {
       } catch (err) {
         throw new Error(`The gate in the editor is not valid JSON (${(err as Error).message}); the report judges by it, so fix it first`);
       }
-      const r = await client().call('reports.render', { runId, format, championId: view.championId, gate });
-      // A download of the engine's file: the report is built there, the same as the CLI's.
-      const url = URL.createObjectURL(new Blob([r.content], { type: format === 'html' ? 'text/html' : 'text/markdown' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = r.fileName;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      // Built by the engine as a job, the same file the CLI writes; downloaded when the job ends.
+      const { jobId } = await client().call('reports.start', { runId, format, championId: view.championId, gate });
+      set({ reportJobId: jobId });
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null && get().reportJobId === jobId) await onJobEnded(job);
     }),
     retrain: (modelId, useFeedback) => guard(async () => {
       const { jobId } = await client().call('models.retrain', { modelId, useFeedback });
@@ -424,14 +438,7 @@ export const useStore = create<State & Actions>((set, get) => {
     }),
     exportDataset: () => guard(async () => {
       const { csv } = await client().call('datasets.export', {});
-      const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = 'shadowbench-dataset.csv';
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      download({ fileName: 'shadowbench-dataset.csv', content: csv });
     }),
     rankAttribution: (riskRunId) => guard(async () => {
       // Kept in the store: a reload of the results (a job's end racing the page's own load) ranks

@@ -172,10 +172,11 @@ export const methods = {
     change: z.string(), model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }), score: z.number(), threshold: z.number(), gate: z.boolean(),
     contributions: z.array(z.object({ feature: z.string(), value: z.number(), contribution: z.number() })), mitigations: z.array(z.object({ feature: z.string(), text: z.string() })),
   })),
-  'reports.render': method(z.object({
+  /** A report is a job (seconds to a minute on a year of changes); its result is a ReportFile. */
+  'reports.start': method(z.object({
     runId: z.number().int(), format: z.enum(['html', 'md']),
     gate: z.unknown().optional(), championId: z.number().int().nullable().optional(),
-  }), z.object({ fileName: z.string(), content: z.string() })),
+  }), JobStarted, { job: true }),
   'drills.list': method(z.object({}), z.array(SavedDrill)),
   // Drill specs are parsed by the engine (parseDrill), which names the perturbation and field at fault.
   'drills.save': method(z.object({ spec: z.unknown() }), SavedDrill),

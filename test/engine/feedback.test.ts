@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../electron/cli.js';
 import { createEngine, type Engine } from '../../electron/engine/engine.js';
 import type { RunInfo } from '../../shared/contract/models.js';
-import { importPath, tempDir, writeFile } from '../helpers/workspace.js';
+import { importPath, renderReport, tempDir, writeFile } from '../helpers/workspace.js';
 
 let engine: Engine;
 let workspace: string;
@@ -57,7 +57,7 @@ describe('feedback on suggestions', () => {
     const log = await engine.call('audit.list', { action: 'feedback.' });
     expect(log.total).toBe(3);
     expect(log.rows[0]!.payload).toMatchObject({ verdict: 'disagree', author: 'lee' });
-    const md = await engine.call('reports.render', { runId, format: 'md', championId: null });
+    const md = await renderReport(engine, { runId, format: 'md', championId: null });
     expect(md.content).toContain('| human feedback | 3 (1 agree, 1 disagree, 1 override); humans right 0.67, model right 0.67 |');
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true });
   });

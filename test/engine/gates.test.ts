@@ -4,6 +4,8 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
 import { createEngine } from '../../electron/engine/engine.js';
+import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { renderReport } from '../../electron/engine/reports/report.js';
 import type { Comparison, GateResult } from '../../shared/contract/gates.js';
 import { changesCsv, freshEngine, heuristicRun, importPath, REPO, tempDir, writeFile } from '../helpers/workspace.js';
 
@@ -115,6 +117,54 @@ describe('promotion gates on the demo workspace', () => {
 });
 
 describe('reports', () => {
+  it('say each step as they go: every scorecard, comparison and verdict, then the cases, with rising fractions', async () => {
+    const db = openWorkspace(workspace);
+    const steps: Array<{ fraction: number | null; message: string }> = [];
+    try {
+      const file = await renderReport(db, { runId: 1, format: 'md' }, { throwIfCancelled: () => undefined, progress: (u) => steps.push(u) });
+      expect(file.fileName).toBe('shadowbench-run-1.md');
+    } finally {
+      db.close();
+    }
+    expect(steps.map((s) => s.message)).toEqual([
+      'scorecard of rules v1', 'scorecard of demo-gbdt v1', 'scorecard of demo-shuffled v1',
+      'comparing demo-gbdt v1 with the champion', 'comparing demo-shuffled v1 with the champion',
+      'gate "advisory mode" on demo-gbdt v1', 'gate "advisory mode" on demo-shuffled v1',
+      'the biggest misses and false alarms, explained', 'writing',
+    ]);
+    const fractions = steps.map((s) => s.fraction!);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    expect(fractions[0]).toBe(0);
+    expect(fractions.at(-1)!).toBeGreaterThan(0.9);
+  });
+
+  it('are jobs: cancelled between steps they leave no result, and every export is audited', async () => {
+    const engine = createEngine({ workspacesDir: path.join(dir, 'report-ws') });
+    await engine.call('workspace.openPath', { path: workspace });
+    const auditBefore = (await engine.call('audit.list', { action: 'report.' })).total;
+    const { jobId } = await engine.call('reports.start', { runId: 1, format: 'md' });
+    const done = await engine.jobs.wait(jobId);
+    expect(done.state, done.error?.message).toBe('done');
+    expect((done.result as { content: string }).content).toContain('demo-gbdt v1');
+    // Cancelled as its first step is announced (the listener runs inside that announcement), it
+    // stops before the second step.
+    const off = engine.jobs.onUpdate((j) => {
+      if (j.kind === 'report' && j.state === 'running' && j.progress.message.startsWith('scorecard of')) engine.jobs.cancel(j.id);
+    });
+    const second = await engine.call('reports.start', { runId: 1, format: 'html' });
+    const cancelled = await engine.jobs.wait(second.jobId);
+    off();
+    expect(cancelled.state).toBe('cancelled');
+    expect(cancelled.result).toBeUndefined();
+    // Each export is logged when asked for and again when it ends, however it ends.
+    const log = await engine.call('audit.list', { action: 'report.' });
+    expect(log.total).toBe(auditBefore + 4);
+    expect(log.rows.slice(0, 4).map((r) => r.action)).toEqual(['report.cancelled', 'report.export', 'report.finish', 'report.export']);
+    // An unknown run is refused before any job starts.
+    await expect(engine.call('reports.start', { runId: 999, format: 'md' })).rejects.toThrow(/run 999/i);
+    engine.close();
+  });
+
   it('writes a self-contained HTML report and a Markdown summary with a table', async () => {
     const html = path.join(dir, 'report.html');
     const md = path.join(dir, 'report.md');

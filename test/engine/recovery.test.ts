@@ -33,7 +33,7 @@ describe('what a killed process left behind', () => {
     const run = await engine.call('runs.get', { id: runId });
     expect(run).toMatchObject({ state: 'interrupted', error: expect.stringContaining('partial results were removed') });
     expect((await engine.call('runs.suggestions', { runId, modelId: 1, offset: 0, limit: 10 })).total).toBe(0);
-    await expect(engine.call('reports.render', { runId, format: 'md' })).rejects.toThrow(`Run ${runId} is interrupted`);
+    await expect(engine.call('reports.start', { runId, format: 'md' })).rejects.toThrow(`Run ${runId} is interrupted`);
     const log = await engine.call('audit.list', { action: 'run.' });
     expect(log.rows[0]).toMatchObject({ action: 'run.interrupted', payload: { run: runId } });
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true });

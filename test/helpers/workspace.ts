@@ -52,3 +52,11 @@ export async function heuristicRun(engine: Engine): Promise<number> {
   await engine.jobs.wait((await engine.call('runs.start', { models: [m.id] })).jobId);
   return m.id;
 }
+
+/** A run's report, through its job as the app and the CLI make it. */
+export async function renderReport(engine: Engine, input: { runId: number; format: 'html' | 'md'; gate?: unknown; championId?: number | null }): Promise<{ fileName: string; content: string }> {
+  const { jobId } = await engine.call('reports.start', input);
+  const job = await engine.jobs.wait(jobId);
+  if (job.state !== 'done') throw new Error(`report ${job.state}: ${job.error?.message}`);
+  return job.result as { fileName: string; content: string };
+}

@@ -43,20 +43,48 @@ const AT_THRESHOLD = new Set(['recall', 'precision', 'fpr', 'expected_cost']);
 
 const KEY_METRICS = ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'capture_at_20', 'expected_cost'];
 
-export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }): Promise<ReportData> {
+/** Cheap progress and cancel for a report's steps; a report computed outside a job passes none. */
+interface Steps {
+  throwIfCancelled(): void;
+  progress(update: { fraction: number | null; message: string }): void;
+}
+
+export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }, job?: Steps): Promise<ReportData> {
   const run = getRun(db, input.runId);
   if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error ? ` (${run.error})` : ''}; a report needs a finished run`);
+  const models = run.manifest.models;
+  // Scorecards, comparisons and verdicts each bootstrap the whole run (seconds apiece on a year of
+  // changes); the cases are quick. Progress counts those steps, and a cancel lands between them.
+  const total = models.length * 3 + 1;
+  let done = 0;
+  const step = (message: string): void => {
+    job?.throwIfCancelled();
+    job?.progress({ fraction: done++ / total, message });
+  };
   const cards: Scorecard[] = [];
-  for (const m of run.manifest?.models ?? []) cards.push(await scorecard(db, run.id, m.id));
+  for (const m of models) {
+    step(`scorecard of ${name(m)}`);
+    cards.push(await scorecard(db, run.id, m.id));
+  }
   const stored = input.championId === undefined ? getChampion(db) : input.championId;
   const championId = stored !== null && cards.some((c) => c.model.id === stored) ? stored : null;
   const challengers = cards.filter((c) => c.model.id !== championId);
-  const comparisons = championId === null ? [] : challengers.map((c) => compareModels(db, { runId: run.id, championId, challengerId: c.model.id }));
+  const comparisons: Comparison[] = [];
+  for (const c of championId === null ? [] : challengers) {
+    step(`comparing ${name(c.model)} with the champion`);
+    comparisons.push(compareModels(db, { runId: run.id, championId: championId!, challengerId: c.model.id }));
+  }
+  done = models.length * 2;
   const gate = input.gate ?? parseGate(PRESETS.advisory);
   const verdicts: GateResult[] = [];
   // The gate is told the champion as asked (or the workspace's): one that did not run here leaves
   // "vs the champion" undecided instead of passing as if there were none.
-  for (const c of challengers) verdicts.push(await checkGate(db, { runId: run.id, modelId: c.model.id, spec: gate, championId: input.championId === undefined ? stored : input.championId }));
+  for (const c of challengers) {
+    step(`gate "${gate.name}" on ${name(c.model)}`);
+    verdicts.push(await checkGate(db, { runId: run.id, modelId: c.model.id, spec: gate, championId: input.championId === undefined ? stored : input.championId }));
+  }
+  done = models.length * 3;
+  step('the biggest misses and false alarms, explained');
   // The biggest misses (incident-causing changes a model scored lowest) and false alarms (good
   // changes it scored highest), with their explanations: the cases a reviewer should read.
   const pick = (modelId: number, label: number, order: 'ASC' | 'DESC'): number[] =>
@@ -260,4 +288,13 @@ export function renderMarkdown(d: ReportData): string {
   }
   lines.push(`<sub>${d.run.manifest!.subjects} changes · dataset ${d.run.manifest!.datasetFingerprint.slice(0, 12)} · seed ${d.run.manifest!.seed} · 95 % bootstrap intervals</sub>`);
   return lines.join('\n') + '\n';
+}
+
+/** A run's report as a file: what the app downloads and the CLI writes. */
+export async function renderReport(db: Db, input: { runId: number; format: 'html' | 'md'; gate?: GateSpec | undefined; championId?: number | null | undefined }, job?: Steps): Promise<{ fileName: string; content: string }> {
+  const data = await reportData(db, input, job);
+  job?.throwIfCancelled();
+  job?.progress({ fraction: 0.97, message: input.format === 'html' ? 'drawing the charts' : 'writing' });
+  if (input.format === 'html') await loadCharts();
+  return { fileName: `shadowbench-run-${input.runId}.${input.format}`, content: input.format === 'html' ? renderHtml(data) : renderMarkdown(data) };
 }

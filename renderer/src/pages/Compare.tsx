@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { fmtTime, runName } from '../format.js';
+import { JobProgress } from '../components/Progress.js';
 import { useStore } from '../store.js';
 import { MULTIPLE_METRICS_NOTE } from '../../../shared/metrics/compare.js';
 
@@ -8,6 +9,9 @@ const num = (v: number | null | undefined, d = 3): string => (v === null || v ==
 /** Champion vs challenger on one run, the gate editor with its live verdict, and report export. */
 export function Compare() {
   const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, setChampion, compare, checkGate, saveGate, exportReport } = useStore();
+  // The report being built (seconds to a minute on a year of changes): its progress, and Cancel.
+  const reportJobId = useStore((s) => s.reportJobId);
+  const reportJob = useStore((s) => (s.reportJobId ? s.jobs[s.reportJobId] ?? null : null));
   const done = runs.filter((r) => r.state === 'done' && r.manifest && r.manifest.models.length > 0);
   const [runId, setRunId] = useState<number | null>(null);
   // Arriving from a retraining (or any comparison made elsewhere): show that run and pair.
@@ -144,9 +148,10 @@ export function Compare() {
         <h2>Report</h2>
         <p className="muted small">One self-contained HTML file (charts embedded as SVG, nothing loaded from the network) or a Markdown summary for a pull request: the run's manifest, scorecards, the comparison with the champion chosen above, the verdicts of the gate in the editor, and the biggest misses and false alarms with their explanations.</p>
         <div className="form-row">
-          <button onClick={() => void exportReport(run.id, 'html', { championId: championChoice, specText })} data-testid="export-html">Export HTML</button>
-          <button onClick={() => void exportReport(run.id, 'md', { championId: championChoice, specText })} data-testid="export-md">Export Markdown</button>
+          <button type="button" disabled={reportJobId !== null} onClick={() => void exportReport(run.id, 'html', { championId: championChoice, specText })} data-testid="export-html">Export HTML</button>
+          <button type="button" disabled={reportJobId !== null} onClick={() => void exportReport(run.id, 'md', { championId: championChoice, specText })} data-testid="export-md">Export Markdown</button>
         </div>
+        {reportJob && <JobProgress job={reportJob} />}
       </section>
     </div>
   );

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { collect, jobEnd } from './cli-args.js';
+import { collect, jobEnd, wholeNumber } from './cli-args.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from '../shared/contract/records.js';
@@ -293,6 +293,31 @@ export function buildProgram(io: Io = defaultIo): Command {
         engine.close();
       }
     });
+
+  const sources = program.command('sources').description('the imports of a workspace: list them, or undo one');
+
+  sources.command('list')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const list = await engine.call('sources.list', {});
+      if (opts.json) return kit.out(JSON.stringify(list.map(({ report: _report, ...s }) => s)) + '\n');
+      if (list.length === 0) return kit.out('no imports yet\n');
+      for (const s of list) {
+        kit.out(`${String(s.id).padStart(4)}  ${s.kind.padEnd(15)} ${new Date(s.importedAt).toISOString().slice(0, 16).replace('T', ' ')}  ${s.rowsAccepted.toLocaleString('en-US').padStart(10)} rows  ${s.fileName}${s.rowsRejected ? `  (${s.rowsRejected.toLocaleString('en-US')} rejected)` : ''}\n`);
+      }
+    }));
+
+  sources.command('delete')
+    .description('undo an import of changes, incidents, alerts or logged scores: its rows go, and the corrected file can be imported again (not telemetry or services, nor changes a run has scored; the reason is said)')
+    .requiredOption('--workspace <path>', 'workspace file')
+    .requiredOption('--source <id>', 'import id (see `sources list`)', wholeNumber(1, Number.MAX_SAFE_INTEGER))
+    .option('--json', 'print one JSON document')
+    .action(async (opts: { workspace: string; source: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      const r = await engine.call('sources.delete', { id: opts.source });
+      if (opts.json) return kit.out(JSON.stringify(r) + '\n');
+      kit.out(`deleted import ${r.id} (${r.kind} from ${r.fileName}): ${r.rows.toLocaleString('en-US')} ${r.rows === 1 ? r.what.slice(0, -1) : r.what} removed\n`);
+    }));
 
   program.command('compact')
     .description('give the space of deleted runs back to the disk (rewrites the workspace file; needs as much free space as the file takes)')

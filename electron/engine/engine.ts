@@ -36,6 +36,7 @@ import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
 import { renderReport } from './reports/report.js';
+import { deleteSource } from './importers/delete-source.js';
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
@@ -75,6 +76,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'rankers.addOnnx': modelAudit('model.add'),
   'rankers.addOnnxPath': modelAudit('model.add'),
   'models.retrain': (input: { modelId: number; cutoff?: number; useFeedback: boolean }, out: { jobId: string }) => ({ action: 'model.retrain', subject: `model ${input.modelId}`, payload: { job: out.jobId, cutoff: input.cutoff ?? null, useFeedback: input.useFeedback } }),
+  'sources.delete': (_: unknown, out: { id: number; kind: string; fileName: string; rows: number }) => ({ action: 'import.delete', subject: `${out.kind} from ${out.fileName} (import ${out.id})`, payload: out }),
   'runs.delete': (_: unknown, out: { id: number; suggestions: number; drillResults: number }) => ({ action: 'run.delete', subject: `change-risk run ${out.id}`, payload: out }),
   'workspace.compact': (_: unknown, out: { bytesBefore: number; bytesAfter: number }) => ({ action: 'workspace.compact', subject: 'workspace file compacted', payload: out }),
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
@@ -317,6 +319,10 @@ export function createEngine(options: EngineOptions): Engine {
       }).id,
     }),
     'sources.list': () => listSources(requireDb().db),
+    'sources.delete': ({ id }) => {
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it before deleting an import');
+      return deleteSource(requireDb().db, id);
+    },
     'import.start': (input) => {
       const file = path.join(uploadsDir, input.uploadId);
       if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${input.uploadId}; upload the file first`);

@@ -64,6 +64,8 @@ interface Actions {
   /** Import an upload the wizard already checked, following the job like importFile does. */
   importUpload(upload: { uploadId: string; fileName: string }, options: ImportOptionsInput): Promise<void>;
   cancelJob(jobId: string): Promise<void>;
+  /** Undoes an import; the sentence to show, or the engine's refusal as an Error. */
+  deleteSource(id: number): Promise<string>;
   refreshModels(): Promise<void>;
   trainModel(options: TrainOptionsInput): Promise<ModelInfo | null>;
   /** Rejects with the engine's reason when the model is refused. */
@@ -297,6 +299,11 @@ export const useStore = create<State & Actions>((set, get) => {
         await onJobEnded(job);
       }
     }),
+    async deleteSource(id) {
+      const r = await client().call('sources.delete', { id });
+      await get().refresh();
+      return `Deleted import ${r.id} (${r.fileName}): ${r.rows.toLocaleString('en-US')} ${r.rows === 1 ? r.what.slice(0, -1) : r.what} removed. The file can be imported again.`;
+    },
     cancelJob: (jobId) => guard(async () => {
       await client().call('jobs.cancel', { jobId });
     }),

@@ -147,6 +147,25 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
   });
 
+  it('undoes an import of incidents after asking, and says why a telemetry import cannot be', async () => {
+    await page.getByTestId('nav-data').click();
+    const sources = page.getByTestId('sources');
+    const before = await sources.locator('tbody tr').count();
+    await sources.locator('tr', { hasText: 'in-flight.json' }).click();
+    expect(await page.getByTestId('source-undo').textContent()).toContain('A telemetry import cannot be undone here');
+    expect(await page.getByTestId('source-delete').count()).toBe(0);
+    // Enter opens a source as a click does.
+    await sources.locator('tr', { hasText: 'incidents-de.csv' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('source-delete').click();
+    await page.getByTestId('source-delete-confirm').waitFor();
+    await page.screenshot({ path: screenshotPath('import-undo.png'), fullPage: true });
+    await page.getByTestId('source-delete-confirm').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=source-deleted]')?.textContent?.includes('1 incident removed'));
+    expect(await sources.locator('tbody tr').count()).toBe(before - 1);
+    expect(await sources.locator('tr', { hasText: 'incidents-de.csv' }).count()).toBe(0);
+  });
+
   it('says what a file is when it is not a text export, and offers nothing to map', async () => {
     await page.getByTestId('nav-data').click();
     const workbook = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(600, 7)]);

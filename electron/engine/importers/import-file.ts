@@ -257,7 +257,9 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     if (result.outcome === 'duplicate-file') {
       report.rowsAccepted = 0;
       report.sourceId = result.existing;
-      return finish('duplicate-file', `${request.fileName} was already imported (source #${result.existing}); nothing was added`);
+      // Telemetry and services imports cannot be undone (delete-source.ts says why); the others can.
+      const undo = request.kind === 'telemetry' || request.kind === 'services' ? '' : `; to import it again (with another mapping or time zone), delete that import first: \`shadowbench sources delete --source ${result.existing}\`, or Delete on the Data page`;
+      return finish('duplicate-file', `${request.fileName} was already imported (source #${result.existing}); nothing was added${undo}`);
     }
     if (result.outcome !== 'committed') throw new Error(`the write side answered "${result.outcome}" to a commit`);
     report.sourceId = result.sourceId;

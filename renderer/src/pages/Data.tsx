@@ -6,6 +6,8 @@ import { ImportReportView } from '../components/ImportReportView.js';
 import { JobProgress, ProgressBar } from '../components/Progress.js';
 import { fmtInt, fmtTime } from '../format.js';
 import { importReportOf, useStore } from '../store.js';
+import { messageOf } from '../client/client.js';
+import type { Source } from '../../../shared/contract/records.js';
 
 function guessKind(name: string): RecordKind {
   const n = name.toLowerCase();
@@ -353,9 +355,50 @@ function ImportPanel() {
   );
 }
 
+/**
+ * Undoing an import (a wrong time zone, the wrong file): asked twice, refused by the engine with
+ * its reason where it cannot be undone exactly. Telemetry and services say so before anyone clicks.
+ */
+function SourceActions({ source, onDeleted }: { source: Source; onDeleted: (text: string) => void }) {
+  const deleteSource = useStore((s) => s.deleteSource);
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (source.kind === 'telemetry' || source.kind === 'services') {
+    return <p className="muted small" data-testid="source-undo">{source.kind === 'telemetry'
+      ? 'A telemetry import cannot be undone here: points are stored once per series and time, whichever import brought them, so which came from this file is not recorded. Restore a backup taken before it.'
+      : 'A services import cannot be undone: the catalogue is merged from every services file. Import a corrected file instead.'}</p>;
+  }
+  const confirm = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      onDeleted(await deleteSource(source.id));
+    } catch (err) {
+      setError(messageOf(err));
+      setAsking(false);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="form-row" data-testid="source-undo">
+      {!asking && <button type="button" onClick={() => { setAsking(true); setError(null); }} data-testid="source-delete">Delete this import…</button>}
+      {asking && (
+        <>
+          <span>Remove what {source.fileName} brought in ({fmtInt(source.rowsAccepted)} {source.rowsAccepted === 1 ? 'row' : 'rows'} of {source.kind}; rows a later import replaced stay)?</span>
+          <button type="button" className="danger" disabled={busy} onClick={() => void confirm()} data-testid="source-delete-confirm">Delete</button>
+          <button type="button" disabled={busy} onClick={() => setAsking(false)}>Keep</button>
+        </>
+      )}
+      {error && <p className="error-text" role="alert" data-testid="source-delete-error">{error}</p>}
+    </div>
+  );
+}
+
 export function Data() {
   const { sources, workspace } = useStore();
   const [open, setOpen] = useState<number | null>(null);
+  const [done, setDone] = useState<string | null>(null);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   const selected = sources.find((s) => s.id === open);
   return (
@@ -375,6 +418,8 @@ export function Data() {
             ))}
           </tbody>
         </table>
+        {done && <p className="muted" role="status" data-testid="source-deleted">{done}</p>}
+        {selected && <SourceActions key={selected.id} source={selected} onDeleted={(text) => { setDone(text); setOpen(null); }} />}
         {selected && <ImportReportView report={selected.report} />}
       </section>
     </div>

@@ -79,6 +79,17 @@ export const ImportReport = z.object({
    * first lines named.
    */
   detectedBeforeStart: z.object({ count: z.number().int(), lines: z.array(z.number().int()) }).default({ count: 0, lines: [] }),
+  /**
+   * Local times that fell in the hour that happens twice as daylight saving time ends: each was read
+   * as the instant nearer the time read before it (a time-ordered export keeps both passes apart),
+   * else the later one. Counted, with the first, since the file alone cannot say which was meant.
+   */
+  repeatedHour: z.object({ count: z.number().int(), example: z.string(), zone: z.string() }).nullable().default(null),
+  /**
+   * The line from which the file could not be read (cut off, corrupt, a line too long to be a row):
+   * the import is refused whole then, even accepting valid rows, since the rest was never seen.
+   */
+  unreadFrom: z.number().int().nullable().default(null),
   /** The file is not a text export at all (a workbook, a database, an image…): `message` says what it is. */
   notText: z.boolean().default(false),
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */

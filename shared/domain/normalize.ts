@@ -1,5 +1,5 @@
 import type { RecordKind } from '../contract/records.js';
-import { ambiguousWallTime, parseTimestamp, timestampFromNumber, type TimeOptions } from './time.js';
+import { ambiguousWallTime, parseTimestamp, timestampFromNumber, twinOffsets, type TimeOptions } from './time.js';
 
 /**
  * Turning one mapped input row into a typed record, or a reason it cannot be one. Pure, so the
@@ -165,7 +165,7 @@ function orderCheck(earlier: number | null, later: number | null, a: string, b: 
   // Local times in the hour clocks go back happen twice and are read as the later: say so, since
   // "resolved before started" is otherwise a mystery for a 40-minute incident across the change.
   const twin = zone ? [[a, earlier] as const, [b, later] as const].find(([, t]) => ambiguousWallTime(zone, t)) : undefined;
-  if (twin) throw new RowError(`${b} is before ${a}; ${twin[0]} is a local time that happens twice in ${zone} as daylight saving time ends. Give these times with their offset (e.g. 01:30-07:00) to say which`);
+  if (twin) throw new RowError(`${b} is before ${a}; ${twin[0]} is a local time that happens twice in ${zone} as daylight saving time ends. Give these times with their offset (${twinOffsets(zone!, twin[1])}) to say which`);
   throw new RowError(`${b} is before ${a}`);
 }
 

@@ -5,9 +5,8 @@
  * seconds (before year 5138) is seconds, and so on up to nanoseconds. The boundaries are far enough
  * apart that real telemetry never sits on them.
  */
-// The two functions by their own paths: the package's index brings its format(), which imports
+// The functions by their own paths: the package's index brings its format(), which imports
 // date-fns' whole index; that cost every import ~70 MB of peak memory (measured on a 2M-row CSV).
-import { fromZonedTime } from 'date-fns-tz/fromZonedTime';
 import { getTimezoneOffset } from 'date-fns-tz/getTimezoneOffset';
 import { format as formatDate } from 'date-fns/format';
 import { parse as parseWithFormat } from 'date-fns/parse';
@@ -57,9 +56,12 @@ export function offsetMinutes(zone: string): number | null {
 }
 
 const QUARTER_HOUR = 15 * 60_000;
+const DAY = 86_400_000;
 // Offsets of named zones by 15-minute step of wall-clock time: every DST change in the tz database
-// falls on such a boundary, so one lookup serves every timestamp in the step.
-const zoneOffsets = new Map<string, Map<number, number>>();
+// falls on such a boundary, so one lookup serves every timestamp in the step. Two per step: the
+// offset of the earlier and of the later instant showing that wall time; they differ only in the
+// hour that happens twice as clocks go back.
+const zoneOffsets = new Map<string, Map<number, readonly [number, number]>>();
 
 const isNamedZone = (zone: string): boolean => Number.isFinite(getTimezoneOffset(zone, new Date(0)));
 
@@ -69,27 +71,85 @@ export function isTimeZone(zone: string): boolean {
 }
 
 /**
- * The offset in ms of `zone` at the wall-clock time `local` (epoch ms of those clock fields read as
- * UTC), or null for an unknown zone. Named zones go through date-fns-tz's fromZonedTime (wall time
- * in a zone → instant): a wall time that occurs twice when clocks go back reads as the later
- * instant; one skipped when they go forward reads with the offset after the change.
+ * The offsets (ms) of the earliest and latest instants a named zone shows as the wall time `local`
+ * (epoch ms of the clock fields read as UTC). A wall time the zone skips as clocks go forward gets
+ * the offset after the change, twice.
  */
-export function zoneOffsetAt(zone: string, local: number): number | null {
+function wallOffsets(zone: string, local: number): readonly [number, number] {
+  const before = offsetAtInstant(zone, local - DAY);
+  const after = offsetAtInstant(zone, local + DAY);
+  const fits = [...new Set([before, after, offsetAtInstant(zone, local - before), offsetAtInstant(zone, local - after)])]
+    .filter((o) => offsetAtInstant(zone, local - o) === o);
+  if (fits.length === 0) return [after, after];
+  // The larger offset places the wall time at the earlier instant.
+  return [Math.max(...fits), Math.min(...fits)];
+}
+
+/** The earlier and later offsets of `zone` at wall time `local`, or null for an unknown zone. */
+function offsetsAt(zone: string, local: number): readonly [number, number] | null {
   const fixed = offsetMinutes(zone);
-  if (fixed !== null) return fixed * 60_000;
+  if (fixed !== null) return [fixed * 60_000, fixed * 60_000];
   let byStep = zoneOffsets.get(zone);
   if (!byStep) {
     if (!isNamedZone(zone)) return null;
     zoneOffsets.set(zone, (byStep = new Map()));
   }
   const step = Math.floor(local / QUARTER_HOUR) * QUARTER_HOUR;
-  let offset = byStep.get(step);
-  if (offset === undefined) {
-    offset = step - fromZonedTime(new Date(step).toISOString().slice(0, 19), zone).getTime();
+  let offsets = byStep.get(step);
+  if (offsets === undefined) {
+    offsets = wallOffsets(zone, step);
     if (byStep.size > 200_000) byStep.clear();
-    byStep.set(step, offset);
+    byStep.set(step, offsets);
   }
-  return offset;
+  return offsets;
+}
+
+/**
+ * The offset in ms of `zone` at the wall-clock time `local`, or null for an unknown zone. A wall
+ * time that happens twice as clocks go back reads as the later instant, in every zone; one skipped
+ * as they go forward reads with the offset after the change.
+ */
+export function zoneOffsetAt(zone: string, local: number): number | null {
+  return offsetsAt(zone, local)?.[1] ?? null;
+}
+
+/**
+ * Per import (its options object): the last instant read, and the wall times that happened twice.
+ * A wall time in the repeated hour is read as whichever of its two instants is nearer the time read
+ * just before it, when that is within three hours: a time-ordered export (a Grafana panel across the
+ * change) then keeps both passes of the hour apart, in either order. Without a near neighbour it is
+ * the later instant. Either way it is counted, so the report can say so.
+ */
+interface ZoneReading { last: number | null; repeated: number; example: string | null }
+const readings = new WeakMap<TimeOptions, ZoneReading>();
+const NEAR = 3 * 3_600_000;
+
+function readingOf(options: TimeOptions): ZoneReading {
+  let r = readings.get(options);
+  if (!r) readings.set(options, (r = { last: null, repeated: 0, example: null }));
+  return r;
+}
+
+function placeWallTime(zone: string, local: number, text: string, options: TimeOptions): number | null {
+  const offsets = offsetsAt(zone, local);
+  if (offsets === null) return null;
+  const reading = readingOf(options);
+  const [earlyOffset, lateOffset] = offsets;
+  let t = local - lateOffset;
+  if (earlyOffset !== lateOffset) {
+    const early = local - earlyOffset;
+    const last = reading.last;
+    if (last !== null && Math.min(Math.abs(last - early), Math.abs(last - t)) <= NEAR && Math.abs(last - early) < Math.abs(last - t)) t = early;
+    reading.repeated++;
+    reading.example ??= text;
+  }
+  return t;
+}
+
+/** How many wall times of an import fell in an hour that happens twice, and the first of them. */
+export function repeatedWallTimes(options: TimeOptions): { count: number; example: string } | null {
+  const r = readings.get(options);
+  return r && r.repeated > 0 ? { count: r.repeated, example: r.example! } : null;
 }
 
 /**
@@ -105,6 +165,18 @@ export function ambiguousWallTime(zone: string, t: number): boolean {
   if (before > now && offsetAtInstant(zone, t - (before - now)) === before) return true;
   const after = offsetAtInstant(zone, t + 3 * 3_600_000);
   return now > after && offsetAtInstant(zone, t + (now - after)) === after;
+}
+
+/**
+ * How to write the wall time of `t` in `zone` with each of its two offsets ("01:30-04:00 or
+ * 01:30-05:00"), for a time in the hour that happens twice: what a user adds to say which.
+ */
+export function twinOffsets(zone: string, t: number): string {
+  const offset = offsetAtInstant(zone, t);
+  const wall = new Date(t + offset).toISOString().slice(11, 16);
+  const offsets = offsetsAt(zone, t + offset) ?? [offset, offset];
+  const text = (o: number): string => `${o < 0 ? '-' : '+'}${String(Math.floor(Math.abs(o) / 3_600_000)).padStart(2, '0')}:${String((Math.abs(o) / 60_000) % 60).padStart(2, '0')}`;
+  return `${wall}${text(offsets[0])} or ${wall}${text(offsets[1])}`;
 }
 
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
@@ -129,6 +201,8 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
   lastText = raw;
   lastOptions = options;
   lastResult = result;
+  // Only imports with a named zone need the last instant (to place a repeated wall time).
+  if (result.ok && options.timeZone !== undefined && offsetMinutes(options.timeZone) === null) readingOf(options).last = result.ms;
   return result;
 }
 
@@ -168,9 +242,9 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
     if (minutes === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };
     return { ok: true, ms: utc + fraction - minutes * 60_000 };
   }
-  const offset = zoneOffsetAt(options.timeZone!, utc + fraction);
-  if (offset === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone!)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
-  return { ok: true, ms: utc + fraction - offset };
+  const ms = placeWallTime(options.timeZone!, utc + fraction, text, options);
+  if (ms === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone!)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
+  return { ok: true, ms };
 }
 
 // A day, month and year in some local order (11/26/2026, 26.11.2026, 26-11-26): what a stated format is for.
@@ -178,6 +252,10 @@ const LOCAL_DATE = /^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b/;
 // date-fns tokens that carry an offset or zone: with one, the text says its own instant.
 const ZONE_TOKEN = /(^|[^'])(X|x|O|z)/;
 const EPOCH = new Date(0);
+// date-fns reads a two-digit year (`yy`) as the year nearest its reference date's: with 2000 as the
+// reference, 00-49 are 2000-2049 and 50-99 are 1950-1999 (POSIX strptime splits at 69, close
+// enough for exports of the last decades); with 1970, as before, 24 was 1924.
+const TWO_DIGIT_YEARS_NEAR = new Date(Date.UTC(2000, 0, 1));
 
 /**
  * A timestamp in a stated date-fns format. The wall-clock fields are read in UTC (date-fns' `in`
@@ -187,13 +265,13 @@ const EPOCH = new Date(0);
  */
 function parseFormatted(text: string, options: TimeOptions): ParsedTime {
   const format = options.format!;
-  const wall = parseWithFormat(text, format, EPOCH, { in: utc }).getTime();
+  const wall = parseWithFormat(text, format, TWO_DIGIT_YEARS_NEAR, { in: utc }).getTime();
   if (!Number.isFinite(wall)) return { ok: false, reason: `timestamp "${truncate(text)}" does not match the time format "${truncate(format)}"` };
   if (ZONE_TOKEN.test(format.replace(/'[^']*'/g, ''))) return { ok: true, ms: wall };
   if (!options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; set the time zone` };
-  const offset = zoneOffsetAt(options.timeZone, wall);
-  if (offset === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
-  return { ok: true, ms: wall - offset };
+  const ms = placeWallTime(options.timeZone, wall, text, options);
+  if (ms === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
+  return { ok: true, ms };
 }
 
 /**
@@ -201,11 +279,19 @@ function parseFormatted(text: string, options: TimeOptions): ParsedTime {
  * every token; parsing stops at the first that does not match, so it would miss a `YYYY` after it.
  */
 export function timeFormatProblem(format: string): string | null {
+  let written: string;
   try {
-    formatDate(EPOCH, format, { in: utc });
-    return null;
+    written = formatDate(EPOCH, format, { in: utc });
   } catch (err) {
     return (err as Error).message;
+  }
+  // Some tokens can be written but not read back (`z`, a zone's name such as "PST", is ambiguous
+  // the world over): checked here, before a file's rows are read with it.
+  try {
+    parseWithFormat(written, format, TWO_DIGIT_YEARS_NEAR, { in: utc });
+    return null;
+  } catch (err) {
+    return `${(err as Error).message}. It can be written but not read; for an offset in the text use XXX (+02:00), xx (+0200) or X (Z)`;
   }
 }
 

@@ -82,12 +82,12 @@ describe('importing telemetry', () => {
     expect(counts(w2).points).toBe(0);
     expect(counts(w2).sources).toBe(0);
 
+    // Not even accepting valid rows: the rows after the break are not bad, they were never read.
     const partial = await importPath(e2, truncated, { kind: 'telemetry', acceptValidRows: true });
-    expect(partial.status).toBe('imported');
-    expect(partial.rowsAccepted).toBeGreaterThan(5000);
-    expect(partial.rowsAccepted).toBeLessThan(20000);
-    expect(partial.rejected.at(-1)?.reason).toMatch(/ends early/);
-    expect(counts(w2).points).toBe(partial.rowsAccepted);
+    expect(partial.status).toBe('refused');
+    expect(partial.unreadFrom).toBeGreaterThan(5000);
+    expect(partial.message).toContain('not even with "accept valid rows"');
+    expect(counts(w2).points).toBe(0);
     void workspace;
   });
 
@@ -101,15 +101,15 @@ describe('importing telemetry', () => {
     expect(refused.rejected.at(-1)).toEqual({ line: 3, reason: expect.stringContaining(`the line that starts at byte ${Buffer.byteLength(head)} ("c2,api,2026-12-01T01:00:00Z,deploy,xxx`) });
     expect(refused.rejected.at(-1)!.reason).toMatch(/runs past 4 MiB without a line break/);
     expect(counts(workspace).changes).toBe(0);
-    // Accepting valid rows keeps those before it, as with a truncated file.
-    expect(await importPath(engine, file, { kind: 'changes', acceptValidRows: true })).toMatchObject({ status: 'imported', rowsAccepted: 1, rowsRejected: 1 });
-    expect(counts(workspace).changes).toBe(1);
+    // Accepting valid rows does not take the rows before it alone: what follows it was never read.
+    expect(await importPath(engine, file, { kind: 'changes', acceptValidRows: true })).toMatchObject({ status: 'refused', unreadFrom: 3 });
+    expect(counts(workspace).changes).toBe(0);
     // NDJSON gets more room (an OTLP request per line can be large), but not without end.
     const nd = writeFile(dir, 'long.ndjson', `{"id":"c1","service":"api","timestamp":"2026-12-01T00:00:00Z","description":"${'y'.repeat(70 * 2 ** 20)}"}\n`);
     const ndRefused = await importPath(engine, nd, { kind: 'changes' });
     expect(ndRefused.status).toBe('refused');
     expect(ndRefused.rejected.at(-1)!.reason).toMatch(/the line that starts at byte 0 \("\{"id":"c1".*runs past 64 MiB/);
-    expect(counts(workspace).changes).toBe(1);
+    expect(counts(workspace).changes).toBe(0);
   });
 
   it('adds nothing when the same file is imported twice, or the same rows arrive in another file', async () => {

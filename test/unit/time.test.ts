@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
-import { ambiguousWallTime, detectUnit, isTimeZone, parseTimestamp, timeFormatProblem } from '../../shared/domain/time.js';
+import { ambiguousWallTime, detectUnit, isTimeZone, parseTimestamp, repeatedWallTimes, timeFormatProblem } from '../../shared/domain/time.js';
 import { normaliseRow } from '../../shared/domain/normalize.js';
 
 const auto = { unit: 'auto' as const };
@@ -175,11 +175,50 @@ describe('parseTimestamp', () => {
     it('checks a format before any row is read, in date-fns\' words', () => {
       expect(timeFormatProblem('dd.MM.yyyy HH:mm')).toBeNull();
       expect(timeFormatProblem('DD.MM.YYYY')).toMatch(/Use `dd` instead of `DD`|Use `yyyy` instead of `YYYY`/);
+      // A zone's name can be written but not read ("PST" means three places): refused up front.
+      expect(timeFormatProblem('yyyy-MM-dd HH:mm:ss z')).toMatch(/unescaped latin alphabet character `z`.*use XXX \(\+02:00\), xx \(\+0200\) or X \(Z\)/);
+      expect(timeFormatProblem('yyyy-MM-dd HH:mm:ss XXX')).toBeNull();
+    });
+
+    it('reads a two-digit year as 1950-2049, never 1924 for an Excel short date of 2024', () => {
+      const short = { unit: 'auto' as const, timeZone: 'UTC', format: 'M/d/yy H:mm' };
+      expect(parseTimestamp('3/10/24 1:05', short)).toEqual({ ok: true, ms: Date.UTC(2024, 2, 10, 1, 5) });
+      expect(parseTimestamp('12/31/49 23:00', short)).toEqual({ ok: true, ms: Date.UTC(2049, 11, 31, 23) });
+      expect(parseTimestamp('1/1/50 0:00', short)).toEqual({ ok: true, ms: Date.UTC(1950, 0, 1) });
     });
   });
 });
 
 describe('wall times that happen twice', () => {
+  it('read as the later instant in every zone, west of UTC as east of it, when nothing nearer says otherwise', () => {
+    const at = (text: string, timeZone: string): number | string => {
+      const r = parseTimestamp(text, { unit: 'auto', timeZone });
+      return r.ok ? r.ms : r.reason;
+    };
+    expect(at('2024-11-03 01:10:00', 'America/New_York')).toBe(Date.UTC(2024, 10, 3, 6, 10)); // EST, not EDT's 05:10Z
+    expect(at('2024-10-27 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2024, 9, 27, 1, 30)); // CET
+    expect(at('2024-04-07 02:30:00', 'Australia/Sydney')).toBe(Date.UTC(2024, 3, 6, 16, 30)); // AEST (+10), not AEDT
+  });
+
+  it('keep both passes of the repeated hour apart in a time-ordered export, oldest or newest first, and are counted', () => {
+    // A Grafana panel in Europe/Berlin, every 10 minutes from 01:00 CEST to 04:00 CET on 2024-10-27:
+    // the wall clock runs 01:00 … 02:50, 02:00 … 02:50 again, 03:00 ….
+    const instants = Array.from({ length: 25 }, (_, i) => Date.UTC(2024, 9, 26, 23) + i * 600_000);
+    const wall = (t: number): string => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(t));
+    for (const order of [instants, [...instants].reverse()]) {
+      const options = { unit: 'auto' as const, timeZone: 'Europe/Berlin' };
+      const read = order.map((t) => { const r = parseTimestamp(wall(t), options); return r.ok ? r.ms : NaN; });
+      expect(read).toEqual(order);
+      expect(repeatedWallTimes(options)).toEqual({ count: 12, example: wall(instants[order === instants ? 6 : 17]!) });
+    }
+    // Formatted times (a stated format) go the same way.
+    const de = { unit: 'auto' as const, timeZone: 'Europe/Berlin', format: 'dd.MM.yyyy HH:mm' };
+    const text = (t: number): string => wall(t).replace(/^(\d{4})-(\d\d)-(\d\d) (\d\d:\d\d):\d\d$/, '$3.$2.$1 $4');
+    expect(instants.map((t) => { const r = parseTimestamp(text(t), de); return r.ok ? r.ms : NaN; })).toEqual(instants);
+    expect(repeatedWallTimes(de)?.count).toBe(12);
+    expect(repeatedWallTimes({ unit: 'auto', timeZone: 'Europe/Berlin' })).toBeNull();
+  });
+
   it('are recognised in the hour clocks go back, and named when they make a row inconsistent', () => {
     const zone = 'America/Los_Angeles';
     // 2024-11-03 01:30 happens at 08:30Z (PDT) and again at 09:30Z (PST).
@@ -189,7 +228,7 @@ describe('wall times that happen twice', () => {
     expect(ambiguousWallTime(zone, Date.UTC(2024, 10, 3, 12, 0))).toBe(false);
     expect(ambiguousWallTime('+02:00', Date.UTC(2024, 10, 3, 9, 30))).toBe(false);
     const row = normaliseRow('incidents', { id: 'i', service: 's', severity: '2', started: '2024-11-03T01:30:00', resolved: '2024-11-03T01:10:00' }, {}, { time: { unit: 'auto', timeZone: zone } });
-    expect(row).toEqual({ ok: false, reason: 'resolved is before started; started is a local time that happens twice in America/Los_Angeles as daylight saving time ends. Give these times with their offset (e.g. 01:30-07:00) to say which' });
+    expect(row).toEqual({ ok: false, reason: 'resolved is before started; started is a local time that happens twice in America/Los_Angeles as daylight saving time ends. Give these times with their offset (01:30-07:00 or 01:30-08:00) to say which' });
     // Elsewhere the plain message stands.
     expect(normaliseRow('incidents', { id: 'i', service: 's', severity: '2', started: '2024-11-05T01:30:00', resolved: '2024-11-05T01:10:00' }, {}, { time: { unit: 'auto', timeZone: zone } })).toEqual({ ok: false, reason: 'resolved is before started' });
   });

@@ -70,6 +70,14 @@ function gapsNote(report: ImportReport): string {
 }
 
 /** Incidents detected before they started: kept, but said, since a time-zone slip looks just like that. */
+/** Local times in the hour that happens twice: how they were read, and how to be exact. */
+function repeatedNote(report: ImportReport): string {
+  const r = report.repeatedHour;
+  if (!r) return '';
+  return `; ${r.count.toLocaleString('en-US')} local time${r.count === 1 ? '' : 's'} fell in the hour that happens twice in ${r.zone} as daylight saving time ends (first: "${r.example}"): `
+    + 'each was read as the one nearer the time before it in the file, else the later — give times with their offset to be exact';
+}
+
 function earlyNote(report: ImportReport): string {
   const { count, lines } = report.detectedBeforeStart;
   if (count === 0) return '';
@@ -139,7 +147,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -224,10 +232,16 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     const writes = channel as WriteChannel | null;
     if (!writes) throw new Error('the read ended without starting the write');
     const progress = (message: string): void => job.progress({ fraction: 1, message });
-    const strict = report.rowsRejected > 0 && !request.acceptValidRows;
+    // A file that could not be read to its end is refused whole even accepting valid rows: the
+    // rows after the break are not bad rows, they were never seen.
+    const strict = (report.rowsRejected > 0 && !request.acceptValidRows) || report.unreadFrom !== null;
     if (request.dryRun || strict) {
       // Nothing is kept: a dry run wrote only to count what is already there.
       await writes.finish({ mode: 'rollback' }, progress);
+      if (!request.dryRun && report.unreadFrom !== null) {
+        const cause = report.rejected.find((r) => r.line === report.unreadFrom)?.reason ?? 'the file cannot be read';
+        return finish('refused', `${request.fileName}: refused, it cannot be read past line ${report.unreadFrom.toLocaleString('en-US')} (${cause}). Nothing was imported — not even with "accept valid rows", which skips bad rows, not the unread rest of a file`);
+      }
       if (!request.dryRun) {
         return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
       }
@@ -235,7 +249,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
-        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + earlyNote(report));
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + earlyNote(report));
     }
     await writes.drain();
     ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
@@ -244,7 +258,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ' (a point for the same series and time was stored or read first; the first value is kept, whatever this one says)' : ''}` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
-      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad rows skipped` : '') + earlyNote(report));
+      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
       options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows })),

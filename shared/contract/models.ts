@@ -21,6 +21,11 @@ export const ModelManifest = z.object({
   /** Output holding the score, and which column for [N, 2] probabilities. */
   output: z.string().min(1).max(200),
   column: z.number().int().min(0).max(1).default(1),
+  /**
+   * For a classifier with class labels other than 0/1 (skl2onnx keeps the training labels, sorted:
+   * "buggy", "clean"): the class whose probability is the risk. Sets `column`.
+   */
+  positiveClass: z.string().min(1).max(200).optional(),
   threshold: z.number().min(0).max(1).default(0.5),
   /** Typical feature values (medians): the reference for explanations and drift. */
   reference: z.record(FeatureName, z.number()).optional(),

@@ -6,7 +6,7 @@ import type { RunInfo } from '../../shared/contract/models.js';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { loadSession } from '../../electron/engine/models/onnx-model.js';
-import { externalDataModel, firstFeatureModel, nanModel, partlyNanModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
+import { externalDataModel, firstFeatureModel, nanModel, partlyNanModel, partlyThrowingModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
 const T0 = Date.UTC(2026, 8, 1);
@@ -56,6 +56,26 @@ describe('the model registry', () => {
     const c5 = page.rows.find((s) => s.externalId === 'c5')!;
     const frac = ((5 * 37) % 100) / 100;
     expect(c5.score).toBeCloseTo(1 / (1 + Math.exp(-(2 * frac + 0.01 * Math.round(frac * 100) - 1))), 6);
+  });
+
+  it('takes the risk column from the class labels: refuses "buggy"/"clean" until the manifest names the positive class, and refuses a label output', async () => {
+    const file = modelFile('sk-text.onnx', sklearnStyleLogistic([-2, -0.01], 1, ['buggy', 'clean']));
+    const manifest = { name: 'sk-text', input: 'float_input', features: ['frac', 'size'], output: 'output_probability' };
+    // Column 1 would be P(clean): every change scored by how safe it is, accepted without a word before.
+    expect(await add(file, manifest)).toMatchObject({ ok: false, error: { message: 'Model sk-text: its classes are "buggy" (column 0), "clean" (column 1), so which column is the risk cannot be assumed; add "positiveClass": "buggy" (or whichever class means an incident) to the manifest' } });
+    expect(await add(file, { ...manifest, positiveClass: 'broken' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('positiveClass "broken" is not one of its classes, "buggy" (column 0), "clean" (column 1)') } });
+    const r = await add(file, { ...manifest, positiveClass: 'buggy' });
+    expect(r.ok).toBe(true);
+    const model = (r as { value: { id: number; notes: string[] } }).value;
+    expect(model.notes).toContain('The risk is the probability of class "buggy" (column 0)');
+    // The same model as the int-labelled one: P(buggy) = sigmoid(2·frac + 0.01·size − 1).
+    const result = await run([model.id]);
+    const c5 = (await engine.call('runs.suggestions', { runId: result.id, modelId: model.id, limit: 1000 })).rows.find((s) => s.externalId === 'c5')!;
+    const frac = ((5 * 37) % 100) / 100;
+    expect(c5.score).toBeCloseTo(1 / (1 + Math.exp(-(2 * frac + 0.01 * Math.round(frac * 100) - 1))), 6);
+    // skl2onnx's label output: integers 0 and 1 that would pass for scores.
+    const labels = await add(modelFile('sk-label.onnx', sklearnStyleLogistic([2, 0.01], -1)), { name: 'sk-label', input: 'float_input', features: ['frac', 'size'], output: 'output_label' });
+    expect(labels).toMatchObject({ ok: false, error: { message: expect.stringContaining('output "output_label" holds int64 values (class labels, not probabilities)') } });
   });
 
   it('reads [N, 2] probabilities by column and [N] scores', async () => {
@@ -183,6 +203,18 @@ describe('change-risk shadow runs', () => {
     const aloneRows = (await engine.call('runs.suggestions', { runId: alone.id, modelId: late.id, limit: 1000 })).rows;
     expect(aloneRows.filter((s) => s.score === null && s.error !== null)).toHaveLength(23);
     expect((await engine.call('runs.scorecard', { runId: alone.id, modelId: late.id })).n).toBe(277);
+  });
+
+  it('score the rest of a batch when a model throws on some of its rows, naming each row it threw on', async () => {
+    const thrower = await engine.call('models.addOnnxPath', { path: modelFile('thrower.onnx', partlyThrowingModel(1)), manifest: { name: 'thrower', input: 'features', features: ['guard'], output: 'risk' } });
+    const r = await run([thrower.id]);
+    const rows = (await engine.call('runs.suggestions', { runId: r.id, modelId: thrower.id, limit: 1000 })).rows;
+    const failed = rows.filter((s) => s.error !== null);
+    // The 23 changes with guard 0 (every tenth after the 64th), not the batches they sit in.
+    expect(failed.map((s) => s.externalId).sort()).toEqual(Array.from({ length: 300 }, (_, i) => i).filter((i) => i >= 64 && i % 10 === 0).map((i) => `c${i}`).sort());
+    expect(failed.every((s) => s.score === null && s.error!.startsWith(`model thrower failed on ${s.externalId}: `))).toBe(true);
+    expect(rows.filter((s) => s.error === null).every((s) => Math.abs(s.score! - 0.3) < 1e-6)).toBe(true);
+    expect((await engine.call('runs.scorecard', { runId: r.id, modelId: thrower.id })).n).toBe(277);
   });
 
   it('train, run, score: deterministic suggestions and a scorecard with intervals and the attribution rule', async () => {

@@ -5,23 +5,27 @@ import { attribute, encodeModel, floatTensor, ML_DOMAIN, node, valueInfo } from 
  * install here, so `sklearnStyleLogistic` reproduces the graph skl2onnx writes for a binary
  * LogisticRegression with its default options: LinearClassifier → Normalizer → ZipMap.
  */
-export function sklearnStyleLogistic(coef: number[], intercept: number): Uint8Array {
+export function sklearnStyleLogistic(coef: number[], intercept: number, labels: number[] | string[] = [0, 1]): Uint8Array {
   const f = coef.length;
+  // skl2onnx keeps the training labels: integers, or strings (then the label output is a string tensor).
+  const text = typeof labels[0] === 'string';
+  const classAttr = (name: 'classlabels' | 'zip'): ReturnType<typeof attribute> =>
+    text ? attribute('classlabels_strings', labels as string[]) : attribute(name === 'zip' ? 'classlabels_int64s' : 'classlabels_ints', labels as number[]);
   return encodeModel({
     name: 'LogisticRegression',
     node: [
       node('LinearClassifier', ['float_input'], ['label', 'probability_tensor'], [
-        attribute('classlabels_ints', [0, 1]), attribute('coefficients', { floats: [...coef.map((c) => -c), ...coef] }),
+        classAttr('classlabels'), attribute('coefficients', { floats: [...coef.map((c) => -c), ...coef] }),
         attribute('intercepts', { floats: [-intercept, intercept] }), attribute('multi_class', 0), attribute('post_transform', 'LOGISTIC'),
       ], ML_DOMAIN),
       node('Normalizer', ['probability_tensor'], ['probabilities'], [attribute('norm', 'L1')], ML_DOMAIN),
-      node('Cast', ['label'], ['output_label'], [attribute('to', 7)]),
-      node('ZipMap', ['probabilities'], ['output_probability'], [attribute('classlabels_int64s', [0, 1])], ML_DOMAIN),
+      text ? node('Identity', ['label'], ['output_label']) : node('Cast', ['label'], ['output_label'], [attribute('to', 7)]),
+      node('ZipMap', ['probabilities'], ['output_probability'], [classAttr('zip')], ML_DOMAIN),
     ],
     input: [valueInfo('float_input', ['N', f])],
     output: [
-      valueInfo('output_label', ['N'], 7),
-      { name: 'output_probability', type: { sequenceType: { elemType: { mapType: { keyType: 7, valueType: { tensorType: { elemType: 1 } } } } } } },
+      valueInfo('output_label', ['N'], text ? 8 : 7),
+      { name: 'output_probability', type: { sequenceType: { elemType: { mapType: { keyType: text ? 8 : 7, valueType: { tensorType: { elemType: 1 } } } } } } },
     ],
   }, 'skl2onnx');
 }
@@ -146,6 +150,23 @@ export function externalDataModel(features: number, location: string, inSubgraph
     name: 'external-in-if',
     node: [node('If', ['cond'], ['secret'], [{ name: 'then_branch', type: 5, g: branch }, { name: 'else_branch', type: 5, g: branch }]), ...tail],
     initializer: [{ name: 'cond', dims: [], dataType: 9, int32Data: [1] }, zero, ...FIRST_COLUMN],
+    input: [valueInfo('features', ['N', features])],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}
+
+/**
+ * Throws on some rows only, the way a lookup table does when a value falls outside it: risk 0.3
+ * where the first feature is 50, and onnxruntime's "out of bounds" error where it is 0.
+ */
+export function partlyThrowingModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'partly-throwing',
+    node: [
+      node('Slice', ['features', 'starts', 'ends', 'axes'], ['first']), node('Div', ['first', 'fifty'], ['ratio']), node('Sub', ['one', 'ratio'], ['k']),
+      node('Cast', ['k'], ['index'], [attribute('to', 7 /* INT64 */)]), node('Gather', ['table', 'index'], ['risk'], [attribute('axis', 0)]),
+    ],
+    initializer: [...FIRST_COLUMN, floatTensor('fifty', [1], [50]), floatTensor('one', [1], [1]), floatTensor('table', [1], [0.3])],
     input: [valueInfo('features', ['N', features])],
     output: [valueInfo('risk', ['N', 1])],
   });

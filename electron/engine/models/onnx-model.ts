@@ -13,6 +13,26 @@ import { decodeModel, encodeModel } from './onnx-writer.js';
 export interface PreparedOnnx {
   bytes: Uint8Array;
   notes: string[];
+  /**
+   * A classifier's class labels in the order of its probability columns (from skl2onnx's ZipMap, or
+   * the classifier node): which column is "risk" depends on them, and sklearn sorts them, so a
+   * model trained on "buggy"/"clean" has P(clean) in column 1.
+   */
+  classLabels: string[] | null;
+}
+
+/** Class labels a ZipMap or an ai.onnx.ml classifier node carries, as text. */
+function labelsOf(node: Onnx.INodeProto): string[] | null {
+  for (const a of node.attribute ?? []) {
+    if (a.name === 'classlabels_strings' && (a.strings?.length ?? 0) > 0) return a.strings!.map((b) => new TextDecoder().decode(b));
+    if ((a.name === 'classlabels_int64s' || a.name === 'classlabels_ints') && (a.ints?.length ?? 0) > 0) return a.ints!.map((i) => String(i));
+  }
+  return null;
+}
+
+/** Labels that say themselves which class is the positive one: 0/1 or false/true, in that order. */
+export function binaryInOrder(labels: readonly string[]): boolean {
+  return labels.length === 2 && ((labels[0] === '0' && labels[1] === '1') || (labels[0]!.toLowerCase() === 'false' && labels[1]!.toLowerCase() === 'true'));
 }
 
 /**
@@ -32,7 +52,9 @@ export function prepareOnnx(name: string, bytes: Uint8Array): PreparedOnnx {
   refuseExternalData(name, model);
   const notes: string[] = [];
   const zipmaps = graph.node.filter((n) => n.opType === 'ZipMap');
-  if (zipmaps.length === 0) return { bytes, notes };
+  const classifiers = graph.node.filter((n) => /Classifier$/.test(n.opType ?? '') && n.domain === 'ai.onnx.ml');
+  const classLabels = (zipmaps.length === 1 ? labelsOf(zipmaps[0]!) : null) ?? (classifiers.length === 1 ? labelsOf(classifiers[0]!) : null);
+  if (zipmaps.length === 0) return { bytes, notes, classLabels };
   for (const zip of zipmaps) {
     const source = zip.input?.[0];
     const target = zip.output?.[0];
@@ -44,7 +66,7 @@ export function prepareOnnx(name: string, bytes: Uint8Array): PreparedOnnx {
     graph.node = graph.node.filter((n) => n !== zip);
     notes.push(`ZipMap output "${target}" was replaced by its probability tensor "${source}" ([N, classes]); name "${source}" as the output in the manifest`);
   }
-  return { bytes: encodeModel(graph, model.producerName ?? 'unknown'), notes };
+  return { bytes: encodeModel(graph, model.producerName ?? 'unknown'), notes, classLabels };
 }
 
 /**
@@ -147,6 +169,11 @@ export async function scoreOnnx(session: ort.InferenceSession, manifest: ModelMa
   }
   const tensor = result[manifest.output] as ort.Tensor | undefined;
   if (!tensor || !('dims' in tensor)) throw new EngineFailure('input_error', `Model ${manifest.name}: output "${manifest.output}" is not a tensor`);
+  // A classifier's label output (skl2onnx's int64 "output_label") read as numbers gives scores of 0
+  // and 1 that look like a model: only floating-point probabilities or scores are risk.
+  if (tensor.type !== 'float32' && tensor.type !== 'float64' && tensor.type !== 'float16') {
+    throw new EngineFailure('input_error', `Model ${manifest.name}: output "${manifest.output}" holds ${tensor.type} values (class labels, not probabilities); name the output that holds the probabilities in the manifest (skl2onnx calls it "output_probability")`);
+  }
   const dims = tensor.dims;
   const data = tensor.data as ArrayLike<number>;
   let stride: number;

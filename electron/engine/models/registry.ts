@@ -10,7 +10,7 @@ import { allFeatures, buildFeatures, featureCatalog, loadChanges } from '../feat
 import { labelChanges, type Outcome } from '../features/outcomes.js';
 import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
-import { checkManifest, loadSession, prepareOnnx } from './onnx-model.js';
+import { binaryInOrder, checkManifest, loadSession, prepareOnnx, type PreparedOnnx } from './onnx-model.js';
 import { logisticToOnnx } from './onnx-writer.js';
 import { builtinScorer, logScorer, matrixOf, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
 
@@ -296,6 +296,7 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   // A manifest written for the skl2onnx file names the ZipMap output; point it at the tensor.
   const renamed = prepared.notes.length > 0 ? /ZipMap output "([^"]+)" was replaced by its probability tensor "([^"]+)"/.exec(prepared.notes.join('\n')) : null;
   if (renamed && manifest.output === renamed[1]) manifest = { ...manifest, output: renamed[2]! };
+  manifest = { ...manifest, column: riskColumn(manifest, prepared) };
   const session = await loadSession(manifest.name, prepared.bytes);
   try {
     checkManifest(session, manifest, prepared.notes);
@@ -315,6 +316,32 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
     await session.release();
   }
   return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest });
+}
+
+/**
+ * Which probability column is the risk, from the classifier's class labels: 0/1 (or false/true) say
+ * it themselves; any other labels need the manifest to name the positive class, since sklearn sorts
+ * them ("buggy" before "clean") and the default column 1 would score every change by how safe it is.
+ */
+function riskColumn(manifest: ModelManifest, prepared: PreparedOnnx): number {
+  const labels = prepared.classLabels;
+  const named = (l: readonly string[]): string => l.map((c, i) => `"${c}" (column ${i})`).join(', ');
+  if (!labels) {
+    if (manifest.positiveClass !== undefined) throw new EngineFailure('bad_request', `Model ${manifest.name}: the manifest names positiveClass "${manifest.positiveClass}", but the model carries no class labels; give "column" instead`);
+    return manifest.column;
+  }
+  if (labels.length !== 2) throw new EngineFailure('input_error', `Model ${manifest.name}: a classifier of ${labels.length} classes (${named(labels)}); a change-risk model scores two: risky or not`);
+  if (manifest.positiveClass !== undefined) {
+    const column = labels.indexOf(manifest.positiveClass);
+    if (column < 0) throw new EngineFailure('bad_request', `Model ${manifest.name}: positiveClass "${manifest.positiveClass}" is not one of its classes, ${named(labels)}`);
+    prepared.notes.push(`The risk is the probability of class "${manifest.positiveClass}" (column ${column})`);
+    return column;
+  }
+  if (binaryInOrder(labels)) {
+    if (manifest.column !== 1) prepared.notes.push(`Column ${manifest.column} is class "${labels[manifest.column]}": the probability of the negative class, as the manifest asks`);
+    return manifest.column;
+  }
+  throw new EngineFailure('input_error', `Model ${manifest.name}: its classes are ${named(labels)}, so which column is the risk cannot be assumed; add "positiveClass": "${labels[0]}" (or whichever class means an incident) to the manifest`);
 }
 
 /** A change's label as it was known at `cutoff`: explicit labels carry no date and count as known. */

@@ -43,6 +43,48 @@ async function withBudget<T>(work: Promise<T>, ms: number | undefined): Promise<
   }
 }
 
+type BatchResult = { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array };
+
+/**
+ * Rows a model may be tried on alone, per model in a run: a model that throws on everything costs
+ * two calls per row to bisect, so after this many failing rows a failing batch fails whole.
+ */
+const BISECT_BUDGET = 2000;
+const bisectLeft = new WeakMap<Scorer, number>();
+
+async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], message: string): Promise<BatchResult> {
+  const n = batch.rows;
+  const scores = new Float64Array(n).fill(Number.NaN);
+  const errors: Array<string | null> = new Array(n).fill(null);
+  const latencies = new Float64Array(n).fill(Number.NaN);
+  const slice = (from: number, to: number): FeatureMatrix => ({ rows: to - from, width: batch.width, values: batch.values.subarray(from * batch.width, to * batch.width) });
+  const visit = async (from: number, to: number, failure: string): Promise<void> => {
+    const left = bisectLeft.get(scorer) ?? BISECT_BUDGET;
+    if (left <= 0) {
+      for (let i = from; i < to; i++) errors[i] = failure;
+      return;
+    }
+    if (to - from === 1) {
+      bisectLeft.set(scorer, left - 1);
+      errors[from] = `model ${scorer.name} failed on ${subjects[from]?.externalId ?? `row ${from + 1}`}: ${failure}`;
+      return;
+    }
+    const mid = (from + to) >> 1;
+    for (const [a, b] of [[from, mid], [mid, to]] as const) {
+      try {
+        const part = await scorer.score(slice(a, b), subjects.slice(a, b));
+        scores.set(part.scores, a);
+        for (let i = 0; i < b - a; i++) errors[a + i] = part.errors[i] ?? null;
+        if (part.latencies) latencies.set(part.latencies, a);
+      } catch (err) {
+        await visit(a, b, (err as Error).message);
+      }
+    }
+  };
+  await visit(0, n, message);
+  return { scores, errors, latencies };
+}
+
 export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
   const { rows: n, width } = batch;
   const { guard, plan, offset } = options;
@@ -70,13 +112,15 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
     if (values) inputs = { rows: n, width, values };
   }
   const started = performance.now();
-  let result: { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array };
+  let result: BatchResult;
   try {
     result = await withBudget(scorer.score(inputs, subjects), guard?.timeoutMs !== undefined ? guard.timeoutMs * n : undefined);
   } catch (err) {
-    // The whole batch failed (the model threw, or ran out of time): every row in it is an error.
     const message = (err as Error).message;
-    result = { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) };
+    // Out of time: the batch as a whole; every row in it is an error. A model that threw did so for
+    // some rows (one value out of a lookup's range, say): the batch is split until the rows it
+    // throws on are found, so the others keep their scores and each error names its change.
+    result = message.startsWith('timeout') ? { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) } : await bisect(scorer, inputs, subjects, message);
   }
   // Batched inference has no per-row time; each row carries its share of the batch.
   const share = (performance.now() - started) / n;

@@ -86,7 +86,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
   'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
-  'gates.check': (_: unknown, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => ({
+  'gates.check': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
     action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
   }),
   'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }) => ({

@@ -81,7 +81,8 @@ interface Actions {
   setChampion(modelId: number | null): Promise<void>;
   compare(runId: number, championId: number, challengerId: number): Promise<void>;
   /** The champion is the one the Compare page shows (null: none). */
-  checkGate(runId: number, modelId: number, specText: string, championId: number | null): Promise<void>;
+  /** `championId` undefined: the workspace's champion (undecided if it did not run); null: none. */
+  checkGate(runId: number, modelId: number, specText: string, championId: number | null | undefined): Promise<void>;
   saveGate(specText: string): Promise<SavedGate | null>;
   /** The report of what the Compare page shows: its champion and the gate in its editor. */
   exportReport(runId: number, format: 'html' | 'md', view: { championId: number | null; specText: string }): Promise<void>;
@@ -103,7 +104,7 @@ const pageFromHash = (): Page => {
 };
 
 /** The gate editor's live check: whether one is being computed, and the latest edit waiting for it. */
-const gateCheck: { running: boolean; next: { runId: number; modelId: number; spec: unknown; championId: number | null } | null } = { running: false, next: null };
+const gateCheck: { running: boolean; next: { runId: number; modelId: number; spec: unknown; championId?: number | null; preview: boolean } | null } = { running: false, next: null };
 
 export const useStore = create<State & Actions>((set, get) => {
   const client = (): Client => {
@@ -389,7 +390,7 @@ export const useStore = create<State & Actions>((set, get) => {
       }
       // One check at a time: while one is being computed, only the latest edit waits to be checked
       // (on a big run a check takes seconds, and each pause in typing used to queue another).
-      const ask = { runId, modelId, spec, championId };
+      const ask = { runId, modelId, spec, ...(championId !== undefined ? { championId } : {}), preview: true };
       if (gateCheck.running) {
         gateCheck.next = ask;
         return;

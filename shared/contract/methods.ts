@@ -166,6 +166,8 @@ export const methods = {
     /** null: judge without a champion; absent: the workspace's champion */
     championId: z.number().int().nullable().optional(),
     resamples: z.number().int().min(0).max(10000).optional(),
+    /** the editor's live preview: a verdict on each pause in typing is not a decision, so it is not audited */
+    preview: z.boolean().default(false),
   }), GateResult),
   'changes.score': method(z.object({
     modelId: z.number().int(),

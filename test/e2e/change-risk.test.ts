@@ -218,6 +218,10 @@ describe('change risk in the browser', () => {
     await page.getByTestId('audit-action').selectOption('feedback.');
     await page.waitForFunction(() => document.querySelector('[data-testid=audit-table]')?.getAttribute('data-total') === '1');
     expect(await page.getByTestId('audit-table').locator('.vrow').first().textContent()).toMatch(/feedback\.add.*kill switch/);
+    // The gate editor's live verdicts (one per pause in typing) are previews, not decisions: only the saved gate is logged.
+    await page.getByTestId('audit-action').selectOption('gate.');
+    await page.waitForFunction(() => document.querySelector('[data-testid=audit-table]')?.getAttribute('data-total') === '1');
+    expect(await page.getByTestId('audit-table').locator('.vrow').first().textContent()).toMatch(/gate\.save/);
     await page.getByTestId('audit-action').selectOption('');
     await page.getByTestId('audit-verify').click();
     await page.getByTestId('audit-verification').waitFor();

@@ -62,6 +62,12 @@ describe('drills in the browser', () => {
     await page.getByTestId('scorecard-rules').waitFor();
     expect(await page.locator('.page h2').first().textContent()).toBe('Run 1');
     expect(await page.getByLabel('Run').locator('option').allTextContents()).toContainEqual(expect.stringMatching(/^run 2 \(drill “shift and failures” of run 1\) · /));
+    // Compare too opens the real run; picked by hand, a drill says its verdict is not the model's.
+    await page.getByTestId('nav-compare').click();
+    expect(await page.getByTestId('compare-run').inputValue()).toBe('1');
+    expect(await page.getByTestId('compare-drill').count()).toBe(0);
+    await page.getByTestId('compare-run').selectOption('2');
+    expect(await page.getByTestId('compare-drill').textContent()).toMatch(/^Run 2 is a drill of run 1 \(“shift and failures”\): its numbers were made with faults injected on purpose/);
     await page.getByTestId('nav-drills').click();
   });
 

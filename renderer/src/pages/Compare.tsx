@@ -14,8 +14,9 @@ export function Compare() {
   const reportJob = useStore((s) => (s.reportJobId ? s.jobs[s.reportJobId] ?? null : null));
   const done = runs.filter((r) => r.state === 'done' && r.manifest && r.manifest.models.length > 0);
   const [runId, setRunId] = useState<number | null>(null);
-  // Arriving from a retraining (or any comparison made elsewhere): show that run and pair.
-  const run = done.find((r) => r.id === (runId ?? comparison?.runId)) ?? done[0];
+  // Arriving from a retraining (or any comparison made elsewhere): show that run and pair. Else the
+  // newest real run: a drill's numbers are made under injected faults, not the model's verdict.
+  const run = done.find((r) => r.id === (runId ?? comparison?.runId)) ?? done.find((r) => !r.config.drill) ?? done[0];
   const inRun = run?.manifest?.models ?? [];
   const [champ, setChamp] = useState<number | null>(null);
   const [challenger, setChallenger] = useState<number | null>(null);
@@ -26,15 +27,27 @@ export function Compare() {
   useEffect(() => {
     if (!specText && presets[0]) setSpecText(JSON.stringify(presets[0], null, 2));
   }, [presets, specText]);
-  // Defaults: the workspace's champion if it ran, else the first model; the challenger another one.
+  // Defaults: the workspace's champion if it ran, else none (a model picked by position is not a
+  // champion, and judging against it would fail a model against something nobody chose); the
+  // challenger the first other model. -1 in `champ`: "none" chosen by hand.
   const fromComparison = comparison && run && comparison.runId === run.id ? comparison : null;
-  const championChoice = champ ?? fromComparison?.champion.id ?? (inRun.some((m) => m.id === championId) ? championId : inRun[0]?.id ?? null);
+  const championChoice = champ === -1 ? null : champ ?? fromComparison?.champion.id ?? (inRun.some((m) => m.id === championId) ? championId : null);
   const challengerChoice = challenger ?? fromComparison?.challenger.id ?? inRun.find((m) => m.id !== championChoice)?.id ?? null;
+  const pairChosen = championChoice !== null && challengerChoice !== null && championChoice !== challengerChoice;
   useEffect(() => {
     if (!run || challengerChoice === null || !specText) return;
     if (debounce.current !== null) window.clearTimeout(debounce.current);
-    debounce.current = window.setTimeout(() => void checkGate(run.id, challengerChoice, specText, championChoice), 300);
+    // With no champion chosen, the engine judges against the workspace's: "none yet" if there is
+    // none, undecided if it did not run here.
+    debounce.current = window.setTimeout(() => void checkGate(run.id, challengerChoice, specText, championChoice ?? undefined), 300);
   }, [run, challengerChoice, specText, checkGate, championChoice]);
+  // The comparison follows the pair chosen, as the gate beside it does: two pages' worth of numbers
+  // about two different pairs side by side misled.
+  const shown = comparison && run && comparison.runId === run.id && comparison.champion.id === championChoice && comparison.challenger.id === challengerChoice ? comparison : null;
+  useEffect(() => {
+    if (run && pairChosen && !shown && !comparing) void compare(run.id, championChoice!, challengerChoice!);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `comparing` toggling must not re-ask
+  }, [run?.id, championChoice, challengerChoice, pairChosen, shown]);
   const name = useMemo(() => new Map(models.map((m) => [m.id, `${m.name} v${m.version}`])), [models]);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   if (!run) return <div className="page"><p className="muted">No finished change-risk run yet: start one on the Runs page.</p></div>;
@@ -49,7 +62,8 @@ export function Compare() {
             </select>
           </label>
           <label>Champion
-            <select value={championChoice ?? ''} onChange={(e) => setChamp(Number(e.target.value))} data-testid="compare-champion">
+            <select value={championChoice ?? ''} onChange={(e) => setChamp(e.target.value === '' ? -1 : Number(e.target.value))} data-testid="compare-champion">
+              <option value="">none{championId === null ? ' (the workspace has no champion yet)' : ''}</option>
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.id === championId ? ' (workspace champion)' : ''}</option>)}
             </select>
           </label>
@@ -59,29 +73,35 @@ export function Compare() {
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}</option>)}
             </select>
           </label>
-          <button className="primary" disabled={championChoice === null || challengerChoice === null || championChoice === challengerChoice || comparing} onClick={() => void compare(run.id, championChoice!, challengerChoice!)} data-testid="compare-start">
+          <button className="primary" disabled={!pairChosen || comparing} onClick={() => void compare(run.id, championChoice!, challengerChoice!)} data-testid="compare-start">
             {comparing ? 'Comparing…' : 'Compare'}
           </button>
         </div>
         {championChoice !== null && championChoice === challengerChoice && <p className="small verdict-inconclusive" data-testid="compare-same">Champion and challenger are the same model: choose two different ones.</p>}
+        {run.config.drill && (
+          <p className="small verdict-inconclusive" data-testid="compare-drill">
+            Run {run.id} is a drill of run {run.config.drill.baseRun} (“{run.config.drill.name}”): its numbers were made with faults injected on purpose, so a verdict here says how the model fares under them, not whether it may be promoted.
+          </p>
+        )}
+        {championId === null && championChoice === null && (
+          <p className="small muted" data-testid="no-champion">The workspace has no champion yet: the gate judges the challenger on its own (“not worse than the champion” holds, “improves” stays undecided). Choose a champion to compare two models, or make one the workspace's.</p>
+        )}
         {championId !== null && !inRun.some((m) => m.id === championId) && (
           <p className="small verdict-inconclusive" data-testid="champion-not-in-run">
-            The workspace's champion, {name.get(championId) ?? `model ${championId}`}, did not run in run {run.id}: the comparison below is with another model of the run, and the gate's criteria against the champion stay undecided. Run the champion beside the challenger to compare them.
+            The workspace's champion, {name.get(championId) ?? `model ${championId}`}, did not run in run {run.id}: the gate's criteria against the champion stay undecided{championChoice !== null ? ', and the comparison below is with another model of the run' : ''}. Run the champion beside the challenger to compare them.
           </p>
         )}
         <p className="muted small">Both models scored the same changes. Each difference (challenger − champion) has a 95 % paired bootstrap interval: the same resampled changes for both, so it measures the models, not the sample. {MULTIPLE_METRICS_NOTE}</p>
       </section>
-      {comparison && comparison.runId === run.id && (comparison.challenger.id !== challengerChoice || comparison.champion.id !== championChoice) && (
-        <p className="muted small">The comparison below is {comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}; press Compare for the pair now chosen.</p>
-      )}
-      {comparison && comparison.runId === run.id && (
+      {pairChosen && !shown && <p className="muted small" data-testid="comparison-pending">Comparing {name.get(challengerChoice!)} with {name.get(championChoice!)}…</p>}
+      {shown && (
         <section className="card" data-testid="comparison">
-          <h2>{comparison.challenger.name} v{comparison.challenger.version} vs {comparison.champion.name} v{comparison.champion.version}</h2>
-          <p data-testid="comparison-summary">{comparison.summary}</p>
+          <h2>{shown.challenger.name} v{shown.challenger.version} vs {shown.champion.name} v{shown.champion.version}</h2>
+          <p data-testid="comparison-summary">{shown.summary}</p>
           <table className="table">
             <thead><tr><th>Metric</th><th className="num">Champion</th><th className="num">Challenger</th><th className="num">Difference [95 %]</th><th>Verdict</th></tr></thead>
             <tbody>
-              {comparison.metrics.map((m) => (
+              {shown.metrics.map((m) => (
                 <tr key={m.metric}>
                   <td>{m.metric}</td><td className="num">{num(m.champion)}</td><td className="num">{num(m.challenger)}</td>
                   <td className="num">{num(m.difference.value)} <span className="muted small">[{num(m.difference.lo)}, {num(m.difference.hi)}]</span></td>
@@ -90,13 +110,13 @@ export function Compare() {
               ))}
             </tbody>
           </table>
-          <p className="small">McNemar's exact test on whether each decision was right, over the {comparison.disagreementCount} changes they decide differently: champion alone right {comparison.mcnemar.championOnlyRight}, challenger alone right {comparison.mcnemar.challengerOnlyRight}, p = {comparison.mcnemar.p.toPrecision(3)}.</p>
-          <h3>Where they disagree <span className="muted small" data-testid="disagreement-count">{comparison.disagreementCount} changes, riskiest first{comparison.disagreementCount > Math.min(200, comparison.disagreements.length) ? ` (the first ${Math.min(200, comparison.disagreements.length)} shown)` : ""}</span></h3>
+          <p className="small">McNemar's exact test on whether each decision was right, over the {shown.disagreementCount} changes they decide differently: champion alone right {shown.mcnemar.championOnlyRight}, challenger alone right {shown.mcnemar.challengerOnlyRight}, p = {shown.mcnemar.p.toPrecision(3)}.</p>
+          <h3>Where they disagree <span className="muted small" data-testid="disagreement-count">{shown.disagreementCount} changes, riskiest first{shown.disagreementCount > Math.min(200, shown.disagreements.length) ? ` (the first ${Math.min(200, shown.disagreements.length)} shown)` : ""}</span></h3>
           <div className="table-scroll tall">
             <table className="table" data-testid="disagreements">
               <thead><tr><th>Change</th><th>Service</th><th>Time (UTC)</th><th className="num">Champion</th><th className="num">Challenger</th><th>Would gate</th><th>What happened</th></tr></thead>
               <tbody>
-                {comparison.disagreements.slice(0, 200).map((d) => (
+                {shown.disagreements.slice(0, 200).map((d) => (
                   <tr key={d.changeId}>
                     <td>{d.externalId}</td><td>{d.service}</td><td>{fmtTime(d.ts)}</td>
                     <td className="num">{num(d.championScore)}</td><td className="num">{num(d.challengerScore)}</td>

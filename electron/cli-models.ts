@@ -92,8 +92,10 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
     .requiredOption('--manifest <file>', 'manifest JSON: name, input, features, output[, column, threshold, reference, mitigations]')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; onnx: string; manifest: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never });
+      // A CI job run again adds the same model again: that is the version already there, not an error.
+      const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never, reuse: true });
       if (opts.json) kit.out(JSON.stringify(model) + '\n');
+      else if (model.notes[0]?.startsWith('Already registered')) kit.out(`${model.notes[0]} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n`);
       else kit.out(`added ${model.name} v${model.version} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n${model.notes.map((n) => `  note: ${n}\n`).join('')}`);
     }));
 

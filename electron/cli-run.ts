@@ -50,12 +50,17 @@ const ref = (r: string | number): string => String(r);
 async function resolveRunFile(engine: Engine, file: RunFile, kit: CliKit): Promise<RunConfigInput> {
   if (!file.models?.length) kit.fail(2, 'which models? give --models NAME,… or "models" in the --config file');
   const ids: number[] = [];
-  for (const m of file.models) ids.push((await findModel(engine, ref(m), kit)).id);
+  for (const m of file.models) {
+    const model = await findModel(engine, ref(m), kit);
+    // "champion,candidate" once the candidate is the champion: one model, run once.
+    if (ids.includes(model.id)) kit.warn(`${ref(m)} is ${model.name} v${model.version}, already in --models; it runs once\n`);
+    else ids.push(model.id);
+  }
   const fallback = file.fallback === undefined ? undefined : (await findModel(engine, ref(file.fallback), kit)).id;
   let from: number | undefined;
   if (file.from === 'after-training') {
     const cutoffs = (await engine.call('models.list', {})).filter((m) => ids.includes(m.id)).map((m) => m.trainedUntil).filter((c): c is number => c !== null);
-    if (cutoffs.length === 0) kit.fail(2, 'from "after-training": none of these models was trained in-app');
+    if (cutoffs.length === 0) kit.fail(2, 'from "after-training": none of these models has a training cutoff (built-ins trained in the app have one; an ONNX model has one when its manifest gives "trainedUntil", the end of its training data in epoch ms). Add it to the manifest, or give --from TIME');
     from = Math.max(...cutoffs);
   } else if (file.from !== undefined) from = time(ref(file.from), 'from', kit);
   const until = file.until === undefined ? undefined : time(ref(file.until), 'until', kit);

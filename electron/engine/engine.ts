@@ -24,7 +24,7 @@ import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
 import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
-import { addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
+import { ALREADY_REGISTERED, addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, runChangeRisk } from './runs/replay-changes.js';
 import { recoverInterrupted } from './runs/recovery.js';
 import { compactWorkspace, deleteRun } from './runs/delete-run.js';
@@ -55,8 +55,8 @@ function safeUsername(): string {
 }
 
 type Audit = { action: string; subject: string; payload?: unknown };
-type ModelOut = { id: number; name: string; version: number; sha256: string; task: string; kind: string };
-const modelAudit = (action: string) => (_: unknown, m: ModelOut): Audit => ({ action, subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256 } });
+type ModelOut = { id: number; name: string; version: number; sha256: string; task: string; kind: string; notes?: string[] };
+const modelAudit = (action: string) => (_: unknown, m: ModelOut): Audit | null => (m.notes?.[0]?.startsWith(ALREADY_REGISTERED) ? null : { action, subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256 } });
 
 // An import that may overwrite stored changes and incidents says so where the log lists it.
 const updating = (input: { updateExisting: boolean }): string => (input.updateExisting ? ', updating stored rows that differ' : '');
@@ -68,7 +68,7 @@ const updating = (input: { updateExisting: boolean }): string => (input.updateEx
 const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit | null>> = {
   'models.addOnnx': modelAudit('model.add'),
   'models.addOnnxPath': modelAudit('model.add'),
-  'models.train': (input: { kind: string; cutoff?: number }, m: ModelOut) => ({ ...modelAudit('model.train')(input, m), payload: { id: m.id, sha256: m.sha256, kind: input.kind, cutoff: input.cutoff ?? null } }),
+  'models.train': (input: { kind: string; cutoff?: number }, m: ModelOut) => ({ action: 'model.train', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, sha256: m.sha256, kind: input.kind, cutoff: input.cutoff ?? null } }),
   'models.retire': modelAudit('model.retire'),
   'detectors.add': modelAudit('model.add'),
   'detectors.addOnnx': modelAudit('model.add'),
@@ -367,7 +367,7 @@ export function createEngine(options: EngineOptions): Engine {
     'models.list': () => listModels(requireDb().db),
     'models.get': ({ id }) => getModel(requireDb().db, id),
     'models.addOnnx': ({ uploadId, manifest }) => fromUpload(uploadId, (bytes) => addOnnxModel(requireDb().db, bytes, manifest)),
-    'models.addOnnxPath': ({ path: file, manifest }) => addOnnxModel(requireDb().db, modelFile(file), manifest),
+    'models.addOnnxPath': ({ path: file, manifest, reuse }) => addOnnxModel(requireDb().db, modelFile(file), manifest, { reuse }),
     'models.train': (input) => trainBuiltin(requireDb().db, input),
     'models.retire': ({ id }) => retireModel(requireDb().db, id, actor),
     'models.exportPath': ({ id, path: file }) => {

@@ -129,7 +129,8 @@ export const methods = {
   'models.get': method(z.object({ id: z.number().int() }), ModelInfo),
   /** Registers an uploaded ONNX file with its manifest, after validating both against the workspace. */
   'models.addOnnx': method(z.object({ uploadId: z.string().regex(/^[a-f0-9]{32}$/), manifest: ModelManifest }), ModelInfo),
-  'models.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: ModelManifest }), ModelInfo, { privileged: true }),
+  /** `reuse`: the same file with the same manifest as a live version gives that version back (a CI job run twice), instead of a conflict. */
+  'models.addOnnxPath': method(z.object({ path: z.string().min(1), manifest: ModelManifest, reuse: z.boolean().default(false) }), ModelInfo, { privileged: true }),
   'models.train': method(TrainOptions, ModelInfo),
   'models.retire': method(z.object({ id: z.number().int() }), ModelInfo),
   'models.exportPath': method(z.object({ id: z.number().int(), path: z.string().min(1) }), z.object({ onnx: z.string(), manifest: z.string() }), { privileged: true }),

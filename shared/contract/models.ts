@@ -87,7 +87,7 @@ export const AttributionRuleSchema = z.object({
 
 export const RunConfig = z.object({
   task: Task.default('change-risk'),
-  models: z.array(z.number().int()).min(1).max(20),
+  models: z.array(z.number().int()).min(1).max(20).refine((ids) => new Set(ids).size === ids.length, { message: 'a model is listed twice; list each once' }),
   from: z.number().int().optional(),
   until: z.number().int().optional(),
   services: z.array(z.string().max(200)).max(1000).optional(),

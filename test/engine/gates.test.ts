@@ -68,6 +68,43 @@ describe('promotion gates on the demo workspace', () => {
     expect(fs.readFileSync(path.join(REPO, 'docs', 'ci', 'shadowbench-gate.yml'), 'utf8')).toContain('--models champion,candidate');
   });
 
+  it('runs the CI job of docs/ci as written, twice: an outside ONNX candidate beside a heuristic champion, gated and reported', async () => {
+    // The candidate: a logistic model trained in another copy and exported (its manifest carries its training cutoff).
+    const trainer = path.join(dir, 'trainer.sbw');
+    fs.copyFileSync(workspace, trainer);
+    expect((await cli(['models', 'train', '--workspace', trainer, '--name', 'candidate', '--train-fraction', '0.6'])).code).toBe(0);
+    const job = path.join(dir, 'ci-job');
+    fs.mkdirSync(path.join(job, 'models'), { recursive: true });
+    expect((await cli(['models', 'export', '--workspace', trainer, '--model', 'candidate', '--out', path.join(job, 'models', 'candidate.onnx')])).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(job, 'models', 'candidate.manifest.json'), 'utf8'))).toHaveProperty('trainedUntil');
+    fs.copyFileSync(workspace, path.join(job, 'history.sbw'));
+    // Every `node "$SB" …` line of the workflow, its relative paths taken in the job's folder.
+    const yml = fs.readFileSync(path.join(REPO, 'docs', 'ci', 'shadowbench-gate.yml'), 'utf8');
+    const steps = [...yml.matchAll(/node "\$SB" ([^\n]+)/g)].map((m) => m[1]!.replace(/\s*>\s*\S+$/, '').split(/\s+/));
+    expect(steps.map((a) => a[0])).toEqual(['models', 'run', 'gate', 'report', 'report']);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let runId = '';
+      for (const step of steps) {
+        const args = step.map((a) => (a === '"$RUN"' ? runId : /\.(sbw|onnx|json|md|html)$/.test(a) ? path.join(job, a) : a));
+        const r = await cli(args);
+        if (args[0] === 'gate') expect([0, 1, 3], r.err).toContain(r.code);
+        else expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(0);
+        if (args[0] === 'models') expect(r.out).toMatch(attempt === 0 ? /^added candidate v1/ : /^Already registered as candidate v1 \(the same file and manifest\); nothing added/);
+        if (args[0] === 'run') runId = String((JSON.parse(r.out) as { run: { id: number } }).run.id);
+      }
+      expect(fs.readFileSync(path.join(job, 'report.md'), 'utf8')).toMatch(/\*\*candidate v1\*\*: gate “advisory mode” → \*\*(PASS|FAIL|INCONCLUSIVE)\*\*/);
+    }
+  });
+
+  it('runs a model named twice once ("champion,candidate" once the candidate is the champion)', async () => {
+    const copy = path.join(dir, 'twice.sbw');
+    fs.copyFileSync(workspace, copy);
+    const r = await cli(['run', '--workspace', copy, '--models', 'champion,rules', '--resamples', '20', '--json']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('rules is rules v1, already in --models; it runs once');
+    expect((JSON.parse(r.out) as { run: { manifest: { models: unknown[] } } }).run.manifest.models).toHaveLength(1);
+  });
+
   it('leaves "vs the champion" undecided (exit 3) when the workspace champion did not run, never "no champion yet"', async () => {
     // A CI job that runs only the candidate: the deliberately bad model must not pass as a first candidate.
     const copy = path.join(dir, 'no-champion-in-run.sbw');

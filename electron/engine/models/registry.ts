@@ -38,11 +38,15 @@ const sha256 = (bytes: Uint8Array | string): string => crypto.createHash('sha256
  * second entry to choose between, so it is refused; the same file under another name or manifest
  * is a new model and says which one it shares its bytes with.
  */
-function duplicateNotes(db: Db, name: string, hash: string, stored: string): string[] {
-  const same = db.prepare("SELECT name, version, manifest, status FROM models WHERE sha256 = ? ORDER BY id").all(hash) as Array<Pick<Row, 'name' | 'version' | 'manifest' | 'status'>>;
+/** The first note of a model given back instead of added again (and not audited as an addition). */
+export const ALREADY_REGISTERED = 'Already registered';
+
+/** Notes on a file already in the registry, or the live version that is this very model (same file, same manifest). */
+function duplicateNotes(db: Db, name: string, hash: string, stored: string): { notes: string[]; twin: number | null } {
+  const same = db.prepare("SELECT id, name, version, manifest, status FROM models WHERE sha256 = ? ORDER BY id").all(hash) as Array<Pick<Row, 'id' | 'name' | 'version' | 'manifest' | 'status'>>;
   const twin = same.find((r) => r.name === name && r.manifest === stored && r.status !== 'retired');
-  if (twin) throw new EngineFailure('conflict', `Model ${name} v${twin.version} is already this file with this manifest (sha256 ${hash.slice(0, 12)}…); nothing added. Change the manifest, use another name, or retire v${twin.version} first`);
-  return same.length > 0 ? [`Same file (sha256 ${hash.slice(0, 12)}…) as ${same.map((r) => `${r.name} v${r.version}`).join(', ')}`] : [];
+  if (twin) return { notes: [], twin: twin.id };
+  return { notes: same.length > 0 ? [`Same file (sha256 ${hash.slice(0, 12)}…) as ${same.map((r) => `${r.name} v${r.version}`).join(', ')}`] : [], twin: null };
 }
 
 function nextVersion(db: Db, name: string): number {
@@ -174,10 +178,16 @@ export async function addOnnxRanker(db: Db, bytes: Uint8Array, manifestInput: Ra
 }
 
 /** Stores a checked ONNX model as the next version of its name. */
-function insertOnnx(db: Db, task: 'change-risk' | 'attribution' | 'detection', name: string, prepared: { bytes: Uint8Array; notes: string[] }, stored: Stored): ModelInfo {
+function insertOnnx(db: Db, task: 'change-risk' | 'attribution' | 'detection', name: string, prepared: { bytes: Uint8Array; notes: string[] }, stored: Stored, reuse = false): ModelInfo {
   const hash = sha256(prepared.bytes);
   const json = JSON.stringify(stored);
-  const notes = [...prepared.notes, ...duplicateNotes(db, name, hash, json)];
+  const duplicate = duplicateNotes(db, name, hash, json);
+  if (duplicate.twin !== null) {
+    const twin = getModel(db, duplicate.twin);
+    if (!reuse) throw new EngineFailure('conflict', `Model ${name} v${twin.version} is already this file with this manifest (sha256 ${hash.slice(0, 12)}…); nothing added. Change the manifest, use another name, or retire v${twin.version} first`);
+    return { ...twin, notes: [`${ALREADY_REGISTERED} as ${name} v${twin.version} (the same file and manifest); nothing added`, ...twin.notes] };
+  }
+  const notes = [...prepared.notes, ...duplicate.notes];
   const id = Number(db.prepare(`INSERT INTO models (name, version, task, kind, sha256, onnx, manifest, notes, created_at) VALUES (?, ?, ?, 'onnx', ?, ?, ?, ?, ?)`)
     .run(name, nextVersion(db, name), task, hash, Buffer.from(prepared.bytes), json, JSON.stringify(notes), Date.now()).lastInsertRowid);
   return getModel(db, id);
@@ -288,7 +298,7 @@ function checkFeatures(db: Db, name: string, features: string[]): void {
   }
 }
 
-export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: ModelManifestInput): Promise<ModelInfo> {
+export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: ModelManifestInput, options: { reuse?: boolean } = {}): Promise<ModelInfo> {
   const parsedManifest = ModelManifest.safeParse(manifestInput);
   if (!parsedManifest.success) throw new EngineFailure('bad_request', `The manifest is not valid: ${parsedManifest.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
   let manifest = parsedManifest.data;
@@ -315,7 +325,7 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   } finally {
     await session.release();
   }
-  return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest });
+  return insertOnnx(db, 'change-risk', manifest.name, prepared, { kind: 'onnx', manifest }, options.reuse);
 }
 
 /**
@@ -439,7 +449,12 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   if (stored.params.kind !== 'logistic') throw new EngineFailure('input_error', `Model ${r.name} is the heuristic rules; only trained models export to ONNX`);
   return {
     bytes: logisticToOnnx(stored.params),
-    manifest: ModelManifest.parse({ name: r.name, description: stored.description, input: 'features', features: stored.params.features, output: 'risk', threshold: stored.threshold, reference: stored.reference }),
+    // The training cutoff goes with the file: re-imported, the model is still warned about (and kept
+    // from by --from after-training) the changes it was trained on.
+    manifest: ModelManifest.parse({
+      name: r.name, description: stored.description, input: 'features', features: stored.params.features, output: 'risk', threshold: stored.threshold, reference: stored.reference,
+      ...(stored.trainedOn ? { trainedUntil: stored.trainedOn.cutoff } : {}),
+    }),
   };
 }
 

@@ -3,5 +3,8 @@
 // checkout and a working `shadowbench`.
 import { register } from 'tsx/esm/api';
 
+// `npm run cli -- …` runs from the package's folder; the paths on its command line are the caller's.
+if (process.env.npm_lifecycle_event === 'cli' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 register();
 await import('../electron/cli-main.ts');

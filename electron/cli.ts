@@ -384,7 +384,16 @@ export function buildProgram(io: Io = defaultIo): Command {
       if (opts.workspace && !fs.existsSync(opts.workspace) && !opts.create) throw new CliExit(EXIT.usage, `No workspace at ${opts.workspace} (pass --create to make one)`);
       const engine = createEngine({ workspacesDir: opts.workspacesDir ?? workspacesDir(), sampleDataDir: SAMPLE_DATA_DIR, warmThreads: true });
       if (opts.workspace) await engine.call('workspace.openPath', { path: opts.workspace, create: !fs.existsSync(opts.workspace) });
-      const server = await startServer({ engine, rendererDir: RENDERER_DIR, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({ engine, rendererDir: RENDERER_DIR, ...(opts.port !== undefined ? { port: opts.port } : {}) });
+      } catch (err) {
+        // The engine's warm threads would keep the process alive after the error: close it first.
+        engine.close();
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'EADDRINUSE') throw new CliExit(EXIT.usage, `port ${opts.port} on 127.0.0.1 is in use; choose another with --port, or leave --port out for a free one`);
+        throw err;
+      }
       io.out(`Shadowbench is serving on ${server.url}\n`);
       io.out('Open that URL in your browser (it carries this session\'s API token). Ctrl-C stops.\n');
       await new Promise<void>((resolve) => {

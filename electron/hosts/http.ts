@@ -192,10 +192,17 @@ export async function startServer(options: ServeOptions): Promise<Server> {
     send(res, 200, { ok: true, value: { uploadId: id, fileName: name, bytes: fs.statSync(file).size } });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  } catch (err) {
+    // A port in use: nothing of this server may keep the process alive after the error is told.
+    clearInterval(keepAlive);
+    unsubscribe();
+    throw err;
+  }
   port = (server.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}/?token=${token}`,

@@ -204,4 +204,23 @@ describe('the shadowbench binary', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect([code, err]).toEqual([0, '']);
   }, 60_000);
+
+  it('says a port is in use and exits (exit 2), instead of staying up with nothing served', async () => {
+    const net = await import('node:net');
+    const { spawn } = await import('node:child_process');
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const child = spawn(process.execPath, [path.join(import.meta.dirname, '../../bin/shadowbench.js'), 'serve', '--port', String(port), '--workspaces-dir', tempDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      // Before the fix the process never exited (a keep-alive timer and the engine's warm threads held it).
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code).toBe(EXIT.usage);
+      expect(err).toContain(`error: port ${port} on 127.0.0.1 is in use; choose another with --port`);
+    } finally {
+      busy.close();
+    }
+  }, 60_000);
 });

@@ -133,9 +133,19 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
         const faults = r.fault?.split(',') ?? [];
         if (run.config.drill) notes.push('The inputs shown are the ones the drill gave the model.');
         if (faults.includes('flipped')) notes.push("The drill reflected this row's score across the threshold after the model answered: the contributions add up to the model's own score, not the stored one.");
+        // The inputs are rebuilt from the workspace as it is now. Incidents or changes imported since
+        // the run change them (an incident count, a failure rate), and an explanation of other inputs
+        // than the model saw would be told as if it were the model's: checked by scoring them again.
+        const rescored = faults.includes('flipped') || r.score === null ? null : (await scorer.score(matrixOf([row], scorer.features.length))).scores[0]!;
+        const stale = rescored !== null && !(Math.abs(rescored - r.score!) <= 1e-5); // float32 models: batch and single-row kernels round differently
+        if (stale) {
+          notes.push(`The workspace has changed since run ${runId} (data imported since): today's inputs for this change give ${rescored!.toFixed(3)} where the run stored ${r.score!.toFixed(3)}, so this explains today's inputs, not the ones the model saw. Run the model again to explain its answer on today's data.`);
+        }
         const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
         const refScore = (await scorer.score(matrixOf([reference], scorer.features.length))).scores[0]!;
         explanation = { method: scorer.explainMethod, reference: refScore, contributions, ...(notes.length > 0 ? { note: notes.join(' ') } : {}) };
+        // Kept with the suggestion only when it is of the inputs the model saw.
+        if (stale) return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations, referenceOf(scorer.features, reference)), feedback: listFeedback(db, { runId, modelId, changeId }) };
       }
       db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }

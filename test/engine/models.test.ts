@@ -78,6 +78,17 @@ describe('the model registry', () => {
     expect(labels).toMatchObject({ ok: false, error: { message: expect.stringContaining('output "output_label" holds int64 values (class labels, not probabilities)') } });
   });
 
+  it('fills what a partial reference leaves out with the workspace\'s medians, and refuses a reference for a feature the model does not take', async () => {
+    const file = modelFile('two-ref.onnx', twoColumnModel(2));
+    const m = await engine.call('models.addOnnxPath', { path: file, manifest: { name: 'two-ref', input: 'features', features: ['frac', 'size'], output: 'flat', reference: { frac: 0.4 } } });
+    expect(m.notes).toContain("The manifest's reference leaves out size: the workspace's medians are used for it");
+    const out = await engine.call('models.exportPath', { id: m.id, path: path.join(dir, 'two-ref-export.onnx') });
+    const sizes = Array.from({ length: 300 }, (_, i) => Math.round((((i * 37) % 100) / 100) * 100)).sort((a, b) => a - b);
+    expect(JSON.parse(fs.readFileSync(out.manifest, 'utf8')).reference).toEqual({ frac: 0.4, size: sizes[150] });
+    expect(await add(file, { name: 'two-stray', input: 'features', features: ['frac', 'size'], output: 'flat', reference: { frac: 0.4, lines: 3 } }))
+      .toMatchObject({ ok: false, error: { message: 'Model two-stray: the manifest\'s reference names "lines", which is not a feature of the model (frac, size)' } });
+  });
+
   it('reads [N, 2] probabilities by column and [N] scores', async () => {
     const bytes = modelFile('two.onnx', twoColumnModel(2));
     const two = await engine.call('models.addOnnxPath', { path: bytes, manifest: { name: 'two', input: 'features', features: ['frac', 'size'], output: 'probs', column: 1 } });

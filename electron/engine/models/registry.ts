@@ -307,6 +307,8 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   const renamed = prepared.notes.length > 0 ? /ZipMap output "([^"]+)" was replaced by its probability tensor "([^"]+)"/.exec(prepared.notes.join('\n')) : null;
   if (renamed && manifest.output === renamed[1]) manifest = { ...manifest, output: renamed[2]! };
   manifest = { ...manifest, column: riskColumn(manifest, prepared) };
+  const strays = Object.keys(manifest.reference ?? {}).filter((f) => !manifest.features.includes(f));
+  if (strays.length > 0) throw new EngineFailure('bad_request', `Model ${manifest.name}: the manifest's reference names ${strays.map((f) => `"${f}"`).join(', ')}, which ${strays.length === 1 ? 'is not a feature' : 'are not features'} of the model (${manifest.features.join(', ')})`);
   const session = await loadSession(manifest.name, prepared.bytes);
   try {
     checkManifest(session, manifest, prepared.notes);
@@ -320,7 +322,12 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
       const trial = await scorer.score(matrixOf(rows.slice(0, 64), manifest.features.length));
       const bad = trial.errors.findIndex((e) => e !== null);
       if (bad >= 0) throw new EngineFailure('input_error', `Model ${manifest.name}: trial inference on change ${changes[bad]!.externalId} failed: ${trial.errors[bad]}`);
-      if (!manifest.reference) manifest = { ...manifest, reference: medians(manifest.features, rows) };
+      // Reference values the manifest leaves out are the workspace's medians, never 0 (an hour of
+      // 0 is midnight; a "typical" change of 0 lines made every change look large).
+      const median = medians(manifest.features, rows);
+      const missing = manifest.features.filter((f) => manifest.reference?.[f] === undefined);
+      if (manifest.reference && missing.length > 0) prepared.notes.push(`The manifest's reference leaves out ${missing.join(', ')}: the workspace's medians are used for ${missing.length === 1 ? 'it' : 'them'}`);
+      manifest = { ...manifest, reference: { ...median, ...manifest.reference } };
     }
   } finally {
     await session.release();

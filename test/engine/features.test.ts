@@ -106,6 +106,15 @@ describe('point-in-time change features', () => {
     expect(f.after).toEqual([1]);
   });
 
+  it('count an incident with no detection time from when it was mitigated or resolved, not from its start', async () => {
+    const { engine, dir, db } = await workspace(`at,api,${T0},ana,5\nafter,api,${T0 + 10 * H},ana,5\n`, '');
+    // Started before `at`, no detection time, resolved after it: nobody is known to have known at `at`.
+    await importPath(engine, writeFile(dir, 'no-detection.csv', `id,service,severity,started,resolved\nINC-1,api,2,${T0 - 2 * H},${T0 + 3 * H}\n`), { kind: 'incidents', timeUnit: 'ms' });
+    const f = features(db, ['service_incidents_30d']);
+    expect(f.at).toEqual([0]);
+    expect(f.after).toEqual([1]);
+  });
+
   it('count a failure in the failure rate only once it was known', async () => {
     const { db } = await workspace(
       `bad,api,${T0},ana,500\nnext,api,${T0 + 2 * H},bo,1\nlater,api,${T0 + 30 * H},bo,1\n`,

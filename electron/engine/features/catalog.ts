@@ -227,7 +227,9 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
     }
   }
   const incidentKnown = new Map<number, number[]>();
-  const incidents = wants('service_incidents_30d') ? db.prepare('SELECT service_id, coalesce(detected_ts, started_ts) AS known FROM incidents ORDER BY known').all() as Array<{ service_id: number; known: number }> : [];
+  // Known from its detection; without one, from the first time that shows someone knew (mitigated,
+  // resolved). Its start is the last resort: counting from it would use what nobody knew yet.
+  const incidents = wants('service_incidents_30d') ? db.prepare('SELECT service_id, coalesce(detected_ts, mitigated_ts, resolved_ts, started_ts) AS known FROM incidents ORDER BY known').all() as Array<{ service_id: number; known: number }> : [];
   for (const r of incidents) {
     (incidentKnown.get(r.service_id) ?? incidentKnown.set(r.service_id, []).get(r.service_id)!).push(r.known);
   }

@@ -37,7 +37,9 @@ const EXPLICIT: readonly [Outcome, Outcome] = [Object.freeze({ label: 0, knownAt
 export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: ReadonlyArray<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>): Map<number, Outcome> {
   const changes = loaded
     ?? (db.prepare('SELECT id, external_id AS externalId, service_id AS serviceId, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>);
-  const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
+  // Known from its detection; without one, from the first time that shows someone knew (mitigated,
+  // resolved). Its start is the last resort: counting from it would use what nobody knew yet.
+  const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, mitigated_ts, resolved_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
     .all() as Array<{ external_id: string; service_id: number; severity: number; started_ts: number; known: number; cause_change_id: string | null }>;
   // Postmortem links, by the changes they name (few: looked up rather than indexing every change).
   const causes = new Map<string, { known: number; incident: string }>();

@@ -161,36 +161,38 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
       if (records.length === 0 || !('subject' in records[0]!) || !('score' in records[0]!)) kit.fail(2, `${opts.predictions}: needs the columns subject and score (and label, or --workspace)`);
       const hasLabels = 'label' in records[0]!;
       let labels = new Map<string, number>();
+      let ruleText: string | null = null;
       if (!hasLabels) {
         if (!opts.workspace) kit.fail(2, `${opts.predictions} has no label column; pass --workspace to take the outcomes from its changes`);
-        labels = await kit.withWorkspace(opts.workspace, async (engine) => {
-          // Outcomes as the workspace's changes record them: explicit labels or postmortem links.
-          const all = new Map<string, number>();
-          const total = (await engine.call('changes.page', { limit: 1 })).total;
-          for (let offset = 0; offset < total; offset += 1000) for (const c of (await engine.call('changes.page', { offset, limit: 1000 })).rows) all.set(c.externalId, c.outcome ?? 0);
-          const linked = new Set<string>();
-          const incidents = (await engine.call('incidents.page', { limit: 1 })).total;
-          for (let offset = 0; offset < incidents; offset += 1000) for (const i of (await engine.call('incidents.page', { offset, limit: 1000 })).rows) if (i.causeChangeId) linked.add(i.causeChangeId);
-          for (const id of linked) if (all.has(id)) all.set(id, 1);
-          return all;
-        });
+        // The outcomes a run in that workspace would use: the change's own label, a postmortem link, else the attribution rule.
+        const known = await kit.withWorkspace(opts.workspace, (engine) => engine.call('changes.outcomes', {}));
+        labels = new Map(known.outcomes.map((o) => [o.change, o.label]));
+        const a = known.attribution;
+        ruleText = a.enabled ? `attribution rule on: a SEV ≤ ${a.maxSeverity} incident within ${a.windowHours} h after a change marks it` : 'attribution rule off';
       }
+      // As the predictions importer and a model run judge them: one score per subject, in [0, 1].
+      const seen = new Map<string, number>();
       const preds = records.map((r, i) => {
+        const line = i + 2;
         const score = Number(r.score);
         const label = hasLabels ? Number(r.label) : labels.get(r.subject!);
-        if (!Number.isFinite(score)) kit.fail(2, `${opts.predictions} line ${i + 2}: score "${r.score}" is not a number`);
-        if (label === undefined) kit.fail(2, `${opts.predictions} line ${i + 2}: subject "${r.subject}" is not a change in the workspace`);
-        if (label !== 0 && label !== 1) kit.fail(2, `${opts.predictions} line ${i + 2}: label "${r.label}" must be 0 or 1`);
+        if (!Number.isFinite(score)) kit.fail(2, `${opts.predictions} line ${line}: score "${r.score}" is not a number`);
+        if (score < 0 || score > 1) kit.fail(2, `${opts.predictions} line ${line}: score ${r.score} must be between 0 and 1 (a probability of an incident)`);
+        const first = seen.get(r.subject!);
+        if (first !== undefined) kit.fail(2, `${opts.predictions} line ${line}: subject "${r.subject}" is already at line ${first}; each change is scored once`);
+        seen.set(r.subject!, line);
+        if (label === undefined) kit.fail(2, `${opts.predictions} line ${line}: subject "${r.subject}" is not a change in the workspace`);
+        if (label !== 0 && label !== 1) kit.fail(2, `${opts.predictions} line ${line}: label "${r.label}" must be 0 or 1`);
         return { score, label: label as 0 | 1 };
       });
       const sorted = sortPredictions(preds);
       const threshold = opts.threshold;
       const { point, intervals } = bootstrapMetrics(sorted, threshold, undefined, { resamples: opts.resamples });
       const sweep = thresholdSweep(sorted);
-      const result = { task: 'change-risk', n: point.n, positives: point.positives, threshold, metrics: intervals, confusion: point.confusion, costOptimalThreshold: sweep.costOptimal?.threshold ?? null };
+      const result = { task: 'change-risk', n: point.n, positives: point.positives, threshold, metrics: intervals, confusion: point.confusion, costOptimalThreshold: sweep.costOptimal?.threshold ?? null, labels: ruleText ?? 'from the file' };
       if (opts.json) kit.out(JSON.stringify(result) + '\n');
       else {
-        kit.out(`${opts.predictions}: ${point.n} subjects, ${point.positives} positive (threshold ${threshold})\n`);
+        kit.out(`${opts.predictions}: ${point.n} subjects, ${point.positives} positive (threshold ${threshold}; labels ${ruleText ? `from the workspace, ${ruleText}` : 'from the file'})\n`);
         for (const [k, v] of Object.entries(intervals)) kit.out(`  ${k.padEnd(18)} ${interval(v)}\n`);
       }
     });

@@ -23,7 +23,8 @@ import { warmSuggestionWriter } from './runs/suggestion-sink.js';
 import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
-import { featureCatalog, HISTORY_FEATURES } from './features/catalog.js';
+import { featureCatalog, HISTORY_FEATURES, loadChanges } from './features/catalog.js';
+import { defaultRule, labelChanges } from './features/outcomes.js';
 import { ALREADY_REGISTERED, addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, runChangeRisk } from './runs/replay-changes.js';
 import { recoverInterrupted } from './runs/recovery.js';
@@ -358,6 +359,13 @@ export function createEngine(options: EngineOptions): Engine {
     'series.list': ({ service }) => listSeries(requireDb().db, service),
     'timeline.query': (input) => queryTimeline(requireDb().db, input),
     'changes.page': (input) => page(requireDb().db, 'changes', input),
+    'changes.outcomes': ({ attribution }) => {
+      const { db } = requireDb();
+      const rule = attribution ?? defaultRule(db);
+      const changes = loadChanges(db);
+      const outcomes = labelChanges(db, rule, changes);
+      return { attribution: rule, outcomes: changes.map((c) => ({ change: c.externalId, label: outcomes.get(c.id)!.label, source: outcomes.get(c.id)!.source })) };
+    },
     'incidents.page': (input) => page(requireDb().db, 'incidents', input),
     'alerts.page': (input) => page(requireDb().db, 'alerts', input),
     'features.catalog': () => {

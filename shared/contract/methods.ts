@@ -3,7 +3,7 @@ import {
   Alert, Change, ImportFormat, ImportReport, Incident, JobStatus, Page, RecordKind, SeriesInfo, Service, Source,
   Timeline, TimeUnitSchema, WorkspaceInfo,
 } from './records.js';
-import { Feedback, FeedbackSummary, ModelEvent, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
+import { AttributionRuleSchema, Feedback, FeedbackSummary, ModelEvent, ModelInfo, ModelManifest, RunConfig, RunInfo, Scorecard, Suggestion, SuggestionDetail, TrainOptions } from './models.js';
 import { Comparison, GateResult, GateSpec, SavedGate } from './gates.js';
 import { AuditEntry, AuditVerification } from './audit.js';
 import { DrillReport, SavedDrill } from './drills.js';
@@ -122,6 +122,13 @@ export const methods = {
     detectionRunId: z.number().int().optional(),
   }), Timeline),
   'changes.page': method(PageQuery, Page(Change)),
+  /**
+   * Every change's outcome as a run would label it (DESIGN.md §3: the change's own label, a postmortem
+   * link, else the attribution rule — the workspace's default unless given), and the rule used.
+   */
+  'changes.outcomes': method(z.object({ attribution: AttributionRuleSchema.optional() }), z.object({
+    attribution: AttributionRuleSchema, outcomes: z.array(z.object({ change: z.string(), label: z.union([z.literal(0), z.literal(1)]), source: z.string() })),
+  })),
   'incidents.page': method(PageQuery, Page(Incident)),
   'alerts.page': method(PageQuery, Page(Alert)),
   'features.catalog': method(z.object({}), z.object({ history: z.array(z.object({ name: z.string(), description: z.string() })), attributes: z.array(z.string()), telemetry: z.array(z.string()) })),

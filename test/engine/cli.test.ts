@@ -131,6 +131,25 @@ describe('shadowbench evaluate', () => {
     expect(bad.err).toContain('line 3: score "high" is not a number');
     const unlabeled = await cli('evaluate', '--predictions', writeFile(dir, 'u.csv', 'subject,score\na,0.1\n'));
     expect(unlabeled.err).toContain('pass --workspace');
+    // As the predictions importer and a run judge scores: in [0, 1], one per change.
+    const range = await cli('evaluate', '--predictions', writeFile(dir, 'r.csv', 'subject,score,label\na,0.1,0\nb,5,1\n'));
+    expect([range.code, range.err]).toEqual([EXIT.usage, `error: ${path.join(dir, 'r.csv')} line 3: score 5 must be between 0 and 1 (a probability of an incident)\n`]);
+    const twice = await cli('evaluate', '--predictions', writeFile(dir, 't.csv', 'subject,score,label\na,0.9,1\nb,0.2,0\na,0.1,0\n'));
+    expect(twice.err).toContain('line 4: subject "a" is already at line 2; each change is scored once');
+  });
+
+  it('labels from a workspace as a run there would: the attribution rule included, and said', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const t0 = Date.UTC(2026, 0, 1);
+    // No postmortem links, so the rule is on: c1 is followed by a SEV1 within 6 h, c2 by nothing.
+    writeFile(dir, 'c.csv', `id,service,timestamp,lines_added\nc1,api,${t0},10\nc2,api,${t0 + 24 * 3_600_000},10\n`);
+    writeFile(dir, 'i.csv', `id,service,severity,started,detected\nI1,api,1,${t0 + 3_600_000},${t0 + 7_200_000}\n`);
+    expect((await cli('import', '--workspace', ws, '--create', '--kind', 'changes', '--time-unit', 'ms', path.join(dir, 'c.csv'))).code).toBe(EXIT.ok);
+    expect((await cli('import', '--workspace', ws, '--kind', 'incidents', '--time-unit', 'ms', path.join(dir, 'i.csv'))).code).toBe(EXIT.ok);
+    const r = await cli('evaluate', '--predictions', writeFile(dir, 'p.csv', 'subject,score\nc1,0.9\nc2,0.2\n'), '--workspace', ws, '--resamples', '0');
+    expect(r.code, r.err).toBe(EXIT.ok);
+    expect(r.out).toContain('2 subjects, 1 positive (threshold 0.5; labels from the workspace, attribution rule on: a SEV ≤ 2 incident within 6 h after a change marks it)');
   });
 });
 

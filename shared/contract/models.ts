@@ -219,7 +219,7 @@ export type FeedbackSummary = z.infer<typeof FeedbackSummary>;
 
 export const SuggestionDetail = Suggestion.extend({
   explanation: z.object({
-    method: z.enum(['exact-linear', 'sampled-shapley', 'none']), reference: z.number().nullable(), contributions: z.array(Contribution),
+    method: z.enum(['exact-shapley', 'exact-linear', 'sampled-shapley', 'none']), reference: z.number().nullable(), contributions: z.array(Contribution),
     /** what the explanation describes when that is not simply this model's answer (a fallback's, a drill's inputs) */
     note: z.string().optional(),
   }),

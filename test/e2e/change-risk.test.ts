@@ -109,7 +109,7 @@ describe('change risk in the browser', () => {
     await drawer.waitFor();
     expect(Number(await drawer.getByTestId('drawer-score').textContent())).toBeGreaterThanOrEqual(0.3);
     await drawer.getByTestId('explanation-chart').locator('canvas').waitFor();
-    expect(await drawer.textContent()).toMatch(/Exact additive contributions/);
+    expect(await drawer.textContent()).toMatch(/Exact Shapley values \(every combination of features scored\)/);
     expect(await drawer.textContent()).toMatch(/incident|rolled back|nothing/);
     // Feedback given here sits beside the suggestion (and goes to the audit log and the report).
     await drawer.getByTestId('feedback-disagree').check();

@@ -261,7 +261,7 @@ describe('change-risk shadow runs', () => {
       const detail = await engine.call('suggestions.get', { runId: r.id, modelId: model.id, changeId: top.changeId });
       const sum = detail.explanation.contributions.reduce((acc, c) => acc + c.contribution, 0);
       expect(Math.abs(sum - (detail.score! - detail.explanation.reference!))).toBeLessThan(model.kind === 'builtin' ? 1e-6 : 1e-5);
-      expect(detail.explanation.method).toBe(model.kind === 'builtin' ? 'exact-linear' : 'sampled-shapley');
+      expect(detail.explanation.method).toBe('exact-shapley'); // 3 and 2 features: every coalition is scored
       const again = await engine.call('suggestions.get', { runId: r.id, modelId: model.id, changeId: top.changeId });
       expect(again.explanation).toEqual(detail.explanation);
     }

@@ -153,7 +153,7 @@ function Drawer({ detail: initial, onClose, drillOf }: { detail: SuggestionDetai
       {detail.error && <p className="error-text small">{detail.error}{detail.fallback ? ' — the fallback model answered' : ''}</p>}
       <h3>Why</h3>
       <p className="muted small">
-        {detail.explanation.method === 'exact-linear' ? 'Exact additive contributions' : detail.explanation.method === 'sampled-shapley' ? 'Shapley values from 32 sampled permutations' : 'No explanation'} against a typical change
+        {EXPLANATION_METHOD[detail.explanation.method]} against a typical change
         (risk {f3(detail.explanation.reference)}); they sum to the difference.
       </p>
       {detail.explanation.note && <p className="small verdict-inconclusive" data-testid="explanation-note">{detail.explanation.note}</p>}
@@ -173,6 +173,13 @@ function Drawer({ detail: initial, onClose, drillOf }: { detail: SuggestionDetai
     </div>
   );
 }
+
+const EXPLANATION_METHOD: Record<SuggestionDetail['explanation']['method'], string> = {
+  'exact-shapley': 'Exact Shapley values (every combination of features scored)',
+  'exact-linear': 'Log-odds contributions rescaled to the score',
+  'sampled-shapley': 'Shapley values estimated from 32 sampled orderings of the features',
+  none: 'No explanation',
+};
 
 export function Results() {
   const { runs, selectedRunId, client, theme, openRun, fail } = useStore();

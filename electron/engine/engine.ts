@@ -327,10 +327,10 @@ export function createEngine(options: EngineOptions): Engine {
     'import.start': (input) => {
       const file = path.join(uploadsDir, input.uploadId);
       if (!fs.existsSync(file)) throw new EngineFailure('not_found', `No upload ${input.uploadId}; upload the file first`);
-      // A dry run (the wizard's preview and check) keeps the upload for the import that follows.
-      // The upload stays for the next attempt after a dry run (the wizard's preview and check) or a
-      // refusal (to retry with "accept valid rows"); an import that landed consumes it.
-      return startImport(input, file, input.fileName, (status) => (input.dryRun || status === 'refused' ? undefined : fs.rmSync(file, { force: true })));
+      // The upload stays for the next attempt after a dry run (the wizard's preview and check), a
+      // refusal (to retry with "accept valid rows"), a cancel or a failure (status null: to try again);
+      // an import that landed, or found the file already imported, consumes it. Old uploads are swept at start.
+      return startImport(input, file, input.fileName, (status) => (input.dryRun || status === 'refused' || status === null ? undefined : fs.rmSync(file, { force: true })));
     },
     'mappings.list': () => (requireDb().db.prepare('SELECT name, version, options, saved_at FROM mappings ORDER BY name, version').all() as { name: string; version: number; options: string; saved_at: number }[])
       .map((r) => ({ name: r.name, version: r.version, options: MappingOptions.parse(JSON.parse(r.options)), savedAt: r.saved_at })),

@@ -218,7 +218,7 @@ export const methods = {
   /** Gives the space of deleted runs back to the disk (SQLite VACUUM). */
   'workspace.compact': method(z.object({}), z.object({ bytesBefore: z.number().int(), bytesAfter: z.number().int() })),
   'runs.scorecard': method(z.object({ runId: z.number().int(), modelId: z.number().int(), threshold: z.number().min(0).max(1).optional(), resamples: z.number().int().min(0).max(10000).optional() }), Scorecard),
-  'runs.suggestions': method(z.object({ runId: z.number().int(), modelId: z.number().int(), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200), gated: z.boolean().optional(), minScore: z.number().min(0).max(1).optional() }), Page(Suggestion)),
+  'runs.suggestions': method(z.object({ runId: z.number().int(), modelId: z.number().int(), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(200), gated: z.boolean().optional(), minScore: z.number().min(0).max(1).optional(), belowScore: z.number().min(0).max(1).optional(), label: z.union([z.literal(0), z.literal(1)]).optional() }), Page(Suggestion)),
   'suggestions.get': method(z.object({ runId: z.number().int(), modelId: z.number().int(), changeId: z.number().int() }), SuggestionDetail),
 } as const;
 

@@ -131,6 +131,25 @@ describe('change risk in the browser', () => {
     await page.keyboard.press('Escape');
     await drawer.waitFor({ state: 'detached' });
     expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-rowindex'))).toBe('3');
+    // The other views of the table: the incidents it would have let through, and its false alarms.
+    await page.getByTestId('view-missed').check();
+    const table = page.getByTestId('gated-table');
+    await page.waitForFunction(() => document.querySelector('[data-testid=gated-table]')?.closest('section')?.querySelector('h2')?.textContent?.startsWith('Incident-causing changes risk-lr would have let through'));
+    await table.locator('.vrow').first().waitFor();
+    const threshold = Number(await page.getByTestId('threshold-risk-lr').inputValue());
+    const missed = await table.locator('.vrow').evaluateAll((rows) => rows.map((r) => [r.children[0]?.textContent ?? '', r.children[4]?.textContent ?? '']));
+    expect(missed.length).toBeGreaterThan(0);
+    for (const [risk, outcome] of missed) {
+      expect(outcome).toMatch(/^incident/);
+      if (risk !== '—') expect(Number(risk)).toBeLessThan(threshold);
+    }
+    await page.screenshot({ path: screenshotPath('missed-incidents.png') });
+    await page.getByTestId('view-false-alarms').check();
+    await page.waitForFunction(() => document.querySelector('[data-testid=gated-table]')?.closest('section')?.querySelector('h2')?.textContent?.startsWith('Good changes risk-lr would have held back'));
+    await table.locator('.vrow').first().waitFor();
+    const alarms = await table.locator('.vrow').evaluateAll((rows) => rows.map((r) => r.children[4]?.textContent ?? ''));
+    expect(alarms.every((o) => !o.startsWith('incident'))).toBe(true);
+    await page.getByTestId('view-held').check();
     // The refused manifest above answered 422 on purpose; anything else is a fault.
     const unexpected = problems.filter((p) => !/status of 422/.test(p));
     expect(unexpected, unexpected.join('\n')).toEqual([]);

@@ -84,10 +84,13 @@ function toSuggestion(r: FullRow): Suggestion {
 }
 
 /** Suggestions of one model, riskiest first; `gated` keeps only those the model would have held back. */
-export function suggestionsPage(db: Db, input: { runId: number; modelId: number; offset: number; limit: number; gated?: boolean | undefined; minScore?: number | undefined }): { total: number; offset: number; rows: Suggestion[] } {
-  // `minScore` answers "what would this model hold back at threshold t?" for any t, not just the run's.
-  const where = `WHERE s.run_id = @run AND s.model_id = @model${input.gated ? ' AND s.decision = 1' : ''}${input.minScore !== undefined ? ' AND s.score >= @min' : ''}`;
-  const params = { run: input.runId, model: input.modelId, ...(input.minScore !== undefined ? { min: input.minScore } : {}) };
+export function suggestionsPage(db: Db, input: { runId: number; modelId: number; offset: number; limit: number; gated?: boolean | undefined; minScore?: number | undefined; belowScore?: number | undefined; label?: 0 | 1 | undefined }): { total: number; offset: number; rows: Suggestion[] } {
+  // `minScore` answers "what would this model hold back at threshold t?" for any t, not just the run's;
+  // `belowScore` with `label: 1` "which incident-causing changes would it have let through?" (a
+  // change it failed on, with no score, let nothing be held back either).
+  const where = `WHERE s.run_id = @run AND s.model_id = @model${input.gated ? ' AND s.decision = 1' : ''}${input.minScore !== undefined ? ' AND s.score >= @min' : ''}`
+    + `${input.belowScore !== undefined ? ' AND (s.score < @below OR s.score IS NULL)' : ''}${input.label !== undefined ? ' AND s.label = @label' : ''}`;
+  const params = { run: input.runId, model: input.modelId, ...(input.minScore !== undefined ? { min: input.minScore } : {}), ...(input.belowScore !== undefined ? { below: input.belowScore } : {}), ...(input.label !== undefined ? { label: input.label } : {}) };
   const total = db.prepare(`SELECT count(*) FROM suggestions s ${where}`).pluck().get(params) as number;
   const rows = db.prepare(`${SUGGESTION_SQL} ${where} ORDER BY s.score IS NULL, s.score DESC, c.ts LIMIT @limit OFFSET @offset`).all({ ...params, limit: input.limit, offset: input.offset }) as FullRow[];
   return { total, offset: input.offset, rows: rows.map(toSuggestion) };

@@ -181,6 +181,18 @@ const EXPLANATION_METHOD: Record<SuggestionDetail['explanation']['method'], stri
   none: 'No explanation',
 };
 
+const VIEW_LABEL = { held: 'Held back', missed: 'Missed incidents', 'false-alarms': 'False alarms' } as const;
+const VIEW_TITLE = {
+  held: (m: string) => `What ${m} would have held back`,
+  missed: (m: string) => `Incident-causing changes ${m} would have let through`,
+  'false-alarms': (m: string) => `Good changes ${m} would have held back`,
+} as const;
+const VIEW_HELP = {
+  held: 'Changes scoring at or above the threshold, riskiest first, with what really happened.',
+  missed: 'Changes that caused an incident but score below the threshold (or that the model failed on): the costliest mistakes, nearest misses first.',
+  'false-alarms': 'Changes that caused no incident but score at or above the threshold: the deploys it would have delayed for nothing.',
+} as const;
+
 export function Results() {
   const { runs, selectedRunId, client, theme, openRun, fail } = useStore();
   // Unless one was chosen: the newest finished run that is not a drill (a drill's faulted numbers are not the model's).
@@ -222,7 +234,13 @@ export function Results() {
   }, [thresholds, cards, client, run, fail]);
 
   const selected = cards.find((c) => c.model.id === selectedModel) ?? cards[0];
-  const fetchPage = useCallback((offset: number, limit: number) => client!.call('runs.suggestions', { runId: run!.id, modelId: selected!.model.id, offset, limit, minScore: thresholds[selected!.model.id] ?? selected!.threshold }), [client, run, selected, thresholds]);
+  // Which changes the table lists: what the model holds back, or its two kinds of mistake.
+  const [view, setView] = useState<'held' | 'missed' | 'false-alarms'>('held');
+  const fetchPage = useCallback((offset: number, limit: number) => {
+    const t = thresholds[selected!.model.id] ?? selected!.threshold;
+    const base = { runId: run!.id, modelId: selected!.model.id, offset, limit };
+    return client!.call('runs.suggestions', view === 'held' ? { ...base, minScore: t } : view === 'missed' ? { ...base, belowScore: t, label: 1 } : { ...base, minScore: t, label: 0 });
+  }, [client, run, selected, thresholds, view]);
   const columns = useMemo<Column<Suggestion>[]>(() => [
     { key: 'risk', title: 'Risk', width: 70, align: 'right', render: (s) => f3(s.score) },
     { key: 'id', title: 'Change', width: 120, render: (s) => s.externalId },
@@ -267,9 +285,16 @@ export function Results() {
       )}
       {selected && (
         <section className="card">
-          <h2>What {selected.model.name} would have held back</h2>
-          <p className="muted small">Changes scoring at or above the threshold, riskiest first, with what really happened. Click one to see why.</p>
-          <VirtualTable columns={columns} fetchPage={fetchPage} resetKey={`${run.id}|${selected.model.id}|${thresholds[selected.model.id]}`} height={320} label={`Changes ${selected.model.name} would have held back`}
+          <div className="card-head">
+            <h2>{VIEW_TITLE[view](selected.model.name)}</h2>
+            <div className="segmented" role="radiogroup" aria-label="Which changes">
+              {(['held', 'missed', 'false-alarms'] as const).map((v) => (
+                <label key={v} className={view === v ? 'on' : ''}><input type="radio" name="suggestion-view" checked={view === v} onChange={() => setView(v)} data-testid={`view-${v}`} />{VIEW_LABEL[v]}</label>
+              ))}
+            </div>
+          </div>
+          <p className="muted small">{VIEW_HELP[view]} Click one to see why.</p>
+          <VirtualTable columns={columns} fetchPage={fetchPage} resetKey={`${run.id}|${selected.model.id}|${thresholds[selected.model.id]}|${view}`} height={320} label={VIEW_TITLE[view](selected.model.name)}
             onRowClick={(s) => void client!.call('suggestions.get', { runId: s.runId, modelId: s.modelId, changeId: s.changeId }).then(setDetail).catch(fail)} testId="gated-table" />
         </section>
       )}

@@ -14,7 +14,11 @@ const color = (theme: ChartTheme, i: number): string => theme.series[i % theme.s
 export function alertBudgetOption(cards: readonly DetectionScorecard[], theme: ChartTheme): Obj {
   const models = cards.filter((c) => c.modelId !== null);
   const incumbent = cards.find((c) => c.modelId === null);
-  const maxX = Math.max(5, ...cards.map((c) => (c.metrics.false_alerts_per_day.value ?? 0) * 1.5));
+  // The axis ends past the busiest operating point, far enough to show the sweeps' bend (up to three
+  // times it), not at a fixed 5 that left half the plot empty.
+  const busiest = Math.max(0, ...cards.map((c) => c.metrics.false_alerts_per_day.value ?? 0));
+  const sweepEnd = Math.max(0, ...models.flatMap((c) => c.sweep.map((s) => s.falseAlertsPerDay)));
+  const maxX = Math.max(1, busiest * 1.5, Math.min(sweepEnd, busiest * 3));
   return {
     animation: false,
     backgroundColor: 'transparent',
@@ -37,7 +41,8 @@ export function alertBudgetOption(cards: readonly DetectionScorecard[], theme: C
         data: [[c.metrics.false_alerts_per_day.value, c.metrics.incident_recall.value]],
       })),
       ...(incumbent ? [{
-        type: 'scatter', name: incumbent.name, symbol: 'diamond', symbolSize: 15, itemStyle: { color: theme.alert },
+        // In the text colour, outside the detectors' palette: the one to beat must not share a detector's hue.
+        type: 'scatter', name: incumbent.name, symbol: 'diamond', symbolSize: 15, itemStyle: { color: theme.text },
         tooltip: { formatter: () => `${incumbent.name}: ${(incumbent.metrics.false_alerts_per_day.value ?? 0).toFixed(2)} false alerts/day, recall ${(incumbent.metrics.incident_recall.value ?? 0).toFixed(2)}` },
         data: [[incumbent.metrics.false_alerts_per_day.value, incumbent.metrics.incident_recall.value]],
       }] : []),

@@ -172,6 +172,12 @@ export const DetectionComparison = z.object({
   recallGain: Interval,
   falseAlertsPerDayDelta: z.number(),
   verdict: z.enum(['earlier', 'later', 'not enough evidence']),
+  /**
+   * What earlier detection would cost, where it is beyond noise or large: fewer incidents caught
+   * (the recall interval wholly below 0), or half as many false alerts again as the incumbent's.
+   * An "earlier" with a trade-off is not a plain win.
+   */
+  tradeOffs: z.array(z.string()).default([]),
   summary: z.string(),
 });
 export type DetectionComparison = z.infer<typeof DetectionComparison>;

@@ -73,6 +73,21 @@ describe('detection on the demo workspace', () => {
     expect(cmp.leadGainMin.lo!).toBeGreaterThan(0);
     expect(cmp.summary).toContain('beyond noise');
     expect(cmp.falseAlertsPerDayDelta).toBeLessThan(0);
+    expect(cmp.tradeOffs).toEqual([]);
+  });
+
+  it('calls an earlier detector that catches fewer incidents or pages far more a trade-off, not a win', () => {
+    const incumbent = card('imported alerts');
+    for (const c of report.comparisons) {
+      const m = report.scorecards.find((s) => s.modelId === c.modelId)!;
+      const fewer = c.recallGain.hi !== null && c.recallGain.hi < 0;
+      const pages = c.falseAlertsPerDayDelta > 0 && c.falseAlertsPerDayDelta >= 0.5 * Math.max(incumbent.metrics.false_alerts_per_day.value!, 0.2);
+      expect([m.name, c.tradeOffs.length]).toEqual([m.name, Number(fewer) + Number(pages)]);
+      if (fewer) expect(c.summary).toMatch(/; but it would have caught fewer incidents \(recall -0\.\d{3} \[-0\.\d{3}, -0\.\d{3}\] relative to the imported alerts\)/);
+    }
+    // The demo's week-over-week detector misses about twice as many incidents as the imported alerts.
+    const wow = report.comparisons.find((c) => c.modelId === card('week-over-week').modelId)!;
+    expect(wow.tradeOffs.length).toBeGreaterThan(0);
   });
 
   it('reports NAB scores, MTTD for model, humans and both, and an alert-budget sweep that trades pages for recall', () => {

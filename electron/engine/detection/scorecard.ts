@@ -163,11 +163,17 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
     const faDelta = (c.metrics.false_alerts_per_day.value ?? 0) - (incumbent.card.metrics.false_alerts_per_day.value ?? 0);
     const verdict = cmp.gain.lo !== null && cmp.gain.lo > 0 ? 'earlier' : cmp.gain.hi !== null && cmp.gain.hi < 0 ? 'later' : 'not enough evidence';
     const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(1));
+    const tradeOffs: string[] = [];
+    const rg = cmp.recallGain;
+    if (rg.hi !== null && rg.hi < 0) tradeOffs.push(`it would have caught fewer incidents (recall ${rg.value!.toFixed(3)} [${rg.lo!.toFixed(3)}, ${rg.hi.toFixed(3)}] relative to the imported alerts)`);
+    const incumbentFa = incumbent.card.metrics.false_alerts_per_day.value ?? 0;
+    if (faDelta > 0 && faDelta >= 0.5 * Math.max(incumbentFa, 0.2)) tradeOffs.push(`it would page ${fmt(faDelta)} more times a day for nothing (${fmt(incumbentFa + faDelta)} against ${fmt(incumbentFa)})`);
     comparisons.push({
-      modelId: m.id, leadGainMin: cmp.gain, recallGain: cmp.recallGain, falseAlertsPerDayDelta: faDelta, verdict,
+      modelId: m.id, leadGainMin: cmp.gain, recallGain: cmp.recallGain, falseAlertsPerDayDelta: faDelta, verdict, tradeOffs,
       summary: verdict === 'not enough evidence'
         ? `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(cmp.gain.value)} min earlier than with the imported alerts on average, but the 95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}] includes no difference`
-        : `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(Math.abs(cmp.gain.value ?? 0))} min ${verdict === 'earlier' ? 'earlier' : 'later'} than with the imported alerts on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`,
+        : `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(Math.abs(cmp.gain.value ?? 0))} min ${verdict === 'earlier' ? 'earlier' : 'later'} than with the imported alerts on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`
+          + (tradeOffs.length > 0 ? `; but ${tradeOffs.join(', and ')}` : ''),
     });
   }
   // The incumbent pages at alert start: a 0/1 score at the first step of each alert.

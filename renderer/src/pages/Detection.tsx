@@ -76,7 +76,7 @@ export function Detection() {
             <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />
             <ul className="verdicts" data-testid="detection-verdicts">
               {detection.report.comparisons.map((c) => (
-                <li key={c.modelId} className={`verdict verdict-${c.verdict.replace(/ /g, '-')}`}>{c.summary}</li>
+                <li key={c.modelId} className={`verdict verdict-${c.verdict === 'earlier' && c.tradeOffs.length > 0 ? 'tradeoff' : c.verdict.replace(/ /g, '-')}`} data-testid={`detection-verdict-${c.modelId}`}>{c.summary}</li>
               ))}
             </ul>
           </section>

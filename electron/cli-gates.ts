@@ -61,11 +61,12 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--model <name|id>', 'make this model the champion; "none" for no champion')
     .option('--revert', 'go back to the previous champion')
+    .option('--reason <text>', 'why (a gate verdict, a review): kept in the model\'s history and the audit log')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; model?: string; revert?: boolean; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+    .action(async (opts: { workspace: string; model?: string; revert?: boolean; reason?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       if (opts.revert && opts.model !== undefined) kit.fail(2, '--model and --revert: give one (revert goes back to the previous champion)');
       if (opts.revert) await engine.call('roles.revert', {});
-      else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: opts.model === 'none' ? null : (await findModel(engine, opts.model, kit)).id });
+      else if (opts.model !== undefined) await engine.call('roles.setChampion', { modelId: opts.model === 'none' ? null : (await findModel(engine, opts.model, kit)).id, ...(opts.reason ? { reason: opts.reason } : {}) });
       const { changeRisk } = await engine.call('roles.get', {});
       const m = changeRisk === null ? null : await engine.call('models.get', { id: changeRisk });
       if (opts.json) return kit.out(JSON.stringify({ champion: m ? { id: m.id, name: m.name, version: m.version } : null }) + '\n');

@@ -83,7 +83,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
-  'roles.setChampion': (input: { modelId: number | null }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId } }),
+  'roles.setChampion': (input: { modelId: number | null; reason?: string }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId, reason: input.reason ?? null } }),
   'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
   'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
@@ -405,7 +405,7 @@ export function createEngine(options: EngineOptions): Engine {
     'audit.list': (q) => listAudit(requireDb().db, q),
     'audit.verify': () => verifyAudit(requireDb().db),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
-    'roles.setChampion': ({ modelId }) => setChampion(requireDb().db, modelId, actor),
+    'roles.setChampion': ({ modelId, reason }) => setChampion(requireDb().db, modelId, actor, reason),
     'models.retrain': ({ modelId, cutoff, useFeedback }) => {
       const ws = requireDb();
       trainingOf(ws.db, modelId); // refuse a model that cannot retrain before starting a job

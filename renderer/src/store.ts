@@ -78,7 +78,7 @@ interface Actions {
   openReplay(incident: string | null, cursor?: number): Promise<void>;
   rankAttribution(riskRunId: number | null): Promise<void>;
   loadGates(): Promise<void>;
-  setChampion(modelId: number | null): Promise<void>;
+  setChampion(modelId: number | null, reason?: string): Promise<void>;
   compare(runId: number, championId: number, challengerId: number): Promise<void>;
   /** The champion is the one the Compare page shows (null: none). */
   /** `championId` undefined: the workspace's champion (undecided if it did not run); null: none. */
@@ -366,8 +366,8 @@ export const useStore = create<State & Actions>((set, get) => {
       const [gates, presets, roles] = await Promise.all([c.call('gates.list', {}), c.call('gates.presets', {}), c.call('roles.get', {})]);
       set({ gates, presets, championId: roles.changeRisk });
     }),
-    setChampion: (modelId) => guard(async () => {
-      const { championId } = await client().call('roles.setChampion', { modelId });
+    setChampion: (modelId, reason) => guard(async () => {
+      const { championId } = await client().call('roles.setChampion', { modelId, ...(reason ? { reason } : {}) });
       set({ championId });
       await get().refreshModels();
     }),

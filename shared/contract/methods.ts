@@ -161,7 +161,8 @@ export const methods = {
   'datasets.export': method(z.object({ features: z.array(z.string().max(100)).max(500).optional() }), z.object({ rows: z.number().int(), csv: z.string() })),
   'roles.revert': method(z.object({}), z.object({ championId: z.number().int().nullable() })),
   'models.history': method(z.object({ modelId: z.number().int().optional() }), z.array(ModelEvent)),
-  'roles.setChampion': method(z.object({ modelId: z.number().int().nullable() }), z.object({ championId: z.number().int().nullable() })),
+  /** `reason`: why (a gate verdict, a review), kept with the model's history and in the audit log. */
+  'roles.setChampion': method(z.object({ modelId: z.number().int().nullable(), reason: z.string().trim().max(500).optional() }), z.object({ championId: z.number().int().nullable() })),
   'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),
   'gates.presets': method(z.object({}), z.array(GateSpec)),
   'gates.list': method(z.object({}), z.array(SavedGate)),

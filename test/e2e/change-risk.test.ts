@@ -173,7 +173,12 @@ describe('change risk in the browser', () => {
     await page.getByTestId('nav-compare').click();
     const champion = page.getByTestId('compare-champion');
     await champion.selectOption({ label: (await champion.locator('option').allTextContents()).find((t) => t.startsWith('rules'))! });
+    // Making a champion is asked twice, with a reason; no gate has judged it from here, which is said.
     await page.getByTestId('make-champion').click();
+    expect(await page.getByTestId('make-champion-warning').textContent()).toMatch(/No gate has judged it here/);
+    expect(await page.getByTestId('make-champion-confirm').isDisabled()).toBe(true);
+    await page.getByTestId('make-champion-reason').fill('the rules we run today');
+    await page.getByTestId('make-champion-confirm').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=compare-champion]')?.textContent?.includes('(workspace champion)'));
     const challenger = page.getByTestId('compare-challenger');
     await challenger.selectOption({ label: (await challenger.locator('option').allTextContents()).find((t) => t.startsWith('demo-gbdt'))! });
@@ -186,6 +191,10 @@ describe('change risk in the browser', () => {
     await challenger.selectOption({ label: (await challenger.locator('option').allTextContents()).find((t) => t.startsWith('demo-shuffled'))! });
     await page.waitForFunction(() => document.querySelector('[data-testid=gate-verdict]')?.textContent === 'FAIL', undefined, { timeout: 30_000 });
     expect(await page.getByTestId('gate-result').textContent()).toMatch(/fail — auc_roc >= 0\.65: auc_roc 0\.\d+ \[/);
+    // Promoting a model the gate fails says so before the second click.
+    await page.getByTestId('promote-challenger').click();
+    expect(await page.getByTestId('promote-challenger-warning').textContent()).toBe('The gate “advisory mode” says FAIL for it.');
+    await page.getByRole('group', { name: /Make demo-shuffled v1 the champion/ }).getByRole('button', { name: 'Cancel' }).click();
     await page.screenshot({ path: screenshotPath('compare.png'), fullPage: true });
     // A typo in the spec says where, instead of a verdict.
     const spec = page.getByTestId('gate-spec');

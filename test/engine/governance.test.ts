@@ -22,8 +22,11 @@ describe('model governance', () => {
     const lr = await engine.call('models.train', { name: 'risk-lr' });
     const rules = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
     await engine.call('roles.setChampion', { modelId: rules.id });
-    await engine.call('roles.setChampion', { modelId: lr.id });
+    await engine.call('roles.setChampion', { modelId: lr.id, reason: 'gate "gating mode" PASS on run 3' });
     expect((await engine.call('models.get', { id: lr.id })).role).toBe('champion');
+    // The reason is kept with the model's history and in the audit log.
+    expect((await engine.call('models.history', {})).find((e) => e.model === 'risk-lr v1' && e.role === 'champion')!.note).toBe('replaces rules v1: gate "gating mode" PASS on run 3');
+    expect((await engine.call('audit.list', { action: 'model.status' })).rows[0]!.payload).toMatchObject({ champion: lr.id, reason: 'gate "gating mode" PASS on run 3' });
     expect((await engine.call('models.get', { id: rules.id })).role).toBe('challenger');
     await engine.call('roles.revert', {});
     expect((await engine.call('roles.get', {})).changeRisk).toBe(rules.id);

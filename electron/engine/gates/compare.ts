@@ -19,7 +19,7 @@ export function getChampion(db: Db): number | null {
   return championId(db);
 }
 
-export function setChampion(db: Db, modelId: number | null, actor = 'unknown'): { championId: number | null } {
+export function setChampion(db: Db, modelId: number | null, actor = 'unknown', reason?: string): { championId: number | null } {
   if (modelId !== null) {
     const m = getModel(db, modelId);
     if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; the change-risk champion must be a change-risk model`);
@@ -34,7 +34,8 @@ export function setChampion(db: Db, modelId: number | null, actor = 'unknown'): 
   const event = db.prepare('INSERT INTO model_events (model_id, role, actor, ts, note) VALUES (?, ?, ?, ?, ?)');
   db.transaction(() => {
     if (previous !== null) event.run(previous, 'challenger', actor, Date.now(), modelId === null ? 'no champion any more' : `replaced by ${label(modelId)}`);
-    if (modelId !== null) event.run(modelId, 'champion', actor, Date.now(), previous === null ? '' : `replaces ${label(previous)}`);
+    const why = reason ? `: ${reason}` : '';
+    if (modelId !== null) event.run(modelId, 'champion', actor, Date.now(), `${previous === null ? 'first champion' : `replaces ${label(previous)}`}${why}`);
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CHAMPION_KEY, modelId === null ? 'none' : String(modelId));
   })();
   return { championId: modelId };

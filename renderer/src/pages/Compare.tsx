@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { fmtTime, runName } from '../format.js';
 import { JobProgress } from '../components/Progress.js';
+import { Promote } from '../components/Promote.js';
 import { useStore } from '../store.js';
 import { MULTIPLE_METRICS_NOTE } from '../../../shared/metrics/compare.js';
 
@@ -8,7 +9,7 @@ const num = (v: number | null | undefined, d = 3): string => (v === null || v ==
 
 /** Champion vs challenger on one run, the gate editor with its live verdict, and report export. */
 export function Compare() {
-  const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, setChampion, compare, checkGate, saveGate, exportReport } = useStore();
+  const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, compare, checkGate, saveGate, exportReport } = useStore();
   // The report being built (seconds to a minute on a year of changes): its progress, and Cancel.
   const reportJobId = useStore((s) => s.reportJobId);
   const reportJob = useStore((s) => (s.reportJobId ? s.jobs[s.reportJobId] ?? null : null));
@@ -67,7 +68,7 @@ export function Compare() {
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.id === championId ? ' (workspace champion)' : ''}</option>)}
             </select>
           </label>
-          {championChoice !== null && championChoice !== championId && <button onClick={() => void setChampion(championChoice)} data-testid="make-champion">Make it the workspace champion</button>}
+          {championChoice !== null && championChoice !== championId && <Promote modelId={championChoice} label={name.get(championChoice) ?? `model ${championChoice}`} verdict={undefined} testId="make-champion" />}
           <label>Challenger
             <select value={challengerChoice ?? ''} onChange={(e) => setChallenger(Number(e.target.value))} data-testid="compare-challenger">
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}</option>)}
@@ -156,6 +157,9 @@ export function Compare() {
                   {gateResult.criteria.map((c, i) => <li key={i}><strong className={`verdict-${c.verdict}`}>{c.verdict}</strong> — {c.criterion}: <span className="muted">{c.reason}</span></li>)}
                 </ul>
               </div>
+            )}
+            {gateResult && !gateError && challengerChoice !== null && challengerChoice !== championId && (
+              <Promote modelId={challengerChoice} label={name.get(challengerChoice) ?? `model ${challengerChoice}`} verdict={gateResult} testId="promote-challenger" />
             )}
             <div className="form-row">
               <button onClick={() => void saveGate(specText).then((g) => g && setSaved(`Saved ${g.name} v${g.version}`))} data-testid="gate-save">Save gate</button>

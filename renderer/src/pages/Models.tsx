@@ -4,6 +4,7 @@ import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 import { JobProgress } from '../components/Progress.js';
+import { Promote } from '../components/Promote.js';
 import type { ModelEvent } from '../../../shared/contract/models.js';
 
 type Catalog = MethodOutput<'features.catalog'>;
@@ -114,7 +115,7 @@ function Governance({ onRevert }: { onRevert: () => void }) {
 }
 
 export function Models() {
-  const { models, client, workspace, retireModel, retrain, retrainJobId, jobs, revertChampion, exportDataset, setChampion } = useStore();
+  const { models, client, workspace, retireModel, retrain, retrainJobId, jobs, revertChampion, exportDataset } = useStore();
   const [useFeedback, setUseFeedback] = useState(true);
   const retrainJob = retrainJobId ? jobs[retrainJobId] : undefined;
   const [catalog, setCatalog] = useState<Catalog | null>(null);
@@ -143,7 +144,7 @@ export function Models() {
                   <td><code>{m.sha256.slice(0, 10)}</code></td>
                   <td><span className={`badge role-${m.role}`} data-testid={`role-${m.name}-v${m.version}`}>{m.role}</span></td>
                   <td className="actions">
-                    {m.status === 'active' && m.role !== 'champion' && <button className="link" onClick={() => void setChampion(m.id)}>Make champion</button>}
+                    {m.status === 'active' && m.role !== 'champion' && <Promote modelId={m.id} label={`${m.name} v${m.version}`} verdict={undefined} testId={`promote-${m.name}-v${m.version}`} />}
                     {m.status === 'active' && (m.builtin === 'logistic' || m.builtin === 'single-feature') && (
                       <button className="link" disabled={retrainJob?.state === 'running'} onClick={() => void retrain(m.id, useFeedback)} data-testid={`retrain-${m.name}-v${m.version}`}>Retrain &amp; compare</button>
                     )}

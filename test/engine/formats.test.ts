@@ -304,9 +304,26 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const refused = await importPath(engine, writeFile(dir, 'single.csv', single), { kind: 'telemetry', defaultService: 'api' });
     expect(refused.status).toBe('refused');
     expect(refused.message).toMatch(/line 3/);
-    expect((await importPath(engine, writeFile(dir, 'nosvc.csv', 'time,cpu\n1767600000,0.5\n'), { kind: 'telemetry' })).message).toMatch(/names no service .* no --service was given/);
+    // Said once for the header, not once per cell.
+    const nosvc = await importPath(engine, writeFile(dir, 'nosvc.csv', 'time,cpu\n1767600000,0.5\n1767600060,0.6\n'), { kind: 'telemetry' });
+    expect(nosvc).toMatchObject({ status: 'refused', rowsRejected: 0, message: 'nosvc.csv: column "cpu" names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)' });
     const mixed = 'time,cpu\n2026-01-05T09:00:00Z,1\n2026-01-05 09:01:00,2\n';
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
+  });
+
+  it('takes each Datadog column\'s service from its "service:" tag and its other tags as labels, whatever --service says', async () => {
+    const before = points().length;
+    const text = 'timestamp,"avg:trace.http.request.duration{service:checkout-api,env:prod}","avg:trace.http.request.duration{service:cart,env:prod}","sum:queue.depth{env:prod}"\n'
+      + '2026-02-01T10:00:00Z,0.21,0.05,4\n2026-02-01T10:01:00Z,0.25,0.06,5\n';
+    const report = await importPath(engine, writeFile(dir, 'datadog.csv', text), { kind: 'telemetry', defaultService: 'checkout-api' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 6 });
+    const added = points().filter((p) => p.ts >= Date.UTC(2026, 1, 1) && p.ts < Date.UTC(2026, 1, 2));
+    expect(points().length - before).toBe(6);
+    expect([...new Set(added.map((p) => `${p.service} ${p.metric} ${p.labels}`))].sort()).toEqual([
+      'cart avg:trace.http.request.duration {"env":"prod"}',
+      'checkout-api avg:trace.http.request.duration {"env":"prod"}',
+      'checkout-api sum:queue.depth {"env":"prod"}', // no service tag: --service
+    ]);
   });
 
   it('reads what Grafana and Excel write: a byte order mark before a quoted header, CRLF, a `sep=,` line; colons are part of a name', async () => {

@@ -8,10 +8,36 @@ const YIELD_POINTS = 4096;
 const TIME_COLUMNS = ['time', 'timestamp', 'ts', 'date', 'datetime'];
 
 /**
+ * A Datadog-style column, `avg:trace.http.request.duration{service:cart,env:prod}` (a widget's CSV
+ * export): the query with its tags. The `service` tag names the service; the others are labels.
+ */
+const TAGGED = /^([^{}]+)\{([^{}=]*)\}$/;
+
+interface ColumnSeries { service: string | undefined; metric: string; labels?: Record<string, string> }
+
+function seriesOf(column: string, defaultService: string | undefined): ColumnSeries {
+  const name = column.trim();
+  const tagged = TAGGED.exec(name);
+  if (tagged) {
+    const labels: Record<string, string> = {};
+    for (const tag of tagged[2]!.split(',').map((t) => t.trim()).filter((t) => t !== '' && t !== '*')) {
+      const at = tag.indexOf(':');
+      if (at > 0) labels[tag.slice(0, at).trim()] = tag.slice(at + 1).trim();
+      else labels[tag] = '';
+    }
+    const { service, ...rest } = labels;
+    return { service: service || defaultService, metric: tagged[1]!.trim(), ...(Object.keys(rest).length > 0 ? { labels: rest } : {}) };
+  }
+  const m = /^([^/]+)\/(.+)$/.exec(name);
+  return m ? { service: m[1]!.trim(), metric: m[2]!.trim() } : { service: defaultService, metric: name };
+}
+
+/**
  * Wide telemetry: a time column and one column per metric (a Grafana panel's CSV export, a
- * spreadsheet). Each cell becomes one point. A column named "service/metric" carries its service;
- * other columns belong to --service. Empty cells are gaps, not errors. A colon is part of a name,
- * not a separator: Prometheus recording rules are named `job:http_requests:rate5m`.
+ * spreadsheet, a Datadog widget's). Each cell becomes one point. A column named "service/metric"
+ * carries its service, a Datadog column its `service:` tag (its other tags become labels); other
+ * columns belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
+ * separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
 export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
   const csv = csvReader(input);
@@ -25,6 +51,10 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
     // Grafana's default legend for a query with no legend format is the label set: `{instance="…", job="node"}`.
     const labelSet = names.find((c) => /^[\w:]*\{.*=.*\}$/.test(c.trim()));
     if (labelSet) throw new Error(`column ${JSON.stringify(labelSet)} is a Prometheus label set, not a metric name; give the panel's queries a legend (e.g. {{instance}}) before exporting, or export the query as Prometheus JSON, which keeps the labels`);
+    // A column with no service is a header problem, said once rather than for every cell under it.
+    const timeAt = names.findIndex((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()));
+    const orphan = names.find((c, i) => i !== timeAt && c.trim() !== '' && !seriesOf(c, options.defaultService).service);
+    if (orphan !== undefined) throw new Error(`column ${JSON.stringify(orphan)} names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)`);
     return names;
   };
   return {
@@ -33,11 +63,7 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
     async *batches() {
       const names = (await columns()) ?? [];
       const timeIndex = names.findIndex((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()));
-      const series = names.map((c, i) => {
-        if (i === timeIndex) return null;
-        const m = /^([^/]+)\/(.+)$/.exec(c.trim());
-        return m ? { service: m[1]!.trim(), metric: m[2]!.trim() } : { service: options.defaultService, metric: c.trim() };
-      });
+      const series = names.map((c, i) => (i === timeIndex ? null : seriesOf(c, options.defaultService)));
       for await (const rows of csv.batches()) {
         let out: CanonicalRow[] = [];
         for (const row of rows) {
@@ -60,8 +86,8 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
             if (cell === '' || cell === undefined) return;
             // A spreadsheet's trailing empty columns have no name and no cells; a value there has no series.
             if (s.metric === '') return void out.push({ line: row.line, error: `column ${i + 1} has a value (${JSON.stringify(String(cell).slice(0, 20))}) but no name in the header` });
-            if (!s.service) return void out.push({ line: row.line, error: `column "${names[i]}" names no service (use "service/metric" headers) and no --service was given` });
-            out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell } });
+            // One labels object per column, shared by its points (canonical rows never change their `extra`).
+            out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric, value: cell }, ...(s.labels ? { extra: s.labels } : {}) });
           });
         }
         if (out.length > 0) yield out;

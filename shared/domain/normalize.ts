@@ -116,6 +116,19 @@ function severity(fields: Record<string, unknown>, name: string, required: boole
   return value;
 }
 
+/**
+ * PagerDuty's priority (P1–P5) is the severity, but an account without priorities leaves it empty
+ * on every row: then the row's urgency says it (high pages: 1; low: 3), as it would with no
+ * priority column at all.
+ */
+function incidentSeverity(fields: Record<string, unknown>, extra: Record<string, unknown>): number {
+  const given = severity(fields, 'severity', false);
+  if (given !== null) return given;
+  const urgency = Object.hasOwn(extra, 'urgency') ? extra['urgency'] : undefined;
+  if (typeof urgency === 'string' && /^\s*(high|low)\s*$/i.test(urgency)) return urgency.trim().toLowerCase() === 'high' ? 1 : 3;
+  throw new RowError(`severity is missing${urgency !== undefined && urgency !== '' ? ` (and urgency "${short(String(urgency))}" is not high or low)` : ''}`);
+}
+
 function bool(fields: Record<string, unknown>, name: string): boolean | null {
   const raw = fields[name];
   if (raw === undefined || raw === null || raw === '') return null;
@@ -261,7 +274,7 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       orderCheck(startedTs, resolvedTs, 'started', 'resolved', options.time.timeZone);
       orderCheck(startedTs, mitigatedTs, 'started', 'mitigated', options.time.timeZone);
       return {
-        kind, externalId: text(fields, 'id', true), service: service(fields, options), severity: severity(fields, 'severity', true)!,
+        kind, externalId: text(fields, 'id', true), service: service(fields, options), severity: incidentSeverity(fields, extra),
         startedTs, detectedTs, mitigatedTs, resolvedTs, causeChangeId: text(fields, 'cause_change_id', false), title: text(fields, 'title', false),
       };
     }

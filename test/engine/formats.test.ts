@@ -546,4 +546,13 @@ describe('incident exports from PagerDuty and ServiceNow-like tools', () => {
     const ledger = (await engine.call('incidents.page', { order: 'asc' })).rows.find((i) => i.service === 'ledger')!;
     expect([ledger.externalId, ledger.severity, new Date(ledger.detectedTs!).toISOString()]).toEqual(['INC0010001', 1, '2026-01-07T08:05:00.000Z']);
   });
+
+  it('takes the urgency where a PagerDuty account leaves the priority empty', async () => {
+    const pd = 'id,title,service_name,urgency,priority,created_on\n'
+      + 'Q2A,Cart errors,cart,high,,2026-02-03T09:00:00Z\nQ2B,Cart slow,cart,low,,2026-02-03T10:00:00Z\nQ2C,Cart down,cart,high,P1,2026-02-03T11:00:00Z\n';
+    const report = await importPath(engine, writeFile(dir, 'pd-nopriority.csv', pd), { kind: 'incidents' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 3, mapping: { priority: 'severity' } });
+    const rows = (await engine.call('incidents.page', { order: 'asc', limit: 1000 })).rows.filter((i) => i.externalId.startsWith('Q2'));
+    expect(rows.map((i) => [i.externalId, i.severity])).toEqual([['Q2A', 1], ['Q2B', 3], ['Q2C', 1]]);
+  });
 });

@@ -86,6 +86,11 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     const broken = await importPath(engine, writeFile(dir, 'broken.ndjson', [reqs[0]!.json, reqs[1]!.json, reqs[2]!.json.slice(0, 50)].join('\n')), { kind: 'telemetry', format: 'otlp' });
     expect(broken.status).toBe('refused');
     expect(broken.message).toMatch(/ends early or cannot be read: line 3 is not a complete JSON document/);
+    // A bad point on line 2, in that line's second resource: named by its line and its place in that line's request.
+    const two = (JSON.parse(reqs[0]!.json) as { resourceMetrics: Array<{ resource: unknown }> });
+    const bad = { resourceMetrics: [two.resourceMetrics[0], { resource: two.resourceMetrics[0]!.resource, scopeMetrics: [{ metrics: [{ name: 'x', gauge: { dataPoints: [{ timeUnixNano: '1710064200000000000', asDouble: 'high' }] } }] }] }] };
+    const located = await importPath(engine, writeFile(dir, 'located.ndjson', [reqs[1]!.json, JSON.stringify(bad)].join('\n')), { kind: 'telemetry', format: 'otlp', dryRun: true });
+    expect(located.rejected[0]).toMatchObject({ line: 2, reason: expect.stringMatching(/^resourceMetrics\[1\]\.scopeMetrics\[0\]\.metrics\[0\]\.dataPoints\[0\]: /) });
   });
 
   it('keeps each instance of a service its own series (the instance label), so two pods at one time are two points', async () => {

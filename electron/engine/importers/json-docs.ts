@@ -13,7 +13,15 @@ import type { RawRow, RecordReader } from './reader.js';
  * "line" in a report is the item's position (1-based); the reason names the path inside it.
  */
 
-export interface Item { index: number; value: unknown }
+/**
+ * A value picked from the input, numbered across the file. Read one document per line, it also
+ * knows its line and its position within that line's document, which errors then name (in a
+ * pretty-printed document a scanner sees no lines, and the running number stands in).
+ */
+export interface Item { index: number; value: unknown; line?: number; position?: number }
+
+/** Where an item is, as errors name it: its line (else its running number) and its index in the document. */
+const placeOf = (item: Item): { line: number; k: number } => ({ line: item.line ?? item.index + 1, k: item.position ?? item.index });
 
 /**
  * A file whose first line is a JSON document of at most FIRST_LINE bytes is read line by line; a
@@ -99,7 +107,7 @@ async function* pickLines(seen: Buffer[], rest: AsyncIterator<Buffer> | null, fi
     }
     const values: unknown[] = [];
     walk(doc, '', filter, values);
-    return values.map((value) => ({ index: index++, value }));
+    return values.map((value, position) => ({ index: index++, value, line, position }));
   };
   const feed = (text: string): Item[] => {
     pending += text;
@@ -193,9 +201,10 @@ const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v)
  * instance); the metric name from `__name__`, or `metricName` when the query has none (e.g. rate()).
  */
 export function prometheusReader(input: Readable, options: { serviceLabel?: string | undefined; metricName?: string | undefined; defaultService?: string | undefined }): CanonicalReader {
-  return canonicalReader(input, /^data\.result\.\d+$/, function* ({ index, value }): Generator<CanonicalRow> {
-    const line = index + 1;
-    const at = `data.result[${index}]`;
+  return canonicalReader(input, /^data\.result\.\d+$/, function* (item): Generator<CanonicalRow> {
+    const { value } = item;
+    const { line, k } = placeOf(item);
+    const at = `data.result[${k}]`;
     if (!isObject(value) || !isObject(value.metric)) {
       yield { line, error: `${at}: a series is {"metric": {labels}, "values": [[time, "value"], …]}, got ${describe(value)}` };
       return;
@@ -260,9 +269,10 @@ function attributes(list: unknown): Record<string, unknown> {
  * the service, its instance the `instance` label; point attributes become labels. One request per line works too.
  */
 export function otlpReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
-  return canonicalReader(input, /^resourceMetrics\.\d+$/, ({ index, value }) => {
-    const line = index + 1;
-    const at = `resourceMetrics[${index}]`;
+  return canonicalReader(input, /^resourceMetrics\.\d+$/, (item) => {
+    const { value } = item;
+    const { line, k } = placeOf(item);
+    const at = `resourceMetrics[${k}]`;
     if (!isObject(value)) return [{ line, error: `${at}: expected an object, got ${describe(value)}` }];
     const resource = attributes(isObject(value.resource) ? value.resource.attributes : undefined);
     const service = typeof resource['service.name'] === 'string' ? resource['service.name'] : options.defaultService;
@@ -322,8 +332,9 @@ export function otlpReader(input: Readable, options: { defaultService?: string |
  * with it through `state` when present.
  */
 export function githubDeploymentsReader(input: Readable, options: { defaultService?: string | undefined; environment?: string | undefined }): CanonicalReader {
-  return canonicalReader(input, /^\d+$/, ({ index, value }) => {
-    const line = index + 1;
+  return canonicalReader(input, /^\d+$/, (item) => {
+    const { value } = item;
+    const { line, k: index } = placeOf(item);
     // `gh api --paginate --slurp` wraps each page in an array: a page's deployments, one by one.
     if (Array.isArray(value)) return value.flatMap((v: unknown, k: number) => deploymentRows(v, line, `[${index}][${k}]`, options));
     return deploymentRows(value, line, `[${index}]`, options);
@@ -371,8 +382,9 @@ export function argoHistoryReader(input: Readable, options: { defaultService?: s
   // One Application (kubectl or `argocd app get -o json`), a List of them (`items`), or a bare array (`argocd app list -o json`).
   return canonicalReader(input, /^(items\.\d+|\d+|metadata|status)$/, (() => {
     let name: string | undefined;
-    return ({ index, value }: Item): CanonicalRow[] => {
-      const line = index + 1;
+    return (item: Item): CanonicalRow[] => {
+      const { value } = item;
+      const { line } = placeOf(item);
       if (!isObject(value)) return [];
       // A single Application streams metadata before status; a list carries both in each item.
       if (isObject(value.metadata) || 'history' in value || 'name' in value) {

@@ -310,7 +310,9 @@ export const useStore = create<State & Actions>((set, get) => {
     }),
     refreshModels: () => guard(async () => {
       const [models, runs, detectionRuns] = await Promise.all([client().call('models.list', {}), client().call('runs.list', {}), client().call('detection.runs', {})]);
-      set({ models, runs, detectionRuns });
+      // The champion as the registry says, for every page (not only once Compare has loaded the gates).
+      const championId = models.find((m) => m.task === 'change-risk' && m.role === 'champion')?.id ?? null;
+      set({ models, runs, detectionRuns, championId });
     }),
     async trainModel(options) {
       try {

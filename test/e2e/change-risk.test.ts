@@ -241,6 +241,10 @@ describe('change risk in the browser', () => {
   });
 
   it('lists every action in the audit log, the feedback included, and verifies the chain', async () => {
+    // Results says which model is the champion (made so on Compare) and which are challengers.
+    await page.getByTestId('nav-results').click();
+    await page.getByTestId('card-role-rules').waitFor();
+    expect([await page.getByTestId('card-role-rules').textContent(), await page.getByTestId('card-role-demo-gbdt').textContent()]).toEqual(['champion', 'challenger']);
     await page.getByTestId('nav-audit').click();
     await page.getByTestId('audit-table').locator('.vrow').first().waitFor();
     await page.getByTestId('audit-action').selectOption('feedback.');

@@ -31,10 +31,13 @@ function atThreshold(card: Scorecard, t: number) {
   return points.find((p) => p.threshold >= t) ?? points[points.length - 1];
 }
 
-function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { card: Scorecard; threshold: number; onThreshold: (t: number) => void; selected: boolean; onSelect: () => void }) {
+function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect, role }: { card: Scorecard; threshold: number; onThreshold: (t: number) => void; selected: boolean; onSelect: () => void; role: 'champion' | 'challenger' | null }) {
   const instant = atThreshold(card, threshold);
   const live: Record<string, number | null | undefined> = { recall: instant?.recall, precision: instant?.precision, fpr: instant?.fpr, expected_cost: instant?.expected_cost };
   const warmUp = card.drift ? warmUpSummary(card.drift) : null;
+  // A flag raised only by features still warming up (counts over windows longer than the history
+  // so far) is real for the model but no news about the world: amber, not the red of drift.
+  const warmUpOnly = card.drift?.flag === true && card.drift.features.filter((f) => f.band === 'drift').every((f) => f.warmUp !== null);
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);
   const fallback = fallbackSentence(card.answeredByFallback ?? 0);
@@ -42,6 +45,7 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
     <div className={`scorecard${selected ? ' selected' : ''}`} data-testid={`scorecard-${card.model.name}`} onClick={onSelect}>
       <div className="scorecard-head">
         <button type="button" className="link scorecard-name" aria-pressed={selected} onClick={onSelect}>{card.model.name} v{card.model.version}</button>
+        {role && <span className={`badge role-${role}`} data-testid={`card-role-${card.model.name}`}>{role}</span>}
         <span className="muted small">{fmtInt(card.n)} changes · {fmtInt(card.positives)} caused incidents</span>
       </div>
       {leak && <p className="small verdict-fail" data-testid="training-overlap">⚠ {leak}</p>}
@@ -56,11 +60,14 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
         <tbody>
           {METRICS.map((m) => {
             const iv = card.metrics[m.key];
-            const shown = m.key in live && Math.abs(card.threshold - threshold) > 1e-9 ? live[m.key] : iv?.value;
+            // While the slider moves, the threshold-bound metrics come from the nearest sweep point
+            // (marked ≈) until the engine answers with the exact value and its interval.
+            const approx = m.key in live && Math.abs(card.threshold - threshold) > 1e-9;
+            const shown = approx ? live[m.key] : iv?.value;
             return (
               <tr key={m.key} title={m.help}>
                 <th>{m.label}</th>
-                <td className="num" data-metric={m.key}>{f3(shown)}</td>
+                <td className="num">{approx && <span className="muted" title="from the nearest point of the threshold sweep; the exact value follows">≈ </span>}<span data-metric={m.key}>{f3(shown)}</span></td>
                 <td className="num muted small">{iv && iv.lo !== null && Math.abs(card.threshold - threshold) < 1e-9 ? `[${f3(iv.lo)}, ${f3(iv.hi)}]` : m.key in live ? '…' : iv && iv.lo !== null ? `[${f3(iv.lo)}, ${f3(iv.hi)}]` : ''}</td>
               </tr>
             );
@@ -69,12 +76,12 @@ function ScorecardPanel({ card, threshold, onThreshold, selected, onSelect }: { 
       </table>
       <p className="muted small"><span title="Chosen on these same changes, so the cost at it reads a little better than it would on the next ones">Cost-optimal threshold {f3(card.costOptimalThreshold)}</span> · <span title="Per suggestion: its share of the batch it was scored in (batch time ÷ rows), or the latency a prediction log recorded; with batching there is no per-row tail">p99 latency {f3(card.operations.latency_p99_ms)} ms</span> · errors {(card.operations.error_rate * 100).toFixed(1)} % · fallbacks {(card.operations.fallback_rate * 100).toFixed(1)} %</p>
       {card.drift && (
-        <p className={`small ${card.drift.flag ? 'verdict-fail' : 'muted'}`} data-testid="drift-flag" title={`PSI of each input against ${card.drift.reference}; 0.1-0.25 moderate, 0.25+ drift`}>
-          {card.drift.flag ? '⚠ Drift flag: ' : 'Inputs stable: '}max PSI {f3(card.drift.maxPsi)} on {card.drift.worst ?? '—'}
+        <p className={`small ${card.drift.flag ? (warmUpOnly ? 'verdict-inconclusive' : 'verdict-fail') : 'muted'}`} data-testid="drift-flag" title={`PSI of each input against ${card.drift.reference}; 0.1-0.25 moderate, 0.25+ drift`}>
+          {card.drift.flag ? (warmUpOnly ? '⚠ Drift flag, from the history warming up: ' : '⚠ Drift flag: ') : 'Inputs stable: '}max PSI {f3(card.drift.maxPsi)} on {card.drift.worst ?? '—'}
           {card.drift.flag ? ` (${card.drift.features.filter((f) => f.band === 'drift').length} of ${card.drift.features.length} features past 0.25)` : ''}
         </p>
       )}
-      {warmUp && <p className="muted small" data-testid="drift-warm-up">{warmUp}</p>}
+      {warmUp && <details className="muted small" data-testid="drift-warm-up"><summary>Why some inputs moved: the history filling up</summary>{warmUp}</details>}
     </div>
   );
 }
@@ -194,7 +201,7 @@ const VIEW_HELP = {
 } as const;
 
 export function Results() {
-  const { runs, selectedRunId, client, theme, openRun, fail } = useStore();
+  const { runs, selectedRunId, client, theme, openRun, fail, championId, navigate } = useStore();
   // Unless one was chosen: the newest finished run that is not a drill (a drill's faulted numbers are not the model's).
   const run = runs.find((r) => r.id === selectedRunId) ?? runs.find((r) => r.state === 'done' && !r.config.drill) ?? runs.find((r) => r.state === 'done');
   const [cards, setCards] = useState<Scorecard[]>([]);
@@ -259,6 +266,7 @@ export function Results() {
       <section className="card">
         <div className="card-head">
           <h2>{run.config.drill ? `Drill run ${run.id}: “${run.config.drill.name}” of run ${run.config.drill.baseRun}, under injected faults` : `Run ${run.id}`}</h2>
+          {!run.config.drill && (m?.models.length ?? 0) > 1 && <button type="button" className="link" onClick={() => navigate('compare')} data-testid="results-to-compare">Compare with the champion and gate →</button>}
           <select value={run.id} onChange={(e) => openRun(Number(e.target.value))} aria-label="Run">
             {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>{runName(r)} · {fmtTime(r.startedAt)}</option>)}
           </select>
@@ -272,6 +280,7 @@ export function Results() {
       <div className="scorecards">
         {cards.map((c) => (
           <ScorecardPanel key={c.model.id} card={c} threshold={thresholds[c.model.id] ?? c.threshold} selected={c.model.id === selected?.model.id}
+            role={championId === null ? null : c.model.id === championId ? 'champion' : cards.some((x) => x.model.id === championId) ? 'challenger' : null}
             onSelect={() => setSelectedModel(c.model.id)} onThreshold={(t) => setThresholds({ ...thresholds, [c.model.id]: t })} />
         ))}
       </div>

@@ -114,6 +114,11 @@ describe('change risk in the browser', () => {
     // Feedback given here sits beside the suggestion (and goes to the audit log and the report).
     await drawer.getByTestId('feedback-disagree').check();
     await drawer.getByTestId('feedback-reason').fill('a config flag, rolled out behind a kill switch');
+    // The demo's riskiest change caused an incident: "should have gone through" contradicts that, and
+    // would become its training label, so it is asked twice.
+    expect(await drawer.getByTestId('feedback-contradicts').textContent()).toMatch(/^This change caused INC-\d+; this feedback says it should have been let through/);
+    expect(await drawer.getByTestId('feedback-submit').isDisabled()).toBe(true);
+    await drawer.getByTestId('feedback-contradicts').locator('input').check();
     await drawer.getByTestId('feedback-submit').click();
     await drawer.getByTestId('feedback-list').waitFor();
     expect(await drawer.getByTestId('feedback-list').textContent()).toMatch(/disagree — a config flag, rolled out behind a kill switch/);

@@ -99,6 +99,11 @@ function FeedbackForm({ detail, onSaved }: { detail: SuggestionDetail; onSaved: 
   const [decision, setDecision] = useState<'hold back' | 'let through'>(detail.decision ? 'let through' : 'hold back');
   const [reason, setReason] = useState('');
   const [author, setAuthor] = useState(() => localStorage.getItem('shadowbench.author') ?? '');
+  // Feedback becomes a training label (the engine's feedbackLabels): hold back 1, let through 0.
+  // One that contradicts what happened (letting through a change that caused an incident) is asked twice.
+  const implied = verdict === 'override' ? (decision === 'hold back' ? 1 : 0) : detail.decision === null ? null : verdict === 'agree' ? Number(detail.decision) : 1 - Number(detail.decision);
+  const contradicts = implied !== null && implied !== detail.outcome.label;
+  const [confirmed, setConfirmed] = useState(false);
   const submit = async (): Promise<void> => {
     if (!client) return;
     try {
@@ -106,6 +111,7 @@ function FeedbackForm({ detail, onSaved }: { detail: SuggestionDetail; onSaved: 
       await client.call('feedback.add', { runId: detail.runId, modelId: detail.modelId, changeId: detail.changeId, verdict, reason, ...(verdict === 'override' ? { decision } : {}), ...(author ? { author } : {}) });
       onSaved(await client.call('suggestions.get', { runId: detail.runId, modelId: detail.modelId, changeId: detail.changeId }));
       setReason('');
+      setConfirmed(false);
     } catch (err) {
       fail(err);
     }
@@ -123,10 +129,18 @@ function FeedbackForm({ detail, onSaved }: { detail: SuggestionDetail; onSaved: 
           </select>
         )}
       </div>
+      {contradicts && (
+        <label className="checkbox small verdict-inconclusive" data-testid="feedback-contradicts">
+          <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} />
+          {detail.outcome.label === 1
+            ? `This change caused ${detail.outcome.incident ?? 'an incident'}; this feedback says it should have been let through. Retraining takes feedback as the label over the outcome. Confirm, or correct the incident's cause instead.`
+            : 'No incident followed this change; this feedback says it should have been held back, and retraining will learn it as a failure. Confirm.'}
+        </label>
+      )}
       <textarea value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why? (required)" rows={2} aria-label="reason" data-testid="feedback-reason" />
       <div className="form-row">
         <input value={author} onChange={(e) => setAuthor(e.target.value)} placeholder="your name (default: the OS user)" aria-label="author" className="grow" />
-        <button className="primary" disabled={reason.trim().length < 3} data-testid="feedback-submit">Add feedback</button>
+        <button className="primary" disabled={reason.trim().length < 3 || (contradicts && !confirmed)} data-testid="feedback-submit">Add feedback</button>
       </div>
     </form>
   );

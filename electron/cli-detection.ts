@@ -7,7 +7,8 @@ import { findModel, readJson, time, type CliKit } from './cli-models.js';
 /** `shadowbench detectors add`, `detect` and `attribute`: the detection and attribution commands. */
 
 const num = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '—' : v.toFixed(digits));
-const iv = (m: { value: number | null; lo: number | null; hi: number | null }, digits = 2): string => (m.value === null ? 'undefined' : `${num(m.value, digits)} [${num(m.lo, digits)}, ${num(m.hi, digits)}]`);
+// "—" where a metric has no value (nothing to count it over), as the app shows it; JSON keeps null.
+const iv = (m: { value: number | null; lo: number | null; hi: number | null }, digits = 2): string => (m.value === null ? '—' : `${num(m.value, digits)} [${num(m.lo, digits)}, ${num(m.hi, digits)}]`);
 
 export function printDetectionReport(report: DetectionReport, out: (t: string) => void): void {
   const r = report.run;
@@ -141,6 +142,7 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
       const rankers = opts.rankers ? await Promise.all(opts.rankers.split(',').map(async (n) => (await findModel(engine, n.trim(), kit)).id)) : undefined;
       const result: AttributionResult = await engine.call('attribution.evaluate', { lookbackHours: opts.lookbackHours, ...(riskRun ? { riskRun } : {}), ...(rankers ? { rankers } : {}) });
       if (opts.json) return kit.out(JSON.stringify(result) + '\n');
+      if (result.incidentsWithCause === 0) kit.fail(2, `none of the workspace's ${result.incidentsTotal} incidents has a known cause (a postmortem's cause_change_id), so there is nothing to rank against; import incidents with that column`);
       kit.out(`${result.incidentsWithCause} of ${result.incidentsTotal} incidents have a known cause; candidates: changes in the ${result.lookbackHours} h before each; 95 % intervals over incidents\n`);
       for (const r of result.rankers) kit.out(`  ${r.name.padEnd(24)} n ${String(r.incidents).padStart(4)}  top1 ${iv(r.top1, 3)}  top3 ${iv(r.top3, 3)}  mrr ${iv(r.mrr, 3)}  coverage ${iv(r.coverage, 3)}\n`);
       for (const r of result.rankers) if (r.note) kit.out(`note: ${r.note}\n`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolveRun, runId, wholeNumber, jobEnd, writeOutput } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
+import type { RunInfo } from '../shared/contract/models.js';
 import { PRESETS } from '../shared/gates/gate.js';
 import { MULTIPLE_METRICS_NOTE } from '../shared/metrics/compare.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
@@ -27,12 +28,19 @@ function readGate(arg: string, kit: CliKit): GateSpecInput {
  * re-added ONNX file the newest version is another model, which that run never scored.
  */
 async function findRunModel(engine: Engine, runId: number, nameOrId: string, kit: CliKit): Promise<number> {
-  const models = (await engine.call('runs.get', { id: runId })).manifest?.models ?? [];
+  const models = (await finishedRun(engine, runId, kit)).manifest?.models ?? [];
   const hit = /^\d+$/.test(nameOrId) ? models.find((m) => m.id === Number(nameOrId)) : [...models].reverse().find((m) => m.name === nameOrId);
   if (hit) return hit.id;
   const m = await findModel(engine, nameOrId, kit);
   if (!models.some((x) => x.id === m.id)) kit.fail(2, `${nameOrId} (${m.name} v${m.version}) is not a model of run ${runId}; it ran ${models.map((x) => `${x.name} v${x.version}`).join(', ') || 'none'}`);
   return m.id;
+}
+
+/** A run that gates and comparisons can judge: a failed or cancelled one is named as such, not as one with no models. */
+async function finishedRun(engine: Engine, runId: number, kit: CliKit): Promise<RunInfo> {
+  const run = await engine.call('runs.get', { id: runId });
+  if (run.state !== 'done') kit.fail(2, `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; gates and comparisons need a finished run (runs list shows them)`);
+  return run;
 }
 
 /** --champion: a model of the run, "none", or (not given) the workspace's champion. */
@@ -91,6 +99,14 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
       printComparison(c, kit.out);
     }));
 
+  program.command('gate-preset')
+    .description('print a preset gate ("advisory" or "gating") as JSON: the start of your own gate file')
+    .argument('<name>', 'advisory | gating')
+    .action((name: string) => {
+      if (name !== 'advisory' && name !== 'gating') kit.fail(2, `no preset "${name}"; the presets are advisory and gating`);
+      kit.out(JSON.stringify(PRESETS[name as 'advisory' | 'gating'], null, 2) + '\n');
+    });
+
   program.command('gate')
     .description('judge a model of a run against a gate; exit 0 pass, 1 fail, 3 inconclusive')
     .requiredOption('--workspace <path>', 'workspace file')
@@ -102,7 +118,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .action(async (opts: { workspace: string; run: number; gate: string; model?: string; champion?: string; json?: boolean }) => {
       const gate = readGate(opts.gate, kit);
       const result = await kit.withWorkspace(opts.workspace, async (engine) => {
-        const run = await engine.call('runs.get', { id: await resolveRun(engine, opts.run, kit) });
+        const run = await finishedRun(engine, await resolveRun(engine, opts.run, kit), kit);
         const championId = await championArg(engine, run.id, opts.champion, kit);
         const champion = championId === undefined ? (await engine.call('roles.get', {})).changeRisk : championId;
         let modelId: number;

@@ -26,8 +26,10 @@ export interface CliKit {
 }
 
 const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+// "— (undefined …)" where a metric has no value (precision with nothing flagged, AUC with one class):
+// said in words, as the app does; JSON keeps null.
 const interval = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string =>
-  !m || m.value === null ? 'undefined' : `${pct(m.value)} [${pct(m.lo)}, ${pct(m.hi)}]`;
+  !m || m.value === null ? '— (undefined here: nothing to count it over, e.g. no change flagged at this threshold)' : `${pct(m.value)} [${pct(m.lo)}, ${pct(m.hi)}]`;
 
 export function time(value: string, flag: string, kit: CliKit): number {
   const parsed = parseTimestamp(value, { unit: 'ms' });
@@ -37,7 +39,7 @@ export function time(value: string, flag: string, kit: CliKit): number {
 
 export function printScorecard(card: Scorecard, out: (t: string) => void): void {
   const m = card.metrics;
-  out(`${card.model.name} v${card.model.version}: ${card.n} changes, ${card.positives} caused incidents (threshold ${card.threshold})\n`);
+  out(`${card.model.name} v${card.model.version}: ${card.n} changes, ${card.positives} failed (caused an incident or labelled so) (threshold ${card.threshold})\n`);
   const leak = trainingOverlapSentence(card.model, card.n, card.trainingOverlap);
   if (leak) out(`  WARNING: ${leak}\n`);
   const unlinked = unattributedSentence(card.incidentsWithoutCause ?? 0, card.attribution.enabled);

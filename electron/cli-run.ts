@@ -148,7 +148,10 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
         if (opts.json) return kit.out(JSON.stringify({ run, scorecards: cards }) + '\n');
         const m = run.manifest!;
         const sources = Object.entries(m.outcomeSources).map(([k, v]) => `${v} ${k}`).join(', ');
-        const rule = m.attribution.enabled ? `; attribution rule on: severity ≤ ${m.attribution.maxSeverity} within ${m.attribution.windowHours} h` : '; attribution rule off';
+        // Where every outcome is the change's own label (JIT data), the rule decided nothing: say so.
+        const allExplicit = (m.outcomeSources['explicit'] ?? 0) === m.subjects;
+        const rule = allExplicit ? '; attribution rule not used (every outcome is the change\'s own label)'
+          : m.attribution.enabled ? `; attribution rule on: severity ≤ ${m.attribution.maxSeverity} within ${m.attribution.windowHours} h` : '; attribution rule off';
         kit.out(`run ${run.id}: ${m.subjects} changes; outcomes: ${sources}${rule}\n`);
         for (const card of cards) printScorecard(card, kit.out);
       });

@@ -448,7 +448,7 @@ export function createEngine(options: EngineOptions): Engine {
       // Checked before the job starts, so a bad gate or an unfinished run is refused at once.
       const spec = gate === undefined ? undefined : parseGate(gate);
       const run = getRun(db, runId);
-      if (run.state !== 'done') throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error ? ` (${run.error})` : ''}; a report needs a finished run`);
+      if (run.state !== 'done') throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
       return { jobId: jobs.start('report', `${format === 'html' ? 'HTML' : 'Markdown'} report of run ${runId}`, (ctx) => renderReport(db, { runId, format, gate: spec, championId }, ctx)).id };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),

@@ -225,10 +225,10 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const m = ISO.exec(text);
   if (!m) {
     if (options.format) return parseFormatted(text, options);
-    return { ok: false, reason: `unparseable timestamp "${truncate(text)}"${LOCAL_DATE.test(text) ? '; dates written like this need their format stated (time format, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' : ''}` };
+    return { ok: false, reason: `unparseable timestamp "${truncate(text)}"${LOCAL_DATE.test(text) ? '; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' : ''}` };
   }
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
-  if (!zone && !options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone` };
+  if (!zone && !options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone (--time-zone on the command line)` };
   const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)] as const;
   const utc = utcMs(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
   const check = new Date(utc);
@@ -268,7 +268,7 @@ function parseFormatted(text: string, options: TimeOptions): ParsedTime {
   const wall = parseWithFormat(text, format, TWO_DIGIT_YEARS_NEAR, { in: utc }).getTime();
   if (!Number.isFinite(wall)) return { ok: false, reason: `timestamp "${truncate(text)}" does not match the time format "${truncate(format)}"` };
   if (ZONE_TOKEN.test(format.replace(/'[^']*'/g, ''))) return { ok: true, ms: wall };
-  if (!options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; set the time zone` };
+  if (!options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; set the time zone (--time-zone on the command line)` };
   const ms = placeWallTime(options.timeZone, wall, text, options);
   if (ms === null) return { ok: false, reason: `unknown time zone "${truncate(options.timeZone)}": use UTC, an offset like +02:00, or a name like Europe/Berlin` };
   return { ok: true, ms };

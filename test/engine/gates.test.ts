@@ -96,6 +96,36 @@ describe('promotion gates on the demo workspace', () => {
     }
   });
 
+  it('prints a preset as the start of one\'s own gate file, which gate then takes', async () => {
+    const preset = await cli(['gate-preset', 'advisory']);
+    expect(preset.code).toBe(0);
+    const file = path.join(dir, 'mine.json');
+    fs.writeFileSync(file, preset.out);
+    expect(JSON.parse(preset.out)).toMatchObject({ name: 'advisory mode', criteria: expect.any(Array) });
+    expect((await cli(['gate', '--workspace', workspace, '--run', '1', '--model', 'demo-gbdt', '--gate', file])).code).toBe(0);
+    expect((await cli(['gate-preset', 'strict'])).err).toContain('no preset "strict"; the presets are advisory and gating');
+  });
+
+  it('says a run was cancelled when asked to gate or compare it, instead of "it has no models"', async () => {
+    const copy = path.join(dir, 'cancelled.sbw');
+    fs.copyFileSync(workspace, copy);
+    const engine = createEngine({ workspacesDir: path.join(dir, 'cancel-ws') });
+    await engine.call('workspace.openPath', { path: copy });
+    const off = engine.jobs.onUpdate((j) => {
+      if (j.kind === 'run' && j.state === 'running' && j.progress.fraction !== null && j.progress.fraction > 0) engine.jobs.cancel(j.id);
+    });
+    const models = (await engine.call('models.list', {})).filter((m) => m.name === 'demo-gbdt').map((m) => m.id);
+    const job = await engine.jobs.wait((await engine.call('runs.start', { models })).jobId);
+    off();
+    expect(job.state).toBe('cancelled');
+    const runId = Math.max(...(await engine.call('runs.list', {})).map((r) => r.id));
+    engine.close();
+    const g = await cli(['gate', '--workspace', copy, '--run', String(runId), '--gate', 'advisory']);
+    expect([g.code, g.err]).toEqual([2, `error: Run ${runId} is cancelled; gates and comparisons need a finished run (runs list shows them)\n`]);
+    const c = await cli(['compare', '--workspace', copy, '--run', String(runId), '--challenger', 'demo-gbdt', '--champion', 'rules']);
+    expect(c.err).toContain(`Run ${runId} is cancelled`);
+  });
+
   it('runs a model named twice once ("champion,candidate" once the candidate is the champion)', async () => {
     const copy = path.join(dir, 'twice.sbw');
     fs.copyFileSync(workspace, copy);

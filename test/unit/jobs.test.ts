@@ -40,7 +40,15 @@ describe('jobs', () => {
     const queued = runner.start('t', 'later', async () => 'never');
     expect(runner.cancel(queued.id).state).toBe('cancelled');
     await sleep(30);
+    // Cancel is said once: a listener that cancels on every update (or a double click) does not loop.
+    let told = 0;
+    runner.onUpdate((j) => {
+      if (j.id !== running.id || j.state !== 'running') return;
+      told++;
+      runner.cancel(j.id);
+    });
     runner.cancel(running.id);
+    expect(told).toBe(1);
     const ended = await runner.wait(running.id);
     expect(ended.state).toBe('cancelled');
     expect(ended.progress.message).toMatch(/as it was/);

@@ -136,7 +136,7 @@ describe('parseTimestamp', () => {
       // Berlin: CET (+1) in winter, CEST (+2) in summer.
       expect(parseTimestamp('15.01.2026 12:00:00', de)).toEqual({ ok: true, ms: Date.UTC(2026, 0, 15, 11) });
       expect(parseTimestamp('15.07.2026 12:00:00', de)).toEqual({ ok: true, ms: Date.UTC(2026, 6, 15, 10) });
-      expect(parseTimestamp('15.07.2026 12:00:00', { ...de, timeZone: undefined as unknown as string })).toEqual({ ok: false, reason: 'timestamp "15.07.2026 12:00:00" has no time zone; set the time zone' });
+      expect(parseTimestamp('15.07.2026 12:00:00', { ...de, timeZone: undefined as unknown as string })).toEqual({ ok: false, reason: 'timestamp "15.07.2026 12:00:00" has no time zone; set the time zone (--time-zone on the command line)' });
       // A format with its own offset token says the instant itself.
       expect(parseTimestamp('26/11/2026 15:45 -05:00', { unit: 'auto', format: 'dd/MM/yyyy HH:mm xxx' })).toEqual({ ok: true, ms: Date.UTC(2026, 10, 26, 20, 45) });
     });
@@ -148,7 +148,7 @@ describe('parseTimestamp', () => {
     });
 
     it('without a format, says that a local-order date needs one', () => {
-      expect(parseTimestamp('11/26/2026 15:45', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "11/26/2026 15:45"; dates written like this need their format stated (time format, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' });
+      expect(parseTimestamp('11/26/2026 15:45', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "11/26/2026 15:45"; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' });
       expect(parseTimestamp('next tuesday', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "next tuesday"' });
     });
 

@@ -93,7 +93,8 @@ export class JobRunner {
     if (entry.status.state === 'queued') {
       this.queue.splice(this.queue.indexOf(entry), 1);
       this.finish(entry, 'cancelled', undefined, null);
-    } else if (entry.status.state === 'running') {
+    } else if (entry.status.state === 'running' && !entry.cancelled) {
+      // Once: a second Cancel (a double click, a listener that cancels on every update) changes nothing.
       entry.cancelled = true;
       entry.status.progress = { ...entry.status.progress, message: 'cancelling…' };
       this.emit(entry);

@@ -51,7 +51,7 @@ interface Steps {
 
 export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }, job?: Steps): Promise<ReportData> {
   const run = getRun(db, input.runId);
-  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error ? ` (${run.error})` : ''}; a report needs a finished run`);
+  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
   const models = run.manifest.models;
   // Scorecards, comparisons and verdicts each bootstrap the whole run (seconds apiece on a year of
   // changes); the cases are quick. Progress counts those steps, and a cancel lands between them.

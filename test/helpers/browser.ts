@@ -64,8 +64,13 @@ export function watchConsole(page: Page): string[] {
   return problems;
 }
 
+/**
+ * Where a browser test's screenshot goes: test-results/screenshots/ (ignored by git) on a plain
+ * `npm test`, so running the tests leaves the checkout clean; docs/screenshots/, the README's, with
+ * `npm run screenshots` (SBW_SCREENSHOTS=1).
+ */
 export function screenshotPath(name: string): string {
-  const dir = path.join(REPO, 'docs', 'screenshots');
+  const dir = process.env['SBW_SCREENSHOTS'] === '1' ? path.join(REPO, 'docs', 'screenshots') : path.join(REPO, 'test-results', 'screenshots');
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, name);
 }

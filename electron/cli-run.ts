@@ -164,12 +164,18 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const list = await engine.call('runs.list', {});
+      // Detection runs are numbered on their own: listed after, named as such, so "run 1" is never ambiguous.
+      const detection = await engine.call('detection.runs', {});
       if (opts.json) return kit.out(JSON.stringify(list) + '\n');
-      if (list.length === 0) return kit.out('no runs yet\n');
+      if (list.length === 0 && detection.length === 0) return kit.out('no runs yet\n');
       for (const r of list) {
         const models = r.manifest?.models.map((m) => `${m.name} v${m.version}`).join(', ') ?? r.config.models.join(', ');
         const subjects = r.manifest ? `${r.manifest.subjects} ${r.task === 'change-risk' ? 'changes' : 'subjects'}` : '';
         kit.out(`${String(r.id).padStart(4)}  ${r.task.padEnd(11)} ${r.state.padEnd(11)} ${new Date(r.startedAt).toISOString().slice(0, 16).replace('T', ' ')}  ${models}${subjects ? `  ${subjects}` : ''}${r.config.drill ? `  (drill ${r.config.drill.name} of run ${r.config.drill.baseRun})` : ''}\n`);
+      }
+      if (detection.length > 0) kit.out(`detection runs (numbered on their own; gate, compare and report take change-risk runs):\n`);
+      for (const r of detection) {
+        kit.out(`${String(r.id).padStart(4)}  detection   ${r.state.padEnd(11)} ${new Date(r.startedAt).toISOString().slice(0, 16).replace('T', ' ')}  ${r.models.map((m) => `${m.name} v${m.version}`).join(', ')}  ${r.points.toLocaleString('en-US')} points\n`);
       }
     }));
 

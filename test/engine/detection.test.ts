@@ -57,6 +57,12 @@ describe('detection on the demo workspace', () => {
     expect(card('ewma').importedRows).toBeNull();
   });
 
+  it('lists detection runs under runs list, named as such (their numbers are their own)', async () => {
+    const r = await cli(['runs', 'list', '--workspace', workspace]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate, compare and report take change-risk runs\):\n\s+1  detection   done\s+\d{4}-\d\d-\d\d \d\d:\d\d  ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1  [\d,]+ points$/m);
+  });
+
   it('scores every shipped detector and the imported alerts on the same incidents', () => {
     expect(report.scorecards.map((c) => c.name)).toEqual(['imported alerts', 'ewma v1', 'static-error-rate v1', 'week-over-week v1', 'zscore-1d v1']);
     for (const c of report.scorecards) expect(c.incidents).toBe(report.scorecards[0]!.incidents);

@@ -47,9 +47,12 @@ export function timelineHeight(panels: number, panelHeight = 120): number {
 
 type Obj = Record<string, unknown>;
 
-/** Grey below half the threshold, amber approaching it, red at or above it. */
+/**
+ * Grey below half the threshold, amber approaching it, the held-back colour at or above it (not the
+ * red that incidents and "humans noticed" already mean on this chart).
+ */
 export function riskColor(risk: number, threshold: number, theme: ChartTheme): string {
-  if (risk >= threshold) return theme.detected;
+  if (risk >= threshold) return theme.held;
   if (risk >= threshold / 2) return theme.rollback;
   return theme.change;
 }
@@ -70,16 +73,22 @@ export function timelineOption(timeline: Timeline, options: TimelineChartOptions
   const threshold = timeline.riskThreshold ?? 0.5;
   const changeLines = timeline.changes.map((c) => {
     const r = risk?.[String(c.id)];
+    // With a run's risk, a change the run did not score (before its range, another service's model)
+    // is faint, not the grey of "low risk".
+    const unscored = risk !== undefined && r === undefined;
     const color = r === undefined ? (c.rolledBack ? theme.rollback : theme.change) : riskColor(r, threshold, theme);
     // Risk is not told by colour alone (red and amber are close for many colour-blind readers): a
-    // held-back change ends in a triangle, an approaching one is dashed.
+    // held-back change has a dot at its foot, an approaching one is dashed; a rollback keeps its
+    // diamond at the top whatever the risk says.
     const held = r !== undefined && r >= threshold;
     const near = r !== undefined && !held && r >= threshold / 2;
+    const rolled = risk !== undefined && c.rolledBack === true;
     return {
       xAxis: c.ts,
-      name: r === undefined ? c.externalId : `${c.externalId} · risk ${r.toFixed(2)}${held ? ' · would be held back' : ''}${c.rolledBack ? ' · rolled back' : ''}`,
-      lineStyle: { color, width: held ? 2 : c.rolledBack ? 1.5 : 1, type: near ? 'dashed' : 'solid', opacity: 0.8 },
-      ...(held ? { symbol: ['circle', 'none'], symbolSize: 7 } : {}),
+      name: r === undefined ? `${c.externalId}${unscored ? ' · not scored in this run' : ''}` : `${c.externalId} · risk ${r.toFixed(2)}${held ? ' · would be held back' : ''}${c.rolledBack ? ' · rolled back' : ''}`,
+      lineStyle: { color, width: held ? 2 : c.rolledBack ? 1.5 : 1, type: near ? 'dashed' : unscored ? 'dotted' : 'solid', opacity: unscored ? 0.35 : 0.8 },
+      ...(held || rolled ? { symbol: [held ? 'circle' : 'none', rolled ? 'diamond' : 'none'], symbolSize: 7 } : {}),
+      ...(rolled && !held ? { itemStyle: { color: theme.rollback } } : {}),
     };
   });
   const incidentAreas = timeline.incidents.map((i) => [

@@ -13,9 +13,14 @@ describe('the timeline chart', () => {
     } as unknown as Timeline;
     const option = timelineOption(timeline, { theme: LIGHT }) as { series: Array<{ markLine?: { data: Array<{ name: string; symbol?: string[]; lineStyle: { type: string; color: string } }> } }> };
     const lines = option.series.find((x) => x.markLine)!.markLine!.data;
-    expect(lines[0]).toMatchObject({ name: 'c1 · risk 0.90 · would be held back', symbol: ['circle', 'none'], lineStyle: { type: 'solid', color: LIGHT.detected } });
+    expect(lines[0]).toMatchObject({ name: 'c1 · risk 0.90 · would be held back', symbol: ['circle', 'none'], lineStyle: { type: 'solid', color: LIGHT.held } });
     expect(lines[1]).toMatchObject({ name: 'c2 · risk 0.30', lineStyle: { type: 'dashed', color: LIGHT.rollback } });
     expect(lines[1]!.symbol).toBeUndefined();
-    expect(lines[2]).toMatchObject({ name: 'c3 · risk 0.05 · rolled back', lineStyle: { type: 'solid' } });
+    // A rollback keeps its mark with a risk shown: a diamond at the top, in the rollback colour.
+    expect(lines[2]).toMatchObject({ name: 'c3 · risk 0.05 · rolled back', lineStyle: { type: 'solid' }, symbol: ['none', 'diamond'], itemStyle: { color: LIGHT.rollback } });
+    // A change the run did not score is faint and dotted, not the grey of low risk.
+    const partial = timelineOption({ ...timeline, changes: [...timeline.changes, change(4)] } as Timeline, { theme: LIGHT }) as typeof option;
+    expect(partial.series.find((x) => x.markLine)!.markLine!.data[3]).toMatchObject({ name: 'c4 · not scored in this run', lineStyle: { type: 'dotted', opacity: 0.35 } });
+    expect(LIGHT.held).not.toBe(LIGHT.detected);
   });
 });

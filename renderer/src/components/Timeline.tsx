@@ -70,6 +70,8 @@ export function Timeline({ service, risk, detectionRunId }: { service: string; r
           <span><i className="swatch change" /> low risk</span>
           <span><i className="swatch approaching" /> approaching threshold (dashed)</span>
           <span><i className="swatch held" aria-hidden>●</i> would be held back, dot at the foot ({Object.values(data.risk).filter((r) => r >= (data.riskThreshold ?? 0.5)).length})</span>
+          <span><i className="swatch rolled" aria-hidden>◆</i> rolled back (at the top)</span>
+          <span><i className="swatch unscored" /> not scored in this run (faint)</span>
         </> : <>
           <span><i className="swatch change" /> change</span>
           <span><i className="swatch rollback" /> rolled back</span>

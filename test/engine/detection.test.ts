@@ -60,7 +60,7 @@ describe('detection on the demo workspace', () => {
   it('lists detection runs under runs list, named as such (their numbers are their own)', async () => {
     const r = await cli(['runs', 'list', '--workspace', workspace]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate, compare and report take change-risk runs\):\n\s+1  detection   done\s+\d{4}-\d\d-\d\d \d\d:\d\d  ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1  [\d,]+ points$/m);
+    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate, compare and report take change-risk runs\):\n\s+1 {2}detection {3}done\s+\d{4}-\d\d-\d\d \d\d:\d\d {2}ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1 {2}[\d,]+ points$/m);
   });
 
   it('scores every shipped detector and the imported alerts on the same incidents', () => {

@@ -37,19 +37,20 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
   ],
   incidents: [
     f('id', true, ['incident_id', 'external_id', 'number', 'incident_number'], 'unique id of the incident'),
-    f('service', true, ['service_name', 'app', 'application', 'affected_service'], 'the service affected'),
+    // ServiceNow: the business service, else the configuration item the incident was raised on.
+    f('service', true, ['service_name', 'app', 'application', 'affected_service', 'business_service', 'cmdb_ci'], 'the service affected'),
     f('severity', true, ['sev', 'priority', 'urgency'], '1 = most severe'), // priority before urgency: PagerDuty's P1–P5 is the severity; urgency is only high/low
     f('started', true, ['started_at', 'started_ts', 'start', 'start_time', 'opened_at', 'created_on'], 'when impact began'),
     f('detected', false, ['detected_at', 'detected_ts', 'acknowledged_at', 'created_at'], 'when humans noticed'),
     f('mitigated', false, ['mitigated_at', 'mitigated_ts'], 'when impact stopped'),
     f('resolved', false, ['resolved_at', 'resolved_ts', 'closed_at', 'end', 'end_time', 'resolved_on'], 'when it was closed'),
     f('cause_change_id', false, ['cause', 'cause_change', 'caused_by_change'], 'id of the change the postmortem blamed'),
-    f('title', false, ['summary', 'description', 'name'], 'title'),
+    f('title', false, ['summary', 'short_description', 'description', 'name'], 'title'), // short_description: ServiceNow's
   ],
   alerts: [
     f('id', false, ['alert_id', 'external_id', 'fingerprint'], 'unique id of the alert'),
     f('service', true, ['service_name', 'app', 'application'], 'the service alerted on'),
-    f('timestamp', true, ['ts', 'fired_at', 'time', 'started_at', 'starts_at'], 'when it fired'),
+    f('timestamp', true, ['ts', 'fired_at', 'time', 'started_at', 'starts_at', 'created_at'], 'when it fired'), // created_at: Opsgenie's CreatedAt
     f('resolved', false, ['resolved_at', 'resolved_ts', 'ended_at', 'ends_at'], 'when it cleared'),
     f('name', false, ['alertname', 'alert_name', 'alert', 'rule'], 'alert rule name'),
     f('metric', false, ['metric_name'], 'metric the rule watches'),

@@ -541,12 +541,12 @@ describe('incident exports from PagerDuty and ServiceNow-like tools', () => {
       ['Q1ABC', 'checkout', 1, '2026-01-05T09:03:00.000Z'], ['Q1ABD', 'search', 3, '2026-01-06T15:00:00.000Z'],
     ]);
     const snow = 'number,short_description,cmdb_ci,priority,opened_at,sys_created_on,resolved_at\nINC0010001,DB failover,ledger,1 - Critical,2026-01-07 08:00:00,2026-01-07 08:05:00,2026-01-07 09:00:00\n';
+    // ServiceNow's own column names map on their own (cmdb_ci is the service, short_description the
+    // title); its display times carry no zone, so the import asks for one.
     const refused = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents' });
-    expect(refused.message).toMatch(/no column for required field service/);
-    // The refusal still says what the header maps to on its own: the wizard shows it, so the
-    // mapping a user sees is the one the import will use (it showed none while these applied).
-    expect(refused.mapping).toEqual({ number: 'id', priority: 'severity', opened_at: 'started', resolved_at: 'resolved' });
-    const mapped = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents', mapping: { cmdb_ci: 'service', sys_created_on: 'detected', short_description: 'title' }, timeZone: 'UTC' });
+    expect(refused.message).toMatch(/has no time zone/);
+    expect(refused.mapping).toEqual({ number: 'id', short_description: 'title', cmdb_ci: 'service', priority: 'severity', opened_at: 'started', resolved_at: 'resolved' });
+    const mapped = await importPath(engine, writeFile(dir, 'snow.csv', snow), { kind: 'incidents', mapping: { sys_created_on: 'detected' }, timeZone: 'UTC' });
     expect(mapped.status).toBe('imported');
     const ledger = (await engine.call('incidents.page', { order: 'asc' })).rows.find((i) => i.service === 'ledger')!;
     expect([ledger.externalId, ledger.severity, new Date(ledger.detectedTs!).toISOString()]).toEqual(['INC0010001', 1, '2026-01-07T08:05:00.000Z']);

@@ -115,7 +115,7 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     expect(json).toContain('"asDouble":null'); // what the real SDK writes for both
     const report = await importPath(engine, writeFile(dir, 'nan.json', json), { kind: 'telemetry' });
     expect(report).toMatchObject({ status: 'imported', rowsRead: 3, rowsAccepted: 1, rowsRejected: 0, samplesWithoutValue: 2 });
-    expect(report.message).toMatch(/2 samples without a number \(NaN, ±Inf, no recorded value\) left as gaps/);
+    expect(report.message).toMatch(/2 samples without a number \(NaN, ±Inf, no recorded value, an empty cell\) left as gaps/);
     expect(points().map((p) => [p.metric, p.value])).toEqual([['c', 1.5]]);
     // A stale marker (flags 1, no value) and proto3's string for -Infinity; a number written as a string still counts.
     const flagged = json.replace('"asDouble":null', '"flags":1').replace('"asDouble":null', '"asDouble":"-Infinity"').replace('"asDouble":1.5', '"asDouble":"2.5"').replace('"name":"c"', '"name":"d"');
@@ -302,6 +302,8 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const report = await importPath(engine, writeFile(dir, 'panel.csv', text), { kind: 'telemetry' });
     expect(report.status).toBe('imported');
     expect(report.rowsAccepted).toBe(5);
+    // The empty cell (a null in Grafana's export) is a gap, counted as one.
+    expect(report.samplesWithoutValue).toBe(1);
     expect(points().map((p) => `${p.service}/${p.metric}@${new Date(p.ts).toISOString().slice(11, 16)}=${p.value}`)).toEqual([
       'checkout/error_rate@09:00=0.01', 'checkout/error_rate@09:01=0.02', 'checkout/latency_ms@09:00=120', 'search/latency_ms@09:00=80', 'search/latency_ms@09:01=82',
     ]);

@@ -66,10 +66,9 @@ const rowsText = (n: number): string => `${n.toLocaleString('en-US')} row${n ===
 /** The report's words for samples left as gaps, if there were any. */
 function gapsNote(report: ImportReport): string {
   const n = report.samplesWithoutValue;
-  return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value) left as gaps` : '';
+  return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value, an empty cell) left as gaps` : '';
 }
 
-/** Incidents detected before they started: kept, but said, since a time-zone slip looks just like that. */
 /** Local times in the hour that happens twice: how they were read, and how to be exact. */
 function repeatedNote(report: ImportReport): string {
   const r = report.repeatedHour;
@@ -78,6 +77,7 @@ function repeatedNote(report: ImportReport): string {
     + 'each was read as the one nearer the time before it in the file, else the later — give times with their offset to be exact';
 }
 
+/** Incidents detected before they started: kept, but said, since a time-zone slip looks just like that. */
 function earlyNote(report: ImportReport): string {
   const { count, lines } = report.detectedBeforeStart;
   if (count === 0) return '';

@@ -83,7 +83,11 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
           series.forEach((s, i) => {
             if (!s) return;
             const cell = cells ? cells[i] : row.values[names[i]!];
-            if (cell === '' || cell === undefined) return;
+            // An empty cell is a gap in that series (Grafana writes nulls so), counted as one like Prometheus' NaN.
+            if (cell === '' || cell === undefined) {
+              if (s.metric !== '' && s.service) out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric }, gap: 'empty cell' });
+              return;
+            }
             // A spreadsheet's trailing empty columns have no name and no cells; a value there has no series.
             if (s.metric === '') return void out.push({ line: row.line, error: `column ${i + 1} has a value (${JSON.stringify(String(cell).slice(0, 20))}) but no name in the header` });
             // One labels object per column, shared by its points (canonical rows never change their `extra`).

@@ -127,7 +127,9 @@ export async function loadSession(name: string, bytes: Uint8Array): Promise<ort.
   }
   refuseExternalData(name, model);
   try {
-    return await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    // Fatal only: onnxruntime otherwise prints every failed inference to stderr, in colour, on top of
+    // the error this code reports itself (a model failing on some rows printed a line per try).
+    return await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 4 });
   } catch (err) {
     throw new EngineFailure('input_error', `Model ${name}: onnxruntime could not load it: ${(err as Error).message.split('\n')[0]}`);
   }

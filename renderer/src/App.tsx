@@ -33,7 +33,7 @@ export function App() {
   return (
     <div className="app">
       <header className="topbar">
-        <div className="brand"><span className="logo" aria-hidden>◐</span> Shadowbench</div>
+        <div className="brand" title="Shadowbench"><span className="logo" aria-hidden>◐</span> <span className="brand-name">Shadowbench</span></div>
         <nav className="nav" aria-label="Pages">
           {PAGES.map((p) => (
             <button key={p} className={page === p ? 'active' : ''} aria-current={page === p ? 'page' : undefined} onClick={() => navigate(p)} disabled={p !== 'home' && !workspace} data-testid={`nav-${p}`}>
@@ -42,7 +42,7 @@ export function App() {
           ))}
         </nav>
         <div className="topbar-right">
-          <span className="workspace-name" data-testid="workspace-name">{workspace ? workspace.name : 'no workspace'}</span>
+          <span className="workspace-name" data-testid="workspace-name" title={workspace ? workspace.path : undefined}>{workspace ? workspace.name : 'no workspace'}</span>
           <span className="muted small">{client?.transport.kind === 'http' ? 'serve mode' : 'desktop'}</span>
           <button className="icon" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="Switch theme" title="Switch light/dark theme">
             {theme === 'dark' ? '☀' : '☾'}

@@ -88,7 +88,11 @@ export function VirtualTable<T>({ columns, fetchPage, resetKey, height = 360, on
                     next?.focus();
                   }
                 }}>
-                {row ? columns.map((c) => <div key={c.key} role="cell" className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }}>{c.render(row)}</div>)
+                {row ? columns.map((c) => {
+                  const content = c.render(row);
+                  // Cells are cut to their column's width: a text cell carries its whole value on hover.
+                  return <div key={c.key} role="cell" className={`vcell${c.align === 'right' ? ' num' : ''}`} style={{ width: c.width }} title={typeof content === 'string' || typeof content === 'number' ? String(content) : undefined}>{content}</div>;
+                })
                   : <div className="vcell muted">…</div>}
               </div>
             );

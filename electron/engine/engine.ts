@@ -66,7 +66,21 @@ const updating = (input: { updateExisting: boolean }): string => (input.updateEx
  * What each state-changing method writes to the audit log (DESIGN.md §7). Reads write nothing;
  * methods that start jobs write one entry now and one when the job ends.
  */
-const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit | null>> = {
+/** Names for the log's subjects, looked up in the workspace the call was made in (ids alone mean nothing to an auditor). */
+interface Names { model(id: number | null): string; change(id: number): string }
+const namesIn = (db: Db | null): Names => ({
+  model: (id) => {
+    if (id === null) return 'none';
+    const m = db?.prepare('SELECT name, version FROM models WHERE id = ?').get(id) as { name: string; version: number } | undefined;
+    return m ? `${m.name} v${m.version} (id ${id})` : `model ${id}`;
+  },
+  change: (id) => {
+    const ext = db?.prepare('SELECT external_id FROM changes WHERE id = ?').pluck().get(id) as string | undefined;
+    return ext ?? `change ${id}`;
+  },
+});
+
+const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: Names) => Audit | null>> = {
   'models.addOnnx': modelAudit('model.add'),
   'models.addOnnxPath': modelAudit('model.add'),
   'models.train': (input: { kind: string; cutoff?: number }, m: ModelOut) => ({ action: 'model.train', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, sha256: m.sha256, kind: input.kind, cutoff: input.cutoff ?? null } }),
@@ -83,20 +97,20 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never) => Audit
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
-  'roles.setChampion': (input: { modelId: number | null; reason?: string }) => ({ action: 'model.status', subject: input.modelId === null ? 'change-risk champion: none' : `change-risk champion: model ${input.modelId}`, payload: { task: 'change-risk', champion: input.modelId, reason: input.reason ?? null } }),
+  'roles.setChampion': (input: { modelId: number | null; reason?: string }, _: unknown, names: Names) => ({ action: 'model.status', subject: `change-risk champion: ${names.model(input.modelId)}`, payload: { task: 'change-risk', champion: input.modelId, reason: input.reason ?? null } }),
   'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
   'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
   'gates.check': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
     action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
   }),
-  'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }) => ({
-    action: 'feedback.add', subject: `change ${f.changeId} by model ${f.modelId} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
+  'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }, names: Names) => ({
+    action: 'feedback.add', subject: `${names.change(f.changeId)} by ${names.model(f.modelId)} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
   }),
   'settings.setPii': (input: { rules: unknown[]; dropColumns: string[] }) => ({ action: 'pii.rules', subject: 'PII settings', payload: input }),
   'reports.start': (input: { runId: number; format: string }, out: { jobId: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { job: out.jobId, format: input.format } }),
-  'runs.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'run.start', subject: `change-risk run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
-  'detection.start': (input: { models: number[] }, out: { jobId: string }) => ({ action: 'detection.start', subject: `detection run of models ${input.models.join(', ')}`, payload: { job: out.jobId, config: input } }),
+  'runs.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'run.start', subject: `change-risk run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
+  'detection.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'detection.start', subject: `detection run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
   'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
   'import.prometheus': (input: { url: string; query: string; from: number; until: number; stepSeconds: number }, out: { jobId: string }) => ({ action: 'import.start', subject: `telemetry from Prometheus at ${new URL(input.url).host}`, payload: { job: out.jobId, kind: 'telemetry', query: input.query, from: input.from, until: input.until, step: input.stepSeconds } }),
   'import.startPath': (input: { path: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
@@ -524,7 +538,7 @@ export function createEngine(options: EngineOptions): Engine {
     if (!checked.success) {
       return { ok: false, error: { code: 'internal', message: `${method} produced output that breaks the contract: ${z.prettifyError(checked.error)}` } };
     }
-    const audited = AUDITED[method]?.(parsed.data as never, checked.data as never);
+    const audited = AUDITED[method]?.(parsed.data as never, checked.data as never, namesIn(current?.db.open ? current.db : null));
     if (audited && current) {
       const jobId = (checked.data as { jobId?: string }).jobId;
       const where = current;

@@ -57,6 +57,7 @@ describe('feedback on suggestions', () => {
     const log = await engine.call('audit.list', { action: 'feedback.' });
     expect(log.total).toBe(3);
     expect(log.rows[0]!.payload).toMatchObject({ verdict: 'disagree', author: 'lee' });
+    expect(log.rows[0]!.subject).toMatch(/^c\d+ by rules v1 \(id \d+\) in run \d+$/);
     const md = await renderReport(engine, { runId, format: 'md', championId: null });
     expect(md.content).toContain('| human feedback | 3 (1 agree, 1 disagree, 1 override); humans right 0.67, model right 0.67 |');
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true });

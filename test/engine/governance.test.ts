@@ -26,7 +26,10 @@ describe('model governance', () => {
     expect((await engine.call('models.get', { id: lr.id })).role).toBe('champion');
     // The reason is kept with the model's history and in the audit log.
     expect((await engine.call('models.history', {})).find((e) => e.model === 'risk-lr v1' && e.role === 'champion')!.note).toBe('replaces rules v1: gate "gating mode" PASS on run 3');
-    expect((await engine.call('audit.list', { action: 'model.status' })).rows[0]!.payload).toMatchObject({ champion: lr.id, reason: 'gate "gating mode" PASS on run 3' });
+    const status = (await engine.call('audit.list', { action: 'model.status' })).rows[0]!;
+    expect(status.payload).toMatchObject({ champion: lr.id, reason: 'gate "gating mode" PASS on run 3' });
+    // Named for an auditor, not by internal id alone.
+    expect(status.subject).toBe(`change-risk champion: risk-lr v1 (id ${lr.id})`);
     expect((await engine.call('models.get', { id: rules.id })).role).toBe('challenger');
     await engine.call('roles.revert', {});
     expect((await engine.call('roles.get', {})).changeRisk).toBe(rules.id);

@@ -109,7 +109,7 @@ describe('drills in the browser', () => {
     // The drill's run is an ordinary detection run, labelled as a drill; the page still opens the real one.
     await page.getByTestId('nav-detection').click();
     await page.getByTestId('detection-scorecards').waitFor();
-    expect(await page.getByTestId('detection-run-select').locator('option').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^run \d+ · drill "detector outage" of run \d+ · /)]));
+    expect(await page.getByTestId('detection-run-select').locator('option').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^detection run \d+ · drill "detector outage" of detection run \d+ · /)]));
     expect(await page.getByTestId('detection-run-select').locator('option:checked').textContent()).not.toMatch(/drill/);
   });
 });

@@ -59,7 +59,7 @@ export function Detection() {
           {detectionRuns.length > 0 && (
             <label>Results of
               <select value={detection?.runId ?? ''} onChange={(e) => void openDetection(Number(e.target.value))} data-testid="detection-run-select">
-                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
+                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>detection run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of detection run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
               </select>
             </label>
           )}
@@ -69,7 +69,7 @@ export function Detection() {
       {detection && (
         <>
           <section className="card">
-            <h2>Scorecards <span className="muted small">run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
+            <h2>Scorecards <span className="muted small">detection run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of detection run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <p className="muted small" data-testid="matching-rules">{matchingRules(detection.report.run.config)}</p>
             <Scorecards cards={detection.report.scorecards} />
             <p className="muted small">{NAB_RULES}</p>

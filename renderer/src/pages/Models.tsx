@@ -12,6 +12,8 @@ type Catalog = MethodOutput<'features.catalog'>;
 function TrainForm({ catalog }: { catalog: Catalog | null }) {
   const trainModel = useStore((s) => s.trainModel);
   const [name, setName] = useState('risk-logistic');
+  // The registry's rule for names (ModelManifest), said beside the field rather than as a schema error.
+  const nameOk = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
   const [kind, setKind] = useState<'logistic' | 'single-feature' | 'heuristic'>('logistic');
   const [cutoff, setCutoff] = useState('');
   const [busy, setBusy] = useState(false);
@@ -29,7 +31,7 @@ function TrainForm({ catalog }: { catalog: Catalog | null }) {
       <h2>Train a baseline</h2>
       <p className="muted small">Built in, so every run has an honest baseline. Trained only on changes before the cutoff (default: the first 70 % by time); evaluate it on the rest.</p>
       <div className="form-row">
-        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} data-testid="train-name" /></label>
+        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} maxLength={64} aria-invalid={!nameOk} aria-describedby="train-name-help" data-testid="train-name" /></label>
         <label>Kind
           <select value={kind} onChange={(e) => setKind(e.target.value as typeof kind)} data-testid="train-kind">
             <option value="logistic">logistic regression (all features)</option>
@@ -38,8 +40,9 @@ function TrainForm({ catalog }: { catalog: Catalog | null }) {
           </select>
         </label>
         <label>Train on changes before <input type="date" value={cutoff} onChange={(e) => setCutoff(e.target.value)} /></label>
-        <button className="primary" disabled={busy || !name} data-testid="train-start">{busy ? 'Training…' : 'Train'}</button>
+        <button className="primary" disabled={busy || !nameOk} data-testid="train-start">{busy ? 'Training…' : 'Train'}</button>
       </div>
+      <p id="train-name-help" className={`small ${nameOk ? 'muted' : 'error-text'}`} data-testid="train-name-help">A name is 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit.</p>
       {catalog && <p className="muted small">Features: {[...catalog.history.map((h) => h.name), ...catalog.attributes].join(', ')}.
         Telemetry in the hour before each change (name them in a manifest or with models train --features): {catalog.telemetry.join(', ') || 'none imported'}.</p>}
       {done && <p className="ok-text" data-testid="train-done">{done}</p>}

@@ -282,7 +282,7 @@ export function Results() {
           <h2>{run.config.drill ? `Drill run ${run.id}: “${run.config.drill.name}” of run ${run.config.drill.baseRun}, under injected faults` : `Run ${run.id}`}</h2>
           {!run.config.drill && (m?.models.length ?? 0) > 1 && <button type="button" className="link" onClick={() => navigate('compare')} data-testid="results-to-compare">Compare with the champion and gate →</button>}
           <select value={run.id} onChange={(e) => openRun(Number(e.target.value))} aria-label="Run">
-            {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>{runName(r)} · {fmtTime(r.startedAt)}</option>)}
+            {runs.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>{runName(r)} · {r.manifest?.models.map((x) => x.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
           </select>
         </div>
         {m && <p className="muted small">

@@ -159,6 +159,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
     .option('--time-format <format>', 'timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a" or "dd.MM.yyyy HH:mm"')
     .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied)')
+    .option('--decimal-comma', 'numbers are written the European way, 1.234,5 (a comma for the decimal point, dots grouping thousands)')
     .option('--service <name>', 'service for files that have no service column')
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')
     .option('--update-existing', 'changes and incidents already stored with other values take the file\'s (default: keep them and report them)')
@@ -179,7 +180,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--password <password>', 'with --prometheus: basic-auth password')
     .option('--bearer <token>', 'with --prometheus: bearer token (or $PROMETHEUS_TOKEN)')
     .argument('[files...]')
-    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; timeFormat?: string; service?: string; acceptValidRows?: boolean; updateExisting?: boolean; create?: boolean; json?: boolean;
+    .action(async (files: string[], opts: { workspace: string; kind: (typeof RECORD_KINDS)[number]; format?: (typeof IMPORT_FORMATS)[number]; map: string[]; timeUnit: 'auto'; timeZone?: string; timeFormat?: string; decimalComma?: boolean; service?: string; acceptValidRows?: boolean; updateExisting?: boolean; create?: boolean; json?: boolean;
       serviceLabel?: string; metricName?: string; environment?: string; mapping?: string; saveMapping?: string; dryRun?: boolean; prometheus?: string; query?: string; from?: string; until?: string; step: string; user?: string; password?: string; bearer?: string }) => {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
@@ -215,6 +216,7 @@ export function buildProgram(io: Io = defaultIo): Command {
           ...(opts.serviceLabel ? { serviceLabel: opts.serviceLabel } : {}), ...(opts.metricName ? { metricName: opts.metricName } : {}),
           ...(saved.environment ? { environment: saved.environment } : {}), ...(opts.environment ? { environment: opts.environment } : {}),
           ...(saved.dropColumns?.length ? { dropColumns: saved.dropColumns } : {}), ...(saved.piiRules?.length ? { piiRules: saved.piiRules } : {}),
+          ...(opts.decimalComma || saved.decimalComma ? { decimalComma: true } : {}),
         };
         if (opts.format === undefined && saved.format) opts.format = saved.format;
         if (opts.timeZone === undefined && saved.timeZone) opts.timeZone = saved.timeZone;

@@ -496,14 +496,14 @@ export function createEngine(options: EngineOptions): Engine {
 
   function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: (status: ImportReport['status'] | null) => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
     const ws = requireDb();
-    const { kind, format, mapping, timeUnit, timeZone, timeFormat, acceptValidRows, updateExisting, defaultService, piiRules, dropColumns, serviceLabel, metricName, environment, dryRun, previewRows } = options;
+    const { kind, format, mapping, timeUnit, timeZone, timeFormat, decimalComma, acceptValidRows, updateExisting, defaultService, piiRules, dropColumns, serviceLabel, metricName, environment, dryRun, previewRows } = options;
     const job = jobs.start('import', `${dryRun ? 'Check' : 'Import'} ${fileName} as ${kind}`, async (ctx) => {
       let status: ImportReport['status'] | null = null;
       try {
         if (fetchFirst) await fetchFirst(ctx);
         const report = await importFile({
           workspacePath: ws.path, filePath: file, fileName, kind, mapping, timeUnit, acceptValidRows, updateExisting, piiRules, dropColumns,
-          ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(defaultService ? { defaultService } : {}),
+          ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(decimalComma ? { decimalComma } : {}), ...(defaultService ? { defaultService } : {}),
           ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), ...(environment ? { environment } : {}), dryRun, previewRows,
         }, ctx);
         status = report.status;

@@ -35,6 +35,8 @@ export const ImportOptions = z.object({
   timeZone: z.string().max(64).optional(),
   /** Timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a". */
   timeFormat: z.string().min(1).max(64).optional(),
+  /** Numbers written the European way, "1.234,5": the comma is the decimal point, dots group thousands. */
+  decimalComma: z.boolean().default(false),
   acceptValidRows: z.boolean().default(false),
   /**
    * Changes and incidents already stored with other values (an incident resolved since the last

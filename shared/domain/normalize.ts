@@ -28,6 +28,8 @@ export interface NormaliseOptions {
   time: TimeOptions;
   /** Used where a file has no service column at all (a single-service export). */
   defaultService?: string;
+  /** "1.234,5" is 1234.5: a comma is the decimal point and dots group thousands (European spreadsheets). */
+  decimalComma?: boolean;
   /**
    * The labels built from the last `extra` object seen: a format whose rows share one labels
    * object per series (a Prometheus series' samples) builds them once per series, not per row.
@@ -53,8 +55,16 @@ function text(fields: Record<string, unknown>, name: string, required: boolean):
   return value;
 }
 
-function parseNumber(raw: unknown, name: string): number | null {
+// With a decimal comma: digits with dots between groups of three, then a comma and decimals.
+const COMMA_DECIMAL = /^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$/;
+const COMMA_LOOKING = /^[+-]?\d+,\d+$/;
+
+function parseNumber(raw: unknown, name: string, decimalComma = false): number | null {
   if (raw === undefined || raw === null || raw === '') return null;
+  if (decimalComma && typeof raw === 'string') {
+    const trimmed = raw.trim();
+    if (COMMA_DECIMAL.test(trimmed)) return Number(trimmed.replace(/\./g, '').replace(',', '.'));
+  }
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw)) throw new RowError(`${name} is not a finite number`);
     return raw;
@@ -74,7 +84,9 @@ function parseNumber(raw: unknown, name: string): number | null {
   const value = Number(trimmed);
   // Number('0x10') and Number('1e400') are valid JS but not data anyone exported on purpose.
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed) || !Number.isFinite(value)) {
-    throw new RowError(`${name} "${short(trimmed)}" is not a number`);
+    // "13,5" is a European spreadsheet's 13.5: say how to read it, rather than only that it is wrong.
+    const hint = !decimalComma && COMMA_LOOKING.test(trimmed) ? '; if the file writes decimals with a comma, import with decimal comma (--decimal-comma)' : '';
+    throw new RowError(`${name} "${short(trimmed)}" is not a number${hint}`);
   }
   return value;
 }
@@ -90,8 +102,8 @@ function plainDecimal(text: string): boolean {
   return true;
 }
 
-function number(fields: Record<string, unknown>, name: string, required: boolean): number | null {
-  const value = parseNumber(fields[name], name);
+function number(fields: Record<string, unknown>, name: string, required: boolean, decimalComma = false): number | null {
+  const value = parseNumber(fields[name], name, decimalComma);
   if (value === null && required) throw new RowError(`${name} is missing`);
   return value;
 }
@@ -249,13 +261,13 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       }
       return {
         kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), metric: text(fields, 'metric', true),
-        labels, value: number(fields, 'value', true)!,
+        labels, value: number(fields, 'value', true, options.decimalComma)!,
       };
     }
     case 'changes': {
       const attributes: Record<string, number> = {};
       for (const key of Object.keys(extra).sort()) {
-        const value = parseNumber(extra[key], key);
+        const value = parseNumber(extra[key], key, options.decimalComma);
         if (value !== null) attributes[key] = value;
       }
       const changeKind = text(fields, 'kind', false) ?? 'deploy';
@@ -290,14 +302,14 @@ function build(kind: RecordKind, fields: Record<string, unknown>, extra: Record<
       };
     }
     case 'predictions': {
-      const score = number(fields, 'score', true)!;
+      const score = number(fields, 'score', true, options.decimalComma)!;
       if (score < 0 || score > 1) throw new RowError(`score ${score} must be between 0 and 1`);
-      const latency = number(fields, 'latency_ms', false);
+      const latency = number(fields, 'latency_ms', false, options.decimalComma);
       if (latency !== null && latency < 0) throw new RowError(`latency_ms ${latency} is negative`);
       return { kind, subject: text(fields, 'subject', true), model: text(fields, 'model', true), version: text(fields, 'version', false) ?? 'unversioned', score, latencyMs: latency };
     }
     case 'detector-scores': {
-      const score = number(fields, 'score', true)!;
+      const score = number(fields, 'score', true, options.decimalComma)!;
       return { kind, ts: time(fields, 'timestamp', true, options.time)!, service: service(fields, options), model: text(fields, 'model', true), version: text(fields, 'version', false) ?? 'unversioned', score };
     }
     case 'services': {

@@ -112,6 +112,22 @@ describe('shadowbench CLI', () => {
   });
 });
 
+describe('shadowbench import --decimal-comma', () => {
+  it('reads 1.234,5 as 1234.5, and keeps the choice in a saved mapping', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const file = writeFile(dir, 'de.csv', 'timestamp;service;metric;value\n2026-03-02T10:00:00Z;kasse;latenz;1.234,5\n');
+    const r = await cli('import', '--workspace', ws, '--create', '--kind', 'telemetry', '--decimal-comma', '--save-mapping', 'de', '--json', file);
+    expect(r.code, r.err).toBe(EXIT.ok);
+    const again = await cli('import', '--workspace', ws, '--kind', 'telemetry', '--mapping', 'de', '--dry-run', '--json', writeFile(dir, 'de2.csv', 'timestamp;service;metric;value\n2026-03-02T10:01:00Z;kasse;latenz;2,5\n'));
+    expect(again.code, again.err).toBe(EXIT.ok);
+    expect(JSON.parse(again.out)).toMatchObject({ status: 'checked', rowsAccepted: 1, rowsRejected: 0 });
+    const db = new Database(ws, { readonly: true });
+    expect(db.prepare('SELECT value FROM points').pluck().all()).toEqual([1234.5]);
+    db.close();
+  });
+});
+
 describe('shadowbench evaluate', () => {
   it('scores a labelled predictions file without a workspace, with sklearn\'s numbers', async () => {
     const dir = tempDir();

@@ -318,6 +318,17 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
   });
 
+  it('reads a European spreadsheet\'s numbers with a decimal comma when told, and says how when not', async () => {
+    const text = 'Zeitstempel;Dienst;Metrik;Wert\n2026-03-02T10:00:00Z;kasse;latenz;13,5\n2026-03-02T10:01:00Z;kasse;latenz;1.234,5\n2026-03-02T10:02:00Z;kasse;latenz;7\n';
+    const mapping = { Zeitstempel: 'timestamp', Dienst: 'service', Metrik: 'metric', Wert: 'value' };
+    const plain = await importPath(engine, writeFile(dir, 'de.csv', text), { kind: 'telemetry', mapping });
+    expect(plain.status).toBe('refused');
+    expect(plain.rejected[0]).toEqual({ line: 2, reason: 'value "13,5" is not a number; if the file writes decimals with a comma, import with decimal comma (--decimal-comma)' });
+    const report = await importPath(engine, writeFile(dir, 'de.csv', text), { kind: 'telemetry', mapping, decimalComma: true });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 3 });
+    expect(points().filter((p) => p.service === 'kasse').map((p) => p.value)).toEqual([13.5, 1234.5, 7]);
+  });
+
   it('takes each Datadog column\'s service from its "service:" tag and its other tags as labels, whatever --service says', async () => {
     const before = points().length;
     const text = 'timestamp,"avg:trace.http.request.duration{service:checkout-api,env:prod}","avg:trace.http.request.duration{service:cart,env:prod}","sum:queue.depth{env:prod}"\n'

@@ -13,8 +13,9 @@ import { readFile, type ReadRequest, type ReadSink } from './read-file.js';
 import type { WriteInit } from './write-side.js';
 import { inlineChannel, threadChannel, type WriteChannel } from './write-thread.js';
 
-export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows' | 'updateExisting'> {
+export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows' | 'updateExisting' | 'decimalComma'> {
   updateExisting?: boolean | undefined;
+  decimalComma?: boolean | undefined;
   dryRun?: boolean | undefined;
   previewRows?: number | undefined;
   workspacePath: string;
@@ -197,7 +198,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   }
   const readRequest: ReadRequest = {
     kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
-    mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, defaultService: request.defaultService,
+    mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, decimalComma: request.decimalComma, defaultService: request.defaultService,
     serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
     dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
   };
@@ -261,7 +262,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
-      options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, acceptValidRows: request.acceptValidRows })),
+      options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, decimalComma: request.decimalComma ?? false, acceptValidRows: request.acceptValidRows })),
     }, progress);
     if (result.outcome === 'updated-from-duplicate') {
       report.sourceId = result.existing;

@@ -36,6 +36,7 @@ export interface ReadRequest {
   timeUnit: ImportOptions['timeUnit'];
   timeZone?: string | undefined;
   timeFormat?: string | undefined;
+  decimalComma?: boolean | undefined;
   defaultService?: string | undefined;
   serviceLabel?: string | undefined;
   metricName?: string | undefined;
@@ -198,7 +199,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
         throw err;
       }
     };
-    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}), ...(request.timeFormat ? { format: request.timeFormat } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}) };
+    const normaliseOptions = { time: { unit: request.timeUnit, ...(request.timeZone ? { timeZone: request.timeZone } : {}), ...(request.timeFormat ? { format: request.timeFormat } : {}) }, ...(request.defaultService ? { defaultService: request.defaultService } : {}), ...(request.decimalComma ? { decimalComma: true } : {}) };
     // Prometheus and OTLP times arrive as epoch ms; GitHub and Argo CD give ISO 8601 with an offset.
     // Canonical rows never have their `extra` changed after it is made, so labels built from one
     // are reused for the next row that has the same object (every sample of a Prometheus series).

@@ -73,6 +73,7 @@ function ImportPanel() {
   // a Berlin export read as Los Angeles would be wrong by hours without a word.
   const [zoneCarried, setZoneCarried] = useState(false);
   const [timeFormat, setTimeFormat] = useState('');
+  const [decimalComma, setDecimalComma] = useState(false);
   const [service, setService] = useState('');
   const [serviceLabel, setServiceLabel] = useState('');
   const [metricName, setMetricName] = useState('');
@@ -101,7 +102,7 @@ function ImportPanel() {
 
   const options = (): ImportOptionsInput => ({
     kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),
-    ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
+    ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), ...(decimalComma ? { decimalComma } : {}),
     ...(environment && format === 'github-deployments' ? { environment } : {}),
   });
   const runCheck = async (target: { uploadId: string; fileName: string }, opts: ImportOptionsInput, previewRows: number): Promise<ImportReport | null> => {
@@ -142,7 +143,7 @@ function ImportPanel() {
     }
   };
   // A changed setting shows its effect: the first rows are read again once typing pauses.
-  const settingsKey = (f: string = format, m: Record<string, string> = mapping): string => JSON.stringify([f, m, timeUnit, timeZone, timeFormat, service, serviceLabel, metricName, environment]);
+  const settingsKey = (f: string = format, m: Record<string, string> = mapping): string => JSON.stringify([f, m, timeUnit, timeZone, timeFormat, decimalComma, service, serviceLabel, metricName, environment]);
   const settings = settingsKey();
   const shown = useRef(settings);
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -257,6 +258,7 @@ function ImportPanel() {
               </select>
             </label>
             <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => setTimeFormat(e.target.value)} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" /></label>
+            <label className="checkbox" title="Numbers written the European way: 1.234,5 is 1234.5"><input type="checkbox" checked={decimalComma} onChange={(e) => setDecimalComma(e.target.checked)} data-testid="import-decimal-comma" /> Decimal comma (1.234,5)</label>
             <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); setZoneCarried(false); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
               {zoneCarried && <span className="verdict-inconclusive small" data-testid="import-tz-carried"> kept from the previous file</span>}</label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>

@@ -53,19 +53,33 @@ export function prOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
   };
 }
 
+/** Changes a reliability bin needs before its observed rate is drawn as part of the line. */
+const MIN_BIN = 10;
+
 export function reliabilityOption(cards: readonly Scorecard[], theme: ChartTheme): Obj {
   return {
     ...base(theme, 'Reliability', 'predicted risk', 'observed failure rate', legendRows(cards.length)),
     tooltip: { ...(base(theme, '', '', '').tooltip as Obj), trigger: 'item' },
     series: [
-      ...cards.map((c, i) => ({
-        type: 'line', name: `${label(c)} · ECE ${c.metrics.ece?.value?.toFixed(3) ?? '—'}`,
-        // A bin's point grows with the changes in it: a rate of 1.0 from two changes should look like two changes.
-        symbolSize: (v: [number, number, number]) => Math.min(14, 3 + 1.5 * Math.sqrt(v[2])),
-        lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
-        tooltip: { formatter: (p: { seriesName: string; value: [number, number, number] }) => `${p.seriesName}\npredicted ${p.value[0].toFixed(2)}, observed ${p.value[1].toFixed(2)} (${p.value[2]} changes)` },
-        data: c.reliability.filter((b) => b.count > 0).map((b) => [b.meanScore, b.observedRate, b.count]),
-      })),
+      // The line joins only bins with enough changes to read a rate from; a bin of one or two changes
+      // (a rate of 0 or 1 by construction) is a hollow point beside it, not a spike of the line.
+      ...cards.flatMap((c, i) => {
+        const name = `${label(c)} · ECE ${c.metrics.ece?.value?.toFixed(3) ?? '—'}`;
+        const bins = c.reliability.filter((b) => b.count > 0).map((b) => [b.meanScore, b.observedRate, b.count] as [number, number, number]);
+        const tooltip = (few: boolean) => ({ formatter: (p: { seriesName: string; value: [number, number, number] }) => `${p.seriesName}\npredicted ${p.value[0].toFixed(2)}, observed ${p.value[1].toFixed(2)} (${p.value[2]} changes${few ? ', too few to read a rate from' : ''})` });
+        return [{
+          type: 'line', name,
+          // A bin's point grows with the changes in it.
+          symbolSize: (v: [number, number, number]) => Math.min(14, 3 + 1.5 * Math.sqrt(v[2])),
+          lineStyle: { color: color(theme, i), width: 2 }, itemStyle: { color: color(theme, i) },
+          tooltip: tooltip(false),
+          data: bins.filter((b) => b[2] >= MIN_BIN),
+        }, {
+          type: 'scatter', name, symbol: 'emptyCircle', symbolSize: 7,
+          itemStyle: { color: color(theme, i), opacity: 0.7 }, tooltip: tooltip(true),
+          data: bins.filter((b) => b[2] < MIN_BIN),
+        }];
+      }),
       { type: 'line', name: 'perfectly calibrated', data: [[0, 0], [1, 1]], showSymbol: false, lineStyle: { color: theme.muted, type: 'dashed', width: 1 }, tooltip: { show: false } },
     ],
   };

@@ -4,7 +4,7 @@ import { DARK, LIGHT } from '../../shared/charts/theme.js';
 import type { Scorecard } from '../../shared/contract/models.js';
 
 describe('the reliability chart', () => {
-  it('carries each bin\'s change count: points grow with it and the tooltip says it; empty bins are left out', () => {
+  it('carries each bin\'s change count: points grow with it, small bins stand apart from the line, the tooltip says it; empty bins are left out', () => {
     const card = {
       model: { id: 1, name: 'm', version: 1 }, metrics: { ece: { value: 0.05, lo: null, hi: null } },
       reliability: [
@@ -14,10 +14,13 @@ describe('the reliability chart', () => {
       ],
     } as unknown as Scorecard;
     const option = reliabilityOption([card], LIGHT) as { tooltip: { trigger: string }; series: Array<{ data: number[][]; symbolSize?: (v: number[]) => number; tooltip?: { formatter: (p: unknown) => string } }> };
-    const s = option.series[0]!;
-    expect(s.data).toEqual([[0.04, 0.05, 400], [0.93, 1, 2]]);
-    expect(s.symbolSize!(s.data[0]!)).toBeGreaterThan(s.symbolSize!(s.data[1]!));
-    expect(s.tooltip!.formatter({ seriesName: 'm v1 · ECE 0.050', value: s.data[1] })).toBe('m v1 · ECE 0.050\npredicted 0.93, observed 1.00 (2 changes)');
+    const [line, few] = [option.series[0]!, option.series[1]!];
+    // The line joins bins with at least 10 changes; a bin of 2 (a rate of 1 by construction) is a hollow point beside it.
+    expect(line.data).toEqual([[0.04, 0.05, 400]]);
+    expect(few.data).toEqual([[0.93, 1, 2]]);
+    expect(line.symbolSize!([0, 0, 400])).toBeGreaterThan(line.symbolSize!([0, 0, 2]));
+    expect(line.tooltip!.formatter({ seriesName: 'm v1 · ECE 0.050', value: line.data[0] })).toBe('m v1 · ECE 0.050\npredicted 0.04, observed 0.05 (400 changes)');
+    expect(few.tooltip!.formatter({ seriesName: 'm v1 · ECE 0.050', value: few.data[0] })).toBe('m v1 · ECE 0.050\npredicted 0.93, observed 1.00 (2 changes, too few to read a rate from)');
     expect(option.tooltip.trigger).toBe('item');
   });
 });

@@ -37,6 +37,9 @@ describe('the app in serve mode', () => {
 
   it('opens the demo workspace and shows the timeline with change markers and incident bands', async () => {
     await page.getByTestId('open-demo').click();
+    // The build shows its progress on Home, once: not again in the corner tray.
+    await page.locator('.job').first().waitFor();
+    expect(await page.locator('aside.job-tray').count()).toBe(0);
     await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
     expect(await page.getByTestId('workspace-name').textContent()).toBe('demo');
     // The busiest tier-1 service has incidents in its default (last week) window in the demo.

@@ -35,7 +35,9 @@ export function JobTray() {
   // Select the stable map and filter here: a selector that builds a new array every time makes
   // zustand re-render forever.
   const all = useStore((s) => s.jobs);
-  const jobs = Object.values(all).filter((j) => j.state === 'running' || j.state === 'queued');
+  // The job the current page already shows with its own bar is not shown twice.
+  const inline = useStore((s) => ({ home: s.demoJobId, data: s.importJobId, runs: s.runJobId, models: s.retrainJobId, compare: s.reportJobId, detection: s.detectionJobId } as Record<string, string | null>)[s.page] ?? null);
+  const jobs = Object.values(all).filter((j) => (j.state === 'running' || j.state === 'queued') && j.id !== inline);
   if (jobs.length === 0) return null;
   return (
     <aside className="job-tray" aria-label="Running jobs" role="status" aria-live="polite">

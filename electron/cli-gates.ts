@@ -177,6 +177,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
         kit.out('  top signals:\n');
         for (const c of r.contributions.slice(0, 5)) kit.out(`    ${c.feature} = ${c.value} (${c.contribution >= 0 ? '+' : ''}${c.contribution.toFixed(3)})\n`);
         if (r.mitigations.length) kit.out(`  suggested:\n${r.mitigations.map((m) => `    - ${m.text}\n`).join('')}`);
+        if (r.unknownAttributes.length) kit.warn(`warning: ${r.unknownAttributes.join(', ')} ${r.unknownAttributes.length === 1 ? 'is' : 'are'} not read by ${r.model.name} and no imported change has ${r.unknownAttributes.length === 1 ? 'it' : 'them'}: misspelt?\n`);
       });
     });
 }

@@ -245,7 +245,7 @@ export function buildProgram(io: Io = defaultIo): Command {
           reports.push(job.result as ImportReport);
           if (!opts.json) io.out(describeReport(job.result as ImportReport));
         }
-        for (const file of files) {
+        for (const [index, file] of files.entries()) {
           const { jobId } = await engine.call('import.startPath', {
             path: file, kind: opts.kind, mapping, timeUnit: opts.timeUnit, acceptValidRows: opts.acceptValidRows ?? false, updateExisting: opts.updateExisting ?? false,
             ...(opts.format ? { format: opts.format } : {}), ...(opts.timeZone ? { timeZone: opts.timeZone } : {}), ...(opts.timeFormat ? { timeFormat: opts.timeFormat } : {}),
@@ -257,7 +257,13 @@ export function buildProgram(io: Io = defaultIo): Command {
           const report = job.result as ImportReport;
           reports.push(report);
           if (!opts.json) io.out(describeReport(report));
-          if (report.status === 'refused') break;
+          if (report.status === 'refused') {
+            // The files after a refused one are not tried (they often depend on it, as incidents on
+            // changes): named, so nobody takes the silence for an import.
+            const rest = files.slice(index + 1).map((f) => path.basename(f));
+            if (rest.length > 0) io.err(`not tried after the refusal: ${rest.join(', ')}\n`);
+            break;
+          }
         }
         // Saved only once the file was accepted for real: a refused import or a dry run writes nothing.
         if (opts.saveMapping && opts.dryRun) io.err(`--save-mapping ${opts.saveMapping}: not saved on a dry run (run it again without --dry-run)\n`);

@@ -186,6 +186,8 @@ export const methods = {
   }), z.object({
     change: z.string(), model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }), score: z.number(), threshold: z.number(), gate: z.boolean(),
     contributions: z.array(z.object({ feature: z.string(), value: z.number(), contribution: z.number() })), mitigations: z.array(z.object({ feature: z.string(), text: z.string() })),
+    /** attributes given that the model does not read and no imported change has: most likely misspelt */
+    unknownAttributes: z.array(z.string()).default([]),
   })),
   /** A report is a job (seconds to a minute on a year of changes); its result is a ReportFile. */
   'reports.start': method(z.object({

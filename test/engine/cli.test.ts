@@ -112,6 +112,17 @@ describe('shadowbench CLI', () => {
   });
 });
 
+describe('shadowbench import of several files', () => {
+  it('names the files it did not try after one was refused', async () => {
+    const dir = tempDir();
+    const bad = writeFile(dir, 'bad.csv', 'id,service,timestamp\nc1,api,yesterday\n');
+    const good = writeFile(dir, 'good.csv', 'id,service,timestamp\nc2,api,2026-09-01T10:00:00Z\n');
+    const r = await cli('import', '--workspace', path.join(dir, 'w.sbw'), '--create', '--kind', 'changes', bad, good);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.err).toContain('not tried after the refusal: good.csv\n');
+  });
+});
+
 describe('shadowbench import --decimal-comma', () => {
   it('reads 1.234,5 as 1234.5, and keeps the choice in a saved mapping', async () => {
     const dir = tempDir();

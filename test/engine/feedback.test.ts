@@ -50,7 +50,7 @@ describe('feedback on suggestions', () => {
   it('refuses feedback without a reason, an override without a decision, and unknown suggestions', async () => {
     await expect(engine.call('feedback.add', { runId, modelId, changeId: ids.get('c4')!, verdict: 'agree', reason: ' ' })).rejects.toThrow(/reason: a reason is required/);
     await expect(engine.call('feedback.add', { runId, modelId, changeId: ids.get('c4')!, verdict: 'override', reason: 'because' })).rejects.toThrow(/an override needs a decision/);
-    await expect(engine.call('feedback.add', { runId, modelId, changeId: 99_999, verdict: 'agree', reason: 'because' })).rejects.toThrow(/No suggestion for change 99999/);
+    await expect(engine.call('feedback.add', { runId, modelId, changeId: 99_999, verdict: 'agree', reason: 'because' })).rejects.toThrow(/^No suggestion for change 99999 by [\w-]+ v1 in run \d+, which scored the changes from \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC$/);
   });
 
   it('writes each judgement to the audit log and into the report', async () => {

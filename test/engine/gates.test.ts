@@ -296,6 +296,11 @@ describe('score-change', () => {
     // Advice follows the values: the big one is told it is large, the five-line one is not.
     expect((s.mitigations as { text: string }[]).map((m) => m.text).join('\n')).toMatch(/Large change, (lines_added \(2,400|lines_deleted \(900|files_changed \(60); typical/);
     expect(small.mitigations.map((m) => m.text).join('\n')).not.toMatch(/Large change/);
+    // A misspelt attribute beside the right one is said, not silently ignored.
+    fs.writeFileSync(change, JSON.stringify({ service: 'checkout', attributes: { lines_added: 5, lines_adedd: 500, lines_deleted: 2, files_changed: 1, tests_changed: 2, config_only: 0, dependency_bump: 0, off_hours: 0 } }));
+    const typo = await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change]);
+    expect(typo.code, typo.err).toBe(0);
+    expect(typo.err).toBe('warning: lines_adedd is not read by demo-gbdt and no imported change has it: misspelt?\n');
     fs.writeFileSync(change, JSON.stringify({ service: 'checkout', attributes: { lines_added: 5 } }));
     const missing = await cli(['score-change', '--workspace', workspace, '--model', 'demo-gbdt', '--change', change]);
     expect(missing.code).toBe(2);

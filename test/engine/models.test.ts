@@ -6,7 +6,7 @@ import type { RunInfo } from '../../shared/contract/models.js';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { loadSession } from '../../electron/engine/models/onnx-model.js';
-import { externalDataModel, firstFeatureModel, nanModel, partlyNanModel, partlyThrowingModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
+import { doubleInputModel, externalDataModel, firstFeatureModel, nanModel, partlyNanModel, partlyThrowingModel, sklearnStyleLogistic, twoColumnModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
 const T0 = Date.UTC(2026, 8, 1);
@@ -115,6 +115,9 @@ describe('the model registry', () => {
     const notOnnx = await add(modelFile('t.onnx', new TextEncoder().encode('definitely not protobuf')), { name: 't', input: 'features', features: ['frac'], output: 'risk' });
     expect(notOnnx).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model t: /) } });
     expect((await engine.call('models.list', {})).map((m) => m.name)).not.toContain('cut');
+    // A float64 input (skl2onnx's DoubleTensorType) is named, with how to export it instead.
+    const double = await add(modelFile('double.onnx', doubleInputModel(2)), { name: 'dbl', input: 'features', features: ['frac', 'size'], output: 'risk' });
+    expect(double).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^Model dbl: input "features" takes float64 values; Shadowbench feeds float32 rows\. Export the model with a float input \(skl2onnx: initial_types=\[\("features", FloatTensorType\(\[None, 2\]\)\)\]\)$/) } });
   });
 
   it('refuses a model that keeps weights in an external file, which onnxruntime would read from the working directory', async () => {

@@ -171,3 +171,14 @@ export function partlyThrowingModel(features: number): Uint8Array {
     output: [valueInfo('risk', ['N', 1])],
   });
 }
+
+/** Takes float64 rows, as skl2onnx writes a model exported with DoubleTensorType; returns the first feature. */
+export function doubleInputModel(features: number): Uint8Array {
+  return encodeModel({
+    name: 'double-input',
+    node: [node('Cast', ['features'], ['asFloat'], [attribute('to', 1 /* FLOAT */)]), node('Slice', ['asFloat', 'starts', 'ends', 'axes'], ['risk'])],
+    initializer: FIRST_COLUMN,
+    input: [valueInfo('features', ['N', features], 11 /* DOUBLE */)],
+    output: [valueInfo('risk', ['N', 1])],
+  });
+}

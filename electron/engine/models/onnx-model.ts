@@ -144,8 +144,13 @@ export function checkManifest(session: ort.InferenceSession, manifest: ModelMani
     const hint = notes.length > 0 ? ` (${notes.join('; ')})` : '';
     throw new EngineFailure('input_error', `Model ${name}: the manifest names output "${manifest.output}", but the model's outputs are ${session.outputNames.map((n) => `"${n}"`).join(', ')}${hint}`);
   }
-  const meta = (session as unknown as { inputMetadata?: Array<{ name: string; isTensor: boolean; shape?: Array<number | string> }> }).inputMetadata;
+  const meta = (session as unknown as { inputMetadata?: Array<{ name: string; isTensor: boolean; type?: string; shape?: Array<number | string> }> }).inputMetadata;
   const input = meta?.find((m) => m.name === manifest.input);
+  // Shadowbench feeds float32 (what skl2onnx's FloatTensorType gives); onnxruntime's own word for a
+  // double input ("Unexpected input data type") does not say what to do.
+  if (input?.type && input.type !== 'float32') {
+    throw new EngineFailure('input_error', `Model ${name}: input "${manifest.input}" takes ${input.type} values; Shadowbench feeds float32 rows. Export the model with a float input (skl2onnx: initial_types=[("${manifest.input}", FloatTensorType([None, ${manifest.features.length}]))])`);
+  }
   const width = input?.shape?.[1];
   if (typeof width === 'number' && width > 0 && width !== manifest.features.length) {
     throw new EngineFailure('input_error', `Model ${name}: input "${manifest.input}" takes ${width} features per row, but the manifest lists ${manifest.features.length} (${manifest.features.join(', ')})`);

@@ -14,6 +14,18 @@ const toFeedback = (r: Row): Feedback => ({
   decision: r.decision === null ? null : r.decision === 1 ? 'hold back' : 'let through', reason: r.reason, author: r.author, ts: r.ts,
 });
 
+/** Why a change has no suggestion, in the user's words: the change's and model's names, and what the run scored. */
+export function noSuggestion(db: Db, runId: number, modelId: number, changeId: number): string {
+  const change = db.prepare('SELECT external_id, ts FROM changes WHERE id = ?').get(changeId) as { external_id: string; ts: number } | undefined;
+  const model = db.prepare('SELECT name, version FROM models WHERE id = ?').get(modelId) as { name: string; version: number } | undefined;
+  const span = db.prepare('SELECT min(c.ts) AS lo, max(c.ts) AS hi, count(DISTINCT s.model_id) AS models FROM suggestions s JOIN changes c ON c.id = s.change_id WHERE s.run_id = ?').get(runId) as { lo: number | null; hi: number | null; models: number };
+  const what = `${change ? change.external_id : `change ${changeId}`} by ${model ? `${model.name} v${model.version}` : `model ${modelId}`}`;
+  if (span.lo === null) return `No suggestion for ${what} in run ${runId}: the run scored no changes`;
+  const when = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+  const outside = change && (change.ts < span.lo || change.ts > span.hi!) ? ` (${change.external_id} is at ${when(change.ts)} UTC, outside it)` : '';
+  return `No suggestion for ${what} in run ${runId}, which scored the changes from ${when(span.lo)} to ${when(span.hi!)} UTC${outside}`;
+}
+
 export function addFeedback(db: Db, input: FeedbackInput, defaultAuthor: string): Feedback {
   const parsed = FeedbackInput.safeParse(input);
   if (!parsed.success) throw new EngineFailure('bad_request', `Feedback is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'feedback'}: ${i.message}`).join('; ')}`);
@@ -23,7 +35,7 @@ export function addFeedback(db: Db, input: FeedbackInput, defaultAuthor: string)
   const config = db.prepare('SELECT config FROM runs WHERE id = ?').pluck().get(f.runId) as string | undefined;
   const drill = config ? (JSON.parse(config) as { drill?: { baseRun: number } }).drill : undefined;
   if (exists && drill) throw new EngineFailure('conflict', `Run ${f.runId} is a drill: its suggestions were made under injected faults, and feedback becomes training labels; give feedback on its base run, ${drill.baseRun}`);
-  if (!exists) throw new EngineFailure('not_found', `No suggestion for change ${f.changeId} by model ${f.modelId} in run ${f.runId}`);
+  if (!exists) throw new EngineFailure('not_found', noSuggestion(db, f.runId, f.modelId, f.changeId));
   const id = Number(db.prepare('INSERT INTO feedback (run_id, model_id, change_id, verdict, decision, reason, author, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .run(f.runId, f.modelId, f.changeId, f.verdict, f.decision === undefined ? null : f.decision === 'hold back' ? 1 : 0, f.reason, f.author ?? defaultAuthor, Date.now()).lastInsertRowid);
   return toFeedback(db.prepare('SELECT * FROM feedback WHERE id = ?').get(id) as Row);

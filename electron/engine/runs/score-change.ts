@@ -33,6 +33,7 @@ export interface ChangeScore {
   gate: boolean;
   contributions: { feature: string; value: number; contribution: number }[];
   mitigations: { feature: string; text: string }[];
+  unknownAttributes: string[];
 }
 
 export async function scorePendingChange(db: Db, modelId: number, input: PendingChangeInput): Promise<ChangeScore> {
@@ -68,6 +69,8 @@ export async function scorePendingChange(db: Db, modelId: number, input: Pending
     return {
       change: change.id, model: { id: model.id, name: model.name, version: model.version }, score, threshold: model.threshold, gate: score >= model.threshold,
       contributions: contributions.slice(0, 8), mitigations: mitigationsFor(contributions, mitigations, referenceOf(scorer.features, reference)),
+      // A misspelt attribute (lines_adedd beside lines_added) would otherwise pass without a word.
+      unknownAttributes: Object.keys(change.attributes).filter((a) => !scorer.features.includes(a) && !attributes.has(a)),
     };
   } finally {
     await release();

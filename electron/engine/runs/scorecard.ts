@@ -4,6 +4,7 @@ import { quantile } from '../../../shared/metrics/bootstrap.js';
 import { bootstrapParallel } from '../metrics/parallel-bootstrap.js';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { mitigationsFor, referenceOf } from '../../../shared/explain/mitigations.js';
+import { noSuggestion } from './feedback.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { buildFeatures, loadChanges } from '../features/catalog.js';
@@ -103,7 +104,7 @@ export function suggestionsPage(db: Db, input: { runId: number; modelId: number;
  */
 export async function suggestionDetail(db: Db, runId: number, modelId: number, changeId: number): Promise<SuggestionDetail> {
   const r = db.prepare(`${SUGGESTION_SQL} WHERE s.run_id = ? AND s.model_id = ? AND s.change_id = ?`).get(runId, modelId, changeId) as FullRow | undefined;
-  if (!r) throw new EngineFailure('not_found', `No suggestion for change ${changeId} by model ${modelId} in run ${runId}`);
+  if (!r) throw new EngineFailure('not_found', noSuggestion(db, runId, modelId, changeId));
   const base = toSuggestion(r);
   // A row the fallback answered carries the fallback's score: explain that model's answer.
   const answeredBy = r.fallback_model_id ?? modelId;

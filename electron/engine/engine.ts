@@ -334,6 +334,7 @@ export function createEngine(options: EngineOptions): Engine {
       }).id,
     }),
     'sources.list': () => listSources(requireDb().db),
+    'metrics.list': () => requireDb().db.prepare('SELECT DISTINCT metric FROM series ORDER BY metric').pluck().all() as string[],
     'sources.delete': ({ id }) => {
       if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it before deleting an import');
       return deleteSource(requireDb().db, id);

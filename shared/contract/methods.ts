@@ -95,6 +95,8 @@ export const methods = {
   'demo.open': method(z.object({ rebuild: z.boolean().default(false) }), JobStarted, { job: true }),
   'demo.build': method(z.object({ path: z.string().min(1) }), JobStarted, { job: true, privileged: true }),
   'sources.list': method(z.object({}), z.array(Source)),
+  /** The telemetry metric names in the workspace (what a detector watches), sorted. */
+  'metrics.list': method(z.object({}), z.array(z.string())),
   /** Undoes an import of changes, incidents, alerts or logged scores (refused for telemetry and services, and for changes a run scored, with the reason). */
   'sources.delete': method(z.object({ id: z.number().int() }), z.object({ id: z.number().int(), kind: z.string(), fileName: z.string(), rows: z.number().int(), what: z.string() })),
   /** Import a file uploaded through the host (serve mode) by its upload id. */

@@ -129,4 +129,23 @@ describe('detection in the browser', () => {
     expect(await page.getByTestId('attribution-note').textContent()).toMatch(new RegExp(`demo-gbdt v1: judged on the ${gbdt[1]} of \\d+ incidents whose candidate changes run \\d+ scored \\(recent-on-service on the same ${gbdt[1]}: top 1 0\\.\\d{3}\\)`));
     await page.locator('section', { has: page.getByTestId('attribution') }).screenshot({ path: screenshotPath('attribution.png') });
   });
+
+  it('adds a built-in detector from the app, and it is offered for the next run', async () => {
+    await page.getByTestId('nav-detection').click();
+    const form = page.getByTestId('add-detector');
+    await form.locator('summary').click();
+    await page.getByTestId('detector-name').fill('errors-over-2');
+    await page.getByTestId('detector-kind').selectOption('static');
+    const metrics = await page.getByTestId('detector-metric').locator('option').allTextContents();
+    const errors = metrics.find((m) => /error/i.test(m))!;
+    expect(errors).toBeDefined();
+    await page.getByTestId('detector-metric').selectOption(errors);
+    expect(await page.getByTestId('detector-add').isDisabled()).toBe(true); // a static rule needs its value
+    await page.getByTestId('detector-value').fill('2');
+    await page.getByTestId('detector-add').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=detector-message]')?.textContent?.startsWith('Added errors-over-2 v1'));
+    expect(await page.getByTestId('detector-message').textContent()).toContain(`Static threshold: ${errors} above 2 for 3 steps`);
+    await page.getByTestId('detectors').getByText('errors-over-2 v1').waitFor();
+    await page.screenshot({ path: screenshotPath('add-detector.png'), fullPage: false });
+  });
 });

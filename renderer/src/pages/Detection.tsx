@@ -6,6 +6,7 @@ import { alertBudgetOption, replayOption } from '../../../shared/charts/detectio
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { Chart } from '../components/Chart.js';
 import { JobProgress } from '../components/Progress.js';
+import { AddDetectorForm } from '../components/AddDetector.js';
 import { fmtDuration, fmtTime } from '../format.js';
 
 const span = (ms: number): string => (ms >= 2 * 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} days` : fmtDuration(ms));
@@ -44,7 +45,7 @@ export function Detection() {
       }}>
         <h2>Detection run</h2>
         <p className="muted small">Each detector scores every service's telemetry in time order, seeing only the past; its alerts are compared with the incidents and with the alerts the workspace already had (the incumbent).</p>
-        {detectors.length === 0 ? <p className="muted">No detectors yet (the demo workspace ships four; add one with <code>shadowbench detectors add</code>).</p> : (
+        {detectors.length === 0 ? <p className="muted">No detectors yet: add one below (or with <code>shadowbench detectors add</code>; the demo workspace ships four).</p> : (
           <div className="checks" data-testid="detectors">
             {detectors.map((m) => (
               <label key={m.id} className="checkbox" title={m.description}>
@@ -66,6 +67,7 @@ export function Detection() {
         </div>
         {job && job.state !== 'done' && <JobProgress job={job} />}
       </form>
+      <AddDetectorForm open={detectors.length === 0} />
       {detection && (
         <>
           <section className="card">

@@ -63,6 +63,8 @@ export const ImportReport = z.object({
   conflicts: z.array(ImportConflict).default([]),
   /** The import was asked to update those rows to the file's values (and did, unless it was a dry run). */
   conflictsUpdated: z.boolean().default(false),
+  /** Telemetry points skipped as already present whose value was another number than the one kept. */
+  pointsDiffering: z.number().int().default(0),
   /**
    * Samples the source marks as having no number — Prometheus' "NaN", "+Inf" and "-Inf", OTLP's
    * NaN/Infinity and points flagged "no recorded value" — left out as gaps, as Prometheus draws them.

@@ -168,7 +168,7 @@ describe('writing an import on a worker thread', () => {
       await channel.close();
       expect(result.outcome).toBe('committed');
       expect(channel.threaded).toBe(false);
-      expect(channel.counts()).toEqual({ added: 100, duplicates: 0, conflicting: 0, conflicts: [] });
+      expect(channel.counts()).toEqual({ added: 100, duplicates: 0, conflicting: 0, conflicts: [], differing: 0 });
       expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/writer thread unavailable \(no loader here\)/);
     } finally {
       warn.mockRestore();

@@ -112,6 +112,25 @@ describe('importing telemetry', () => {
     expect(counts(workspace).changes).toBe(0);
   });
 
+  it('counts apart the repeated points whose value differs from the one kept, in the file and against the workspace', async () => {
+    const { engine, dir } = await freshEngine();
+    const t0 = 1_788_220_800_000;
+    // A few rows (written one by one at the end) and many (in 64-row statements), each with repeats.
+    const small = `timestamp,service,metric,value\n${t0},api,cpu,1\n${t0},api,cpu,1\n${t0},api,cpu,99\n`;
+    const first = await importPath(engine, writeFile(dir, 'small.csv', small), { kind: 'telemetry', timeUnit: 'ms' });
+    expect(first).toMatchObject({ status: 'imported', rowsAccepted: 1, duplicatesSkipped: 2, pointsDiffering: 1 });
+    expect(first.message).toContain('2 already present (a point for the same series and time was stored or read first; the first value is kept, whatever this one says; 1 of them with another value, which was dropped');
+    const rows = Array.from({ length: 300 }, (_, i) => `${t0 + (i + 1) * 60_000},api,cpu,${i}`);
+    // Every 30th point again with another value, and every 30th (offset) again with the same.
+    for (let i = 0; i < 300; i += 30) rows.push(`${t0 + (i + 1) * 60_000},api,cpu,${i + 0.5}`);
+    for (let i = 15; i < 300; i += 30) rows.push(`${t0 + (i + 1) * 60_000},api,cpu,${i}`);
+    // And the first file's point, now with a third value: differs from the stored one.
+    rows.push(`${t0},api,cpu,7`);
+    const big = await importPath(engine, writeFile(dir, 'big.csv', `timestamp,service,metric,value\n${rows.join('\n')}\n`), { kind: 'telemetry', timeUnit: 'ms' });
+    expect(big).toMatchObject({ status: 'imported', rowsAccepted: 300, duplicatesSkipped: 21, pointsDiffering: 11 });
+    engine.close();
+  });
+
   it('adds nothing when the same file is imported twice, or the same rows arrive in another file', async () => {
     const { engine, dir, workspace } = await freshEngine();
     const file = writeFile(dir, 'good.csv', GOOD);

@@ -70,6 +70,12 @@ function gapsNote(report: ImportReport): string {
   return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value, an empty cell) left as gaps` : '';
 }
 
+/** Of the telemetry duplicates, those with another value than the one kept: not a harmless repeat. */
+function differingNote(report: ImportReport): string {
+  const n = report.pointsDiffering;
+  return n > 0 ? `; ${n.toLocaleString('en-US')} of them with another value, which was dropped — a doubled or resampled export?` : '';
+}
+
 /** Local times in the hour that happens twice: how they were read, and how to be exact. */
 function repeatedNote(report: ImportReport): string {
   const r = report.repeatedHour;
@@ -148,7 +154,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -246,18 +252,18 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       if (!request.dryRun) {
         return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
       }
-      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
+      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
-        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there` : '') + conflictsNote(report, true) +
+        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there${differingNote(report)}` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
         (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + earlyNote(report));
     }
     await writes.drain();
-    ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts } = writes.counts());
+    ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
     // The report is stored with the sources row, so it is composed before the commit; the write
     // side checks for a duplicate file first and stores nothing if it is one.
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
-      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ' (a point for the same series and time was stored or read first; the first value is kept, whatever this one says)' : ''}` : '') + conflictsNote(report, false) +
+      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ` (a point for the same series and time was stored or read first; the first value is kept, whatever this one says${differingNote(report)})` : ''}` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
       (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report));
     const result = await writes.finish({

@@ -53,9 +53,10 @@ const add = (total: Counts, more: Counts): void => {
   total.added += more.added;
   total.duplicates += more.duplicates;
   total.conflicting += more.conflicting;
+  total.differing += more.differing;
   total.conflicts.push(...more.conflicts.slice(0, CONFLICTS_KEPT - total.conflicts.length));
 };
-const noCounts = (): Counts => ({ added: 0, duplicates: 0, conflicting: 0, conflicts: [] });
+const noCounts = (): Counts => ({ added: 0, duplicates: 0, conflicting: 0, conflicts: [], differing: 0 });
 
 /** The write side here, on this thread. */
 export function inlineChannel(init: WriteInit, check: () => void): WriteChannel {

@@ -25,7 +25,12 @@ export interface RecordWriter {
   writeRollups(seriesId: number): void;
 }
 
-export interface WriteCounts { added: number; duplicates: number; conflicting: number; conflicts: ImportConflict[] }
+/**
+ * `differing`: telemetry duplicates whose value is not the one kept (the same series and time twice,
+ * in the file or against the workspace, with another number): a resampled or doubled export, not a
+ * harmless repeat, so they are counted apart.
+ */
+export interface WriteCounts { added: number; duplicates: number; conflicting: number; conflicts: ImportConflict[]; differing: number }
 
 /** Conflicts described one by one; the rest are counted. */
 export const CONFLICTS_KEPT = 20;
@@ -60,6 +65,7 @@ export function createWriter(db: Db, sourceId: number, options: { updateExisting
     insertSeries: db.prepare('INSERT INTO series (service_id, metric, labels) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     seriesId: db.prepare('SELECT id FROM series WHERE service_id = ? AND metric = ? AND labels = ?').pluck(),
     insertPoint: db.prepare('INSERT OR IGNORE INTO points (series_id, ts, value) VALUES (?, ?, ?)'),
+    storedValue: db.prepare('SELECT value FROM points WHERE series_id = ? AND ts = ?').pluck(),
     insertPoints: db.prepare(`INSERT OR IGNORE INTO points (series_id, ts, value) VALUES ${'(?, ?, ?), '.repeat(POINTS_PER_INSERT - 1)}(?, ?, ?)`),
     insertChange: db.prepare(`INSERT OR IGNORE INTO changes
       (external_id, service_id, ts, kind, author, version, description, attributes, rolled_back, outcome, source_id)
@@ -166,13 +172,26 @@ export function createWriter(db: Db, sourceId: number, options: { updateExisting
 
   let added = 0;
   let written = 0;
+  let differing = 0;
+  // Only a statement that skipped some of its points pays for looking at them: each point is read
+  // back, and one whose stored value is another number was a duplicate with a different value
+  // (a point this statement stored reads back as itself).
+  const countDiffering = (from: number, rows: number): void => {
+    for (let r = from; r < from + rows; r++) {
+      const stored = q.storedValue.get(queued[r * 3], queued[r * 3 + 1]) as number | undefined;
+      if (stored !== undefined && !Object.is(stored, queued[r * 3 + 2])) differing++;
+    }
+  };
   const queued: number[] = new Array<number>(POINTS_PER_INSERT * 3);
   let queuedRows = 0;
   const insertQueued = (): void => {
     const changes = q.insertPoints.run(queued).changes;
     // A repeat was ignored somewhere in this statement: the sums of its series no longer match
     // the table, so those series fall back to reading their rollups from it.
-    if (changes < POINTS_PER_INSERT) for (let r = 0; r < POINTS_PER_INSERT; r++) hours.delete(queued[r * 3]!);
+    if (changes < POINTS_PER_INSERT) {
+      for (let r = 0; r < POINTS_PER_INSERT; r++) hours.delete(queued[r * 3]!);
+      countDiffering(0, POINTS_PER_INSERT);
+    }
     added += changes;
     written += POINTS_PER_INSERT;
     queuedRows = 0;
@@ -281,13 +300,17 @@ export function createWriter(db: Db, sourceId: number, options: { updateExisting
       // The tail of the queue, one row at a time, in the order it came.
       for (let r = 0; r < queuedRows; r++) {
         const isNew = q.insertPoint.run(queued[r * 3], queued[r * 3 + 1], queued[r * 3 + 2]).changes > 0;
-        if (!isNew) hours.delete(queued[r * 3]!);
+        if (!isNew) {
+          hours.delete(queued[r * 3]!);
+          countDiffering(r, 1);
+        }
         counted(isNew);
       }
       queuedRows = 0;
-      const out = { added, duplicates: written - added, conflicting, conflicts };
+      const out = { added, duplicates: written - added, conflicting, conflicts, differing };
       added = 0;
       written = 0;
+      differing = 0;
       conflicting = 0;
       conflicts = [];
       return out;

@@ -52,6 +52,9 @@ describe('drills in the browser', () => {
     expect(text).toMatch(/drift flag RAISED/);
     for (const cell of await report.getByTestId('drill-unhandled').all()) expect(await cell.textContent()).toBe('0');
     expect(await report.getByTestId('drill-deltas').first().locator('tbody tr').count()).toBeGreaterThan(10);
+    // The base column is the base run on the drill's rows (not its whole scorecard), and says so; no "-0.000".
+    expect(await report.getByTestId('drill-deltas').first().locator('thead th').nth(1).textContent()).toMatch(/^Base \(same \d+ changes\)$/);
+    expect(await report.getByTestId('drill-deltas').first().textContent()).not.toContain('-0.000');
     expect(await report.getByTestId('drill-drift').first().textContent()).toMatch(/drift/);
     expect(await page.getByTestId('drill-results').locator('tbody tr').count()).toBe(1);
     await page.screenshot({ path: screenshotPath('drills.png'), fullPage: true });

@@ -24,7 +24,7 @@ export function referenceWindow(all: readonly ChangeRow[], firstSubjectTs: numbe
   const end = Math.min(firstSubjectTs, trainedUntil ?? Infinity);
   const before = all.filter((c) => c.ts < end);
   const rows = before.slice(Math.max(0, before.length - MAX_REFERENCE));
-  const label = trainedUntil !== null && trainedUntil <= firstSubjectTs ? `its training window (changes before ${new Date(trainedUntil).toISOString()})` : `the ${rows.length === before.length ? '' : `last ${rows.length} `}changes before the run`;
+  const label = trainedUntil !== null && trainedUntil <= firstSubjectTs ? `its training window (changes before ${new Date(trainedUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC)` : `the ${rows.length === before.length ? '' : `last ${rows.length} `}changes before the run`;
   return { rows, label };
 }
 

@@ -6,7 +6,8 @@ import { JobProgress } from '../components/Progress.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 
-const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
+// A difference that rounds to zero is 0.000, not "-0.000".
+const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : (Math.abs(v) < 0.5 * 10 ** -d ? 0 : v).toFixed(d));
 
 /** A starting point for each kind of fault; the JSON is the spec, these only write into it. */
 function template(kind: PerturbationInput['kind'], features: string[]): PerturbationInput {
@@ -284,13 +285,14 @@ function DrillModel({ m, detection }: { m: DrillModelReport; detection: boolean 
       <p className="muted small">Injected: {Object.entries(m.injected).map(([k, v]) => `${k} on ${v} ${unit}`).join(', ') || 'nothing'}{m.garbageRows > 0 ? `; output validation caught ${m.garbageCaught} of ${m.garbageRows} garbage outputs` : ''}{m.identicalToBase ? `; every ${detection ? 'score and alert' : 'suggestion'} identical to the base run` : ''}.{detection ? ` Deltas are paired over the ${m.paired} incidents in the range (false alerts: over its days).` : ''}</p>
       <div className="drill-tables">
         <table className="table" data-testid="drill-deltas">
-          <thead><tr><th>Metric</th><th>Base</th><th>Drill</th><th>Drill − base [95 %]</th><th>Verdict</th></tr></thead>
+          <thead><tr><th>Metric</th><th title="The base run on the same rows as the drill (the ones both answered), so its numbers can differ from the base run's own scorecard">Base (same {detection ? 'incidents' : `${m.paired} changes`})</th><th>Drill</th><th>Drill − base [95 %]</th><th>Verdict</th></tr></thead>
           <tbody>
             {m.deltas.map((d) => (
               <tr key={d.metric}>
                 <td>{d.metric}</td><td>{num(d.champion)}</td><td>{num(d.challenger)}</td>
                 <td>{num(d.difference.value)} [{num(d.difference.lo)}, {num(d.difference.hi)}]</td>
-                <td className={`verdict-${d.verdict.replaceAll(' ', '-')}`}>{d.verdict === 'better' ? 'drill better' : d.verdict === 'worse' ? 'drill worse' : d.verdict}</td>
+                {/* Under injected faults "better" praises nothing (a corrupted model flagging more can raise recall): neutral, not green. */}
+                <td className={d.verdict === 'better' ? '' : `verdict-${d.verdict.replaceAll(' ', '-')}`}>{d.verdict === 'better' ? 'drill better (under faults)' : d.verdict === 'worse' ? 'drill worse' : d.verdict}</td>
               </tr>
             ))}
           </tbody>

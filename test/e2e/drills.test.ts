@@ -50,6 +50,7 @@ describe('drills in the browser', () => {
     const text = (await page.getByTestId('drill-summary').textContent())!;
     expect(text).toMatch(/rows failed; the fallback answered \d+, 0 got no suggestion; 0 reached the output unhandled/);
     expect(text).toMatch(/drift flag RAISED/);
+    expect(text).not.toContain('-0.000');
     for (const cell of await report.getByTestId('drill-unhandled').all()) expect(await cell.textContent()).toBe('0');
     expect(await report.getByTestId('drill-deltas').first().locator('tbody tr').count()).toBeGreaterThan(10);
     // The base column is the base run on the drill's rows (not its whole scorecard), and says so; no "-0.000".

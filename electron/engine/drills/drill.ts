@@ -222,7 +222,9 @@ function summarise(m: DrillModelReport, task: DrillSpec['task']): string[] {
     m.identicalToBase ? `${name}: every ${task === 'detection' ? 'score and alert' : 'suggestion'} identical to the base run` : `${name}: ${failed} of ${m.rows} ${rows} failed; the fallback answered ${m.answeredByFallback}, ${m.noSuggestion} got no ${task === 'detection' ? 'answer' : 'suggestion'}; ${m.unhandled} reached the output unhandled`,
   ];
   const moved = m.deltas.filter((d) => d.verdict === 'better' || d.verdict === 'worse');
-  if (moved.length > 0) lines.push(`${name}: ${moved.map((d) => `${d.metric} ${d.difference.value! >= 0 ? '+' : ''}${d.difference.value!.toFixed(3)} [${d.difference.lo!.toFixed(3)}, ${d.difference.hi!.toFixed(3)}]`).join(', ')}`);
+  // A bound that rounds to zero is 0.000, not "-0.000".
+  const f3 = (v: number): string => (Math.abs(v) < 0.0005 ? 0 : v).toFixed(3);
+  if (moved.length > 0) lines.push(`${name}: ${moved.map((d) => `${d.metric} ${d.difference.value! >= 0 ? '+' : ''}${f3(d.difference.value!)} [${f3(d.difference.lo!)}, ${f3(d.difference.hi!)}]`).join(', ')}`);
   const drift = m.drift.drill;
   if (drift) {
     // What the drill moved: features whose PSI band is worse than in the base run.

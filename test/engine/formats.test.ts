@@ -364,7 +364,13 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const untimed = await importPath(engine, writeFile(dir, 'untimed.csv', 'when,cpu\n1,2\n3,4\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv' });
     expect(untimed.status).toBe('refused');
     expect(untimed.rejected).toHaveLength(0);
-    expect(untimed.message).toMatch(/a wide CSV needs a time column/);
+    expect(untimed.message).toMatch(/a wide CSV needs a time column \(.*or map one: --map COLUMN=timestamp\)/);
+    // A time column by another name (a German export's "Zeit") is taken when mapped.
+    const zeit = await importPath(engine, writeFile(dir, 'zeit.csv', 'Zeit;cpu;mem\n2026-01-06T09:00:00Z;1,5;2\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv', mapping: { Zeit: 'timestamp' }, decimalComma: true });
+    expect(zeit).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    expect(points().filter((p) => p.ts === Date.UTC(2026, 0, 6, 9)).map((p) => [p.metric, p.value])).toEqual([['cpu', 1.5], ['mem', 2]]);
+    const wrong = await importPath(engine, writeFile(dir, 'zeit2.csv', 'Zeit;cpu\n2026-01-06T09:00:00Z;1\n2026-01-06T09:01:00Z;2\n2026-01-06T09:02:00Z;3\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv', mapping: { Datum: 'timestamp' } });
+    expect(wrong.message).toContain('the mapping names "Datum" as the time column, but the header has "Zeit", "cpu"');
   });
 
   it('reads Alertmanager-shaped alerts: camelCase fields, severity words, Go\'s zero time for a firing alert\'s end', async () => {
@@ -420,6 +426,11 @@ describe('delimited text from spreadsheets in other locales', () => {
     const tab = await importPath(engine, writeFile(dir, 'tab.tsv', 'timestamp\tservice\tmetric\tvalue\n2026-09-01T00:00:00Z\tapi\tmem\t7\n'), { kind: 'telemetry' });
     expect(tab).toMatchObject({ status: 'imported', rowsAccepted: 1 });
     expect(points().filter((p) => p.service === 'api').map((p) => [p.metric, p.value])).toEqual([['cpu', 1.5], ['cpu', 2], ['mem', 7]]);
+    // Two columns and a final line break: papaparse's own guess counted the empty last line as a
+    // one-field row and read the file as one column ("time;load" as a single name).
+    const two = await importPath(engine, writeFile(dir, 'two.csv', 'time;load\n2026-09-02T00:00:00Z;3\n'), { kind: 'telemetry', defaultService: 'two-col' });
+    expect(two).toMatchObject({ status: 'imported', format: 'wide-csv', rowsAccepted: 1 });
+    expect(points().filter((p) => p.service === 'two-col').map((p) => [p.metric, p.value])).toEqual([['load', 3]]);
     // A wide export with semicolons is recognised as wide too.
     const wide = await importPath(engine, writeFile(dir, 'wide-semi.csv', 'Time;checkout/cpu;checkout/mem\n2026-09-01T00:00:00Z;1.5;20\n'), { kind: 'telemetry' });
     expect(wide).toMatchObject({ status: 'imported', format: 'wide-csv', rowsAccepted: 2 });

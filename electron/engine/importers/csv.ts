@@ -28,7 +28,25 @@ class CsvRow {
   }
 }
 
-export function csvReader(input: Readable): RecordReader {
+const DELIMITERS = [',', ';', '\t'];
+
+/**
+ * The delimiter, guessed from the file's first bytes with empty lines left out. papaparse's own guess
+ * counts the empty line a file ends with as a row of one field, so a two-column file separated by
+ * semicolons or tabs (time;value) averaged under its two-field bar and was read as one column.
+ * Excel's `sep=;` hint line says it outright. Undefined: let papaparse guess as it reads.
+ */
+export function guessDelimiter(head: Buffer): string | undefined {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '');
+  const hint = /^sep=(.)\r?\n/i.exec(text);
+  if (hint && DELIMITERS.includes(hint[1]!)) return hint[1];
+  // The last line of a head may be cut off mid-row: leave it out.
+  const whole = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
+  const result = Papa.parse<string[]>(whole, { preview: 10, delimitersToGuess: DELIMITERS, skipEmptyLines: 'greedy' });
+  return result.errors.some((e) => e.code === 'UndetectableDelimiter') ? undefined : result.meta.delimiter;
+}
+
+export function csvReader(input: Readable, delimiter?: string): RecordReader {
   const queue: Chunk[] = [];
   let ended = false;
   let failure: Error | null = null;
@@ -51,8 +69,8 @@ export function csvReader(input: Readable): RecordReader {
   Papa.parse<string[]>(text as unknown as Papa.LocalFile, {
     // Commas, or what spreadsheets in many locales write instead (semicolons) and tab-separated
     // exports: papaparse picks the one that splits the first rows into equal field counts.
-    delimiter: '',
-    delimitersToGuess: [',', ';', '\t'],
+    delimiter: delimiter ?? '',
+    delimitersToGuess: DELIMITERS,
     skipEmptyLines: false,
     chunkSize: 1 << 20,
     chunk(results) {

@@ -39,20 +39,25 @@ function seriesOf(column: string, defaultService: string | undefined): ColumnSer
  * columns belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
  * separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
-export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined }): CanonicalReader {
-  const csv = csvReader(input);
+export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined }): CanonicalReader {
+  const csv = csvReader(input, options.delimiter);
+  // The time column by its usual names, or the one the mapping names (`--map Zeit=timestamp`: a
+  // German export calls it Zeit).
+  const isTime = (c: string): boolean => (options.timeColumn !== undefined ? c.trim() === options.timeColumn.trim() : TIME_COLUMNS.includes(c.trim().toLowerCase()));
   // Checked with the header, so a file that cannot be read this way is refused once, not per row.
   const columns = async (): Promise<string[] | null> => {
     const names = await csv.columns();
     if (!names) return names;
-    if (!names.some((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()))) {
-      throw new Error(`a wide CSV needs a time column (${TIME_COLUMNS.join(', ')}); the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`);
+    if (!names.some(isTime)) {
+      throw new Error(options.timeColumn !== undefined
+        ? `the mapping names "${options.timeColumn}" as the time column, but the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`
+        : `a wide CSV needs a time column (${TIME_COLUMNS.join(', ')}, or map one: --map COLUMN=timestamp); the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`);
     }
     // Grafana's default legend for a query with no legend format is the label set: `{instance="…", job="node"}`.
     const labelSet = names.find((c) => /^[\w:]*\{.*=.*\}$/.test(c.trim()));
     if (labelSet) throw new Error(`column ${JSON.stringify(labelSet)} is a Prometheus label set, not a metric name; give the panel's queries a legend (e.g. {{instance}}) before exporting, or export the query as Prometheus JSON, which keeps the labels`);
     // A column with no service is a header problem, said once rather than for every cell under it.
-    const timeAt = names.findIndex((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()));
+    const timeAt = names.findIndex(isTime);
     const orphan = names.find((c, i) => i !== timeAt && c.trim() !== '' && !seriesOf(c, options.defaultService).service);
     if (orphan !== undefined) throw new Error(`column ${JSON.stringify(orphan)} names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)`);
     return names;
@@ -62,7 +67,7 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
     columns,
     async *batches() {
       const names = (await columns()) ?? [];
-      const timeIndex = names.findIndex((c) => TIME_COLUMNS.includes(c.trim().toLowerCase()));
+      const timeIndex = names.findIndex(isTime);
       const series = names.map((c, i) => (i === timeIndex ? null : seriesOf(c, options.defaultService)));
       for await (const rows of csv.batches()) {
         let out: CanonicalRow[] = [];

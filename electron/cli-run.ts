@@ -55,6 +55,8 @@ async function resolveRunFile(engine: Engine, file: RunFile, kit: CliKit): Promi
     // "champion,candidate" once the candidate is the champion: one model, run once.
     if (ids.includes(model.id)) kit.warn(`${ref(m)} is ${model.name} v${model.version}, already in --models; it runs once\n`);
     else ids.push(model.id);
+    // Kept runnable (a logged config names models by id, and must re-run), but never silently.
+    if (model.status === 'retired') kit.warn(`warning: ${model.name} v${model.version} is retired; it runs as asked\n`);
   }
   const fallback = file.fallback === undefined ? undefined : (await findModel(engine, ref(file.fallback), kit)).id;
   let from: number | undefined;

@@ -197,6 +197,11 @@ describe('shadowbench models', () => {
     const gone = await cli('models', 'inspect', '--workspace', ws, '--model', 'size');
     expect(gone.code).toBe(EXIT.usage);
     expect(gone.err).toContain('No active model "size"');
+    // By id a retired model still runs (a logged config names it so), with a warning.
+    const id = (JSON.parse(list.out) as Array<{ id: number }>)[0]!.id;
+    const rerun = await cli('run', '--workspace', ws, '--models', String(id), '--resamples', '0');
+    expect(rerun.code, rerun.err).toBe(EXIT.ok);
+    expect(rerun.err).toContain('warning: size v1 is retired; it runs as asked');
   });
 });
 

@@ -258,7 +258,10 @@ function ImportPanel() {
               </select>
             </label>
             <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => setTimeFormat(e.target.value)} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" /></label>
-            <label className="checkbox" title="Numbers written the European way: 1.234,5 is 1234.5"><input type="checkbox" checked={decimalComma} onChange={(e) => setDecimalComma(e.target.checked)} data-testid="import-decimal-comma" /> Decimal comma (1.234,5)</label>
+            {/* Text formats only: the JSON exports carry numbers as numbers. */}
+            {['csv', 'wide-csv', 'ndjson'].includes(format || check?.format || 'csv') && (
+              <label className="checkbox" title="Numbers written the European way: 1.234,5 is 1234.5"><input type="checkbox" checked={decimalComma} onChange={(e) => setDecimalComma(e.target.checked)} data-testid="import-decimal-comma" /> Decimal comma (1.234,5)</label>
+            )}
             <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); setZoneCarried(false); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
               {zoneCarried && <span className="verdict-inconclusive small" data-testid="import-tz-carried"> kept from the previous file</span>}</label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>

@@ -7,6 +7,7 @@ import { sortPredictions, thresholdSweep } from '../shared/metrics/classificatio
 import { bootstrapMetrics } from '../shared/metrics/bootstrap.js';
 import { parseTimestamp } from '../shared/domain/time.js';
 import type { Engine } from './engine/engine.js';
+import { ALREADY_REGISTERED } from './engine/models/registry.js';
 import { warmUpSummary } from '../shared/drills/warm-up.js';
 import { trainingOverlapSentence } from '../shared/domain/training-overlap.js';
 import { unattributedSentence } from '../shared/domain/unattributed.js';
@@ -97,7 +98,7 @@ export function registerModelCommands(program: Command, kit: CliKit): void {
       // A CI job run again adds the same model again: that is the version already there, not an error.
       const model = await engine.call('models.addOnnxPath', { path: opts.onnx, manifest: readJson(opts.manifest, kit) as never, reuse: true });
       if (opts.json) kit.out(JSON.stringify(model) + '\n');
-      else if (model.notes[0]?.startsWith('Already registered')) kit.out(`${model.notes[0]} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n`);
+      else if (model.notes[0]?.startsWith(ALREADY_REGISTERED)) kit.out(`${model.notes[0]} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n`);
       else kit.out(`added ${model.name} v${model.version} (id ${model.id}, sha256 ${model.sha256.slice(0, 12)})\n${model.notes.map((n) => `  note: ${n}\n`).join('')}`);
     }));
 

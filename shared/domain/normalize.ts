@@ -64,6 +64,9 @@ function parseNumber(raw: unknown, name: string, decimalComma = false): number |
   if (decimalComma && typeof raw === 'string') {
     const trimmed = raw.trim();
     if (COMMA_DECIMAL.test(trimmed)) return Number(trimmed.replace(/\./g, '').replace(',', '.'));
+    // A dot that cannot be a thousands separator ("1.25") would read as a decimal point here and
+    // as a separator in "1.250": one column a thousandfold apart without a word. Refused.
+    if (trimmed.includes('.') && /^[+-]?[\d.,]+$/.test(trimmed)) throw new RowError(`${name} "${short(trimmed)}" has a dot that is not a thousands separator, but the file was said to write decimals with a comma (1.234,5)`);
   }
   if (typeof raw === 'number') {
     if (!Number.isFinite(raw)) throw new RowError(`${name} is not a finite number`);

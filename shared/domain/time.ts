@@ -105,15 +105,6 @@ function offsetsAt(zone: string, local: number): readonly [number, number] | nul
 }
 
 /**
- * The offset in ms of `zone` at the wall-clock time `local`, or null for an unknown zone. A wall
- * time that happens twice as clocks go back reads as the later instant, in every zone; one skipped
- * as they go forward reads with the offset after the change.
- */
-export function zoneOffsetAt(zone: string, local: number): number | null {
-  return offsetsAt(zone, local)?.[1] ?? null;
-}
-
-/**
  * Per import (its options object): the last instant read, and the wall times that happened twice.
  * A wall time in the repeated hour is read as whichever of its two instants is nearer the time read
  * just before it, when that is within three hours: a time-ordered export (a Grafana panel across the
@@ -143,6 +134,7 @@ function placeWallTime(zone: string, local: number, text: string, options: TimeO
     reading.repeated++;
     reading.example ??= text;
   }
+  reading.last = t;
   return t;
 }
 
@@ -201,8 +193,6 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
   lastText = raw;
   lastOptions = options;
   lastResult = result;
-  // Only imports with a named zone need the last instant (to place a repeated wall time).
-  if (result.ok && options.timeZone !== undefined && offsetMinutes(options.timeZone) === null) readingOf(options).last = result.ms;
   return result;
 }
 

@@ -327,6 +327,9 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const report = await importPath(engine, writeFile(dir, 'de.csv', text), { kind: 'telemetry', mapping, decimalComma: true });
     expect(report).toMatchObject({ status: 'imported', rowsAccepted: 3 });
     expect(points().filter((p) => p.service === 'kasse').map((p) => p.value)).toEqual([13.5, 1234.5, 7]);
+    // "1.25" cannot be a thousands separator: refused, not read as 1.25 beside "1.250" read as 1250.
+    const mixed = await importPath(engine, writeFile(dir, 'de-mixed.csv', 'Zeitstempel;Dienst;Metrik;Wert\n2026-03-03T10:00:00Z;kasse;latenz;1.25\n2026-03-03T10:01:00Z;kasse;latenz;1.250\n'), { kind: 'telemetry', mapping, decimalComma: true });
+    expect(mixed.rejected[0]).toEqual({ line: 2, reason: 'value "1.25" has a dot that is not a thousands separator, but the file was said to write decimals with a comma (1.234,5)' });
   });
 
   it('takes each Datadog column\'s service from its "service:" tag and its other tags as labels, whatever --service says', async () => {

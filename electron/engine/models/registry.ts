@@ -307,6 +307,13 @@ export async function addOnnxModel(db: Db, bytes: Uint8Array, manifestInput: Mod
   const renamed = prepared.notes.length > 0 ? /ZipMap output "([^"]+)" was replaced by its probability tensor "([^"]+)"/.exec(prepared.notes.join('\n')) : null;
   if (renamed && manifest.output === renamed[1]) manifest = { ...manifest, output: renamed[2]! };
   manifest = { ...manifest, column: riskColumn(manifest, prepared) };
+  // The same file and manifest as a live version, asked to reuse it (a CI job run again): that
+  // version, found before any of the work below. Judged on the manifest as given: the reference
+  // the registry filled in from the workspace's medians moves with every import.
+  if (options.reuse) {
+    const twin = reusableTwin(db, manifest, sha256(prepared.bytes), parsedManifest.data.reference !== undefined);
+    if (twin) return { ...twin, notes: [`${ALREADY_REGISTERED} as ${twin.name} v${twin.version} (the same file and manifest); nothing added`, ...twin.notes] };
+  }
   const strays = Object.keys(manifest.reference ?? {}).filter((f) => !manifest.features.includes(f));
   if (strays.length > 0) throw new EngineFailure('bad_request', `Model ${manifest.name}: the manifest's reference names ${strays.map((f) => `"${f}"`).join(', ')}, which ${strays.length === 1 ? 'is not a feature' : 'are not features'} of the model (${manifest.features.join(', ')})`);
   const session = await loadSession(manifest.name, prepared.bytes);
@@ -359,6 +366,19 @@ function riskColumn(manifest: ModelManifest, prepared: PreparedOnnx): number {
     return manifest.column;
   }
   throw new EngineFailure('input_error', `Model ${manifest.name}: its classes are ${named(labels)}, so which column is the risk cannot be assumed; add "positiveClass": "${labels[0]}" (or whichever class means an incident) to the manifest`);
+}
+
+/** A live version with this file and this manifest (its filled-in reference aside, unless one was given). */
+function reusableTwin(db: Db, manifest: ModelManifest, hash: string, referenceGiven: boolean): ModelInfo | null {
+  // Keys sorted at every level, so the order a manifest was written in does not matter.
+  const same = (m: ModelManifest): string => JSON.stringify({ ...m, reference: referenceGiven ? m.reference : undefined },
+    (_, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
+  const rows = db.prepare("SELECT id, manifest FROM models WHERE name = ? AND sha256 = ? AND status != 'retired' ORDER BY version DESC").all(manifest.name, hash) as Array<{ id: number; manifest: string }>;
+  for (const r of rows) {
+    const stored = JSON.parse(r.manifest) as Stored;
+    if (stored.kind === 'onnx' && same(stored.manifest) === same(manifest)) return getModel(db, r.id);
+  }
+  return null;
 }
 
 /** A change's label as it was known at `cutoff`: explicit labels carry no date and count as known. */

@@ -129,6 +129,8 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
         const fb = getModel(db, r.fallback_model_id);
         notes.push(`This change was answered by the fallback, ${fb.name} v${fb.version}, after this model failed on it: the explanation is the fallback's.`);
       }
+      // An explanation is kept with the suggestion unless it is of other inputs than the model saw.
+      let keep = true;
       if (row === null) {
         explanation = { method: 'none', reference: null, contributions: [], note: [...notes, "Changes were imported into this drill run's range since it ran, so the inputs the drill gave the model cannot be rebuilt."].join(' ') };
       } else {
@@ -140,7 +142,9 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
         // The inputs are rebuilt from the workspace as it is now. Incidents or changes imported since
         // the run change them (an incident count, a failure rate), and an explanation of other inputs
         // than the model saw would be told as if it were the model's: checked by scoring them again.
-        const rescored = faults.includes('flipped') || r.score === null ? null : (await scorer.score(matrixOf([row], scorer.features.length))).scores[0]!;
+        // Not for a drill: its stored answers may be the drill's own (garbage outputs), and imports since it
+        // are caught above (drilledRow gives null).
+        const rescored = run.config.drill ? null : (await scorer.score(matrixOf([row], scorer.features.length))).scores[0]!;
         const stale = rescored !== null && !(Math.abs(rescored - r.score!) <= 1e-5); // float32 models: batch and single-row kernels round differently
         if (stale) {
           notes.push(`The workspace has changed since run ${runId} (data imported since): today's inputs for this change give ${rescored!.toFixed(3)} where the run stored ${r.score!.toFixed(3)}, so this explains today's inputs, not the ones the model saw. Run the model again to explain its answer on today's data.`);
@@ -148,10 +152,9 @@ export async function suggestionDetail(db: Db, runId: number, modelId: number, c
         const contributions = (await scorer.explain(row, reference, run.config.seed ^ changeId)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
         const refScore = (await scorer.score(matrixOf([reference], scorer.features.length))).scores[0]!;
         explanation = { method: scorer.explainMethod, reference: refScore, contributions, ...(notes.length > 0 ? { note: notes.join(' ') } : {}) };
-        // Kept with the suggestion only when it is of the inputs the model saw.
-        if (stale) return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations, referenceOf(scorer.features, reference)), feedback: listFeedback(db, { runId, modelId, changeId }) };
+        keep = !stale;
       }
-      db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
+      if (keep) db.prepare('UPDATE suggestions SET explanation = ? WHERE run_id = ? AND model_id = ? AND change_id = ?').run(JSON.stringify(explanation), runId, modelId, changeId);
     }
     return { ...base, explanation, mitigations: mitigationsFor(explanation.contributions, mitigations, referenceOf(scorer.features, reference)), feedback: listFeedback(db, { runId, modelId, changeId }) };
   } finally {

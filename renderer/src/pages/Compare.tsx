@@ -45,10 +45,17 @@ export function Compare() {
   // The comparison follows the pair chosen, as the gate beside it does: two pages' worth of numbers
   // about two different pairs side by side misled.
   const shown = comparison && run && comparison.runId === run.id && comparison.champion.id === championChoice && comparison.challenger.id === challengerChoice ? comparison : null;
+  // The pair last asked for: asked once (no retry loop after an error), asked again once another
+  // comparison has been shown, and asked when one running for the previous pair ends.
+  const asked = useRef<string | null>(null);
   useEffect(() => {
-    if (run && pairChosen && !shown && !comparing) void compare(run.id, championChoice!, challengerChoice!);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- `comparing` toggling must not re-ask
-  }, [run?.id, championChoice, challengerChoice, pairChosen, shown]);
+    if (shown) asked.current = null;
+    if (!run || !pairChosen || shown || comparing) return;
+    const key = `${run.id}|${championChoice}|${challengerChoice}`;
+    if (asked.current === key) return;
+    asked.current = key;
+    void compare(run.id, championChoice!, challengerChoice!);
+  }, [run, championChoice, challengerChoice, pairChosen, shown, comparing, compare]);
   const name = useMemo(() => new Map(models.map((m) => [m.id, `${m.name} v${m.version}`])), [models]);
   if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
   if (!run) return <div className="page"><p className="muted">No finished change-risk run yet: start one on the Runs page.</p></div>;
@@ -68,7 +75,7 @@ export function Compare() {
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}{m.id === championId ? ' (workspace champion)' : ''}</option>)}
             </select>
           </label>
-          {championChoice !== null && championChoice !== championId && <Promote modelId={championChoice} label={name.get(championChoice) ?? `model ${championChoice}`} verdict={undefined} testId="make-champion" />}
+          {championChoice !== null && championChoice !== championId && <Promote key={championChoice} modelId={championChoice} label={name.get(championChoice) ?? `model ${championChoice}`} verdict={undefined} testId="make-champion" />}
           <label>Challenger
             <select value={challengerChoice ?? ''} onChange={(e) => setChallenger(Number(e.target.value))} data-testid="compare-challenger">
               {inRun.map((m) => <option key={m.id} value={m.id}>{m.name} v{m.version}</option>)}
@@ -159,7 +166,7 @@ export function Compare() {
               </div>
             )}
             {gateResult && !gateError && challengerChoice !== null && challengerChoice !== championId && (
-              <Promote modelId={challengerChoice} label={name.get(challengerChoice) ?? `model ${challengerChoice}`} verdict={gateResult} testId="promote-challenger" />
+              <Promote key={challengerChoice} modelId={challengerChoice} label={name.get(challengerChoice) ?? `model ${challengerChoice}`} verdict={gateResult.model.id === challengerChoice ? gateResult : undefined} testId="promote-challenger" />
             )}
             <div className="form-row">
               <button onClick={() => void saveGate(specText).then((g) => g && setSaved(`Saved ${g.name} v${g.version}`))} data-testid="gate-save">Save gate</button>

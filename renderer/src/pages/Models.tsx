@@ -147,7 +147,7 @@ export function Models() {
                   <td><code>{m.sha256.slice(0, 10)}</code></td>
                   <td><span className={`badge role-${m.role}`} data-testid={`role-${m.name}-v${m.version}`}>{m.role}</span></td>
                   <td className="actions">
-                    {m.status === 'active' && m.role !== 'champion' && <Promote modelId={m.id} label={`${m.name} v${m.version}`} verdict={undefined} testId={`promote-${m.name}-v${m.version}`} />}
+                    {m.status === 'active' && m.role !== 'champion' && <Promote key={m.id} modelId={m.id} label={`${m.name} v${m.version}`} verdict={undefined} testId={`promote-${m.name}-v${m.version}`} />}
                     {m.status === 'active' && (m.builtin === 'logistic' || m.builtin === 'single-feature') && (
                       <button className="link" disabled={retrainJob?.state === 'running'} onClick={() => void retrain(m.id, useFeedback)} data-testid={`retrain-${m.name}-v${m.version}`}>Retrain &amp; compare</button>
                     )}

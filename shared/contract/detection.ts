@@ -1,10 +1,14 @@
 import { z } from 'zod';
+import { MODEL_NAME } from './models.js';
 import { DrillMarker, RunGuard } from './drills.js';
 
 /** Detection and attribution: detector specs, detection runs, their scorecards and the incident replay (DESIGN.md §5, §6). */
 
 const Metric = z.string().min(1).max(200);
-const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a model name is 1-64 letters, digits, dots, dashes or underscores');
+const Name = z.string().regex(MODEL_NAME, 'a model name is 1-64 letters, digits, dots, dashes or underscores');
+
+/** The alert threshold of a built-in detector when none is given: z units for the statistical ones. */
+export const DEFAULT_DETECTOR_THRESHOLD = { static: 1, zscore: 4, ewma: 4, 'week-over-week': 4 } as const;
 
 /**
  * The built-in detectors. Every score at step t uses only points at or before t; baselines use

@@ -10,8 +10,11 @@ export const ModelKind = z.enum(['onnx', 'builtin', 'imported-log']);
 const FeatureName = z.string().min(1).max(100);
 
 /** What an ONNX change-risk model needs to be run: DESIGN.md §5. */
+/** A model's (or detector's) name: what the registry takes, and what forms check as it is typed. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 export const ModelManifest = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a model name is 1-64 letters, digits, dots, dashes or underscores'),
+  name: z.string().regex(MODEL_NAME, 'a model name is 1-64 letters, digits, dots, dashes or underscores'),
   task: Task.default('change-risk'),
   description: z.string().max(2000).default(''),
   /** Name of the input tensor, shaped [N, features.length]. */

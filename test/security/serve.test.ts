@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../electron/engine/engine.js';
 import { CSP, startServer, type Server } from '../../electron/hosts/http.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
@@ -117,8 +117,9 @@ describe('serve mode', () => {
       expect(JSON.parse(big.body).error.message).toMatch(/^The upload is larger than 1,000 bytes; import a file this large with the CLI/);
       // Without a length up front, it is cut off once past the cap.
       await upload('a'.repeat(5000), { 'Transfer-Encoding': 'chunked' }).catch(() => null);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(fs.readdirSync(engine.uploadsDir)).toEqual([JSON.parse(fine.body).value.uploadId]);
+      // The cut-off file goes once the server has seen the request end: waited for, not slept on
+      // (a fixed 200 ms failed once on a loaded machine).
+      await vi.waitFor(() => expect(fs.readdirSync(engine.uploadsDir)).toEqual([JSON.parse(fine.body).value.uploadId]), { timeout: 5000, interval: 50 });
     } finally {
       await small.close();
       engine.close();

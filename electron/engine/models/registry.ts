@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { ModelManifest, type ModelInfo, type ModelManifestInput, type TrainOptions } from '../../../shared/contract/models.js';
-import { AddDetector, RankerManifest, WindowManifest, type AddDetectorInput, type DetectorSpec, type RankerManifestInput, type WindowManifestInput } from '../../../shared/contract/detection.js';
+import { AddDetector, DEFAULT_DETECTOR_THRESHOLD, RankerManifest, WindowManifest, type AddDetectorInput, type DetectorSpec, type RankerManifestInput, type WindowManifestInput } from '../../../shared/contract/detection.js';
 import { checkRankerManifest, rankerMatrix, scoreRows } from '../detection/onnx-ranker.js';
 import { checkWindowManifest, scoreWindows } from '../detection/onnx-detector.js';
 import { detectorMetrics } from '../../../shared/detection/detectors.js';
@@ -107,7 +107,6 @@ function describe(row: Row): Omit<ModelInfo, 'role'> {
   };
 }
 
-const DEFAULT_DETECTOR_THRESHOLD = { static: 1, zscore: 4, ewma: 4, 'week-over-week': 4 } as const;
 
 /** Registers a built-in detector (static threshold, rolling z-score, EWMA, week-over-week) as a detection model. */
 export function addDetector(db: Db, input: AddDetectorInput): ModelInfo {

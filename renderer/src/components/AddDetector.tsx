@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { AddDetectorInput } from '../../../shared/contract/detection.js';
+import { DEFAULT_DETECTOR_THRESHOLD, type AddDetectorInput } from '../../../shared/contract/detection.js';
+import { MODEL_NAME } from '../../../shared/contract/models.js';
 import { messageOf } from '../client/client.js';
 import { useStore } from '../store.js';
 
@@ -12,8 +13,6 @@ const KIND_HELP: Record<Kind, string> = {
   'week-over-week': 'How far each point is from the same time a week earlier, standardised: for metrics with a weekly rhythm.',
 };
 
-/** The default alert threshold the engine uses per kind (z units for the statistical ones). */
-const DEFAULT_THRESHOLD: Record<Kind, number> = { static: 1, zscore: 4, ewma: 4, 'week-over-week': 4 };
 
 /**
  * A built-in detector from the app (it was command-line only, so a new workspace could not run
@@ -59,7 +58,7 @@ export function AddDetectorForm({ open }: { open: boolean }) {
       setMessage({ ok: false, text: messageOf(err) });
     }
   };
-  const nameOk = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
+  const nameOk = MODEL_NAME.test(name);
   const ready = nameOk && metric !== '' && (kind !== 'static' || (value.trim() !== '' && Number.isFinite(Number(value))));
   return (
     <details className="card form" open={open} data-testid="add-detector">
@@ -96,7 +95,7 @@ export function AddDetectorForm({ open }: { open: boolean }) {
               ? <label>Smoothing α <input value={alpha} onChange={(e) => setAlpha(e.target.value)} inputMode="decimal" style={{ width: 70 }} /></label>
               : <label>Baseline <input value={window} onChange={(e) => setWindow(e.target.value)} inputMode="numeric" style={{ width: 80 }} /> steps</label>}
           </>}
-          <label>Alert at <input value={threshold} onChange={(e) => setThreshold(e.target.value)} placeholder={String(DEFAULT_THRESHOLD[kind])} inputMode="decimal" style={{ width: 70 }} data-testid="detector-threshold" /> {kind === 'static' ? '' : 'σ'}</label>
+          <label>Alert at <input value={threshold} onChange={(e) => setThreshold(e.target.value)} placeholder={String(DEFAULT_DETECTOR_THRESHOLD[kind])} inputMode="decimal" style={{ width: 70 }} data-testid="detector-threshold" /> {kind === 'static' ? '' : 'σ'}</label>
           <button className="primary" disabled={!ready} data-testid="detector-add">Add detector</button>
         </div>
         {!nameOk && name !== '' && <p className="error-text small">A name is 1–64 letters, digits, dots, dashes or underscores, starting with a letter or digit.</p>}

@@ -4,6 +4,7 @@ import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
 import { JobProgress } from '../components/Progress.js';
+import { MODEL_NAME } from '../../../shared/contract/models.js';
 import { Promote } from '../components/Promote.js';
 import type { ModelEvent } from '../../../shared/contract/models.js';
 
@@ -13,7 +14,7 @@ function TrainForm({ catalog }: { catalog: Catalog | null }) {
   const trainModel = useStore((s) => s.trainModel);
   const [name, setName] = useState('risk-logistic');
   // The registry's rule for names (ModelManifest), said beside the field rather than as a schema error.
-  const nameOk = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
+  const nameOk = MODEL_NAME.test(name);
   const [kind, setKind] = useState<'logistic' | 'single-feature' | 'heuristic'>('logistic');
   const [cutoff, setCutoff] = useState('');
   const [busy, setBusy] = useState(false);

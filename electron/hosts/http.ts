@@ -175,6 +175,7 @@ export async function startServer(options: ServeOptions): Promise<Server> {
       throw tooLarge();
     }
     let seen = 0;
+    const out = fs.createWriteStream(file, { flags: 'wx' });
     try {
       await pipeline(req, async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
@@ -182,8 +183,11 @@ export async function startServer(options: ServeOptions): Promise<Server> {
           if (seen > limit) throw tooLarge();
           yield chunk;
         }
-      }, fs.createWriteStream(file, { flags: 'wx' }));
+      }, out);
     } catch (err) {
+      // The file is opened asynchronously: removed before the stream has opened (and closed) it, it
+      // came back, empty, once the open completed. Wait for the stream to close first.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       fs.rmSync(file, { force: true });
       if (err instanceof UploadRefused) closeAfter();
       throw err;

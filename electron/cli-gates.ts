@@ -3,6 +3,7 @@ import { resolveRun, runId, wholeNumber, jobEnd, writeOutput } from './cli-args.
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
 import type { RunInfo } from '../shared/contract/models.js';
+import type { DetectionRunInfo } from '../shared/contract/detection.js';
 import { PRESETS } from '../shared/gates/gate.js';
 import { MULTIPLE_METRICS_NOTE } from '../shared/metrics/compare.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
@@ -43,6 +44,15 @@ async function finishedRun(engine: Engine, runId: number, kit: CliKit): Promise<
   return run;
 }
 
+/** A finished detection run by id, or "latest" (0): the newest finished one that is not a drill. */
+async function finishedDetectionRun(engine: Engine, id: number, kit: CliKit): Promise<DetectionRunInfo> {
+  const runs = await engine.call('detection.runs', {});
+  const run = id === 0 ? runs.filter((r) => r.state === 'done' && !r.config.drill).sort((a, b) => b.id - a.id)[0] : runs.find((r) => r.id === id);
+  if (!run) return kit.fail(2, id === 0 ? '--detection-run latest: no finished detection run yet (shadowbench detect makes one)' : `No detection run ${id} (runs list shows them)`);
+  if (run.state !== 'done') kit.fail(2, `Detection run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; gates need a finished run`);
+  return run;
+}
+
 /** --champion: a model of the run, "none", or (not given) the workspace's champion. */
 async function championArg(engine: Engine, runId: number, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
   if (value === undefined) return undefined;
@@ -59,7 +69,8 @@ export function printComparison(c: Comparison, out: (t: string) => void): void {
 }
 
 export function printGate(g: GateResult, out: (t: string) => void): void {
-  out(`${g.model.name} v${g.model.version} — gate "${g.gate}"${g.gateVersion ? ` v${g.gateVersion}` : ''}${g.champion ? ` (champion ${g.champion.name} v${g.champion.version})` : ''}: ${g.verdict.toUpperCase()}\n`);
+  const against = g.task === 'detection' ? ' (against the imported alerts)' : g.champion ? ` (champion ${g.champion.name} v${g.champion.version})` : '';
+  out(`${g.task === 'detection' ? `detector ${g.model.name} v${g.model.version} in detection run ${g.runId}` : `${g.model.name} v${g.model.version}`} — gate "${g.gate}"${g.gateVersion ? ` v${g.gateVersion}` : ''}${against}: ${g.verdict.toUpperCase()}\n`);
   for (const c of g.criteria) out(`  ${c.verdict.padEnd(12)} ${c.criterion}: ${c.reason}\n`);
 }
 
@@ -108,17 +119,33 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     });
 
   program.command('gate')
-    .description('judge a model of a run against a gate; exit 0 pass, 1 fail, 3 inconclusive')
+    .description('judge a model of a run (or a detector of a detection run) against a gate; exit 0 pass, 1 fail, 3 inconclusive')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
-    .requiredOption('--gate <file|preset>', 'gate JSON file, or the preset "advisory" or "gating"')
-    .option('--model <name|id>', 'the model to judge (default: the one model of the run that is not the champion)')
+    .option('--run <id>', 'change-risk run (an id, or "latest")', runId)
+    .option('--detection-run <id>', 'detection run instead (an id, or "latest"): relative criteria compare with the imported alerts ("vs": "imported_alerts")', runId)
+    .requiredOption('--gate <file|preset>', 'gate JSON file, or the preset "advisory" or "gating" (change-risk)')
+    .option('--model <name|id>', 'the model or detector to judge (default: the one model of the run that is not the champion; the one detector of a detection run)')
     .option('--champion <name|id>', 'champion for relative criteria ("none" for none; default: the workspace\'s)')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: number; gate: string; model?: string; champion?: string; json?: boolean }) => {
+    .action(async (opts: { workspace: string; run?: number; detectionRun?: number; gate: string; model?: string; champion?: string; json?: boolean }) => {
+      if ((opts.run === undefined) === (opts.detectionRun === undefined)) kit.fail(2, opts.run === undefined ? 'give --run (a change-risk run) or --detection-run (a detection run)' : '--run and --detection-run: give one (detection runs are numbered apart from change-risk runs)');
+      if (opts.detectionRun !== undefined && opts.champion !== undefined) kit.fail(2, '--champion is for change-risk runs: a detector is compared with the imported alerts of its run');
       const gate = readGate(opts.gate, kit);
       const result = await kit.withWorkspace(opts.workspace, async (engine) => {
-        const run = await finishedRun(engine, await resolveRun(engine, opts.run, kit), kit);
+        if (opts.detectionRun !== undefined) {
+          const run = await finishedDetectionRun(engine, opts.detectionRun, kit);
+          let modelId: number;
+          if (opts.model) {
+            const hit = /^\d+$/.test(opts.model) ? run.models.find((m) => m.id === Number(opts.model)) : [...run.models].reverse().find((m) => m.name === opts.model);
+            if (!hit) kit.fail(2, `${opts.model} is not a detector of detection run ${run.id}; it ran ${run.models.map((m) => `${m.name} v${m.version}`).join(', ')}`);
+            modelId = hit.id;
+          } else {
+            if (run.models.length !== 1) kit.fail(2, `Detection run ${run.id} ran ${run.models.length} detectors (${run.models.map((m) => m.name).join(', ')}); pick one with --model`);
+            modelId = run.models[0]!.id;
+          }
+          return engine.call('gates.checkDetection', { runId: run.id, modelId, spec: gate });
+        }
+        const run = await finishedRun(engine, await resolveRun(engine, opts.run!, kit), kit);
         const championId = await championArg(engine, run.id, opts.champion, kit);
         const champion = championId === undefined ? (await engine.call('roles.get', {})).changeRisk : championId;
         let modelId: number;

@@ -36,6 +36,7 @@ import { piiSettings, previewPii, scrubForLog, setPiiSettings } from './pii/sett
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
+import { checkDetectionGate } from './gates/detection-gate.js';
 import { renderReport } from './reports/report.js';
 import { deleteSource } from './importers/delete-source.js';
 import { scorePendingChange } from './runs/score-change.js';
@@ -103,6 +104,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
   'gates.check': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
     action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
+  }),
+  'gates.checkDetection': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
+    action: 'gate.verdict', subject: `detector ${r.model.name} v${r.model.version} in detection run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict, task: 'detection' },
   }),
   'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }, names: Names) => ({
     action: 'feedback.add', subject: `${names.change(f.changeId)} by ${names.model(f.modelId)} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
@@ -456,6 +460,12 @@ export function createEngine(options: EngineOptions): Engine {
       if (spec === undefined && !gate) throw new EngineFailure('bad_request', 'Give a gate spec or the name of a saved gate');
       const saved = spec !== undefined ? null : latestGate(db, gate!);
       return checkGate(db, { runId, modelId, spec: spec !== undefined ? parseGate(spec) : saved!.spec, gateVersion: saved?.version ?? null, championId, resamples });
+    },
+    'gates.checkDetection': ({ runId, modelId, spec, gate, resamples }) => {
+      const db = requireDb().db;
+      if (spec === undefined && !gate) throw new EngineFailure('bad_request', 'Give a gate spec or the name of a saved gate');
+      const saved = spec !== undefined ? null : latestGate(db, gate!);
+      return checkDetectionGate(db, { runId, modelId, spec: spec !== undefined ? parseGate(spec) : saved!.spec, gateVersion: saved?.version ?? null, resamples });
     },
     'changes.score': ({ modelId, change }) => scorePendingChange(requireDb().db, modelId, change),
     'reports.start': ({ runId, format, gate, championId }) => {

@@ -41,8 +41,13 @@ export const AbsoluteCriterion = z.strictObject({
   op: z.enum(GATE_OPS),
   value: z.number(),
 });
+/**
+ * What a relative criterion compares with: a change-risk model with the champion; a detector with the
+ * alerts the team has today (the workspace's imported alerts, scored the same way).
+ */
+export const GATE_BASELINES = ['champion', 'imported_alerts'] as const;
 export const RelativeCriterion = z.strictObject({
-  vs: z.literal('champion'),
+  vs: z.enum(GATE_BASELINES),
   metric: z.string().min(1).max(64),
   op: z.enum(['improves', 'not_worse_than']),
   /** in the metric's units: for not_worse_than, how much worse is still acceptable; for improves, by how much it must improve (0: any gain) */
@@ -69,6 +74,8 @@ export const GateResult = z.object({
   gate: z.string(),
   gateVersion: z.number().int().nullable(),
   runId: z.number().int(),
+  /** a detection run's id is numbered apart from change-risk runs' */
+  task: z.enum(['change-risk', 'detection']).optional(),
   model: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }),
   champion: z.object({ id: z.number().int(), name: z.string(), version: z.number().int() }).nullable(),
   verdict: z.enum(['pass', 'fail', 'inconclusive']),

@@ -182,6 +182,13 @@ export const methods = {
     /** the editor's live preview: a verdict on each pause in typing is not a decision, so it is not audited */
     preview: z.boolean().default(false),
   }), GateResult),
+  /** A gate for one detector of a detection run: absolute criteria, and relative ones against the imported alerts. */
+  'gates.checkDetection': method(z.object({
+    runId: z.number().int(), modelId: z.number().int(),
+    spec: z.unknown().optional(), gate: z.string().min(1).max(100).optional(),
+    resamples: z.number().int().min(0).max(10000).optional(),
+    preview: z.boolean().default(false),
+  }), GateResult),
   'changes.score': method(z.object({
     modelId: z.number().int(),
     change: z.object({ id: z.string().min(1).max(200).optional(), service: z.string().min(1).max(200), timestamp: z.number().int().optional(), author: z.string().max(200).nullable().optional(), attributes: z.record(z.string(), z.number()).optional() }),

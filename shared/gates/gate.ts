@@ -27,7 +27,11 @@ export interface GateInputs {
   isChampion?: boolean | undefined;
   /** per metric, what its interval rests on: said when there are too few for one */
   evidence?: Record<string, { count: number; what: string }> | undefined;
+  /** what relative criteria compare with: the champion (change-risk, the default) or the imported alerts (detection) */
+  baseline?: 'champion' | 'imported_alerts' | undefined;
 }
+
+const BASELINE_NAME = { champion: 'the champion', imported_alerts: 'the imported alerts' } as const;
 
 export const PRESETS: Record<'advisory' | 'gating', GateSpecInput> = {
   advisory: {
@@ -62,7 +66,7 @@ const fmt = (v: number | null): string => (v === null ? '—' : Math.abs(v) >= 1
 const meets = (v: number, op: string, bound: number): boolean => (op === '>=' ? v >= bound : op === '<=' ? v <= bound : op === '>' ? v > bound : v < bound);
 
 export function describeCriterion(c: GateCriterion): string {
-  return 'vs' in c ? `${c.metric} ${c.op === 'improves' ? `improves on${c.margin > 0 ? ` (by more than ${c.margin})` : ''}` : `not worse than (margin ${c.margin})`} the champion` : `${c.metric} ${c.op} ${c.value}`;
+  return 'vs' in c ? `${c.metric} ${c.op === 'improves' ? `improves on${c.margin > 0 ? ` (by more than ${c.margin})` : ''}` : `not worse than (margin ${c.margin})`} ${BASELINE_NAME[c.vs]}` : `${c.metric} ${c.op} ${c.value}`;
 }
 
 function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
@@ -87,7 +91,8 @@ function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, in
   return { verdict: 'inconclusive', reason: `${c.metric} ${fmt(m.value)}${span}: the interval straddles ${c.value}; more data is needed to tell` };
 }
 
-function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
+function relative(c: Extract<GateCriterion, { vs: string }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
+  if (c.vs === 'imported_alerts') return relativeTo(c, inputs, BASELINE_NAME.imported_alerts, 'detector − imported alerts');
   // With no champion yet (a workspace's first candidate), "no worse than the champion" holds:
   // there is nothing to fall behind, and an advisory gate must not be stuck at inconclusive
   // (exit 3) until someone names one. "Improves on the champion" has nothing to improve on.
@@ -102,6 +107,12 @@ function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInp
       ? { verdict: 'inconclusive', reason: `no champion to improve ${c.metric} on; name one (shadowbench champion) for this criterion to decide` }
       : { verdict: 'pass', reason: `no champion yet, so nothing for ${c.metric} to fall behind; the absolute criteria decide` };
   }
+  return relativeTo(c, inputs, BASELINE_NAME.champion, 'challenger − champion');
+}
+
+/** A relative criterion judged on the paired difference with `who` (the champion, or the imported alerts). */
+function relativeTo(c: Extract<GateCriterion, { vs: string }>, inputs: GateInputs, who: string, diffName: string): { verdict: GateVerdict; reason: string } {
+  if (!inputs.comparison) return { verdict: 'inconclusive', reason: `${inputs.championMissing ?? `nothing to compare with`}; ${c.metric} was not compared with ${who}` };
   const m = inputs.comparison.find((x) => x.metric === c.metric);
   if (!m) return { verdict: 'fail', reason: `${c.metric} is not a compared metric` };
   const higher = HIGHER_IS_BETTER[c.metric];
@@ -114,19 +125,19 @@ function relative(c: Extract<GateCriterion, { vs: 'champion' }>, inputs: GateInp
   // Work in "gain" units: positive is better, whatever the metric's direction.
   const [gLo, gHi] = higher ? [d.lo, d.hi] : [-d.hi, -d.lo];
   const gain = higher ? d.value : -d.value;
-  const span = `challenger − champion ${fmt(d.value)} [${fmt(d.lo)}, ${fmt(d.hi)}]`;
+  const span = `${diffName} ${fmt(d.value)} [${fmt(d.lo)}, ${fmt(d.hi)}]`;
   if (c.op === 'improves') {
     // "improves by at least `margin`": the whole interval of the gain must clear it.
     const by = c.margin ?? 0;
     const beyond = by > 0 ? ` by more than ${by}` : '';
-    if (gLo > by) return { verdict: 'pass', reason: `${c.metric} improves on the champion${beyond}: ${span}` };
-    if (gHi <= by && by > 0) return { verdict: 'fail', reason: `${c.metric} does not improve on the champion by more than ${by}: ${span}` };
-    if (gHi < 0) return { verdict: 'fail', reason: `${c.metric} is worse than the champion: ${span}` };
-    return { verdict: gain === 0 && gLo === 0 && gHi === 0 ? 'fail' : 'inconclusive', reason: gain === 0 && gLo === 0 && gHi === 0 ? `${c.metric} is the same as the champion's, not an improvement` : by > 0 ? `${c.metric} vs the champion: ${span}; the interval includes gains of ${by} or less` : `${c.metric} vs the champion: ${span}; the interval includes no difference` };
+    if (gLo > by) return { verdict: 'pass', reason: `${c.metric} improves on ${who}${beyond}: ${span}` };
+    if (gHi <= by && by > 0) return { verdict: 'fail', reason: `${c.metric} does not improve on ${who} by more than ${by}: ${span}` };
+    if (gHi < 0) return { verdict: 'fail', reason: `${c.metric} is worse than ${who}: ${span}` };
+    return { verdict: gain === 0 && gLo === 0 && gHi === 0 ? 'fail' : 'inconclusive', reason: gain === 0 && gLo === 0 && gHi === 0 ? `${c.metric} is the same as ${who === BASELINE_NAME.champion ? "the champion's" : `for ${who}`}, not an improvement` : by > 0 ? `${c.metric} vs ${who}: ${span}; the interval includes gains of ${by} or less` : `${c.metric} vs ${who}: ${span}; the interval includes no difference` };
   }
-  if (gLo >= -c.margin) return { verdict: 'pass', reason: `${c.metric} is no worse than the champion by more than ${c.margin}: ${span}` };
-  if (gHi < -c.margin) return { verdict: 'fail', reason: `${c.metric} is worse than the champion by more than ${c.margin}: ${span}` };
-  return { verdict: 'inconclusive', reason: `${c.metric} may be worse than the champion by more than ${c.margin}: ${span}` };
+  if (gLo >= -c.margin) return { verdict: 'pass', reason: `${c.metric} is no worse than ${who} by more than ${c.margin}: ${span}` };
+  if (gHi < -c.margin) return { verdict: 'fail', reason: `${c.metric} is worse than ${who} by more than ${c.margin}: ${span}` };
+  return { verdict: 'inconclusive', reason: `${c.metric} may be worse than ${who} by more than ${c.margin}: ${span}` };
 }
 
 /**
@@ -138,9 +149,15 @@ export function unknownMetrics(spec: GateSpec, inputs: GateInputs): string[] {
   const absolute = [...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)];
   const compared = Object.keys(HIGHER_IS_BETTER).filter((k) => HIGHER_IS_BETTER[k] !== null && k in inputs.metrics);
   const problems: string[] = [];
+  const baseline = inputs.baseline ?? 'champion';
   spec.criteria.forEach((c, i) => {
-    if ('vs' in c ? !compared.includes(c.metric) : !absolute.includes(c.metric)) {
-      problems.push(`criteria.${i}: "${c.metric}" is not a metric ${'vs' in c ? 'that can be compared with the champion' : 'of this scorecard'} (known: ${('vs' in c ? compared : absolute).join(', ')})`);
+    // A gate written for the other task: a detector has no champion, a change-risk model no imported alerts to beat.
+    if ('vs' in c && c.vs !== baseline) {
+      problems.push(baseline === 'champion'
+        ? `criteria.${i}: "vs": "${c.vs}" compares a detector with the imported alerts; a change-risk model is compared with the champion ("vs": "champion")`
+        : `criteria.${i}: "vs": "${c.vs}": detectors have no champion; a detector is compared with the alerts the team has today ("vs": "imported_alerts")`);
+    } else if ('vs' in c ? !compared.includes(c.metric) : !absolute.includes(c.metric)) {
+      problems.push(`criteria.${i}: "${c.metric}" is not a metric ${'vs' in c ? `that can be compared with ${BASELINE_NAME[baseline]}` : 'of this scorecard'} (known: ${('vs' in c ? compared : absolute).join(', ')})`);
     }
   });
   return problems;

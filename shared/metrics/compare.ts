@@ -23,6 +23,8 @@ export const HIGHER_IS_BETTER: Record<string, boolean | null> = {
   capture_at_5: true, capture_at_10: true, capture_at_20: true, capture_at_50: true,
   brier: false, log_loss: false, ece: false, fpr: false, expected_cost: false,
   flagged_share: null,
+  // detection, for gates that compare a detector with the imported alerts
+  incident_recall: true, false_alerts_per_day: false, time_to_know_min: false,
 };
 
 export type Verdict = 'better' | 'worse' | 'not enough evidence' | 'no preference';

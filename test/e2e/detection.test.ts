@@ -62,6 +62,36 @@ describe('detection in the browser', () => {
     await page.screenshot({ path: screenshotPath('detection.png'), fullPage: true });
   });
 
+  it('gates a detector against the example criteria: PASS for the static rule, FAIL for EWMA on false alerts, and says why a bad gate is refused', async () => {
+    const gate = page.getByTestId('detection-gate');
+    await gate.scrollIntoViewIfNeeded();
+    const verdictOf = async (name: string): Promise<string> => {
+      await page.getByTestId('detection-gate-model').selectOption({ label: `${name} v1` });
+      await page.getByTestId('detection-gate-check').click();
+      await page.getByTestId('detection-gate-verdict').waitFor({ timeout: 30_000 });
+      return (await page.getByTestId('detection-gate-verdict').textContent())!;
+    };
+    expect(await verdictOf('static-error-rate')).toBe('PASS static-error-rate v1');
+    expect(await verdictOf('ewma')).toBe('FAIL ewma v1');
+    const failed = gate.locator('li', { hasText: 'false_alerts_per_day <= 1' });
+    expect(await failed.textContent()).toMatch(/^fail — false_alerts_per_day <= 1: false_alerts_per_day \d\.\d\d \[\d\.\d\d, \d\.\d\d\] is not <= 1 anywhere in its 95 % interval$/);
+    expect(await gate.locator('li', { hasText: 'time_to_know_min' }).textContent()).toMatch(/^pass — time_to_know_min improves on the imported alerts: .*detector − imported alerts -\d+\.\d\d \[/);
+    await gate.screenshot({ path: screenshotPath('detection-gate.png') });
+    // A change-risk criterion in a detector's gate is named, with what to write instead.
+    await page.getByTestId('detection-gate-spec').fill(JSON.stringify({ name: 'wrong task', criteria: [{ vs: 'champion', metric: 'auc_roc', op: 'improves' }] }));
+    await page.getByTestId('detection-gate-check').click();
+    await page.getByTestId('detection-gate-error').waitFor();
+    expect(await page.getByTestId('detection-gate-error').textContent()).toContain('"vs": "champion": detectors have no champion; a detector is compared with the alerts the team has today ("vs": "imported_alerts")');
+    await page.getByTestId('detection-gate-spec').fill('{"name": ');
+    await page.getByTestId('detection-gate-check').click();
+    await page.getByTestId('detection-gate-error').filter({ hasText: 'The gate is not JSON' }).waitFor();
+    expect(await page.getByTestId('detection-gate-result').count()).toBe(0);
+    // The refusal above is an HTTP 400, which Chromium logs; it is the one expected problem (the bad JSON never left the page).
+    const refused = problems.filter((p) => /status of 400/.test(p));
+    expect(refused).toHaveLength(1);
+    problems.splice(0, problems.length, ...problems.filter((p) => !refused.includes(p)));
+  });
+
   it('replays an incident: alerts appear only once the cursor has passed their time', async () => {
     // An incident the z-score detector caught, so there is an alert to watch appear.
     const row = page.getByTestId('incident-table').locator('tbody tr').filter({ hasText: /\(\d+ min earlier\)/ }).first();

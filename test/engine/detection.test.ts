@@ -60,7 +60,7 @@ describe('detection on the demo workspace', () => {
   it('lists detection runs under runs list, named as such (their numbers are their own)', async () => {
     const r = await cli(['runs', 'list', '--workspace', workspace]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate, compare and report take change-risk runs\):\n\s+1 {2}detection {3}done\s+\d{4}-\d\d-\d\d \d\d:\d\d {2}ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1 {2}[\d,]+ points$/m);
+    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate them with --detection-run; compare and report take change-risk runs\):\n\s+1 {2}detection {3}done\s+\d{4}-\d\d-\d\d \d\d:\d\d {2}ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1 {2}[\d,]+ points$/m);
   });
 
   it('scores every shipped detector and the imported alerts on the same incidents', () => {
@@ -201,6 +201,103 @@ describe('an ONNX ranking model for attribution', () => {
     expect(r2.rankers.find((x) => x.name === 'inverse v1')!.top1.value!).toBeLessThan(builtin.top1.value! / 2);
     await expect(engine.call('rankers.addOnnxPath', { path: file, manifest: { name: 'bad', input: 'features', features: ['same_service'], output: 'score' } }))
       .rejects.toThrow(/takes 2 features per row, but the manifest lists 1 \(same_service\)/);
+  });
+});
+
+describe('a gate for a detector of a detection run', () => {
+  // Bounds placed below, inside and above each interval of the run's own scorecard (same seed and
+  // resamples): a metric read from the wrong place would land on the wrong side of one of them.
+  const placed = (metric: string, value: { value: number | null; lo: number | null; hi: number | null }) => [
+    { metric, op: '>=' as const, value: value.lo! - 1e-6, expect: 'pass' },
+    { metric, op: '>=' as const, value: (value.lo! + value.hi!) / 2, expect: 'inconclusive' },
+    { metric, op: '>=' as const, value: value.hi! + 1e-6, expect: 'fail' },
+  ];
+
+  it('reads each absolute criterion from the detector\'s scorecard: recall, precision, false alerts, lead, both MTTDs, NAB', async () => {
+    const z = card('zscore-1d');
+    const rows = [
+      ...placed('incident_recall', z.metrics.incident_recall), ...placed('alert_precision', z.metrics.alert_precision),
+      ...placed('false_alerts_per_day', z.metrics.false_alerts_per_day), ...placed('lead_vs_human_min', z.metrics.lead_vs_human_min.median),
+      ...placed('mttd_min', z.metrics.mttd_min.model), ...placed('time_to_know_min', z.metrics.mttd_min.humans_with_model),
+      { metric: 'nab_standard', op: '>=' as const, value: z.nab!.standard!.score!, expect: 'pass' },
+      { metric: 'nab_reward_low_FN_rate', op: '>' as const, value: z.nab!.reward_low_FN_rate!.score!, expect: 'fail' },
+      { metric: 'error_rate', op: '<=' as const, value: 0, expect: 'pass' },
+    ];
+    const r = await engine.call('gates.checkDetection', { runId: report.run.id, modelId: z.modelId!, resamples: 400, preview: true, spec: { name: 'placed', criteria: rows.map(({ metric, op, value }) => ({ metric, op, value })) } });
+    expect(r.criteria.map((c) => c.verdict)).toEqual(rows.map((x) => x.expect));
+    expect(r).toMatchObject({ task: 'detection', runId: report.run.id, model: { id: z.modelId, name: 'zscore-1d', version: 1 }, champion: null, verdict: 'fail' });
+  });
+
+  it('compares with the imported alerts over the same incidents: differences recomputed here from each incident\'s times', async () => {
+    const z = card('zscore-1d');
+    const incumbent = card('imported alerts');
+    const spec = { name: 'vs today', criteria: [
+      { vs: 'imported_alerts', metric: 'incident_recall', op: 'not_worse_than', margin: 0 },
+      { vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves' },
+    ] };
+    const r = await engine.call('gates.checkDetection', { runId: report.run.id, modelId: z.modelId!, resamples: 400, preview: true, spec });
+    const recallDiff = z.metrics.incident_recall.value! - incumbent.metrics.incident_recall.value!;
+    expect(r.criteria[0]!.reason).toContain(`detector − imported alerts ${recallDiff.toFixed(3)} [`);
+    // The earlier of the humans and the alert, after the incident started, over incidents known on both sides.
+    const ttk = (started: number, humans: number | null, alert: number | null): number | null =>
+      humans !== null ? Math.max(0, Math.min(humans, alert ?? humans) - started) / 60_000 : alert !== null ? Math.max(0, alert - started) / 60_000 : null;
+    const pairs = (await engine.call('detection.incidents', { runId: report.run.id })).map((i) => [
+      ttk(i.started, i.detectedByHumans, i.detections['imported alerts']!.at), ttk(i.started, i.detectedByHumans, i.detections['zscore-1d v1']!.at),
+    ]).filter(([a, b]) => a !== null && b !== null) as [number, number][];
+    const gain = pairs.reduce((s, [a, b]) => s + b - a, 0) / pairs.length;
+    expect(gain).toBeLessThan(-1);
+    expect(r.criteria[1]).toMatchObject({ verdict: 'pass', reason: expect.stringContaining(`detector − imported alerts ${gain.toFixed(2)} [`) });
+  });
+
+  it('runs from the command line with the exit codes of a change-risk gate, and audits the verdict', async () => {
+    const dir = tempDir();
+    const write = (name: string, criteria: unknown[]): string => {
+      const file = path.join(dir, `${name}.json`);
+      fs.writeFileSync(file, JSON.stringify({ name, criteria }));
+      return file;
+    };
+    const z = card('zscore-1d').metrics.incident_recall;
+    const pass = write('pass', [{ metric: 'incident_recall', op: '>=', value: z.lo! - 0.01 }, { vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves' }]);
+    const fail = write('fail', [{ metric: 'false_alerts_per_day', op: '<=', value: 0.01 }]);
+    const unsure = write('unsure', [{ metric: 'incident_recall', op: '>=', value: z.value! }]);
+    const gate = (file: string, ...more: string[]) => cli(['gate', '--workspace', workspace, '--detection-run', 'latest', '--model', 'zscore-1d', '--gate', file, ...more]);
+    const ok = await gate(pass);
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    expect(ok.out).toMatch(/^detector zscore-1d v1 in detection run \d+ — gate "pass" \(against the imported alerts\): PASS\n {2}pass {9}incident_recall >= /);
+    expect((await gate(fail)).code).toBe(1);
+    expect((await gate(unsure)).code).toBe(3);
+    const json = await gate(fail, '--json');
+    expect(JSON.parse(json.out)).toMatchObject({ task: 'detection', verdict: 'fail', criteria: [{ criterion: 'false_alerts_per_day <= 0.01', verdict: 'fail' }] });
+    const log = await engine.call('audit.list', { action: 'gate.verdict' });
+    expect(log.rows.filter((e) => e.subject === `detector zscore-1d v1 in detection run ${report.run.id}`).map((e) => (e.payload as { verdict: string }).verdict).slice(0, 4).sort()).toEqual(['fail', 'fail', 'inconclusive', 'pass']);
+  });
+
+  it('gives the verdicts the README promises for its example gate', async () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\n/g, ' ');
+    const spec = /where `pager\.json` is `(\{.*?\]\})`/.exec(readme)![1]!;
+    const file = path.join(tempDir(), 'pager.json');
+    fs.writeFileSync(file, spec);
+    const verdict = async (model: string) => (await cli(['gate', '--workspace', workspace, '--detection-run', 'latest', '--model', model, '--gate', file])).code;
+    expect([await verdict('static-error-rate'), await verdict('ewma')]).toEqual([0, 1]);
+    expect(readme).toContain('PASS for static-error-rate, FAIL for ewma on false alerts');
+  });
+
+  it('refuses what it cannot judge, naming what to give instead', async () => {
+    const file = path.join(tempDir(), 'g.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'g', criteria: [{ metric: 'incident_recall', op: '>=', value: 0.5 }] }));
+    const several = await cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--gate', file]);
+    expect([several.code, several.err]).toEqual([2, `error: Detection run ${report.run.id} ran 4 detectors (ewma, static-error-rate, week-over-week, zscore-1d); pick one with --model\n`]);
+    const both = await cli(['gate', '--workspace', workspace, '--detection-run', '1', '--run', '1', '--gate', file]);
+    expect(both).toMatchObject({ code: 2, err: expect.stringContaining('--run and --detection-run: give one') });
+    const champion = await cli(['gate', '--workspace', workspace, '--detection-run', '1', '--model', 'ewma', '--champion', 'none', '--gate', file]);
+    expect(champion).toMatchObject({ code: 2, err: expect.stringContaining('a detector is compared with the imported alerts of its run') });
+    const unknown = await cli(['gate', '--workspace', workspace, '--detection-run', '1', '--model', 'demo-gbdt', '--gate', file]);
+    expect(unknown).toMatchObject({ code: 2, err: expect.stringContaining('demo-gbdt is not a detector of detection run 1; it ran ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1') });
+    fs.writeFileSync(file, JSON.stringify({ name: 'g', criteria: [{ metric: 'auc_roc', op: '>=', value: 0.5 }, { vs: 'champion', metric: 'incident_recall', op: 'improves' }] }));
+    const wrongTask = await cli(['gate', '--workspace', workspace, '--detection-run', '1', '--model', 'ewma', '--gate', file]);
+    expect(wrongTask.code).toBe(2);
+    expect(wrongTask.err).toContain('criteria.0: "auc_roc" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
+    expect(wrongTask.err).toContain('criteria.1: "vs": "champion": detectors have no champion');
   });
 });
 

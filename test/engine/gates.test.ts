@@ -419,7 +419,7 @@ describe('bad input in a pipeline: typos stop the job by name, and nothing is ha
     };
     const run = async (file: string) => cli(['gate', '--workspace', workspace, '--run', '1', '--model', 'demo-gbdt', '--gate', file]);
     const vs = await run(gate([{ vs: 'champoin', metric: 'auc_roc', op: 'improves' }]));
-    expect([vs.code, vs.err]).toEqual([2, expect.stringMatching(/criteria\.0: vs invalid input: expected "champion"/)]);
+    expect([vs.code, vs.err]).toEqual([2, expect.stringMatching(/criteria\.0: vs invalid option: expected one of "champion"\|"imported_alerts" \(a criterion is \{"vs": "champion" \(change-risk\) \| "imported_alerts" \(detection\)/)]);
     const margin = await run(gate([{ vs: 'champion', metric: 'auc_roc', op: 'not_worse_than', margn: 0.02 }]));
     expect([margin.code, margin.err]).toEqual([2, expect.stringMatching(/criteria\.0: criterion unrecognized key: "margn"/)]);
     const metric = await run(gate([{ metric: 'auc_roc', op: '>=', value: 0.5 }, { metric: 'auc_rco', op: '>=', value: 0.5 }]));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GateSpec } from '../../shared/contract/gates.js';
-import { evaluateGate, PRESETS } from '../../shared/gates/gate.js';
+import { evaluateGate, PRESETS, unknownMetrics } from '../../shared/gates/gate.js';
 import type { MetricComparison } from '../../shared/metrics/compare.js';
 
 const iv = (value: number, lo: number, hi: number) => ({ value, lo, hi });
@@ -51,5 +51,33 @@ describe('gate criteria against the champion', () => {
     const spec = GateSpec.parse({ name: 'r', criteria: [{ metric: 'recall', op: '>=', value: 0.5 }] });
     const r = evaluateGate(spec, { ...good, metrics: { recall: { value: 1, lo: null, hi: null } }, comparison: null, evidence: { recall: { count: 1, what: 'incident-causing changes' } } });
     expect(r.criteria[0]).toEqual({ criterion: 'recall >= 0.5', verdict: 'inconclusive', reason: 'recall is 1.00 but has no interval to be sure: it rests on 1 incident-causing change, and an interval needs at least 10' });
+  });
+});
+
+describe('gate criteria against the imported alerts (detectors)', () => {
+  const detector = { metrics: { incident_recall: iv(0.8, 0.74, 0.86), false_alerts_per_day: iv(0.5, 0.3, 0.7), time_to_know_min: iv(9, 8, 10) }, operations: { error_rate: 0 }, baseline: 'imported_alerts' as const };
+  const diff = (metric: string, lo: number, hi: number): MetricComparison[] => [{ metric, champion: 10, challenger: 10 + (lo + hi) / 2, difference: iv((lo + hi) / 2, lo, hi), verdict: 'not enough evidence' }];
+
+  it('judge a lower-is-better metric by its direction: minutes saved are a gain', () => {
+    const spec = GateSpec.parse({ name: 'd', criteria: [{ vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves' }] });
+    const earlier = evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', -3, -1) });
+    expect(earlier.criteria[0]).toEqual({ criterion: 'time_to_know_min improves on the imported alerts', verdict: 'pass', reason: 'time_to_know_min improves on the imported alerts: detector − imported alerts -2.00 [-3.00, -1.00]' });
+    expect(evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', 1, 3) }).criteria[0]).toMatchObject({ verdict: 'fail', reason: expect.stringMatching(/^time_to_know_min is worse than the imported alerts/) });
+    expect(evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', -1, 1) }).verdict).toBe('inconclusive');
+  });
+
+  it('with no imported alerts to compare with, decide nothing rather than beat silence', () => {
+    const spec = GateSpec.parse({ name: 'd', criteria: [{ vs: 'imported_alerts', metric: 'incident_recall', op: 'not_worse_than', margin: 0 }] });
+    const r = evaluateGate(spec, { ...detector, comparison: null, championMissing: 'no alerts were imported for the services and days of detection run 4' });
+    expect(r.criteria[0]).toEqual({ criterion: 'incident_recall not worse than (margin 0) the imported alerts', verdict: 'inconclusive', reason: 'no alerts were imported for the services and days of detection run 4; incident_recall was not compared with the imported alerts' });
+  });
+
+  it('refuse a criterion written for the other task, saying what to write instead', () => {
+    const champion = GateSpec.parse({ name: 'd', criteria: [{ vs: 'champion', metric: 'incident_recall', op: 'improves' }] });
+    expect(unknownMetrics(champion, { ...detector, comparison: null })).toEqual(['criteria.0: "vs": "champion": detectors have no champion; a detector is compared with the alerts the team has today ("vs": "imported_alerts")']);
+    const alerts = GateSpec.parse({ name: 'c', criteria: [{ vs: 'imported_alerts', metric: 'auc_roc', op: 'improves' }] });
+    expect(unknownMetrics(alerts, { ...good, comparison: null })).toEqual(['criteria.0: "vs": "imported_alerts" compares a detector with the imported alerts; a change-risk model is compared with the champion ("vs": "champion")']);
+    const typo = GateSpec.parse({ name: 't', criteria: [{ vs: 'imported_alerts', metric: 'alert_precision', op: 'improves' }] });
+    expect(unknownMetrics(typo, { ...detector, comparison: null })).toEqual(['criteria.0: "alert_precision" is not a metric that can be compared with the imported alerts (known: incident_recall, false_alerts_per_day, time_to_know_min)']);
   });
 });

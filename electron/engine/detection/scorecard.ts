@@ -78,7 +78,7 @@ function card(name: string, modelId: number | null, threshold: number | null, in
 }
 
 /** NAB's score on this workspace: each service is a file, its incidents (start to resolution) the windows. */
-function nabSeries(db: Db, runId: number, modelId: number, incidents: IncidentRow[], serviceIds: Map<string, number>): NabSeries[] {
+export function nabSeries(db: Db, runId: number, modelId: number, incidents: IncidentRow[], serviceIds: Map<string, number>): NabSeries[] {
   return [...serviceIds].map(([name, id]) => {
     const { times, scores } = loadScores(db, runId, modelId, id);
     // A step nobody answered (a guarded run's failure with no fallback) detects nothing: score 0 for NAB.

@@ -10,6 +10,7 @@ import { getDetectionRun, loadScores, runDetection } from '../detection/replay-d
 import { incidentsInRun, modelAlerts } from '../detection/scorecard.js';
 import { EngineFailure } from '../errors.js';
 import { checkMetricsKnown, latestGate } from '../gates/gates.js';
+import { detectionGateMetrics } from '../../../shared/gates/detection-metrics.js';
 import { subJob, type JobContext } from '../jobs/jobs.js';
 import { detectorInputs, detectorOf, getModel } from '../models/registry.js';
 
@@ -70,7 +71,7 @@ export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: Detectio
 
 /** A detection drill's gate is a saved gate over detection metrics; the presets judge change-risk scorecards. */
 function detectionGate(db: Db, name: string): GateSpec {
-  if (name === 'advisory' || name === 'gating') throw new EngineFailure('input_error', `The "${name}" preset judges change-risk scorecards; a detection drill needs a saved gate over detection metrics (incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, max_psi, fallback_rate, error_rate)`);
+  if (name === 'advisory' || name === 'gating') throw new EngineFailure('input_error', `The "${name}" preset judges change-risk scorecards; a detection drill needs a saved gate over detection metrics (incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, fallback_rate, error_rate)`);
   return latestGate(db, name).spec;
 }
 
@@ -153,9 +154,10 @@ export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext
       const judge = (match: typeof baseMatch, alerts: typeof baseAlerts, d: ModelDrift | null, ops: { fallback: number; error: number }) => {
         const metrics = detectionMetrics(evalIncidents, alerts, match, range, { resamples: 1000, seed: config.seed });
         const inputs = {
-          metrics: { incident_recall: metrics.incident_recall, alert_precision: metrics.alert_precision, false_alerts_per_day: metrics.false_alerts_per_day, lead_vs_human_min: metrics.lead_vs_human_min.median, mttd_min: metrics.mttd_min.model },
+          metrics: detectionGateMetrics(metrics),
           operations: { max_psi: d?.maxPsi ?? null, fallback_rate: ops.fallback, error_rate: ops.error },
-          comparison: null,
+          comparison: null, baseline: 'imported_alerts' as const,
+          championMissing: 'a drill judges the detector on its own, drill against base',
         };
         checkMetricsKnown(gateSpec, inputs);
         return evaluateGate(gateSpec, inputs);
@@ -177,7 +179,7 @@ export async function runDetectionDrill(db: Db, spec: DrillSpec, job: JobContext
 }
 
 /** A detection run's input drift, for the inputs one detector reads, in the shape change-risk runs report it. */
-function modelDrift(db: Db, run: ReturnType<typeof getDetectionRun>, modelId: number): ModelDrift | null {
+export function modelDrift(db: Db, run: ReturnType<typeof getDetectionRun>, modelId: number): ModelDrift | null {
   if (!run.drift) return null;
   const metrics = new Set(metricsOf(db, modelId));
   const inputs = run.drift.inputs.filter((d) => metrics.has(d.metric));

@@ -26,7 +26,7 @@ export function parseGate(input: unknown, where = 'the gate'): GateSpec {
       const relative = typeof c === 'object' && c !== null && 'vs' in c;
       const r = (relative ? RelativeCriterion : AbsoluteCriterion).safeParse(c);
       if (!r.success) {
-        const shape = relative ? '{"vs": "champion", "metric", "op": "improves" | "not_worse_than", "margin"}' : '{"metric", "op": ">=" | "<=" | ">" | "<", "value"}';
+        const shape = relative ? '{"vs": "champion" (change-risk) | "imported_alerts" (detection), "metric", "op": "improves" | "not_worse_than", "margin"}' : '{"metric", "op": ">=" | "<=" | ">" | "<", "value"}';
         problems.push(`criteria.${i}: ${r.error.issues.map((x) => `${x.path.join('.') || 'criterion'} ${x.message.toLowerCase()}`).join(', ')} (a criterion is ${shape})`);
       }
     });

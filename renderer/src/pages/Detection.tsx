@@ -7,6 +7,7 @@ import { DARK, LIGHT } from '../../../shared/charts/theme.js';
 import { Chart } from '../components/Chart.js';
 import { JobProgress } from '../components/Progress.js';
 import { AddDetectorForm } from '../components/AddDetector.js';
+import { DetectionGate } from '../components/DetectionGate.js';
 import { fmtDuration, fmtTime } from '../format.js';
 
 const span = (ms: number): string => (ms >= 2 * 86_400_000 ? `${(ms / 86_400_000).toFixed(1)} days` : fmtDuration(ms));
@@ -85,6 +86,7 @@ export function Detection() {
           <section className="card">
             {budget && <Chart option={budget} height={340} testId="alert-budget" />}
           </section>
+          <DetectionGate run={detection.report.run} />
           <section className="card">
             <h2>Incidents <span className="muted small">click one to replay it · a detector&apos;s cell: its first alert, earlier or later than humans noticed</span></h2>
             <IncidentTable incidents={detection.incidents} names={detection.report.scorecards.map((c) => c.name)} onOpen={(id) => void openReplay(id)} selected={replay?.incident.id ?? null} />

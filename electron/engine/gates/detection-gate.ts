@@ -1,0 +1,105 @@
+import type { GateResult, GateSpec } from '../../../shared/contract/gates.js';
+import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type EvalIncident } from '../../../shared/detection/evaluate.js';
+import { evaluateGate, type GateInputs } from '../../../shared/gates/gate.js';
+import { detectionGateMetrics } from '../../../shared/gates/detection-metrics.js';
+import { MIN_EVIDENCE } from '../../../shared/metrics/evidence.js';
+import { NAB_PROFILE_NAMES, scoreProfile } from '../../../shared/metrics/nab.js';
+import type { Db } from '../db/workspace.js';
+import { EngineFailure } from '../errors.js';
+import { FAILED, STEP_FAULT } from '../detection/guard.js';
+import { getDetectionRun, loadScores } from '../detection/replay-detection.js';
+import { modelDrift } from '../drills/detection-drill.js';
+import { incidentsInRun, incumbentAlerts, modelAlerts, nabSeries } from '../detection/scorecard.js';
+import { checkMetricsKnown } from './gates.js';
+
+/**
+ * A gate for one detector of a detection run (DESIGN.md §6): the same criteria file as for a
+ * change-risk model, over the detection metrics. Absolute criteria read the detector's scorecard;
+ * relative ones (`"vs": "imported_alerts"`) the paired difference with the alerts the team has
+ * today, over the same incidents and days. A detector has no champion: detection runs put every
+ * detector beside the imported alerts, and that is the comparison an on-call team cares about.
+ *
+ * The metric names are those of a detection drill's gate, so one gate file serves both:
+ * `incident_recall`, `alert_precision`, `false_alerts_per_day`, `lead_vs_human_min` (its median),
+ * `mttd_min` (the detector's own), `time_to_know_min` (the earlier of the humans and the alert: the
+ * scorecard's "humans with the model"); read as they are, with no interval: `max_psi` (its inputs'
+ * drift), `error_rate`, `fallback_rate` (steps a guarded detector failed, or its fallback answered),
+ * and NAB's scores at the run's threshold, `nab_standard`, `nab_reward_low_FP_rate`, `nab_reward_low_FN_rate`.
+ */
+
+const MINUTE = 60_000;
+
+/** Shares of a detector's steps in a run that failed, and that its fallback answered (0 for an unguarded run). */
+function stepRates(db: Db, runId: number, modelId: number, serviceIds: Iterable<number>): { error: number; fallback: number } {
+  let steps = 0;
+  let failed = 0;
+  let fallback = 0;
+  for (const id of serviceIds) {
+    const { scores, faults } = loadScores(db, runId, modelId, id);
+    steps += scores.length;
+    if (faults) for (const code of faults) { if (code & FAILED) failed++; if (code & STEP_FAULT.fallback) fallback++; }
+  }
+  return { error: steps ? failed / steps : 0, fallback: steps ? fallback / steps : 0 };
+}
+
+export function checkDetectionGate(db: Db, input: { runId: number; modelId: number; spec: GateSpec; gateVersion?: number | null; resamples?: number | undefined }): GateResult {
+  const run = getDetectionRun(db, input.runId);
+  const model = run.models.find((m) => m.id === input.modelId);
+  if (!model) throw new EngineFailure('bad_request', `Model ${input.modelId} is not a detector of detection run ${run.id}; it ran ${run.models.map((m) => `${m.name} v${m.version}`).join(', ') || 'none'}`);
+  const { incidents, serviceIds, from, until } = incidentsInRun(db, input.runId);
+  const range = { from, until };
+  const resamples = input.resamples ?? 1000;
+  const seed = run.config.seed;
+  const tolMs = run.config.earlyToleranceMinutes * MINUTE;
+  const evalIncidents: EvalIncident[] = incidents.map((i) => ({ id: i.id, service: i.service, severity: i.severity, started: i.started, detected: i.detected, resolved: i.resolved }));
+
+  const alerts = modelAlerts(db, input.runId, model.id);
+  const matching = matchAlerts(evalIncidents, alerts, tolMs);
+  const card = detectionMetrics(evalIncidents, alerts, matching, range, { resamples, seed });
+  const metrics = detectionGateMetrics(card);
+  const series = nabSeries(db, input.runId, model.id, incidents, serviceIds);
+  const rates = stepRates(db, input.runId, model.id, serviceIds.values());
+  const operations: Record<string, number | null> = {
+    max_psi: modelDrift(db, run, model.id)?.maxPsi ?? null, error_rate: rates.error, fallback_rate: rates.fallback,
+    ...Object.fromEntries(NAB_PROFILE_NAMES.map((p) => [`nab_${p}`, scoreProfile(series, p, model.threshold).score])),
+  };
+
+  // The imported alerts as the other side of a paired comparison; with none imported there is no
+  // "today" to beat, and a detector must not pass "improves on the imported alerts" against silence.
+  const imported = incumbentAlerts(db, serviceIds, from, until, run.config.cooldownMinutes * MINUTE);
+  const incumbentMatching = matchAlerts(evalIncidents, imported.alerts, tolMs);
+  const comparison = imported.raw === 0 ? null : compareDetectionRuns(evalIncidents,
+    { at: incumbentMatching.at, falsePerDay: falseAlertsByDay(imported.alerts, incumbentMatching, range) },
+    { at: matching.at, falsePerDay: falseAlertsByDay(alerts, matching, range) },
+    range, { resamples, seed },
+  );
+
+  const caught = matching.at.filter((a) => a !== null).length;
+  const leads = evalIncidents.filter((inc, k) => inc.detected !== null && matching.at[k] !== null).length;
+  const known = evalIncidents.filter((inc, k) => inc.detected !== null || matching.at[k] !== null).length;
+  const evidence: GateInputs['evidence'] = {
+    incident_recall: { count: incidents.length, what: 'incidents' },
+    alert_precision: { count: alerts.length, what: 'alerts' },
+    lead_vs_human_min: { count: leads, what: 'caught incidents with a human detection time' },
+    mttd_min: { count: caught, what: 'caught incidents' },
+    time_to_know_min: { count: known, what: 'incidents with a human detection time or an alert' },
+  };
+  const inputs: GateInputs = {
+    metrics, operations, comparison, baseline: 'imported_alerts', evidence,
+    championMissing: imported.raw === 0 ? `no alerts were imported for the services and days of detection run ${run.id} (import your alerting history with import --kind alerts)` : null,
+  };
+  checkMetricsKnown(input.spec, inputs);
+  const judged = evaluateGate(input.spec, inputs);
+  let { verdict } = judged;
+  const criteria = [...judged.criteria];
+  // As for change-risk: with too few incidents nobody has seen the detector catch anything, and a
+  // gate of false-alarm criteria alone would pass a detector that never fires.
+  if (incidents.length < MIN_EVIDENCE) {
+    criteria.push({ criterion: `at least ${MIN_EVIDENCE} incidents in the run's range`, verdict: 'inconclusive', reason: `only ${incidents.length} incident${incidents.length === 1 ? '' : 's'} began in detection run ${run.id}'s range: too few to tell whether the detector catches them` });
+    if (verdict === 'pass') verdict = 'inconclusive';
+  }
+  return {
+    gate: input.spec.name, gateVersion: input.gateVersion ?? null, runId: run.id, task: 'detection',
+    model: { id: model.id, name: model.name, version: model.version }, champion: null, verdict, criteria,
+  };
+}

@@ -166,23 +166,35 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
   program.command('report')
     .description('write a run report: self-contained HTML (charts as SVG, no network) or a Markdown summary for a pull request')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'change-risk run (an id, or "latest")', runId)
+    .option('--run <id>', 'change-risk run (an id, or "latest")', runId)
+    .option('--detection-run <id>', 'a detection run instead (an id, or "latest"): every detector beside the imported alerts', runId)
     .requiredOption('--out <file>', 'FILE.html or FILE.md')
-    .option('--gate <file|preset>', 'gate to judge the challengers by (default: the advisory preset)')
+    .option('--gate <file|preset>', 'gate to judge the challengers (or, for a detection run, each detector) by (default: the advisory preset; none for a detection run)')
     .option('--champion <name|id>', 'champion ("none" for none; default: the workspace\'s)')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: number; out: string; gate?: string; champion?: string; json?: boolean }) => {
+    .action(async (opts: { workspace: string; run?: number; detectionRun?: number; out: string; gate?: string; champion?: string; json?: boolean }) => {
+      if ((opts.run === undefined) === (opts.detectionRun === undefined)) kit.fail(2, opts.run === undefined ? 'give --run (a change-risk run) or --detection-run (a detection run)' : '--run and --detection-run: give one (detection runs are numbered apart from change-risk runs)');
+      if (opts.detectionRun !== undefined && opts.champion !== undefined) kit.fail(2, '--champion is for change-risk runs: a detection report compares every detector with the imported alerts');
       const format = opts.out.toLowerCase().endsWith('.html') ? 'html' : opts.out.toLowerCase().endsWith('.md') ? 'md' : kit.fail(2, '--out must end in .html or .md');
       const gate = opts.gate ? readGate(opts.gate, kit) : undefined;
       await kit.withWorkspace(opts.workspace, async (engine) => {
-        opts.run = await resolveRun(engine, opts.run, kit);
-        const championId = await championArg(engine, opts.run, opts.champion, kit);
-        const { jobId } = await engine.call('reports.start', { runId: opts.run, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
-        const job = await kit.runJob(engine, jobId);
+        let started: { jobId: string };
+        let which: string;
+        if (opts.detectionRun !== undefined) {
+          const run = await finishedDetectionRun(engine, opts.detectionRun, kit);
+          which = `detection run ${run.id}`;
+          started = await engine.call('reports.startDetection', { runId: run.id, format, ...(gate ? { gate } : {}) });
+        } else {
+          const id = await resolveRun(engine, opts.run!, kit);
+          which = `run ${id}`;
+          const championId = await championArg(engine, id, opts.champion, kit);
+          started = await engine.call('reports.start', { runId: id, format, ...(gate ? { gate } : {}), ...(championId !== undefined ? { championId } : {}) });
+        }
+        const job = await kit.runJob(engine, started.jobId);
         if (job.state !== 'done') kit.fail(2, `the report ${jobEnd(job)}`);
         const r = job.result as { fileName: string; content: string };
         writeOutput(opts.out, r.content, kit);
-        if (opts.json) return kit.out(JSON.stringify({ run: opts.run, format, out: opts.out, bytes: Buffer.byteLength(r.content) }) + '\n');
+        if (opts.json) return kit.out(JSON.stringify({ ...(opts.detectionRun !== undefined ? { detectionRun: Number(which.split(' ').pop()) } : { run: Number(which.split(' ').pop()) }), format, out: opts.out, bytes: Buffer.byteLength(r.content) }) + '\n');
         kit.out(`wrote ${opts.out} (${(r.content.length / 1024).toFixed(0)} KB)\n`);
       });
     });

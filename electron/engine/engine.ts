@@ -36,13 +36,14 @@ import { piiSettings, previewPii, scrubForLog, setPiiSettings } from './pii/sett
 import { addFeedback, feedbackSummary, listFeedback } from './runs/feedback.js';
 import { compareModels, getChampion, modelHistory, revertChampion, setChampion } from './gates/compare.js';
 import { checkGate, latestGate, listGates, parseGate, saveGate } from './gates/gates.js';
-import { checkDetectionGate } from './gates/detection-gate.js';
+import { checkDetectionGate, checkDetectionGateNames } from './gates/detection-gate.js';
 import { renderReport } from './reports/report.js';
+import { renderDetectionReport } from './reports/detection-report.js';
 import { deleteSource } from './importers/delete-source.js';
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
-import { checkDetectors, listDetectionRuns, runDetection } from './detection/replay-detection.js';
+import { checkDetectors, getDetectionRun, listDetectionRuns, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
 
@@ -113,6 +114,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   }),
   'settings.setPii': (input: { rules: unknown[]; dropColumns: string[] }) => ({ action: 'pii.rules', subject: 'PII settings', payload: input }),
   'reports.start': (input: { runId: number; format: string }, out: { jobId: string }) => ({ action: 'report.export', subject: `run ${input.runId}`, payload: { job: out.jobId, format: input.format } }),
+  'reports.startDetection': (input: { runId: number; format: string }, out: { jobId: string }) => ({ action: 'report.export', subject: `detection run ${input.runId}`, payload: { job: out.jobId, format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'run.start', subject: `change-risk run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'detection.start', subject: `detection run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
   'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
@@ -204,6 +206,14 @@ export function createEngine(options: EngineOptions): Engine {
     if (switching) throw new EngineFailure('conflict', 'The demo workspace is being opened; wait for it to finish');
     if (!current) throw new EngineFailure('no_workspace', 'No workspace is open. Create or open one first.');
     return current;
+  };
+  /** A detection run's report: kept once its run is finished, computed on its own thread (a year of telemetry takes tens of seconds, and the app must keep answering). */
+  const detectionReportOf = (runId: number, resamples?: number): Promise<DetectionReport> => {
+    const { db, path: file } = requireDb();
+    // Only a finished run's report is kept (a running one's is refused or still changing).
+    const done = (db.prepare('SELECT state FROM detection_runs WHERE id = ?').pluck().get(runId) as string | undefined) === 'done';
+    const compute = (): Promise<DetectionReport> => reportOnThread(file, runId, resamples) ?? Promise.resolve(detectionReport(db, runId, { resamples }));
+    return done ? memo(db, `detection:${runId}:${resamples ?? ''}`, compute) : compute();
   };
   const info = (): WorkspaceInfo => {
     const ws = requireDb();
@@ -487,13 +497,15 @@ export function createEngine(options: EngineOptions): Engine {
       return { jobId: jobs.start('detection', `Detection run over ${config.models.length} detector${config.models.length > 1 ? 's' : ''}`, (ctx) => runDetection(ws.db, config, ctx)).id };
     },
     'detection.runs': () => listDetectionRuns(requireDb().db),
-    'detection.report': ({ runId, resamples }) => {
-      const { db, path: file } = requireDb();
-      // Only a finished run's report is kept (a running one's is refused or still changing).
-      const done = (db.prepare('SELECT state FROM detection_runs WHERE id = ?').pluck().get(runId) as string | undefined) === 'done';
-      // On its own thread: a year of telemetry takes tens of seconds, and the app must keep answering.
-      const compute = (): Promise<DetectionReport> => reportOnThread(file, runId, resamples) ?? Promise.resolve(detectionReport(db, runId, { resamples }));
-      return done ? memo(db, `detection:${runId}:${resamples ?? ''}`, compute) : compute();
+    'detection.report': ({ runId, resamples }) => detectionReportOf(runId, resamples),
+    'reports.startDetection': ({ runId, format, gate }) => {
+      const { db } = requireDb();
+      // Checked before the job starts, so a bad gate or an unfinished run is refused at once.
+      const spec = gate === undefined ? undefined : parseGate(gate);
+      const run = getDetectionRun(db, runId);
+      if (run.state !== 'done') throw new EngineFailure('conflict', `Detection run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
+      if (spec) checkDetectionGateNames(spec);
+      return { jobId: jobs.start('report', `${format === 'html' ? 'HTML' : 'Markdown'} report of detection run ${runId}`, (ctx) => renderDetectionReport(db, { runId, format, gate: spec }, () => detectionReportOf(runId), ctx)).id };
     },
     'detection.incidents': ({ runId }) => incidentDetections(requireDb().db, runId),
     'detection.replay': (input) => replayFrame(requireDb().db, input),

@@ -86,6 +86,8 @@ interface Actions {
   saveGate(specText: string): Promise<SavedGate | null>;
   /** The report of what the Compare page shows: its champion and the gate in its editor. */
   exportReport(runId: number, format: 'html' | 'md', view: { championId: number | null; specText: string }): Promise<void>;
+  /** A detection run's report, judged by the gate in the Detection page's editor (null: no gate). */
+  exportDetectionReport(runId: number, format: 'html' | 'md', specText: string | null): Promise<void>;
   retrain(modelId: number, useFeedback: boolean): Promise<void>;
   revertChampion(): Promise<void>;
   exportDataset(): Promise<void>;
@@ -422,6 +424,18 @@ export const useStore = create<State & Actions>((set, get) => {
         return null;
       }
     },
+    exportDetectionReport: (runId, format, specText) => guard(async () => {
+      let gate: unknown;
+      try {
+        gate = specText === null ? undefined : JSON.parse(specText);
+      } catch (err) {
+        throw new Error(`The gate in the editor is not valid JSON (${(err as Error).message}); the report judges by it, so fix it first`);
+      }
+      const { jobId } = await client().call('reports.startDetection', { runId, format, ...(gate !== undefined ? { gate } : {}) });
+      set({ reportJobId: jobId });
+      const job = await client().call('jobs.get', { jobId });
+      if (job.finishedAt !== null && get().reportJobId === jobId) await onJobEnded(job);
+    }),
     exportReport: (runId, format, view) => guard(async () => {
       let gate: unknown;
       try {

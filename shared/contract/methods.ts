@@ -203,6 +203,10 @@ export const methods = {
     runId: z.number().int(), format: z.enum(['html', 'md']),
     gate: z.unknown().optional(), championId: z.number().int().nullable().optional(),
   }), JobStarted, { job: true }),
+  /** A detection run's report as a job; `gate` (a detection gate) judges each detector. */
+  'reports.startDetection': method(z.object({
+    runId: z.number().int(), format: z.enum(['html', 'md']), gate: z.unknown().optional(),
+  }), JobStarted, { job: true }),
   'drills.list': method(z.object({}), z.array(SavedDrill)),
   // Drill specs are parsed by the engine (parseDrill), which names the perturbation and field at fault.
   'drills.save': method(z.object({ spec: z.unknown() }), SavedDrill),

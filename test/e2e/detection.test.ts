@@ -1,6 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
 import { openApp, screenshotPath, type OpenApp } from '../helpers/browser.js';
+import { tempDir } from '../helpers/workspace.js';
 
 let app: OpenApp;
 let page: Page;
@@ -77,6 +80,14 @@ describe('detection in the browser', () => {
     expect(await failed.textContent()).toMatch(/^fail — false_alerts_per_day <= 1: false_alerts_per_day \d\.\d\d \[\d\.\d\d, \d\.\d\d\] is not <= 1 anywhere in its 95 % interval$/);
     expect(await gate.locator('li', { hasText: 'time_to_know_min' }).textContent()).toMatch(/^pass — time_to_know_min improves on the imported alerts: .*detector − imported alerts -\d+\.\d\d \[/);
     await gate.screenshot({ path: screenshotPath('detection-gate.png') });
+    // The run's report, judged by the gate in the editor: the same verdicts, in a file for the ticket.
+    const [md] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByTestId('detection-export-md').click()]);
+    expect(md.suggestedFilename()).toMatch(/^shadowbench-detection-run-\d+\.md$/);
+    const file = path.join(tempDir(), md.suggestedFilename());
+    await md.saveAs(file);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(text).toContain('**static-error-rate v1**: gate “pager budget” → **PASS**');
+    expect(text).toContain('**ewma v1**: gate “pager budget” → **FAIL**');
     // A change-risk criterion in a detector's gate is named, with what to write instead.
     await page.getByTestId('detection-gate-spec').fill(JSON.stringify({ name: 'wrong task', criteria: [{ vs: 'champion', metric: 'auc_roc', op: 'improves' }] }));
     await page.getByTestId('detection-gate-check').click();

@@ -28,6 +28,13 @@ beforeAll(async () => {
 
 const card = (name: string) => report.scorecards.find((c) => c.name.startsWith(name))!;
 
+/** A JSON file in `dir`, for options that take a file. */
+function writeJson(dir: string, value: unknown): string {
+  const file = path.join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
 describe('detection on the demo workspace', () => {
   it('says how many incidents began in each detector\'s warm-up (week-over-week needs a week of history), counted by SQL', () => {
     const db = new Database(workspace, { readonly: true });
@@ -260,7 +267,7 @@ describe('a gate for a detector of a detection run', () => {
     const pass = write('pass', [{ metric: 'incident_recall', op: '>=', value: z.lo! - 0.01 }, { vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves' }]);
     const fail = write('fail', [{ metric: 'false_alerts_per_day', op: '<=', value: 0.01 }]);
     const unsure = write('unsure', [{ metric: 'incident_recall', op: '>=', value: z.value! }]);
-    const gate = (file: string, ...more: string[]) => cli(['gate', '--workspace', workspace, '--detection-run', 'latest', '--model', 'zscore-1d', '--gate', file, ...more]);
+    const gate = (file: string, ...more: string[]) => cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--model', 'zscore-1d', '--gate', file, ...more]);
     const ok = await gate(pass);
     expect([ok.code, ok.err]).toEqual([0, '']);
     expect(ok.out).toMatch(/^detector zscore-1d v1 in detection run \d+ — gate "pass" \(against the imported alerts\): PASS\n {2}pass {9}incident_recall >= /);
@@ -277,7 +284,7 @@ describe('a gate for a detector of a detection run', () => {
     const spec = /where `pager\.json` is `(\{.*?\]\})`/.exec(readme)![1]!;
     const file = path.join(tempDir(), 'pager.json');
     fs.writeFileSync(file, spec);
-    const verdict = async (model: string) => (await cli(['gate', '--workspace', workspace, '--detection-run', 'latest', '--model', model, '--gate', file])).code;
+    const verdict = async (model: string) => (await cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--model', model, '--gate', file])).code;
     expect([await verdict('static-error-rate'), await verdict('ewma')]).toEqual([0, 1]);
     expect(readme).toContain('PASS for static-error-rate, FAIL for ewma on false alerts');
   });
@@ -298,6 +305,56 @@ describe('a gate for a detector of a detection run', () => {
     expect(wrongTask.code).toBe(2);
     expect(wrongTask.err).toContain('criteria.0: "auc_roc" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
     expect(wrongTask.err).toContain('criteria.1: "vs": "champion": detectors have no champion');
+  });
+});
+
+describe('a detection run\'s report', () => {
+  const gateFile = { name: 'pager budget', criteria: [{ metric: 'incident_recall', op: '>=', value: 0.6 }, { metric: 'false_alerts_per_day', op: '<=', value: 1 }] };
+
+  it('writes HTML and Markdown with every detector beside the imported alerts, the gate\'s verdicts and the incidents every detector missed', async () => {
+    const out = tempDir();
+    const html = await cli(['report', '--workspace', workspace, '--detection-run', String(report.run.id), '--out', path.join(out, 'd.html'), '--gate', writeJson(out, gateFile)]);
+    expect([html.code, html.err.includes('error')]).toEqual([0, false]);
+    const page = fs.readFileSync(path.join(out, 'd.html'), 'utf8');
+    expect(page).toContain(`<title>Shadowbench report — detection run ${report.run.id}</title>`);
+    expect(page).toContain('default-src \'none\'');
+    expect(page).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    // The scorecard cells are the report's own numbers.
+    const z = card('zscore-1d');
+    const recall = z.metrics.incident_recall;
+    expect(page).toContain(`<td>${recall.value!.toFixed(3)} [${recall.lo!.toFixed(3)}, ${recall.hi!.toFixed(3)}]</td>`);
+    expect(page).toMatch(/<svg[^>]*width="760"/);
+    // Missed by every detector, counted here from each incident's detections.
+    const incidents = await engine.call('detection.incidents', { runId: report.run.id });
+    const detectors = report.scorecards.filter((c) => c.modelId !== null).map((c) => c.name);
+    const missed = incidents.filter((i) => detectors.every((n) => i.detections[n]!.at === null));
+    expect(missed.length).toBeGreaterThan(0);
+    expect(page).toContain(`Missed by every detector <span class="muted">(${missed.length} of ${incidents.length} incidents)</span>`);
+    expect(page).toContain(`<td>${missed.sort((a, b) => a.severity - b.severity || a.started - b.started)[0]!.incident}</td>`);
+    // Each detector's verdict is the one `gate --detection-run` gives.
+    for (const name of ['static-error-rate', 'ewma']) {
+      const g = await cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--model', name, '--gate', writeJson(out, gateFile), '--json']);
+      const verdict = (JSON.parse(g.out) as { verdict: string }).verdict;
+      expect(page).toContain(`<h3>${name} v1: <span class="verdict-${verdict}">${verdict.toUpperCase()}</span></h3>`);
+    }
+    const md = await cli(['report', '--workspace', workspace, '--detection-run', 'latest', '--out', path.join(out, 'd.md'), '--gate', writeJson(out, gateFile), '--json']);
+    expect(md.code).toBe(0);
+    const latest = Math.max(...(await engine.call('detection.runs', {})).filter((r) => r.state === 'done' && !r.config.drill).map((r) => r.id));
+    expect(JSON.parse(md.out)).toMatchObject({ detectionRun: latest, format: 'md' });
+    const text = fs.readFileSync(path.join(out, 'd.md'), 'utf8');
+    expect(text).toMatch(new RegExp(`^### Shadowbench — detection run ${latest}\\n`));
+    // zscore-1d ran in every run of this file, and pages 1.9 times a day for nothing.
+    expect(text).toContain('**zscore-1d v1**: gate “pager budget” → **FAIL**');
+    expect(text).toContain(`| incident recall | ${card('imported alerts').metrics.incident_recall.value!.toFixed(3)} [`);
+    const log = await engine.call('audit.list', { action: 'report.export' });
+    expect(log.rows.filter((e) => e.subject === `detection run ${report.run.id}` || e.subject === `detection run ${latest}`).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a gate with a misspelt metric before any work, with the names a detector has', async () => {
+    const bad = await cli(['report', '--workspace', workspace, '--detection-run', String(report.run.id), '--out', path.join(tempDir(), 'x.html'), '--gate', writeJson(tempDir(), { name: 'typo', criteria: [{ metric: 'incident_recal', op: '>=', value: 0.5 }] })]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('criteria.0: "incident_recal" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
+    await expect(engine.call('reports.startDetection', { runId: 999, format: 'md' })).rejects.toThrow('No detection run with id 999');
   });
 });
 

@@ -28,6 +28,14 @@ import { checkMetricsKnown } from './gates.js';
  */
 
 const MINUTE = 60_000;
+const NO_VALUE = { value: null, lo: null, hi: null };
+const OPERATIONS = ['max_psi', 'error_rate', 'fallback_rate', ...NAB_PROFILE_NAMES.map((p) => `nab_${p}`)];
+
+/** Refuses a gate naming a metric a detector does not have, before any work (a report checks its gate up front). */
+export function checkDetectionGateNames(spec: GateSpec): void {
+  const metrics = Object.fromEntries(['incident_recall', 'alert_precision', 'false_alerts_per_day', 'lead_vs_human_min', 'mttd_min', 'time_to_know_min'].map((k) => [k, NO_VALUE]));
+  checkMetricsKnown(spec, { metrics, operations: Object.fromEntries(OPERATIONS.map((k) => [k, null])), comparison: null, baseline: 'imported_alerts' });
+}
 
 /** Shares of a detector's steps in a run that failed, and that its fallback answered (0 for an unguarded run). */
 function stepRates(db: Db, runId: number, modelId: number, serviceIds: Iterable<number>): { error: number; fallback: number } {

@@ -44,7 +44,7 @@ const AT_THRESHOLD = new Set(['recall', 'precision', 'fpr', 'expected_cost']);
 const KEY_METRICS = ['auc_roc', 'average_precision', 'recall', 'precision', 'fpr', 'brier', 'ece', 'capture_at_10', 'capture_at_20', 'expected_cost'];
 
 /** Cheap progress and cancel for a report's steps; a report computed outside a job passes none. */
-interface Steps {
+export interface Steps {
   throwIfCancelled(): void;
   progress(update: { fraction: number | null; message: string }): void;
 }
@@ -132,7 +132,7 @@ export function svgChart(option: Record<string, unknown>, width = 520, height = 
   }
 }
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const num = (v: number | null | undefined, d = 3): string => (v === null || v === undefined ? '—' : v.toFixed(d));
 const iv = (m: { value: number | null; lo: number | null; hi: number | null } | undefined): string => (!m || m.value === null ? 'undefined' : `${num(m.value)} [${num(m.lo)}, ${num(m.hi)}]`);
 const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');

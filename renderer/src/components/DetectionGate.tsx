@@ -3,11 +3,13 @@ import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import type { GateResult } from '../../../shared/contract/gates.js';
 import { messageOf } from '../client/client.js';
 import { useStore } from '../store.js';
+import { JobProgress } from './Progress.js';
 
 /**
  * A gate for one detector of a detection run: the criteria file `gate --detection-run` reads, so what
  * is decided here is what a pipeline would decide. Checking is a decision and is audited, like the
  * command line's; there is no live preview because a detection gate reads every service's scores.
+ * The run's report (every detector, judged by this gate) is exported from here too.
  */
 export const DETECTION_GATE_EXAMPLE = JSON.stringify({
   name: 'pager budget',
@@ -23,6 +25,9 @@ export function DetectionGate({ run }: { run: DetectionRunInfo }) {
   const client = useStore((s) => s.client);
   const gates = useStore((s) => s.gates);
   const loadGates = useStore((s) => s.loadGates);
+  const exportReport = useStore((s) => s.exportDetectionReport);
+  const reportJobId = useStore((s) => s.reportJobId);
+  const reportJob = useStore((s) => (s.reportJobId ? s.jobs[s.reportJobId] ?? null : null));
   const [modelId, setModelId] = useState<number>(run.models[0]?.id ?? 0);
   const [specText, setSpecText] = useState(DETECTION_GATE_EXAMPLE);
   const [result, setResult] = useState<GateResult | null>(null);
@@ -96,6 +101,12 @@ export function DetectionGate({ run }: { run: DetectionRunInfo }) {
               </ul>
             </div>
           )}
+          <div className="form-row">
+            <span className="muted small">Report of detection run {run.id}, judged by this gate:</span>
+            <button type="button" disabled={reportJobId !== null} onClick={() => void exportReport(run.id, 'html', specText)} data-testid="detection-export-html">Export HTML</button>
+            <button type="button" disabled={reportJobId !== null} onClick={() => void exportReport(run.id, 'md', specText)} data-testid="detection-export-md">Export Markdown</button>
+          </div>
+          {reportJob && <JobProgress job={reportJob} />}
           {!result && !error && (
             <p className="muted small">Metrics: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min (the detector&apos;s own), time_to_know_min (the earlier of humans and the alert), max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate. The same file works with <code>shadowbench gate --detection-run {run.id} --model {chosen?.name ?? 'NAME'} --gate FILE</code> (exit 0 pass, 1 fail, 3 inconclusive).</p>
           )}

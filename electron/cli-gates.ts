@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { unfinishedReason } from '../shared/domain/run-state.js';
 import { resolveRun, runId, wholeNumber, jobEnd, writeOutput } from './cli-args.js';
 import fs from 'node:fs';
 import type { Comparison, GateResult, GateSpecInput } from '../shared/contract/gates.js';
@@ -40,7 +41,8 @@ async function findRunModel(engine: Engine, runId: number, nameOrId: string, kit
 /** A run that gates and comparisons can judge: a failed or cancelled one is named as such, not as one with no models. */
 async function finishedRun(engine: Engine, runId: number, kit: CliKit): Promise<RunInfo> {
   const run = await engine.call('runs.get', { id: runId });
-  if (run.state !== 'done') kit.fail(2, `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; gates and comparisons need a finished run (runs list shows them)`);
+  const why = unfinishedReason(run, 'gates and comparisons need a finished run (runs list shows them)');
+  if (why) kit.fail(2, why);
   return run;
 }
 
@@ -49,7 +51,8 @@ async function finishedDetectionRun(engine: Engine, id: number, kit: CliKit): Pr
   const runs = await engine.call('detection.runs', {});
   const run = id === 0 ? runs.filter((r) => r.state === 'done' && !r.config.drill).sort((a, b) => b.id - a.id)[0] : runs.find((r) => r.id === id);
   if (!run) return kit.fail(2, id === 0 ? '--detection-run latest: no finished detection run yet (shadowbench detect makes one)' : `No detection run ${id} (runs list shows them)`);
-  if (run.state !== 'done') kit.fail(2, `Detection run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; gates need a finished run`);
+  const why = unfinishedReason(run, 'gates and reports need a finished run (runs list shows them)', 'detection');
+  if (why) kit.fail(2, why);
   return run;
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { unfinishedReason } from '../../shared/domain/run-state.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fetchPrometheus } from './importers/prometheus-live.js';
@@ -483,7 +484,8 @@ export function createEngine(options: EngineOptions): Engine {
       // Checked before the job starts, so a bad gate or an unfinished run is refused at once.
       const spec = gate === undefined ? undefined : parseGate(gate);
       const run = getRun(db, runId);
-      if (run.state !== 'done') throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
+      const why = unfinishedReason(run, 'a report needs a finished run');
+      if (why) throw new EngineFailure('conflict', why);
       return { jobId: jobs.start('report', `${format === 'html' ? 'HTML' : 'Markdown'} report of run ${runId}`, (ctx) => renderReport(db, { runId, format, gate: spec, championId }, ctx)).id };
     },
     'detectors.add': (input) => addDetector(requireDb().db, input),
@@ -503,7 +505,8 @@ export function createEngine(options: EngineOptions): Engine {
       // Checked before the job starts, so a bad gate or an unfinished run is refused at once.
       const spec = gate === undefined ? undefined : parseGate(gate);
       const run = getDetectionRun(db, runId);
-      if (run.state !== 'done') throw new EngineFailure('conflict', `Detection run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
+      const why = unfinishedReason(run, 'a report needs a finished run', 'detection');
+      if (why) throw new EngineFailure('conflict', why);
       if (spec) checkDetectionGateNames(spec);
       return { jobId: jobs.start('report', `${format === 'html' ? 'HTML' : 'Markdown'} report of detection run ${runId}`, (ctx) => renderDetectionReport(db, { runId, format, gate: spec }, () => detectionReportOf(runId), ctx)).id };
     },

@@ -1,4 +1,5 @@
 import type { DetectionComparison, DetectionReport, DetectionScorecard, IncidentDetection } from '../../../shared/contract/detection.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import { alertsFromScores, mergeAlerts } from '../../../shared/detection/alerts.js';
 import { compareDetection, detectionMetrics, matchAlerts, type EvalAlert, type EvalIncident } from '../../../shared/detection/evaluate.js';
 import { NAB_PROFILE_NAMES, scoreProfile, type NabSeries } from '../../../shared/metrics/nab.js';
@@ -39,7 +40,8 @@ interface IncidentRow { id: string; service: string; service_id: number; severit
 
 export function incidentsInRun(db: Db, runId: number): { incidents: IncidentRow[]; serviceIds: Map<string, number>; from: number; until: number } {
   const run = getDetectionRun(db, runId);
-  if (run.state !== 'done' || run.from === null || run.until === null) throw new EngineFailure('conflict', `Detection run ${runId} is ${run.state}; scorecards need a finished run`);
+  const why = unfinishedReason(run, 'scorecards need a finished run', 'detection');
+  if (why || run.from === null || run.until === null) throw new EngineFailure('conflict', why ?? `Detection run ${runId} covered no telemetry; scorecards need a finished run over some`);
   const names = run.config.services?.length ? run.config.services : (db.prepare('SELECT name FROM services').pluck().all() as string[]);
   const serviceIds = new Map((db.prepare(`SELECT name, id FROM services WHERE name IN (${names.map(() => '?').join(',') || "''"})`).raw().all(...names) as [string, number][]));
   const incidents = (db.prepare(`SELECT i.external_id AS id, s.name AS service, i.service_id, i.severity, i.title, i.started_ts AS started, i.detected_ts AS detected,

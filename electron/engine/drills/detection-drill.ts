@@ -1,4 +1,5 @@
 import type { DetectionRunConfig } from '../../../shared/contract/detection.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import type { DrillModelReport, DrillSpec, ModelDrift } from '../../../shared/contract/drills.js';
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type EvalIncident } from '../../../shared/detection/evaluate.js';
@@ -38,7 +39,8 @@ function resolveFallback(db: Db, fallback: DrillSpec['runner']['fallback']): Det
 /** Checks a detection drill against the workspace before its job starts. */
 export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: DetectionRunConfig } {
   const base = getDetectionRun(db, spec.baseRun);
-  if (base.state !== 'done') throw new EngineFailure('conflict', `Detection run ${spec.baseRun} is ${base.state}; a drill re-runs a finished run`);
+  const why = unfinishedReason(base, 'a drill re-runs a finished run', 'detection');
+  if (why) throw new EngineFailure('conflict', why);
   if (base.config.drill) throw new EngineFailure('input_error', `Detection run ${spec.baseRun} is itself a drill (of run ${base.config.drill.baseRun}); drill the original run`);
   const inRun = base.models.map((m) => m.id);
   // As in a change-risk drill, a detector cannot answer for itself: the fallback is left out of

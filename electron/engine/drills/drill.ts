@@ -1,4 +1,5 @@
 import { DrillReport, DrillSpec, type DrillModelReport, type DrillSpecInput, Perturbation, type SavedDrill } from '../../../shared/contract/drills.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import type { RunConfig } from '../../../shared/contract/models.js';
 import type { GateSpec } from '../../../shared/contract/gates.js';
 import { faultPlan, pickRows, staleSpan, streamSeed } from '../../../shared/drills/perturb.js';
@@ -77,7 +78,8 @@ export function checkDrill(db: Db, spec: DrillSpec): { config: RunConfig | Detec
 function checkChangeRiskDrill(db: Db, spec: DrillSpec): { config: RunConfig } {
   if (spec.runner.fallback === 'static-alerts') throw new EngineFailure('input_error', 'The imported alerts ("static-alerts") can only stand in for a detector; a change-risk drill falls back to a model (e.g. heuristic rules) or "none"');
   const base = getRun(db, spec.baseRun);
-  if (base.state !== 'done') throw new EngineFailure('conflict', `Run ${spec.baseRun} is ${base.state}; a drill re-runs a finished run`);
+  const why = unfinishedReason(base, 'a drill re-runs a finished run');
+  if (why) throw new EngineFailure('conflict', why);
   if (base.config.drill) throw new EngineFailure('input_error', `Run ${spec.baseRun} is itself a drill (of run ${base.config.drill.baseRun}); drill the original run`);
   // A model cannot answer for itself: the fallback is left out of "all the run's models", and
   // naming it as a drilled model is refused (its failed rows would come back unchanged).

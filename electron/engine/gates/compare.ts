@@ -1,4 +1,5 @@
 import type { Comparison } from '../../../shared/contract/gates.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import type { ModelEvent } from '../../../shared/contract/models.js';
 import { comparePaired } from '../../../shared/metrics/compare.js';
 import type { Db } from '../db/workspace.js';
@@ -81,7 +82,10 @@ export function compareModels(db: Db, input: { runId: number; championId: number
 function computeComparison(db: Db, input: { runId: number; championId: number; challengerId: number; resamples?: number | undefined; championRunId?: number | undefined }): Comparison {
   const run = getRun(db, input.runId);
   const championRun = input.championRunId === undefined ? run : getRun(db, input.championRunId);
-  for (const r of [run, championRun]) if (r.state !== 'done' || !r.manifest) throw new EngineFailure('conflict', `Run ${r.id} is ${r.state}; a comparison needs a finished run`);
+  for (const r of [run, championRun]) {
+    const why = unfinishedReason(r, 'a comparison needs a finished run');
+    if (why || !r.manifest) throw new EngineFailure('conflict', why ?? `Run ${r.id} has no manifest; a comparison needs a finished run`);
+  }
   const inRun = (id: number, where: typeof run): { id: number; name: string; version: number; threshold: number } => {
     const entry = where.manifest!.models.find((m) => m.id === id);
     if (!entry) throw new EngineFailure('not_found', `Model ${id} is not part of run ${where.id} (it has ${where.manifest!.models.map((m) => `${m.name} v${m.version}`).join(', ')})`);

@@ -1,4 +1,5 @@
 import type { Comparison, GateResult, GateSpec } from '../../../shared/contract/gates.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import type { FeedbackSummary, RunInfo, Scorecard, SuggestionDetail } from '../../../shared/contract/models.js';
 import { feedbackSummary } from '../runs/feedback.js';
 import { listDrillResults } from '../drills/drill.js';
@@ -51,7 +52,8 @@ export interface Steps {
 
 export async function reportData(db: Db, input: { runId: number; gate?: GateSpec | undefined; championId?: number | null | undefined }, job?: Steps): Promise<ReportData> {
   const run = getRun(db, input.runId);
-  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${run.id} is ${run.state}${run.error && run.error !== run.state ? ` (${run.error})` : ''}; a report needs a finished run`);
+  const why = unfinishedReason(run, 'a report needs a finished run');
+  if (why || !run.manifest) throw new EngineFailure('conflict', why ?? `Run ${run.id} has no manifest; a report needs a finished run`);
   const models = run.manifest.models;
   // Scorecards, comparisons and verdicts each bootstrap the whole run (seconds apiece on a year of
   // changes); the cases are quick. Progress counts those steps, and a cancel lands between them.

@@ -1,4 +1,5 @@
 import type { Costs } from '../../../shared/metrics/classification.js';
+import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import { sortPredictions, thresholdSweep } from '../../../shared/metrics/classification.js';
 import { quantile } from '../../../shared/metrics/bootstrap.js';
 import { bootstrapParallel } from '../metrics/parallel-bootstrap.js';
@@ -24,7 +25,8 @@ export function scorecard(db: Db, runId: number, modelId: number, options: { thr
 
 async function computeScorecard(db: Db, runId: number, modelId: number, options: { threshold?: number | undefined; resamples?: number | undefined }): Promise<Scorecard> {
   const run = getRun(db, runId);
-  if (run.state !== 'done' || !run.manifest) throw new EngineFailure('conflict', `Run ${runId} is ${run.state}; a scorecard needs a finished run`);
+  const why = unfinishedReason(run, 'a scorecard needs a finished run');
+  if (why || !run.manifest) throw new EngineFailure('conflict', why ?? `Run ${runId} has no manifest; a scorecard needs a finished run`);
   const entry = run.manifest.models.find((m) => m.id === modelId);
   if (!entry) throw new EngineFailure('not_found', `Model ${modelId} is not part of run ${runId}`);
   const rows = db.prepare('SELECT change_id, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident FROM suggestions WHERE run_id = ? AND model_id = ?').all(runId, modelId) as SuggestionRow[];

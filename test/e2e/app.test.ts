@@ -35,6 +35,22 @@ describe('the app in serve mode', () => {
     expect(page.url()).not.toContain('token=');
   });
 
+  it('leads from an empty workspace\'s empty pages to what fills them', async () => {
+    await page.getByPlaceholder('payments-trial').fill('empty-one');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=workspace-name]')?.textContent === 'empty-one');
+    await page.getByTestId('nav-results').click();
+    expect(await page.getByTestId('empty-state').textContent()).toContain('No finished change-risk run yet');
+    await page.screenshot({ path: screenshotPath('empty-results.png') });
+    await page.getByTestId('empty-go').click();
+    await page.getByTestId('runs-go-models').click();
+    await page.waitForFunction(() => window.location.hash === '#/models');
+    await page.getByTestId('nav-compare').click();
+    await page.getByTestId('empty-go').click();
+    await page.waitForFunction(() => window.location.hash === '#/runs');
+    await page.getByTestId('nav-home').click();
+  });
+
   it('opens the demo workspace and shows the timeline with change markers and incident bands', async () => {
     await page.getByTestId('open-demo').click();
     // The build shows its progress on Home, once: not again in the corner tray.

@@ -1,4 +1,5 @@
 import { useCallback, useMemo, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import type { AuditEntry, AuditVerification } from '../../../shared/contract/audit.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
 import { fmtTime } from '../format.js';
@@ -22,7 +23,7 @@ export function Audit() {
   const [verification, setVerification] = useState<AuditVerification | null>(null);
   const fetchPage = useCallback((offset: number, limit: number) => client!.call('audit.list', { offset, limit, ...(action ? { action } : {}), ...(text ? { text } : {}) }), [client, action, text]);
   const resetKey = useMemo(() => `${workspace?.path}|${action}|${text}|${verification ? 'v' : ''}`, [workspace, action, text, verification]);
-  if (!workspace || !client) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace || !client) return <NoWorkspace />;
   return (
     <div className="page audit">
       <section className="card">

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { Empty, NoWorkspace } from '../components/Empty.js';
 import { fmtTime, runName } from '../format.js';
 import { JobProgress } from '../components/Progress.js';
 import { Promote } from '../components/Promote.js';
@@ -57,8 +58,8 @@ export function Compare() {
     void compare(run.id, championChoice!, challengerChoice!);
   }, [run, championChoice, challengerChoice, pairChosen, shown, comparing, compare]);
   const name = useMemo(() => new Map(models.map((m) => [m.id, `${m.name} v${m.version}`])), [models]);
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
-  if (!run) return <div className="page"><p className="muted">No finished change-risk run yet: start one on the Runs page.</p></div>;
+  if (!workspace) return <NoWorkspace />;
+  if (!run) return <Empty text="No finished change-risk run yet: a comparison needs one." page="runs" action="Start a run" />;
   return (
     <div className="page compare">
       <section className="card form">

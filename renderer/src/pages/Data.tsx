@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import { FORMAT_KIND, IMPORT_FORMATS, RECORD_KINDS, type ImportFormat, type ImportReport, type RecordKind } from '../../../shared/contract/records.js';
 import type { ImportOptionsInput } from '../../../shared/contract/methods.js';
 import { FIELDS } from '../../../shared/domain/fields.js';
@@ -404,7 +405,7 @@ export function Data() {
   const { sources, workspace } = useStore();
   const [open, setOpen] = useState<number | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   const selected = sources.find((s) => s.id === open);
   return (
     <div className="page data">

@@ -1,4 +1,5 @@
 import { matchingRules, NAB_RULES } from '../../../shared/detection/rules.js';
+import { NoWorkspace } from '../components/Empty.js';
 import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { DetectionScorecard, IncidentDetection, ReplayFrame } from '../../../shared/contract/detection.js';
@@ -37,7 +38,7 @@ export function Detection() {
     if (!detection && latest) void openDetection(latest.id);
   }, [detection, detectionRuns, openDetection]);
   const budget = useMemo(() => (detection ? alertBudgetOption(detection.report.scorecards, chartTheme) : null), [detection, chartTheme]);
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   return (
     <div className="page detection">
       <form className="card form" onSubmit={(e) => {

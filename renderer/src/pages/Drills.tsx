@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import type { DrillModelReport, DrillReport, PerturbationInput, SavedDrill } from '../../../shared/contract/drills.js';
 import type { JobStatus } from '../../../shared/contract/records.js';
 import { warmUpSummary } from '../../../shared/drills/warm-up.js';
@@ -134,7 +135,7 @@ export function Drills() {
     }
   };
 
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   if (changeRuns.length === 0 && detectRuns.length === 0) return <div className="page"><p className="muted">A drill re-runs a finished change-risk or detection run under faults: start a run on the Runs or Detection page first.</p></div>;
   const running = job !== null && job.finishedAt === null;
   return (

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import type { Alert, Change, Incident, SeriesInfo } from '../../../shared/contract/records.js';
 import { Timeline } from '../components/Timeline.js';
 import { VirtualTable, type Column } from '../components/VirtualTable.js';
@@ -89,7 +90,7 @@ export function Explore() {
   const fetchAlerts = useCallback((offset: number, limit: number) => client!.call('alerts.page', { offset, limit, ...(service ? { service } : {}) }), [client, service]);
   const resetKey = useMemo(() => `${workspace?.path}|${service ?? '*'}|${workspace?.counts.changes}|${workspace?.counts.incidents}`, [workspace, service]);
 
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   if (services.length === 0) return <div className="page"><p className="muted">This workspace is empty. Import telemetry, changes and incidents on the Data page.</p></div>;
   return (
     <div className="page explore">

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import { messageOf } from '../client/client.js';
 import type { MethodOutput } from '../../../shared/contract/methods.js';
 import { fmtTime } from '../format.js';
@@ -126,7 +127,7 @@ export function Models() {
   useEffect(() => {
     if (client && workspace) void client.call('features.catalog', {}).then(setCatalog);
   }, [client, workspace]);
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   const changeRisk = models.filter((m) => m.task === 'change-risk');
   const detectors = models.filter((m) => m.task !== 'change-risk');
   return (

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Empty } from '../components/Empty.js';
 import type { Scorecard, Suggestion, SuggestionDetail } from '../../../shared/contract/models.js';
 import { contributionsOption, legendRows, prOption, reliabilityOption, rocOption, sweepOption } from '../../../shared/charts/scorecard.js';
 import { DARK, LIGHT } from '../../../shared/charts/theme.js';
@@ -271,7 +272,7 @@ export function Results() {
     { key: 'note', title: '', width: 160, render: (s) => (s.error ? <span className="error-text small">{s.fallback ? 'fallback answered' : 'model failed'}</span> : '') },
   ], []);
 
-  if (!run) return <div className="page"><p className="muted">No finished runs yet. Start one on the Runs page.</p></div>;
+  if (!run) return <Empty text="No finished change-risk run yet: results appear here once one has run." page="runs" action="Start a run" />;
   const m = run.manifest;
   // Room for every model's legend entry below the plots (two to a row), all four charts alike.
   const chartHeight = 280 + 20 * legendRows(cards.length);

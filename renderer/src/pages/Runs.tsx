@@ -1,4 +1,5 @@
 import { useMemo, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import { JobProgress } from '../components/Progress.js';
 import { fmtTime } from '../format.js';
 import { useStore } from '../store.js';
@@ -6,7 +7,7 @@ import { useStore } from '../store.js';
 const DAY = 86_400_000;
 
 export function Runs() {
-  const { models, runs, services, startRun, runJobId, jobs, openRun, workspace } = useStore();
+  const { models, runs, services, startRun, runJobId, jobs, openRun, workspace, navigate } = useStore();
   const active = models.filter((m) => m.status === 'active' && m.task === 'change-risk');
   const [chosen, setChosen] = useState<number[]>([]);
   // The first whole day after the latest training cutoff: the day of the cutoff itself still holds
@@ -22,7 +23,7 @@ export function Runs() {
   const [useRule, setUseRule] = useState(false);
   const [thresholds, setThresholds] = useState<Record<number, string>>({});
   const job = runJobId ? jobs[runJobId] : undefined;
-  if (!workspace) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace) return <NoWorkspace />;
   const effectiveFrom = from || defaultFrom;
   // A run that starts before a model's training cutoff scores changes it learned from: its metrics read too good.
   const fromMs = effectiveFrom ? Date.parse(`${effectiveFrom}T00:00:00Z`) : -Infinity;
@@ -42,7 +43,7 @@ export function Runs() {
       }}>
         <h2>New shadow run</h2>
         <p className="muted small">Every chosen model scores every change in the range, in time order, with features as they were at that moment. Nothing is acted on; each suggestion is compared with what the change really did.</p>
-        {active.length === 0 ? <p className="muted">No models yet: train a baseline on the Models page.</p> : (
+        {active.length === 0 ? <p className="muted">No models yet: <button type="button" className="link" onClick={() => navigate('models')} data-testid="runs-go-models">train a baseline or add an ONNX model</button> first.</p> : (
           <div className="checks" data-testid="run-models">
             {active.map((m) => (
               <label key={m.id} className="checkbox">

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { NoWorkspace } from '../components/Empty.js';
 import type { PiiSettings } from '../../../shared/contract/methods.js';
 import { BUILTIN_RULES, compileRule } from '../../../shared/domain/pii.js';
 import { fmtInt, fmtTime } from '../format.js';
@@ -63,7 +64,7 @@ export function Settings() {
     };
   }, [client, path, sample, draft.rules]);
 
-  if (!workspace || !client) return <div className="page"><p className="muted">Open or create a workspace first.</p></div>;
+  if (!workspace || !client) return <NoWorkspace />;
   const problem = name || pattern ? ruleProblem(name, pattern, [...BUILTIN_RULES.map((r) => r.name), ...draft.rules.map((r) => r.name)]) : null;
   const add = (): void => {
     if (ruleProblem(name, pattern, [...BUILTIN_RULES.map((r) => r.name), ...draft.rules.map((r) => r.name)])) return;

@@ -33,9 +33,12 @@ export type ParsedTime = { ok: true; ms: number } | { ok: false; reason: string 
 
 const NUMERIC = /^-?\d+(\.\d+)?$/;
 // Date, optional time, optional fraction, optional zone. Anything else is refused instead of being
-// handed to Date.parse, whose leniency differs between engines.
-const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
-const OFFSET = /^([+-])(\d{2}):?(\d{2})$/;
+// handed to Date.parse, whose leniency differs between engines. Besides ISO 8601 proper, the shapes
+// common exports write: a year-first date with slashes, a comma before the fraction (Python's
+// logging), "UTC"/"GMT" for Z (psql, many logs), an offset of hours alone (PostgreSQL's "+00"), and
+// an offset followed by its zone's abbreviation (Go's "+0000 UTC", "-0500 EST": the offset decides).
+const ISO = /^(\d{4})([-/])(\d{2})\2(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})([.,]\d{1,9})?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?(\s+[A-Z]{2,5})?$/i;
+const OFFSET = /^([+-])(\d{2})(?::?(\d{2}))?$/;
 
 const UNIT_TO_MS: Record<Exclude<TimeUnit, 'auto'>, number> = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
 
@@ -48,10 +51,11 @@ export function detectUnit(value: number): Exclude<TimeUnit, 'auto'> {
 }
 
 export function offsetMinutes(zone: string): number | null {
-  if (zone.toUpperCase() === 'UTC' || zone.toUpperCase() === 'Z') return 0;
+  const upper = zone.toUpperCase();
+  if (upper === 'UTC' || upper === 'Z' || upper === 'GMT') return 0;
   const m = OFFSET.exec(zone);
   if (!m) return null;
-  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
   return m[1] === '-' ? -minutes : minutes;
 }
 
@@ -215,9 +219,11 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const m = ISO.exec(text);
   if (!m) {
     if (options.format) return parseFormatted(text, options);
-    return { ok: false, reason: `unparseable timestamp "${truncate(text)}"${LOCAL_DATE.test(text) ? '; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' : ''}` };
+    return { ok: false, reason: `unparseable timestamp "${truncate(text)}"${LOCAL_DATE.test(text) ? '; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' : '; write ISO 8601 or epoch time, or state its format (the time format, --time-format on the command line, in date-fns tokens, e.g. "EEE, dd MMM yyyy HH:mm:ss \'GMT\'" or "MMM d, yyyy h:mm:ss a")'}` };
   }
-  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
+  const [, y, , mo, d, h = '00', mi = '00', s = '00', frac = '', zone, abbreviation] = m;
+  // An abbreviation alone ("15:04 EST", "CET") names no one offset (CST is three): refused, not guessed.
+  if (abbreviation && !(zone && /^[+-]/.test(zone))) return { ok: false, reason: `timestamp "${truncate(text)}" names its zone by an abbreviation${zone ? ' after another zone' : ''}, which names no one offset; give an offset (+01:00) or set the time zone (--time-zone on the command line) and leave it out` };
   if (!zone && !options.timeZone) return { ok: false, reason: `timestamp "${truncate(text)}" has no time zone; add an offset or set the time zone (--time-zone on the command line)` };
   const fields = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)] as const;
   const utc = utcMs(fields[0], fields[1] - 1, fields[2], fields[3], fields[4], fields[5]);
@@ -226,7 +232,7 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   if (check.getUTCMonth() !== fields[1] - 1 || check.getUTCDate() !== fields[2] || fields[3] > 23 || fields[4] > 59 || fields[5] > 60) {
     return { ok: false, reason: `timestamp "${truncate(text)}" is not a real date` };
   }
-  const fraction = frac ? Math.round(Number(`0${frac}`) * 1000) : 0;
+  const fraction = frac ? Math.round(Number(`0.${frac.slice(1)}`) * 1000) : 0;
   if (zone) {
     const minutes = offsetMinutes(zone);
     if (minutes === null) return { ok: false, reason: `bad time zone in "${truncate(text)}"` };

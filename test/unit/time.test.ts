@@ -13,6 +13,34 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('2026-09-01 07:30:00.250-0430', auto)).toEqual({ ok: true, ms: Date.UTC(2026, 8, 1, 12, 0, 0, 250) });
   });
 
+  it('reads the near-ISO shapes real exports write, each as the instant it names', () => {
+    const t = Date.UTC(2026, 10, 27, 15, 4, 5);
+    const cases: Array<[string, number]> = [
+      ['2026-11-27 15:04:05 UTC', t], // psql, many logs
+      ['2026-11-27T15:04:05 GMT', t],
+      ['2026-11-27 15:04:05+00', t], // PostgreSQL timestamptz
+      ['2026-11-27 10:04:05.250-05', t + 250],
+      ['2026-11-27 15:04:05.123 +0000 UTC', t + 123], // Go's time.String
+      ['2026-11-27 10:04:05 -0500 EST', t],
+      ['2026-11-27T15:04:05,123Z', t + 123], // ISO's comma before the fraction
+      ['2026/11/27 15:04:05Z', t],
+    ];
+    for (const [text, ms] of cases) expect([text, parseTimestamp(text, auto)]).toEqual([text, { ok: true, ms }]);
+    // Python's logging asctime: a comma fraction, no zone; the import's zone places it.
+    expect(parseTimestamp('2026-11-27 16:04:05,500', { unit: 'auto', timeZone: 'Europe/Berlin' })).toEqual({ ok: true, ms: t + 500 });
+  });
+
+  it('refuses a zone named only by an abbreviation (CST is three zones), and mixed date separators', () => {
+    for (const text of ['2026-11-27 15:04:05 EST', '2026-11-27 15:04:05 CET', '2026-11-27 15:04:05 UTC CET']) {
+      const r = parseTimestamp(text, { unit: 'auto', timeZone: 'UTC' });
+      expect([text, r.ok]).toEqual([text, false]);
+      expect(r.ok ? '' : r.reason).toContain('names its zone by an abbreviation');
+    }
+    expect(parseTimestamp('2026/11-27 15:04:05Z', auto).ok).toBe(false);
+    const odd = parseTimestamp('Fri, 27 Nov 2026 15:04:05 GMT', auto);
+    expect(odd.ok ? '' : odd.reason).toContain('or state its format (the time format, --time-format on the command line');
+  });
+
   it('classifies epoch numbers by magnitude', () => {
     const ms = Date.UTC(2026, 8, 1);
     expect(parseTimestamp(String(ms / 1000), auto)).toEqual({ ok: true, ms });
@@ -149,7 +177,7 @@ describe('parseTimestamp', () => {
 
     it('without a format, says that a local-order date needs one', () => {
       expect(parseTimestamp('11/26/2026 15:45', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "11/26/2026 15:45"; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' });
-      expect(parseTimestamp('next tuesday', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "next tuesday"' });
+      expect(parseTimestamp('next tuesday', auto)).toEqual({ ok: false, reason: 'unparseable timestamp "next tuesday"; write ISO 8601 or epoch time, or state its format (the time format, --time-format on the command line, in date-fns tokens, e.g. "EEE, dd MMM yyyy HH:mm:ss \'GMT\'" or "MMM d, yyyy h:mm:ss a")' });
     });
 
     it('reads a wall time the machine\'s own zone skips (New York, 2026-03-08 02:30) as written', () => {

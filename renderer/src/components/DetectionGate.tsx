@@ -4,6 +4,7 @@ import type { GateResult } from '../../../shared/contract/gates.js';
 import { messageOf } from '../client/client.js';
 import { useStore } from '../store.js';
 import { JobProgress } from './Progress.js';
+import { CriteriaVerdicts, SavedGates } from './GateParts.js';
 
 /**
  * A gate for one detector of a detection run: the criteria file `gate --detection-run` reads, so what
@@ -23,7 +24,6 @@ export const DETECTION_GATE_EXAMPLE = JSON.stringify({
 
 export function DetectionGate({ run }: { run: DetectionRunInfo }) {
   const client = useStore((s) => s.client);
-  const gates = useStore((s) => s.gates);
   const loadGates = useStore((s) => s.loadGates);
   const exportReport = useStore((s) => s.exportDetectionReport);
   const reportJobId = useStore((s) => s.reportJobId);
@@ -69,15 +69,7 @@ export function DetectionGate({ run }: { run: DetectionRunInfo }) {
     <section className="card" data-testid="detection-gate">
       <div className="row-between">
         <h2>Gate <span className="muted small">a detector of detection run {run.id} against its criteria; “vs imported_alerts” compares it with the alerts the team has today, over the same incidents</span></h2>
-        {gates.length > 0 && (
-          <select value="" onChange={(e) => {
-            const g = gates.find((x) => `${x.name}@${x.version}` === e.target.value);
-            if (g) setSpecText(JSON.stringify(g.spec, null, 2));
-          }} aria-label="saved gates">
-            <option value="">saved gates…</option>
-            {gates.map((g) => <option key={`${g.name}@${g.version}`} value={`${g.name}@${g.version}`}>{g.name} v{g.version}</option>)}
-          </select>
-        )}
+        <SavedGates onPick={(text) => { setSpecText(text); setResult(null); }} />
       </div>
       <div className="gate-editor">
         <textarea value={specText} onChange={(e) => { setSpecText(e.target.value); setResult(null); }} spellCheck={false} rows={14} aria-label="detection gate spec" data-testid="detection-gate-spec" />
@@ -96,9 +88,7 @@ export function DetectionGate({ run }: { run: DetectionRunInfo }) {
           {result && (
             <div data-testid="detection-gate-result">
               <p className={`gate-verdict verdict-${result.verdict}`} data-testid="detection-gate-verdict">{result.verdict.toUpperCase()} <span className="muted small">{result.model.name} v{result.model.version}</span></p>
-              <ul className="plain">
-                {result.criteria.map((c, i) => <li key={i}><strong className={`verdict-${c.verdict}`}>{c.verdict}</strong> — {c.criterion}: <span className="muted">{c.reason}</span></li>)}
-              </ul>
+              <CriteriaVerdicts result={result} />
             </div>
           )}
           <div className="form-row">

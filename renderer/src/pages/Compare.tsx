@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { CriteriaVerdicts, SavedGates } from '../components/GateParts.js';
 import { Empty, NoWorkspace } from '../components/Empty.js';
 import { fmtTime, runName } from '../format.js';
 import { JobProgress } from '../components/Progress.js';
@@ -10,7 +11,7 @@ const num = (v: number | null | undefined, d = 3): string => (v === null || v ==
 
 /** Champion vs challenger on one run, the gate editor with its live verdict, and report export. */
 export function Compare() {
-  const { runs, models, workspace, championId, comparison, comparing, gates, presets, gateResult, gateError, loadGates, compare, checkGate, saveGate, exportReport } = useStore();
+  const { runs, models, workspace, championId, comparison, comparing, presets, gateResult, gateError, loadGates, compare, checkGate, saveGate, exportReport } = useStore();
   // The report being built (seconds to a minute on a year of changes): its progress, and Cancel.
   const reportJobId = useStore((s) => s.reportJobId);
   const reportJob = useStore((s) => (s.reportJobId ? s.jobs[s.reportJobId] ?? null : null));
@@ -143,15 +144,7 @@ export function Compare() {
           <h2>Gate <span className="muted small">judging {challengerChoice !== null ? name.get(challengerChoice) : '—'}{championChoice !== null && championChoice !== challengerChoice ? ` against ${name.get(championChoice)}` : ' (no champion to compare with: “not worse than” criteria hold, “improves” ones stay inconclusive)'}</span></h2>
           <div className="form-row">
             {presets.map((p) => <button key={p.name} onClick={() => setSpecText(JSON.stringify(p, null, 2))} data-testid={`preset-${p.name.split(' ')[0]}`}>{p.name}</button>)}
-            {gates.length > 0 && (
-              <select defaultValue="" onChange={(e) => {
-                const g = gates.find((x) => `${x.name}@${x.version}` === e.target.value);
-                if (g) setSpecText(JSON.stringify(g.spec, null, 2));
-              }} aria-label="saved gates">
-                <option value="">saved gates…</option>
-                {gates.map((g) => <option key={`${g.name}@${g.version}`} value={`${g.name}@${g.version}`}>{g.name} v{g.version}</option>)}
-              </select>
-            )}
+            <SavedGates onPick={setSpecText} />
           </div>
         </div>
         <div className="gate-editor">
@@ -161,9 +154,7 @@ export function Compare() {
             {gateResult && !gateError && (
               <div data-testid="gate-result">
                 <p className={`gate-verdict verdict-${gateResult.verdict}`} data-testid="gate-verdict">{gateResult.verdict.toUpperCase()}</p>
-                <ul className="plain">
-                  {gateResult.criteria.map((c, i) => <li key={i}><strong className={`verdict-${c.verdict}`}>{c.verdict}</strong> — {c.criterion}: <span className="muted">{c.reason}</span></li>)}
-                </ul>
+                <CriteriaVerdicts result={gateResult} />
               </div>
             )}
             {gateResult && !gateError && challengerChoice !== null && challengerChoice !== championId && (

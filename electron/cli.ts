@@ -348,19 +348,29 @@ export function buildProgram(io: Io = defaultIo): Command {
       kit.out(`backed up to ${b.path} (${(b.bytes / 1e6).toFixed(1)} MB); audit head ${b.auditHead}\n`);
     }));
 
+  // How long a command waits at its end for another program's write lock to write its audit entries
+  // (SBW_AUDIT_WAIT_MS: tests use a short one).
+  const auditWaitMs = (): number => Number(process.env.SBW_AUDIT_WAIT_MS ?? 120_000);
   const kit: CliKit = {
     out: io.out,
     warn: io.err,
     async withWorkspace(workspace, work, options = {}) {
       const engine = createEngine({ workspacesDir: workspacesDir() });
+      let result: Awaited<ReturnType<typeof work>>;
       try {
         const exists = fs.existsSync(workspace);
         if (!exists && !options.create) throw new CliExit(EXIT.usage, `No workspace at ${workspace}`);
         await engine.call('workspace.openPath', { path: workspace, create: !exists });
-        return await work(engine);
-      } finally {
-        engine.close();
+        result = await work(engine);
+      } catch (err) {
+        engine.close({ waitMs: auditWaitMs(), onWait: io.err });
+        throw err;
       }
+      // What the command did happened; if its audit entries cannot be written, the command must not
+      // look like a success (a gate verdict, a backup or an export nobody can find in the log).
+      const { unwritten } = engine.close({ waitMs: auditWaitMs(), onWait: io.err });
+      if (unwritten > 0) throw new CliExit(EXIT.usage, `${unwritten} audit ${unwritten === 1 ? 'entry' : 'entries'} of this command could not be written: ${workspace} stayed locked by another program for ${Math.round(auditWaitMs() / 1000)} s. What the command did stands, but the log does not show it; run it again once the other program is done`);
+      return result;
     },
     runJob: (engine, jobId) => runJob(engine, jobId, io),
     fail(code, message) {

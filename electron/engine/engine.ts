@@ -126,6 +126,9 @@ export const WORKSPACE_EXT = '.sbw';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** For waiting without a busy loop where nothing asynchronous can run (closing at a CLI's exit). */
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
 export interface EngineOptions {
   /** Who the audit log names for what this engine does; default: the OS user. */
   actor?: string;
@@ -155,7 +158,11 @@ export interface Engine {
   onEvent(listener: (event: EngineEvent) => void): () => void;
   uploadsDir: string;
   jobs: JobRunner;
-  close(): void;
+  /**
+   * Closes the workspace. Audit entries still waiting for another program's write lock are retried for
+   * up to `waitMs` (default: one last try); `unwritten` counts those that could not be written.
+   */
+  close(options?: { waitMs?: number; onWait?: (text: string) => void }): { unwritten: number };
 }
 
 /**
@@ -667,12 +674,24 @@ export function createEngine(options: EngineOptions): Engine {
     },
     uploadsDir,
     jobs,
-    close() {
-      // Entries still waiting for a lock get one last try; what cannot be written is said, not lost silently.
+    close(options = {}) {
+      // Entries still waiting for a lock are retried for up to `waitMs` (another program's import can
+      // hold the write lock for its whole length): a verdict or an export that happened must be in the
+      // log. What still cannot be written is said, and counted for the caller to fail on.
       drainAudit();
-      for (const e of pendingAudit.splice(0)) console.error(`audit: could not write "${e.action}" (${e.subject}) to ${e.where.path}: the workspace stayed locked by another program`);
+      const deadline = Date.now() + (options.waitMs ?? 0);
+      let told = false;
+      while (pendingAudit.length > 0 && Date.now() < deadline) {
+        if (!told) options.onWait?.(`waiting for ${pendingAudit[0]!.where.path} to be unlocked by another program, to write ${pendingAudit.length} audit ${pendingAudit.length === 1 ? 'entry' : 'entries'}…\n`);
+        told = true;
+        Atomics.wait(SLEEP, 0, 0, 250);
+        drainAudit();
+      }
+      const unwritten = pendingAudit.splice(0);
+      for (const e of unwritten) console.error(`audit: could not write "${e.action}" (${e.subject}) to ${e.where.path}: the workspace stayed locked by another program`);
       current?.db.close();
       current = null;
+      return { unwritten: unwritten.length };
     },
   };
 }

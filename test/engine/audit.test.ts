@@ -138,3 +138,38 @@ describe('what writes to the audit log', () => {
     db.close();
   }, 20_000);
 });
+
+describe('audit entries while another program holds the write lock', () => {
+  /** A second process that holds the workspace's write lock for `ms`, as a long import would. */
+  async function holdLock(workspace: string, ms: number): Promise<void> {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['-e', `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(workspace)}); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, ${ms});`], { cwd: path.join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  }
+  const backups = (log: { rows: Array<{ action: string }> }): number => log.rows.filter((e) => e.action === 'workspace.backup').length;
+
+  it('waits for the lock to write a backup\'s entry, then exits 0', async () => {
+    const dir = tempDir();
+    await holdLock(file, 2500);
+    const r = await cli(['backup', '--workspace', file, '--out', path.join(dir, 'b.sbw')]);
+    expect([r.code, r.err]).toEqual([0, expect.stringContaining('waiting for') as unknown as string]);
+    const engine = createEngine({ workspacesDir: dir });
+    await engine.call('workspace.openPath', { path: file });
+    expect(backups(await engine.call('audit.list', {}))).toBe(1);
+    engine.close();
+  });
+
+  it('fails the command, naming what happened, when the entry cannot be written in time', async () => {
+    const dir = tempDir();
+    process.env.SBW_AUDIT_WAIT_MS = '600';
+    try {
+      await holdLock(file, 4000);
+      const r = await cli(['backup', '--workspace', file, '--out', path.join(dir, 'b.sbw')]);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('1 audit entry of this command could not be written');
+      expect(r.err).toContain('What the command did stands, but the log does not show it');
+    } finally {
+      delete process.env.SBW_AUDIT_WAIT_MS;
+    }
+  });
+});

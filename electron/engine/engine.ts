@@ -16,6 +16,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { EngineFailure, storageFailure } from './errors.js';
 import { memo } from './memo.js';
 import { reportOnThread } from './detection/report-thread.js';
+import type { GateResult } from '../../shared/contract/gates.js';
 import type { DetectionReport } from '../../shared/contract/detection.js';
 import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
@@ -104,11 +105,13 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
   'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
-  'gates.check': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
-    action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict },
+  // A verdict's entry says what was judged, not only the gate's name (an ad-hoc spec may borrow a
+  // preset's name): every criterion as judged, and the champion it was judged against.
+  'gates.check': (input: { preview: boolean }, r: GateResult) => input.preview ? null : ({
+    action: 'gate.verdict', subject: `model ${r.model.name} v${r.model.version} in run ${r.runId}`, payload: verdictPayload(r),
   }),
-  'gates.checkDetection': (input: { preview: boolean }, r: { gate: string; gateVersion: number | null; runId: number; model: { name: string; version: number }; verdict: string }) => input.preview ? null : ({
-    action: 'gate.verdict', subject: `detector ${r.model.name} v${r.model.version} in detection run ${r.runId}`, payload: { gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict, task: 'detection' },
+  'gates.checkDetection': (input: { preview: boolean }, r: GateResult) => input.preview ? null : ({
+    action: 'gate.verdict', subject: `detector ${r.model.name} v${r.model.version} in detection run ${r.runId}`, payload: { ...verdictPayload(r), task: 'detection' },
   }),
   'feedback.add': (_: unknown, f: { id: number; runId: number; modelId: number; changeId: number; verdict: string; decision: string | null; reason: string; author: string }, names: Names) => ({
     action: 'feedback.add', subject: `${names.change(f.changeId)} by ${names.model(f.modelId)} in run ${f.runId}`, payload: { id: f.id, verdict: f.verdict, decision: f.decision, reason: f.reason, author: f.author },
@@ -125,6 +128,12 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
 export const WORKSPACE_EXT = '.sbw';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+const verdictPayload = (r: GateResult) => ({
+  gate: r.gate, gateVersion: r.gateVersion, verdict: r.verdict,
+  champion: r.champion ? `${r.champion.name} v${r.champion.version}` : null,
+  criteria: r.criteria.map((c) => `${c.verdict}: ${c.criterion}`),
+});
 
 /** For waiting without a busy loop where nothing asynchronous can run (closing at a CLI's exit). */
 const SLEEP = new Int32Array(new SharedArrayBuffer(4));

@@ -276,7 +276,13 @@ describe('a gate for a detector of a detection run', () => {
     const json = await gate(fail, '--json');
     expect(JSON.parse(json.out)).toMatchObject({ task: 'detection', verdict: 'fail', criteria: [{ criterion: 'false_alerts_per_day <= 0.01', verdict: 'fail' }] });
     const log = await engine.call('audit.list', { action: 'gate.verdict' });
-    expect(log.rows.filter((e) => e.subject === `detector zscore-1d v1 in detection run ${report.run.id}`).map((e) => (e.payload as { verdict: string }).verdict).slice(0, 4).sort()).toEqual(['fail', 'fail', 'inconclusive', 'pass']);
+    const mine = log.rows.filter((e) => e.subject === `detector zscore-1d v1 in detection run ${report.run.id}`).slice(0, 4);
+    expect(mine.map((e) => (e.payload as { verdict: string }).verdict).sort()).toEqual(['fail', 'fail', 'inconclusive', 'pass']);
+    // Each entry says what was judged: a spec borrowing another gate's name cannot pass for it.
+    expect(mine.find((e) => (e.payload as { gate: string }).gate === 'pass')!.payload).toEqual({
+      gate: 'pass', gateVersion: null, verdict: 'pass', champion: null, task: 'detection',
+      criteria: [`pass: incident_recall >= ${z.lo! - 0.01}`, 'pass: time_to_know_min improves on the imported alerts'],
+    });
   });
 
   it('gives the verdicts the README promises for its example gate', async () => {

@@ -1,3 +1,4 @@
+import './pii/linear-regex.js';
 import fs from 'node:fs';
 import { unfinishedReason } from '../../shared/domain/run-state.js';
 import os from 'node:os';

@@ -202,9 +202,16 @@ export function compileRule(rule: { name: string; pattern: string }): PiiRule {
     throw new Error(`rule ${rule.name}: ${(err as Error).message}`);
   }
   // A rule runs on every imported cell and every audit entry, on the engine's one thread, and a
-  // JavaScript regex cannot be interrupted: a repeat inside a repeat ((a+)+) can backtrack for
-  // minutes on a 40-character cell. safe-regex2 finds those (not every slow pattern, but the
-  // usual way to write one by accident).
+  // JavaScript regex cannot be interrupted: (a+)+ or (a|a)*b can backtrack for minutes on a
+  // 40-character cell. The app's own processes turn on V8's linear-time engine (the `l` flag), on
+  // which no pattern can: time grows with the text whatever the pattern. It has no back-references
+  // or lookarounds, so those are refused. Where it is not on (the renderer's draft check), safe-regex2
+  // finds the usual way to write a slow pattern by accident, a repeat inside a repeat.
+  try {
+    return { name: rule.name, pattern: new RegExp(rule.pattern, 'gl') };
+  } catch (err) {
+    if (/linear time/i.test((err as Error).message)) throw new Error(`rule ${rule.name}: the pattern uses a back-reference (\\1) or a lookaround ((?=…), (?<=…)), which cannot run in time proportional to the text; write it without (PII rules run on every imported cell)`);
+  }
   if (!safeRegex(pattern)) throw new Error(`rule ${rule.name}: the pattern repeats a group that itself repeats (like (a+)+ or (\\w+\\s?)*), which can take exponential time on some text; write it with a single repeat`);
   return { name: rule.name, pattern };
 }

@@ -37,6 +37,23 @@ export const DEMO_FILES: ReadonlyArray<{ file: string; kind: RecordKind }> = [
  * Builds the demo workspace through the same importers a user would use. It is built beside the
  * target and renamed into place, so an interrupted build never leaves a half-made demo behind.
  */
+export const DEMO_MARK = 'demo.built_at';
+
+/** Whether the file at `file` is a demo workspace this builder made (or none is there). */
+export function isDemoOrAbsent(file: string): boolean {
+  if (!fs.existsSync(file)) return true;
+  try {
+    const db = openWorkspace(file, { readonly: true });
+    try {
+      return db.prepare('SELECT 1 FROM meta WHERE key = ?').get(DEMO_MARK) !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 export async function buildDemoWorkspace(target: string, sampleDataDir: string, job: JobContext, options: { registerModels?: boolean; actor?: string } = {}): Promise<void> {
   // The demo's imports and models go in its audit log like anyone's: the log starts at the beginning.
   const actor = options.actor ?? 'demo';
@@ -65,7 +82,12 @@ export async function buildDemoWorkspace(target: string, sampleDataDir: string, 
     const pid = Number.parseInt(name.slice(prefix.length), 10);
     if (pid === process.pid || ownerGone(`${os.hostname()}:${pid}`)) fs.rmSync(path.join(dir, name), { force: true });
   }
-  openWorkspace(partial, { create: true }).close();
+  {
+    // Marked as the demo's, so rebuilding it never replaces a workspace someone else made under its name.
+    const db = openWorkspace(partial, { create: true });
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(DEMO_MARK, String(Date.now()));
+    db.close();
+  }
   let done = 0;
   try {
     for (const f of files) {

@@ -12,7 +12,7 @@ import { isMethodName, MappingOptions, methods, type MethodName, type MethodOutp
 import type { EngineEvent, Result } from '../../shared/contract/result.js';
 import type { ImportReport, JobStatus, WorkspaceInfo } from '../../shared/contract/records.js';
 import { openWorkspace, settle, type Db } from './db/workspace.js';
-import { buildDemoWorkspace } from './demo.js';
+import { buildDemoWorkspace, isDemoOrAbsent } from './demo.js';
 import writeFileAtomic from 'write-file-atomic';
 import { EngineFailure, storageFailure } from './errors.js';
 import { memo } from './memo.js';
@@ -292,6 +292,7 @@ export function createEngine(options: EngineOptions): Engine {
     'workspace.create': ({ name }) => {
       ensureDir(workspacesDir);
       if (fs.existsSync(namedPath(name))) throw new EngineFailure('conflict', `A workspace named "${name}" already exists`);
+      if (name.toLowerCase() === 'demo') throw new EngineFailure('bad_request', '"demo" is the demo workspace\'s name (Open demo builds it); choose another');
       return openAt(namedPath(name), true);
     },
     'workspace.open': ({ name }) => openAt(namedPath(name), false),
@@ -344,6 +345,13 @@ export function createEngine(options: EngineOptions): Engine {
             if (current?.path === file) {
               current.db.close();
               current = null;
+            }
+            // A workspace named "demo" that the demo builder did not make (an older version's
+            // demo, or someone's own) is moved aside, never deleted: its data and audit log stay.
+            if (!isDemoOrAbsent(file)) {
+              const aside = namedPath(`demo-replaced-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`);
+              for (const suffix of ['', '-wal', '-shm']) if (fs.existsSync(`${file}${suffix}`)) fs.renameSync(`${file}${suffix}`, `${aside}${suffix}`);
+              job.progress({ fraction: null, message: `the workspace that was named demo is kept as ${path.basename(aside)}` });
             }
             await buildDemoWorkspace(file, sampleDataDir, job, { actor });
           }

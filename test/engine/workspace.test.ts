@@ -208,3 +208,30 @@ describe('switching to the demo workspace', () => {
     }
   }, 120_000);
 });
+
+describe('the name "demo"', () => {
+  it('is not given to a new workspace, and rebuilding the demo moves a workspace it did not make aside instead of deleting it', async () => {
+    const { engine, dir } = await freshEngine();
+    try {
+      await expect(engine.call('workspace.create', { name: 'Demo' })).rejects.toThrow('"demo" is the demo workspace\'s name');
+      // Someone's own workspace under that name (made before the name was reserved, or by hand).
+      const theirs = path.join(dir, 'workspaces', 'demo.sbw');
+      const db = openWorkspace(theirs, { create: true });
+      db.prepare("INSERT INTO mappings (name, version, options, saved_at) VALUES ('precious', 1, '{}', 0)").run();
+      db.close();
+      const { jobId } = await engine.call('demo.open', { rebuild: true });
+      expect((await engine.jobs.wait(jobId)).state).toBe('done');
+      const kept = fs.readdirSync(path.join(dir, 'workspaces')).filter((f) => /^demo-replaced-\d{8}-\d{6}\.sbw$/.test(f));
+      expect(kept).toHaveLength(1);
+      const old = new Database(path.join(dir, 'workspaces', kept[0]!), { readonly: true });
+      expect(old.prepare('SELECT name FROM mappings').pluck().all()).toEqual(['precious']);
+      old.close();
+      // The demo it built is marked as the demo's: rebuilding it again replaces it, nothing else is kept aside.
+      const again = await engine.call('demo.open', { rebuild: true });
+      expect((await engine.jobs.wait(again.jobId)).state).toBe('done');
+      expect(fs.readdirSync(path.join(dir, 'workspaces')).filter((f) => /^demo-replaced-.*\.sbw$/.test(f))).toHaveLength(1);
+    } finally {
+      engine.close();
+    }
+  }, 240_000);
+});

@@ -20,11 +20,22 @@ export const BUILTIN_RULES: readonly PiiRule[] = [
   { name: 'url-credentials', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s/@]+@[^\s/]+/gi },
   { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
   { name: 'bearer-token', pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*/gi },
+  { name: 'basic-auth', pattern: /\bBasic\s+[A-Za-z0-9+/]{10,}={0,2}/g },
   { name: 'aws-access-key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g },
+  // Tokens whose issuers give them a recognisable prefix (GitHub, Slack, Google Cloud, Stripe and
+  // OpenAI-style keys), and Slack's incoming-webhook URLs, which are credentials themselves.
+  { name: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
+  { name: 'slack-token', pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/_-]+/g },
+  { name: 'gcp-api-key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g },
+  { name: 'api-key', pattern: /\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:proj-|live-)?[A-Za-z0-9_-]{20,})/g },
+  // A secret written as a setting: password=…, "client_secret": "…", aws_secret_access_key = … (the
+  // AWS secret key has no prefix of its own: its label is what gives it away).
+  { name: 'secret-setting', pattern: /\b(?:password|passwd|pwd|secret|client_secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|aws_secret_access_key)["']?\s*[:=]\s*(?:"[^"\s]+"|'[^'\s]+'|[^\s,;&"']+)/gi },
   { name: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
   // Full and compressed IPv6 (at least two groups around "::", or eight groups).
   { name: 'ipv6', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b|::1\b/gi },
-  { name: 'ipv4', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g },
+  // Zero-padded octets too (010.001.002.003, as some exporters write them).
+  { name: 'ipv4', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\b/g },
 ];
 
 export interface Scrubber {
@@ -45,15 +56,15 @@ export interface Scrubber {
 }
 
 /**
- * True when no built-in rule can match: every one needs an "@", ":" or "." (emails, URLs, IP
- * addresses, JWTs) or at least 15 characters (keys, tokens). Service and metric names are almost
- * always like that, and checking a few characters is cheaper than any lookup.
+ * True when no built-in rule can match: every one needs an "@", ":", "=" or "." (emails, URLs, IP
+ * addresses, JWTs, password=…) or at least 15 characters (keys, tokens). Service and metric names
+ * are almost always like that, and checking a few characters is cheaper than any lookup.
  */
 function cannotMatchBuiltin(value: string): boolean {
   if (value.length >= 15) return false;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c === 64 /* @ */ || c === 58 /* : */ || c === 46 /* . */) return false;
+    if (c === 64 /* @ */ || c === 58 /* : */ || c === 46 /* . */ || c === 61 /* = */) return false;
   }
   return true;
 }

@@ -102,6 +102,16 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   const criteria = [...judged.criteria];
   // As for change-risk: with too few incidents nobody has seen the detector catch anything, and a
   // gate of false-alarm criteria alone would pass a detector that never fires.
+  // mttd_min, lead_vs_human_min and alert_precision are measured on what the detector caught or
+  // raised, and false alerts fall as it fires less: a detector that catches nothing (a renamed metric,
+  // so it reads nothing) passes them all. A gate must judge coverage to pass one.
+  if (incidents.length > 0 && caught === 0) {
+    criteria.push({ criterion: 'catches at least one incident', verdict: 'fail', reason: `it caught none of the ${incidents.length} incidents in detection run ${run.id}'s range (${alerts.length} alerts): whatever else it scores, it would have told no one` });
+    verdict = 'fail';
+  } else if (!input.spec.criteria.some((c) => c.metric === 'incident_recall')) {
+    criteria.push({ criterion: 'coverage judged (an incident_recall criterion)', verdict: 'inconclusive', reason: `the gate names no incident_recall criterion, and mttd_min, lead_vs_human_min and alert_precision are measured only on what the detector caught or raised (here ${caught} of ${incidents.length} incidents): add {"metric": "incident_recall", "op": ">=", "value": …} or a recall criterion against the imported alerts` });
+    if (verdict === 'pass') verdict = 'inconclusive';
+  }
   if (incidents.length < MIN_EVIDENCE) {
     criteria.push({ criterion: `at least ${MIN_EVIDENCE} incidents in the run's range`, verdict: 'inconclusive', reason: `only ${incidents.length} incident${incidents.length === 1 ? '' : 's'} began in detection run ${run.id}'s range: too few to tell whether the detector catches them` });
     if (verdict === 'pass') verdict = 'inconclusive';

@@ -23,6 +23,8 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
+      // `l`: V8's linear-time regex engine, which the app turns on for the workspace's own PII rules.
+      'no-invalid-regexp': ['error', { allowConstructorFlags: ['l'] }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name=/^(exec|prepare)$/] > TemplateLiteral[expressions.length>0] > Identifier[name=/^(input|params|query|body)$/]", message: 'SQL must bind values, never splice request input into a statement' }],
     },

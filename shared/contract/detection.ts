@@ -171,7 +171,7 @@ export type DetectionScorecard = z.infer<typeof DetectionScorecard>;
 /** One model against the incumbent alerts on the same incidents: is the difference beyond noise? */
 export const DetectionComparison = z.object({
   modelId: z.number().int(),
-  /** paired bootstrap over incidents of (model lead − incumbent lead), minutes; missed = no lead */
+  /** minutes earlier humans would have known with the detector than with the imported alerts: − the paired difference in time_to_know_min, exactly as a detector gate judges it */
   leadGainMin: Interval,
   recallGain: Interval,
   falseAlertsPerDayDelta: z.number(),

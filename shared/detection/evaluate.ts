@@ -179,26 +179,6 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
   };
 }
 
-/**
- * Paired comparison over the same incidents: per incident, how many minutes earlier humans would
- * have known with the model's alerts than with the incumbent's (each capped by the humans' own
- * detection, so a miss counts as no help rather than as an infinitely late alert).
- */
-export function compareDetection(incidents: readonly EvalIncident[], modelAt: readonly (number | null)[], incumbentAt: readonly (number | null)[], options: { resamples?: number; seed?: number } = {}): { gain: Interval; recallGain: Interval } {
-  const rows = incidents.flatMap((inc, k) => {
-    if (inc.detected === null) return [];
-    const known = (a: number | null): number => Math.min(inc.detected!, a ?? inc.detected!);
-    return [{ gain: (known(incumbentAt[k] ?? null) - known(modelAt[k] ?? null)) / MINUTE, recall: (modelAt[k] !== null ? 1 : 0) - (incumbentAt[k] !== null ? 1 : 0) }];
-  });
-  const stat = (xs: typeof rows): number[] => [mean(xs.map((x) => x.gain)) ?? Number.NaN, mean(xs.map((x) => x.recall)) ?? Number.NaN];
-  const point = stat(rows);
-  const ci = bootstrapColumns(rows, stat, options.resamples ?? 1000, (options.seed ?? 20260901) + 3);
-  return {
-    gain: withEvidence({ value: finite(point[0]!), lo: ci[0]?.lo ?? null, hi: ci[0]?.hi ?? null }, rows.length),
-    recallGain: withEvidence({ value: finite(point[1]!), lo: ci[1]?.lo ?? null, hi: ci[1]?.hi ?? null }, rows.length),
-  };
-}
-
 /** One side of a paired comparison of two detection runs over the same incidents and days. */
 export interface DetectionSide {
   /** per incident (same order on both sides): the first matching alert's start, or null */

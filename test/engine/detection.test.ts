@@ -254,6 +254,10 @@ describe('a gate for a detector of a detection run', () => {
     const gain = pairs.reduce((s, [a, b]) => s + b - a, 0) / pairs.length;
     expect(gain).toBeLessThan(-1);
     expect(r.criteria[1]).toMatchObject({ verdict: 'pass', reason: expect.stringContaining(`detector − imported alerts ${gain.toFixed(2)} [`) });
+    // The scorecard's sentence quotes the very same paired difference (same statistic, same seed and resamples).
+    const said = report.comparisons.find((c) => c.modelId === z.modelId)!.leadGainMin;
+    expect(r.criteria[1]!.reason).toContain(`${(-said.value!).toFixed(2)} [${(-said.hi!).toFixed(2)}, ${(-said.lo!).toFixed(2)}]`);
+    expect(report.comparisons.find((c) => c.modelId === z.modelId)!.summary).toContain(`humans would have known ${said.value!.toFixed(1)} min earlier`);
   });
 
   it('runs from the command line with the exit codes of a change-risk gate, and audits the verdict', async () => {

@@ -1,7 +1,7 @@
 import type { DetectionComparison, DetectionReport, DetectionScorecard, IncidentDetection } from '../../../shared/contract/detection.js';
 import { unfinishedReason } from '../../../shared/domain/run-state.js';
 import { alertsFromScores, mergeAlerts } from '../../../shared/detection/alerts.js';
-import { compareDetection, detectionMetrics, matchAlerts, type EvalAlert, type EvalIncident } from '../../../shared/detection/evaluate.js';
+import { compareDetectionRuns, detectionMetrics, falseAlertsByDay, matchAlerts, type DetectionSide, type EvalAlert, type EvalIncident } from '../../../shared/detection/evaluate.js';
 import { NAB_PROFILE_NAMES, scoreProfile, type NabSeries } from '../../../shared/metrics/nab.js';
 import { quantile } from '../../../shared/metrics/bootstrap.js';
 import type { Db } from '../db/workspace.js';
@@ -63,12 +63,12 @@ export function incumbentAlerts(db: Db, serviceIds: Map<string, number>, from: n
   return { alerts: mergeAlerts(rows, cooldownMs).map(({ service, start }) => ({ service, start })), raw: rows.length };
 }
 
-function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep' | 'warmUp' | 'importedRows'>; at: (number | null)[] } {
+function card(name: string, modelId: number | null, threshold: number | null, incidents: EvalIncident[], alerts: EvalAlert[], range: { from: number; until: number }, tolMs: number, resamples: number, seed: number): { card: Omit<DetectionScorecard, 'nab' | 'sweep' | 'warmUp' | 'importedRows'>; side: DetectionSide } {
   const matching = matchAlerts(incidents, alerts, tolMs);
   const metrics = detectionMetrics(incidents, alerts, matching, range, { resamples, seed });
   const severities = [...new Set(incidents.map((i) => i.severity))].sort((a, b) => a - b);
   return {
-    at: matching.at,
+    side: { at: matching.at, falsePerDay: falseAlertsByDay(alerts, matching, range) },
     card: {
       modelId, name, threshold, incidents: incidents.length, alerts: alerts.length, days: (range.until - range.from) / (24 * 60 * MINUTE), metrics,
       recallBySeverity: severities.map((sev) => {
@@ -140,7 +140,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
   const imported = incumbentAlerts(db, serviceIds, from, until, run.config.cooldownMinutes * MINUTE);
   const incumbent = card(INCUMBENT, null, null, evalIncidents, imported.alerts, range, tolMs, resamples, run.config.seed);
   for (const m of run.models) {
-    const { card: c, at } = card(`${m.name} v${m.version}`, m.id, m.threshold, evalIncidents, modelAlerts(db, runId, m.id), range, tolMs, resamples, run.config.seed);
+    const { card: c, side } = card(`${m.name} v${m.version}`, m.id, m.threshold, evalIncidents, modelAlerts(db, runId, m.id), range, tolMs, resamples, run.config.seed);
     const series = nabSeries(db, runId, m.id, incidents, serviceIds);
     const nab = Object.fromEntries(NAB_PROFILE_NAMES.map((p) => {
       const r = scoreProfile(series, p, m.threshold);
@@ -161,7 +161,12 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
       };
     });
     scorecards.push({ ...c, importedRows: null, nab, sweep, warmUp: warmUp(db, m.id, incidents, serviceIds, series) });
-    const cmp = compareDetection(evalIncidents, at, incumbent.at, { resamples, seed: run.config.seed });
+    // The same paired differences a detector gate judges ("vs": "imported_alerts"), with the same
+    // seed: the sentence here and the gate's verdict quote one number, not two near ones.
+    const deltas = compareDetectionRuns(evalIncidents, incumbent.side, side, range, { resamples, seed: run.config.seed });
+    const ttk = deltas.find((d) => d.metric === 'time_to_know_min')!.difference;
+    const negate = (v: number | null): number | null => (v === null || v === 0 ? v : -v);
+    const cmp = { gain: { value: negate(ttk.value), lo: negate(ttk.hi), hi: negate(ttk.lo) }, recallGain: deltas.find((d) => d.metric === 'incident_recall')!.difference };
     const faDelta = (c.metrics.false_alerts_per_day.value ?? 0) - (incumbent.card.metrics.false_alerts_per_day.value ?? 0);
     const verdict = cmp.gain.lo !== null && cmp.gain.lo > 0 ? 'earlier' : cmp.gain.hi !== null && cmp.gain.hi < 0 ? 'later' : 'not enough evidence';
     const fmt = (v: number | null): string => (v === null ? '—' : v.toFixed(1));
@@ -169,12 +174,13 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
     const rg = cmp.recallGain;
     if (rg.hi !== null && rg.hi < 0) tradeOffs.push(`it would have caught fewer incidents (recall ${rg.value!.toFixed(3)} [${rg.lo!.toFixed(3)}, ${rg.hi.toFixed(3)}] relative to the imported alerts)`);
     const incumbentFa = incumbent.card.metrics.false_alerts_per_day.value ?? 0;
-    if (faDelta > 0 && faDelta >= 0.5 * Math.max(incumbentFa, 0.2)) tradeOffs.push(`it would page ${fmt(faDelta)} more times a day for nothing (${fmt(incumbentFa + faDelta)} against ${fmt(incumbentFa)})`);
+    const pagesMore = faDelta > 0 && faDelta >= 0.5 * Math.max(incumbentFa, 0.2);
+    if (pagesMore) tradeOffs.push(`it would page ${fmt(faDelta)} more times a day for nothing (${fmt(incumbentFa + faDelta)} against ${fmt(incumbentFa)})`);
     comparisons.push({
       modelId: m.id, leadGainMin: cmp.gain, recallGain: cmp.recallGain, falseAlertsPerDayDelta: faDelta, verdict, tradeOffs,
       summary: verdict === 'not enough evidence'
         ? `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(cmp.gain.value)} min earlier than with the imported alerts on average, but the 95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}] includes no difference`
-        : `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(Math.abs(cmp.gain.value ?? 0))} min ${verdict === 'earlier' ? 'earlier' : 'later'} than with the imported alerts on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise), at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`
+        : `${c.name} vs ${INCUMBENT}: with it, humans would have known ${fmt(Math.abs(cmp.gain.value ?? 0))} min ${verdict === 'earlier' ? 'earlier' : 'later'} than with the imported alerts on average (95 % interval [${fmt(cmp.gain.lo)}, ${fmt(cmp.gain.hi)}], beyond noise)${pagesMore ? '' : `, at ${faDelta <= 0 ? `${fmt(-faDelta)} fewer` : `${fmt(faDelta)} more`} false alerts per day`}`
           + (tradeOffs.length > 0 ? `; but ${tradeOffs.join(', and ')}` : ''),
     });
   }

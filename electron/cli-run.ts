@@ -175,7 +175,7 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
         const subjects = r.manifest ? `${r.manifest.subjects} ${r.task === 'change-risk' ? 'changes' : 'subjects'}` : '';
         kit.out(`${String(r.id).padStart(4)}  ${r.task.padEnd(11)} ${r.state.padEnd(11)} ${new Date(r.startedAt).toISOString().slice(0, 16).replace('T', ' ')}  ${models}${subjects ? `  ${subjects}` : ''}${r.config.drill ? `  (drill ${r.config.drill.name} of run ${r.config.drill.baseRun})` : ''}\n`);
       }
-      if (detection.length > 0) kit.out(`detection runs (numbered on their own; gate them with --detection-run; compare and report take change-risk runs):\n`);
+      if (detection.length > 0) kit.out(`detection runs (numbered on their own: gate and report them with --detection-run; compare takes change-risk runs):\n`);
       for (const r of detection) {
         kit.out(`${String(r.id).padStart(4)}  detection   ${r.state.padEnd(11)} ${new Date(r.startedAt).toISOString().slice(0, 16).replace('T', ' ')}  ${r.models.map((m) => `${m.name} v${m.version}`).join(', ')}  ${r.points.toLocaleString('en-US')} points\n`);
       }

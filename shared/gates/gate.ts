@@ -27,6 +27,8 @@ export interface GateInputs {
   isChampion?: boolean | undefined;
   /** per metric, what its interval rests on: said when there are too few for one */
   evidence?: Record<string, { count: number; what: string }> | undefined;
+  /** why a figure with no value is unknown here (max_psi without history before the run), for its criterion's reason */
+  unknownWhy?: Record<string, string> | undefined;
   /** what relative criteria compare with: the champion (change-risk, the default) or the imported alerts (detection) */
   baseline?: 'champion' | 'imported_alerts' | undefined;
 }
@@ -72,12 +74,12 @@ export function describeCriterion(c: GateCriterion): string {
 function absolute(c: Extract<GateCriterion, { op: '>=' | '<=' | '>' | '<' }>, inputs: GateInputs): { verdict: GateVerdict; reason: string } {
   if (c.metric in inputs.operations) {
     const v = inputs.operations[c.metric] ?? null;
-    if (v === null) return { verdict: 'inconclusive', reason: `${c.metric} is not known for this run` };
+    if (v === null) return { verdict: 'inconclusive', reason: inputs.unknownWhy?.[c.metric] ?? `${c.metric} is not known for this run` };
     return meets(v, c.op, c.value) ? { verdict: 'pass', reason: `${c.metric} is ${fmt(v)}, within ${c.op} ${c.value}` } : { verdict: 'fail', reason: `${c.metric} is ${fmt(v)}, which is not ${c.op} ${c.value}` };
   }
   const m = inputs.metrics[c.metric];
   if (!m) return { verdict: 'fail', reason: `${c.metric} is not a metric of this scorecard (known: ${[...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)].join(', ')})` };
-  if (m.value === null) return { verdict: 'inconclusive', reason: `${c.metric} is undefined here (no incidents, or no changes flagged)` };
+  if (m.value === null) return { verdict: 'inconclusive', reason: inputs.unknownWhy?.[c.metric] ?? `${c.metric} is undefined here (no incidents, or no changes flagged)` };
   const span = m.lo !== null && m.hi !== null ? ` [${fmt(m.lo)}, ${fmt(m.hi)}]` : '';
   if (m.lo === null || m.hi === null) {
     const few = inputs.evidence?.[c.metric];

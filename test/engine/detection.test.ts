@@ -67,7 +67,7 @@ describe('detection on the demo workspace', () => {
   it('lists detection runs under runs list, named as such (their numbers are their own)', async () => {
     const r = await cli(['runs', 'list', '--workspace', workspace]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^detection runs \(numbered on their own; gate them with --detection-run; compare and report take change-risk runs\):\n\s+1 {2}detection {3}done\s+\d{4}-\d\d-\d\d \d\d:\d\d {2}ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1 {2}[\d,]+ points$/m);
+    expect(r.out).toMatch(/^detection runs \(numbered on their own: gate and report them with --detection-run; compare takes change-risk runs\):\n\s+1 {2}detection {3}done\s+\d{4}-\d\d-\d\d \d\d:\d\d {2}ewma v1, static-error-rate v1, week-over-week v1, zscore-1d v1 {2}[\d,]+ points$/m);
   });
 
   it('scores every shipped detector and the imported alerts on the same incidents', () => {
@@ -229,10 +229,13 @@ describe('a gate for a detector of a detection run', () => {
       { metric: 'nab_standard', op: '>=' as const, value: z.nab!.standard!.score!, expect: 'pass' },
       { metric: 'nab_reward_low_FN_rate', op: '>' as const, value: z.nab!.reward_low_FN_rate!.score!, expect: 'fail' },
       { metric: 'error_rate', op: '<=' as const, value: 0, expect: 'pass' },
+      // The run covers all telemetry, so there is no history before it to measure drift against.
+      { metric: 'max_psi', op: '<=' as const, value: 0.25, expect: 'inconclusive' },
     ];
     const r = await engine.call('gates.checkDetection', { runId: report.run.id, modelId: z.modelId!, resamples: 400, preview: true, spec: { name: 'placed', criteria: rows.map(({ metric, op, value }) => ({ metric, op, value })) } });
     expect(r.criteria.map((c) => c.verdict)).toEqual(rows.map((x) => x.expect));
     expect(r).toMatchObject({ task: 'detection', runId: report.run.id, model: { id: z.modelId, name: 'zscore-1d', version: 1 }, champion: null, verdict: 'fail' });
+    expect(r.criteria.find((c) => c.criterion.startsWith('max_psi'))!.reason).toBe(`max_psi is not known for detection run ${report.run.id}: drift compares each input with at least 30 points of the same series before the run's range, and there were none (start the run after the first telemetry, --from)`);
   });
 
   it('compares with the imported alerts over the same incidents: differences recomputed here from each incident\'s times', async () => {

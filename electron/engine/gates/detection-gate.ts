@@ -92,8 +92,15 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
     mttd_min: { count: caught, what: 'caught incidents' },
     time_to_know_min: { count: known, what: 'incidents with a human detection time or an alert' },
   };
+  const unknownWhy: Record<string, string> = {
+    max_psi: `max_psi is not known for detection run ${run.id}: drift compares each input with at least 30 points of the same series before the run's range, and there were none (start the run after the first telemetry, --from)`,
+    alert_precision: `alert_precision is undefined here: the detector raised no alerts in detection run ${run.id}`,
+    incident_recall: `incident_recall is undefined here: no incident began in detection run ${run.id}'s range`,
+    lead_vs_human_min: `lead_vs_human_min is undefined here: the detector caught no incident that humans also noticed`,
+    mttd_min: `mttd_min is undefined here: the detector caught no incident`,
+  };
   const inputs: GateInputs = {
-    metrics, operations, comparison, baseline: 'imported_alerts', evidence,
+    metrics, operations, comparison, baseline: 'imported_alerts', evidence, unknownWhy,
     championMissing: imported.raw === 0 ? `no alerts were imported for the services and days of detection run ${run.id} (import your alerting history with import --kind alerts)` : null,
   };
   checkMetricsKnown(input.spec, inputs);

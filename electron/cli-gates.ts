@@ -56,6 +56,22 @@ async function finishedDetectionRun(engine: Engine, id: number, kit: CliKit): Pr
   return run;
 }
 
+/**
+ * A detector of a detection run by id, name, or name@version ("ewma@1", or "ewma v1" as the app
+ * writes it). A bare name two versions of which ran is refused: `detectors add` with a taken name
+ * makes a new version, maybe of another kind, and judging the wrong one must not be silent.
+ */
+function runDetector(run: DetectionRunInfo, given: string, kit: CliKit): number {
+  const named = /^(.+?)(?:@| v)(\d+)$/.exec(given);
+  const hits = /^\d+$/.test(given) ? run.models.filter((m) => m.id === Number(given))
+    : named ? run.models.filter((m) => m.name === named[1] && m.version === Number(named[2]))
+      : run.models.filter((m) => m.name === given);
+  const ran = run.models.map((m) => `${m.name} v${m.version}`).join(', ');
+  if (hits.length === 0) kit.fail(2, `${given} is not a detector of detection run ${run.id}; it ran ${ran}`);
+  if (hits.length > 1) kit.fail(2, `detection run ${run.id} ran ${hits.length} versions of ${given} (${hits.map((m) => `${m.name} v${m.version}, id ${m.id}`).join('; ')}); say which: --model ${given}@${hits[0]!.version}`);
+  return hits[0]!.id;
+}
+
 /** --champion: a model of the run, "none", or (not given) the workspace's champion. */
 async function championArg(engine: Engine, runId: number, value: string | undefined, kit: CliKit): Promise<number | null | undefined> {
   if (value === undefined) return undefined;
@@ -138,11 +154,8 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
         if (opts.detectionRun !== undefined) {
           const run = await finishedDetectionRun(engine, opts.detectionRun, kit);
           let modelId: number;
-          if (opts.model) {
-            const hit = /^\d+$/.test(opts.model) ? run.models.find((m) => m.id === Number(opts.model)) : [...run.models].reverse().find((m) => m.name === opts.model);
-            if (!hit) kit.fail(2, `${opts.model} is not a detector of detection run ${run.id}; it ran ${run.models.map((m) => `${m.name} v${m.version}`).join(', ')}`);
-            modelId = hit.id;
-          } else {
+          if (opts.model) modelId = runDetector(run, opts.model, kit);
+          else {
             if (run.models.length !== 1) kit.fail(2, `Detection run ${run.id} ran ${run.models.length} detectors (${run.models.map((m) => m.name).join(', ')}); pick one with --model`);
             modelId = run.models[0]!.id;
           }

@@ -324,6 +324,7 @@ describe('a gate for a detector of a detection run', () => {
   });
 
   it('refuses what it cannot judge, naming what to give instead', async () => {
+    const gateFile = { name: 'g', criteria: [{ metric: 'incident_recall', op: '>=', value: 0.5 }] };
     const file = path.join(tempDir(), 'g.json');
     fs.writeFileSync(file, JSON.stringify({ name: 'g', criteria: [{ metric: 'incident_recall', op: '>=', value: 0.5 }] }));
     const several = await cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--gate', file]);
@@ -339,6 +340,19 @@ describe('a gate for a detector of a detection run', () => {
     expect(wrongTask.code).toBe(2);
     expect(wrongTask.err).toContain('criteria.0: "auc_roc" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
     expect(wrongTask.err).toContain('criteria.1: "vs": "champion": detectors have no champion');
+    // A second detector under a taken name is its version 2, maybe of another kind: a bare name that ran twice is refused.
+    const v1 = card('zscore-1d').modelId!;
+    const v2 = await engine.call('detectors.add', { name: 'zscore-1d', spec: { kind: 'ewma', metrics: ['error_rate_pct'], alpha: 0.1, direction: 'up' } });
+    const { jobId } = await engine.call('detection.start', { models: [v1, v2.id] });
+    const twice = (await engine.jobs.wait(jobId)).result as DetectionRunInfo;
+    fs.writeFileSync(file, JSON.stringify(gateFile));
+    const bare = await cli(['gate', '--workspace', workspace, '--detection-run', String(twice.id), '--model', 'zscore-1d', '--gate', file]);
+    expect([bare.code, bare.err]).toEqual([2, `error: detection run ${twice.id} ran 2 versions of zscore-1d (zscore-1d v1, id ${v1}; zscore-1d v2, id ${v2.id}); say which: --model zscore-1d@1\n`]);
+    for (const [given, id] of [['zscore-1d@1', v1], ['zscore-1d v2', v2.id], [String(v2.id), v2.id]] as const) {
+      const r = await cli(['gate', '--workspace', workspace, '--detection-run', String(twice.id), '--model', given, '--gate', file, '--json']);
+      expect([given, (JSON.parse(r.out) as { model: { id: number } }).model.id]).toEqual([given, id]);
+    }
+    await engine.call('models.retire', { id: v2.id });
   });
 });
 

@@ -17,7 +17,10 @@ export function printDetectionReport(report: DetectionReport, out: (t: string) =
   for (const c of report.scorecards) {
     const m = c.metrics;
     out(`${c.name}${c.threshold !== null ? ` (threshold ${c.threshold})` : ''}: ${c.alerts} alerts${c.importedRows !== null && c.importedRows !== c.alerts ? ` (${c.importedRows} imported rows, merged)` : ''}\n`);
-    out(`  incident_recall       ${iv(m.incident_recall, 3)}\n  alert_precision       ${iv(m.alert_precision, 3)}\n  false_alerts_per_day  ${iv(m.false_alerts_per_day)}\n`);
+    out(`  incident_recall       ${iv(m.incident_recall, 3)}\n`);
+    // Pooled recall can rise while the worst incidents are missed: said by severity too.
+    out(`    by severity         ${c.recallBySeverity.map((x) => `SEV${x.severity} ${num(x.recall, 2)} (${x.incidents})`).join(', ') || '—'}\n`);
+    out(`  alert_precision       ${iv(m.alert_precision, 3)}\n  false_alerts_per_day  ${iv(m.false_alerts_per_day)}\n`);
     out(`  lead_vs_human_min     median ${iv(m.lead_vs_human_min.median, 1)}, p10 ${num(m.lead_vs_human_min.p10, 1)}, p90 ${num(m.lead_vs_human_min.p90, 1)}; earlier ${m.lead_vs_human_min.earlier}, same minute ${m.lead_vs_human_min.same}, later ${m.lead_vs_human_min.later}, missed ${m.lead_vs_human_min.missed}\n`);
     if (c.warmUp && c.warmUp.incidents > 0) out(`  warm-up               ${c.warmUp.incidents} incidents began in its first ${num(c.warmUp.ms / 3_600_000, 1)} h of a service's telemetry, before it could score\n`);
     out(`  mttd_min              humans with model ${iv(m.mttd_min.humans_with_model, 1)}, humans ${iv(m.mttd_min.humans, 1)}; model ${iv(m.mttd_min.model, 1)} on the ${c.incidents - m.lead_vs_human_min.missed} it caught\n`);
@@ -25,6 +28,13 @@ export function printDetectionReport(report: DetectionReport, out: (t: string) =
   }
   if (report.scorecards.some((c) => c.nab)) out(`${NAB_RULES}\n`);
   for (const c of report.comparisons) out(`${c.summary}\n`);
+}
+
+/** --services: named once each; an empty list is a mistake (a variable that expanded to nothing), not "all". */
+function serviceList(value: string, kit: CliKit): string[] {
+  const list = [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (list.length === 0) kit.fail(2, '--services is empty: name at least one service, or leave the option out for all of them');
+  return list;
 }
 
 function spec(opts: { kind: string; metric?: string; metrics?: string; window?: string; alpha?: string; value?: string; steps?: string; direction?: string }, kit: CliKit): DetectorSpecInput {
@@ -39,6 +49,7 @@ function spec(opts: { kind: string; metric?: string; metrics?: string; window?: 
   const dir = opts.direction as 'up' | 'down' | 'both' | undefined;
   switch (opts.kind) {
     case 'static': {
+      if (metrics.length > 1) kit.fail(2, `a static detector watches one metric; --metrics gave ${metrics.length} (${metrics.join(', ')}): add one detector per metric`);
       const value = n(opts.value, '--value');
       if (value === undefined) kit.fail(2, 'a static detector needs --value');
       return { kind: 'static', metric: metrics[0]!, value, ...(opts.direction ? { direction: opts.direction === 'down' || opts.direction === 'below' ? 'below' : 'above' } : {}), ...(opts.steps ? { steps: n(opts.steps, '--steps')! } : {}) };
@@ -101,7 +112,7 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
       const { jobId } = await engine.call('detection.start', {
         models: ids, cooldownMinutes: opts.cooldown,
         ...(opts.from ? { from: time(opts.from, '--from', kit) } : {}), ...(opts.until ? { until: time(opts.until, '--until', kit) } : {}),
-        ...(opts.services ? { services: opts.services.split(',').map((s) => s.trim()) } : {}),
+        ...(opts.services !== undefined ? { services: serviceList(opts.services, kit) } : {}),
       });
       const job = await kit.runJob(engine, jobId);
       if (job.state !== 'done') kit.fail(2, `detection run ${jobEnd(job)}`);

@@ -1,6 +1,6 @@
 import type { GateCriterion, GateSpec, GateSpecInput } from '../contract/gates.js';
 import type { Interval } from '../metrics/bootstrap.js';
-import { HIGHER_IS_BETTER, type MetricComparison } from '../metrics/compare.js';
+import { higherIsBetter, type MetricComparison } from '../metrics/compare.js';
 import { MIN_EVIDENCE, tooFewSentence } from '../metrics/evidence.js';
 
 /**
@@ -117,7 +117,7 @@ function relativeTo(c: Extract<GateCriterion, { vs: string }>, inputs: GateInput
   if (!inputs.comparison) return { verdict: 'inconclusive', reason: `${inputs.championMissing ?? `nothing to compare with`}; ${c.metric} was not compared with ${who}` };
   const m = inputs.comparison.find((x) => x.metric === c.metric);
   if (!m) return { verdict: 'fail', reason: `${c.metric} is not a compared metric` };
-  const higher = HIGHER_IS_BETTER[c.metric];
+  const higher = higherIsBetter(c.metric);
   if (higher === null || higher === undefined) return { verdict: 'fail', reason: `${c.metric} has no better direction to compare by` };
   const d = m.difference;
   if (d.lo === null || d.hi === null || d.value === null) {
@@ -149,7 +149,7 @@ function relativeTo(c: Extract<GateCriterion, { vs: string }>, inputs: GateInput
  */
 export function unknownMetrics(spec: GateSpec, inputs: GateInputs): string[] {
   const absolute = [...Object.keys(inputs.metrics), ...Object.keys(inputs.operations)];
-  const compared = Object.keys(HIGHER_IS_BETTER).filter((k) => HIGHER_IS_BETTER[k] !== null && k in inputs.metrics);
+  const compared = Object.keys(inputs.metrics).filter((k) => higherIsBetter(k) !== null && higherIsBetter(k) !== undefined);
   const problems: string[] = [];
   const baseline = inputs.baseline ?? 'champion';
   spec.criteria.forEach((c, i) => {

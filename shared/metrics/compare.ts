@@ -27,6 +27,12 @@ export const HIGHER_IS_BETTER: Record<string, boolean | null> = {
   incident_recall: true, false_alerts_per_day: false, time_to_know_min: false,
 };
 
+/** Whether a higher value of `metric` is better; null: no preference; undefined: not a metric that compares. */
+export function higherIsBetter(metric: string): boolean | null | undefined {
+  // Recall within one severity (incident_recall_sev1 …), which detector gates can name.
+  return HIGHER_IS_BETTER[metric] ?? (/^incident_recall_sev\d+$/.test(metric) ? true : undefined);
+}
+
 export type Verdict = 'better' | 'worse' | 'not enough evidence' | 'no preference';
 
 export interface MetricComparison {

@@ -263,6 +263,29 @@ describe('a gate for a detector of a detection run', () => {
     expect(report.comparisons.find((c) => c.modelId === z.modelId)!.summary).toContain(`humans would have known ${said.value!.toFixed(1)} min earlier`);
   });
 
+  it('judges recall within a severity, alone and against the imported alerts: a detector that misses SEV1s the alerts caught does not pass', async () => {
+    const e = card('ewma');
+    const today = card('imported alerts');
+    const sev1 = (c: typeof e) => c.recallBySeverity.find((x) => x.severity === 1)!;
+    // The demo's EWMA catches more incidents overall than the imported alerts, but fewer SEV1s.
+    expect(e.metrics.incident_recall.value!).toBeGreaterThan(today.metrics.incident_recall.value!);
+    expect(sev1(e).recall!).toBeLessThan(sev1(today).recall!);
+    const spec = { name: 'sev1 kept', criteria: [
+      { vs: 'imported_alerts', metric: 'incident_recall', op: 'not_worse_than', margin: 0.05 },
+      { vs: 'imported_alerts', metric: 'incident_recall_sev1', op: 'not_worse_than', margin: 0.05 },
+      { metric: 'incident_recall_sev1', op: '>=', value: 0.5 },
+    ] };
+    const r = await engine.call('gates.checkDetection', { runId: report.run.id, modelId: e.modelId!, spec, preview: true, resamples: 400 });
+    expect(r.criteria[0]!.verdict).toBe('pass');
+    expect(r.criteria[1]!.verdict).not.toBe('pass');
+    expect(r.criteria[1]!.reason).toContain(`detector − imported alerts ${(sev1(e).recall! - sev1(today).recall!).toFixed(3)} [`);
+    expect(r.criteria[2]!.reason).toMatch(new RegExp(`^incident_recall_sev1 ${sev1(e).recall!.toFixed(3)} \\[`));
+    expect(r.verdict).not.toBe('pass');
+    // SEV1–4 are always names a gate can use; another severity only where the run has one.
+    await expect(engine.call('gates.checkDetection', { runId: report.run.id, modelId: e.modelId!, spec: { name: 's7', criteria: [{ metric: 'incident_recall_sev7', op: '>=', value: 0 }] }, preview: true, resamples: 50 }))
+      .rejects.toThrow('"incident_recall_sev7" is not a metric of this scorecard');
+  });
+
   it('runs from the command line with the exit codes of a change-risk gate, and audits the verdict', async () => {
     const dir = tempDir();
     const write = (name: string, criteria: unknown[]): string => {
@@ -338,7 +361,7 @@ describe('a gate for a detector of a detection run', () => {
     fs.writeFileSync(file, JSON.stringify({ name: 'g', criteria: [{ metric: 'auc_roc', op: '>=', value: 0.5 }, { vs: 'champion', metric: 'incident_recall', op: 'improves' }] }));
     const wrongTask = await cli(['gate', '--workspace', workspace, '--detection-run', '1', '--model', 'ewma', '--gate', file]);
     expect(wrongTask.code).toBe(2);
-    expect(wrongTask.err).toContain('criteria.0: "auc_roc" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
+    expect(wrongTask.err).toContain('criteria.0: "auc_roc" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, incident_recall_sev1, incident_recall_sev2, incident_recall_sev3, incident_recall_sev4, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
     expect(wrongTask.err).toContain('criteria.1: "vs": "champion": detectors have no champion');
     // A second detector under a taken name is its version 2, maybe of another kind: a bare name that ran twice is refused.
     const v1 = card('zscore-1d').modelId!;
@@ -379,6 +402,14 @@ describe('a detection run\'s report', () => {
     expect(missed.length).toBeGreaterThan(0);
     expect(page).toContain(`Missed by every detector <span class="muted">(${missed.length} of ${incidents.length} incidents)</span>`);
     expect(page).toContain(`<td>${missed.sort((a, b) => a.severity - b.severity || a.started - b.started)[0]!.incident}</td>`);
+    // Recall by severity is in the report, as on the page; and a missed incident during an open page says so.
+    expect(page).toContain(`<th scope="row">recall by severity</th><td>${card('imported alerts').recallBySeverity.map((x) => `SEV${x.severity} ${x.recall!.toFixed(2)} (${x.incidents})`).join(', ')}</td>`);
+    const db = new Database(workspace, { readonly: true });
+    const spans = db.prepare('SELECT s.name AS service, a.start_ts AS start, a.end_ts AS end FROM detection_alerts a JOIN services s ON s.id = a.service_id WHERE a.run_id = ?').all(report.run.id) as Array<{ service: string; start: number; end: number }>;
+    db.close();
+    const duringPage = missed.filter((i) => spans.some((a) => a.service === i.service && a.start < i.started && a.end >= i.started)).length;
+    expect(duringPage).toBeGreaterThan(0);
+    expect((page.match(/ since \d\d:\d\d<\/td>| since \d{4}-\d\d-\d\d \d\d:\d\d<\/td>/g) ?? []).length).toBe(Math.min(duringPage, 25));
     // Each detector's verdict is the one `gate --detection-run` gives.
     for (const name of ['static-error-rate', 'ewma']) {
       const g = await cli(['gate', '--workspace', workspace, '--detection-run', String(report.run.id), '--model', name, '--gate', writeJson(out, gateFile), '--json']);
@@ -402,7 +433,7 @@ describe('a detection run\'s report', () => {
   it('refuses a gate with a misspelt metric before any work, with the names a detector has', async () => {
     const bad = await cli(['report', '--workspace', workspace, '--detection-run', String(report.run.id), '--out', path.join(tempDir(), 'x.html'), '--gate', writeJson(tempDir(), { name: 'typo', criteria: [{ metric: 'incident_recal', op: '>=', value: 0.5 }] })]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain('criteria.0: "incident_recal" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
+    expect(bad.err).toContain('criteria.0: "incident_recal" is not a metric of this scorecard (known: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, incident_recall_sev1, incident_recall_sev2, incident_recall_sev3, incident_recall_sev4, max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate)');
     await expect(engine.call('reports.startDetection', { runId: 999, format: 'md' })).rejects.toThrow('No detection run with id 999');
   });
 });
@@ -438,6 +469,13 @@ describe('bad detection input', () => {
     const det = list.find((m) => m.task === 'detection')!;
     await expect(engine.call('detection.start', { models: [gbdt.id] })).rejects.toThrow(/is a change-risk model, not a detector/);
     await expect(engine.call('runs.start', { models: [det.id] })).rejects.toThrow(/is a detection model; a change-risk run needs change-risk models/);
+  });
+
+  it('refuses an empty --services (a variable that expanded to nothing) and a static detector given two metrics', async () => {
+    const empty = await cli(['detect', '--workspace', workspace, '--services', ' , ']);
+    expect([empty.code, empty.err]).toEqual([2, 'error: --services is empty: name at least one service, or leave the option out for all of them\n']);
+    const two = await cli(['detectors', 'add', '--workspace', workspace, '--name', 'two', '--kind', 'static', '--metrics', 'error_rate_pct,latency_p99_ms', '--value', '3']);
+    expect([two.code, two.err]).toEqual([2, 'error: a static detector watches one metric; --metrics gave 2 (error_rate_pct, latency_p99_ms): add one detector per metric\n']);
   });
 
   it('names what is wrong with a detector spec', async () => {

@@ -15,7 +15,7 @@ import type { Db } from '../db/workspace.js';
 type Canonicalize = (input: unknown) => string | undefined;
 // The package is CommonJS with an ES-style type declaration: depending on the loader the import is
 // the function itself or an object holding it as `default`.
-const canonicalize: Canonicalize = (canonicalizeModule as unknown as { default?: Canonicalize }).default ?? (canonicalizeModule as unknown as Canonicalize);
+export const canonicalize: Canonicalize = (canonicalizeModule as unknown as { default?: Canonicalize }).default ?? (canonicalizeModule as unknown as Canonicalize);
 
 export const GENESIS = '0'.repeat(64);
 const HEAD_KEY = 'audit.head';

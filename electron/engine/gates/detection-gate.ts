@@ -22,19 +22,24 @@ import { checkMetricsKnown } from './gates.js';
  * The metric names are those of a detection drill's gate, so one gate file serves both:
  * `incident_recall`, `alert_precision`, `false_alerts_per_day`, `lead_vs_human_min` (its median),
  * `mttd_min` (the detector's own), `time_to_know_min` (the earlier of the humans and the alert: the
- * scorecard's "humans with the model"); read as they are, with no interval: `max_psi` (its inputs'
+ * scorecard's "humans with the model"), `incident_recall_sev1` … (recall within one severity); read as they are, with no interval: `max_psi` (its inputs'
  * drift), `error_rate`, `fallback_rate` (steps a guarded detector failed, or its fallback answered),
  * and NAB's scores at the run's threshold, `nab_standard`, `nab_reward_low_FP_rate`, `nab_reward_low_FN_rate`.
  */
 
 const MINUTE = 60_000;
 const NO_VALUE = { value: null, lo: null, hi: null };
+const SEVERITIES = [1, 2, 3, 4];
 const OPERATIONS = ['max_psi', 'error_rate', 'fallback_rate', ...NAB_PROFILE_NAMES.map((p) => `nab_${p}`)];
 
 /** Refuses a gate naming a metric a detector does not have, before any work (a report checks its gate up front). */
 export function checkDetectionGateNames(spec: GateSpec): void {
-  const metrics = Object.fromEntries(['incident_recall', 'alert_precision', 'false_alerts_per_day', 'lead_vs_human_min', 'mttd_min', 'time_to_know_min'].map((k) => [k, NO_VALUE]));
-  checkMetricsKnown(spec, { metrics, operations: Object.fromEntries(OPERATIONS.map((k) => [k, null])), comparison: null, baseline: 'imported_alerts' });
+  // Severities beyond 1–4 exist only where a workspace has them: any is allowed by name here, judged by the run.
+  const severityNames = SEVERITIES.map((k) => `incident_recall_sev${k}`);
+  const metrics = Object.fromEntries(['incident_recall', 'alert_precision', 'false_alerts_per_day', 'lead_vs_human_min', 'mttd_min', 'time_to_know_min', ...severityNames].map((k) => [k, NO_VALUE]));
+  const named = { ...spec, criteria: spec.criteria.filter((c) => !/^incident_recall_sev\d+$/.test(c.metric)) };
+  if (named.criteria.length === 0) return;
+  checkMetricsKnown(named, { metrics, operations: Object.fromEntries(OPERATIONS.map((k) => [k, null])), comparison: null, baseline: 'imported_alerts' });
 }
 
 /** Shares of a detector's steps in a run that failed, and that its fallback answered (0 for an unguarded run). */
@@ -65,6 +70,16 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   const matching = matchAlerts(evalIncidents, alerts, tolMs);
   const card = detectionMetrics(evalIncidents, alerts, matching, range, { resamples, seed });
   const metrics = detectionGateMetrics(card);
+  // Recall within each severity: pooled recall can rise while the worst incidents are missed.
+  // SEV1–4 always (a gate on SEV1 must not fail to parse in a month without one), and any other present.
+  const severities = [...new Set([...SEVERITIES, ...evalIncidents.map((i) => i.severity)])].sort((a, b) => a - b);
+  const bySeverity = severities.map((sev) => {
+    const ks = evalIncidents.flatMap((inc, k) => (inc.severity === sev ? [k] : []));
+    const sub = ks.map((k) => evalIncidents[k]!);
+    const subMatch = matchAlerts(sub, alerts, tolMs);
+    return { sev, sub, ks, recall: sub.length ? detectionMetrics(sub, alerts, subMatch, range, { resamples, seed }).incident_recall : NO_VALUE };
+  });
+  for (const b of bySeverity) metrics[`incident_recall_sev${b.sev}`] = b.recall;
   const series = nabSeries(db, input.runId, model.id, incidents, serviceIds);
   const rates = stepRates(db, input.runId, model.id, serviceIds.values());
   const operations: Record<string, number | null> = {
@@ -76,17 +91,24 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   // "today" to beat, and a detector must not pass "improves on the imported alerts" against silence.
   const imported = incumbentAlerts(db, serviceIds, from, until, run.config.cooldownMinutes * MINUTE);
   const incumbentMatching = matchAlerts(evalIncidents, imported.alerts, tolMs);
-  const comparison = imported.raw === 0 ? null : compareDetectionRuns(evalIncidents,
-    { at: incumbentMatching.at, falsePerDay: falseAlertsByDay(imported.alerts, incumbentMatching, range) },
-    { at: matching.at, falsePerDay: falseAlertsByDay(alerts, matching, range) },
-    range, { resamples, seed },
-  );
+  const incumbentSide = { at: incumbentMatching.at, falsePerDay: falseAlertsByDay(imported.alerts, incumbentMatching, range) };
+  const modelSide = { at: matching.at, falsePerDay: falseAlertsByDay(alerts, matching, range) };
+  const comparison = imported.raw === 0 ? null : [
+    ...compareDetectionRuns(evalIncidents, incumbentSide, modelSide, range, { resamples, seed }),
+    // The same paired recall difference within each severity, over its incidents.
+    ...bySeverity.filter((b) => b.sub.length > 0).map((b) => {
+      const pick = (at: readonly (number | null)[]) => b.ks.map((k) => at[k] ?? null);
+      const d = compareDetectionRuns(b.sub, { at: pick(incumbentSide.at), falsePerDay: incumbentSide.falsePerDay }, { at: pick(modelSide.at), falsePerDay: modelSide.falsePerDay }, range, { resamples, seed }).find((x) => x.metric === 'incident_recall')!;
+      return { ...d, metric: `incident_recall_sev${b.sev}` };
+    }),
+  ];
 
   const caught = matching.at.filter((a) => a !== null).length;
   const leads = evalIncidents.filter((inc, k) => inc.detected !== null && matching.at[k] !== null).length;
   const known = evalIncidents.filter((inc, k) => inc.detected !== null || matching.at[k] !== null).length;
   const evidence: GateInputs['evidence'] = {
     incident_recall: { count: incidents.length, what: 'incidents' },
+    ...Object.fromEntries(bySeverity.map((b) => [`incident_recall_sev${b.sev}`, { count: b.sub.length, what: `SEV${b.sev} incidents` }])),
     alert_precision: { count: alerts.length, what: 'alerts' },
     lead_vs_human_min: { count: leads, what: 'caught incidents with a human detection time' },
     mttd_min: { count: caught, what: 'caught incidents' },
@@ -98,6 +120,7 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
     incident_recall: `incident_recall is undefined here: no incident began in detection run ${run.id}'s range`,
     lead_vs_human_min: `lead_vs_human_min is undefined here: the detector caught no incident that humans also noticed`,
     mttd_min: `mttd_min is undefined here: the detector caught no incident`,
+    ...Object.fromEntries(bySeverity.filter((b) => b.sub.length === 0).map((b) => [`incident_recall_sev${b.sev}`, `incident_recall_sev${b.sev} is undefined here: no SEV${b.sev} incident began in detection run ${run.id}'s range`])),
   };
   const inputs: GateInputs = {
     metrics, operations, comparison, baseline: 'imported_alerts', evidence, unknownWhy,
@@ -115,7 +138,7 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   if (incidents.length > 0 && caught === 0) {
     criteria.push({ criterion: 'catches at least one incident', verdict: 'fail', reason: `it caught none of the ${incidents.length} incidents in detection run ${run.id}'s range (${alerts.length} alerts): whatever else it scores, it would have told no one` });
     verdict = 'fail';
-  } else if (!input.spec.criteria.some((c) => c.metric === 'incident_recall')) {
+  } else if (!input.spec.criteria.some((c) => c.metric.startsWith('incident_recall'))) {
     criteria.push({ criterion: 'coverage judged (an incident_recall criterion)', verdict: 'inconclusive', reason: `the gate names no incident_recall criterion, and mttd_min, lead_vs_human_min and alert_precision are measured only on what the detector caught or raised (here ${caught} of ${incidents.length} incidents): add {"metric": "incident_recall", "op": ">=", "value": …} or a recall criterion against the imported alerts` });
     if (verdict === 'pass') verdict = 'inconclusive';
   }

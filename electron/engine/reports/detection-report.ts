@@ -7,6 +7,9 @@ import type { Db } from '../db/workspace.js';
 import { incidentDetections, INCUMBENT } from '../detection/scorecard.js';
 import { checkDetectionGate } from '../gates/detection-gate.js';
 import { esc, loadCharts, svgChart, type Steps } from './report.js';
+import { getModel } from '../models/registry.js';
+import { canonicalize } from '../audit/audit.js';
+import { createHash } from 'node:crypto';
 
 /**
  * A detection run's report, as a file: the self-contained HTML page (the alert budget drawn as SVG,
@@ -17,6 +20,12 @@ import { esc, loadCharts, svgChart, type Steps } from './report.js';
 
 export interface DetectionReportData {
   report: DetectionReport;
+  /** per incident id: a detector's page already open on its service when it began */
+  paging: Record<string, { who: string; since: number }>;
+  /** per detector id, what it is (its registry description: kind, metrics, window) */
+  descriptions: Record<number, string>;
+  /** the gate's criteria as canonical JSON's sha256, so a ticket can name the exact file judged by */
+  gateSha256: string | null;
   incidents: IncidentDetection[];
   gate: GateSpec | null;
   verdicts: GateResult[];
@@ -41,8 +50,14 @@ const ROWS: Array<[string, (c: DetectionScorecard) => string]> = [
   ['MTTD, humans with its advice (min)', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
   ['MTTD, humans alone (min)', (c) => iv(c.metrics.mttd_min.humans, 1)],
   ['MTTD, model, on those it caught (min)', (c) => iv(c.metrics.mttd_min.model, 1)],
+  // Pooled recall can rise while the worst incidents are missed.
+  ['recall by severity', (c) => c.recallBySeverity.map((x) => `SEV${x.severity} ${num(x.recall, 2)} (${x.incidents})`).join(', ') || '—'],
   ['NAB standard / low FP / low FN', (c) => (c.nab ? Object.values(c.nab).map((v) => num(v.score, 1)).join(' / ') : '—')],
+  ['NAB at its best threshold', (c) => (c.nab ? Object.values(c.nab).map((v) => `${num(v.optimised.score, 1)} (at ${num(v.optimised.threshold, 2)})`).join(' / ') : '—')],
 ];
+
+/** A time after `started`, as HH:MM on the same day and with the date otherwise (an alert may come the next day). */
+const after = (t: number, started: number): string => (time(t).slice(0, 10) === time(started).slice(0, 10) ? time(t).slice(11) : time(t));
 
 /** Incidents that no detector of the run caught (the imported alerts aside), most severe first. */
 function missedByAll(d: DetectionReportData): IncidentDetection[] {
@@ -70,7 +85,20 @@ export async function detectionReportData(db: Db, input: { runId: number; gate?:
       verdicts.push(checkDetectionGate(db, { runId: input.runId, modelId: m.id, spec: input.gate }));
     }
   }
-  return { report: data, incidents, gate: input.gate ?? null, verdicts, generatedAt: Date.now() };
+  // For incidents every detector missed: a page already open on the service when it began (a
+  // detector's alert that started earlier and was still firing). The matching rule counts an alert
+  // from when it starts (otherwise one that never stops would catch everything), so these read as
+  // misses; the report says a page was open, so nobody reads them as silence.
+  const open = db.prepare(`SELECT m.name || ' v' || m.version AS who, min(a.start_ts) AS since FROM detection_alerts a JOIN models m ON m.id = a.model_id JOIN services s ON s.id = a.service_id
+    WHERE a.run_id = ? AND s.name = ? AND a.start_ts < ? AND a.end_ts >= ? GROUP BY m.id ORDER BY since LIMIT 1`);
+  const paging: Record<string, { who: string; since: number }> = {};
+  for (const i of incidents) {
+    const hit = open.get(input.runId, i.service, i.started, i.started) as { who: string; since: number } | undefined;
+    if (hit) paging[i.incident] = hit;
+  }
+  const descriptions = Object.fromEntries(data.run.models.map((m) => [m.id, getModel(db, m.id).description]));
+  const gateSha256 = input.gate ? createHash('sha256').update(canonicalize(input.gate) ?? '').digest('hex') : null;
+  return { report: data, incidents, paging, descriptions, gateSha256, gate: input.gate ?? null, verdicts, generatedAt: Date.now() };
 }
 
 export function renderDetectionHtml(d: DetectionReportData): string {
@@ -98,7 +126,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <p class="muted">Generated ${time(d.generatedAt)} UTC. Nothing here paged anyone: every detector ran in shadow over recorded telemetry, and its alerts are compared with the incidents and with the alerts the team had (${esc(INCUMBENT)}).</p>
 <h2>What ran</h2>
 <table><tbody>
-<tr><th scope="row">detectors</th><td>${run.models.map((m) => `${esc(`${m.name} v${m.version}`)}, threshold ${m.threshold} (sha256 ${esc(m.sha256.slice(0, 12))})`).join('<br>')}</td></tr>
+<tr><th scope="row">detectors</th><td>${run.models.map((m) => `${esc(`${m.name} v${m.version}`)}, threshold ${m.threshold} (sha256 ${esc(m.sha256.slice(0, 12))})${d.descriptions[m.id] ? `<br><span class="muted">${esc(d.descriptions[m.id]!)}</span>` : ''}`).join('<br>')}</td></tr>
 <tr><th scope="row">range</th><td>${esc(rangeText(d))}</td></tr>
 <tr><th scope="row">incidents</th><td>${scorecards[0]?.incidents ?? 0} over ${num(scorecards[0]?.days, 1)} days</td></tr>
 <tr><th scope="row">matching</th><td>${esc(matchingRules(run.config))}</td></tr>
@@ -112,11 +140,12 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <ul>${comparisons.map((c) => `<li class="verdict-${c.verdict === 'earlier' && c.tradeOffs.length > 0 ? 'tradeoff' : c.verdict.replace(/ /g, '-')}">${esc(c.summary)}</li>`).join('')}</ul>
 ${svgChart(alertBudgetOption(scorecards, LIGHT), 760, 380)}
 <h2>${d.gate ? `Gate: ${esc(d.gate.name)}` : 'Gate'}</h2>
-${d.gate ? `<p class="muted">${esc(d.gate.description)}</p>${verdicts}` : '<p class="muted">No gate was given (report --gate FILE, or the gate in the Detection page\'s editor).</p>'}
+${d.gate ? `<p class="muted">${esc(d.gate.description)}${d.gate.description ? ' ' : ''}Criteria sha256 ${d.gateSha256!.slice(0, 16)}.</p>${verdicts}` : '<p class="muted">No gate was given (report --gate FILE, or the gate in the Detection page\'s editor).</p>'}
 <h2>Missed by every detector <span class="muted">(${missed.length} of ${d.incidents.length} incidents)</span></h2>
-${missed.length === 0 ? '<p class="muted">None: every incident was caught by at least one detector.</p>' : `<table><thead><tr><th>incident</th><th>service</th><th>severity</th><th>started (UTC)</th><th>humans noticed</th><th>${esc(INCUMBENT)}</th><th>title</th></tr></thead><tbody>
-${missed.slice(0, MISSED_SHOWN).map((i) => `<tr><td>${esc(i.incident)}</td><td>${esc(i.service)}</td><td>SEV${i.severity}</td><td>${time(i.started)}</td><td>${i.detectedByHumans !== null ? time(i.detectedByHumans).slice(11) : '—'}</td><td>${i.detections[INCUMBENT]?.at ? time(i.detections[INCUMBENT].at).slice(11) : 'missed'}</td><td>${esc(i.title ?? '')}</td></tr>`).join('')}
-</tbody></table>${missed.length > MISSED_SHOWN ? `<p class="muted">and ${missed.length - MISSED_SHOWN} more.</p>` : ''}`}
+${missed.length === 0 ? '<p class="muted">None: every incident was caught by at least one detector.</p>' : `<table><thead><tr><th>incident</th><th>service</th><th>severity</th><th>started (UTC)</th><th>humans noticed</th><th>${esc(INCUMBENT)}</th><th>a page already open</th><th>title</th></tr></thead><tbody>
+${missed.slice(0, MISSED_SHOWN).map((i) => `<tr><td>${esc(i.incident)}</td><td>${esc(i.service)}</td><td>SEV${i.severity}</td><td>${time(i.started)}</td><td>${i.detectedByHumans !== null ? after(i.detectedByHumans, i.started) : '—'}</td><td>${i.detections[INCUMBENT]?.at ? after(i.detections[INCUMBENT].at, i.started) : 'missed'}</td><td>${d.paging[i.incident] ? esc(`${d.paging[i.incident]!.who} since ${after(d.paging[i.incident]!.since, i.started)}`) : '—'}</td><td>${esc(i.title ?? '')}</td></tr>`).join('')}
+</tbody></table>${missed.length > MISSED_SHOWN ? `<p class="muted">and ${missed.length - MISSED_SHOWN} more.</p>` : ''}
+<p class="muted">An alert detects an incident if it starts in the incident's window; one that began earlier and was still firing does not count (else a detector that never stops firing would catch everything). "A page already open" names such an alert.</p>`}
 </body></html>
 `;
 }
@@ -139,7 +168,13 @@ export function renderDetectionMarkdown(d: DetectionReportData): string {
     lines.push('', '</details>', '');
   }
   const missed = missedByAll(d);
-  lines.push(`<sub>${missed.length} of ${d.incidents.length} incidents missed by every detector · seed ${run.config.seed} · 95 % bootstrap intervals</sub>`);
+  if (missed.length > 0) {
+    lines.push(`<details><summary>${missed.length} of ${d.incidents.length} incidents missed by every detector</summary>`, '', `| incident | service | severity | started (UTC) | humans noticed | ${INCUMBENT} | a page already open |`, '|---|---|---|---|---|---|---|');
+    for (const i of missed.slice(0, MISSED_SHOWN)) lines.push(`| ${i.incident} | ${i.service} | SEV${i.severity} | ${time(i.started)} | ${i.detectedByHumans !== null ? after(i.detectedByHumans, i.started) : '—'} | ${i.detections[INCUMBENT]?.at ? after(i.detections[INCUMBENT].at, i.started) : 'missed'} | ${d.paging[i.incident] ? `${d.paging[i.incident]!.who} since ${after(d.paging[i.incident]!.since, i.started)}` : '—'} |`);
+    if (missed.length > MISSED_SHOWN) lines.push('', `and ${missed.length - MISSED_SHOWN} more.`);
+    lines.push('', '</details>', '');
+  }
+  lines.push(`<sub>${missed.length} of ${d.incidents.length} incidents missed by every detector · input drift ${run.drift ? `max PSI ${num(run.drift.maxPsi)}` : 'not measured (no history before the run)'} · ${d.gateSha256 ? `gate criteria sha256 ${d.gateSha256.slice(0, 16)} · ` : ''}seed ${run.config.seed} · 95 % bootstrap intervals</sub>`);
   return lines.join('\n') + '\n';
 }
 

@@ -62,7 +62,7 @@ export function Detection() {
           {detectionRuns.length > 0 && (
             <label>Results of
               <select value={detection?.runId ?? ''} onChange={(e) => void openDetection(Number(e.target.value))} data-testid="detection-run-select">
-                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>detection run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of detection run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')} · {fmtTime(r.startedAt)}</option>)}
+                {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>detection run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of detection run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')}{r.config.services?.length ? ` · ${r.config.services.join(', ')}` : ''} · {fmtTime(r.startedAt)}</option>)}
               </select>
             </label>
           )}
@@ -73,7 +73,7 @@ export function Detection() {
       {detection && (
         <>
           <section className="card">
-            <h2>Scorecards <span className="muted small">detection run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of detection run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
+            <h2>Scorecards <span className="muted small">detection run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of detection run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.run.config.services?.length ? `services ${detection.report.run.config.services.join(', ')}` : 'every service'} · {detection.report.run.from !== null && detection.report.run.until !== null ? `${fmtTime(detection.report.run.from).slice(0, 10)} → ${fmtTime(detection.report.run.until).slice(0, 10)}` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <p className="muted small" data-testid="matching-rules">{matchingRules(detection.report.run.config)}</p>
             <Scorecards cards={detection.report.scorecards} />
             <p className="muted small">{NAB_RULES}</p>
@@ -95,7 +95,7 @@ export function Detection() {
           {replay && <Replay frame={replay} option={replayOption(replay, chartTheme)} onCursor={(t) => void openReplay(replay.incident.id, t)} onClose={() => void openReplay(null)} />}
           <section className="card">
             <div className="row-between">
-              <h2>Attribution <span className="muted small">{detection.attribution.incidentsWithCause} of {detection.attribution.incidentsTotal} incidents have a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before · 95 % intervals</span></h2>
+              <h2>Attribution <span className="muted small">the whole workspace, not only this run · {detection.attribution.incidentsWithCause} of {detection.attribution.incidentsTotal} incidents have a postmortem cause · candidates: changes in the {detection.attribution.lookbackHours} h before · 95 % intervals</span></h2>
               {runs.some((r) => r.state === 'done') && (
                 <label className="small">Also rank by the models of
                   <select value={attributionRiskRun ?? ''} onChange={(e) => void rankAttribution(e.target.value ? Number(e.target.value) : null)} data-testid="attribution-risk-run">

@@ -73,4 +73,15 @@ describe('feedback on suggestions', () => {
     await engine.call('workspace.openPath', { path: workspace });
     expect((await engine.call('feedback.list', { runId })).map((f) => f.author)).toEqual(['lee', 'kim', 'lee', 'ci-bot']);
   });
+  it('scrubs a reason like any imported text, and stores and logs an e-mail author as one pseudonym', async () => {
+    const f = await engine.call('feedback.add', { runId, modelId, changeId: ids.get('c4')!, verdict: 'agree', reason: 'checked with victor@corp.example.com on 10.3.3.3', author: 'walter@corp.example.com' });
+    expect(f.reason).toBe('checked with [redacted:email] on [redacted:ipv4]');
+    expect(f.author).toMatch(/^person-[0-9a-f]{10}$/);
+    const again = await engine.call('feedback.add', { runId, modelId, changeId: ids.get('c4')!, verdict: 'agree', reason: 'still fine', author: 'Walter@Corp.Example.com' });
+    expect(again.author).toBe(f.author);
+    const entry = (await engine.call('audit.list', { action: 'feedback.add' })).rows[0]!;
+    expect((entry.payload as { author: string }).author).toBe(f.author);
+    // A plain name is kept as given: it names who decided, as the audit log's actor does.
+    expect((await engine.call('feedback.add', { runId, modelId, changeId: ids.get('c4')!, verdict: 'agree', reason: 'looks fine', author: 'kim' })).author).toBe('kim');
+  });
 });

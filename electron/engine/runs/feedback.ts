@@ -1,4 +1,5 @@
 import { FeedbackInput, type Feedback, type FeedbackSummary } from '../../../shared/contract/models.js';
+import { scrubberFor } from '../pii/settings.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 
@@ -36,8 +37,14 @@ export function addFeedback(db: Db, input: FeedbackInput, defaultAuthor: string)
   const drill = config ? (JSON.parse(config) as { drill?: { baseRun: number } }).drill : undefined;
   if (exists && drill) throw new EngineFailure('conflict', `Run ${f.runId} is a drill: its suggestions were made under injected faults, and feedback becomes training labels; give feedback on its base run, ${drill.baseRun}`);
   if (!exists) throw new EngineFailure('not_found', noSuggestion(db, f.runId, f.modelId, f.changeId));
+  // A reason is free text like any imported cell ("checked with ana@corp on 10.3.3.3"): scrubbed by
+  // the workspace's rules before it is stored. An author the rules would redact (an e-mail) becomes
+  // its keyed pseudonym, stable per person, so the stored row and its audit entry name the same one.
+  const scrub = scrubberFor(db);
+  const given = f.author ?? defaultAuthor;
+  const author = scrub.text(given) === given ? given : scrub.person(given);
   const id = Number(db.prepare('INSERT INTO feedback (run_id, model_id, change_id, verdict, decision, reason, author, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-    .run(f.runId, f.modelId, f.changeId, f.verdict, f.decision === undefined ? null : f.decision === 'hold back' ? 1 : 0, f.reason, f.author ?? defaultAuthor, Date.now()).lastInsertRowid);
+    .run(f.runId, f.modelId, f.changeId, f.verdict, f.decision === undefined ? null : f.decision === 'hold back' ? 1 : 0, scrub.text(f.reason), author, Date.now()).lastInsertRowid);
   return toFeedback(db.prepare('SELECT * FROM feedback WHERE id = ?').get(id) as Row);
 }
 

@@ -655,11 +655,13 @@ export function createEngine(options: EngineOptions): Engine {
       deferredStarts.delete(job.id);
       audit(start, where);
     }
-    const result = job.result as { id?: number; sourceId?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number }; conflictsUpdated?: boolean; conflicts?: unknown[] } | null;
+    const result = job.result as { id?: number; sourceId?: number | null; sha256?: string; bytes?: number; rowsAccepted?: number; rowsRejected?: number; status?: string; model?: { id: number; name: string; version: number; sha256: string }; run?: { id: number }; conflictsUpdated?: boolean; conflicts?: unknown[] } | null;
     audit({
       action: `${job.kind}.${job.state === 'done' ? 'finish' : job.state}`, subject: job.label,
       payload: { job: job.id, state: job.state, error: job.error?.message ?? null, ...(result && typeof result === 'object' ? { result: {
-        id: result.id ?? result.run?.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null,
+        id: result.id ?? result.sourceId ?? result.run?.id ?? null, status: result.status ?? null, rowsAccepted: result.rowsAccepted ?? null, rowsRejected: result.rowsRejected ?? null,
+        // An import names its file by content, so the log can be checked against the sources table and the file kept elsewhere.
+        ...(result.sha256 ? { sha256: result.sha256, bytes: result.bytes ?? null } : {}),
         // A retraining made a model: name it, so the log says what was trained, by whom.
         ...(result.model ? { model: { id: result.model.id, name: result.model.name, version: result.model.version, sha256: result.model.sha256 } } : {}),
         // An import that overwrote stored changes or incidents: which (the first 20), with what differed.

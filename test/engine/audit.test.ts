@@ -112,7 +112,9 @@ describe('what writes to the audit log', () => {
     const log = await engine.call('audit.list', {});
     expect(log.rows.map((e) => e.action).reverse()).toEqual(['import.start', 'import.finish', 'model.train', 'model.status', 'model.retire']);
     expect(log.rows.every((e) => e.actor === 'sam')).toBe(true);
-    expect(log.rows.find((e) => e.action === 'import.finish')!.payload).toMatchObject({ state: 'done', result: { rowsAccepted: 2 } });
+    const source = (await engine.call('sources.list', {}))[0]!;
+    // The import is named by its source id and its file's content, so the log can be checked against both.
+    expect(log.rows.find((e) => e.action === 'import.finish')!.payload).toMatchObject({ state: 'done', result: { id: source.id, rowsAccepted: 2, sha256: source.sha256, bytes: source.bytes } });
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true, entries: 5 });
     engine.close();
   });

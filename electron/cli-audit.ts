@@ -8,12 +8,13 @@ export function registerAuditCommands(program: Command, kit: CliKit): void {
   audit.command('verify')
     .description('recompute the hash chain: exit 0 with the entry count when intact, 1 naming the first bad entry')
     .requiredOption('--workspace <path>', 'workspace file')
+    .option('--expect-head <head>', 'a head recorded outside the workspace ("#N <sha256>", as verify prints it): the chain must still hold it (the check a rewrite of every hash cannot pass)')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; json?: boolean }) => {
-      const v = await kit.withWorkspace(opts.workspace, (engine) => engine.call('audit.verify', {}));
+    .action(async (opts: { workspace: string; expectHead?: string; json?: boolean }) => {
+      const v = await kit.withWorkspace(opts.workspace, (engine) => engine.call('audit.verify', opts.expectHead ? { expectHead: opts.expectHead } : {}));
       if (opts.json) kit.out(JSON.stringify(v) + '\n');
-      else if (v.ok) kit.out(`audit log intact: ${v.entries} entries; head ${v.head}\n`);
-      else kit.out(`audit log BROKEN at entry #${v.firstBad}: ${v.reason} (${v.entries} entries read)\n`);
+      else if (v.ok) kit.out(`audit log intact: ${v.entries} entries; head ${v.head}${opts.expectHead ? ` (holds ${opts.expectHead.split(' ')[0]} as recorded)` : ''}\n`);
+      else kit.out(`audit log BROKEN${v.firstBad !== null ? ` at entry #${v.firstBad}` : ''}: ${v.reason} (${v.entries} entries read)\n`);
       if (!v.ok) kit.fail(1, '');
     });
   audit.command('list')

@@ -458,7 +458,7 @@ export function createEngine(options: EngineOptions): Engine {
     'settings.setPii': (input) => ({ pii: setPiiSettings(requireDb().db, input) }),
     'pii.preview': ({ text, rules, withSaved }) => previewPii(requireDb().db, text, rules, withSaved),
     'audit.list': (q) => listAudit(requireDb().db, q),
-    'audit.verify': () => verifyAudit(requireDb().db),
+    'audit.verify': ({ expectHead }) => verifyAudit(requireDb().db, expectHead),
     'roles.get': () => ({ changeRisk: getChampion(requireDb().db) }),
     'roles.setChampion': ({ modelId, reason }) => setChampion(requireDb().db, modelId, actor, reason),
     'models.retrain': ({ modelId, cutoff, useFeedback }) => {

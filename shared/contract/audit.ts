@@ -15,6 +15,7 @@ export type AuditEntry = z.infer<typeof AuditEntry>;
 
 export const AuditVerification = z.union([
   z.object({ ok: z.literal(true), entries: z.number().int(), head: z.string() }),
-  z.object({ ok: z.literal(false), entries: z.number().int(), firstBad: z.number().int(), reason: z.string() }),
+  // firstBad null: no entry is at fault, the log's guards are (its triggers, its recorded head).
+  z.object({ ok: z.literal(false), entries: z.number().int(), firstBad: z.number().int().nullable(), reason: z.string() }),
 ]);
 export type AuditVerification = z.infer<typeof AuditVerification>;

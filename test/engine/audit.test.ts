@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.js';
-import { appendAudit, verifyAudit } from '../../electron/engine/audit/audit.js';
+import { appendAudit, entryHash, verifyAudit } from '../../electron/engine/audit/audit.js';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { createEngine } from '../../electron/engine/engine.js';
 import { importPath, tempDir, writeFile } from '../helpers/workspace.js';
@@ -87,6 +87,52 @@ describe('the audit log', () => {
       UPDATE audit_log SET ts = (SELECT ts FROM t WHERE seq = 4), actor = (SELECT actor FROM t WHERE seq = 4), action = (SELECT action FROM t WHERE seq = 4), subject = (SELECT subject FROM t WHERE seq = 4), payload = (SELECT payload FROM t WHERE seq = 4), prev_hash = (SELECT prev_hash FROM t WHERE seq = 4), hash = (SELECT hash FROM t WHERE seq = 4) WHERE seq = 3;
       UPDATE audit_log SET ts = (SELECT ts FROM t WHERE seq = 3), actor = (SELECT actor FROM t WHERE seq = 3), action = (SELECT action FROM t WHERE seq = 3), subject = (SELECT subject FROM t WHERE seq = 3), payload = (SELECT payload FROM t WHERE seq = 3), prev_hash = (SELECT prev_hash FROM t WHERE seq = 3), hash = (SELECT hash FROM t WHERE seq = 3) WHERE seq = 4;`);
     expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 3 });
+  });
+
+  it('finds the guards removed: dropped triggers, a missing head, a payload stored other than as hashed', async () => {
+    // Triggers dropped, nothing edited (yet): the chain holds, but the log can now be edited in place.
+    sqlite(file, 'SELECT 1;');
+    const r = await cli(['audit', 'verify', '--workspace', file]);
+    expect([r.code, r.out]).toEqual([1, expect.stringMatching(/^audit log BROKEN: the chain holds, but the triggers that refuse editing the log \(audit_no_update, audit_no_delete\) were dropped/)]);
+    // The head removed: the newest entries could go unseen.
+    const copy = path.join(tempDir(), 'nohead.sbw');
+    const db = openWorkspace(copy, { create: true });
+    appendAudit(db, { actor: 'ana', action: 'model.add', subject: 'm' });
+    db.close();
+    spawnSync('sqlite3', [copy], { input: "DELETE FROM meta WHERE key = 'audit.head';" });
+    expect(verifyAudit(openWorkspace(copy))).toMatchObject({ ok: false, firstBad: null, reason: expect.stringContaining('the recorded head (meta "audit.head") is missing') });
+    // A duplicate key: SQL's json_extract reads the first value, JSON.parse (and so the hash) the last.
+    sqlite(file, `UPDATE audit_log SET payload = '{"id":5,"note":"a lie","note":"entry 5"}' WHERE seq = 5;`);
+    expect(verifyAudit(openWorkspace(file))).toMatchObject({ ok: false, firstBad: 5, reason: expect.stringContaining('its payload is not stored as it was written') });
+  });
+
+  it('holds a head recorded elsewhere against a chain rewritten with every hash and the head fixed', async () => {
+    const recorded = (verifyAudit(openWorkspace(file)) as { head: string }).head;
+    const db = openWorkspace(file);
+    appendAudit(db, { actor: 'ana', action: 'model.add', subject: 'model m11 v1' });
+    db.close();
+    // The log has grown since the head was recorded: it still holds it.
+    expect((await cli(['audit', 'verify', '--workspace', file, '--expect-head', recorded])).code).toBe(0);
+    // Rewrite entry 3 and every hash after it, head included, with the app's own hashing, and put the triggers back.
+    sqlite(file, "SELECT 1;");
+    const w = openWorkspace(file);
+    const rows = w.prepare('SELECT seq, ts, actor, action, subject, payload FROM audit_log ORDER BY seq').all() as Array<{ seq: number; ts: number; actor: string; action: string; subject: string; payload: string }>;
+    let prev = '0'.repeat(64);
+    for (const r of rows) {
+      const subject = r.seq === 3 ? 'model m3 v2' : r.subject;
+      const hash = entryHash(prev, { seq: r.seq, ts: r.ts, actor: r.actor, action: r.action, subject, payload: JSON.parse(r.payload) });
+      w.prepare('UPDATE audit_log SET subject = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(subject, prev, hash, r.seq);
+      prev = hash;
+    }
+    w.prepare("UPDATE meta SET value = ? WHERE key = 'audit.head'").run(`${rows.length}:${prev}`);
+    w.exec("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'append-only'); END; CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'append-only'); END;");
+    w.close();
+    expect((await cli(['audit', 'verify', '--workspace', file])).code).toBe(0);
+    const r = await cli(['audit', 'verify', '--workspace', file, '--expect-head', recorded]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`BROKEN at entry #10: entry #10 is not the one recorded outside the workspace`);
+    const shorter = await cli(['audit', 'verify', '--workspace', file, '--expect-head', `#99 ${'a'.repeat(64)}`]);
+    expect(shorter.out).toContain('the log ends at entry #11, but entry #99 was recorded outside the workspace');
   });
 
   it('verifies an intact chain of 100k entries', () => {

@@ -37,8 +37,12 @@ export function entryHash(prevHash: string, e: { seq: number; ts: number; actor:
 }
 
 function head(db: Db): { seq: number; hash: string } {
+  return recordedHead(db) ?? { seq: 0, hash: GENESIS };
+}
+
+function recordedHead(db: Db): { seq: number; hash: string } | null {
   const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(HEAD_KEY) as string | undefined;
-  if (!v) return { seq: 0, hash: GENESIS };
+  if (!v) return null;
   const [seq, hash] = v.split(':');
   return { seq: Number(seq), hash: hash! };
 }
@@ -65,10 +69,16 @@ export function appendAudit(db: Db, entry: { actor: string; action: string; subj
 
 export type Verification =
   | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; firstBad: number; reason: string };
+  | { ok: false; entries: number; firstBad: number | null; reason: string };
 
-/** Recomputes the chain from the first entry; names the first entry that does not hold. */
-export function verifyAudit(db: Db): Verification {
+const GUARDS = ['audit_no_update', 'audit_no_delete'];
+
+/**
+ * Recomputes the chain from the first entry; names the first entry that does not hold. With
+ * `expectHead` (a head recorded outside the workspace, "#N hash"), the chain must still hold that
+ * entry with that hash: the one defence against someone who rewrites every hash and the head.
+ */
+export function verifyAudit(db: Db, expectHead?: string): Verification {
   if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'").get()) {
     return { ok: false, entries: 0, firstBad: 1, reason: 'the audit log table itself has been removed from the workspace' };
   }
@@ -91,9 +101,21 @@ export function verifyAudit(db: Db): Verification {
       return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} has a payload that is not JSON: it was altered` };
     }
     if (entryHash(prev, { seq, ts, actor, action, subject, payload }) !== hash) return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} was altered: its content no longer matches its hash` };
+    // Stored as canonical JSON: other bytes that parse to the same value (a duplicate key SQL reads
+    // one way and JSON.parse another, reordered keys) were written by someone else.
+    if (canonicalize(payload) !== payloadText) return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} was altered: its payload is not stored as it was written (its bytes differ from the canonical JSON that was hashed)` };
+    if (expectHead) {
+      const [n, h] = expectHead.slice(1).split(' ');
+      if (Number(n) === seq && h !== hash) return { ok: false, entries: count, firstBad: seq, reason: `entry #${seq} is not the one recorded outside the workspace (its hash is ${hash.slice(0, 16)}…, recorded as ${h!.slice(0, 16)}…): the log was rewritten from there or before` };
+    }
     prev = hash;
     expected++;
   }
+  if (expectHead && Number(expectHead.slice(1).split(' ')[0]) > count) {
+    return { ok: false, entries: count, firstBad: count + 1, reason: `the log ends at entry #${count}, but entry ${expectHead.split(' ')[0]} was recorded outside the workspace: entries were removed` };
+  }
+  const recorded = recordedHead(db);
+  if (recorded === null && count > 0) return { ok: false, entries: count, firstBad: null, reason: `the recorded head (meta "${HEAD_KEY}") is missing: it was removed behind Shadowbench's back, so removing the newest entries would go unseen (the chain itself holds up to #${count})` };
   const h = head(db);
   if (h.seq !== count || h.hash !== prev) {
     return h.seq > count
@@ -107,6 +129,10 @@ export function verifyAudit(db: Db): Verification {
     const named = [[held[0], 'import'], [held[1], 'model'], [held[2], 'run']].filter(([n]) => Number(n) > 0).map(([n, what]) => `${Number(n).toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`);
     if (named.length > 0) return { ok: false, entries: 0, firstBad: 1, reason: `the log is empty, but the workspace holds ${named.join(', ')}: every entry was removed, with the recorded head` };
   }
+  // The triggers that refuse UPDATE and DELETE on the log: gone, the log can be edited in place.
+  const guards = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`).pluck().all() as string[];
+  const missing = GUARDS.filter((g) => !guards.includes(g));
+  if (missing.length > 0) return { ok: false, entries: count, firstBad: null, reason: `the chain holds, but the triggers that refuse editing the log (${missing.join(', ')}) were dropped: someone set out to edit it, and a full rewrite with a fixed head would not show (verify against a head recorded elsewhere: --expect-head)` };
   return { ok: true, entries: count, head: `#${count} ${prev}` };
 }
 

@@ -33,7 +33,7 @@ export function Audit() {
         </div>
         {verification && (
           <p className={verification.ok ? 'ok-text' : 'error-text'} data-testid="audit-verification">
-            {verification.ok ? `Intact: ${verification.entries} entries; head ${verification.head}` : `Broken at entry #${verification.firstBad}: ${verification.reason}`}
+            {verification.ok ? `Intact: ${verification.entries} entries; head ${verification.head}` : `Broken${verification.firstBad !== null ? ` at entry #${verification.firstBad}` : ''}: ${verification.reason}`}
           </p>
         )}
         <div className="form-row">

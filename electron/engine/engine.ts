@@ -331,7 +331,7 @@ export function createEngine(options: EngineOptions): Engine {
         throw storage ?? new EngineFailure('input_error', `Could not write the backup to ${out}: ${(err as Error).message}`);
       }
       const head = verifyAudit(ws.db);
-      return { path: out, bytes: fs.statSync(out).size, auditHead: head.ok ? head.head : `log broken at #${head.firstBad}` };
+      return { path: out, bytes: fs.statSync(out).size, auditHead: head.ok ? head.head : `log broken${head.firstBad !== null ? ` at #${head.firstBad}` : ''}: ${head.reason}` };
     },
     'demo.open': ({ rebuild }) => {
       // It switches the open workspace, as workspace.open does: not under a running job.

@@ -1,4 +1,5 @@
 import safeRegex from 'safe-regex2';
+import retModule from 'ret';
 import type { NormalRow } from './normalize.js';
 
 /**
@@ -204,6 +205,30 @@ function scrubKeys<T>(object: Record<string, T>, s: Scrubber): Record<string, T>
   return Object.fromEntries(keys.map((k) => [scrub(k), object[k]!]));
 }
 
+// ret's token types (its `types` enum): the two that make a slow shape.
+const GROUP = 1;
+const REPETITION = 5;
+type RetToken = { type: number; stack?: RetToken[]; options?: RetToken[][]; value?: unknown; max?: number };
+const tokenize = (typeof retModule === 'function' ? retModule : (retModule as unknown as { default: (p: string) => RetToken }).default) as unknown as (p: string) => RetToken;
+
+/**
+ * A group of alternatives under a repeat that can run long ((a|a)*b, (?:a|ab)+c): besides a repeat
+ * inside a repeat, the other way a pattern backtracks exponentially, and one safe-regex2 does not see.
+ */
+function repeatsAlternatives(pattern: string): boolean {
+  const children = (t: RetToken): RetToken[] => [...(t.stack ?? []), ...(t.options ?? []).flat()];
+  const walk = (t: RetToken, repeated: boolean): boolean => {
+    if (t.type === REPETITION) return walk(t.value as RetToken, repeated || !Number.isFinite(t.max) || (t.max ?? 0) > 16);
+    if (t.type === GROUP) return (repeated && (t.options?.length ?? 0) > 1) || children(t).some((x) => walk(x, repeated));
+    return false;
+  };
+  try {
+    return children(tokenize(pattern)).some((x) => walk(x, false));
+  } catch {
+    return false; // a syntax ret does not read: the RegExp constructor already accepted it
+  }
+}
+
 export function compileRule(rule: { name: string; pattern: string }): PiiRule {
   if (!/^[a-z0-9-]{1,40}$/.test(rule.name)) throw new Error(`rule name "${rule.name}" must be 1-40 lowercase letters, digits or dashes`);
   let pattern: RegExp;
@@ -221,8 +246,11 @@ export function compileRule(rule: { name: string; pattern: string }): PiiRule {
   try {
     return { name: rule.name, pattern: new RegExp(rule.pattern, 'gl') };
   } catch (err) {
-    if (/linear time/i.test((err as Error).message)) throw new Error(`rule ${rule.name}: the pattern uses a back-reference (\\1) or a lookaround ((?=…), (?<=…)), which cannot run in time proportional to the text; write it without (PII rules run on every imported cell)`);
+    if (/linear time/i.test((err as Error).message) && /\\[1-9]|\\k<|\(\?<?[=!]/.test(rule.pattern)) throw new Error(`rule ${rule.name}: the pattern uses a back-reference (\\1) or a lookaround ((?=…), (?<=…)), which cannot run in time proportional to the text; write it without (PII rules run on every imported cell)`);
+    // Otherwise the linear engine is off here, or cannot hold the pattern (it refuses counts above
+    // 16, like [0-9a-f]{32,}): the backtracking engine runs it, if no slow shape is found in it.
   }
   if (!safeRegex(pattern)) throw new Error(`rule ${rule.name}: the pattern repeats a group that itself repeats (like (a+)+ or (\\w+\\s?)*), which can take exponential time on some text; write it with a single repeat`);
+  if (repeatsAlternatives(rule.pattern)) throw new Error(`rule ${rule.name}: the pattern repeats a group of alternatives (like (a|ab)* or (?:x|y)+), which can take exponential time on some text; write the alternatives as a character class, or repeat them a fixed number of times`);
   return { name: rule.name, pattern };
 }

@@ -167,3 +167,20 @@ describe('PII scrubbing at import', () => {
     expect((await cli(['audit', 'list', '--workspace', w, '--action', 'pii.'])).out).toMatch(/pii\.rules +PII settings\n1 of 1 entries/);
   });
 });
+
+describe('the workspace\'s rules and the audit log', () => {
+  it('keep the hashes and heads the tool wrote itself, while free text in the same entry is scrubbed', async () => {
+    const dir = tempDir();
+    const engine = createEngine({ workspacesDir: dir });
+    await engine.call('workspace.openPath', { path: path.join(dir, 'h.sbw'), create: true });
+    // A common rule for hex tokens (session ids, API keys) also matches a sha256.
+    await engine.call('settings.setPii', { rules: [{ name: 'hexid', pattern: '\\b[0-9a-f]{32,}\\b' }], dropColumns: [] });
+    const b = await engine.call('workspace.backupPath', { path: path.join(dir, `copy-${'ab12'.repeat(8)}.sbw`) });
+    const entry = (await engine.call('audit.list', { action: 'workspace.backup' })).rows[0]!;
+    expect((entry.payload as { auditHead: string }).auditHead).toBe(b.auditHead);
+    expect(b.auditHead).toMatch(/^#\d+ [0-9a-f]{64}$/);
+    // The file name is free text: the rule applies there.
+    expect(entry.subject).toBe('backup to copy-[redacted:hexid].sbw');
+    engine.close();
+  });
+});

@@ -44,6 +44,16 @@ describe('PII rules', () => {
     expect(s.counts).toEqual({ email: 3, pseudonym: 2 });
   });
 
+  it('accepts a long count the linear engine cannot hold, and refuses a repeated group of alternatives there', () => {
+    // Whether or not this process runs V8's linear-time engine, these take the backtracking path:
+    // the linear engine refuses counts above 16.
+    expect(compileRule({ name: 'hexid', pattern: '\\b[0-9a-f]{32,}\\b' }).pattern.test('id 9f86d081884c7d659a2feaa0c55ad015')).toBe(true);
+    expect(() => compileRule({ name: 'alt', pattern: '(?:a|ab){0,40}c' })).toThrow(/^rule alt: the pattern repeats a group of alternatives/);
+    expect(() => compileRule({ name: 'alt', pattern: '(x|xy){17,}$' })).toThrow(/^rule alt: the pattern repeats a group of alternatives/);
+    // Alternatives that are not repeated, and a repeat without alternatives, are fine.
+    expect(compileRule({ name: 'emp', pattern: '(?:EMP|CTR)-[0-9]{20}' }).pattern.test('EMP-12345678901234567890')).toBe(true);
+  });
+
   it('refuses a bad extra rule by name', () => {
     expect(() => compileRule({ name: 'ticket', pattern: '[' })).toThrow(/^rule ticket: Invalid regular expression/);
     expect(() => compileRule({ name: 'Bad Name', pattern: 'x' })).toThrow(/must be 1-40 lowercase/);

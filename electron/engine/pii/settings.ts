@@ -59,9 +59,14 @@ export function scrubberFor(db: Db): Scrubber {
  */
 export function scrubForLog(db: Db): <T>(value: T) => T {
   const s = scrubberFor(db);
-  const walk = (v: unknown): unknown => (typeof v === 'string' ? s.text(v) : Array.isArray(v) ? v.map(walk) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [s.id(k), walk(x)])) : v);
+  // What the tool itself wrote (a model's or file's sha256, an audit head, a job id) is evidence, not
+  // personal data: a workspace rule for hex tokens must not erase it from the log.
+  const ours = (key: string, v: string): boolean => OWN_KEYS.has(key) && /^(#\d+ )?[0-9a-f]{8,64}$/.test(v);
+  const walk = (v: unknown, key = ''): unknown => (typeof v === 'string' ? (ours(key, v) ? v : s.text(v)) : Array.isArray(v) ? v.map((x) => walk(x)) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [s.id(k), walk(x, k)])) : v);
   return <T>(value: T): T => walk(value) as T;
 }
+
+const OWN_KEYS = new Set(['sha256', 'auditHead', 'head', 'hash', 'job', 'gateSha256']);
 
 /** What scrubbing would do to some text, with the workspace's key, the built-in rules, `extra` and (unless told not to) the saved rules. */
 export function previewPii(db: Db, text: string, extra: readonly { name: string; pattern: string }[], withSaved = true): { text: string; redactions: Record<string, number> } {

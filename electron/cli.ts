@@ -6,7 +6,7 @@ import { IMPORT_FORMATS, RECORD_KINDS, type ImportReport, type JobStatus } from 
 import { createEngine, VERSION, type Engine } from './engine/engine.js';
 import { EngineFailure } from './engine/errors.js';
 import { parseTimestamp } from '../shared/domain/time.js';
-import type { SavedMapping } from '../shared/contract/methods.js';
+import { MAPPING_NAME, type SavedMapping } from '../shared/contract/methods.js';
 import { findModel, registerModelCommands, type CliKit } from './cli-models.js';
 import { registerNabCommand } from './cli-nab.js';
 import { registerRunCommands } from './cli-run.js';
@@ -185,6 +185,8 @@ export function buildProgram(io: Io = defaultIo): Command {
       if (opts.prometheus === undefined && files.length === 0) throw new CliExit(EXIT.usage, 'give the files to import, or --prometheus URL --query PROMQL --from TIME');
       if (opts.prometheus !== undefined && (files.length > 0 || !opts.query || !opts.from)) throw new CliExit(EXIT.usage, '--prometheus needs --query and --from (and no files)');
       if (opts.prometheus !== undefined && opts.kind !== 'telemetry') throw new CliExit(EXIT.usage, '--prometheus imports telemetry: use --kind telemetry');
+      // Checked before the import, which a bad name would otherwise leave written behind an exit 2.
+      if (opts.saveMapping !== undefined && !MAPPING_NAME.test(opts.saveMapping)) throw new CliExit(EXIT.usage, `--save-mapping ${opts.saveMapping}: a mapping name is 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit`);
       if (opts.prometheus === undefined) {
         const live = (['query', 'from', 'until', 'user', 'password', 'bearer'] as const).filter((k) => opts[k] !== undefined);
         if (live.length > 0) throw new CliExit(EXIT.usage, `${live.map((k) => `--${k}`).join(', ')} ${live.length === 1 ? 'is' : 'are'} for live imports: add --prometheus URL, or leave ${live.length === 1 ? 'it' : 'them'} out`);

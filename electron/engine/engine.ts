@@ -89,7 +89,12 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'models.addOnnx': modelAudit('model.add'),
   'models.addOnnxPath': modelAudit('model.add'),
   'models.train': (input: { kind: string; cutoff?: number }, m: ModelOut) => ({ action: 'model.train', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, sha256: m.sha256, kind: input.kind, cutoff: input.cutoff ?? null } }),
-  'models.retire': modelAudit('model.retire'),
+  // Retiring the champion also leaves the task without one: the entry says so.
+  'models.retire': (_: unknown, m: ModelOut & { wasChampion?: boolean }) => ({ action: 'model.retire', subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256, ...(m.wasChampion ? { champion: 'none: it was the champion' } : {}) } }),
+  'models.exportPath': (input: { id: number; path: string }, _: unknown, names: Names) => ({ action: 'model.export', subject: `${names.model(input.id)} to ${path.basename(input.path)}`, payload: { id: input.id } }),
+  'mappings.save': (_: unknown, m: { name: string; version: number; options: unknown }) => ({ action: 'mapping.save', subject: `mapping ${m.name} v${m.version}`, payload: m.options }),
+  // What a CI job posts on a deploy ("would be HELD") is a decision like a gate verdict.
+  'changes.score': (_: unknown, r: { change: string; model: { name: string; version: number }; score: number; threshold: number; gate: boolean }) => ({ action: 'change.score', subject: `${r.change} by ${r.model.name} v${r.model.version}`, payload: { score: r.score, threshold: r.threshold, held: r.gate } }),
   'detectors.add': modelAudit('model.add'),
   'detectors.addOnnx': modelAudit('model.add'),
   'detectors.addOnnxPath': modelAudit('model.add'),
@@ -102,7 +107,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
   'roles.revert': (_: unknown, out: { championId: number | null }) => ({ action: 'model.status', subject: `change-risk champion reverted to model ${out.championId}`, payload: { task: 'change-risk', champion: out.championId, revert: true } }),
-  'roles.setChampion': (input: { modelId: number | null; reason?: string }, _: unknown, names: Names) => ({ action: 'model.status', subject: `change-risk champion: ${names.model(input.modelId)}`, payload: { task: 'change-risk', champion: input.modelId, reason: input.reason ?? null } }),
+  'roles.setChampion': (input: { modelId: number | null; reason?: string }, out: { changed?: boolean }, names: Names) => out.changed === false ? null : ({ action: 'model.status', subject: `change-risk champion: ${names.model(input.modelId)}`, payload: { task: 'change-risk', champion: input.modelId, reason: input.reason ?? null } }),
   'drills.save': (_: unknown, d: { name: string; version: number; spec: unknown }) => ({ action: 'drill.save', subject: `drill ${d.name} v${d.version}`, payload: d.spec }),
   'drills.start': (input: { name?: string; spec?: unknown }, out: { jobId: string }) => ({ action: 'drill.start', subject: `drill ${input.name ?? (input.spec as { name?: string } | undefined)?.name ?? '?'}`, payload: { job: out.jobId, name: input.name ?? null, spec: input.spec ?? null } }),
   'gates.save': (_: unknown, g: { name: string; version: number; spec: unknown }) => ({ action: 'gate.save', subject: `gate ${g.name} v${g.version}`, payload: g.spec }),
@@ -589,7 +594,10 @@ export function createEngine(options: EngineOptions): Engine {
     if (!checked.success) {
       return { ok: false, error: { code: 'internal', message: `${method} produced output that breaks the contract: ${z.prettifyError(checked.error)}` } };
     }
-    const audited = AUDITED[method]?.(parsed.data as never, checked.data as never, namesIn(current?.db.open ? current.db : null));
+    // The log may say what the output does not show (a retired model was the champion): the handler's
+    // own fields, under what the contract gives.
+    const told = value && typeof value === 'object' && !Array.isArray(value) && checked.data && typeof checked.data === 'object' ? { ...value, ...checked.data } : checked.data;
+    const audited = AUDITED[method]?.(parsed.data as never, told as never, namesIn(current?.db.open ? current.db : null));
     if (audited && current) {
       const jobId = (checked.data as { jobId?: string }).jobId;
       const where = current;

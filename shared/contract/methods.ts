@@ -63,6 +63,7 @@ export type ImportOptionsInput = z.input<typeof ImportOptions>;
 
 /** What a saved mapping keeps: everything about reading a file except the file. */
 export const MappingOptions = ImportOptions.omit({ dryRun: true, previewRows: true, acceptValidRows: true, updateExisting: true });
+export const MAPPING_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const SavedMapping = z.object({ name: z.string(), version: z.number().int(), options: MappingOptions, savedAt: z.number().int() });
 export type SavedMapping = z.infer<typeof SavedMapping>;
 
@@ -109,7 +110,7 @@ export const methods = {
   }), JobStarted, { job: true, privileged: true }),
   /** Saved import mappings (the wizard's choices), reusable by name: `import --mapping NAME`. */
   'mappings.list': method(z.object({}), z.array(SavedMapping)),
-  'mappings.save': method(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a mapping name is 1-64 letters, digits, dots, dashes or underscores'), options: MappingOptions }), SavedMapping),
+  'mappings.save': method(z.object({ name: z.string().regex(MAPPING_NAME, 'a mapping name is 1-64 letters, digits, dots, dashes or underscores'), options: MappingOptions }), SavedMapping),
   'jobs.list': method(z.object({}), z.array(JobStatus)),
   'jobs.get': method(z.object({ jobId: z.string().max(64) }), JobStatus),
   'jobs.cancel': method(z.object({ jobId: z.string().max(64) }), JobStatus),
@@ -167,7 +168,7 @@ export const methods = {
   'roles.revert': method(z.object({}), z.object({ championId: z.number().int().nullable() })),
   'models.history': method(z.object({ modelId: z.number().int().optional() }), z.array(ModelEvent)),
   /** `reason`: why (a gate verdict, a review), kept with the model's history and in the audit log. */
-  'roles.setChampion': method(z.object({ modelId: z.number().int().nullable(), reason: z.string().trim().max(500).optional() }), z.object({ championId: z.number().int().nullable() })),
+  'roles.setChampion': method(z.object({ modelId: z.number().int().nullable(), reason: z.string().trim().max(500).optional() }), z.object({ championId: z.number().int().nullable(), changed: z.boolean().optional() })),
   'compare.run': method(z.object({ runId: z.number().int(), championId: z.number().int(), challengerId: z.number().int(), resamples: z.number().int().min(0).max(10000).optional() }), Comparison),
   'gates.presets': method(z.object({}), z.array(GateSpec)),
   'gates.list': method(z.object({}), z.array(SavedGate)),

@@ -154,14 +154,27 @@ describe('what writes to the audit log', () => {
     await importPath(engine, writeFile(dir, 'changes.csv', 'id,service,timestamp,lines_added\nc1,api,2026-09-01T00:00:00Z,10\nc2,api,2026-09-02T00:00:00Z,300\n'), { kind: 'changes' });
     const m = await engine.call('models.train', { name: 'rules', kind: 'heuristic' });
     await engine.call('roles.setChampion', { modelId: m.id });
+    // Naming the champion it already is changes nothing and writes nothing.
+    expect(await engine.call('roles.setChampion', { modelId: m.id })).toEqual({ championId: m.id, changed: false });
     await engine.call('models.retire', { id: m.id });
+    await expect(engine.call('models.retire', { id: m.id })).rejects.toThrow('Model rules v1 is already retired');
     const log = await engine.call('audit.list', {});
     expect(log.rows.map((e) => e.action).reverse()).toEqual(['import.start', 'import.finish', 'model.train', 'model.status', 'model.retire']);
+    // Retiring the champion left the task without one: its entry says so.
+    expect(log.rows[0]!.payload).toMatchObject({ id: m.id, champion: 'none: it was the champion' });
     expect(log.rows.every((e) => e.actor === 'sam')).toBe(true);
     const source = (await engine.call('sources.list', {}))[0]!;
     // The import is named by its source id and its file's content, so the log can be checked against both.
     expect(log.rows.find((e) => e.action === 'import.finish')!.payload).toMatchObject({ state: 'done', result: { id: source.id, rowsAccepted: 2, sha256: source.sha256, bytes: source.bytes } });
     expect(await engine.call('audit.verify', {})).toMatchObject({ ok: true, entries: 5 });
+    // Saving a mapping, exporting a model's weights and a deploy's advisory score are logged too.
+    await engine.call('mappings.save', { name: 'pd', options: { kind: 'incidents' } });
+    const lr = await engine.call('models.train', { name: 'lr', kind: 'heuristic' });
+    await engine.call('models.exportPath', { id: lr.id, path: path.join(dir, 'lr.onnx') }).catch(() => undefined);
+    await engine.call('changes.score', { modelId: lr.id, change: { id: 'PR-1', service: 'api', attributes: { lines_added: 900 } } });
+    const more = (await engine.call('audit.list', {})).rows.map((e) => `${e.action} ${e.subject}`);
+    expect(more).toContain('mapping.save mapping pd v1');
+    expect(more).toContain('change.score PR-1 by lr v1');
     engine.close();
   });
 

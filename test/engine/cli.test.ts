@@ -136,6 +136,12 @@ describe('shadowbench import --decimal-comma', () => {
     const db = new Database(ws, { readonly: true });
     expect(db.prepare('SELECT value FROM points').pluck().all()).toEqual([1234.5]);
     db.close();
+    // A mapping name that cannot be saved is refused before the import, not after it was written.
+    const bad = await cli('import', '--workspace', ws, '--kind', 'telemetry', '--decimal-comma', '--save-mapping', 'ana@corp.example.com', writeFile(dir, 'de3.csv', 'timestamp;service;metric;value\n2026-03-02T10:02:00Z;kasse;latenz;3,5\n'));
+    expect([bad.code, bad.err]).toEqual([EXIT.usage, expect.stringContaining('--save-mapping ana@corp.example.com: a mapping name is 1-64 letters')]);
+    const after = new Database(ws, { readonly: true });
+    expect(after.prepare('SELECT count(*) FROM points').pluck().get()).toBe(1);
+    after.close();
   });
 });
 

@@ -20,14 +20,15 @@ export function getChampion(db: Db): number | null {
   return championId(db);
 }
 
-export function setChampion(db: Db, modelId: number | null, actor = 'unknown', reason?: string): { championId: number | null } {
+export function setChampion(db: Db, modelId: number | null, actor = 'unknown', reason?: string): { championId: number | null; changed: boolean } {
   if (modelId !== null) {
     const m = getModel(db, modelId);
     if (m.task !== 'change-risk') throw new EngineFailure('input_error', `Model ${m.name} v${m.version} is a ${m.task} model; the change-risk champion must be a change-risk model`);
     if (m.status !== 'active') throw new EngineFailure('conflict', `Model ${m.name} v${m.version} is retired`);
   }
   const previous = getChampion(db);
-  if (previous === modelId) return { championId: modelId };
+  // Naming the champion it already is changes nothing, and the log must not say it did.
+  if (previous === modelId) return { championId: modelId, changed: false };
   const label = (id: number): string => {
     const m = getModel(db, id);
     return `${m.name} v${m.version}`;
@@ -39,7 +40,7 @@ export function setChampion(db: Db, modelId: number | null, actor = 'unknown', r
     if (modelId !== null) event.run(modelId, 'champion', actor, Date.now(), `${previous === null ? 'first champion' : `replaces ${label(previous)}`}${why}`);
     db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(CHAMPION_KEY, modelId === null ? 'none' : String(modelId));
   })();
-  return { championId: modelId };
+  return { championId: modelId, changed: true };
 }
 
 /** One step back: the champion before the current one (if it is still active) takes over again. */

@@ -267,15 +267,17 @@ export function getModel(db: Db, id: number): ModelInfo {
   return toInfo(row(db, id), championId(db));
 }
 
-export function retireModel(db: Db, id: number, actor = 'unknown'): ModelInfo {
-  row(db, id);
+export function retireModel(db: Db, id: number, actor = 'unknown'): ModelInfo & { wasChampion: boolean } {
+  const m = getModel(db, id);
+  if (m.status === 'retired') throw new EngineFailure('conflict', `Model ${m.name} v${m.version} is already retired`);
+  const wasChampion = championId(db) === id;
   db.transaction(() => {
     db.prepare("UPDATE models SET status = 'retired' WHERE id = ?").run(id);
-    db.prepare("INSERT INTO model_events (model_id, role, actor, ts, note) VALUES (?, 'retired', ?, ?, '')").run(id, actor, Date.now());
+    db.prepare("INSERT INTO model_events (model_id, role, actor, ts, note) VALUES (?, 'retired', ?, ?, ?)").run(id, actor, Date.now(), wasChampion ? 'was the champion: the task has none now' : '');
     // A retired champion leaves the task without one; `roles.revert` brings the previous back.
-    if (championId(db) === id) db.prepare("UPDATE meta SET value = 'none' WHERE key = 'champion.change-risk'").run();
+    if (wasChampion) db.prepare("UPDATE meta SET value = 'none' WHERE key = 'champion.change-risk'").run();
   })();
-  return getModel(db, id);
+  return { ...getModel(db, id), wasChampion };
 }
 
 /** Medians of each feature over the workspace's changes: the reference row for explanations. */

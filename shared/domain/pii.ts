@@ -112,7 +112,8 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
     text: (value) => replace(value, 'text', (rule) => `[redacted:${rule}]`),
     id: (value) => replace(value, 'id', (rule, match) => `[redacted:${rule}:${keyed(match).slice(0, 8)}]`),
     person(value) {
-      const key = value.trim().toLowerCase();
+      // "Ana Lima <ana@corp.example>" (git's author form) is the same person as her bare address.
+      const key = (/<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value)?.[1] ?? value).trim().toLowerCase();
       let p = people.get(key);
       if (!p) {
         p = `person-${keyed(`person:${key}`).slice(0, 10)}`;

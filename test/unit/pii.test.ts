@@ -54,6 +54,14 @@ describe('PII rules', () => {
     expect(compileRule({ name: 'emp', pattern: '(?:EMP|CTR)-[0-9]{20}' }).pattern.test('EMP-12345678901234567890')).toBe(true);
   });
 
+  it('gives a git-style author ("Name <address>") the pseudonym of the bare address, and other people other ones', () => {
+    const s = makeScrubber(BUILTIN_RULES, (v) => createHash('sha256').update(v).digest('hex'));
+    const ana = s.person('ana.lima@corp.example.com');
+    expect(s.person('Ana Lima <Ana.Lima@corp.example.com>')).toBe(ana);
+    expect(s.person('Ana Lima <ana.lima@other.example.com>')).not.toBe(ana);
+    expect(s.person('Ana Lima')).not.toBe(ana);
+  });
+
   it('refuses a bad extra rule by name', () => {
     expect(() => compileRule({ name: 'ticket', pattern: '[' })).toThrow(/^rule ticket: Invalid regular expression/);
     expect(() => compileRule({ name: 'Bad Name', pattern: 'x' })).toThrow(/must be 1-40 lowercase/);

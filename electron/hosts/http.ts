@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import sirv from 'sirv';
 import type { ErrorCode } from '../../shared/contract/result.js';
-import type { Engine } from '../engine/engine.js';
+import { sweepUploads, type Engine } from '../engine/engine.js';
 
 /**
  * Serve mode: the built renderer and the engine API on loopback only.
@@ -155,6 +155,9 @@ export async function startServer(options: ServeOptions): Promise<Server> {
   async function upload(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const id = crypto.randomBytes(16).toString('hex');
     fs.mkdirSync(options.engine.uploadsDir, { recursive: true });
+    // A server runs for weeks: uploads nobody imported (a dry run, a refusal, a closed tab) go once
+    // stale here as well as at start, so raw files do not pile up beside the workspaces.
+    sweepUploads(options.engine.uploadsDir);
     const file = path.join(options.engine.uploadsDir, id);
     // A cap, and room left on the disk: the workspace beside the uploads must still be writable.
     const disk = fs.statfsSync(options.engine.uploadsDir);

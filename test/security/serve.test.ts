@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createEngine } from '../../electron/engine/engine.js';
+import { createEngine, UPLOAD_TTL_MS } from '../../electron/engine/engine.js';
 import { CSP, startServer, type Server } from '../../electron/hosts/http.js';
 import { REPO, tempDir } from '../helpers/workspace.js';
 
@@ -110,8 +110,15 @@ describe('serve mode', () => {
         req.on('error', reject);
         req.end(body);
       });
+      // An upload left from a session long gone (a dry run nobody followed up): swept by the next upload, not only at start.
+      fs.mkdirSync(engine.uploadsDir, { recursive: true });
+      const stale = path.join(engine.uploadsDir, 'f'.repeat(32));
+      fs.writeFileSync(stale, 'raw,unscrubbed\n');
+      const past = new Date(Date.now() - UPLOAD_TTL_MS - 60_000);
+      fs.utimesSync(stale, past, past);
       const fine = await upload('a'.repeat(900));
       expect(fine.status).toBe(200);
+      expect(fs.existsSync(stale)).toBe(false);
       const big = await upload('a'.repeat(2000));
       expect(big.status).toBe(413);
       expect(JSON.parse(big.body).error.message).toMatch(/^The upload is larger than 1,000 bytes; import a file this large with the CLI/);

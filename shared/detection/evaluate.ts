@@ -157,8 +157,12 @@ export function detectionMetrics(incidents: readonly EvalIncident[], alerts: rea
   const precisionCi = bootstrapColumns(matched, (xs) => [xs.reduce<number>((s, x) => s + x, 0) / xs.length], resamples, seed + 1)[0];
 
   const falsePerDay = falseAlertsByDay(alerts, matching, range);
-  const faRate = falsePerDay.reduce((s, x) => s + x, 0) / ((range.until - range.from) / DAY || 1);
-  const faCi = bootstrapColumns(falsePerDay, (xs) => [xs.reduce((s, x) => s + x, 0) / xs.length], resamples, seed + 2)[0];
+  const spanDays = (range.until - range.from) / DAY || 1;
+  const faRate = falsePerDay.reduce((s, x) => s + x, 0) / spanDays;
+  // Per-day means scaled so the interval is around the point value (the last day may be partial: a
+  // 10.5-day run has 11 buckets), and none below MIN_EVIDENCE days: a one-day run's "interval" was [x, x].
+  const scale = falsePerDay.length / spanDays;
+  const faCi = falsePerDay.length >= MIN_EVIDENCE ? bootstrapColumns(falsePerDay, (xs) => [scale * (xs.reduce((s, x) => s + x, 0) / xs.length)], resamples, seed + 2)[0] : undefined;
 
   const leads = rows.flatMap((r) => (r.lead === null ? [] : [r.lead])).sort((a, b) => a - b);
   return {

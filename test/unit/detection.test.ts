@@ -101,8 +101,9 @@ describe('detection metrics', () => {
     expect(d.mttd_min.model.value).toBeCloseTo((0 + 15) / 2, 12); // an early alert counts as 0
     expect(d.mttd_min.humans.value).toBeCloseTo((30 + 10 + 20) / 3, 12);
     expect(d.mttd_min.humans_with_model.value).toBeCloseTo((0 + 10 + 20) / 3, 12);
-    // Three incidents and four alerts are too few for an interval (MIN_EVIDENCE): none is given.
+    // Three incidents and four alerts are too few for an interval (MIN_EVIDENCE): none is given; nor for two days.
     expect(d.incident_recall).toMatchObject({ lo: null, hi: null });
+    expect(d.false_alerts_per_day).toEqual({ value: 1, lo: null, hi: null });
     expect(d.alert_precision).toMatchObject({ lo: null, hi: null });
     expect(d.mttd_min.humans).toMatchObject({ lo: null, hi: null });
   });
@@ -116,6 +117,18 @@ describe('detection metrics', () => {
     expect(d.incident_recall.lo).toBeCloseTo(0.025 ** (1 / 12), 12);
     expect(d.incident_recall.hi).toBe(1);
     expect(d.mttd_min.model).toEqual({ value: 5, lo: 5, hi: 5 });
+  });
+
+  it('puts the false-alerts interval around its point value when the last day is partial', () => {
+    // 10.5 days, one false alert a day on the first ten: 10 / 10.5 a day, over 11 day buckets.
+    const range = { from: 0, until: 10.5 * 24 * 60 * MIN };
+    const noise = Array.from({ length: 10 }, (_, k) => ({ service: 'z', start: (k * 24 * 60 + 600) * MIN }));
+    const d = detectionMetrics([], noise, matchAlerts([], noise, 15 * MIN), range, { resamples: 500 });
+    expect(d.false_alerts_per_day.value).toBeCloseTo(10 / 10.5, 12);
+    expect(d.false_alerts_per_day.lo!).toBeLessThanOrEqual(d.false_alerts_per_day.value!);
+    expect(d.false_alerts_per_day.hi!).toBeGreaterThanOrEqual(d.false_alerts_per_day.value!);
+    // Unscaled, no resample's bucket mean can pass 1 (one alert a day at most): scaled, the top is 11 / 10.5.
+    expect(d.false_alerts_per_day.hi!).toBeCloseTo(11 / 10.5, 12);
   });
 
   it('finds no difference when a detector is compared with itself', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { decimal, runId, wholeNumber, jobEnd } from './cli-args.js';
-import { matchingRules, NAB_RULES } from '../shared/detection/rules.js';
+import { matchingRules, NAB_RULES, unresolvedSentence } from '../shared/detection/rules.js';
 import { ATTRIBUTION_FEATURES, type AttributionResult, type DetectionReport, type DetectionRunInfo, type DetectorSpecInput } from '../shared/contract/detection.js';
 import { findModel, readJson, time, type CliKit } from './cli-models.js';
 
@@ -14,6 +14,8 @@ export function printDetectionReport(report: DetectionReport, out: (t: string) =
   const r = report.run;
   out(`detection run ${r.id}: ${r.points.toLocaleString('en-US')} points, ${report.scorecards[0]?.incidents ?? 0} incidents over ${num(report.scorecards[0]?.days ?? 0, 1)} days\n`);
   out(`${matchingRules(r.config)}\n`);
+  const open = unresolvedSentence(report.unresolvedIncidents);
+  if (open) out(`${open}\n`);
   for (const c of report.scorecards) {
     const m = c.metrics;
     out(`${c.name}${c.threshold !== null ? ` (threshold ${c.threshold})` : ''}: ${c.alerts} alerts${c.importedRows !== null && c.importedRows !== c.alerts ? ` (${c.importedRows} imported rows, merged)` : ''}\n`);

@@ -190,6 +190,8 @@ export const DetectionReport = z.object({
   run: DetectionRunInfo,
   scorecards: z.array(DetectionScorecard),
   comparisons: z.array(DetectionComparison),
+  /** incidents with no resolution time: matched for a day after they began (said, since it is generous) */
+  unresolvedIncidents: z.number().int().default(0),
 });
 export type DetectionReport = z.infer<typeof DetectionReport>;
 

@@ -186,7 +186,7 @@ export function detectionReport(db: Db, runId: number, options: { resamples?: nu
   }
   // The incumbent pages at alert start: a 0/1 score at the first step of each alert.
   scorecards.unshift({ ...incumbent.card, importedRows: imported.raw, nab: null, sweep: [], warmUp: null });
-  return { run, scorecards, comparisons };
+  return { run, scorecards, comparisons, unresolvedIncidents: incidents.filter((i) => i.resolved === null).length };
 }
 
 /** Per incident: when it started, when humans noticed, when each detector (and the incumbent) would have alerted. */

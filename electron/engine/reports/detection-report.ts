@@ -2,7 +2,7 @@ import type { DetectionReport, DetectionScorecard, IncidentDetection } from '../
 import type { GateResult, GateSpec } from '../../../shared/contract/gates.js';
 import { alertBudgetOption } from '../../../shared/charts/detection.js';
 import { LIGHT } from '../../../shared/charts/theme.js';
-import { matchingRules, NAB_RULES } from '../../../shared/detection/rules.js';
+import { matchingRules, NAB_RULES, unresolvedSentence } from '../../../shared/detection/rules.js';
 import type { Db } from '../db/workspace.js';
 import { incidentDetections, INCUMBENT } from '../detection/scorecard.js';
 import { checkDetectionGate } from '../gates/detection-gate.js';
@@ -129,7 +129,7 @@ th { color: #616e7c; font-weight: 600; } .muted { color: #616e7c; } .tag { font-
 <tr><th scope="row">detectors</th><td>${run.models.map((m) => `${esc(`${m.name} v${m.version}`)}, threshold ${m.threshold} (sha256 ${esc(m.sha256.slice(0, 12))})${d.descriptions[m.id] ? `<br><span class="muted">${esc(d.descriptions[m.id]!)}</span>` : ''}`).join('<br>')}</td></tr>
 <tr><th scope="row">range</th><td>${esc(rangeText(d))}</td></tr>
 <tr><th scope="row">incidents</th><td>${scorecards[0]?.incidents ?? 0} over ${num(scorecards[0]?.days, 1)} days</td></tr>
-<tr><th scope="row">matching</th><td>${esc(matchingRules(run.config))}</td></tr>
+<tr><th scope="row">matching</th><td>${esc(matchingRules(run.config))}${unresolvedSentence(d.report.unresolvedIncidents) ? `<br><span class="verdict-inconclusive">${esc(unresolvedSentence(d.report.unresolvedIncidents)!)}</span>` : ''}</td></tr>
 <tr><th scope="row">input drift</th><td>${esc(drift)}</td></tr>
 <tr><th scope="row">seed</th><td>${run.config.seed}</td></tr>
 </tbody></table>
@@ -154,6 +154,8 @@ ${missed.slice(0, MISSED_SHOWN).map((i) => `<tr><td>${esc(i.incident)}</td><td>$
 export function renderDetectionMarkdown(d: DetectionReportData): string {
   const { run, scorecards, comparisons } = d.report;
   const lines: string[] = [`### Shadowbench — detection run ${run.id}${run.config.drill ? ` (drill “${run.config.drill.name}”)` : ''}`, '', `${rangeText(d)}; ${scorecards[0]?.incidents ?? 0} incidents. ${matchingRules(run.config)}`, ''];
+  const open = unresolvedSentence(d.report.unresolvedIncidents);
+  if (open) lines.push(`> ${open}`, '');
   if (run.drift?.flag) lines.push(`> ⚠ input drift flag raised (max PSI ${num(run.drift.maxPsi)} on ${run.drift.worst ?? '—'})`, '');
   for (const v of d.verdicts) lines.push(`**${v.model.name} v${v.model.version}**: gate “${v.gate}” → **${v.verdict.toUpperCase()}**`);
   if (d.verdicts.length) lines.push('');

@@ -1,4 +1,4 @@
-import { matchingRules, NAB_RULES } from '../../../shared/detection/rules.js';
+import { matchingRules, NAB_RULES, unresolvedSentence } from '../../../shared/detection/rules.js';
 import { NoWorkspace } from '../components/Empty.js';
 import type { DetectionRunInfo } from '../../../shared/contract/detection.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
@@ -75,6 +75,7 @@ export function Detection() {
           <section className="card">
             <h2>Scorecards <span className="muted small">detection run {detection.runId}{detection.report.run.config.drill ? ` (drill "${detection.report.run.config.drill.name}" of detection run ${detection.report.run.config.drill.baseRun}: faults injected, see Drills)` : ''} · {detection.report.run.config.services?.length ? `services ${detection.report.run.config.services.join(', ')}` : 'every service'} · {detection.report.run.from !== null && detection.report.run.until !== null ? `${fmtTime(detection.report.run.from).slice(0, 10)} → ${fmtTime(detection.report.run.until).slice(0, 10)}` : ''} · {detection.report.scorecards[0]?.incidents ?? 0} incidents over {num(detection.report.scorecards[0]?.days, 0)} days · 95 % intervals</span></h2>
             <p className="muted small" data-testid="matching-rules">{matchingRules(detection.report.run.config)}</p>
+            {unresolvedSentence(detection.report.unresolvedIncidents) && <p className="small verdict-inconclusive" data-testid="unresolved-incidents">⚠ {unresolvedSentence(detection.report.unresolvedIncidents)}</p>}
             <Scorecards cards={detection.report.scorecards} />
             <p className="muted small">{NAB_RULES}</p>
             <InputDrift drift={detectionRuns.find((r) => r.id === detection.runId)?.drift ?? null} />

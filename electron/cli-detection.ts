@@ -24,6 +24,7 @@ export function printDetectionReport(report: DetectionReport, out: (t: string) =
     out(`    by severity         ${c.recallBySeverity.map((x) => `SEV${x.severity} ${num(x.recall, 2)} (${x.incidents})`).join(', ') || '—'}\n`);
     out(`  alert_precision       ${iv(m.alert_precision, 3)}\n  false_alerts_per_day  ${iv(m.false_alerts_per_day)}\n`);
     out(`  lead_vs_human_min     median ${iv(m.lead_vs_human_min.median, 1)}, p10 ${num(m.lead_vs_human_min.p10, 1)}, p90 ${num(m.lead_vs_human_min.p90, 1)}; earlier ${m.lead_vs_human_min.earlier}, same minute ${m.lead_vs_human_min.same}, later ${m.lead_vs_human_min.later}, missed ${m.lead_vs_human_min.missed}\n`);
+    if (c.warmUp && c.warmUp.withoutTelemetry > 0) out(`  out of reach          ${c.warmUp.withoutTelemetry === 1 ? '1 incident on a service' : `${c.warmUp.withoutTelemetry} incidents on services`} with none of the metrics it reads: counted as missed\n`);
     if (c.warmUp && c.warmUp.incidents > 0) out(`  warm-up               ${c.warmUp.incidents} incidents began in its first ${num(c.warmUp.ms / 3_600_000, 1)} h of a service's telemetry, before it could score\n`);
     out(`  mttd_min              humans with model ${iv(m.mttd_min.humans_with_model, 1)}, humans ${iv(m.mttd_min.humans, 1)}; model ${iv(m.mttd_min.model, 1)} on the ${c.incidents - m.lead_vs_human_min.missed} it caught\n`);
     if (c.nab) out(`  NAB                   ${Object.entries(c.nab).map(([p, v]) => `${p} ${num(v.score, 1)} (best ${num(v.optimised.score, 1)} at ${num(v.optimised.threshold, 2)})`).join(', ')}\n`);

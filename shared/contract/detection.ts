@@ -164,7 +164,11 @@ export const DetectionScorecard = z.object({
   nab: z.record(z.string(), z.object({ score: z.number().nullable(), threshold: z.number(), optimised: z.object({ score: z.number().nullable(), threshold: z.number() }) })).nullable(),
   sweep: z.array(z.object({ threshold: z.number(), falseAlertsPerDay: z.number(), recall: z.number().nullable(), medianLeadMin: z.number().nullable() })),
   /** Incidents that began before the detector had the history to score them (they count as missed); null for the imported alerts. */
-  warmUp: z.object({ ms: z.number(), incidents: z.number().int() }).nullable(),
+  warmUp: z.object({
+    ms: z.number(), incidents: z.number().int(),
+    /** incidents on services with none of the metrics it reads: out of its reach, counted as missed */
+    withoutTelemetry: z.number().int().default(0),
+  }).nullable(),
 });
 export type DetectionScorecard = z.infer<typeof DetectionScorecard>;
 

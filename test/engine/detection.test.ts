@@ -45,7 +45,7 @@ describe('detection on the demo workspace', () => {
     const expected = { 'week-over-week': before(7 * 86_400_000 + 12 * 300_000), 'zscore-1d': before(12 * 300_000), ewma: before(12 * 300_000), 'static-error-rate': before(2 * 300_000) };
     db.close();
     expect(expected['week-over-week']).toBeGreaterThan(10);
-    for (const [name, n] of Object.entries(expected)) expect([name, card(name).warmUp]).toEqual([name, { ms: expect.any(Number), incidents: n }]);
+    for (const [name, n] of Object.entries(expected)) expect([name, card(name).warmUp]).toEqual([name, { ms: expect.any(Number), incidents: n, withoutTelemetry: 0 }]);
     expect(card('week-over-week').warmUp!.ms).toBe(7 * 86_400_000 + 12 * 300_000);
     expect(card('imported alerts').warmUp).toBeNull();
   });
@@ -486,9 +486,14 @@ describe('bad detection input', () => {
     const w = new Database(copy);
     w.prepare('UPDATE incidents SET resolved_ts = NULL WHERE id IN (SELECT id FROM incidents ORDER BY started_ts LIMIT 3)').run();
     w.close();
+    // And an incident on a service with no telemetry at all: out of every detector's reach.
+    const ghost = path.join(tempDir(), 'ghost.csv');
+    fs.writeFileSync(ghost, 'id,service,severity,started_at,detected_at,resolved_at\nX-1,ghost-svc,1,2026-10-01T10:00:00Z,2026-10-01T10:20:00Z,2026-10-01T11:00:00Z\n');
+    expect((await cli(['import', '--workspace', copy, '--kind', 'incidents', ghost])).code).toBe(0);
     const r = await cli(['detect', '--workspace', copy, '--detectors', 'static-error-rate', '--resamples', '50']);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('3 incidents have no resolution time: they are matched for a day after they began, which credits alerts up to 24 h late');
+    expect(r.out).toContain('out of reach          1 incident on a service with none of the metrics it reads: counted as missed');
     // The demo itself has none, and says nothing.
     expect(report.unresolvedIncidents).toBe(0);
   });

@@ -108,13 +108,14 @@ function mergeWindows(windows: readonly (readonly [number, number])[]): [number,
  * needs. Those incidents count as missed like any other; this says how many, so a week-long baseline
  * is not mistaken for a blind spot. A detector log (scores from elsewhere) has none.
  */
-function warmUp(db: Db, modelId: number, incidents: readonly IncidentRow[], serviceIds: Map<string, number>, series: readonly NabSeries[]): { ms: number; incidents: number } | null {
+function warmUp(db: Db, modelId: number, incidents: readonly IncidentRow[], serviceIds: Map<string, number>, series: readonly NabSeries[]): { ms: number; incidents: number; withoutTelemetry: number } | null {
   const { detector } = detectorOf(db, modelId);
   if (detector.kind === 'log') return null;
   const metrics = detectorInputs(detector);
   const start = db.prepare(`SELECT min((SELECT min(ts) FROM points WHERE series_id = s.id)) FROM series s WHERE s.service_id = ? AND s.metric IN (${metrics.map(() => '?').join(',')})`).pluck();
   let ms = 0;
   let count = 0;
+  let without = 0;
   for (const [name, id] of serviceIds) {
     const times = series.find((s) => s.name === name)?.times;
     const step = times && times.length > 1 ? (times[times.length - 1]! - times[0]!) / (times.length - 1) : 0;
@@ -122,8 +123,9 @@ function warmUp(db: Db, modelId: number, incidents: readonly IncidentRow[], serv
     ms = Math.max(ms, w);
     const begins = start.get(id, ...metrics) as number | null;
     if (begins !== null) count += incidents.filter((i) => i.service === name && i.started < begins + w).length;
+    else without += incidents.filter((i) => i.service === name).length;
   }
-  return { ms, incidents: count };
+  return { ms, incidents: count, withoutTelemetry: without };
 }
 
 export function detectionReport(db: Db, runId: number, options: { resamples?: number | undefined } = {}): DetectionReport {

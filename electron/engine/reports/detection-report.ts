@@ -46,7 +46,7 @@ const ROWS: Array<[string, (c: DetectionScorecard) => string]> = [
   ['false alerts / day', (c) => iv(c.metrics.false_alerts_per_day)],
   ['lead vs humans, median (min)', (c) => iv(c.metrics.lead_vs_human_min.median, 1)],
   ['earlier / same minute / later / missed', (c) => { const l = c.metrics.lead_vs_human_min; return `${l.earlier} / ${l.same} / ${l.later} / ${l.missed}`; }],
-  ['incidents in its warm-up', (c) => (c.warmUp ? String(c.warmUp.incidents) : '—')],
+  ['incidents in its warm-up', (c) => (c.warmUp ? `${c.warmUp.incidents}${c.warmUp.withoutTelemetry > 0 ? ` · ${c.warmUp.withoutTelemetry} on services without its metrics` : ''}` : '—')],
   ['MTTD, humans with its advice (min)', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
   ['MTTD, humans alone (min)', (c) => iv(c.metrics.mttd_min.humans, 1)],
   ['MTTD, model, on those it caught (min)', (c) => iv(c.metrics.mttd_min.model, 1)],

@@ -132,7 +132,7 @@ function Scorecards({ cards }: { cards: DetectionScorecard[] }) {
     ['lead vs humans, median (min)', (c) => iv(c.metrics.lead_vs_human_min.median, 1)],
     ['earlier / same minute / later / missed', (c) => `${c.metrics.lead_vs_human_min.earlier} / ${c.metrics.lead_vs_human_min.same} / ${c.metrics.lead_vs_human_min.later} / ${c.metrics.lead_vs_human_min.missed}`],
     // A detector scores 0 until its baseline has the history it needs: incidents that began then were out of its reach.
-    ['incidents in its warm-up', (c) => (c.warmUp ? <span data-testid="detection-warm-up" title={`it scores 0 for the first ${span(c.warmUp.ms)} of each service's telemetry`}>{c.warmUp.incidents} <span className="muted">(first {span(c.warmUp.ms)})</span></span> : '—')],
+    ['incidents in its warm-up', (c) => (c.warmUp ? <span data-testid="detection-warm-up" title={`it scores 0 for the first ${span(c.warmUp.ms)} of each service's telemetry`}>{c.warmUp.incidents} <span className="muted">(first {span(c.warmUp.ms)})</span>{c.warmUp.withoutTelemetry > 0 && <span className="verdict-inconclusive" title="incidents on services that have none of the metrics this detector reads: it could not see them, and they count as missed"> · {c.warmUp.withoutTelemetry} on services without its metrics</span>}</span> : '—')],
     // Humans' figures cover every incident; the model's only those it caught (a miss has no time), so it is not comparable with them.
     ['MTTD, humans with its advice (min)', (c) => iv(c.metrics.mttd_min.humans_with_model, 1)],
     ['MTTD, humans alone', (c) => iv(c.metrics.mttd_min.humans, 1)],

@@ -182,12 +182,19 @@ export function registerRunCommands(program: Command, kit: CliKit): void {
     }));
 
   runs.command('delete')
-    .description('remove a run and its suggestions (not one still running, nor one with human feedback); `compact` then gives the space back')
+    .description('remove a run and its suggestions (not one still running, nor one with human feedback), or with --detection-run a detection run and its scores and alerts; `compact` then gives the space back')
     .requiredOption('--workspace <path>', 'workspace file')
-    .requiredOption('--run <id>', 'run id', runId)
+    .option('--run <id>', 'run id', runId)
+    .option('--detection-run <id>', 'a detection run instead (its id; runs list shows them)', wholeNumber(1, Number.MAX_SAFE_INTEGER))
     .option('--json', 'print one JSON document')
-    .action(async (opts: { workspace: string; run: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
-      const r = await engine.call('runs.delete', { id: await resolveRun(engine, opts.run, kit) });
+    .action(async (opts: { workspace: string; run?: number; detectionRun?: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
+      if ((opts.run === undefined) === (opts.detectionRun === undefined)) kit.fail(2, opts.run === undefined ? 'give --run (a change-risk run) or --detection-run (a detection run)' : '--run and --detection-run: give one (detection runs are numbered apart from change-risk runs)');
+      if (opts.detectionRun !== undefined) {
+        const d = await engine.call('detection.delete', { id: opts.detectionRun });
+        if (opts.json) return kit.out(JSON.stringify(d) + '\n');
+        return kit.out(`deleted detection run ${d.id}: ${d.alerts.toLocaleString('en-US')} alerts, ${d.scoreChunks.toLocaleString('en-US')} chunks of scores${d.drillResults ? `, ${d.drillResults} drill result${d.drillResults === 1 ? '' : 's'}` : ''}\n`);
+      }
+      const r = await engine.call('runs.delete', { id: await resolveRun(engine, opts.run!, kit) });
       if (opts.json) return kit.out(JSON.stringify(r) + '\n');
       kit.out(`deleted run ${r.id}: ${r.suggestions.toLocaleString('en-US')} suggestions${r.drillResults ? `, ${r.drillResults} drill result${r.drillResults === 1 ? '' : 's'}` : ''}\n`);
     }));

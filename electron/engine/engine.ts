@@ -31,7 +31,7 @@ import { defaultRule, labelChanges } from './features/outcomes.js';
 import { ALREADY_REGISTERED, addDetector, addOnnxDetector, addOnnxModel, addOnnxRanker, trainingOf, exportOnnx, getModel, listModels, retireModel, trainBuiltin } from './models/registry.js';
 import { checkChangeRiskModels, getRun, listRuns, runChangeRisk } from './runs/replay-changes.js';
 import { recoverInterrupted } from './runs/recovery.js';
-import { compactWorkspace, deleteRun } from './runs/delete-run.js';
+import { compactWorkspace, deleteDetectionRun, deleteRun } from './runs/delete-run.js';
 import { scorecard, suggestionDetail, suggestionsPage } from './runs/scorecard.js';
 import { evaluateAttribution } from './detection/attribution.js';
 import { appendAudit, listAudit, verifyAudit } from './audit/audit.js';
@@ -103,6 +103,7 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'models.retrain': (input: { modelId: number; cutoff?: number; useFeedback: boolean }, out: { jobId: string }) => ({ action: 'model.retrain', subject: `model ${input.modelId}`, payload: { job: out.jobId, cutoff: input.cutoff ?? null, useFeedback: input.useFeedback } }),
   'sources.delete': (_: unknown, out: { id: number; kind: string; fileName: string; rows: number }) => ({ action: 'import.delete', subject: `${out.kind} from ${out.fileName} (import ${out.id})`, payload: out }),
   'runs.delete': (_: unknown, out: { id: number; suggestions: number; drillResults: number }) => ({ action: 'run.delete', subject: `change-risk run ${out.id}`, payload: out }),
+  'detection.delete': (_: unknown, out: { id: number; alerts: number; scoreChunks: number; drillResults: number }) => ({ action: 'run.delete', subject: `detection run ${out.id}`, payload: out }),
   'workspace.compact': (_: unknown, out: { bytesBefore: number; bytesAfter: number }) => ({ action: 'workspace.compact', subject: 'workspace file compacted', payload: out }),
   'workspace.backupPath': (_: unknown, out: { path: string; bytes: number; auditHead: string }) => ({ action: 'workspace.backup', subject: `backup to ${path.basename(out.path)}`, payload: { bytes: out.bytes, auditHead: out.auditHead } }),
   'datasets.export': (input: { features?: string[] }, out: { rows: number }) => ({ action: 'dataset.export', subject: 'labelled dataset', payload: { rows: out.rows, features: input.features ?? 'all' } }),
@@ -309,6 +310,10 @@ export function createEngine(options: EngineOptions): Engine {
       current?.db.close();
       current = null;
       return { closed: was };
+    },
+    'detection.delete': ({ id }) => {
+      if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it before deleting a run');
+      return deleteDetectionRun(requireDb().db, id);
     },
     'runs.delete': ({ id }) => {
       if (jobs.busy) throw new EngineFailure('conflict', 'A job is still running; wait for it before deleting a run');

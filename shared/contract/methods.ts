@@ -235,6 +235,7 @@ export const methods = {
   'runs.get': method(z.object({ id: z.number().int() }), RunInfo),
   /** Removes a finished, failed or interrupted change-risk run and its suggestions (refused while it runs, or while humans' feedback on it exists). */
   'runs.delete': method(z.object({ id: z.number().int() }), z.object({ id: z.number().int(), suggestions: z.number().int(), drillResults: z.number().int() })),
+  'detection.delete': method(z.object({ id: z.number().int() }), z.object({ id: z.number().int(), alerts: z.number().int(), scoreChunks: z.number().int(), drillResults: z.number().int() })),
   /** Gives the space of deleted runs back to the disk (SQLite VACUUM). */
   'workspace.compact': method(z.object({}), z.object({ bytesBefore: z.number().int(), bytesAfter: z.number().int() })),
   'runs.scorecard': method(z.object({ runId: z.number().int(), modelId: z.number().int(), threshold: z.number().min(0).max(1).optional(), resamples: z.number().int().min(0).max(10000).optional() }), Scorecard),

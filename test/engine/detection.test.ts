@@ -498,6 +498,30 @@ describe('bad detection input', () => {
     expect(report.unresolvedIncidents).toBe(0);
   });
 
+  it('deletes a detection run with its scores and alerts (a CI job that runs detect each time must not grow the workspace without end)', async () => {
+    const z = card('zscore-1d').modelId!;
+    const { jobId } = await engine.call('detection.start', { models: [z], services: ['checkout'] });
+    const run = (await engine.jobs.wait(jobId)).result as DetectionRunInfo;
+    const rows = (): number[] => {
+      const db = new Database(workspace, { readonly: true });
+      try {
+        return [db.prepare('SELECT count(*) FROM detection_scores WHERE run_id = ?').pluck().get(run.id) as number, db.prepare('SELECT count(*) FROM detection_alerts WHERE run_id = ?').pluck().get(run.id) as number];
+      } finally {
+        db.close();
+      }
+    };
+    const [chunks, alerts] = rows();
+    expect(chunks).toBeGreaterThan(0);
+    const r = await cli(['runs', 'delete', '--workspace', workspace, '--detection-run', String(run.id), '--json']);
+    expect([r.code, r.err]).toEqual([0, '']);
+    expect(JSON.parse(r.out)).toEqual({ id: run.id, alerts, scoreChunks: chunks, drillResults: 0 });
+    expect(rows()).toEqual([0, 0]);
+    expect((await engine.call('detection.runs', {})).some((x) => x.id === run.id)).toBe(false);
+    expect((await engine.call('audit.list', { action: 'run.delete' })).rows[0]).toMatchObject({ subject: `detection run ${run.id}` });
+    const again = await cli(['runs', 'delete', '--workspace', workspace, '--detection-run', String(run.id)]);
+    expect([again.code, again.err]).toEqual([2, `error: No detection run with id ${run.id}\n`]);
+  });
+
   it('names what is wrong with a detector spec', async () => {
     await expect(engine.call('detectors.add', { name: 'bad', spec: { kind: 'zscore', metrics: [], window: 2 } } as never)).rejects.toThrow(/metrics|window/);
     const r = await cli(['detectors', 'add', '--workspace', workspace, '--name', 'x', '--kind', 'median', '--metrics', 'cpu_pct']);

@@ -1,6 +1,7 @@
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { getRun } from './replay-changes.js';
+import { getDetectionRun } from '../detection/replay-detection.js';
 import { forget } from '../memo.js';
 
 /**
@@ -20,6 +21,25 @@ export function deleteRun(db: Db, id: number): { id: number; suggestions: number
     db.prepare("DELETE FROM drill_results WHERE task = 'change-risk' AND (base_run_id = ? OR drill_run_id = ?)").run(id, id);
     db.prepare('DELETE FROM runs WHERE id = ?').run(id);
     return { id, suggestions, drillResults: drills };
+  })();
+}
+
+/**
+ * Deleting a detection run: its per-step scores (the bulk: ~15 MB for four detectors over 90 days of
+ * a dozen services), its alerts, and the drill results it took part in. A pipeline that runs
+ * `detect` on every change would otherwise grow the workspace without end.
+ */
+export function deleteDetectionRun(db: Db, id: number): { id: number; alerts: number; scoreChunks: number; drillResults: number } {
+  const run = getDetectionRun(db, id);
+  if (run.state === 'running') throw new EngineFailure('conflict', `Detection run ${id} is still running; cancel it first`);
+  const drills = db.prepare("SELECT count(*) FROM drill_results WHERE task = 'detection' AND (base_run_id = ? OR drill_run_id = ?)").pluck().get(id, id) as number;
+  forget(db);
+  return db.transaction(() => {
+    const alerts = db.prepare('DELETE FROM detection_alerts WHERE run_id = ?').run(id).changes;
+    const scoreChunks = db.prepare('DELETE FROM detection_scores WHERE run_id = ?').run(id).changes;
+    db.prepare("DELETE FROM drill_results WHERE task = 'detection' AND (base_run_id = ? OR drill_run_id = ?)").run(id, id);
+    db.prepare('DELETE FROM detection_runs WHERE id = ?').run(id);
+    return { id, alerts, scoreChunks, drillResults: drills };
   })();
 }
 

@@ -68,6 +68,10 @@ export const CriterionResult = z.object({
   criterion: z.string(),
   verdict: z.enum(['pass', 'fail', 'inconclusive']),
   reason: z.string(),
+  /** what was judged: the figure, or for a relative criterion the difference (challenger − champion, detector − imported alerts), with its 95 % interval; null if unknown */
+  observed: Interval.nullable().optional(),
+  /** the criterion's bound: its value, or a relative criterion's margin (negative for "not worse than") */
+  bound: z.number().optional(),
 });
 
 export const GateResult = z.object({

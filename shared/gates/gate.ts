@@ -165,8 +165,22 @@ export function unknownMetrics(spec: GateSpec, inputs: GateInputs): string[] {
   return problems;
 }
 
-export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string }[] } {
-  const criteria = spec.criteria.map((c) => ({ criterion: describeCriterion(c), ...('vs' in c ? relative(c, inputs) : absolute(c, inputs)) }));
+/**
+ * What a criterion was judged on, as numbers, beside the sentence: the figure (or the difference with
+ * the champion or the imported alerts) with its interval, and the bound. A CI dashboard reads these
+ * instead of parsing the reason.
+ */
+function observed(c: GateCriterion, inputs: GateInputs): { observed: Interval | null; bound: number } {
+  if ('vs' in c) return { observed: inputs.comparison?.find((x) => x.metric === c.metric)?.difference ?? null, bound: c.op === 'improves' || c.margin === 0 ? c.margin : -c.margin };
+  if (c.metric in inputs.operations) {
+    const v = inputs.operations[c.metric] ?? null;
+    return { observed: v === null ? null : { value: v, lo: null, hi: null }, bound: c.value };
+  }
+  return { observed: inputs.metrics[c.metric] ?? null, bound: c.value };
+}
+
+export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string; observed?: Interval | null; bound?: number }[] } {
+  const criteria = spec.criteria.map((c) => ({ criterion: describeCriterion(c), ...('vs' in c ? relative(c, inputs) : absolute(c, inputs)), ...observed(c, inputs) }));
   const verdict: GateVerdict = criteria.some((c) => c.verdict === 'fail') ? 'fail' : criteria.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
   return { verdict, criteria };
 }

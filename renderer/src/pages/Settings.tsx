@@ -39,6 +39,7 @@ export function Settings() {
   const path = workspace?.path;
   useEffect(() => {
     if (!client || !path) return;
+    setSaved(null);
     void client.call('settings.get', {}).then(({ pii }) => {
       setSaved(pii);
       setDraft(pii);
@@ -94,7 +95,8 @@ export function Settings() {
           Authors become stable pseudonyms keyed by this workspace's own key, which is never shown, exported or logged.
         </p>
         <h3>This workspace's rules</h3>
-        {draft.rules.length === 0 ? <p className="muted small" data-testid="pii-rules-empty">None: only the built-in rules apply.</p> : (
+        {/* Until the saved rules are read, nothing can be edited: an edit made before they arrive was overwritten by them. */}
+        {saved === null ? <p className="muted small" data-testid="pii-rules-loading">Reading this workspace's rules…</p> : draft.rules.length === 0 ? <p className="muted small" data-testid="pii-rules-empty">None: only the built-in rules apply.</p> : (
           <table className="table" data-testid="pii-rules">
             <thead><tr><th>Name</th><th>Pattern (JavaScript regular expression)</th><th /></tr></thead>
             <tbody>
@@ -110,12 +112,12 @@ export function Settings() {
         <form className="inline-form" onSubmit={(e) => { e.preventDefault(); add(); }}>
           <label>Name <input value={name} onChange={(e) => setName(e.target.value)} placeholder="customer-id" data-testid="pii-rule-name" /></label>
           <label className="grow">Pattern <input value={pattern} onChange={(e) => setPattern(e.target.value)} placeholder="CUST-\d{6}" className="mono" data-testid="pii-rule-pattern" /></label>
-          <button type="submit" disabled={!name || !pattern || problem !== null}>Add rule</button>
+          <button type="submit" disabled={saved === null || !name || !pattern || problem !== null}>Add rule</button>
         </form>
         {problem && <p className="error-text small" data-testid="pii-rule-problem">{problem}</p>}
         <h3>Columns always dropped</h3>
         <label className="form-row">
-          <input className="grow" value={columns} onChange={(e) => { setColumns(e.target.value); setStatus(null); }} placeholder="customer_email, requester" data-testid="pii-drop-columns" />
+          <input className="grow" value={columns} disabled={saved === null} onChange={(e) => { setColumns(e.target.value); setStatus(null); }} placeholder="customer_email, requester" data-testid="pii-drop-columns" />
           <span className="muted small">comma-separated source column names; never stored, whatever the import maps</span>
         </label>
         <h3>Try it</h3>

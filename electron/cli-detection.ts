@@ -109,7 +109,13 @@ export function registerDetectionCommands(program: Command, kit: CliKit): void {
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; detectors?: string; from?: string; until?: string; services?: string; cooldown: number; resamples: number; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {
       const ids: number[] = [];
-      if (opts.detectors) for (const name of opts.detectors.split(',').map((s) => s.trim()).filter(Boolean)) ids.push((await findModel(engine, name, kit)).id);
+      if (opts.detectors) {
+        const models = await engine.call('models.list', {});
+        for (const name of opts.detectors.split(',').map((s) => s.trim()).filter(Boolean)) {
+          const m = await findModel(engine, name, kit, models.filter((x) => x.task === 'detection'));
+          ids.push(m.id);
+        }
+      }
       else ids.push(...(await engine.call('models.list', {})).filter((m) => m.task === 'detection' && m.status === 'active').map((m) => m.id));
       if (ids.length === 0) kit.fail(2, 'No detectors: add one with `shadowbench detectors add`');
       const { jobId } = await engine.call('detection.start', {

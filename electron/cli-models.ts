@@ -210,8 +210,9 @@ export function readJson(file: string, kit: CliKit): unknown {
   }
 }
 
-export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): Promise<ModelInfo> {
-  const list = await engine.call('models.list', {});
+/** A model by id or name (the newest active version); `among` narrows the choice and the names offered (a task's models). */
+export async function findModel(engine: Engine, nameOrId: string, kit: CliKit, among?: ModelInfo[]): Promise<ModelInfo> {
+  const list = among ?? await engine.call('models.list', {});
   // "champion" names the workspace's change-risk champion (unless a model is literally called that).
   if (nameOrId === 'champion' && !list.some((m) => m.name === 'champion')) {
     const { changeRisk } = await engine.call('roles.get', {});
@@ -219,6 +220,6 @@ export async function findModel(engine: Engine, nameOrId: string, kit: CliKit): 
     return list.find((m) => m.id === changeRisk)!;
   }
   const found = /^\d+$/.test(nameOrId) ? list.find((m) => m.id === Number(nameOrId)) : [...list].reverse().find((m) => m.name === nameOrId && m.status === 'active');
-  if (!found) kit.fail(2, `No active model "${nameOrId}"; models: ${[...new Set(list.filter((m) => m.status === 'active').map((m) => m.name))].join(', ') || 'none yet'}`);
+  if (!found) kit.fail(2, `No active ${among ? `${among[0]?.task ?? 'such'} ` : ''}model "${nameOrId}"; ${among ? 'these are' : 'models'}: ${[...new Set(list.filter((m) => m.status === 'active').map((m) => m.name))].join(', ') || 'none yet'}`);
   return found;
 }

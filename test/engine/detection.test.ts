@@ -474,6 +474,12 @@ describe('bad detection input', () => {
   it('refuses an empty --services (a variable that expanded to nothing) and a static detector given two metrics', async () => {
     const empty = await cli(['detect', '--workspace', workspace, '--services', ' , ']);
     expect([empty.code, empty.err]).toEqual([2, 'error: --services is empty: name at least one service, or leave the option out for all of them\n']);
+    // A name that is no detector is answered with the detectors, not every model of the workspace.
+    const nosuch = await cli(['detect', '--workspace', workspace, '--detectors', 'demo-gbdt']);
+    expect([nosuch.code, nosuch.err]).toEqual([2, expect.stringMatching(/^error: No active detection model "demo-gbdt"; these are: ewma, static-error-rate, week-over-week, zscore-1d/)]);
+    // A start past the last telemetry is said as such (there was no --until to blame).
+    const late = await cli(['detect', '--workspace', workspace, '--from', '2031-01-01T00:00:00Z']);
+    expect([late.code, late.err]).toEqual([2, expect.stringMatching(/^error: detection run failed: The run range is empty: it starts at 2031-01-01 00:00, after the last telemetry \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n$/)]);
     const two = await cli(['detectors', 'add', '--workspace', workspace, '--name', 'two', '--kind', 'static', '--metrics', 'error_rate_pct,latency_p99_ms', '--value', '3']);
     expect([two.code, two.err]).toEqual([2, 'error: a static detector watches one metric; --metrics gave 2 (error_rate_pct, latency_p99_ms): add one detector per metric\n']);
   });

@@ -119,7 +119,14 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
   if (range.lo === null || range.hi === null) throw new EngineFailure('input_error', 'The workspace has no telemetry to run detectors over; import some first');
   const from = config.from ?? range.lo;
   const until = config.until ?? range.hi + 1;
-  if (until <= from) throw new EngineFailure('input_error', 'The run range is empty (until must be after from)');
+  if (until <= from) {
+    const iso = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+    // Said in the terms the user gave: a --from past the last telemetry is not an "until" mistake.
+    throw new EngineFailure('input_error', config.until === undefined
+      ? `The run range is empty: it starts at ${iso(from)}, after the last telemetry (${iso(range.hi)} UTC)`
+      : config.from === undefined ? `The run range is empty: it ends at ${iso(until)}, before the first telemetry (${iso(range.lo)} UTC)`
+        : 'The run range is empty (until must be after from)');
+  }
   const thresholds = models.map((m) => config.thresholds?.[String(m.info.id)] ?? m.info.threshold);
   const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at, owner) VALUES ('running', ?, ?, ?, ?, ?, ?)")
     .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now(), OWNER).lastInsertRowid);

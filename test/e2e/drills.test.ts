@@ -115,5 +115,11 @@ describe('drills in the browser', () => {
     await page.getByTestId('detection-scorecards').waitFor();
     expect(await page.getByTestId('detection-run-select').locator('option').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^detection run \d+ · drill "detector outage" of detection run \d+ · /)]));
     expect(await page.getByTestId('detection-run-select').locator('option:checked').textContent()).not.toMatch(/drill/);
+    // Choosing the drill's run shows the choice at once, and its scorecards once they are scored.
+    const drillOption = (await page.getByTestId('detection-run-select').locator('option').allTextContents()).find((t) => / · drill "detector outage"/.test(t))!;
+    await page.getByTestId('detection-run-select').selectOption({ label: drillOption });
+    expect(await page.getByTestId('detection-run-select').locator('option:checked').textContent()).toBe(drillOption);
+    await page.waitForFunction(() => /\(drill "detector outage" of detection run \d+/.test(document.querySelector('[data-testid=detection-scorecards]')?.closest('section')?.querySelector('h2')?.textContent ?? ''));
+    expect(await page.getByTestId('detection-opening').count()).toBe(0);
   });
 });

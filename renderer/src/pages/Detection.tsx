@@ -28,6 +28,7 @@ export function Detection() {
   const { models, runs, detectionRuns, detectionJobId, jobs, startDetection, openDetection, detection, replay, openReplay, rankAttribution, attributionRiskRun, theme, workspace } = useStore();
   const detectors = models.filter((m) => m.task === 'detection' && m.status === 'active');
   const [chosen, setChosen] = useState<number[] | null>(null);
+  const [opening, setOpening] = useState<number | null>(null);
   const picked = chosen ?? detectors.map((m) => m.id);
   const job = detectionJobId ? jobs[detectionJobId] : undefined;
   const chartTheme = theme === 'dark' ? DARK : LIGHT;
@@ -61,12 +62,18 @@ export function Detection() {
           <button className="primary" disabled={picked.length === 0 || job?.state === 'running'} data-testid="detection-start">Run detection</button>
           {detectionRuns.length > 0 && (
             <label>Results of
-              <select value={detection?.runId ?? ''} onChange={(e) => void openDetection(Number(e.target.value))} data-testid="detection-run-select">
+              <select value={opening ?? detection?.runId ?? ''} onChange={(e) => {
+                // A report takes seconds: the choice shows at once, and says it is on its way.
+                const id = Number(e.target.value);
+                setOpening(id);
+                void openDetection(id).finally(() => setOpening((o) => (o === id ? null : o)));
+              }} data-testid="detection-run-select">
                 {detectionRuns.filter((r) => r.state === 'done').map((r) => <option key={r.id} value={r.id}>detection run {r.id}{r.config.drill ? ` · drill "${r.config.drill.name}" of detection run ${r.config.drill.baseRun}` : ''} · {r.models.map((m) => m.name).join(', ')}{r.config.services?.length ? ` · ${r.config.services.join(', ')}` : ''} · {fmtTime(r.startedAt)}</option>)}
               </select>
             </label>
           )}
         </div>
+        {opening !== null && opening !== detection?.runId && <p className="muted small" data-testid="detection-opening">Scoring detection run {opening}…</p>}
         {job && job.state !== 'done' && <JobProgress job={job} />}
       </form>
       <AddDetectorForm open={detectors.length === 0} />

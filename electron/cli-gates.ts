@@ -98,7 +98,7 @@ export function registerGateCommands(program: Command, kit: CliKit): void {
     .description('show or set the change-risk champion (the model challengers are compared with)')
     .requiredOption('--workspace <path>', 'workspace file')
     .option('--model <name|id>', 'make this model the champion; "none" for no champion')
-    .option('--revert', 'go back to the previous champion')
+    .option('--revert', 'go back to the previous champion (one step, as DESIGN has it: reverting again returns to this one; name an older one with --model)')
     .option('--reason <text>', 'why (a gate verdict, a review): kept in the model\'s history and the audit log')
     .option('--json', 'print one JSON document')
     .action(async (opts: { workspace: string; model?: string; revert?: boolean; reason?: string; json?: boolean }) => kit.withWorkspace(opts.workspace, async (engine) => {

@@ -92,7 +92,7 @@ export function Settings() {
         <h2>Privacy <span className="muted small">PII is scrubbed by every import before anything reaches disk</span></h2>
         <p className="small">
           Always on: {BUILTIN_RULES.map((r, i) => <span key={r.name}>{i > 0 && ', '}<code title={String(r.pattern)}>{r.name}</code></span>)}.
-          Authors become stable pseudonyms keyed by this workspace's own key, which is never shown, exported or logged.
+          Authors become stable pseudonyms keyed by this workspace's own key, which is never shown, exported or logged; it lives inside the workspace file, so whoever has the file (or a backup) and a list of names can re-identify authors: share reports, not workspaces.
         </p>
         <h3>This workspace's rules</h3>
         {/* Until the saved rules are read, nothing can be edited: an edit made before they arrive was overwritten by them. */}

@@ -37,7 +37,10 @@ const NUMERIC = /^-?\d+(\.\d+)?$/;
 // common exports write: a year-first date with slashes, a comma before the fraction (Python's
 // logging), "UTC"/"GMT" for Z (psql, many logs), an offset of hours alone (PostgreSQL's "+00"), and
 // an offset followed by its zone's abbreviation (Go's "+0000 UTC", "-0500 EST": the offset decides).
-const ISO = /^(\d{4})([-/])(\d{2})\2(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})([.,]\d{1,9})?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?(\s+[A-Z]{2,5})?$/i;
+// (AM/PM is never a zone.) With a stated format, only ISO 8601 proper (STRICT_ISO) is read this way: the
+// format decides the rest, as the user said (yyyy/dd/MM, hh:mm a, a literal 'CET').
+const ISO = /^(\d{4})([-/])(\d{2})\2(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})([.,]\d{1,9})?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?(\s+(?!(?:AM|PM)$)[A-Z]{2,5})?$/i;
+const STRICT_ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?$/i;
 const OFFSET = /^([+-])(\d{2})(?::?(\d{2}))?$/;
 
 const UNIT_TO_MS: Record<Exclude<TimeUnit, 'auto'>, number> = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
@@ -216,7 +219,7 @@ function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
     const fast = parseIsoZ(text);
     if (fast !== null) return { ok: true, ms: fast };
   }
-  const m = ISO.exec(text);
+  const m = options.format && !STRICT_ISO.test(text) ? null : ISO.exec(text);
   if (!m) {
     if (options.format) return parseFormatted(text, options);
     return { ok: false, reason: `unparseable timestamp "${truncate(text)}"${LOCAL_DATE.test(text) ? '; dates written like this need their format stated (the time format, --time-format on the command line, e.g. MM/dd/yyyy HH:mm or dd.MM.yyyy HH:mm)' : '; write ISO 8601 or epoch time, or state its format (the time format, --time-format on the command line, in date-fns tokens, e.g. "EEE, dd MMM yyyy HH:mm:ss \'GMT\'" or "MMM d, yyyy h:mm:ss a")'}` };

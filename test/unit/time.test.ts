@@ -30,6 +30,18 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('2026-11-27 16:04:05,500', { unit: 'auto', timeZone: 'Europe/Berlin' })).toEqual({ ok: true, ms: t + 500 });
   });
 
+  it('lets a stated format decide everything but ISO 8601 proper: AM/PM, day-before-month with slashes, a zone literal', () => {
+    const berlin = { unit: 'auto' as const, timeZone: 'Europe/Paris' };
+    expect(parseTimestamp('2026-11-27 03:04:05 PM', { ...berlin, timeZone: 'UTC', format: 'yyyy-MM-dd hh:mm:ss a' })).toEqual({ ok: true, ms: Date.UTC(2026, 10, 27, 15, 4, 5) });
+    expect(parseTimestamp('2026/03/04 10:00:00', { unit: 'auto', timeZone: 'UTC', format: 'yyyy/dd/MM HH:mm:ss' })).toEqual({ ok: true, ms: Date.UTC(2026, 3, 3, 10) });
+    expect(parseTimestamp('2026-11-27 15:04:05 CET', { ...berlin, format: "yyyy-MM-dd HH:mm:ss 'CET'" })).toEqual({ ok: true, ms: Date.UTC(2026, 10, 27, 14, 4, 5) });
+    // ISO proper still reads as itself under a stated format, as before.
+    expect(parseTimestamp('2026-11-27T15:04:05Z', { unit: 'auto', format: 'dd.MM.yyyy HH:mm' })).toEqual({ ok: true, ms: Date.UTC(2026, 10, 27, 15, 4, 5) });
+    // Without a format, PM is not a zone abbreviation: the time is unreadable, and says how to state it.
+    const pm = parseTimestamp('2026-11-27 03:04:05 PM', { unit: 'auto', timeZone: 'UTC' });
+    expect(pm.ok ? '' : pm.reason).toContain('or state its format');
+  });
+
   it('refuses a zone named only by an abbreviation (CST is three zones), and mixed date separators', () => {
     for (const text of ['2026-11-27 15:04:05 EST', '2026-11-27 15:04:05 CET', '2026-11-27 15:04:05 UTC CET']) {
       const r = parseTimestamp(text, { unit: 'auto', timeZone: 'UTC' });

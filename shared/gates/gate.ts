@@ -122,6 +122,7 @@ function relativeTo(c: Extract<GateCriterion, { vs: string }>, inputs: GateInput
   const d = m.difference;
   if (d.lo === null || d.hi === null || d.value === null) {
     const few = inputs.evidence?.[c.metric];
+    if (d.value === null && inputs.unknownWhy?.[c.metric]) return { verdict: 'inconclusive', reason: inputs.unknownWhy[c.metric]! };
     return { verdict: 'inconclusive', reason: `the difference in ${c.metric} has no interval${few && few.count < MIN_EVIDENCE ? `: ${tooFewSentence(few.count, few.what)}` : ''}` };
   }
   // Work in "gain" units: positive is better, whatever the metric's direction.

@@ -281,6 +281,16 @@ describe('a gate for a detector of a detection run', () => {
     expect(r.criteria[1]!.reason).toContain(`detector − imported alerts ${(sev1(e).recall! - sev1(today).recall!).toFixed(3)} [`);
     expect(r.criteria[2]!.reason).toMatch(new RegExp(`^incident_recall_sev1 ${sev1(e).recall!.toFixed(3)} \\[`));
     expect(r.verdict).not.toBe('pass');
+    // A run with no SEV1 incident (a quiet month, or services that had none): undecided, not failed.
+    const db = new Database(workspace, { readonly: true });
+    const quiet = db.prepare('SELECT name FROM services s WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.service_id = s.id AND i.severity = 1)').pluck().all() as string[];
+    db.close();
+    expect(quiet.length).toBeGreaterThan(0);
+    const { jobId } = await engine.call('detection.start', { models: [e.modelId!], services: quiet });
+    const calm = (await engine.jobs.wait(jobId)).result as DetectionRunInfo;
+    const q = await engine.call('gates.checkDetection', { runId: calm.id, modelId: e.modelId!, spec: { name: 'sev1 kept', criteria: [{ metric: 'incident_recall', op: '>=', value: 0 }, { vs: 'imported_alerts', metric: 'incident_recall_sev1', op: 'not_worse_than', margin: 0.1 }] }, preview: true, resamples: 50 });
+    expect(q.criteria[1]).toMatchObject({ verdict: 'inconclusive', reason: `incident_recall_sev1 is undefined here: no SEV1 incident began in detection run ${calm.id}'s range` });
+    await engine.call('detection.delete', { id: calm.id });
     // SEV1–4 are always names a gate can use; another severity only where the run has one.
     await expect(engine.call('gates.checkDetection', { runId: report.run.id, modelId: e.modelId!, spec: { name: 's7', criteria: [{ metric: 'incident_recall_sev7', op: '>=', value: 0 }] }, preview: true, resamples: 50 }))
       .rejects.toThrow('"incident_recall_sev7" is not a metric of this scorecard');

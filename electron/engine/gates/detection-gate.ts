@@ -96,6 +96,8 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   const comparison = imported.raw === 0 ? null : [
     ...compareDetectionRuns(evalIncidents, incumbentSide, modelSide, range, { resamples, seed }),
     // The same paired recall difference within each severity, over its incidents.
+    // A severity with no incident in the run: no difference to judge, so undecided, not "not compared".
+    ...bySeverity.filter((b) => b.sub.length === 0).map((b) => ({ metric: `incident_recall_sev${b.sev}`, champion: null, challenger: null, difference: NO_VALUE, verdict: 'not enough evidence' as const })),
     ...bySeverity.filter((b) => b.sub.length > 0).map((b) => {
       const pick = (at: readonly (number | null)[]) => b.ks.map((k) => at[k] ?? null);
       const d = compareDetectionRuns(b.sub, { at: pick(incumbentSide.at), falsePerDay: incumbentSide.falsePerDay }, { at: pick(modelSide.at), falsePerDay: modelSide.falsePerDay }, range, { resamples, seed }).find((x) => x.metric === 'incident_recall')!;

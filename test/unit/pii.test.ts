@@ -44,14 +44,26 @@ describe('PII rules', () => {
     expect(s.counts).toEqual({ email: 3, pseudonym: 2 });
   });
 
-  it('accepts a long count the linear engine cannot hold, and refuses a repeated group of alternatives there', () => {
-    // Whether or not this process runs V8's linear-time engine, these take the backtracking path:
-    // the linear engine refuses counts above 16.
-    expect(compileRule({ name: 'hexid', pattern: '\\b[0-9a-f]{32,}\\b' }).pattern.test('id 9f86d081884c7d659a2feaa0c55ad015')).toBe(true);
-    expect(() => compileRule({ name: 'alt', pattern: '(?:a|ab){0,40}c' })).toThrow(/^rule alt: the pattern repeats a group of alternatives/);
-    expect(() => compileRule({ name: 'alt', pattern: '(x|xy){17,}$' })).toThrow(/^rule alt: the pattern repeats a group of alternatives/);
-    // Alternatives that are not repeated, and a repeat without alternatives, are fine.
-    expect(compileRule({ name: 'emp', pattern: '(?:EMP|CTR)-[0-9]{20}' }).pattern.test('EMP-12345678901234567890')).toBe(true);
+  it('runs a rule on the linear-time engine where it is on, refusing what it cannot hold; elsewhere catches the slow shapes', () => {
+    // Test processes may or may not have V8's linear engine on (the engine turns it on when loaded).
+    const linear = ((): boolean => {
+      try {
+        return new RegExp('a', 'l').flags.includes('l');
+      } catch {
+        return false;
+      }
+    })();
+    if (linear) {
+      expect(() => compileRule({ name: 'hexid', pattern: '\\b[0-9a-f]{32,}\\b' })).toThrow(/^rule hexid: the pattern repeats something more than 16 times at once .* \[0-9a-f\]\{16\}\[0-9a-f\]\{16\}\[0-9a-f\]\*/);
+      expect(compileRule({ name: 'hexid', pattern: '\\b[0-9a-f]{16}[0-9a-f]{16}[0-9a-f]*\\b' }).pattern.flags).toBe('gl');
+    } else {
+      expect(compileRule({ name: 'hexid', pattern: '\\b[0-9a-f]{32,}\\b' }).pattern.test('id 9f86d081884c7d659a2feaa0c55ad015')).toBe(true);
+    }
+    // A repeated group of alternatives is refused either way, by the one check or the other.
+    expect(() => compileRule({ name: 'alt', pattern: '(?:a|ab){0,40}c' })).toThrow(/^rule alt: the pattern repeats/);
+    expect(() => compileRule({ name: 'alt', pattern: '(x|xy){17,}$' })).toThrow(/^rule alt: the pattern repeats/);
+    // Alternatives that are not repeated, and a short repeat, are fine.
+    expect(compileRule({ name: 'emp', pattern: '(?:EMP|CTR)-[0-9]{16}' }).pattern.test('EMP-1234567890123456')).toBe(true);
   });
 
   it('gives a git-style author ("Name <address>") the pseudonym of the bare address, and other people other ones', () => {

@@ -21,17 +21,20 @@ export const BUILTIN_RULES: readonly PiiRule[] = [
   { name: 'url-credentials', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s/@]+@[^\s/]+/gi },
   { name: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g },
   { name: 'bearer-token', pattern: /\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*/gi },
-  { name: 'basic-auth', pattern: /\bBasic\s+[A-Za-z0-9+/]{10,}={0,2}/g },
+  // HTTP's scheme names are case-insensitive; the credentials are base64 with a digit, "+", "/" or "="
+  // in them (so "Basic Authentication is disabled" is prose, not a secret).
+  { name: 'basic-auth', pattern: /\bBasic\s+(?=[A-Za-z]*[0-9+/=])[A-Za-z0-9+/]{10,}={0,2}/gi },
   { name: 'aws-access-key', pattern: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g },
   // Tokens whose issuers give them a recognisable prefix (GitHub, Slack, Google Cloud, Stripe and
   // OpenAI-style keys), and Slack's incoming-webhook URLs, which are credentials themselves.
   { name: 'github-token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },
   { name: 'slack-token', pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}|https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/_-]+/g },
   { name: 'gcp-api-key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g },
-  { name: 'api-key', pattern: /\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:proj-|live-)?[A-Za-z0-9_-]{20,})/g },
+  { name: 'api-key', pattern: /\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{10,}|sk-(?:proj-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{20,}))/g },
   // A secret written as a setting: password=…, "client_secret": "…", aws_secret_access_key = … (the
   // AWS secret key has no prefix of its own: its label is what gives it away).
-  { name: 'secret-setting', pattern: /\b(?:password|passwd|pwd|secret|client_secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|aws_secret_access_key)["']?\s*[:=]\s*(?:"[^"\s]+"|'[^'\s]+'|[^\s,;&"']+)/gi },
+  // Prefixed names too (POSTGRES_PASSWORD=, db_password:, GITHUB_TOKEN=), and quoted values with spaces.
+  { name: 'secret-setting', pattern: /(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_-]){0,4}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|secret_access_key)["']?\s*[:=]\s*(?:"(?:[^"\\\n]|\\.)+"|'(?:[^'\\\n]|\\.)+'|[^\s,;&"']+)/gi },
   { name: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
   // Full and compressed IPv6 (at least two groups around "::", or eight groups).
   { name: 'ipv6', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b|::1\b/gi },

@@ -27,11 +27,16 @@ describe('PII rules', () => {
     ['maps AIzaSyA1234567890abcdefghijklmnopqrstuv', 'maps [redacted:gcp-api-key]'],
     ['keys sk_live_abcdefghij1234 sk-proj-abcdefghijklmnopqrstuvwx', 'keys [redacted:api-key] [redacted:api-key]'],
     ['host 010.001.002.003', 'host [redacted:ipv4]'],
+    ['env POSTGRES_PASSWORD=hunter2 GITHUB_TOKEN=abcd1234', 'env [redacted:secret-setting] [redacted:secret-setting]'],
+    ['db_password: hunter2', '[redacted:secret-setting]'],
+    ['{"password": "correct horse battery"}', '{"[redacted:secret-setting]}'],
+    ["db_password='p@ss w0rd'", '[redacted:secret-setting]'],
+    ['Authorization: basic dXNlcjpwYXNzd29yZA==', 'Authorization: [redacted:basic-auth]'],
   ])('redacts %j', (input, output) => {
     expect(scrub(input)).toBe(output);
   });
 
-  it.each(['v2.10.3', '2026-09-01T10:00:00Z', 'deploy at 12:30', 'sha 9f86d081884c7d659a2feaa0c55ad015', 'https://example.org/path', 'Bearer', 'p99 latency 412 ms', 'password reset flow fixed', 'the secret sauce', 'tokens: 5', 'Basic auth removed'])('leaves %j alone', (input) => {
+  it.each(['v2.10.3', '2026-09-01T10:00:00Z', 'deploy at 12:30', 'sha 9f86d081884c7d659a2feaa0c55ad015', 'https://example.org/path', 'Bearer', 'p99 latency 412 ms', 'password reset flow fixed', 'the secret sauce', 'tokens: 5', 'Basic auth removed', 'Basic Authentication is disabled on edge-gateway', 'retry with Basic backoffStrategy', 'svc sk-payments-processor-eu-west-1'])('leaves %j alone', (input) => {
     expect(scrub(input)).toBe(input);
   });
 

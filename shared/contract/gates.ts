@@ -70,8 +70,10 @@ export const CriterionResult = z.object({
   reason: z.string(),
   /** what was judged: the figure, or for a relative criterion the difference (challenger − champion, detector − imported alerts), with its 95 % interval; null if unknown */
   observed: Interval.nullable().optional(),
-  /** the criterion's bound: its value, or a relative criterion's margin (negative for "not worse than") */
+  /** the bound `observed` is held to, in its units: a criterion's value, or for a relative one the margin turned into a limit on the difference */
   bound: z.number().optional(),
+  /** which side of `bound` passes: "higher" (the whole interval above it) or "lower" (below it) */
+  better: z.enum(['higher', 'lower']).optional(),
 });
 
 export const GateResult = z.object({

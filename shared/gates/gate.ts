@@ -171,16 +171,23 @@ export function unknownMetrics(spec: GateSpec, inputs: GateInputs): string[] {
  * the champion or the imported alerts) with its interval, and the bound. A CI dashboard reads these
  * instead of parsing the reason.
  */
-function observed(c: GateCriterion, inputs: GateInputs): { observed: Interval | null; bound: number } {
-  if ('vs' in c) return { observed: inputs.comparison?.find((x) => x.metric === c.metric)?.difference ?? null, bound: c.op === 'improves' || c.margin === 0 ? c.margin : -c.margin };
+function observed(c: GateCriterion, inputs: GateInputs): { observed: Interval | null; bound: number; better: 'higher' | 'lower' } {
+  if ('vs' in c) {
+    // In the difference's own units: for a lower-is-better metric a gain is a negative difference,
+    // so "improves by m" is below −m and "not worse than by m" is at most +m.
+    const higher = higherIsBetter(c.metric) !== false;
+    const limit = c.op === 'improves' ? (higher ? c.margin : -c.margin) : (higher ? -c.margin : c.margin);
+    return { observed: inputs.comparison?.find((x) => x.metric === c.metric)?.difference ?? null, bound: limit === 0 ? 0 : limit, better: higher ? 'higher' : 'lower' };
+  }
+  const better = c.op === '>=' || c.op === '>' ? 'higher' : 'lower';
   if (c.metric in inputs.operations) {
     const v = inputs.operations[c.metric] ?? null;
-    return { observed: v === null ? null : { value: v, lo: null, hi: null }, bound: c.value };
+    return { observed: v === null ? null : { value: v, lo: null, hi: null }, bound: c.value, better };
   }
-  return { observed: inputs.metrics[c.metric] ?? null, bound: c.value };
+  return { observed: inputs.metrics[c.metric] ?? null, bound: c.value, better };
 }
 
-export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string; observed?: Interval | null; bound?: number }[] } {
+export function evaluateGate(spec: GateSpec, inputs: GateInputs): { verdict: GateVerdict; criteria: { criterion: string; verdict: GateVerdict; reason: string; observed?: Interval | null; bound?: number; better?: 'higher' | 'lower' }[] } {
   const criteria = spec.criteria.map((c) => ({ criterion: describeCriterion(c), ...('vs' in c ? relative(c, inputs) : absolute(c, inputs)), ...observed(c, inputs) }));
   const verdict: GateVerdict = criteria.some((c) => c.verdict === 'fail') ? 'fail' : criteria.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
   return { verdict, criteria };

@@ -333,7 +333,7 @@ describe('a gate for a detector of a detection run', () => {
     const blind = await engine.call('gates.checkDetection', { runId: run.id, modelId: never.id, spec: quiet, preview: true, resamples: 100 });
     expect(blind.verdict).toBe('fail');
     expect(blind.criteria).toEqual([
-      { criterion: 'false_alerts_per_day <= 3', verdict: 'pass', reason: expect.stringContaining('false_alerts_per_day 0.000'), observed: { value: 0, lo: 0, hi: 0 }, bound: 3 },
+      { criterion: 'false_alerts_per_day <= 3', verdict: 'pass', reason: expect.stringContaining('false_alerts_per_day 0.000'), observed: { value: 0, lo: 0, hi: 0 }, bound: 3, better: 'lower' },
       { criterion: 'catches at least one incident', verdict: 'fail', reason: `it caught none of the ${report.scorecards[0]!.incidents} incidents in detection run ${run.id}'s range (0 alerts): whatever else it scores, it would have told no one` },
     ]);
     // A detector that catches incidents, judged on figures measured only on what it caught: undecided until coverage is judged.

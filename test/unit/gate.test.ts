@@ -50,7 +50,7 @@ describe('gate criteria against the champion', () => {
   it('say why a metric has no interval when it rests on too few', () => {
     const spec = GateSpec.parse({ name: 'r', criteria: [{ metric: 'recall', op: '>=', value: 0.5 }] });
     const r = evaluateGate(spec, { ...good, metrics: { recall: { value: 1, lo: null, hi: null } }, comparison: null, evidence: { recall: { count: 1, what: 'incident-causing changes' } } });
-    expect(r.criteria[0]).toEqual({ criterion: 'recall >= 0.5', verdict: 'inconclusive', reason: 'recall is 1.00 but has no interval to be sure: it rests on 1 incident-causing change, and an interval needs at least 10', observed: { value: 1, lo: null, hi: null }, bound: 0.5 });
+    expect(r.criteria[0]).toEqual({ criterion: 'recall >= 0.5', verdict: 'inconclusive', reason: 'recall is 1.00 but has no interval to be sure: it rests on 1 incident-causing change, and an interval needs at least 10', observed: { value: 1, lo: null, hi: null }, bound: 0.5, better: 'higher' });
   });
 });
 
@@ -62,7 +62,7 @@ describe('gate criteria against the imported alerts (detectors)', () => {
     const spec = GateSpec.parse({ name: 'd', criteria: [{ vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves' }] });
     const earlier = evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', -3, -1) });
     // The numbers behind the sentence, for a dashboard: the difference and its interval, and the margin.
-    expect(earlier.criteria[0]).toEqual({ criterion: 'time_to_know_min improves on the imported alerts', verdict: 'pass', reason: 'time_to_know_min improves on the imported alerts: detector − imported alerts -2.00 [-3.00, -1.00]', observed: { value: -2, lo: -3, hi: -1 }, bound: 0 });
+    expect(earlier.criteria[0]).toEqual({ criterion: 'time_to_know_min improves on the imported alerts', verdict: 'pass', reason: 'time_to_know_min improves on the imported alerts: detector − imported alerts -2.00 [-3.00, -1.00]', observed: { value: -2, lo: -3, hi: -1 }, bound: 0, better: 'lower' });
     expect(evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', 1, 3) }).criteria[0]).toMatchObject({ verdict: 'fail', reason: expect.stringMatching(/^time_to_know_min is worse than the imported alerts/) });
     expect(evaluateGate(spec, { ...detector, comparison: diff('time_to_know_min', -1, 1) }).verdict).toBe('inconclusive');
   });
@@ -70,7 +70,15 @@ describe('gate criteria against the imported alerts (detectors)', () => {
   it('with no imported alerts to compare with, decide nothing rather than beat silence', () => {
     const spec = GateSpec.parse({ name: 'd', criteria: [{ vs: 'imported_alerts', metric: 'incident_recall', op: 'not_worse_than', margin: 0 }] });
     const r = evaluateGate(spec, { ...detector, comparison: null, championMissing: 'no alerts were imported for the services and days of detection run 4' });
-    expect(r.criteria[0]).toEqual({ criterion: 'incident_recall not worse than (margin 0) the imported alerts', verdict: 'inconclusive', reason: 'no alerts were imported for the services and days of detection run 4; incident_recall was not compared with the imported alerts', observed: null, bound: 0 });
+    expect(r.criteria[0]).toEqual({ criterion: 'incident_recall not worse than (margin 0) the imported alerts', verdict: 'inconclusive', reason: 'no alerts were imported for the services and days of detection run 4; incident_recall was not compared with the imported alerts', observed: null, bound: 0, better: 'higher' });
+  });
+
+  it('give the bound in the difference\'s own units, so a dashboard can check observed against it without the verdict', () => {
+    const faster = GateSpec.parse({ name: 'd', criteria: [{ vs: 'imported_alerts', metric: 'time_to_know_min', op: 'improves', margin: 1 }, { vs: 'imported_alerts', metric: 'false_alerts_per_day', op: 'not_worse_than', margin: 0.5 }, { vs: 'imported_alerts', metric: 'incident_recall', op: 'not_worse_than', margin: 0.05 }] });
+    const r = evaluateGate(faster, { ...detector, comparison: [...diff('time_to_know_min', -12.76, -9.12), ...diff('false_alerts_per_day', 0.2, 0.41), ...diff('incident_recall', -0.03, 0.02)] });
+    expect(r.criteria.map((c) => [c.verdict, c.bound, c.better])).toEqual([['pass', -1, 'lower'], ['pass', 0.5, 'lower'], ['pass', -0.05, 'higher']]);
+    // What a dashboard would check, from the numbers alone, agrees with each verdict.
+    for (const c of r.criteria) expect(c.better === 'lower' ? c.observed!.hi! <= c.bound! : c.observed!.lo! >= c.bound!).toBe(true);
   });
 
   it('refuse a criterion written for the other task, saying what to write instead', () => {

@@ -224,7 +224,7 @@ export function compareDetectionRuns(incidents: readonly EvalIncident[], base: D
   return [
     one('incident_recall', true, pairs, recall, 0),
     one('time_to_know_min', false, known, ttk, 1),
-    // Days are not scarce evidence the way incidents are: a week of days still gives an interval.
-    one('false_alerts_per_day', false, days, fa, 2, 0),
+    // As for the figure itself: no interval from fewer than MIN_EVIDENCE days (one day's bootstrap is [d, d]).
+    one('false_alerts_per_day', false, days, fa, 2),
   ];
 }

@@ -110,6 +110,7 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   const known = evalIncidents.filter((inc, k) => inc.detected !== null || matching.at[k] !== null).length;
   const evidence: GateInputs['evidence'] = {
     incident_recall: { count: incidents.length, what: 'incidents' },
+    false_alerts_per_day: { count: modelSide.falsePerDay.length, what: 'days' },
     ...Object.fromEntries(bySeverity.map((b) => [`incident_recall_sev${b.sev}`, { count: b.sub.length, what: `SEV${b.sev} incidents` }])),
     alert_precision: { count: alerts.length, what: 'alerts' },
     lead_vs_human_min: { count: leads, what: 'caught incidents with a human detection time' },

@@ -161,7 +161,7 @@ export const methods = {
     action: z.string().max(100).optional(), actor: z.string().max(200).optional(), text: z.string().max(200).optional(),
   }), Page(AuditEntry)),
   /** expectHead: a head recorded outside the workspace ("#N <sha256>", as verify prints it): the chain must still hold it */
-  'audit.verify': method(z.object({ expectHead: z.string().regex(/^#\d+ [0-9a-f]{64}$/, 'a head as verify prints it: #N and 64 hex digits').optional() }), AuditVerification),
+  'audit.verify': method(z.object({ expectHead: z.string().regex(/^#[1-9]\d* [0-9a-f]{64}$/, 'a head as verify prints it: #N (from 1) and 64 hex digits').optional() }), AuditVerification),
   'roles.get': method(z.object({}), z.object({ changeRisk: z.number().int().nullable() })),
   'models.retrain': method(z.object({ modelId: z.number().int(), cutoff: z.number().int().optional(), useFeedback: z.boolean().default(true) }), JobStarted, { job: true }),
   'datasets.export': method(z.object({ features: z.array(z.string().max(100)).max(500).optional() }), z.object({ rows: z.number().int(), csv: z.string() })),

@@ -93,7 +93,14 @@ describe('the audit log', () => {
     // Triggers dropped, nothing edited (yet): the chain holds, but the log can now be edited in place.
     sqlite(file, 'SELECT 1;');
     const r = await cli(['audit', 'verify', '--workspace', file]);
-    expect([r.code, r.out]).toEqual([1, expect.stringMatching(/^audit log BROKEN: the chain holds, but the triggers that refuse editing the log \(audit_no_update, audit_no_delete\) were dropped/)]);
+    expect([r.code, r.out]).toEqual([1, expect.stringMatching(/^audit log BROKEN: the chain holds, but the triggers that refuse editing the log \(audit_no_update, audit_no_delete\) were dropped or changed/)]);
+    // A trigger of the same name that does nothing is no guard.
+    const neutered = path.join(tempDir(), 'neutered.sbw');
+    const n = openWorkspace(neutered, { create: true });
+    appendAudit(n, { actor: 'ana', action: 'model.add', subject: 'm' });
+    n.exec('DROP TRIGGER audit_no_update; CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log WHEN 0 BEGIN SELECT 1; END;');
+    expect(verifyAudit(n)).toMatchObject({ ok: false, firstBad: null, reason: expect.stringContaining('(audit_no_update) were dropped or changed') });
+    n.close();
     // The head removed: the newest entries could go unseen.
     const copy = path.join(tempDir(), 'nohead.sbw');
     const db = openWorkspace(copy, { create: true });
@@ -125,12 +132,13 @@ describe('the audit log', () => {
       prev = hash;
     }
     w.prepare("UPDATE meta SET value = ? WHERE key = 'audit.head'").run(`${rows.length}:${prev}`);
-    w.exec("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'append-only'); END; CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'append-only'); END;");
+    w.exec("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END; CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;");
     w.close();
     expect((await cli(['audit', 'verify', '--workspace', file])).code).toBe(0);
     const r = await cli(['audit', 'verify', '--workspace', file, '--expect-head', recorded]);
     expect(r.code).toBe(1);
     expect(r.out).toContain(`BROKEN at entry #10: entry #10 is not the one recorded outside the workspace`);
+    expect((await cli(['audit', 'verify', '--workspace', file, '--expect-head', `#0 ${'0'.repeat(64)}`])).code).toBe(2);
     const shorter = await cli(['audit', 'verify', '--workspace', file, '--expect-head', `#99 ${'a'.repeat(64)}`]);
     expect(shorter.out).toContain('the log ends at entry #11, but entry #99 was recorded outside the workspace');
   });

@@ -71,7 +71,13 @@ export type Verification =
   | { ok: true; entries: number; head: string }
   | { ok: false; entries: number; firstBad: number | null; reason: string };
 
-const GUARDS = ['audit_no_update', 'audit_no_delete'];
+// The guards as migration 008 creates them: compared by their SQL, not only their names (a trigger
+// of the same name that does nothing, WHEN 0, would otherwise pass).
+const GUARDS: Record<string, string> = {
+  audit_no_update: "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+  audit_no_delete: "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+};
+const squash = (sql: string): string => sql.replace(/\s+/g, ' ').replace(/;\s*$/, '').trim().toLowerCase();
 
 /**
  * Recomputes the chain from the first entry; names the first entry that does not hold. With
@@ -130,9 +136,9 @@ export function verifyAudit(db: Db, expectHead?: string): Verification {
     if (named.length > 0) return { ok: false, entries: 0, firstBad: 1, reason: `the log is empty, but the workspace holds ${named.join(', ')}: every entry was removed, with the recorded head` };
   }
   // The triggers that refuse UPDATE and DELETE on the log: gone, the log can be edited in place.
-  const guards = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`).pluck().all() as string[];
-  const missing = GUARDS.filter((g) => !guards.includes(g));
-  if (missing.length > 0) return { ok: false, entries: count, firstBad: null, reason: `the chain holds, but the triggers that refuse editing the log (${missing.join(', ')}) were dropped: someone set out to edit it, and a full rewrite with a fixed head would not show (verify against a head recorded elsewhere: --expect-head)` };
+  const guards = new Map((db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`).raw().all() as [string, string][]));
+  const missing = Object.entries(GUARDS).filter(([name, sql]) => squash(guards.get(name) ?? '') !== squash(sql)).map(([name]) => name);
+  if (missing.length > 0) return { ok: false, entries: count, firstBad: null, reason: `the chain holds, but the triggers that refuse editing the log (${missing.join(', ')}) were dropped or changed: someone set out to edit it, and a full rewrite with a fixed head would not show (verify against a head recorded elsewhere: --expect-head)` };
   return { ok: true, entries: count, head: `#${count} ${prev}` };
 }
 

@@ -17,10 +17,12 @@ describe('deleting runs and compacting the workspace', () => {
     expect(await engine.call('runs.delete', { id: 2 })).toEqual({ id: 2, suggestions: 3000, drillResults: 0 });
     expect(await engine.call('runs.delete', { id: 3 })).toMatchObject({ id: 3, suggestions: 3000 });
     expect((await engine.call('runs.list', {})).map((r) => r.id)).toEqual([1]);
-    // The next run takes id 2 again: its scorecard is its own, not the deleted run's kept one.
+    // The next run takes a new id, never a deleted run's: the log's entries about run 2 stay about run 2.
     await engine.jobs.wait((await engine.call('runs.start', { models: [m.id], until: Date.UTC(2026, 0, 5) })).jobId);
-    const again = await engine.call('runs.scorecard', { runId: 2, modelId: m.id, resamples: 20 });
+    expect((await engine.call('runs.list', {})).map((r) => r.id)).toEqual([4, 1]);
+    const again = await engine.call('runs.scorecard', { runId: 4, modelId: m.id, resamples: 20 });
     expect(again.n).toBeLessThan(card.n);
+    await expect(engine.call('runs.scorecard', { runId: 2, modelId: m.id, resamples: 20 })).rejects.toThrow(/run 2/i);
     const log = (await engine.call('audit.list', { action: 'run.delete' })).rows;
     expect(log.map((e) => e.subject)).toEqual(['change-risk run 3', 'change-risk run 2']);
     engine.close();

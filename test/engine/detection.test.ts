@@ -536,6 +536,11 @@ describe('bad detection input', () => {
     expect((await engine.call('audit.list', { action: 'run.delete' })).rows[0]).toMatchObject({ subject: `detection run ${run.id}` });
     const again = await cli(['runs', 'delete', '--workspace', workspace, '--detection-run', String(run.id)]);
     expect([again.code, again.err]).toEqual([2, `error: No detection run with id ${run.id}\n`]);
+    // Its id is never given again: the log's entries about it must not read as a later run's.
+    const next = await engine.call('detection.start', { models: [z], services: ['checkout'] });
+    const after = (await engine.jobs.wait(next.jobId)).result as DetectionRunInfo;
+    expect(after.id).toBe(run.id + 1);
+    await engine.call('detection.delete', { id: after.id });
   });
 
   it('names what is wrong with a detector spec', async () => {

@@ -1,4 +1,5 @@
 import { DetectionRunConfig, type DetectionRunConfigInput, type DetectionRunInfo } from '../../../shared/contract/detection.js';
+import { nextRunId } from '../runs/run-ids.js';
 import { alertsFromScores } from '../../../shared/detection/alerts.js';
 import { explainPeak, runDetector, type DetectorOutput } from '../../../shared/detection/detectors.js';
 import * as ort from 'onnxruntime-node';
@@ -128,8 +129,8 @@ export async function runDetection(db: Db, input: DetectionRunConfigInput, job: 
         : 'The run range is empty (until must be after from)');
   }
   const thresholds = models.map((m) => config.thresholds?.[String(m.info.id)] ?? m.info.threshold);
-  const runId = Number(db.prepare("INSERT INTO detection_runs (state, config, models, range_from, range_until, started_at, owner) VALUES ('running', ?, ?, ?, ?, ?, ?)")
-    .run(JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now(), OWNER).lastInsertRowid);
+  const runId = db.transaction(() => Number(db.prepare("INSERT INTO detection_runs (id, state, config, models, range_from, range_until, started_at, owner) VALUES (?, 'running', ?, ?, ?, ?, ?, ?)")
+    .run(nextRunId(db, 'detection_runs'), JSON.stringify(config), JSON.stringify(models.map((m, i) => ({ id: m.info.id, name: m.info.name, version: m.info.version, sha256: m.info.sha256, threshold: thresholds[i]! }))), from, until, Date.now(), OWNER).lastInsertRowid))();
   const insertAlert = db.prepare('INSERT INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const insertScores = db.prepare('INSERT INTO detection_scores (run_id, model_id, service_id, from_ts, until_ts, times, scores, faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const insertFallbackAlert = db.prepare('INSERT OR IGNORE INTO detection_alerts (run_id, model_id, service_id, start_ts, end_ts, peak_score, explanation) VALUES (?, ?, ?, ?, ?, ?, ?)');

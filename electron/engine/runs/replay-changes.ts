@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { nextRunId } from './run-ids.js';
 import type { RunConfig, RunInfo } from '../../../shared/contract/models.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
@@ -126,7 +127,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
   const all = loadChanges(db);
   const changes = subjects(db, config, all);
   if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
-  const runId = Number(db.prepare("INSERT INTO runs (task, state, config, started_at, owner) VALUES ('change-risk', 'running', ?, ?, ?)").run(JSON.stringify(config), Date.now(), OWNER).lastInsertRowid);
+  const runId = db.transaction(() => Number(db.prepare("INSERT INTO runs (id, task, state, config, started_at, owner) VALUES (?, 'change-risk', 'running', ?, ?, ?)").run(nextRunId(db, 'runs'), JSON.stringify(config), Date.now(), OWNER).lastInsertRowid))();
   const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
   const drill = config.drill;
   const n = changes.length;

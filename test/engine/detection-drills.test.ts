@@ -229,6 +229,11 @@ describe('drills of detection runs on the demo workspace', () => {
     const start = (spec: object) => engine.call('drills.start', { spec: { name: 'bad', task: 'detection', baseRun, ...spec } });
     await expect(start({ perturbations: [{ kind: 'drift', features: ['cpu'], shift: 1 }] })).rejects.toThrow('perturbations.0 (drift): no drilled detector reads cpu; the metrics they read: ');
     await expect(start({ gate: 'gating' })).rejects.toThrow('judges change-risk scorecards');
+    // A gate written for gate --detection-run that names what a drill cannot judge: refused before any run.
+    const runsBefore = (await engine.call('detection.runs', {})).length;
+    await engine.call('gates.save', { spec: { name: 'with nab', criteria: [{ metric: 'incident_recall', op: '>=', value: 0.5 }, { metric: 'nab_standard', op: '>=', value: 40 }] } });
+    await expect(start({ gate: 'with nab' })).rejects.toThrow(/"nab_standard" is not a metric of this scorecard .*NAB scores and recall by severity are for gate --detection-run/);
+    expect((await engine.call('detection.runs', {})).length).toBe(runsBefore);
     await expect(start({ runner: { fallback: 'no-such-detector' } })).rejects.toThrow('"no-such-detector" is not an active detector');
     await expect(start({ baseRun: 9999 })).rejects.toThrow('No detection run with id 9999');
     await expect(start({ models: [zscore, staticRule], runner: { fallback: 'static-error-rate' } })).rejects.toThrow('static-error-rate v1 is the fallback and cannot also be drilled');

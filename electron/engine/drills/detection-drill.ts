@@ -74,8 +74,19 @@ export function checkDetectionDrill(db: Db, spec: DrillSpec): { config: Detectio
 /** A detection drill's gate is a saved gate over detection metrics; the presets judge change-risk scorecards. */
 function detectionGate(db: Db, name: string): GateSpec {
   if (name === 'advisory' || name === 'gating') throw new EngineFailure('input_error', `The "${name}" preset judges change-risk scorecards; a detection drill needs a saved gate over detection metrics (incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min, time_to_know_min, max_psi, fallback_rate, error_rate)`);
-  return latestGate(db, name).spec;
+  const spec = latestGate(db, name).spec;
+  // Checked before the drill runs, not after (a whole detection run wasted on a name it cannot judge).
+  // A drill judges each detector's own figures, base against drill: not NAB, not one severity, and
+  // criteria against the imported alerts stay undecided.
+  try {
+    checkMetricsKnown(spec, { metrics: Object.fromEntries(DRILL_GATE_METRICS.map((k) => [k, { value: null, lo: null, hi: null }])), operations: { max_psi: null, fallback_rate: null, error_rate: null }, comparison: null, baseline: 'imported_alerts' });
+  } catch (err) {
+    throw new EngineFailure('input_error', `${(err as Error).message} (a detection drill's gate judges ${[...DRILL_GATE_METRICS, 'max_psi', 'fallback_rate', 'error_rate'].join(', ')}; NAB scores and recall by severity are for gate --detection-run)`);
+  }
+  return spec;
 }
+
+const DRILL_GATE_METRICS = ['incident_recall', 'alert_precision', 'false_alerts_per_day', 'lead_vs_human_min', 'mttd_min', 'time_to_know_min'];
 
 interface Steps { total: number; perService: { service: string; times: Float64Array; scores: Float32Array; faults: Uint8Array | null }[] }
 

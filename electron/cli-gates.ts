@@ -63,9 +63,11 @@ async function finishedDetectionRun(engine: Engine, id: number, kit: CliKit): Pr
  */
 function runDetector(run: DetectionRunInfo, given: string, kit: CliKit): number {
   const named = /^(.+?)(?:@| v)(\d+)$/.exec(given);
-  const hits = /^\d+$/.test(given) ? run.models.filter((m) => m.id === Number(given))
-    : named ? run.models.filter((m) => m.name === named[1] && m.version === Number(named[2]))
-      : run.models.filter((m) => m.name === given);
+  const byName = run.models.filter((m) => m.name === given);
+  // An id, name@version or "name vN" first; a detector whose own name looks like one is still found by it.
+  const parsed = /^\d+$/.test(given) ? run.models.filter((m) => m.id === Number(given))
+    : named ? run.models.filter((m) => m.name === named[1] && m.version === Number(named[2])) : byName;
+  const hits = parsed.length > 0 ? parsed : byName;
   const ran = run.models.map((m) => `${m.name} v${m.version}`).join(', ');
   if (hits.length === 0) kit.fail(2, `${given} is not a detector of detection run ${run.id}; it ran ${ran}`);
   if (hits.length > 1) kit.fail(2, `detection run ${run.id} ran ${hits.length} versions of ${given} (${hits.map((m) => `${m.name} v${m.version}, id ${m.id}`).join('; ')}); say which: --model ${given}@${hits[0]!.version}`);

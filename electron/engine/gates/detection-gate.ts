@@ -37,8 +37,8 @@ export function checkDetectionGateNames(spec: GateSpec): void {
   // Severities beyond 1–4 exist only where a workspace has them: any is allowed by name here, judged by the run.
   const severityNames = SEVERITIES.map((k) => `incident_recall_sev${k}`);
   const metrics = Object.fromEntries(['incident_recall', 'alert_precision', 'false_alerts_per_day', 'lead_vs_human_min', 'mttd_min', 'time_to_know_min', ...severityNames].map((k) => [k, NO_VALUE]));
-  const named = { ...spec, criteria: spec.criteria.filter((c) => !/^incident_recall_sev\d+$/.test(c.metric)) };
-  if (named.criteria.length === 0) return;
+  // A severity name is checked as incident_recall is (its "vs" too): the run decides which severities it has.
+  const named = { ...spec, criteria: spec.criteria.map((c) => (/^incident_recall_sev\d+$/.test(c.metric) ? { ...c, metric: 'incident_recall' } : c)) };
   checkMetricsKnown(named, { metrics, operations: Object.fromEntries(OPERATIONS.map((k) => [k, null])), comparison: null, baseline: 'imported_alerts' });
 }
 
@@ -141,8 +141,8 @@ export function checkDetectionGate(db: Db, input: { runId: number; modelId: numb
   if (incidents.length > 0 && caught === 0) {
     criteria.push({ criterion: 'catches at least one incident', verdict: 'fail', reason: `it caught none of the ${incidents.length} incidents in detection run ${run.id}'s range (${alerts.length} alerts): whatever else it scores, it would have told no one` });
     verdict = 'fail';
-  } else if (!input.spec.criteria.some((c) => c.metric.startsWith('incident_recall'))) {
-    criteria.push({ criterion: 'coverage judged (an incident_recall criterion)', verdict: 'inconclusive', reason: `the gate names no incident_recall criterion, and mttd_min, lead_vs_human_min and alert_precision are measured only on what the detector caught or raised (here ${caught} of ${incidents.length} incidents): add {"metric": "incident_recall", "op": ">=", "value": …} or a recall criterion against the imported alerts` });
+  } else if (!input.spec.criteria.some((c) => c.metric.startsWith('incident_recall') && ('vs' in c || c.op === '>=' || c.op === '>'))) {
+    criteria.push({ criterion: 'coverage judged (an incident_recall criterion)', verdict: 'inconclusive', reason: `the gate sets no floor on incident_recall, and mttd_min, lead_vs_human_min and alert_precision are measured only on what the detector caught or raised (here ${caught} of ${incidents.length} incidents): add {"metric": "incident_recall", "op": ">=", "value": …} or a recall criterion against the imported alerts` });
     if (verdict === 'pass') verdict = 'inconclusive';
   }
   if (incidents.length < MIN_EVIDENCE) {

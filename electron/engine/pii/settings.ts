@@ -61,7 +61,7 @@ export function scrubForLog(db: Db): <T>(value: T) => T {
   const s = scrubberFor(db);
   // What the tool itself wrote (a model's or file's sha256, an audit head, a job id) is evidence, not
   // personal data: a workspace rule for hex tokens must not erase it from the log.
-  const ours = (key: string, v: string): boolean => OWN_KEYS.has(key) && /^(#\d+ )?[0-9a-f]{8,64}$/.test(v);
+  const ours = (key: string, v: string): boolean => OWN_KEYS.has(key) && /^(#\d+ )?[0-9a-f][0-9a-f-]{7,63}$/.test(v);
   const walk = (v: unknown, key = ''): unknown => (typeof v === 'string' ? (ours(key, v) ? v : s.text(v)) : Array.isArray(v) ? v.map((x) => walk(x)) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [s.id(k), walk(x, k)])) : v);
   return <T>(value: T): T => walk(value) as T;
 }

@@ -172,7 +172,8 @@ export function renderDetectionMarkdown(d: DetectionReportData): string {
   const missed = missedByAll(d);
   if (missed.length > 0) {
     lines.push(`<details><summary>${missed.length} of ${d.incidents.length} incidents missed by every detector</summary>`, '', `| incident | service | severity | started (UTC) | humans noticed | ${INCUMBENT} | a page already open |`, '|---|---|---|---|---|---|---|');
-    for (const i of missed.slice(0, MISSED_SHOWN)) lines.push(`| ${i.incident} | ${i.service} | SEV${i.severity} | ${time(i.started)} | ${i.detectedByHumans !== null ? after(i.detectedByHumans, i.started) : '—'} | ${i.detections[INCUMBENT]?.at ? after(i.detections[INCUMBENT].at, i.started) : 'missed'} | ${d.paging[i.incident] ? `${d.paging[i.incident]!.who} since ${after(d.paging[i.incident]!.since, i.started)}` : '—'} |`);
+    const cell = (t: string): string => t.replace(/\|/g, '\\|');
+    for (const i of missed.slice(0, MISSED_SHOWN)) lines.push(`| ${cell(i.incident)} | ${cell(i.service)} | SEV${i.severity} | ${time(i.started)} | ${i.detectedByHumans !== null ? after(i.detectedByHumans, i.started) : '—'} | ${i.detections[INCUMBENT]?.at ? after(i.detections[INCUMBENT].at, i.started) : 'missed'} | ${d.paging[i.incident] ? `${d.paging[i.incident]!.who} since ${after(d.paging[i.incident]!.since, i.started)}` : '—'} |`);
     if (missed.length > MISSED_SHOWN) lines.push('', `and ${missed.length - MISSED_SHOWN} more.`);
     lines.push('', '</details>', '');
   }

@@ -98,7 +98,7 @@ export function DetectionGate({ run }: { run: DetectionRunInfo }) {
           </div>
           {reportJob && <JobProgress job={reportJob} />}
           {!result && !error && (
-            <p className="muted small">Metrics: incident_recall, alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min (the detector&apos;s own), time_to_know_min (the earlier of humans and the alert), max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate. The same file works with <code>shadowbench gate --detection-run {run.id} --model {chosen ? `${chosen.name}@${chosen.version}` : 'NAME'} --gate FILE</code> (exit 0 pass, 1 fail, 3 inconclusive).</p>
+            <p className="muted small">Metrics: incident_recall (and incident_recall_sev1… within one severity), alert_precision, false_alerts_per_day, lead_vs_human_min, mttd_min (the detector&apos;s own), time_to_know_min (the earlier of humans and the alert), max_psi, error_rate, fallback_rate, nab_standard, nab_reward_low_FP_rate, nab_reward_low_FN_rate. The same file works with <code>shadowbench gate --detection-run {run.id} --model {chosen ? `${chosen.name}@${chosen.version}` : 'NAME'} --gate FILE</code> (exit 0 pass, 1 fail, 3 inconclusive).</p>
           )}
         </div>
       </div>

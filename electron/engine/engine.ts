@@ -46,6 +46,7 @@ import { deleteSource } from './importers/delete-source.js';
 import { scorePendingChange } from './runs/score-change.js';
 import { exportDataset, retrain } from './runs/retrain.js';
 import { PRESETS } from '../../shared/gates/gate.js';
+import { compileRule, makeScrubber } from '../../shared/domain/pii.js';
 import { checkDetectors, getDetectionRun, listDetectionRuns, runDetection } from './detection/replay-detection.js';
 import { replayFrame } from './detection/replay-view.js';
 import { detectionReport, incidentDetections } from './detection/scorecard.js';
@@ -63,6 +64,17 @@ function safeUsername(): string {
 type Audit = { action: string; subject: string; payload?: unknown };
 type ModelOut = { id: number; name: string; version: number; sha256: string; task: string; kind: string; notes?: string[] };
 const modelAudit = (action: string) => (_: unknown, m: ModelOut): Audit | null => (m.notes?.[0]?.startsWith(ALREADY_REGISTERED) ? null : { action, subject: `model ${m.name} v${m.version}`, payload: { id: m.id, task: m.task, kind: m.kind, sha256: m.sha256 } });
+
+type PiiRuleText = { name: string; pattern: string };
+/** A file's name under an import's own PII rules (the log applies the workspace's rules after). */
+const byImportRules = (text: string, rules: readonly PiiRuleText[] | undefined): string => {
+  if (!rules?.length) return text;
+  try {
+    return makeScrubber(rules.map(compileRule), () => '').text(text);
+  } catch {
+    return text; // a bad rule refuses the import itself, with its name
+  }
+};
 
 // An import that may overwrite stored changes and incidents says so where the log lists it.
 const updating = (input: { updateExisting: boolean }): string => (input.updateExisting ? ', updating stored rows that differ' : '');
@@ -128,9 +140,9 @@ const AUDITED: Partial<Record<MethodName, (input: never, output: never, names: N
   'reports.startDetection': (input: { runId: number; format: string }, out: { jobId: string }) => ({ action: 'report.export', subject: `detection run ${input.runId}`, payload: { job: out.jobId, format: input.format } }),
   'runs.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'run.start', subject: `change-risk run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
   'detection.start': (input: { models: number[] }, out: { jobId: string }, names: Names) => ({ action: 'detection.start', subject: `detection run of ${input.models.map((id) => names.model(id)).join(', ')}`, payload: { job: out.jobId, config: input } }),
-  'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${input.fileName}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
+  'import.start': (input: { fileName: string; kind: string; dryRun: boolean; updateExisting: boolean; piiRules?: PiiRuleText[] }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${byImportRules(input.fileName, input.piiRules)}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
   'import.prometheus': (input: { url: string; query: string; from: number; until: number; stepSeconds: number }, out: { jobId: string }) => ({ action: 'import.start', subject: `telemetry from Prometheus at ${new URL(input.url).host}`, payload: { job: out.jobId, kind: 'telemetry', query: input.query, from: input.from, until: input.until, step: input.stepSeconds } }),
-  'import.startPath': (input: { path: string; kind: string; dryRun: boolean; updateExisting: boolean }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${path.basename(input.path)}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
+  'import.startPath': (input: { path: string; kind: string; dryRun: boolean; updateExisting: boolean; piiRules?: PiiRuleText[] }, out: { jobId: string }) => input.dryRun ? null : ({ action: 'import.start', subject: `${input.kind} from ${byImportRules(path.basename(input.path), input.piiRules)}${updating(input)}`, payload: { job: out.jobId, kind: input.kind, updateExisting: input.updateExisting } }),
 };
 export const WORKSPACE_EXT = '.sbw';
 
@@ -558,7 +570,8 @@ export function createEngine(options: EngineOptions): Engine {
   function startImport(options: Omit<MethodParsedInput<'import.startPath'>, 'path'>, file: string, fileName: string, cleanup: (status: ImportReport['status'] | null) => void, fetchFirst?: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
     const ws = requireDb();
     const { kind, format, mapping, timeUnit, timeZone, timeFormat, decimalComma, acceptValidRows, updateExisting, defaultService, piiRules, dropColumns, serviceLabel, metricName, environment, dryRun, previewRows } = options;
-    const job = jobs.start('import', `${dryRun ? 'Check' : 'Import'} ${fileName} as ${kind}`, async (ctx) => {
+    // The label names the job in the tray and in its audit entry: under the import's own rules too.
+    const job = jobs.start('import', `${dryRun ? 'Check' : 'Import'} ${byImportRules(fileName, piiRules)} as ${kind}`, async (ctx) => {
       let status: ImportReport['status'] | null = null;
       try {
         if (fetchFirst) await fetchFirst(ctx);

@@ -187,3 +187,21 @@ describe('the workspace\'s rules and the audit log', () => {
     engine.close();
   });
 });
+
+describe('an import\'s own PII rules', () => {
+  it('reach the file\'s name and columns as they are kept, and the log\'s entry, not only the cells', async () => {
+    const dir = tempDir();
+    const engine = createEngine({ workspacesDir: dir });
+    await engine.call('workspace.openPath', { path: path.join(dir, 'e.sbw'), create: true });
+    const file = writeFile(dir, 'EMP999999.csv', 'id,service,timestamp,EMP777777\nc1,api,2026-03-01T00:00:00Z,3\n');
+    const { jobId } = await engine.call('import.startPath', { path: file, kind: 'changes', piiRules: [{ name: 'emp', pattern: 'EMP\\d{6}' }] });
+    expect((await engine.jobs.wait(jobId)).state).toBe('done');
+    const source = (await engine.call('sources.list', {}))[0]!;
+    expect(source.fileName).toBe('[redacted:emp].csv');
+    expect(JSON.stringify(source.report)).not.toMatch(/EMP\d{6}/);
+    const entries = (await engine.call('audit.list', { action: 'import.' })).rows;
+    expect(entries.map((e) => e.subject)).toContain('changes from [redacted:emp].csv');
+    expect(JSON.stringify(entries)).not.toMatch(/EMP\d{6}/);
+    engine.close();
+  });
+});

@@ -192,7 +192,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   {
     const settingsDb = openWorkspace(request.workspacePath, { skipIntegrityCheck: true });
     try {
-      scrub = scrubForLog(settingsDb);
+      // The import's own rules too: a file named after what they redact must not keep it in its name.
+      scrub = scrubForLog(settingsDb, request.piiRules ?? []);
       const settings = piiSettings(settingsDb);
       pii = {
         rules: [...settings.rules, ...(request.piiRules ?? [])].map(({ name, pattern }) => ({ name, pattern })),

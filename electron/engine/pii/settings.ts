@@ -43,10 +43,10 @@ export function setPiiSettings(db: Db, input: PiiSettings): PiiSettings {
 }
 
 /** The import scrubber of this workspace (its rules and key), for looking up what imports stored. */
-export function scrubberFor(db: Db): Scrubber {
+export function scrubberFor(db: Db, extra: readonly { name: string; pattern: string }[] = []): Scrubber {
   let rules;
   try {
-    rules = [...BUILTIN_RULES, ...piiSettings(db).rules.map(compileRule)];
+    rules = [...BUILTIN_RULES, ...[...piiSettings(db).rules, ...extra].map(compileRule)];
   } catch {
     rules = [...BUILTIN_RULES];
   }
@@ -57,8 +57,8 @@ export function scrubberFor(db: Db): Scrubber {
  * Scrubs every string in a value (an audit entry's subject and payload): the audit log can never
  * be edited, so nothing personal may go in. Rules as for imports; the workspace's key.
  */
-export function scrubForLog(db: Db): <T>(value: T) => T {
-  const s = scrubberFor(db);
+export function scrubForLog(db: Db, extra: readonly { name: string; pattern: string }[] = []): <T>(value: T) => T {
+  const s = scrubberFor(db, extra);
   // What the tool itself wrote (a model's or file's sha256, an audit head, a job id) is evidence, not
   // personal data: a workspace rule for hex tokens must not erase it from the log.
   const ours = (key: string, v: string): boolean => OWN_KEYS.has(key) && /^(#\d+ )?[0-9a-f][0-9a-f-]{7,63}$/.test(v);

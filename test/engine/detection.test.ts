@@ -395,7 +395,8 @@ describe('a detection run\'s report', () => {
   it('writes HTML and Markdown with every detector beside the imported alerts, the gate\'s verdicts and the incidents every detector missed', async () => {
     const out = tempDir();
     const html = await cli(['report', '--workspace', workspace, '--detection-run', String(report.run.id), '--out', path.join(out, 'd.html'), '--gate', writeJson(out, gateFile)]);
-    expect([html.code, html.err.includes('error')]).toEqual([0, false]);
+    // Progress lines may come first on a slow machine (one names static-error-rate): only an error line fails.
+    expect([html.code, html.err.split('\n').filter((line) => line.startsWith('error'))]).toEqual([0, []]);
     const page = fs.readFileSync(path.join(out, 'd.html'), 'utf8');
     expect(page).toContain(`<title>Shadowbench report — detection run ${report.run.id}</title>`);
     expect(page).toContain('default-src \'none\'');

@@ -258,15 +258,19 @@ export const useStore = create<State & Actions>((set, get) => {
       const job = await client().call('jobs.get', { jobId });
       if (job.finishedAt !== null && get().demoJobId === jobId) await onJobEnded(job);
     }),
+    // The workspace's name shows (and the pages unlock) before its data has loaded: a page chosen in
+    // that moment is where the user wants to be, so the default page is taken only if none was.
     openWorkspace: (name) => guard(async () => {
+      const from = get().page;
       await client().call('workspace.open', { name });
       await get().refresh();
-      get().navigate('explore');
+      if (get().page === from) get().navigate('explore');
     }),
     createWorkspace: (name) => guard(async () => {
+      const from = get().page;
       await client().call('workspace.create', { name });
       await get().refresh();
-      get().navigate('data');
+      if (get().page === from) get().navigate('data');
     }),
     closeWorkspace: () => guard(async () => {
       await client().call('workspace.close', {});

@@ -39,6 +39,8 @@ describe('the app in serve mode', () => {
     await page.getByPlaceholder('payments-trial').fill('empty-one');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid=workspace-name]')?.textContent === 'empty-one');
+    // A new workspace opens on Data, once its (empty) data has loaded; the name shows a moment before.
+    await page.waitForFunction(() => window.location.hash === '#/data');
     await page.getByTestId('nav-results').click();
     expect(await page.getByTestId('empty-state').textContent()).toContain('No finished change-risk run yet');
     await page.screenshot({ path: screenshotPath('empty-results.png') });

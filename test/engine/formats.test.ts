@@ -153,10 +153,14 @@ describe('Prometheus files: broken variants', () => {
       ['native histogram', JSON.stringify({ ...good, data: { ...good.data, result: [{ metric: { __name__: 'req_seconds', job: 'api' }, histograms: [[1767600000, { count: '3', sum: '1.5', buckets: [] }]] }] } }), /data\.result\[0\]: a native histogram series has buckets, not one value per sample; query a number from it, e\.g\. histogram_quantile\(0\.99, rate\(req_seconds\[5m\]\)\)/],
       ['no service label', JSON.stringify(good).replace('"job":"api",', '').replace('"instance":"a:9090"', '"zone":"x"'), /no service, job, app or instance label.*labels: __name__, zone/],
     ];
+    // Each also as a file whose first line is not the whole document (pretty-printed, or too long to
+    // read as a line): then it is scanned, and a series' samples are read into columns.
     for (const [name, text, reason] of cases) {
-      const report = await importPath(engine, writeFile(dir, `${name}.json`, text), { kind: 'telemetry', format: 'prometheus' });
-      expect(report.status, name).toBe('refused');
-      expect(report.message, name).toMatch(reason);
+      for (const [how, body] of [['one line', text], ['scanned', `\n${text}`]]) {
+        const report = await importPath(engine, writeFile(dir, `${name}.json`, body!), { kind: 'telemetry', format: 'prometheus' });
+        expect(report.status, `${name}, ${how}`).toBe('refused');
+        expect(report.message, `${name}, ${how}`).toMatch(reason);
+      }
     }
     // A failed query saved as is, and results with no series, are refused saying so (not "0 rows imported").
     const failed = await importPath(engine, writeFile(dir, 'failed.json', '{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \\"}\\""}'), { kind: 'telemetry' });
@@ -172,10 +176,15 @@ describe('Prometheus files: broken variants', () => {
     const gaps = await importPath(engine, writeFile(dir, 'gaps.json', JSON.stringify(gappy)), { kind: 'telemetry' });
     expect(gaps).toMatchObject({ status: 'imported', rowsRead: 5, rowsAccepted: 2, rowsRejected: 0, samplesWithoutValue: 3 });
     expect(points().filter((p) => p.service === 'gappy').map((p) => [p.ts, p.value])).toEqual([[1767600000_000, 0.5], [1767600240_000, 0.25]]);
-    for (const bad of ['Infinity', '1e400', '']) {
-      const refused = await importPath(engine, writeFile(dir, `bad-${bad}.json`, JSON.stringify(gappy).replace('"NaN"', JSON.stringify(bad)).replace('gappy', 'other')), { kind: 'telemetry' });
-      expect(refused.status, bad).toBe('refused');
-      expect(refused.message, bad).toMatch(/values\[1\]: value .* is not a number in Prometheus' string form/);
+    const scanned = await importPath(engine, writeFile(dir, 'gaps-scanned.json', JSON.stringify(gappy, null, 1).replace('gappy', 'gappy-scanned')), { kind: 'telemetry' });
+    expect(scanned).toMatchObject({ status: 'imported', rowsRead: 5, rowsAccepted: 2, rowsRejected: 0, samplesWithoutValue: 3 });
+    expect(points().filter((p) => p.service === 'gappy-scanned').map((p) => [p.ts, p.value])).toEqual([[1767600000_000, 0.5], [1767600240_000, 0.25]]);
+    for (const bad of ['Infinity', '1e400', '', ' ']) {
+      for (const indent of [0, 1]) {
+        const refused = await importPath(engine, writeFile(dir, `bad-${bad}.json`, JSON.stringify(gappy, null, indent).replace('"NaN"', JSON.stringify(bad)).replace('gappy', 'other')), { kind: 'telemetry' });
+        expect(refused.status, bad).toBe('refused');
+        expect(refused.message, bad).toContain(`data.result[0].values[1]: value ${JSON.stringify(bad)} is not a number in Prometheus' string form`);
+      }
     }
     const chosen = await importPath(engine, writeFile(dir, 'label.json', JSON.stringify(good)), { kind: 'telemetry', serviceLabel: 'instance' });
     expect(chosen.rowsAccepted).toBe(2);

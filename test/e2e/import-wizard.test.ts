@@ -63,7 +63,7 @@ describe('the import wizard', () => {
     await page.getByTestId('sources').getByText('in-flight.json').waitFor();
     expect(await page.getByTestId('sources').locator('tr', { hasText: 'in-flight.json' }).locator('td').nth(3).textContent()).toBe('5');
     await page.getByTestId('nav-explore').click();
-    expect(await page.locator('body').textContent()).toContain('checkout:9100');
+    await page.getByText('checkout:9100').first().waitFor();
   });
 
   it('keeps the production deployments of a GitHub export that also holds staging ones', async () => {
@@ -150,6 +150,8 @@ describe('the import wizard', () => {
   it('undoes an import of incidents after asking, and says why a telemetry import cannot be', async () => {
     await page.getByTestId('nav-data').click();
     const sources = page.getByTestId('sources');
+    // The list refreshes after the last import's report shows: count once that import is in it.
+    await sources.locator('tr', { hasText: 'incidents-de.csv' }).waitFor();
     const before = await sources.locator('tbody tr').count();
     await sources.locator('tr', { hasText: 'in-flight.json' }).click();
     expect(await page.getByTestId('source-undo').textContent()).toContain('A telemetry import cannot be undone here');

@@ -439,7 +439,7 @@ describe('a detection run\'s report', () => {
     expect(text).toContain(`| incident recall | ${card('imported alerts').metrics.incident_recall.value!.toFixed(3)} [`);
     const log = await engine.call('audit.list', { action: 'report.export' });
     expect(log.rows.filter((e) => e.subject === `detection run ${report.run.id}` || e.subject === `detection run ${latest}`).length).toBeGreaterThanOrEqual(2);
-  });
+  }, 180_000);
 
   it('refuses a gate with a misspelt metric before any work, with the names a detector has', async () => {
     const bad = await cli(['report', '--workspace', workspace, '--detection-run', String(report.run.id), '--out', path.join(tempDir(), 'x.html'), '--gate', writeJson(tempDir(), { name: 'typo', criteria: [{ metric: 'incident_recal', op: '>=', value: 0.5 }] })]);

@@ -7,6 +7,9 @@ import type { AttributionResult, DetectionReport, DetectionRunConfigInput, Detec
 import { messageOf, type Client } from './client/client.js';
 
 /** The pages, in the order of the top bar; the address bar's #/page names one. */
+/** demoJobId while demo.open is asked and its job id not yet known. */
+export const DEMO_STARTING = 'starting';
+
 export const PAGES = ['home', 'data', 'explore', 'models', 'runs', 'results', 'compare', 'detection', 'drills', 'audit', 'settings'] as const;
 export type Page = (typeof PAGES)[number];
 export type Theme = 'light' | 'dark';
@@ -147,12 +150,20 @@ export const useStore = create<State & Actions>((set, get) => {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   };
+  // The page each job was started from: when it ends, its page (Explore, Results, Compare) opens only
+  // if the user is still there; one who went elsewhere meanwhile is not taken away from it.
+  const startedOn = new Map<string, Page>();
+  const stillWhereStarted = (jobId: string): boolean => {
+    const from = startedOn.get(jobId);
+    startedOn.delete(jobId);
+    return from === undefined || get().page === from;
+  };
   const onJobEnded = async (job: JobStatus): Promise<void> => {
     if (job.id === get().demoJobId) {
       set({ demoJobId: null });
       if (job.state === 'done') {
         await get().refresh();
-        get().navigate('explore');
+        if (stillWhereStarted(job.id)) get().navigate('explore');
       } else if (job.state === 'failed') set({ error: job.error?.message ?? 'The demo could not be built' });
     }
     if (job.kind === 'import') await get().refresh();
@@ -176,14 +187,16 @@ export const useStore = create<State & Actions>((set, get) => {
       if (job.state === 'done') {
         // Open the comparison of the two versions the retraining just ran.
         set({ comparison: (job.result as { comparison: Comparison }).comparison });
-        get().navigate('compare');
+        if (stillWhereStarted(job.id)) get().navigate('compare');
       } else if (job.state === 'failed') set({ error: job.error?.message ?? 'Retraining failed' });
     }
     if (job.kind === 'run') {
       await get().refreshModels();
       if (job.id === get().runJobId && job.state === 'done') {
         set({ runJobId: null });
-        get().openRun((job.result as RunInfo).id);
+        const id = (job.result as RunInfo).id;
+        if (stillWhereStarted(job.id)) get().openRun(id);
+        else set({ selectedRunId: id });
       } else if (job.id === get().runJobId && job.state === 'failed') set({ error: job.error?.message ?? 'The run failed', runJobId: null });
     }
   };
@@ -252,7 +265,18 @@ export const useStore = create<State & Actions>((set, get) => {
       } else set({ services: [], sources: [], selectedService: null, models: [], runs: [], selectedRunId: null, detectionRuns: [], detection: null, attributionRiskRun: null, replay: null });
     },
     openDemo: () => guard(async () => {
-      const { jobId } = await client().call('demo.open', {});
+      const from = get().page;
+      // Marked before the call: its job's first event can come before the answer naming it, and the
+      // tray must not show that job a moment beside Home's own bar (nor the button take a second click).
+      set({ demoJobId: DEMO_STARTING });
+      let jobId: string;
+      try {
+        ({ jobId } = await client().call('demo.open', {}));
+      } catch (err) {
+        set({ demoJobId: null });
+        throw err;
+      }
+      startedOn.set(jobId, from);
       set({ demoJobId: jobId });
       // The job may have ended (an existing demo opens at once) before this call returned.
       const job = await client().call('jobs.get', { jobId });
@@ -344,7 +368,9 @@ export const useStore = create<State & Actions>((set, get) => {
       await get().refreshModels();
     }),
     startRun: (config) => guard(async () => {
+      const from = get().page;
       const { jobId } = await client().call('runs.start', config);
+      startedOn.set(jobId, from);
       set({ runJobId: jobId });
       const job = await client().call('jobs.get', { jobId });
       if (job.finishedAt !== null) await onJobEnded(job);
@@ -454,7 +480,9 @@ export const useStore = create<State & Actions>((set, get) => {
       if (job.finishedAt !== null && get().reportJobId === jobId) await onJobEnded(job);
     }),
     retrain: (modelId, useFeedback) => guard(async () => {
+      const from = get().page;
       const { jobId } = await client().call('models.retrain', { modelId, useFeedback });
+      startedOn.set(jobId, from);
       set({ retrainJobId: jobId });
       const job = await client().call('jobs.get', { jobId });
       if (job.finishedAt !== null) await onJobEnded(job);

@@ -56,7 +56,7 @@ describe('the app in serve mode', () => {
   it('opens the demo workspace and shows the timeline with change markers and incident bands', async () => {
     await page.getByTestId('open-demo').click();
     // The build shows its progress on Home, once: not again in the corner tray.
-    await page.locator('.job').first().waitFor();
+    await page.locator('main .job').first().waitFor();
     expect(await page.locator('aside.job-tray').count()).toBe(0);
     await page.getByTestId('timeline').waitFor({ timeout: 90_000 });
     expect(await page.getByTestId('workspace-name').textContent()).toBe('demo');

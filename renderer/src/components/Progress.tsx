@@ -1,6 +1,6 @@
 import type { JobStatus } from '../../../shared/contract/records.js';
 import { fmtInt } from '../format.js';
-import { useStore } from '../store.js';
+import { DEMO_STARTING, useStore } from '../store.js';
 
 export function ProgressBar({ fraction, label }: { fraction: number | null; label: string }) {
   return (
@@ -37,7 +37,7 @@ export function JobTray() {
   const all = useStore((s) => s.jobs);
   // The job the current page already shows with its own bar is not shown twice.
   const inline = useStore((s) => ({ home: s.demoJobId, data: s.importJobId, runs: s.runJobId, models: s.retrainJobId, compare: s.reportJobId, detection: s.detectionJobId } as Record<string, string | null>)[s.page] ?? null);
-  const jobs = Object.values(all).filter((j) => (j.state === 'running' || j.state === 'queued') && j.id !== inline);
+  const jobs = Object.values(all).filter((j) => (j.state === 'running' || j.state === 'queued') && j.id !== inline && !(inline === DEMO_STARTING && j.kind === 'demo'));
   if (jobs.length === 0) return null;
   return (
     <aside className="job-tray" aria-label="Running jobs" role="status" aria-live="polite">

@@ -21,6 +21,8 @@ function PiiPreview({ file }: { file: File }) {
   const [preview, setPreview] = useState<{ text: string; redactions: Record<string, number> } | null>(null);
   useEffect(() => {
     let stale = false;
+    // What was said of the previous file is not said of this one while its answer is on the way.
+    setPreview(null);
     // Only plain text can be previewed here; a gzip file is scrubbed the same way at import.
     if (!client || file.name.endsWith('.gz')) return;
     void file.slice(0, 4096).text().then((head) => {

@@ -158,7 +158,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .option('--map <column=field>', 'map a column to a field (repeatable); field "ignore" skips a column', collect, [])
     .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
     .option('--time-format <format>', 'timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a" or "dd.MM.yyyy HH:mm"')
-    .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied)')
+    .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied; abbreviations such as BST or EST are refused)')
     .option('--decimal-comma', 'numbers are written the European way, 1.234,5 (a comma for the decimal point, dots grouping thousands)')
     .option('--service <name>', 'service for files that have no service column')
     .option('--accept-valid-rows', 'import the valid rows of a file that has bad ones (default: refuse the whole file)')

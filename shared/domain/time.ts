@@ -72,9 +72,22 @@ const zoneOffsets = new Map<string, Map<number, readonly [number, number]>>();
 
 const isNamedZone = (zone: string): boolean => Number.isFinite(getTimezoneOffset(zone, new Date(0)));
 
-/** Whether `zone` is a time zone this importer can use: UTC, a fixed offset, or a tz database name. */
+/**
+ * Whether `zone` is a time zone this importer can use: UTC, a fixed offset, or a tz database name of
+ * the Area/Location kind. Abbreviations and legacy names are refused (see zoneNameProblem): the
+ * runtime reads "BST" as Bangladesh and "EST" as a zone with no summer time.
+ */
 export function isTimeZone(zone: string): boolean {
-  return offsetMinutes(zone) !== null || isNamedZone(zone);
+  return offsetMinutes(zone) !== null || (zone.includes('/') && isNamedZone(zone));
+}
+
+/** Why `zone` cannot be used (null if it can), in words an importer can show. */
+export function zoneNameProblem(zone: string): string | null {
+  if (isTimeZone(zone)) return null;
+  if (!zone.includes('/') && /^[A-Za-z][A-Za-z0-9+-]*$/.test(zone)) {
+    return `time zone "${zone}" is an abbreviation or a legacy name, which can mean several zones (BST is British Summer Time and Bangladesh; EST has no summer time): give a tz database name such as Europe/London or America/New_York, or a fixed offset such as -05:00`;
+  }
+  return `unknown time zone "${zone}": use UTC, an offset like +02:00, or a name like Europe/Berlin`;
 }
 
 /**

@@ -323,6 +323,10 @@ describe('wide telemetry CSV (one column per metric)', () => {
     // Said once for the header, not once per cell.
     const nosvc = await importPath(engine, writeFile(dir, 'nosvc.csv', 'time,cpu\n1767600000,0.5\n1767600060,0.6\n'), { kind: 'telemetry' });
     expect(nosvc).toMatchObject({ status: 'refused', rowsRejected: 0, message: 'nosvc.csv: column "cpu" names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)' });
+    // Legends with a space before their "/" are metric names of --service, not "service/metric".
+    const routes = await importPath(engine, writeFile(dir, 'routes.csv', 'Time,GET /api/orders,checkout req/s\n2026-01-05T09:00:00Z,12,40\n'), { kind: 'telemetry', defaultService: 'api-gateway' });
+    expect(routes).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    expect(points().filter((p) => p.ts === Date.UTC(2026, 0, 5, 9) && p.service !== 'checkout' && p.service !== 'search').map((p) => `${p.service}|${p.metric}=${p.value}`)).toEqual(['api-gateway|GET /api/orders=12', 'api-gateway|checkout req/s=40']);
     const mixed = 'time,cpu\n2026-01-05T09:00:00Z,1\n2026-01-05 09:01:00,2\n';
     expect((await importPath(engine, writeFile(dir, 'mixed.csv', mixed), { kind: 'telemetry', defaultService: 'api' })).message).toMatch(/line 3.*(offset|zone)/i);
   });
@@ -487,6 +491,14 @@ describe('local times from tools that export in a named zone', () => {
     const unknown = await importPath(engine, writeFile(dir, 'other.csv', text.replace(/i-/g, 'j-')), { kind: 'incidents', timeZone: 'Pacific/Atlantis' });
     expect(unknown).toMatchObject({ status: 'refused', rowsRead: 0 });
     expect(unknown.message).toBe('other.csv: unknown time zone "Pacific/Atlantis": use UTC, an offset like +02:00, or a name like Europe/Berlin');
+    // An abbreviation is refused, not read as whatever the runtime takes it for (BST was Bangladesh, +06:00).
+    for (const zone of ['BST', 'EST', 'IST', 'CET']) {
+      const abbreviated = await importPath(engine, writeFile(dir, 'other.csv', text.replace(/i-/g, 'k-')), { kind: 'incidents', timeZone: zone });
+      expect(abbreviated, zone).toMatchObject({ status: 'refused', rowsRead: 0 });
+      expect(abbreviated.message, zone).toBe(`other.csv: time zone "${zone}" is an abbreviation or a legacy name, which can mean several zones (BST is British Summer Time and Bangladesh; EST has no summer time): give a tz database name such as Europe/London or America/New_York, or a fixed offset such as -05:00`);
+    }
+    const london = await importPath(engine, writeFile(dir, 'london.csv', text.replace(/i-/g, 'l-')), { kind: 'incidents', timeZone: 'Europe/London' });
+    expect(london).toMatchObject({ status: 'imported', rowsAccepted: 2 });
   });
 });
 

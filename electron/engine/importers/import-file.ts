@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { FORMAT_KIND, type ImportFormat, type ImportReport } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
-import { isTimeZone, timeFormatProblem } from '../../../shared/domain/time.js';
+import { zoneNameProblem, timeFormatProblem } from '../../../shared/domain/time.js';
 import { guessDelimiter } from './csv.js';
 import { binaryProblem, prometheusHeadProblem } from './sniff.js';
 import { piiSettings, scrubForLog, workspaceKey } from '../pii/settings.js';
@@ -172,9 +172,8 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   }
   const formatProblem = request.timeFormat !== undefined ? timeFormatProblem(request.timeFormat) : null;
   if (formatProblem !== null) return finish('refused', `${request.fileName}: time format "${request.timeFormat}" cannot be used: ${formatProblem}`);
-  if (request.timeZone !== undefined && !isTimeZone(request.timeZone)) {
-    return finish('refused', `${request.fileName}: unknown time zone "${request.timeZone}": use UTC, an offset like +02:00, or a name like Europe/Berlin`);
-  }
+  const zoneProblem = request.timeZone !== undefined ? zoneNameProblem(request.timeZone) : null;
+  if (zoneProblem !== null) return finish('refused', `${request.fileName}: ${zoneProblem}`);
   if (request.environment !== undefined && format !== 'github-deployments') {
     return finish('refused', `${request.fileName}: --environment chooses among GitHub deployments; this file is ${format}`);
   }

@@ -28,15 +28,17 @@ function seriesOf(column: string, defaultService: string | undefined): ColumnSer
     const { service, ...rest } = labels;
     return { service: service || defaultService, metric: tagged[1]!.trim(), ...(Object.keys(rest).length > 0 ? { labels: rest } : {}) };
   }
-  const m = /^([^/]+)\/(.+)$/.exec(name);
-  return m ? { service: m[1]!.trim(), metric: m[2]!.trim() } : { service: defaultService, metric: name };
+  // Only a name with no space before its "/" is a service: Grafana legends such as "GET /api/orders"
+  // or "checkout req/s" are metric names (of --service), not a service "GET" and a metric "api/orders".
+  const m = /^([^/\s]+)\/(.+)$/.exec(name.trim());
+  return m ? { service: m[1]!, metric: m[2]!.trim() } : { service: defaultService, metric: name };
 }
 
 /**
  * Wide telemetry: a time column and one column per metric (a Grafana panel's CSV export, a
  * spreadsheet, a Datadog widget's). Each cell becomes one point. A column named "service/metric"
  * carries its service, a Datadog column its `service:` tag (its other tags become labels); other
- * columns belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
+ * columns (and legends like "GET /api/orders", with a space before the "/") belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
  * separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
 export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined }): CanonicalReader {

@@ -116,6 +116,9 @@ function openOrCreate(engine: Engine, workspace: string, io: Io, create: boolean
 
 function describeReport(r: ImportReport): string {
   const lines = [r.message];
+  // Scrubbing rewrites what is stored for good: say what it did, as the wizard does.
+  const redacted = Object.entries(r.redactions ?? {}).filter(([, n]) => n > 0);
+  if (redacted.length > 0) lines.push(`  redacted (PII rules): ${redacted.map(([rule, n]) => `${n} ${rule}`).join(', ')}`);
   for (const bad of r.rejected.slice(0, 20)) lines.push(`  line ${bad.line}: ${bad.reason}`);
   if (r.rowsRejected > 20) lines.push(`  … and ${r.rowsRejected - 20} more`);
   return lines.join('\n') + '\n';

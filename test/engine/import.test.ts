@@ -67,6 +67,15 @@ describe('importing telemetry', () => {
     expect(sources[0]).toMatchObject({ rowsAccepted: 2, rowsRejected: 4, report: { rejected: report.rejected } });
   });
 
+  it('refuses a file whose quote never closes, even accepting valid rows: the rows after it are not one bad row', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    const text = 'id,service,severity,started,title\nINC-1,api,2,2026-01-05T09:00:00Z,ok\nINC-2,api,2,2026-01-05T10:00:00Z,"Payment 5xx "spike" on /pay\nINC-3,api,2,2026-01-05T11:00:00Z,fine\nINC-4,api,2,2026-01-05T12:00:00Z,fine too\n';
+    const report = await importPath(engine, writeFile(dir, 'quote.csv', text), { kind: 'incidents', acceptValidRows: true });
+    expect(report).toMatchObject({ status: 'refused', unreadFrom: 3 });
+    expect(report.message).toContain('line 3: a quoted field opens here and is never closed, so nothing after it can be read as rows');
+    expect(counts(workspace).incidents).toBe(0);
+  });
+
   it('reads gzip, and refuses a truncated gzip without leaving anything behind', async () => {
     const { engine, dir, workspace } = await freshEngine();
     const big = 'timestamp,service,metric,value\n' + Array.from({ length: 20000 }, (_, i) => `${1788220800 + i * 60},api,cpu,${(i * 7919) % 1000}`).join('\n') + '\n';

@@ -165,6 +165,9 @@ describe('PII scrubbing at import', () => {
     const imported = await cli(['import', '--workspace', w, '--kind', 'changes', csv, '--json']);
     expect(imported.code, imported.err).toBe(0);
     expect(JSON.parse(imported.out)).toMatchObject({ redactions: { 'customer-id': 1 }, droppedColumns: ['requester'] });
+    // Without --json too, the report says what scrubbing rewrote (it is not kept anywhere).
+    const again = await cli(['import', '--workspace', w, '--kind', 'changes', writeFile(dir, 'c2.csv', `id,service,timestamp,description,lines_added\nc-2,checkout,2026-11-02T02:00:00Z,for ${SECRETS.ticket} from 10.0.0.1,3\n`)]);
+    expect(again.out).toContain('\n  redacted (PII rules): 1 ipv4, 1 customer-id\n');
     const bytes = fs.readFileSync(w).toString('latin1') + (fs.existsSync(`${w}-wal`) ? fs.readFileSync(`${w}-wal`).toString('latin1') : '');
     for (const secret of [SECRETS.ticket, SECRETS.author]) expect(bytes).not.toContain(secret);
     expect((await cli(['audit', 'list', '--workspace', w, '--action', 'pii.'])).out).toMatch(/pii\.rules +PII settings\n1 of 1 entries/);

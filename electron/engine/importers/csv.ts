@@ -164,6 +164,9 @@ export function csvReader(input: Readable, delimiter?: string): RecordReader {
           line += 1 + newlines(record);
           if (isEmpty(record)) continue;
           const error = chunk.errors.get(r);
+          // An unclosed quote takes every line after it into one cell: that is not one bad row but
+          // the end of what can be read (the rows after it would be lost without a count).
+          if (error === 'Quoted field unterminated') throw new Error(`line ${at}: a quoted field opens here and is never closed, so nothing after it can be read as rows (a stray " in a cell?)`);
           if (error !== undefined) {
             out.push({ line: at, error: `malformed CSV: ${error}` });
             continue;

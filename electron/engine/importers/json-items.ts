@@ -270,7 +270,7 @@ export class JsonItemScanner {
 }
 
 /** Index just after the closing quote of a string whose contents start at `from`; -1 if not in `s`. */
-function stringEnd(s: string, from: number): number {
+export function stringEnd(s: string, from: number): number {
   for (let k = from; k < s.length; k++) {
     const ch = s.charCodeAt(k);
     if (ch === 92) k++;

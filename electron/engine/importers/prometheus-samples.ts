@@ -1,3 +1,5 @@
+import { stringEnd } from './json-items.js';
+
 /**
  * A Prometheus series' samples read straight from its JSON text into columns.
  *
@@ -170,14 +172,4 @@ function parseWithColumns(text: string): Record<string, unknown> | null {
   }
   rest.values = samples.columns;
   return rest;
-}
-
-/** The index just after the closing quote of a string whose text starts at `from`, or -1. */
-function stringEnd(text: string, from: number): number {
-  for (let k = from; k < text.length; k++) {
-    const c = text.charCodeAt(k);
-    if (c === 92) k++;
-    else if (c === 34) return k + 1;
-  }
-  return -1;
 }

@@ -6,10 +6,10 @@ import type { Comparison, GateResult, GateSpecInput, SavedGate } from '../../sha
 import type { AttributionResult, DetectionReport, DetectionRunConfigInput, DetectionRunInfo, IncidentDetection, ReplayFrame } from '../../shared/contract/detection.js';
 import { messageOf, type Client } from './client/client.js';
 
-/** The pages, in the order of the top bar; the address bar's #/page names one. */
 /** demoJobId while demo.open is asked and its job id not yet known. */
 export const DEMO_STARTING = 'starting';
 
+/** The pages, in the order of the top bar; the address bar's #/page names one. */
 export const PAGES = ['home', 'data', 'explore', 'models', 'runs', 'results', 'compare', 'detection', 'drills', 'audit', 'settings'] as const;
 export type Page = (typeof PAGES)[number];
 export type Theme = 'light' | 'dark';
@@ -199,6 +199,7 @@ export const useStore = create<State & Actions>((set, get) => {
         else set({ selectedRunId: id });
       } else if (job.id === get().runJobId && job.state === 'failed') set({ error: job.error?.message ?? 'The run failed', runJobId: null });
     }
+    startedOn.delete(job.id); // a job that failed or was cancelled opens nothing
   };
 
   return {

@@ -3,7 +3,9 @@
  *
  * Numeric input without a stated unit is classified by magnitude: a value that is plausible as
  * seconds (before year 5138) is seconds, and so on up to nanoseconds. The boundaries are far enough
- * apart that real telemetry never sits on them.
+ * apart that real telemetry never sits on them. A number that lands before 1990 (or, in a stated unit,
+ * before 1900) or after 2200 is refused, naming what it more likely is (a compact date, a
+ * spreadsheet serial date, another unit).
  */
 // The functions by their own paths: the package's index brings its format(), which imports
 // date-fns' whole index; that cost every import ~70 MB of peak memory (measured on a 2M-row CSV).
@@ -216,18 +218,57 @@ export function parseTimestamp(raw: string, options: TimeOptions): ParsedTime {
   return result;
 }
 
+// Where an epoch number may land. A unit the user stated is trusted from 1900 to 2200 (past that, the
+// unit is wrong: seconds read as milliseconds are 1970, milliseconds read as seconds are year 56000);
+// a unit guessed from the magnitude only from 1990, because the numbers that land before it are
+// mostly not epoch times at all: 20240401 (a compact date) is 1970-08-23 in seconds, and 45383
+// (a spreadsheet's serial date) is 1970-01-01T12:36Z. Telemetry cannot be deleted once imported,
+// so a wrong guess is refused rather than stored.
+const STATED_FROM = Date.UTC(1900, 0, 1);
+const GUESSED_FROM = Date.UTC(1990, 0, 1);
+const LATEST = Date.UTC(2200, 0, 1);
+const UNIT_NAMES: Record<Exclude<TimeUnit, 'auto'>, string> = { s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds' };
+
 /** An epoch time given as a number (JSON formats), in the options' unit. */
 export function timestampFromNumber(value: number, options: TimeOptions, text = String(value)): ParsedTime {
   const unit = options.unit === 'auto' ? detectUnit(value) : options.unit;
   const ms = Math.round(value * UNIT_TO_MS[unit]);
   if (!Number.isSafeInteger(ms)) return { ok: false, reason: `timestamp ${text} is out of range` };
-  return { ok: true, ms };
+  if (ms >= GUESSED_FROM && ms < LATEST) return { ok: true, ms };
+  if (options.unit !== 'auto' && ms >= STATED_FROM && ms < LATEST) return { ok: true, ms };
+  return { ok: false, reason: implausible(text, ms, unit, options.unit === 'auto') };
+}
+
+/** Why an epoch number is not taken as one, with what it more likely is. */
+function implausible(text: string, ms: number, unit: Exclude<TimeUnit, 'auto'>, guessed: boolean): string {
+  const when = new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  const read = `timestamp ${truncate(text)} read as epoch ${UNIT_NAMES[unit]} is ${when}`;
+  const compact = /^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?$/.exec(text);
+  if (compact && [8, 12, 14].includes(text.length) && Number(compact[1]) >= 1900 && Number(compact[2]) >= 1 && Number(compact[2]) <= 12 && Number(compact[3]) >= 1 && Number(compact[3]) <= 31) {
+    const format = ['yyyyMMdd', '', '', '', 'yyyyMMddHHmm', '', 'yyyyMMddHHmmss'][text.length - 8];
+    return `${read}; it looks like a date written ${format}: state that format (the time format, --time-format ${format} on the command line)`;
+  }
+  const number = Number(text);
+  if (guessed && number >= 1 && number < 110_000) return `${read}; it looks like a spreadsheet's serial date (days since 1899-12-30): format that column as a date (yyyy-mm-dd hh:mm:ss) before exporting`;
+  if (!guessed) {
+    const other = (Object.keys(UNIT_TO_MS) as Exclude<TimeUnit, 'auto'>[]).find((u) => u !== unit && number * UNIT_TO_MS[u] >= GUESSED_FROM && number * UNIT_TO_MS[u] < LATEST);
+    return `${read}, which is not a plausible time${other ? `; as ${UNIT_NAMES[other]} it would be ${new Date(Math.round(number * UNIT_TO_MS[other])).toISOString().slice(0, 10)} (the time unit, --time-unit on the command line)` : ''}`;
+  }
+  return `${read}, which is not a plausible time for an export; if it is right, state the unit (the time unit, --time-unit on the command line), which allows times from 1900`;
 }
 
 function parseTimestampUncached(raw: string, options: TimeOptions): ParsedTime {
   const text = raw.trim();
   if (text === '') return { ok: false, reason: 'empty timestamp' };
-  if (NUMERIC.test(text)) return timestampFromNumber(Number(text), options, text);
+  if (NUMERIC.test(text)) {
+    // A stated format is what the user says the column holds, digits or not (yyyyMMdd, yyyyMMddHHmm);
+    // a number it does not fit (an epoch time in another column) is still read as one.
+    if (options.format) {
+      const formatted = parseFormatted(text, options);
+      if (formatted.ok) return formatted;
+    }
+    return timestampFromNumber(Number(text), options, text);
+  }
   if ((text.length === 20 || (text.length === 24 && text.charCodeAt(19) === 46 /* . */)) && text.charCodeAt(text.length - 1) === 90 /* Z */) {
     const fast = parseIsoZ(text);
     if (fast !== null) return { ok: true, ms: fast };

@@ -78,6 +78,21 @@ describe('shadowbench CLI', () => {
     db.close();
   });
 
+  it('refuses compact dates read as 1970 epoch seconds, and imports them with the --time-format it names', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    // A daily BigQuery/spreadsheet export: yyyyMMdd, which as epoch seconds is August 1970.
+    const file = writeFile(dir, 'daily.csv', 'date,service,metric,value\n20240401,api,orders,1200\n20240402,api,orders,1350\n');
+    const guessed = await cli('import', '--workspace', ws, '--create', '--kind', 'telemetry', '--json', file);
+    expect(guessed.code).toBe(EXIT.usage);
+    expect(JSON.parse(guessed.out).rejected[0]).toEqual({ line: 2, reason: 'timestamp: timestamp 20240401 read as epoch seconds is 1970-08-23T06:20:01Z; it looks like a date written yyyyMMdd: state that format (the time format, --time-format yyyyMMdd on the command line)' });
+    const stated = await cli('import', '--workspace', ws, '--kind', 'telemetry', '--time-format', 'yyyyMMdd', '--time-zone', 'UTC', '--json', file);
+    expect(JSON.parse(stated.out)).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const db = new Database(ws, { readonly: true });
+    expect(db.prepare('SELECT ts FROM points ORDER BY ts').pluck().all()).toEqual([Date.UTC(2024, 3, 1), Date.UTC(2024, 3, 2)]);
+    db.close();
+  });
+
   it('exits 2 and lists the bad lines when a file is refused', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');

@@ -63,13 +63,13 @@ describe('normaliseRow', () => {
 
   it('refuses values that only JavaScript would call numbers', () => {
     for (const bad of ['0x10', '1e400', 'NaN', '12abc', 'Infinity']) {
-      const r = normaliseRow('telemetry', { timestamp: '1', service: 'a', metric: 'm', value: bad }, {}, { time });
+      const r = normaliseRow('telemetry', { timestamp: '1700000000', service: 'a', metric: 'm', value: bad }, {}, { time });
       expect(r.ok, bad).toBe(false);
     }
   });
 
   it('reads plain decimals (the fast path) exactly as Number does, and refuses near misses', () => {
-    const value = (v: string) => normaliseRow('telemetry', { timestamp: '1', service: 'a', metric: 'm', value: v }, {}, { time });
+    const value = (v: string) => normaliseRow('telemetry', { timestamp: '1700000000', service: 'a', metric: 'm', value: v }, {}, { time });
     for (const ok of ['12.5', '-0.5', '+5', '007', '.5', '5.', '1e3', '-2.5E-3', 'true']) expect(value(ok)).toMatchObject({ ok: true, row: { value: ok === 'true' ? 1 : Number(ok) } });
     for (const bad of ['1.2.3', '-', '+', '.', '--1', '1-2', '+-1']) expect(value(bad)).toEqual({ ok: false, reason: `value "${bad}" is not a number` });
   });

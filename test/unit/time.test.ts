@@ -62,9 +62,43 @@ describe('parseTimestamp', () => {
     expect(detectUnit(1451578374)).toBe('s');
   });
 
+  it('refuses a guessed epoch time before 1990, naming the compact or spreadsheet date it more likely is', () => {
+    const reason = (text: string, options = auto): string => { const r = parseTimestamp(text, options); return r.ok ? `ok ${new Date(r.ms).toISOString()}` : r.reason; };
+    expect(reason('20240401')).toBe('timestamp 20240401 read as epoch seconds is 1970-08-23T06:20:01Z; it looks like a date written yyyyMMdd: state that format (the time format, --time-format yyyyMMdd on the command line)');
+    expect(reason('202404011030')).toContain('it looks like a date written yyyyMMddHHmm');
+    expect(reason('20240401103000')).toContain('it looks like a date written yyyyMMddHHmmss');
+    expect(reason('45383.5')).toBe('timestamp 45383.5 read as epoch seconds is 1970-01-01T12:36:23.500Z; it looks like a spreadsheet\'s serial date (days since 1899-12-30): format that column as a date (yyyy-mm-dd hh:mm:ss) before exporting');
+    expect(reason('300000000')).toContain('is 1979-07-05T05:20:00Z, which is not a plausible time for an export; if it is right, state the unit');
+    // Past 2200 in any unit: seconds written with a unit of milliseconds' magnitude are year 5000+.
+    expect(reason('99999999999')).toContain('is 5138-11-16T09:46:39Z, which is not a plausible time');
+    // The boundaries: 1990 and 2199 are read.
+    expect(reason(String(Date.UTC(1990, 0, 1) / 1000))).toBe('ok 1990-01-01T00:00:00.000Z');
+    expect(reason(String(Date.UTC(2199, 11, 31)))).toBe('ok 2199-12-31T00:00:00.000Z');
+  });
+
+  it('trusts a stated unit from 1900 to 2200, and past that names the unit the number fits', () => {
+    expect(parseTimestamp('300000000', { unit: 's' })).toEqual({ ok: true, ms: 300_000_000_000 });
+    expect(parseTimestamp('-2000000000', { unit: 's' })).toEqual({ ok: true, ms: -2_000_000_000_000 });
+    const ms = Date.UTC(2024, 3, 1);
+    expect(parseTimestamp(String(ms), { unit: 's' })).toEqual({ ok: false, reason: `timestamp ${ms} read as epoch seconds is +056218-11-22T00:00:00Z, which is not a plausible time; as milliseconds it would be 2024-04-01 (the time unit, --time-unit on the command line)` });
+    const r = parseTimestamp('-3000000000', { unit: 's' });
+    expect(r.ok ? '' : r.reason).toBe('timestamp -3000000000 read as epoch seconds is 1874-12-07T18:40:00Z, which is not a plausible time');
+  });
+
+  it('reads digits in a stated format as that format, and other numbers still as epoch times', () => {
+    const compact = { unit: 'auto' as const, timeZone: 'UTC', format: 'yyyyMMdd' };
+    expect(parseTimestamp('20240401', compact)).toEqual({ ok: true, ms: Date.UTC(2024, 3, 1) });
+    expect(parseTimestamp('202404011030', { ...compact, format: 'yyyyMMddHHmm', timeZone: 'Europe/Berlin' })).toEqual({ ok: true, ms: Date.UTC(2024, 3, 1, 8, 30) });
+    expect(parseTimestamp('1711929600', compact)).toEqual({ ok: true, ms: Date.UTC(2024, 3, 1) });
+    // A digit string the format cannot read and that is no plausible epoch time keeps the epoch reason.
+    expect(parseTimestamp('20241301', compact).ok).toBe(false);
+  });
+
   it('honours an explicit unit over the guess', () => {
     expect(parseTimestamp('1000', { unit: 'ms' })).toEqual({ ok: true, ms: 1000 });
     expect(parseTimestamp('1000', { unit: 's' })).toEqual({ ok: true, ms: 1_000_000 });
+    expect(parseTimestamp('1711929600000', { unit: 'ms' })).toEqual({ ok: true, ms: 1711929600000 });
+    expect(parseTimestamp('1711929600000000', { unit: 'us' })).toEqual({ ok: true, ms: 1711929600000 });
   });
 
   it('refuses timestamps without a zone unless one is given', () => {

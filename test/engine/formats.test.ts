@@ -389,6 +389,25 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(wrong.message).toContain('the mapping names "Datum" as the time column, but the header has "Zeit", "cpu"');
   });
 
+  it('reads every line of a file whose line endings change part way, and skips blank-looking lines', async () => {
+    const before = points().length;
+    // A Windows export with Unix lines appended: papaparse's one guess (CRLF) once glued the LF lines into one row.
+    const mixed = 'timestamp,service,metric,value\r\n2026-02-01T10:00:00Z,api,rps,1\r\n2026-02-01T10:01:00Z,api,rps,2\r\n2026-02-01T10:02:00Z,api,rps,3\n2026-02-01T10:03:00Z,api,rps,4\n2026-02-01T10:04:00Z,api,rps,5\n';
+    expect(await importPath(engine, writeFile(dir, 'mixed-eol.csv', mixed), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 5, rejected: [] });
+    // Blank-looking lines are skipped, not bad rows: an empty LF line after CRLF ones, spaces, Excel's `;;;`.
+    const blanks = 'timestamp;service;metric;value\r\n2026-02-01T11:00:00Z;api;rps;6\r\n\n   \n;;;\r\n2026-02-01T11:01:00Z;api;rps;7\r\n"2026-02-01T11:02:00Z";"api";"rps";"8"\r\n\n';
+    expect(await importPath(engine, writeFile(dir, 'blanks.csv', blanks), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 3, rejected: [] });
+    // Line numbers still count every physical line: the bad row is line 6.
+    const located = await importPath(engine, writeFile(dir, 'located.csv', blanks.replace('rps;7', 'rps;seven')), { kind: 'telemetry', dryRun: true });
+    expect(located.rejected).toEqual([{ line: 6, reason: 'value "seven" is not a number' }]);
+    // Classic Mac line ends (CR only) are still lines.
+    const mac = 'timestamp,service,metric,value\r2026-02-01T12:00:00Z,api,rps,9\r2026-02-01T12:01:00Z,api,rps,10\r';
+    expect(await importPath(engine, writeFile(dir, 'mac.csv', mac), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
+    const day = points().filter((p) => p.metric === 'rps' && p.ts >= Date.UTC(2026, 1, 1) && p.ts < Date.UTC(2026, 1, 2));
+    expect(day.map((p) => p.value).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(points().length - before).toBe(10);
+  });
+
   it('reads Alertmanager-shaped alerts: camelCase fields, severity words, Go\'s zero time for a firing alert\'s end', async () => {
     const nd = [
       '{"fingerprint":"a1","alertName":"HighErrorRate","service":"checkout","severity":"critical","startsAt":"2024-03-10T09:45:12.123Z","endsAt":"2024-03-10T10:10:00Z"}',

@@ -46,7 +46,17 @@ export function guessDelimiter(head: Buffer): string | undefined {
   return result.errors.some((e) => e.code === 'UndetectableDelimiter') ? undefined : result.meta.delimiter;
 }
 
-export function csvReader(input: Readable, delimiter?: string): RecordReader {
+/**
+ * The line break to split on. Always `\n` (a `\r` before it is trimmed with the cell), except for a
+ * file whose head has `\r` and no `\n` at all (classic Mac). papaparse's own guess, made once from the
+ * first chunk, kept `\r\n` for the whole file: LF lines after CRLF ones (a Windows export with lines
+ * appended on Linux) were glued into one row, and rows were lost.
+ */
+export function guessNewline(head: Buffer): '\n' | '\r' {
+  return head.includes(0x0d) && !head.includes(0x0a) ? '\r' : '\n';
+}
+
+export function csvReader(input: Readable, delimiter?: string, newline: '\n' | '\r' = '\n'): RecordReader {
   const queue: Chunk[] = [];
   let ended = false;
   let failure: Error | null = null;
@@ -71,6 +81,7 @@ export function csvReader(input: Readable, delimiter?: string): RecordReader {
     // exports: papaparse picks the one that splits the first rows into equal field counts.
     delimiter: delimiter ?? '',
     delimitersToGuess: DELIMITERS,
+    newline,
     skipEmptyLines: false,
     chunkSize: 1 << 20,
     chunk(results) {
@@ -115,9 +126,17 @@ export function csvReader(input: Readable, delimiter?: string): RecordReader {
     for (const field of record) for (let i = field.indexOf('\n'); i >= 0; i = field.indexOf('\n', i + 1)) n++;
     return n;
   };
-  const isEmpty = (record: string[]): boolean => record.length === 1 && record[0] === '';
+  // An empty line, one of only spaces (or the `\r` of a CRLF one), and a row of empty cells (`;;;`,
+  // what Excel writes for a formatted but empty row): nothing in them, so skipped, not bad rows.
+  const isEmpty = (record: string[]): boolean => {
+    const first = record[0]!;
+    if (first.length > 0 && first.charCodeAt(0) > 32) return false; // the usual row, at once
+    if (first.trim() !== '') return false;
+    for (let i = 1; i < record.length; i++) if (record[i]!.trim() !== '') return false;
+    return true;
+  };
   // `sep=,` (or `sep=;`): Excel's hint line, split by the delimiter it names into "sep=" and "".
-  const isSepLine = (record: string[]): boolean => record.length <= 2 && /^sep=.?$/i.test(record[0] ?? '') && (record[1] ?? '') === '';
+  const isSepLine = (record: string[]): boolean => record.length <= 2 && /^sep=.?$/i.test((record[0] ?? '').trim()) && (record[1] ?? '').trim() === '';
 
   async function readHeader(): Promise<string[] | null> {
     if (headerRead) return header;

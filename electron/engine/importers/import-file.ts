@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import { FORMAT_KIND, type ImportFormat, type ImportReport } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { zoneNameProblem, timeFormatProblem } from '../../../shared/domain/time.js';
-import { guessDelimiter } from './csv.js';
+import { guessDelimiter, guessNewline } from './csv.js';
 import { binaryProblem, prometheusHeadProblem } from './sniff.js';
 import { piiSettings, scrubForLog, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
@@ -206,7 +206,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const readRequest: ReadRequest = {
     kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
     mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, decimalComma: request.decimalComma, defaultService: request.defaultService,
-    ...(format === 'csv' || format === 'wide-csv' ? { delimiter: guessDelimiter(head) } : {}),
+    ...(format === 'csv' || format === 'wide-csv' ? { delimiter: guessDelimiter(head), newline: guessNewline(head) } : {}),
     serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
     dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
   };

@@ -39,6 +39,8 @@ export interface ReadRequest {
   decimalComma?: boolean | undefined;
   /** CSV: the delimiter guessed from the file's head (csv.ts guessDelimiter), if it could be. */
   delimiter?: string | undefined;
+  /** CSV: the line break (csv.ts guessNewline). */
+  newline?: '\n' | '\r' | undefined;
   defaultService?: string | undefined;
   serviceLabel?: string | undefined;
   metricName?: string | undefined;
@@ -127,8 +129,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
   }
   try {
     const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService, environment: request.environment };
-    const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input, request.delimiter)
-      : format === 'wide-csv' ? wideCsvReader(input, { ...readerOptions, delimiter: request.delimiter, timeColumn: Object.keys(request.mapping).find((c) => request.mapping[c] === 'timestamp') })
+    const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input, request.delimiter, request.newline)
+      : format === 'wide-csv' ? wideCsvReader(input, { ...readerOptions, delimiter: request.delimiter, newline: request.newline, timeColumn: Object.keys(request.mapping).find((c) => request.mapping[c] === 'timestamp') })
       : format === 'prometheus' ? prometheusReader(input, readerOptions)
       : format === 'otlp' ? otlpReader(input, readerOptions)
       : format === 'github-deployments' ? githubDeploymentsReader(input, readerOptions)

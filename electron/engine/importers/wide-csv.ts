@@ -41,8 +41,8 @@ function seriesOf(column: string, defaultService: string | undefined): ColumnSer
  * columns (and legends like "GET /api/orders", with a space before the "/") belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
  * separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
-export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined }): CanonicalReader {
-  const csv = csvReader(input, options.delimiter);
+export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined; newline?: '\n' | '\r' | undefined }): CanonicalReader {
+  const csv = csvReader(input, options.delimiter, options.newline);
   // The time column by its usual names, or the one the mapping names (`--map Zeit=timestamp`: a
   // German export calls it Zeit).
   const isTime = (c: string): boolean => (options.timeColumn !== undefined ? c.trim() === options.timeColumn.trim() : TIME_COLUMNS.includes(c.trim().toLowerCase()));

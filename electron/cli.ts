@@ -119,6 +119,8 @@ function describeReport(r: ImportReport): string {
   // Scrubbing rewrites what is stored for good: say what it did, as the wizard does.
   const redacted = Object.entries(r.redactions ?? {}).filter(([, n]) => n > 0);
   if (redacted.length > 0) lines.push(`  redacted (PII rules): ${redacted.map(([rule, n]) => `${n} ${rule}`).join(', ')}`);
+  // A field picked by column name when another column could have been it (ServiceNow's priority and severity).
+  for (const a of r.alternatives ?? []) lines.push(`  ${a.field} from column "${a.column}"; ${a.others.map((c) => `"${c}"`).join(', ')} could also be it (--map COLUMN=${a.field} to choose)`);
   for (const bad of r.rejected.slice(0, 20)) lines.push(`  line ${bad.line}: ${bad.reason}`);
   if (r.rowsRejected > 20) lines.push(`  … and ${r.rowsRejected - 20} more`);
   return lines.join('\n') + '\n';

@@ -97,6 +97,8 @@ export const ImportReport = z.object({
   /** The first 100 rejected rows; `rowsRejected` counts all of them. */
   rejected: z.array(RejectedRow),
   mapping: z.record(z.string(), z.string()),
+  /** Fields taken from a column by its name when other columns could also have been it: the report names them. */
+  alternatives: z.array(z.object({ field: z.string(), column: z.string(), others: z.array(z.string()) })).default([]),
   /** What PII scrubbing replaced, by rule (and `pseudonym` for people), and the columns dropped. */
   redactions: z.record(z.string(), z.number().int()).default({}),
   droppedColumns: z.array(z.string()).default([]),

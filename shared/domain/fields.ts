@@ -37,7 +37,9 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
   ],
   incidents: [
     f('id', true, ['incident_id', 'external_id', 'number', 'incident_number'], 'unique id of the incident'),
-    // ServiceNow: the business service, else the configuration item the incident was raised on.
+    // ServiceNow: the business_service column if the export has one, else cmdb_ci (the configuration
+    // item the incident was raised on). Column by column, not row by row: a row whose business
+    // service is empty is refused, naming that column.
     f('service', true, ['service_name', 'app', 'application', 'affected_service', 'business_service', 'cmdb_ci'], 'the service affected'),
     f('severity', true, ['sev', 'priority', 'urgency'], '1 = most severe'), // priority before urgency: PagerDuty's P1–P5 is the severity; urgency is only high/low
     f('started', true, ['started_at', 'started_ts', 'start', 'start_time', 'opened_at', 'created_on'], 'when impact began'),
@@ -90,7 +92,23 @@ export interface ColumnMapping {
   extra: string[];
   ignored: string[];
   missing: string[];
+  /**
+   * Fields taken from a column by its name when other columns of the file could also have been it
+   * (ServiceNow's severity and priority, a deploy log's created_at and deployed_at): said in the
+   * report, so a wrong pick is seen before it is stored.
+   */
+  alternatives: Array<{ field: string; column: string; others: string[] }>;
 }
+
+/**
+ * Exports whose own field names say which tool wrote them, and a field they fill differently from
+ * most. ServiceNow (number + opened_at): teams triage on `priority` (1 - Critical … 5 - Planning,
+ * from impact and urgency) and most leave `severity` at its default, "3 - Low"; with the usual order
+ * every P1 was stored as severity 3.
+ */
+const SHAPES: ReadonlyArray<{ kind: RecordKind; marks: readonly string[]; field: string; order: readonly string[] }> = [
+  { kind: 'incidents', marks: ['number', 'opened_at'], field: 'severity', order: ['priority', 'severity', 'sev', 'urgency'] },
+];
 
 /**
  * Decide which column feeds which field. An explicit mapping wins; then exact synonyms. A field
@@ -112,14 +130,19 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
   // Field by field, the column that names it best: its own name first, then its synonyms in
   // order. PagerDuty exports both urgency and priority; the column order once decided which
   // became the severity, and urgency (high/low) came first.
+  const headers = new Set(columns.map(normaliseHeader));
+  const shapes = SHAPES.filter((shape) => shape.kind === kind && shape.marks.every((m) => headers.has(m)));
+  const candidates = new Map<string, string[]>();
   for (const spec of specs) {
     if (taken.has(spec.name)) continue;
-    const names = spec.synonyms.map(normaliseHeader);
+    const names = (shapes.find((shape) => shape.field === spec.name)?.order ?? spec.synonyms).map(normaliseHeader);
     let best: string | null = null;
     let rank = Infinity;
+    const matching: string[] = [];
     for (const column of columns) {
       if (toField.has(column) || ignored.includes(column)) continue;
       const r = names.indexOf(normaliseHeader(column));
+      if (r >= 0) matching.push(column);
       if (r >= 0 && r < rank) {
         best = column;
         rank = r;
@@ -128,11 +151,17 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
     if (best !== null) {
       toField.set(best, spec.name);
       taken.add(spec.name);
+      candidates.set(spec.name, matching.filter((c) => c !== best));
     }
   }
   const duplicates = [...toField.values()].filter((v, i, all) => all.indexOf(v) !== i);
   if (duplicates.length > 0) return { error: `field "${duplicates[0]}" is mapped from more than one column` };
   const missing = specs.filter((s) => s.required && !taken.has(s.name)).map((s) => s.name);
   const extra = columns.filter((c) => !toField.has(c) && !ignored.includes(c));
-  return { toField, extra, ignored, missing };
+  // Only the columns no other field took: "created_at" that became detected is no rival for started.
+  const alternatives = [...toField].flatMap(([column, field]) => {
+    const others = (candidates.get(field) ?? []).filter((c) => !toField.has(c));
+    return others.length > 0 ? [{ field, column, others }] : [];
+  });
+  return { toField, extra, ignored, missing, alternatives };
 }

@@ -179,6 +179,24 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('pii-preview').count()).toBe(0);
   });
 
+  it('takes a ServiceNow export\'s priority as the severity and says its severity column could also be it', async () => {
+    await page.getByTestId('nav-data').click();
+    const csv = '"number","opened_at","short_description","priority","severity","urgency","business_service"\r\n"INC0010001","2024-04-02 09:15:22","Checkout page returns 502","1 - Critical","3 - Low","1 - High","Checkout"\r\n';
+    await page.getByTestId('import-file').setInputFiles({ name: 'servicenow.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-preview').waitFor();
+    await page.getByTestId('import-kind').selectOption('incidents');
+    const note = page.getByTestId('map-alternative-severity');
+    await note.waitFor();
+    expect(await note.textContent()).toBe('Chosen by its name; “severity”, “urgency” could also be it.');
+    expect(await page.getByTestId('map-severity').inputValue()).toBe('priority');
+    await page.getByTestId('import-tz').fill('Europe/Berlin');
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('INC0010001'));
+    await page.screenshot({ path: screenshotPath('import-alternatives.png'), fullPage: true });
+    // Chosen by the user, the field has no rivals to point out.
+    await page.getByTestId('map-severity').selectOption('severity');
+    await note.waitFor({ state: 'detached' });
+  });
+
   it('maps a CSV column the header leaves ambiguous', async () => {
     await page.getByTestId('nav-data').click();
     await page.getByTestId('import-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('when,svc,what,reading\n2026-11-03T00:00:00Z,checkout,queue_depth,4\n') });

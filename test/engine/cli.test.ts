@@ -93,6 +93,25 @@ describe('shadowbench CLI', () => {
     db.close();
   });
 
+  it('stores a ServiceNow P1 as severity 1 (not its untouched "3 - Low" severity) and says which columns could also have fed a field', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const file = writeFile(dir, 'servicenow.csv', [
+      '\uFEFF"number","opened_at","short_description","priority","severity","urgency","resolved_at","cmdb_ci","business_service"',
+      '"INC0010001","2024-04-02 09:15:22","Checkout page returns 502","1 - Critical","3 - Low","1 - High","2024-04-02 10:01:00","checkout-web","Checkout"',
+      '"INC0010003","2024-04-03 08:00:00","VPN flaps","4 - Low","3 - Low","2 - Medium","2024-04-03 09:00:00","vpn-gw-01",""',
+    ].join('\r\n') + '\r\n');
+    const out = await cli('import', '--workspace', ws, '--create', '--kind', 'incidents', '--time-zone', 'Europe/Berlin', '--accept-valid-rows', file);
+    expect(out.code).toBe(0);
+    expect(out.out).toContain('  severity from column "priority"; "severity", "urgency" could also be it (--map COLUMN=severity to choose)\n');
+    expect(out.out).toContain('  service from column "business_service"; "cmdb_ci" could also be it (--map COLUMN=service to choose)\n');
+    // The row with no business service names the column it read.
+    expect(out.out).toContain('  line 3: service is missing (its column, "business_service", is empty here)\n');
+    const db = new Database(ws, { readonly: true });
+    expect(db.prepare('SELECT external_id, severity FROM incidents').all()).toEqual([{ external_id: 'INC0010001', severity: 1 }]);
+    db.close();
+  });
+
   it('exits 2 and lists the bad lines when a file is refused', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');

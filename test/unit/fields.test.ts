@@ -22,6 +22,28 @@ describe('mapColumns', () => {
     expect('error' in alone ? null : alone.toField.get('urgency')).toBe('severity');
   });
 
+  it('takes ServiceNow\'s priority as the severity (its severity is mostly left at "3 - Low"), and names the columns that could also have been it', () => {
+    const servicenow = ['number', 'opened_at', 'short_description', 'priority', 'severity', 'impact', 'urgency', 'resolved_at', 'business_service', 'cmdb_ci'];
+    const m = mapColumns('incidents', servicenow, {});
+    if ('error' in m) throw new Error(m.error);
+    expect(m.toField.get('priority')).toBe('severity');
+    expect(m.toField.get('business_service')).toBe('service');
+    expect(m.alternatives).toEqual([
+      { field: 'service', column: 'business_service', others: ['cmdb_ci'] },
+      { field: 'severity', column: 'priority', others: ['severity', 'urgency'] },
+    ]);
+    // Without ServiceNow's own field names, a column called severity is the severity, and priority is named as a rival.
+    const generic = mapColumns('incidents', ['id', 'service', 'started', 'priority', 'severity'], {});
+    if ('error' in generic) throw new Error(generic.error);
+    expect(generic.toField.get('severity')).toBe('severity');
+    expect(generic.alternatives).toEqual([{ field: 'severity', column: 'severity', others: ['priority'] }]);
+    // A column another field took is no rival, and a field the user mapped has none.
+    const taken = mapColumns('incidents', ['id', 'service', 'started_at', 'created_at', 'sev'], {});
+    expect('error' in taken ? null : taken.alternatives).toEqual([]);
+    const told = mapColumns('incidents', servicenow, { severity: 'severity' });
+    expect('error' in told ? null : told.alternatives.map((a) => a.field)).toEqual(['service']);
+  });
+
   it('maps camelCase headers as it maps snake_case ones (startsAt, deployedAt)', () => {
     const m = mapColumns('alerts', ['fingerprint', 'alertName', 'startsAt', 'endsAt'], {});
     if ('error' in m) throw new Error(m.error);

@@ -155,7 +155,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, redactions: {}, droppedColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, alternatives: [], redactions: {}, droppedColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { ImportFormat, ImportReport, RecordKind, RejectedRow } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
-import { mapColumns, type ColumnMapping } from '../../../shared/domain/fields.js';
+import { mapColumns, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { repeatedWallTimes } from '../../../shared/domain/time.js';
@@ -54,7 +54,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'unreadFrom'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'unreadFrom'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -91,7 +91,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null,
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null,
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -176,6 +176,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       // Known before any refusal: the wizard shows the columns it would map on its own, so what
       // it shows is what an import with the user's few changes would use.
       report.mapping = Object.fromEntries(mapped.toField);
+      report.alternatives = mapped.alternatives;
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
         return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).`);
@@ -230,8 +231,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       return `${row.kind === 'changes' ? 'change' : 'incident'} ${row.externalId} is already at line ${first.line} of this file with a different ${differ.join(', ')}; ids must be unique${row.kind === 'changes' ? ' (a redeploy of one commit needs its own id)' : ''}`;
     };
     /** A row that normalised (or not): scrubbed, previewed, and queued for the sink. */
-    const accept = (line: number, result: ReturnType<typeof normaliseRow>): void => {
-      if (!result.ok) return reject({ line, reason: result.reason });
+    const accept = (line: number, result: ReturnType<typeof normaliseRow>, mapping?: ColumnMapping): void => {
+      if (!result.ok) return reject({ line, reason: mapping ? emptyColumn(result.reason, mapping) : result.reason });
       const clash = conflict(line, result.row);
       if (clash) return reject({ line, reason: clash });
       const scrubbed = scrubRow(result.row, scrubber);
@@ -306,6 +307,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             }
             mapping = found;
             for (const [k, v] of mapping.toField) report.mapping[k] = v;
+            for (const a of mapping.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
           }
           // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
           // nothing of them): millions of rows, no garbage from here.
@@ -324,7 +326,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }
           if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
-          accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions));
+          accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions), mapping);
         }
       }
     } catch (err) {
@@ -349,6 +351,15 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
   } finally {
     raw.destroy();
   }
+}
+
+/** "service is missing" says which column was empty, when a column was mapped to the field. */
+function emptyColumn(reason: string, mapping: ColumnMapping): string {
+  const m = /^([a-z_]+) is missing$/.exec(reason);
+  if (!m) return reason;
+  // (A column named as the field needs no naming: "score is missing" says it.)
+  for (const [column, field] of mapping.toField) if (field === m[1] && normaliseHeader(column) !== field) return `${reason} (its column, "${column}", is empty here)`;
+  return reason;
 }
 
 export function readError(err: unknown): string {

@@ -299,7 +299,14 @@ function ImportPanel() {
                         {columns.map((c) => <option key={c} value={c}>{c}</option>)}
                       </select>
                     </td>
-                    <td className="muted small">{f.description}</td>
+                    <td className="muted small">
+                      {f.description}
+                      {(() => {
+                        // Picked by its name while other columns could also be this field (ServiceNow's priority and severity).
+                        const alt = check?.alternatives.find((a) => a.field === f.name && a.column === fieldColumn(f.name));
+                        return alt ? <div className="map-alternative" data-testid={`map-alternative-${f.name}`}>Chosen by its name; {alt.others.map((c) => `“${c}”`).join(', ')} could also be it.</div> : null;
+                      })()}
+                    </td>
                   </tr>
                 ))}
               </tbody>

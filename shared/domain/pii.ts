@@ -13,7 +13,19 @@ import type { NormalRow } from './normalize.js';
 export interface PiiRule {
   name: string;
   pattern: RegExp;
+  /**
+   * A match that is not what the rule is after, told by itself and the text just before it (at
+   * most 30 characters): left as it is and not counted. Built-in rules only.
+   */
+  keep?: (match: string, before: string) => boolean;
 }
+
+// What a version number follows in prose: "release 3.1.0.12", "Rollback to 4.2.0.117", "build 10.0.0.4".
+const VERSION_CONTEXT = /(?:\b(?:v|ver|version|release|rel|build|tag|image|(?:roll ?back|upgrade|downgrade|revert|pin(?:ned)?|bump(?:ed)?) to)[\s:=#@-]*|\bv)$/i;
+// A setting written "key: value" in prose: "Session token: refresh failing", "Password: reset flow".
+// A value of lowercase letters alone after a colon is a word, not a secret (`db_password: hunter2`,
+// `password: S3cret` and `token=refresh` are still redacted).
+const PROSE_AFTER_COLON = /:\s*[a-z]+$/;
 
 // Order matters: a URL with credentials contains something email-like, a JWT is dotted base64.
 export const BUILTIN_RULES: readonly PiiRule[] = [
@@ -34,12 +46,14 @@ export const BUILTIN_RULES: readonly PiiRule[] = [
   // A secret written as a setting: password=…, "client_secret": "…", aws_secret_access_key = … (the
   // AWS secret key has no prefix of its own: its label is what gives it away).
   // Prefixed names too (POSTGRES_PASSWORD=, db_password:, GITHUB_TOKEN=), and quoted values with spaces.
-  { name: 'secret-setting', pattern: /(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_-]){0,4}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|secret_access_key)["']?\s*[:=]\s*(?:"(?:[^"\\\n]|\\.)+"|'(?:[^'\\\n]|\\.)+'|[^\s,;&"']+)/gi },
+  { name: 'secret-setting', pattern: /(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_-]){0,4}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|secret_access_key)["']?\s*[:=]\s*(?:"(?:[^"\\\n]|\\.)+"|'(?:[^'\\\n]|\\.)+'|[^\s,;&"']+)/gi, keep: (match) => PROSE_AFTER_COLON.test(match) },
   { name: 'email', pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
   // Full and compressed IPv6 (at least two groups around "::", or eight groups).
   { name: 'ipv6', pattern: /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b|\b(?:[0-9a-f]{1,4}:){1,6}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,5})?\b|::1\b/gi },
   // Zero-padded octets too (010.001.002.003, as some exporters write them).
-  { name: 'ipv4', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\b/g },
+  // Four-part versions (.NET and Windows builds, 4.2.0.117) look the same: kept where the words
+  // before say version.
+  { name: 'ipv4', pattern: /\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|0?\d?\d)\b/g, keep: (_match, before) => VERSION_CONTEXT.test(before) },
 ];
 
 export interface Scrubber {
@@ -98,7 +112,14 @@ export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) =
       rule.pattern.lastIndex = 0;
       if (!rule.pattern.test(out)) continue;
       rule.pattern.lastIndex = 0;
-      out = out.replace(rule.pattern, (match) => {
+      const keep = rule.keep;
+      out = out.replace(rule.pattern, (match: string, ...rest: unknown[]) => {
+        if (keep) {
+          // replace() passes the groups (strings or undefined), then the offset and the whole text.
+          const at = rest.findIndex((x) => typeof x === 'number');
+          const offset = rest[at] as number;
+          if (keep(match, (rest[at + 1] as string).slice(Math.max(0, offset - 30), offset))) return match;
+        }
         count(rule.name);
         hits.push(rule.name);
         return marker(rule.name, match);
@@ -135,6 +156,10 @@ const PERSON_LABELS = /^(user|username|user_name|assignee|author|owner|email|log
 /** A row with every text field scrubbed and every person pseudonymised. */
 // Module level, not inside scrubRow: a closure made per row is measurable at millions of rows.
 const opt = (v: string | null, f: (x: string) => string): string | null => (v === null ? null : f(v));
+// A version field that is a version number (4.2.0.117, v1.2.3-rc.1+build.5) is one, whatever an IP
+// address rule makes of it; anything else in it is free text.
+const VERSION = /^v?\d+(?:\.\d+){1,4}(?:[-+][0-9A-Za-z.-]+)?$/;
+const scrubVersion = (v: string, s: Scrubber): string => (VERSION.test(v) ? v : s.text(v));
 
 function scrubLabels(given: Record<string, string>, s: Scrubber): Record<string, string> {
   const last = s.lastLabels;
@@ -173,7 +198,7 @@ export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
     case 'changes':
       return {
         ...row, externalId: s.id(row.externalId), service: s.id(row.service), changeKind: s.text(row.changeKind),
-        author: opt(row.author, s.person), version: opt(row.version, s.text), description: opt(row.description, s.text),
+        author: opt(row.author, s.person), version: row.version === null ? null : scrubVersion(row.version, s), description: opt(row.description, s.text),
         // Extra columns become attributes named after them: a header is text from the file too.
         attributes: scrubKeys(row.attributes, s),
       };
@@ -184,9 +209,9 @@ export function scrubRow(row: NormalRow, s: Scrubber): NormalRow {
     case 'services':
       return { ...row, name: s.id(row.name), team: opt(row.team, s.text), dependsOn: row.dependsOn.map(s.id) };
     case 'predictions':
-      return { ...row, subject: s.id(row.subject), model: s.id(row.model), version: s.text(row.version) };
+      return { ...row, subject: s.id(row.subject), model: s.id(row.model), version: scrubVersion(row.version, s) };
     case 'detector-scores':
-      return { ...row, service: s.id(row.service), model: s.id(row.model), version: s.text(row.version) };
+      return { ...row, service: s.id(row.service), model: s.id(row.model), version: scrubVersion(row.version, s) };
   }
 }
 

@@ -32,11 +32,20 @@ describe('PII rules', () => {
     ['{"password": "correct horse battery"}', '{"[redacted:secret-setting]}'],
     ["db_password='p@ss w0rd'", '[redacted:secret-setting]'],
     ['Authorization: basic dXNlcjpwYXNzd29yZA==', 'Authorization: [redacted:basic-auth]'],
+    // A colon with a value that is not a plain lowercase word, or an "=", is still a setting.
+    ['password: S3cret!', '[redacted:secret-setting]'],
+    ['token=refresh', '[redacted:secret-setting]'],
+    ['token: "refresh"', '[redacted:secret-setting]'],
+    // An address after other words is still an address, a version word further back is no cover.
+    ['connect to 10.0.0.4 failed', 'connect to [redacted:ipv4] failed'],
+    ['release notes mention host 10.0.0.4', 'release notes mention host [redacted:ipv4]'],
   ])('redacts %j', (input, output) => {
     expect(scrub(input)).toBe(output);
   });
 
-  it.each(['v2.10.3', '2026-09-01T10:00:00Z', 'deploy at 12:30', 'sha 9f86d081884c7d659a2feaa0c55ad015', 'https://example.org/path', 'Bearer', 'p99 latency 412 ms', 'password reset flow fixed', 'the secret sauce', 'tokens: 5', 'Basic auth removed', 'Basic Authentication is disabled on edge-gateway', 'retry with Basic backoffStrategy', 'svc sk-payments-processor-eu-west-1'])('leaves %j alone', (input) => {
+  it.each(['v2.10.3', '2026-09-01T10:00:00Z', 'deploy at 12:30', 'sha 9f86d081884c7d659a2feaa0c55ad015', 'https://example.org/path', 'Bearer', 'p99 latency 412 ms', 'password reset flow fixed', 'the secret sauce', 'tokens: 5', 'Basic auth removed', 'Basic Authentication is disabled on edge-gateway', 'retry with Basic backoffStrategy', 'svc sk-payments-processor-eu-west-1',
+    // Four-part versions where the words before say version, and "key: word" in prose.
+    'release 3.1.0.12', 'Rollback to 4.2.0.117', 'deploy v10.0.0.4', 'build: 1.2.3.4', 'Session token: refresh failing for mobile clients', 'Password: reset flow broken'])('leaves %j alone', (input) => {
     expect(scrub(input)).toBe(input);
   });
 
@@ -89,7 +98,8 @@ describe('PII rules', () => {
     const pieces = fc.constantFrom('pwd', 'token', 'secret', '=', ': ', '"', 'Basic ', 'YWxpY2U6', 'xoxb-', 'ghp_', 'sk_live_', 'AIza', 'ab', '0123456789', '@', '.', 'x');
     const values = fc.oneof(fc.string({ unit: alphabet, maxLength: 30 }), fc.array(pieces, { maxLength: 6 }).map((p) => p.join('')));
     fc.assert(fc.property(values, (value) => {
-      const direct = BUILTIN_RULES.some((r) => new RegExp(r.pattern.source, r.pattern.flags.replace('g', '')).test(value));
+      // A match a rule keeps (a version number, a word after "token:") is no hit.
+      const direct = BUILTIN_RULES.some((r) => [...value.matchAll(new RegExp(r.pattern.source, r.pattern.flags))].some((m) => !r.keep?.(m[0], value.slice(Math.max(0, m.index - 30), m.index))));
       if (value.length < 15 && !/[@:.=]/.test(value)) expect(direct).toBe(false);
       // Whatever the shortcut, the answer is the rules' answer.
       expect(scrub(value) !== value).toBe(direct);
@@ -143,5 +153,16 @@ describe('scrubbing change attributes named after people', () => {
     // A file's header is the same on every row: scrubbed and counted once per header.
     expect(s.counts.email).toBe(2);
     expect(rows[2]).toEqual({ ...rows[0], externalId: 'c2', ts: 2 });
+  });
+
+  it('keeps a four-part version number in the version field (distinct deploys stay distinct), and scrubs other text there', () => {
+    const s = makeScrubber(BUILTIN_RULES, (v) => createHash('sha256').update(v).digest('hex'));
+    const change = (version: string, description: string): NormalRow => ({
+      kind: 'changes', externalId: 'c1', service: 'api', ts: 0, changeKind: 'deploy', author: null, version, description, attributes: {}, rolledBack: null, outcome: null,
+    });
+    expect(scrubRow(change('4.2.0.117', 'Rollback to 4.2.0.117 after errors from 10.1.2.3'), s)).toMatchObject({ version: '4.2.0.117', description: 'Rollback to 4.2.0.117 after errors from [redacted:ipv4]' });
+    expect(scrubRow(change('v1.2.3-rc.1+build.5', 'x'), s)).toMatchObject({ version: 'v1.2.3-rc.1+build.5' });
+    expect(scrubRow(change('built by ana@corp.example', 'x'), s)).toMatchObject({ version: 'built by [redacted:email]' });
+    expect(s.counts).toEqual({ ipv4: 1, email: 1 });
   });
 });

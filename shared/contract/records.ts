@@ -102,6 +102,11 @@ export const ImportReport = z.object({
   /** What PII scrubbing replaced, by rule (and `pseudonym` for people), and the columns dropped. */
   redactions: z.record(z.string(), z.number().int()).default({}),
   droppedColumns: z.array(z.string()).default([]),
+  /**
+   * Changes: columns no field took whose values are text (an environment, a status, a workflow
+   * name), so not numeric attributes: left out, named here. Told by each column's first value.
+   */
+  textColumns: z.array(z.string()).default([]),
   message: z.string(),
   durationMs: z.number(),
   /** The file's columns (CSV header, or the keys seen), for mapping them. */

@@ -29,8 +29,10 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
     f('service', true, ['service_name', 'app', 'application'], 'the service changed'),
     f('timestamp', true, ['ts', 'time', 'deployed_at', 'created_at', 'date'], 'when it went out'),
     f('kind', false, ['type', 'change_type'], 'deploy, config, flag or infra'),
-    f('author', false, ['user', 'deployer', 'committer'], 'who made it'),
-    f('version', false, ['release', 'revision'], 'version or revision'),
+    // actor: GitHub Actions; triggered_by, build_user: Jenkins; creator: GitHub's deployments.
+    f('author', false, ['user', 'deployer', 'committer', 'actor', 'triggered_by', 'build_user', 'creator'], 'who made it'),
+    // The commit, when something else is the id (a CI run's number: one commit deployed twice).
+    f('version', false, ['release', 'revision', 'sha', 'commit', 'commit_sha', 'git_sha'], 'version or revision'),
     f('description', false, ['title', 'message', 'summary'], 'free text'),
     f('rolled_back', false, ['rollback', 'reverted'], 'true if it was rolled back'),
     f('outcome', false, ['label', 'bug', 'caused_incident'], 'explicit outcome label (1 = caused a failure)'),
@@ -53,8 +55,8 @@ export const FIELDS: Record<RecordKind, readonly FieldSpec[]> = {
     f('id', false, ['alert_id', 'external_id', 'fingerprint'], 'unique id of the alert'),
     f('service', true, ['service_name', 'app', 'application'], 'the service alerted on'),
     f('timestamp', true, ['ts', 'fired_at', 'time', 'started_at', 'starts_at', 'created_at'], 'when it fired'), // created_at: Opsgenie's CreatedAt
-    f('resolved', false, ['resolved_at', 'resolved_ts', 'ended_at', 'ends_at'], 'when it cleared'),
-    f('name', false, ['alertname', 'alert_name', 'alert', 'rule'], 'alert rule name'),
+    f('resolved', false, ['resolved_at', 'resolved_ts', 'ended_at', 'ends_at', 'closed_at'], 'when it cleared'), // closed_at: Opsgenie's "Closed At"
+    f('name', false, ['alertname', 'alert_name', 'alert', 'rule', 'message'], 'alert rule name'), // message: Opsgenie's
     f('metric', false, ['metric_name'], 'metric the rule watches'),
     f('severity', false, ['sev', 'priority'], '1 = most severe'),
   ],

@@ -59,6 +59,22 @@ function text(fields: Record<string, unknown>, name: string, required: boolean):
 const COMMA_DECIMAL = /^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$/;
 const COMMA_LOOKING = /^[+-]?\d+,\d+$/;
 
+/**
+ * A cell that is text, not a number gone wrong: it does not read as a number and has more than
+ * digits, signs, dots and commas in it ("production", "success", "2024-04-01 10:00"). A change's
+ * columns that hold such values are not its numeric attributes; "13,5" or "1.2.3" are numbers gone
+ * wrong, refused with their row.
+ */
+export function isTextCell(raw: unknown, decimalComma = false): boolean {
+  if (typeof raw !== 'string' || raw.trim() === '' || /^[+-]?[\d.,]+$/.test(raw.trim())) return false;
+  try {
+    parseNumber(raw, '', decimalComma);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 function parseNumber(raw: unknown, name: string, decimalComma = false): number | null {
   if (raw === undefined || raw === null || raw === '') return null;
   if (decimalComma && typeof raw === 'string') {

@@ -389,6 +389,28 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(wrong.message).toContain('the mapping names "Datum" as the time column, but the header has "Zeit", "cpu"');
   });
 
+  it('leaves a deploy log\'s text columns out of a change\'s numeric attributes, naming them, instead of failing every row', async () => {
+    // A GitHub Actions deploy log: one commit deployed twice (after a rollback), so the run is the id.
+    const log = [
+      'run_id,sha,service,environment,workflow,conclusion,actor,created_at,updated_at,lines_added,rollback',
+      '8812001,4f2a9c1e,checkout,production,deploy.yml,success,jdoe,2024-04-02T09:15:22Z,2024-04-02T09:21:01Z,120,false',
+      '8812002,9b1c2d3e,checkout,production,deploy.yml,failure,jdoe,2024-04-02T11:00:00Z,2024-04-02T11:04:00Z,800,true',
+      '8812003,4f2a9c1e,checkout,production,deploy.yml,success,asmith,2024-04-02T11:30:00Z,2024-04-02T11:34:00Z,,false',
+    ].join('\n') + '\n';
+    const report = await importPath(engine, writeFile(dir, 'gha.csv', log), { kind: 'changes', mapping: { run_id: 'id' } });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 3, textColumns: ['environment', 'workflow', 'conclusion', 'updated_at'] });
+    expect(report.mapping).toMatchObject({ run_id: 'id', sha: 'version', actor: 'author', created_at: 'timestamp', rollback: 'rolled_back' });
+    expect(report.message).toBe('gha.csv: 3 rows imported; 4 columns of text left out ("environment", "workflow", "conclusion", "updated_at"): a change\'s other columns are numeric attributes for models; map one to a field to keep it');
+    const db = new Database(workspace, { readonly: true });
+    expect(db.prepare("SELECT external_id, version, attributes FROM changes WHERE external_id LIKE '88120%' ORDER BY external_id").raw().all()).toEqual([
+      ['8812001', '4f2a9c1e', '{"lines_added":120}'], ['8812002', '9b1c2d3e', '{"lines_added":800}'], ['8812003', '4f2a9c1e', '{}'],
+    ]);
+    db.close();
+    // A column that began with numbers is an attribute: later text in it is a bad row, as before.
+    const bad = await importPath(engine, writeFile(dir, 'gha-bad.csv', log.replace(',800,', ',many,')), { kind: 'changes', mapping: { run_id: 'id' }, dryRun: true });
+    expect(bad.rejected).toEqual([{ line: 3, reason: 'lines_added "many" is not a number' }]);
+  });
+
   it('reads every line of a file whose line endings change part way, and skips blank-looking lines', async () => {
     const before = points().length;
     // A Windows export with Unix lines appended: papaparse's one guess (CRLF) once glued the LF lines into one row.

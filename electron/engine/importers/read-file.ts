@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ImportFormat, ImportReport, RecordKind, RejectedRow } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
-import { normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { isTextCell, normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { repeatedWallTimes } from '../../../shared/domain/time.js';
 import { stripBom } from './bom.js';
@@ -54,7 +54,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'unreadFrom'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'textColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'unreadFrom'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -91,7 +91,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null,
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], textColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null,
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -246,6 +246,24 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) return;
       batch.push(scrubbed);
     };
+    // Changes: the columns no field took are numeric attributes (what models read). One whose first
+    // value is text (a GitHub Actions log's environment, status, conclusion) once failed every row,
+    // one column per try; it is left out and named in the report. Later text in a column that began
+    // with numbers is still a bad row, since that column is an attribute.
+    const columnIsText = new Map<string, boolean>();
+    const leaveOutText = (extra: Record<string, unknown>): void => {
+      for (const column in extra) {
+        let text = columnIsText.get(column);
+        if (text === undefined) {
+          const value = extra[column];
+          if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) continue;
+          text = isTextCell(value, request.decimalComma);
+          columnIsText.set(column, text);
+          if (text) report.textColumns.push(column);
+        }
+        if (text) delete extra[column];
+      }
+    };
     let streamError: string | null = null;
     try {
       reading: for await (const rows of reader.batches()) {
@@ -325,6 +343,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }
+          if (request.kind === 'changes') leaveOutText(extra);
           if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
           accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions), mapping);
         }

@@ -49,7 +49,12 @@ function parseMap(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.lastIndexOf('=');
     if (eq <= 0 || eq === pair.length - 1) throw new CliExit(EXIT.usage, `--map takes COLUMN=FIELD, got "${pair}"`);
-    mapping[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const column = pair.slice(0, eq);
+    const field = pair.slice(eq + 1);
+    // A second --map for a column once replaced the first without a word.
+    const before = mapping[column];
+    if (before !== undefined && before !== field) throw new CliExit(EXIT.usage, `--map gives column "${column}" twice (${before}, ${field}); a column feeds one field, or several written ${column}=${before}+${field}`);
+    mapping[column] = field;
   }
   return mapping;
 }
@@ -160,7 +165,7 @@ export function buildProgram(io: Io = defaultIo): Command {
     .requiredOption('--workspace <path>', 'workspace file')
     .addOption(new Option('--kind <kind>', 'what the file holds').choices(RECORD_KINDS).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'file format (default: from the name and content)').choices(IMPORT_FORMATS))
-    .option('--map <column=field>', 'map a column to a field (repeatable); field "ignore" skips a column', collect, [])
+    .option('--map <column=field>', 'map a column to a field (repeatable); "ignore" skips a column, FIELD+FIELD feeds two (created_on=started+detected)', collect, [])
     .addOption(new Option('--time-unit <unit>', 'unit of numeric timestamps').choices(['auto', 's', 'ms', 'us', 'ns']).default('auto'))
     .option('--time-format <format>', 'timestamps that are neither ISO 8601 nor epoch numbers: their date-fns format, e.g. "MM/dd/yyyy h:mm a" or "dd.MM.yyyy HH:mm"')
     .option('--time-zone <zone>', 'zone for timestamps without an offset: UTC, ±HH:MM, or a tz name like Europe/Berlin (daylight saving applied; abbreviations such as BST or EST are refused)')

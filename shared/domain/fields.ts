@@ -90,6 +90,11 @@ export function normaliseHeader(name: string): string {
 export interface ColumnMapping {
   /** column -> field, for every column that maps to a field */
   toField: Map<string, string>;
+  /**
+   * Further fields a column feeds, mapped as `column=field+field` (a pager export's created_on is
+   * both when the incident started, as far as anyone knows, and when humans were told).
+   */
+  copies: Array<[column: string, field: string]>;
   /** columns that stay as extra data (labels for telemetry, attributes for changes) */
   extra: string[];
   ignored: string[];
@@ -112,6 +117,13 @@ const SHAPES: ReadonlyArray<{ kind: RecordKind; marks: readonly string[]; field:
   { kind: 'incidents', marks: ['number', 'opened_at'], field: 'severity', order: ['priority', 'severity', 'sev', 'urgency'] },
 ];
 
+/** column -> field, or fields joined by "+" for a column that feeds several: as the report shows it. */
+export function mappingRecord(mapping: ColumnMapping): Record<string, string> {
+  const record = Object.fromEntries(mapping.toField);
+  for (const [column, field] of mapping.copies) record[column] = `${record[column]}+${field}`;
+  return record;
+}
+
 /**
  * Decide which column feeds which field. An explicit mapping wins; then exact synonyms. A field
  * named twice is an error the caller reports, never a silent pick.
@@ -121,13 +133,21 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
   const fieldNames = new Set(specs.map((s) => s.name));
   const toField = new Map<string, string>();
   const ignored: string[] = [];
-  for (const [column, field] of Object.entries(explicit)) {
+  const copies: Array<[string, string]> = [];
+  for (const [column, target] of Object.entries(explicit)) {
     if (!columns.includes(column)) return { error: `the mapping names column "${column}", which the file does not have (columns: ${columns.join(', ')})` };
-    if (field === IGNORE) ignored.push(column);
-    else if (!fieldNames.has(field)) return { error: `the mapping names field "${field}", which ${kind} do not have (fields: ${[...fieldNames].join(', ')}, or ${IGNORE})` };
-    else toField.set(column, field);
+    if (target === IGNORE) {
+      ignored.push(column);
+      continue;
+    }
+    const [field, ...more] = target.split('+').map((t) => t.trim());
+    for (const name of [field!, ...more]) {
+      if (!fieldNames.has(name)) return { error: `the mapping names field "${name}", which ${kind} do not have (fields: ${[...fieldNames].join(', ')}, or ${IGNORE})` };
+    }
+    toField.set(column, field!);
+    for (const name of more) copies.push([column, name]);
   }
-  const taken = new Set(toField.values());
+  const taken = new Set([...toField.values(), ...copies.map(([, field]) => field)]);
   for (const column of columns) if (column.trim() === '' && !ignored.includes(column)) ignored.push(column); // an unnamed index column, as pandas writes
   // Field by field, the column that names it best: its own name first, then its synonyms in
   // order. PagerDuty exports both urgency and priority; the column order once decided which
@@ -156,7 +176,7 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
       candidates.set(spec.name, matching.filter((c) => c !== best));
     }
   }
-  const duplicates = [...toField.values()].filter((v, i, all) => all.indexOf(v) !== i);
+  const duplicates = [...toField.values(), ...copies.map(([, field]) => field)].filter((v, i, all) => all.indexOf(v) !== i);
   if (duplicates.length > 0) return { error: `field "${duplicates[0]}" is mapped from more than one column` };
   const missing = specs.filter((s) => s.required && !taken.has(s.name)).map((s) => s.name);
   const extra = columns.filter((c) => !toField.has(c) && !ignored.includes(c));
@@ -165,5 +185,5 @@ export function mapColumns(kind: RecordKind, columns: readonly string[], explici
     const others = (candidates.get(field) ?? []).filter((c) => !toField.has(c));
     return others.length > 0 ? [{ field, column, others }] : [];
   });
-  return { toField, extra, ignored, missing, alternatives };
+  return { toField, copies, extra, ignored, missing, alternatives };
 }

@@ -191,6 +191,12 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('map-severity').inputValue()).toBe('priority');
     await page.getByTestId('import-tz').fill('Europe/Berlin');
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('INC0010001'));
+    // One column may feed two fields: opened_at is also when humans were told.
+    await page.getByTestId('map-detected').selectOption('opened_at');
+    await page.waitForFunction(() => (document.querySelector('[data-testid=import-preview] tbody')?.textContent?.match(/2024-04-02T07:15:22.000Z/g) ?? []).length === 2);
+    expect(await page.getByTestId('map-started').inputValue()).toBe('opened_at');
+    // Another field's choice does not settle this one: the note stays.
+    expect(await note.textContent()).toBe('Chosen by its name; “severity”, “urgency” could also be it.');
     await page.screenshot({ path: screenshotPath('import-alternatives.png'), fullPage: true });
     // Chosen by the user, the field has no rivals to point out.
     await page.getByTestId('map-severity').selectOption('severity');

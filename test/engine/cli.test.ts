@@ -112,6 +112,20 @@ describe('shadowbench CLI', () => {
     db.close();
   });
 
+  it('feeds a pager export\'s created_on to both started and detected, and refuses a column mapped twice over', async () => {
+    const dir = tempDir();
+    const ws = path.join(dir, 'w.sbw');
+    const file = writeFile(dir, 'pagerduty.csv', 'incident_number,service_name,urgency,created_on,resolved_on\n1042,checkout,high,2024-03-09T23:50:00-05:00,2024-03-10T00:40:00-05:00\n');
+    const twice = await cli('import', '--workspace', ws, '--create', '--kind', 'incidents', '--map', 'created_on=started', '--map', 'created_on=detected', file);
+    expect(twice.code).toBe(EXIT.usage);
+    expect(twice.err).toContain('--map gives column "created_on" twice (started, detected); a column feeds one field, or several written created_on=started+detected');
+    const both = await cli('import', '--workspace', ws, '--create', '--kind', 'incidents', '--map', 'created_on=started+detected', '--json', file);
+    expect(JSON.parse(both.out)).toMatchObject({ status: 'imported', rowsAccepted: 1, mapping: { created_on: 'started+detected' } });
+    const db = new Database(ws, { readonly: true });
+    expect(db.prepare('SELECT started_ts, detected_ts FROM incidents').get()).toEqual({ started_ts: Date.UTC(2024, 2, 10, 4, 50), detected_ts: Date.UTC(2024, 2, 10, 4, 50) });
+    db.close();
+  });
+
   it('exits 2 and lists the bad lines when a file is refused', async () => {
     const dir = tempDir();
     const file = writeFile(dir, 'bad.csv', 'timestamp,service,metric,value\n2026-09-01T00:00:00Z,a,m,1\n2026-09-01T00:01:00Z,a,m,x\n');

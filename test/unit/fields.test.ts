@@ -59,6 +59,16 @@ describe('mapColumns', () => {
     expect(m.missing).toEqual(['service']);
   });
 
+  it('lets one column feed two fields when mapped as field+field (a pager export\'s created_on: started and detected)', () => {
+    const m = mapColumns('incidents', ['id', 'service_name', 'urgency', 'created_on', 'resolved_on'], { created_on: 'started+detected' });
+    if ('error' in m) throw new Error(m.error);
+    expect(m.toField.get('created_on')).toBe('started');
+    expect(m.copies).toEqual([['created_on', 'detected']]);
+    expect(m.missing).toEqual([]);
+    expect(mapColumns('incidents', ['id', 'created_on'], { created_on: 'started+detcted' })).toEqual({ error: expect.stringContaining('field "detcted", which incidents do not have') });
+    expect(mapColumns('incidents', ['id', 'created_on', 'ack'], { created_on: 'started+detected', ack: 'detected' })).toEqual({ error: 'field "detected" is mapped from more than one column' });
+  });
+
   it('names the column or field a bad mapping refers to', () => {
     expect(mapColumns('telemetry', ['ts', 'v'], { nope: 'value' })).toEqual({ error: expect.stringContaining('"nope"') });
     expect(mapColumns('telemetry', ['ts', 'v'], { v: 'volume' })).toEqual({ error: expect.stringContaining('"volume"') });

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { ImportFormat, ImportReport, RecordKind, RejectedRow } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
-import { mapColumns, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
+import { mapColumns, mappingRecord, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { isTextCell, normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { repeatedWallTimes } from '../../../shared/domain/time.js';
@@ -175,7 +175,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if ('error' in mapped) return refuse(`${request.fileName}: ${mapped.error}`);
       // Known before any refusal: the wizard shows the columns it would map on its own, so what
       // it shows is what an import with the user's few changes would use.
-      report.mapping = Object.fromEntries(mapped.toField);
+      report.mapping = mappingRecord(mapped);
       report.alternatives = mapped.alternatives;
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
@@ -183,7 +183,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       }
       fixedMapping = mapped;
       // Cells by index, as the CSV reader hands them over (a repeated header name: its last column, as in `values`).
-      fixedCells = { fields: [...mapped.toField].map(([column, field]) => [report.columns.lastIndexOf(column), field]), extra: mapped.extra.map((column) => [report.columns.lastIndexOf(column), column]) };
+      fixedCells = { fields: [...mapped.toField, ...mapped.copies].map(([column, field]) => [report.columns.lastIndexOf(column), field]), extra: mapped.extra.map((column) => [report.columns.lastIndexOf(column), column]) };
     }
     const keyMappings = new Map<string, ColumnMapping | { error: string }>();
     const fixedFields: Record<string, unknown> = {};
@@ -324,7 +324,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
               continue;
             }
             mapping = found;
-            for (const [k, v] of mapping.toField) report.mapping[k] = v;
+            Object.assign(report.mapping, mappingRecord(mapping));
             for (const a of mapping.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
           }
           // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
@@ -341,6 +341,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             fields = {};
             extra = {};
             for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
+            for (const [column, field] of mapping.copies) fields[field] = rawRow.values[column];
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }
           if (request.kind === 'changes') leaveOutText(extra);

@@ -84,6 +84,9 @@ function ImportPanel() {
   const [acceptValidRows, setAccept] = useState(false);
   const [updateExisting, setUpdateExisting] = useState(false);
   const [check, setCheck] = useState<ImportReport | null>(null);
+  // Fields the header's mapping took by name while other columns could be them: from the look that
+  // made that mapping, since later looks send the mapping as the user's own and have none.
+  const [alternatives, setAlternatives] = useState<ImportReport['alternatives']>([]);
   const [dry, setDry] = useState<ImportReport | null>(null);
   const [checking, setChecking] = useState(false);
   const [mappingName, setMappingName] = useState('');
@@ -136,6 +139,7 @@ function ImportPanel() {
       if (r && (fresh || Object.keys(mapping).length === 0) && !STRUCTURED.includes(r.format)) {
         const header = Object.fromEntries(Object.entries(r.mapping).filter(([, f]) => f !== 'ignore'));
         setMapping(header);
+        setAlternatives(r.alternatives);
         // This look used the header's mapping already: it needs no second one.
         shown.current = settingsKey(format || r.format, header);
       }
@@ -176,6 +180,7 @@ function ImportPanel() {
     setAccept(false);
     setFormat('');
     setMapping({});
+    setAlternatives([]);
     setZoneCarried(timeZone !== '');
     const guessed = guessKind(f.name);
     setKind(guessed);
@@ -195,6 +200,7 @@ function ImportPanel() {
         const header = STRUCTURED.includes(r.format) ? {} : Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore'));
         setFormat(r.format);
         setMapping(header);
+        setAlternatives(r.alternatives);
         // What this first look used is on screen already: no second look for it.
         shown.current = settingsKey(r.format, header);
       }
@@ -211,14 +217,21 @@ function ImportPanel() {
   };
   const fields = FIELDS[kind];
   const columns = check?.columns ?? [];
-  const fieldColumn = (field: string): string => Object.entries(mapping).find(([, f]) => f === field)?.[0] ?? '';
+  // A column may feed several fields ("started+detected": a pager export's created_on).
+  const fieldsOf = (target: string | undefined): string[] => (target && target !== 'ignore' ? target.split('+') : []);
+  const fieldColumn = (field: string): string => Object.entries(mapping).find(([, f]) => fieldsOf(f).includes(field))?.[0] ?? '';
   const setField = (field: string, column: string): void => {
     const previous = fieldColumn(field);
-    const next = Object.fromEntries(Object.entries(mapping).filter(([c, f]) => f !== field && c !== column));
-    if (column) next[column] = field;
+    const next: Record<string, string> = {};
+    for (const [c, f] of Object.entries(mapping)) {
+      const rest = fieldsOf(f).filter((x) => x !== field);
+      if (rest.length > 0) next[c] = rest.join('+');
+      else if (f === 'ignore' && c !== column) next[c] = f;
+    }
+    if (column) next[column] = [...fieldsOf(next[column]), field].join('+');
     // "None" must stay none: a column merely left out would be matched to the field again by its
     // header on the way in, so the one that was mapped is set aside explicitly.
-    else if (previous) next[previous] = 'ignore';
+    else if (previous && !next[previous]) next[previous] = 'ignore';
     setMapping(next);
   };
   const structured = check ? STRUCTURED.includes(check.format) : false;
@@ -303,7 +316,7 @@ function ImportPanel() {
                       {f.description}
                       {(() => {
                         // Picked by its name while other columns could also be this field (ServiceNow's priority and severity).
-                        const alt = check?.alternatives.find((a) => a.field === f.name && a.column === fieldColumn(f.name));
+                        const alt = alternatives.find((a) => a.field === f.name && a.column === fieldColumn(f.name));
                         return alt ? <div className="map-alternative" data-testid={`map-alternative-${f.name}`}>Chosen by its name; {alt.others.map((c) => `“${c}”`).join(', ')} could also be it.</div> : null;
                       })()}
                     </td>

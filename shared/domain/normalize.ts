@@ -59,6 +59,18 @@ function text(fields: Record<string, unknown>, name: string, required: boolean):
 const COMMA_DECIMAL = /^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$/;
 const COMMA_LOOKING = /^[+-]?\d+,\d+$/;
 
+// What exports write for "no value here": Grafana's null, pandas' NaN, a formatted table's "-".
+const NO_VALUE = new Set(['null', 'NULL', 'Null', 'NaN', 'nan', 'NAN', 'None', '-', 'N/A', 'n/a', 'undefined']);
+
+/**
+ * A telemetry value that says there is none: a gap in the series (counted, as Prometheus' NaN is),
+ * not a bad row. An empty cell or a JSON null too; a missing key is not (that is the file's shape).
+ */
+export function isNoValue(raw: unknown): boolean {
+  if (raw === null || raw === '') return true;
+  return typeof raw === 'string' && raw.length <= 9 && NO_VALUE.has(raw.trim());
+}
+
 /**
  * A cell that is text, not a number gone wrong: it does not read as a number and has more than
  * digits, signs, dots and commas in it ("production", "success", "2024-04-01 10:00"). A change's

@@ -115,7 +115,7 @@ describe('OTLP/JSON metrics from the OpenTelemetry SDK', () => {
     expect(json).toContain('"asDouble":null'); // what the real SDK writes for both
     const report = await importPath(engine, writeFile(dir, 'nan.json', json), { kind: 'telemetry' });
     expect(report).toMatchObject({ status: 'imported', rowsRead: 3, rowsAccepted: 1, rowsRejected: 0, samplesWithoutValue: 2 });
-    expect(report.message).toMatch(/2 samples without a number \(NaN, ±Inf, no recorded value, an empty cell\) left as gaps/);
+    expect(report.message).toMatch(/2 samples without a number \(NaN, ±Inf, null, no recorded value, an empty cell\) left as gaps/);
     expect(points().map((p) => [p.metric, p.value])).toEqual([['c', 1.5]]);
     // A stale marker (flags 1, no value) and proto3's string for -Infinity; a number written as a string still counts.
     const flagged = json.replace('"asDouble":null', '"flags":1').replace('"asDouble":null', '"asDouble":"-Infinity"').replace('"asDouble":1.5', '"asDouble":"2.5"').replace('"name":"c"', '"name":"d"');
@@ -449,18 +449,35 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(await importPath(engine, writeFile(dir, 'changes.ndjson', nd), { kind: 'changes' })).toMatchObject({ status: 'imported', rowsAccepted: 2 });
   });
 
+  it('reads a written null, NaN or "-" as a gap in every telemetry format, counted, not as a bad row', async () => {
+    const before = points().length;
+    const wide = 'time,gapsvc/a,gapsvc/b\n2026-03-01T00:00:00Z,1,null\n2026-03-01T00:01:00Z,NaN,2\n2026-03-01T00:02:00Z,-,N/A\n';
+    expect(await importPath(engine, writeFile(dir, 'nulls-wide.csv', wide), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 2, samplesWithoutValue: 4, rejected: [] });
+    const long = 'timestamp,service,metric,value\n2026-03-01T00:00:00Z,gapsvc,c,3\n2026-03-01T00:01:00Z,gapsvc,c,\n2026-03-01T00:02:00Z,gapsvc,c,null\n';
+    const longReport = await importPath(engine, writeFile(dir, 'nulls-long.csv', long), { kind: 'telemetry' });
+    expect(longReport).toMatchObject({ status: 'imported', rowsAccepted: 1, samplesWithoutValue: 2, rejected: [] });
+    expect(longReport.message).toContain('2 samples without a number (NaN, ±Inf, null, no recorded value, an empty cell) left as gaps');
+    const nd = '{"timestamp":"2026-03-01T00:00:00Z","service":"gapsvc","metric":"d","value":4}\n{"timestamp":"2026-03-01T00:01:00Z","service":"gapsvc","metric":"d","value":null}\n';
+    expect(await importPath(engine, writeFile(dir, 'nulls.ndjson', nd), { kind: 'telemetry' })).toMatchObject({ status: 'imported', rowsAccepted: 1, samplesWithoutValue: 1 });
+    // A value key that is not there at all is the file's shape, not a gap.
+    const missing = await importPath(engine, writeFile(dir, 'novalue.ndjson', '{"timestamp":"2026-03-01T00:00:00Z","service":"gapsvc","metric":"e"}\n'), { kind: 'telemetry', dryRun: true });
+    expect(missing.rejected).toEqual([{ line: 1, reason: 'value is missing' }]);
+    expect(points().length - before).toBe(4);
+    expect(points().filter((p) => p.service === 'gapsvc').map((p) => `${p.metric}=${p.value}`).sort()).toEqual(['a=1', 'b=2', 'c=3', 'd=4']);
+  });
+
   it('keeps every point, gap and line number of a file far bigger than one hand-over to the writer', async () => {
     // 700 rows × 12 columns = 8400 cells, handed on a few thousand points at a time; row 400 has a
     // bad value past the first hand-over, every 7th cell of column 5 is a gap.
     const columns = Array.from({ length: 12 }, (_, j) => `svc${j % 3}/m${j}`);
     const lines = [`time,${columns.join(',')}`];
     for (let r = 0; r < 700; r++) {
-      lines.push([1767600000 + r * 60, ...columns.map((_, j) => (j === 5 && r % 7 === 0 ? '' : r === 400 && j === 9 ? 'n/a' : String(r * 100 + j)))].join(','));
+      lines.push([1767600000 + r * 60, ...columns.map((_, j) => (j === 5 && r % 7 === 0 ? '' : r === 400 && j === 9 ? '12a' : String(r * 100 + j)))].join(','));
     }
     const file = writeFile(dir, 'big-wide.csv', `${lines.join('\n')}\n`);
     const strict = await importPath(engine, file, { kind: 'telemetry' });
     expect(strict.status).toBe('refused');
-    expect(strict.rejected).toEqual([expect.objectContaining({ line: 402, reason: expect.stringMatching(/value "n\/a" is not a number/) })]);
+    expect(strict.rejected).toEqual([expect.objectContaining({ line: 402, reason: expect.stringMatching(/value "12a" is not a number/) })]);
     const report = await importPath(engine, file, { kind: 'telemetry', acceptValidRows: true });
     const gaps = Math.ceil(700 / 7);
     expect(report).toMatchObject({ status: 'imported', rowsAccepted: 700 * 12 - gaps - 1, rowsRejected: 1 });

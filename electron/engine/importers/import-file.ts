@@ -68,7 +68,7 @@ const rowsText = (n: number): string => `${n.toLocaleString('en-US')} row${n ===
 /** The report's words for samples left as gaps, if there were any. */
 function gapsNote(report: ImportReport): string {
   const n = report.samplesWithoutValue;
-  return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, no recorded value, an empty cell) left as gaps` : '';
+  return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, null, no recorded value, an empty cell) left as gaps` : '';
 }
 
 /** A change file's text columns, left out of the numeric attributes. */

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ImportFormat, ImportReport, RecordKind, RejectedRow } from '../../../shared/contract/records.js';
 import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, mappingRecord, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
-import { isTextCell, normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
+import { isNoValue, isTextCell, normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { repeatedWallTimes } from '../../../shared/domain/time.js';
 import { stripBom } from './bom.js';
@@ -345,6 +345,11 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }
           if (request.kind === 'changes') leaveOutText(extra);
+          // A long telemetry row whose value is empty, null, NaN or "-": a gap, counted, as in the other formats.
+          if (request.kind === 'telemetry' && isNoValue(fields.value)) {
+            report.samplesWithoutValue++;
+            continue;
+          }
           if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
           accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions), mapping);
         }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { csvReader } from './csv.js';
 import type { CanonicalReader, CanonicalRow } from './json-docs.js';
+import { isNoValue } from '../../../shared/domain/normalize.js';
 
 /** Points handed on at a time (a multiple of the writer's rows per INSERT, like the other readers' batches). */
 const YIELD_POINTS = 4096;
@@ -90,9 +91,10 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
           series.forEach((s, i) => {
             if (!s) return;
             const cell = cells ? cells[i] : row.values[names[i]!];
-            // An empty cell is a gap in that series (Grafana writes nulls so), counted as one like Prometheus' NaN.
-            if (cell === '' || cell === undefined) {
-              if (s.metric !== '' && s.service) out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric }, gap: 'empty cell' });
+            // An empty cell is a gap in that series (Grafana writes nulls so), counted as one like
+            // Prometheus' NaN; so is a written null, NaN or "-".
+            if (cell === '' || cell === undefined || isNoValue(cell)) {
+              if (s.metric !== '' && s.service) out.push({ line: row.line, values: { timestamp: ts, service: s.service, metric: s.metric }, gap: cell ? String(cell) : 'empty cell' });
               return;
             }
             // A spreadsheet's trailing empty columns have no name and no cells; a value there has no series.

@@ -411,6 +411,17 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(bad.rejected).toEqual([{ line: 3, reason: 'lines_added "many" is not a number' }]);
   });
 
+  it('says what an unknown JSON document is, and that a single-series "Time,Value" export is a wide CSV', async () => {
+    // A Grafana data frame: JSON, but none of the exports read here; once read as a CSV with the header "[".
+    const frame = JSON.stringify([{ schema: { fields: [{ name: 'Time', type: 'time' }, { name: 'p99', type: 'number' }] }, data: { values: [[1712052000000], [200]] } }], null, 2);
+    const json = await importPath(engine, writeFile(dir, 'frame.json', frame), { kind: 'telemetry' });
+    expect(json.status).toBe('refused');
+    expect(json.message).toBe('frame.json: this is a JSON document, but not one of the exports read here (Prometheus API JSON, OTLP JSON, GitHub deployments, Argo CD history); write its records one JSON object per line (NDJSON), e.g. jq -c \'.[]\' FILE > records.ndjson, or export it as CSV');
+    const single = await importPath(engine, writeFile(dir, 'single.csv', '"Time","Value"\n2024-04-02T10:00:00Z,200\n'), { kind: 'telemetry' });
+    expect(single.message).toContain('Or, if each column after the time is one metric, read the file as a wide CSV (the format "wide CSV" in the import form, --format wide-csv, with the service given).');
+    expect(await importPath(engine, writeFile(dir, 'single.csv', '"Time","Value"\n2024-04-02T10:00:00Z,200\n'), { kind: 'telemetry', format: 'wide-csv', defaultService: 'api' })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
+  });
+
   it('reads every line of a file whose line endings change part way, and skips blank-looking lines', async () => {
     const before = points().length;
     // A Windows export with Unix lines appended: papaparse's one guess (CRLF) once glued the LF lines into one row.

@@ -51,7 +51,7 @@ describe('importing telemetry', () => {
       { line: 3, reason: 'value "lots" is not a number' },
       { line: 4, reason: 'expected 4 fields (timestamp,service,metric,value), found 3' },
       { line: 5, reason: expect.stringMatching(/^timestamp: unparseable timestamp "next tuesday"; write ISO 8601 or epoch time, or state its format/) },
-      { line: 7, reason: 'invalid UTF-8 in this row' },
+      { line: 7, reason: expect.stringMatching(/^invalid UTF-8 in this row \(is the file in another encoding, such as Windows-1252/) },
     ]);
     expect(report.message).toMatch(/refused, 4 bad rows \(first at line 3/);
     expect(counts(workspace)).toEqual(before);

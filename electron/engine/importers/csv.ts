@@ -30,6 +30,9 @@ class CsvRow {
 
 const DELIMITERS = [',', ';', '\t'];
 
+// Mostly a file in a legacy code page: Excel's plain "CSV" is Windows-1252 in western locales.
+const INVALID_UTF8 = 'invalid UTF-8 in this row (is the file in another encoding, such as Windows-1252, which Excel\'s plain "CSV" writes? Save it as "CSV UTF-8", or convert it: iconv -f windows-1252 -t utf-8)';
+
 /**
  * The delimiter, guessed from the file's first bytes with empty lines left out. papaparse's own guess
  * counts the empty line a file ends with as a row of one field, so a two-column file separated by
@@ -204,7 +207,7 @@ export function csvReader(input: Readable, delimiter?: string, newline: '\n' | '
             if (field.includes('\uFFFD')) damaged = true;
             record[i] = field.trim();
           }
-          out.push(damaged ? { line: at, error: 'invalid UTF-8 in this row' } : new CsvRow(at, record, columns));
+          out.push(damaged ? { line: at, error: INVALID_UTF8 } : new CsvRow(at, record, columns));
         }
         yield out;
       }

@@ -53,6 +53,17 @@ export function detectFormat(fileName: string, head: Buffer, kind?: string): Imp
   return 'csv';
 }
 
+/**
+ * A JSON array that none of the known exports' shapes matched would be read as a CSV whose header is
+ * "[": said for what it is instead (a Grafana data frame, an API's list of records).
+ */
+function jsonAsCsvProblem(head: Buffer): string | null {
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (!/^\[\s*[[{]/.test(text)) return null;
+  return 'this is a JSON document, but not one of the exports read here (Prometheus API JSON, OTLP JSON, GitHub deployments, Argo CD history); '
+    + 'write its records one JSON object per line (NDJSON), e.g. jq -c \'.[]\' FILE > records.ndjson, or export it as CSV';
+}
+
 /** A header with a time column, no service/metric/value columns, and at least one other: one column per metric. */
 function isWideHeader(line: string): boolean {
   // The separator the line uses most (comma, semicolon or tab), as the CSV reader will guess it.
@@ -187,7 +198,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   }
   const notText = binaryProblem(head);
   report.notText = notText !== null;
-  const problem = notText ?? (format === 'prometheus' ? prometheusHeadProblem(head) : null);
+  const problem = notText ?? (format === 'prometheus' ? prometheusHeadProblem(head) : format === 'csv' ? jsonAsCsvProblem(head) : null);
   if (problem) return finish('refused', `${request.fileName}: ${problem}`);
 
   // PII settings and key come from the workspace; the read scrubs with them.

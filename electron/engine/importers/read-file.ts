@@ -179,7 +179,10 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       report.alternatives = mapped.alternatives;
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
-        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).`);
+        // A time column and metric columns (Grafana's single-series "Time,Value") is a wide CSV the header did not give away.
+        const wide = request.kind === 'telemetry' && [...mapped.toField.values()].includes('timestamp') && columns.length >= 2
+          ? ' Or, if each column after the time is one metric, read the file as a wide CSV (the format "wide CSV" in the import form, --format wide-csv, with the service given).' : '';
+        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).${wide}`);
       }
       fixedMapping = mapped;
       // Cells by index, as the CSV reader hands them over (a repeated header name: its last column, as in `values`).

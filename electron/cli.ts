@@ -74,6 +74,10 @@ function progressPrinter(io: Io): (job: JobStatus) => void {
   };
 }
 
+// The signal that cancelled a job of this command, if one did: the command then exits 130 (SIGINT)
+// or 143 (SIGTERM), as a shell reports them, so a script tells Ctrl-C from a bad file (2).
+let cancelledBy: NodeJS.Signals | null = null;
+
 async function runJob(engine: Engine, jobId: string, io: Io): Promise<JobStatus> {
   const print = progressPrinter(io);
   const stop = engine.onEvent((event) => {
@@ -83,6 +87,7 @@ async function runJob(engine: Engine, jobId: string, io: Io): Promise<JobStatus>
   // (what CI sends on a timeout or a cancelled pipeline) does the same as the first Ctrl-C.
   const onSignal = (signal: NodeJS.Signals): void => {
     io.err(`\ncancelling (${signal})…\n`);
+    cancelledBy = signal;
     engine.jobs.cancel(jobId);
     process.once(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
@@ -446,13 +451,14 @@ export function buildProgram(io: Io = defaultIo): Command {
 /** Runs the CLI and returns the exit code, never calling process.exit itself (tests run it in-process). */
 export async function runCli(argv: string[], io: Io = defaultIo): Promise<number> {
   const program = buildProgram(io);
+  cancelledBy = null;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CliExit) {
       if (err.message) io.err(`error: ${err.message}\n`);
-      return err.code;
+      return cancelledBy && err.code === EXIT.usage ? (cancelledBy === 'SIGINT' ? 130 : 143) : err.code;
     }
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? EXIT.ok : EXIT.usage;

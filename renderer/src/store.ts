@@ -388,11 +388,19 @@ export const useStore = create<State & Actions>((set, get) => {
     }),
     openDetection: (runId) => guard(async () => {
       const c = client();
-      const [report, incidents, attribution] = await Promise.all([
+      let rankedBy = get().attributionRiskRun;
+      const [report, incidents, firstRanking] = await Promise.all([
         c.call('detection.report', { runId }), c.call('detection.incidents', { runId }),
         // Every active ranking model ranks beside the built-ins.
         c.call('attribution.evaluate', attributionInput()),
       ]);
+      // A ranking chosen while these loaded would be overwritten by the one asked for before it:
+      // ranked again by the choice that stands.
+      let attribution = firstRanking;
+      while (get().attributionRiskRun !== rankedBy) {
+        rankedBy = get().attributionRiskRun;
+        attribution = await c.call('attribution.evaluate', attributionInput());
+      }
       // The replay stays open when the same run is (re)loaded, e.g. by a page effect racing a job's end.
       set({ detection: { runId, report, incidents, attribution }, replay: get().detection?.runId === runId ? get().replay : null });
     }),

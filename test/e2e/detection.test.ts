@@ -169,6 +169,31 @@ describe('detection in the browser', () => {
     expect(Number(gbdt[1])).toBeLessThan(Number((await rows.nth(0).locator('td').allTextContents())[1]));
     expect(await page.getByTestId('attribution-note').textContent()).toMatch(new RegExp(`demo-gbdt v1: judged on the ${gbdt[1]} of \\d+ incidents whose candidate changes run \\d+ scored \\(recent-on-service on the same ${gbdt[1]}: top 1 0\\.\\d{3}\\)`));
     await page.locator('section', { has: page.getByTestId('attribution') }).screenshot({ path: screenshotPath('attribution.png') });
+
+    // A ranking chosen while another run's results load is kept when they arrive: the results'
+    // own ranking, asked for before the choice, once overwrote it. The report is held to make the race certain.
+    await page.getByTestId('attribution-risk-run').selectOption('');
+    await page.getByTestId('attribution-note').waitFor({ state: 'detached' });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/detection.report', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const runSelect = page.getByTestId('detection-run-select');
+    const current = await runSelect.inputValue();
+    const other = (await runSelect.locator('option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value))).find((v) => v !== current)!;
+    await runSelect.selectOption(other);
+    await page.getByTestId('detection-opening').waitFor();
+    await page.getByTestId('attribution-risk-run').selectOption({ index: 1 });
+    await page.getByTestId('attribution-note').waitFor({ timeout: 20_000 });
+    release();
+    await page.getByTestId('detection-opening').waitFor({ state: 'detached', timeout: 60_000 });
+    await page.unroute('**/api/detection.report');
+    expect(await runSelect.inputValue()).toBe(other);
+    expect(await page.getByTestId('attribution-risk-run').inputValue()).not.toBe('');
+    expect(await rows.count()).toBe(3);
+    expect(await page.getByTestId('attribution-note').count()).toBe(1);
   });
 
   it('adds a built-in detector from the app, and it is offered for the next run', async () => {

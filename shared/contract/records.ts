@@ -88,6 +88,12 @@ export const ImportReport = z.object({
    */
   repeatedHour: z.object({ count: z.number().int(), example: z.string(), zone: z.string() }).nullable().default(null),
   /**
+   * A file separated by semicolons (a European spreadsheet's) whose values look like thousands
+   * grouped with dots, 1.250, read without --decimal-comma as 1.25: a thousandfold error if they
+   * are thousands. Counted, with the first, since the file alone cannot say.
+   */
+  thousandsLike: z.object({ count: z.number().int(), example: z.string(), line: z.number().int() }).nullable().default(null),
+  /**
    * The line from which the file could not be read (cut off, corrupt, a line too long to be a row):
    * the import is refused whole then, even accepting valid rows, since the rest was never seen.
    */

@@ -422,6 +422,18 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(await importPath(engine, writeFile(dir, 'single.csv', '"Time","Value"\n2024-04-02T10:00:00Z,200\n'), { kind: 'telemetry', format: 'wide-csv', defaultService: 'api' })).toMatchObject({ status: 'imported', rowsAccepted: 1 });
   });
 
+  it('says when a semicolon-separated file\'s "1.250" may be thousands read as decimals, and is quiet with --decimal-comma or commas', async () => {
+    const eu = 'timestamp;service;metric;value\n2026-04-01T10:00:00Z;kasse;requests_per_min;1.250\n2026-04-01T10:01:00Z;kasse;requests_per_min;980\n2026-04-01T10:02:00Z;kasse;requests_per_min;2.400\n';
+    const report = await importPath(engine, writeFile(dir, 'eu-thousands.csv', eu), { kind: 'telemetry', dryRun: true });
+    expect(report.thousandsLike).toEqual({ count: 2, example: '1.250', line: 2 });
+    expect(report.message).toContain('; 2 values such as "1.250" (line 2) were read with a decimal point (1.25), but in a file separated by semicolons they may be thousands (1250): if so, import with decimal comma (--decimal-comma)');
+    expect((await importPath(engine, writeFile(dir, 'eu-thousands.csv', eu), { kind: 'telemetry', dryRun: true, decimalComma: true })).thousandsLike).toBeNull();
+    expect((await importPath(engine, writeFile(dir, 'us.csv', eu.replaceAll(';', ',')), { kind: 'telemetry', dryRun: true })).thousandsLike).toBeNull();
+    // A wide export the same.
+    const wide = 'Zeit;kasse/anfragen\n2026-04-01T10:00:00Z;1.250\n';
+    expect((await importPath(engine, writeFile(dir, 'eu-wide.csv', wide), { kind: 'telemetry', format: 'wide-csv', mapping: { Zeit: 'timestamp' }, dryRun: true })).thousandsLike).toEqual({ count: 1, example: '1.250', line: 2 });
+  });
+
   it('reads every line of a file whose line endings change part way, and skips blank-looking lines', async () => {
     const before = points().length;
     // A Windows export with Unix lines appended: papaparse's one guess (CRLF) once glued the LF lines into one row.

@@ -82,6 +82,14 @@ function gapsNote(report: ImportReport): string {
   return n > 0 ? `, ${n.toLocaleString('en-US')} sample${n === 1 ? '' : 's'} without a number (NaN, ±Inf, null, no recorded value, an empty cell) left as gaps` : '';
 }
 
+/** Values that may be thousands grouped with dots, read as decimals. */
+function thousandsNote(report: ImportReport): string {
+  const t = report.thousandsLike;
+  if (!t) return '';
+  return `; ${t.count.toLocaleString('en-US')} value${t.count === 1 ? '' : 's'} such as "${t.example}" (line ${t.line.toLocaleString('en-US')}) ${t.count === 1 ? 'was' : 'were'} read with a decimal point (${Number(t.example)}), `
+    + `but in a file separated by semicolons ${t.count === 1 ? 'it' : 'they'} may be thousands (${Number(t.example.replace(/\./g, ''))}): if so, import with decimal comma (--decimal-comma)`;
+}
+
 /** A change file's text columns, left out of the numeric attributes. */
 function textColumnsNote(report: ImportReport): string {
   const columns = report.textColumns;
@@ -174,7 +182,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, alternatives: [], redactions: {}, droppedColumns: [], textColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, thousandsLike: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, alternatives: [], redactions: {}, droppedColumns: [], textColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -277,7 +285,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there${differingNote(report)}` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
-        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report));
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
     }
     await writes.drain();
     ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
@@ -286,7 +294,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ` (a point for the same series and time was stored or read first; the first value is kept, whatever this one says${differingNote(report)})` : ''}` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
-      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report));
+      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
       options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, decimalComma: request.decimalComma ?? false, acceptValidRows: request.acceptValidRows })),

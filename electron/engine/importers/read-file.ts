@@ -54,7 +54,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'textColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'unreadFrom'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'textColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'thousandsLike' | 'unreadFrom'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -91,7 +91,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], textColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, unreadFrom: null,
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], textColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, thousandsLike: null, unreadFrom: null,
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -267,6 +267,14 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
         if (text) delete extra[column];
       }
     };
+    // A semicolon-separated file (a European spreadsheet's) read with decimal points: "1.250" may be
+    // one and a quarter or twelve hundred and fifty. Only values grouped in threes are suspects.
+    const watchThousands = request.kind === 'telemetry' && request.delimiter === ';' && !request.decimalComma;
+    const noteThousands = (line: number, value: unknown): void => {
+      if (typeof value !== 'string' || !THOUSANDS_LIKE.test(value)) return;
+      if (report.thousandsLike) report.thousandsLike.count++;
+      else report.thousandsLike = { count: 1, example: value.trim(), line };
+    };
     let streamError: string | null = null;
     try {
       reading: for await (const rows of reader.batches()) {
@@ -305,6 +313,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
               for (const k in rawRow.values) seenColumns.add(k);
               for (const k in extra) seenColumns.add(k);
             }
+            if (watchThousands) noteThousands(rawRow.line, rawRow.values.value);
             accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
             continue;
           }
@@ -348,6 +357,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             for (const column of mapping.extra) extra[column] = rawRow.values[column];
           }
           if (request.kind === 'changes') leaveOutText(extra);
+          if (watchThousands) noteThousands(rawRow.line, fields.value);
           // A long telemetry row whose value is empty, null, NaN or "-": a gap, counted, as in the other formats.
           if (request.kind === 'telemetry' && isNoValue(fields.value)) {
             report.samplesWithoutValue++;
@@ -380,6 +390,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     raw.destroy();
   }
 }
+
+const THOUSANDS_LIKE = /^\s*[+-]?\d{1,3}(?:\.\d{3})+\s*$/;
 
 /** "service is missing" says which column was empty, when a column was mapped to the field. */
 function emptyColumn(reason: string, mapping: ColumnMapping): string {

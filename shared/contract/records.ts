@@ -92,6 +92,12 @@ export const ImportReport = z.object({
    * grouped with dots, 1.250, read without --decimal-comma as 1.25: a thousandfold error if they
    * are thousands. Counted, with the first, since the file alone cannot say.
    */
+  /**
+   * Local times in the hour skipped as daylight saving time begins (02:30 on a spring morning in New
+   * York): read with the offset before the change (03:30 summer time), counted with the first, since
+   * a file with such times is often on standard time all year.
+   */
+  skippedHour: z.object({ count: z.number().int(), example: z.string(), zone: z.string() }).nullable().default(null),
   thousandsLike: z.object({ count: z.number().int(), example: z.string(), line: z.number().int() }).nullable().default(null),
   /**
    * The line from which the file could not be read (cut off, corrupt, a line too long to be a row):

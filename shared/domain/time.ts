@@ -70,7 +70,7 @@ const DAY = 86_400_000;
 // falls on such a boundary, so one lookup serves every timestamp in the step. Two per step: the
 // offset of the earlier and of the later instant showing that wall time; they differ only in the
 // hour that happens twice as clocks go back.
-const zoneOffsets = new Map<string, Map<number, readonly [number, number]>>();
+const zoneOffsets = new Map<string, Map<number, readonly [number, number, boolean]>>();
 
 const isNamedZone = (zone: string): boolean => Number.isFinite(getTimezoneOffset(zone, new Date(0)));
 
@@ -94,23 +94,25 @@ export function zoneNameProblem(zone: string): string | null {
 
 /**
  * The offsets (ms) of the earliest and latest instants a named zone shows as the wall time `local`
- * (epoch ms of the clock fields read as UTC). A wall time the zone skips as clocks go forward gets
- * the offset after the change, twice.
+ * (epoch ms of the clock fields read as UTC), and whether the zone skips that wall time as clocks go
+ * forward. A skipped time gets the offset before the change, twice: 02:30 in New York on a spring
+ * morning is 03:30 EDT, as Python (fold=0), Java's ZonedDateTime and Temporal ("compatible") read it,
+ * which is also what a clock left on standard time meant by it.
  */
-function wallOffsets(zone: string, local: number): readonly [number, number] {
+function wallOffsets(zone: string, local: number): readonly [number, number, boolean] {
   const before = offsetAtInstant(zone, local - DAY);
   const after = offsetAtInstant(zone, local + DAY);
   const fits = [...new Set([before, after, offsetAtInstant(zone, local - before), offsetAtInstant(zone, local - after)])]
     .filter((o) => offsetAtInstant(zone, local - o) === o);
-  if (fits.length === 0) return [after, after];
+  if (fits.length === 0) return [before, before, true];
   // The larger offset places the wall time at the earlier instant.
-  return [Math.max(...fits), Math.min(...fits)];
+  return [Math.max(...fits), Math.min(...fits), false];
 }
 
-/** The earlier and later offsets of `zone` at wall time `local`, or null for an unknown zone. */
-function offsetsAt(zone: string, local: number): readonly [number, number] | null {
+/** The earlier and later offsets of `zone` at wall time `local` and whether it is skipped, or null for an unknown zone. */
+function offsetsAt(zone: string, local: number): readonly [number, number, boolean] | null {
   const fixed = offsetMinutes(zone);
-  if (fixed !== null) return [fixed * 60_000, fixed * 60_000];
+  if (fixed !== null) return [fixed * 60_000, fixed * 60_000, false];
   let byStep = zoneOffsets.get(zone);
   if (!byStep) {
     if (!isNamedZone(zone)) return null;
@@ -133,13 +135,13 @@ function offsetsAt(zone: string, local: number): readonly [number, number] | nul
  * change) then keeps both passes of the hour apart, in either order. Without a near neighbour it is
  * the later instant. Either way it is counted, so the report can say so.
  */
-interface ZoneReading { last: number | null; repeated: number; example: string | null }
+interface ZoneReading { last: number | null; repeated: number; example: string | null; skipped: number; skippedExample: string | null }
 const readings = new WeakMap<TimeOptions, ZoneReading>();
 const NEAR = 3 * 3_600_000;
 
 function readingOf(options: TimeOptions): ZoneReading {
   let r = readings.get(options);
-  if (!r) readings.set(options, (r = { last: null, repeated: 0, example: null }));
+  if (!r) readings.set(options, (r = { last: null, repeated: 0, example: null, skipped: 0, skippedExample: null }));
   return r;
 }
 
@@ -147,7 +149,11 @@ function placeWallTime(zone: string, local: number, text: string, options: TimeO
   const offsets = offsetsAt(zone, local);
   if (offsets === null) return null;
   const reading = readingOf(options);
-  const [earlyOffset, lateOffset] = offsets;
+  const [earlyOffset, lateOffset, skipped] = offsets;
+  if (skipped) {
+    reading.skipped++;
+    reading.skippedExample ??= text;
+  }
   let t = local - lateOffset;
   if (earlyOffset !== lateOffset) {
     const early = local - earlyOffset;
@@ -164,6 +170,12 @@ function placeWallTime(zone: string, local: number, text: string, options: TimeO
 export function repeatedWallTimes(options: TimeOptions): { count: number; example: string } | null {
   const r = readings.get(options);
   return r && r.repeated > 0 ? { count: r.repeated, example: r.example! } : null;
+}
+
+/** How many wall times of an import fell in an hour skipped as clocks went forward, and the first of them. */
+export function skippedWallTimes(options: TimeOptions): { count: number; example: string } | null {
+  const r = readings.get(options);
+  return r && r.skipped > 0 ? { count: r.skipped, example: r.skippedExample! } : null;
 }
 
 /**

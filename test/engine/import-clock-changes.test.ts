@@ -30,6 +30,20 @@ describe('imports across a clock change', () => {
     db.close();
   });
 
+  it('read a local time the spring change skips with the offset before it, and count such times', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    // 02:30 never happens in New York on 2024-03-10: clocks go from 01:59 EST to 03:00 EDT.
+    const csv = 'timestamp,service,metric,value\n2024-03-10 01:30:00,api,rps,1\n2024-03-10 02:30:00,api,rps,2\n2024-03-10 03:45:00,api,rps,3\n';
+    const report = await importPath(engine, writeFile(dir, 'gap.csv', csv), { kind: 'telemetry', timeZone: 'America/New_York' });
+    expect(report).toMatchObject({ status: 'imported', rowsAccepted: 3, duplicatesSkipped: 0, skippedHour: { count: 1, example: '2024-03-10 02:30:00', zone: 'America/New_York' }, repeatedHour: null });
+    expect(report.message).toContain('1 local time fell in the hour skipped in America/New_York as daylight saving time begins (first: "2024-03-10 02:30:00"), which never happens there');
+    engine.close();
+    const db = new Database(workspace, { readonly: true });
+    // 01:30 EST, 02:30 read as 03:30 EDT (07:30Z, not 06:30Z on top of 01:30 EST), 03:45 EDT.
+    expect(db.prepare('SELECT ts FROM points ORDER BY ts').pluck().all()).toEqual([Date.UTC(2024, 2, 10, 6, 30), Date.UTC(2024, 2, 10, 7, 30), Date.UTC(2024, 2, 10, 7, 45)]);
+    db.close();
+  });
+
   it('read a repeated wall time as the later instant in the Americas too, and name both offsets when a row turns inconsistent', async () => {
     const { engine, dir } = await freshEngine();
     // ServiceNow display times in New York: opened 00:50, resolved 01:10 (EDT, 20 minutes later).

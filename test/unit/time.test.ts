@@ -147,9 +147,11 @@ describe('parseTimestamp', () => {
     expect(at('2026-03-08 01:30:00.250', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 6, 30, 0, 250));
     expect(at('2026-03-08 03:30:00', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 7, 30));
     // The hour that repeats when clocks go back reads as its later instant; one that never happens,
-    // with the offset after the change; fixed offsets are unchanged.
+    // with the offset before the change (02:30 is 03:30 summer time, as Python, Java and Temporal
+    // read it); fixed offsets are unchanged.
     expect(at('2026-10-25 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 9, 25, 1, 30));
-    expect(at('2026-03-29 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 0, 30));
+    expect(at('2026-03-29 02:30:00', 'Europe/Berlin')).toBe(Date.UTC(2026, 2, 29, 1, 30));
+    expect(at('2026-03-08 02:30:00', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 7, 30));
     // Half-hour zones and steps: Lord Howe moves by 30 minutes (+10:30 ↔ +11), at 02:00 local.
     expect(at('2026-01-10 12:00:00', 'Australia/Lord_Howe')).toBe(Date.UTC(2026, 0, 10, 1));
     expect(at('2026-07-10 12:00:00', 'Australia/Lord_Howe')).toBe(Date.UTC(2026, 6, 10, 1, 30));

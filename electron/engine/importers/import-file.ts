@@ -112,6 +112,14 @@ function repeatedNote(report: ImportReport): string {
     + 'each was read as the one nearer the time before it in the file, else the later — give times with their offset to be exact';
 }
 
+/** Local times in the hour skipped as clocks go forward: how they were read, and what they may mean. */
+function skippedNote(report: ImportReport): string {
+  const r = report.skippedHour;
+  if (!r) return '';
+  return `; ${r.count.toLocaleString('en-US')} local time${r.count === 1 ? '' : 's'} fell in the hour skipped in ${r.zone} as daylight saving time begins (first: "${r.example}"), which never happens there: `
+    + `read with the offset before the change (an hour later by the clock) — if the file keeps standard time all year, import it with a fixed offset (such as -05:00) instead`;
+}
+
 /** Incidents detected before they started: kept, but said, since a time-zone slip looks just like that. */
 function earlyNote(report: ImportReport): string {
   const { count, lines } = report.detectedBeforeStart;
@@ -182,7 +190,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const format = request.format ?? detectFormat(request.fileName, head, request.kind);
   const report: ImportReport = {
     status: 'refused', sourceId: null, kind: request.kind, format, fileName: request.fileName, sha256: '', bytes: stat.size,
-    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, thousandsLike: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, alternatives: [], redactions: {}, droppedColumns: [], textColumns: [], message: '', durationMs: 0,
+    rowsRead: 0, rowsAccepted: 0, rowsRejected: 0, duplicatesSkipped: 0, rowsConflicting: 0, conflicts: [], conflictsUpdated: request.updateExisting ?? false, samplesWithoutValue: 0, environments: {}, detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, skippedHour: null, thousandsLike: null, unreadFrom: null, pointsDiffering: 0, notText: false, rejected: [], mapping: {}, alternatives: [], redactions: {}, droppedColumns: [], textColumns: [], message: '', durationMs: 0,
     columns: [], preview: [],
   };
   const previewing = request.dryRun === true && (request.previewRows ?? 0) > 0;
@@ -285,7 +293,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
       return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
         (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there${differingNote(report)}` : '') + conflictsNote(report, true) +
         gapsNote(report) + environmentsNote(report, request.environment) +
-        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
     }
     await writes.drain();
     ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
@@ -294,7 +302,7 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
     finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
       (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ` (a point for the same series and time was stored or read first; the first value is kept, whatever this one says${differingNote(report)})` : ''}` : '') + conflictsNote(report, false) +
       gapsNote(report) + environmentsNote(report, request.environment) +
-      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
+      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
     const result = await writes.finish({
       mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
       options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, decimalComma: request.decimalComma ?? false, acceptValidRows: request.acceptValidRows })),

@@ -7,7 +7,7 @@ import type { ImportOptions } from '../../../shared/contract/methods.js';
 import { mapColumns, mappingRecord, normaliseHeader, type ColumnMapping } from '../../../shared/domain/fields.js';
 import { isNoValue, isTextCell, normaliseRow, type NormalRow } from '../../../shared/domain/normalize.js';
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
-import { repeatedWallTimes } from '../../../shared/domain/time.js';
+import { repeatedWallTimes, skippedWallTimes } from '../../../shared/domain/time.js';
 import { stripBom } from './bom.js';
 import { csvReader } from './csv.js';
 import { lineLimit } from './line-limit.js';
@@ -54,7 +54,7 @@ export interface ReadRequest {
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
-export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'textColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'thousandsLike' | 'unreadFrom'>;
+export type ReadReport = Pick<ImportReport, 'rowsRead' | 'rowsRejected' | 'rejected' | 'preview' | 'mapping' | 'alternatives' | 'columns' | 'droppedColumns' | 'textColumns' | 'samplesWithoutValue' | 'environments' | 'redactions' | 'sha256' | 'detectedBeforeStart' | 'repeatedHour' | 'skippedHour' | 'thousandsLike' | 'unreadFrom'>;
 
 export interface ReadProgress { bytesRead: number; rowsRead: number }
 
@@ -91,7 +91,7 @@ const FIELD_NAMES: Record<string, string> = {
 export async function readFile(request: ReadRequest, sink: ReadSink): Promise<ReadOutcome> {
   const { format } = request;
   const report: ReadReport = {
-    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], textColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, thousandsLike: null, unreadFrom: null,
+    rowsRead: 0, rowsRejected: 0, rejected: [], preview: [], mapping: {}, alternatives: [], columns: [], droppedColumns: [], textColumns: [], samplesWithoutValue: 0, environments: {}, redactions: {}, sha256: '', detectedBeforeStart: { count: 0, lines: [] }, repeatedHour: null, skippedHour: null, thousandsLike: null, unreadFrom: null,
   };
   const refuse = (message: string): ReadOutcome => ({ refused: message, report });
   const previewing = request.dryRun && request.previewRows > 0;
@@ -377,6 +377,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     }
     const repeated = repeatedWallTimes(normaliseOptions.time);
     if (repeated && request.timeZone) report.repeatedHour = { ...repeated, example: scrubber.text(repeated.example), zone: request.timeZone };
+    const skipped = skippedWallTimes(normaliseOptions.time);
+    if (skipped && request.timeZone) report.skippedHour = { ...skipped, example: scrubber.text(skipped.example), zone: request.timeZone };
     // A deploy export in which nothing had the expected shape is the wrong file or another shape of
     // it (an `argocd app list` once imported as 0 rows, "done"): said, not reported as success.
     if (report.rowsRead === 0 && report.rowsRejected === 0 && EMPTY_MEANS_WRONG[format]) return refuse(`${request.fileName}: ${EMPTY_MEANS_WRONG[format]}`);

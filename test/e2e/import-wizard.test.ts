@@ -203,6 +203,25 @@ describe('the import wizard', () => {
     await note.waitFor({ state: 'detached' });
   });
 
+  it('reads a wide CSV whose time column has another name once it is chosen as the time column', async () => {
+    await page.getByTestId('nav-data').click();
+    // A German Grafana export: "Zeit" is nobody's time synonym, so the file is first taken as long CSV.
+    const csv = 'Zeit;kasse/latenz_p99;kasse/fehler\n2026-11-04T09:00:00Z;1,5;2\n2026-11-04T09:01:00Z;1,75;0\n';
+    await page.getByTestId('import-file').setInputFiles({ name: 'kasse.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByTestId('import-preview').waitFor();
+    await page.getByTestId('import-kind').selectOption('telemetry');
+    await page.getByTestId('import-format').selectOption('wide-csv');
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-check-error]')?.textContent?.includes('the time column in the import form'));
+    await page.getByTestId('import-time-column').selectOption('Zeit');
+    await page.getByTestId('import-decimal-comma').check();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('latenz_p99'));
+    expect(await page.getByTestId('import-check-error').count()).toBe(0);
+    expect(await page.getByTestId('import-preview').locator('tbody tr').first().textContent()).toContain('1.5');
+    await page.screenshot({ path: screenshotPath('import-wide-time-column.png'), fullPage: true });
+    await page.getByTestId('import-start').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('kasse.csv: 4 rows imported'));
+  });
+
   it('maps a CSV column the header leaves ambiguous', async () => {
     await page.getByTestId('nav-data').click();
     await page.getByTestId('import-file').setInputFiles({ name: 'odd.csv', mimeType: 'text/csv', buffer: Buffer.from('when,svc,what,reading\n2026-11-03T00:00:00Z,checkout,queue_depth,4\n') });

@@ -322,7 +322,7 @@ describe('wide telemetry CSV (one column per metric)', () => {
     expect(refused.message).toMatch(/line 3/);
     // Said once for the header, not once per cell.
     const nosvc = await importPath(engine, writeFile(dir, 'nosvc.csv', 'time,cpu\n1767600000,0.5\n1767600060,0.6\n'), { kind: 'telemetry' });
-    expect(nosvc).toMatchObject({ status: 'refused', rowsRejected: 0, message: 'nosvc.csv: column "cpu" names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)' });
+    expect(nosvc).toMatchObject({ status: 'refused', rowsRejected: 0, message: 'nosvc.csv: column "cpu" names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (the Service box in the import form, --service on the command line)' });
     // Legends with a space before their "/" are metric names of --service, not "service/metric".
     const routes = await importPath(engine, writeFile(dir, 'routes.csv', 'Time,GET /api/orders,checkout req/s\n2026-01-05T09:00:00Z,12,40\n'), { kind: 'telemetry', defaultService: 'api-gateway' });
     expect(routes).toMatchObject({ status: 'imported', rowsAccepted: 2 });
@@ -380,7 +380,9 @@ describe('wide telemetry CSV (one column per metric)', () => {
     const untimed = await importPath(engine, writeFile(dir, 'untimed.csv', 'when,cpu\n1,2\n3,4\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv' });
     expect(untimed.status).toBe('refused');
     expect(untimed.rejected).toHaveLength(0);
-    expect(untimed.message).toMatch(/a wide CSV needs a time column \(.*or map one: --map COLUMN=timestamp\)/);
+    // Refused at the header, the report still lists its columns: the import form offers them as the time column.
+    expect(untimed.columns).toEqual(['when', 'cpu']);
+    expect(untimed.message).toMatch(/a wide CSV needs a time column \(.*or choose one: the time column in the import form, --map COLUMN=timestamp on the command line\)/);
     // A time column by another name (a German export's "Zeit") is taken when mapped.
     const zeit = await importPath(engine, writeFile(dir, 'zeit.csv', 'Zeit;cpu;mem\n2026-01-06T09:00:00Z;1,5;2\n'), { kind: 'telemetry', defaultService: 'api', format: 'wide-csv', mapping: { Zeit: 'timestamp' }, decimalComma: true });
     expect(zeit).toMatchObject({ status: 'imported', rowsAccepted: 2 });

@@ -129,8 +129,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
   }
   try {
     const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService, environment: request.environment };
+    const wide = format === 'wide-csv' ? wideCsvReader(input, { ...readerOptions, delimiter: request.delimiter, newline: request.newline, timeColumn: Object.keys(request.mapping).find((c) => request.mapping[c] === 'timestamp') }) : null;
     const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input, request.delimiter, request.newline)
-      : format === 'wide-csv' ? wideCsvReader(input, { ...readerOptions, delimiter: request.delimiter, newline: request.newline, timeColumn: Object.keys(request.mapping).find((c) => request.mapping[c] === 'timestamp') })
+      : wide ? wide
       : format === 'prometheus' ? prometheusReader(input, readerOptions)
       : format === 'otlp' ? otlpReader(input, readerOptions)
       : format === 'github-deployments' ? githubDeploymentsReader(input, readerOptions)
@@ -155,6 +156,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
 
     let columns: string[] | null;
     try {
+      if (wide) report.columns = (await wide.header()) ?? [];
       columns = await reader.columns();
     } catch (err) {
       return refuse(`${request.fileName}: ${readError(err)}`);

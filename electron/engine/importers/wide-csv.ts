@@ -42,7 +42,7 @@ function seriesOf(column: string, defaultService: string | undefined): ColumnSer
  * columns (and legends like "GET /api/orders", with a space before the "/") belong to --service. Empty cells are gaps, not errors. A colon is part of a name, not a
  * separator: Prometheus recording rules are named `job:http_requests:rate5m`.
  */
-export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined; newline?: '\n' | '\r' | undefined }): CanonicalReader {
+export function wideCsvReader(input: Readable, options: { defaultService?: string | undefined; timeColumn?: string | undefined; delimiter?: string | undefined; newline?: '\n' | '\r' | undefined }): CanonicalReader & { header(): Promise<string[] | null> } {
   const csv = csvReader(input, options.delimiter, options.newline);
   // The time column by its usual names, or the one the mapping names (`--map Zeit=timestamp`: a
   // German export calls it Zeit).
@@ -54,7 +54,7 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
     if (!names.some(isTime)) {
       throw new Error(options.timeColumn !== undefined
         ? `the mapping names "${options.timeColumn}" as the time column, but the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`
-        : `a wide CSV needs a time column (${TIME_COLUMNS.join(', ')}, or map one: --map COLUMN=timestamp); the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`);
+        : `a wide CSV needs a time column (${TIME_COLUMNS.join(', ')}, or choose one: the time column in the import form, --map COLUMN=timestamp on the command line); the header has ${names.slice(0, 8).map((c) => JSON.stringify(c)).join(', ')}${names.length > 8 ? ', …' : ''}`);
     }
     // Grafana's default legend for a query with no legend format is the label set: `{instance="…", job="node"}`.
     const labelSet = names.find((c) => /^[\w:]*\{.*=.*\}$/.test(c.trim()));
@@ -62,12 +62,14 @@ export function wideCsvReader(input: Readable, options: { defaultService?: strin
     // A column with no service is a header problem, said once rather than for every cell under it.
     const timeAt = names.findIndex(isTime);
     const orphan = names.find((c, i) => i !== timeAt && c.trim() !== '' && !seriesOf(c, options.defaultService).service);
-    if (orphan !== undefined) throw new Error(`column ${JSON.stringify(orphan)} names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (--service)`);
+    if (orphan !== undefined) throw new Error(`column ${JSON.stringify(orphan)} names no service: use "service/metric" headers (or a Datadog "service:" tag), or give the service (the Service box in the import form, --service on the command line)`);
     return names;
   };
   return {
     canonical: true,
     columns,
+    // The header as it is, checked or not: the import form offers its columns for the time column.
+    header: () => csv.columns(),
     async *batches() {
       const names = (await columns()) ?? [];
       const timeIndex = names.findIndex(isTime);

@@ -281,6 +281,14 @@ function ImportPanel() {
             <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); setZoneCarried(false); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
               {zoneCarried && <span className="verdict-inconclusive small" data-testid="import-tz-carried"> kept from the previous file</span>}</label>
             <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
+            {(format || check.format) === 'wide-csv' && (
+              <label title="The column that holds the times; every other column is one metric">Time column
+                <select value={fieldColumn('timestamp')} onChange={(e) => setMapping(e.target.value ? { [e.target.value]: 'timestamp' } : {})} data-testid="import-time-column">
+                  <option value="">auto (time, timestamp, date…)</option>
+                  {columns.map((c) => <option key={c} value={c}>{c}</option>)}
+                </select>
+              </label>
+            )}
             {check.format === 'github-deployments' && (
               <label title="Deploys to staging and production are different events: keep one environment's">Environment
                 <input value={environment} onChange={(e) => setEnvironment(e.target.value)} list="import-environments" placeholder="all (e.g. production)" style={{ width: 150 }} data-testid="import-environment" />

@@ -182,9 +182,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       const missing = mapped.missing.filter((f) => !(f === 'service' && request.defaultService));
       if (missing.length > 0) {
         // A time column and metric columns (Grafana's single-series "Time,Value") is a wide CSV the header did not give away.
-        const wide = request.kind === 'telemetry' && [...mapped.toField.values()].includes('timestamp') && columns.length >= 2
+        const wideHint = request.kind === 'telemetry' && [...mapped.toField.values()].includes('timestamp') && columns.length >= 2
           ? ' Or, if each column after the time is one metric, read the file as a wide CSV (the format "wide CSV" in the import form, --format wide-csv, with the service given).' : '';
-        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).${wide}`);
+        return refuse(`${request.fileName}: no column for required field${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (columns: ${columns.join(', ')}). Map a column to it (in the import form, or --map COLUMN=FIELD).${wideHint}`);
       }
       fixedMapping = mapped;
       // Cells by index, as the CSV reader hands them over (a repeated header name: its last column, as in `values`).
@@ -332,14 +332,17 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
             if (!found) {
               found = mapColumns(request.kind, keys, Object.fromEntries(Object.entries(request.mapping).filter(([k]) => keys.includes(k))));
               keyMappings.set(signature, found);
+              // Reported once per set of keys, not per row.
+              if (!('error' in found)) {
+                Object.assign(report.mapping, mappingRecord(found));
+                for (const a of found.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
+              }
             }
             if ('error' in found) {
               reject({ line: rawRow.line, reason: found.error });
               continue;
             }
             mapping = found;
-            Object.assign(report.mapping, mappingRecord(mapping));
-            for (const a of mapping.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
           }
           // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
           // nothing of them): millions of rows, no garbage from here.

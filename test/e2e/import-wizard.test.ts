@@ -145,6 +145,9 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('import-tz').inputValue()).toBe('Europe/Berlin');
     await page.getByTestId('import-tz').fill('UTC');
     expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
+    // The look at the file in UTC ends here, not during the next test (a dry run holds the workspace while it reads).
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('2026-10-26T01:30:00.000Z'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-recheck]')?.textContent === 'Apply and preview');
   });
 
   it('undoes an import of incidents after asking, and says why a telemetry import cannot be', async () => {
@@ -163,6 +166,9 @@ describe('the import wizard', () => {
     await page.getByTestId('source-delete-confirm').waitFor();
     await page.screenshot({ path: screenshotPath('import-undo.png'), fullPage: true });
     await page.getByTestId('source-delete-confirm').click();
+    // Done, or refused: a refusal's own words fail the test, not a timeout.
+    await page.waitForFunction(() => document.querySelector('[data-testid=source-deleted]') || document.querySelector('[data-testid=source-delete-error]'));
+    expect(await page.getByTestId('source-delete-error').count() ? await page.getByTestId('source-delete-error').textContent() : null).toBeNull();
     await page.waitForFunction(() => document.querySelector('[data-testid=source-deleted]')?.textContent?.includes('1 incident removed'));
     expect(await sources.locator('tbody tr').count()).toBe(before - 1);
     expect(await sources.locator('tr', { hasText: 'incidents-de.csv' }).count()).toBe(0);

@@ -84,6 +84,41 @@ describe('worker thread entries', () => {
     await expect(warmWorkerEntry(caller(dir), 'absent-worker')).resolves.toBeUndefined();
   });
 
+  it('keep a bundle on disk for the next process, and build again when a file it came from changes', () => {
+    const dir = tempDir('sbw-worker-cache-');
+    fs.mkdirSync(path.join(dir, 'node_modules'));
+    fs.writeFileSync(path.join(dir, 'answer.ts'), 'export const answer: number = 42;\n');
+    fs.writeFileSync(path.join(dir, 'tiny-worker.ts'), "import { parentPort } from 'node:worker_threads';\nimport { answer } from './answer.js';\nparentPort!.postMessage(answer);\n");
+    const script = path.join(dir, 'start.mjs');
+    fs.writeFileSync(script, `
+      import { Worker } from 'node:worker_threads';
+      const { workerEntry } = await import(${JSON.stringify(pathToFileURL(path.join(REPO, 'electron/engine/threads.ts')).href)});
+      const entry = workerEntry(${JSON.stringify(caller(dir))}, 'tiny-worker');
+      const worker = new Worker(entry.code, { eval: entry.eval });
+      worker.on('message', (m) => { console.log(JSON.stringify({ answer: m, tsx: /tsx/.test(entry.code) })); void worker.terminate(); });
+      worker.on('error', (e) => { console.log('error ' + e.message); process.exit(1); });
+    `);
+    const tsx = import.meta.resolve('tsx');
+    const run = (): unknown => JSON.parse(spawnSync(process.execPath, ['--import', tsx, script], { cwd: dir, encoding: 'utf8', timeout: 60_000 }).stdout.trim());
+    const cacheDir = path.join(dir, 'node_modules', '.cache', 'shadowbench-threads');
+    expect(run()).toEqual({ answer: 42, tsx: false });
+    const [file] = fs.readdirSync(cacheDir);
+    expect(file).toMatch(/^tiny-worker-[0-9a-f]{12}\.json$/);
+    const cached = JSON.parse(fs.readFileSync(path.join(cacheDir, file!), 'utf8')) as { inputs: Record<string, string>; code: string };
+    expect(Object.keys(cached.inputs).map((f) => path.basename(f)).sort()).toEqual(['answer.ts', 'tiny-worker.ts']);
+    // The next process runs what is on disk: a bundle changed there (and only there) is what answers.
+    fs.writeFileSync(path.join(cacheDir, file!), JSON.stringify({ ...cached, code: cached.code.replace('42', '41') }));
+    expect(run()).toEqual({ answer: 41, tsx: false });
+    // A source it was built from changed: built again, and the new bundle kept.
+    fs.writeFileSync(path.join(dir, 'answer.ts'), 'export const answer: number = 43;\n');
+    expect(run()).toEqual({ answer: 43, tsx: false });
+    expect(fs.readFileSync(path.join(cacheDir, file!), 'utf8')).toContain('43');
+    // A damaged cache file is built past, not a failed thread.
+    fs.writeFileSync(path.join(cacheDir, file!), '{"version":1,"code":');
+    expect(run()).toEqual({ answer: 43, tsx: false });
+    expect(fs.readdirSync(cacheDir)).toEqual([file]); // nothing left aside
+  });
+
   it('wake every waiter at once, and only those waiting at the time', async () => {
     const acks = waitList();
     const woken: number[] = [];

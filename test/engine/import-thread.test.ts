@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { importFile, type ImportRequest } from '../../electron/engine/importers/import-file.js';
-import { pointsEncoder } from '../../electron/engine/importers/points-batch.js';
+import { PointsBuilder, type PointsBatch } from '../../electron/engine/importers/points-batch.js';
 import { threadChannel } from '../../electron/engine/importers/write-thread.js';
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
 import { workspaceKey } from '../../electron/engine/pii/settings.js';
@@ -157,7 +157,11 @@ describe('writing an import on a worker thread', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       const channel = threadChannel({ workspacePath: workspace, kind: 'telemetry', format: 'csv', fileName: 'x.csv', fileSize: 1, pendingTag: 'pending-x' }, () => false, { code: broken, eval: false });
-      const encode = pointsEncoder();
+      const points = new PointsBuilder(100);
+      const encode = (rows: NormalRow[]): PointsBatch => {
+        for (const row of rows) points.row(row);
+        return points.take();
+      };
       const rows: NormalRow[] = Array.from({ length: 100 }, (_, i) => ({ kind: 'telemetry', ts: 1788220800000 + i * 60_000, service: 'api', metric: 'cpu', labels: {}, value: i }));
       // Handed over before the worker has failed to load, then after.
       await channel.points(encode(rows.slice(0, 50)));

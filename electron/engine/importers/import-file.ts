@@ -9,8 +9,7 @@ import { piiSettings, scrubForLog, workspaceKey } from '../pii/settings.js';
 import { openWorkspace } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
-import { pointsEncoder } from './points-batch.js';
-import { readFile, type ReadRequest, type ReadSink } from './read-file.js';
+import { readFile, type ReadProgress, type ReadRequest, type ReadSink } from './read-file.js';
 import type { WriteInit } from './write-side.js';
 import { inlineChannel, threadChannel, type WriteChannel } from './write-thread.js';
 
@@ -249,7 +248,10 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   // The write side: one transaction, opened once the file has passed its header checks.
   const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: scrub(request.fileName), fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
   let channel: WriteChannel | null = null;
-  const encode = request.kind === 'telemetry' ? pointsEncoder() : null;
+  const advanced = (progress: ReadProgress): void => {
+    job.throwIfCancelled();
+    job.progress({ fraction: stat.size > 0 ? Math.min(1, progress.bytesRead / stat.size) : null, message: `${progress.rowsRead.toLocaleString('en-US')} rows read`, rows: progress.rowsRead });
+  };
   const sink: ReadSink = {
     start() {
       channel = (request.writeOnThread ?? (!previewing && stat.size * (gzip ? GZIP_RATIO : 1) >= THREAD_MIN_BYTES))
@@ -257,10 +259,12 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
         : inlineChannel(writeInit, () => job.throwIfCancelled());
     },
     async rows(rows, progress) {
-      if (encode) await channel!.points(encode(rows));
-      else await channel!.rows(rows);
-      job.throwIfCancelled();
-      job.progress({ fraction: stat.size > 0 ? Math.min(1, progress.bytesRead / stat.size) : null, message: `${progress.rowsRead.toLocaleString('en-US')} rows read`, rows: progress.rowsRead });
+      await channel!.rows(rows);
+      advanced(progress);
+    },
+    async points(batch, progress) {
+      await channel!.points(batch);
+      advanced(progress);
     },
   };
 

@@ -9,12 +9,14 @@ import { isNoValue, isTextCell, normaliseRow, type NormalRow } from '../../../sh
 import { BUILTIN_RULES, compileRule, makeScrubber, scrubRow, type PiiRule, type Scrubber } from '../../../shared/domain/pii.js';
 import { repeatedWallTimes, skippedWallTimes } from '../../../shared/domain/time.js';
 import { stripBom } from './bom.js';
-import { csvReader } from './csv.js';
+import { csvReader, PlainLines, type CsvReader } from './csv.js';
 import { lineLimit } from './line-limit.js';
 import { ndjsonReader } from './ndjson.js';
 import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReader, type CanonicalReader, type CanonicalRow } from './json-docs.js';
 import { wideCsvReader } from './wide-csv.js';
-import type { RecordReader } from './reader.js';
+import type { RawRow, RecordReader } from './reader.js';
+import { PointsBuilder, type PointsBatch } from './points-batch.js';
+import { quickTelemetry, type QuickTelemetry } from './quick-telemetry.js';
 
 /**
  * The reading half of an import: file → parsed, mapped, validated and scrubbed rows, handed to a
@@ -51,6 +53,8 @@ export interface ReadRequest {
   previewRows: number;
   /** The workspace's PII rules and this import's, uncompiled; columns to drop; the workspace's key (hex). */
   pii: { rules: { name: string; pattern: string }[]; dropColumns: string[]; key: string };
+  /** false: every row the general way (tests hold the quick way for long telemetry CSV to it). */
+  quickRows?: boolean;
 }
 
 /** What the read reports: the import's report fields that come from reading the file. */
@@ -63,6 +67,8 @@ export interface ReadSink {
   start(): void | Promise<void>;
   /** A batch of rows to write (the sink may wait, which holds the reader back). */
   rows(batch: NormalRow[], progress: ReadProgress): void | Promise<void>;
+  /** Telemetry comes as points instead, its series numbered once per import (points-batch.ts). */
+  points(batch: PointsBatch, progress: ReadProgress): void | Promise<void>;
 }
 
 export type ReadOutcome = { refused: string; report: ReadReport } | { refused: null; report: ReadReport };
@@ -130,7 +136,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
   try {
     const readerOptions = { serviceLabel: request.serviceLabel, metricName: request.metricName, defaultService: request.defaultService, environment: request.environment };
     const wide = format === 'wide-csv' ? wideCsvReader(input, { ...readerOptions, delimiter: request.delimiter, newline: request.newline, timeColumn: Object.keys(request.mapping).find((c) => request.mapping[c] === 'timestamp') }) : null;
-    const reader: RecordReader | CanonicalReader = format === 'csv' ? csvReader(input, request.delimiter, request.newline)
+    const csv: CsvReader | null = format === 'csv' ? csvReader(input, request.delimiter, request.newline) : null;
+    const reader: RecordReader | CanonicalReader = csv ? csv
       : wide ? wide
       : format === 'prometheus' ? prometheusReader(input, readerOptions)
       : format === 'otlp' ? otlpReader(input, readerOptions)
@@ -196,14 +203,19 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
 
     await sink.start();
     let batch: NormalRow[] = [];
+    const points = request.kind === 'telemetry' ? new PointsBuilder(BATCH) : null;
+    const waiting = (): number => (points ? points.length : batch.length);
     let lastLine = 0;
     // Errors from the sink (a cancelled job, a failed write) end the read; errors from the stream are the file's.
     let sinkError: unknown = null;
     const push = async (): Promise<void> => {
-      const full = batch;
-      batch = [];
       try {
-        await sink.rows(full, { bytesRead, rowsRead: report.rowsRead });
+        if (points) await sink.points(points.take(), { bytesRead, rowsRead: report.rowsRead });
+        else {
+          const full = batch;
+          batch = [];
+          await sink.rows(full, { bytesRead, rowsRead: report.rowsRead });
+        }
       } catch (err) {
         sinkError = err;
         throw err;
@@ -249,7 +261,10 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       // Once a strict import has a bad row it will be refused: keep reading to report every bad
       // line, but stop writing. A dry run writes (and rolls back) to count duplicates too.
       if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) return;
-      batch.push(scrubbed);
+      if (!points) return void batch.push(scrubbed);
+      const series = points.row(scrubbed);
+      // A series whose names came through as they were: the quick way may take its next rows.
+      if (quick && scrubbed === result.row) quick.learn(scrubbed.kind === 'telemetry' ? scrubbed : null, series);
     };
     // Changes: the columns no field took are numeric attributes (what models read). One whose first
     // value is text (a GitHub Actions log's environment, status, conclusion) once failed every row,
@@ -277,99 +292,129 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (report.thousandsLike) report.thousandsLike.count++;
       else report.thousandsLike = { count: 1, example: value.trim(), line };
     };
+    /** One row the general way: mapped, checked, normalised, scrubbed and queued (or refused). */
+    const one = (rawRow: RawRow): void => {
+      report.rowsRead++;
+      lastLine = rawRow.line;
+      if (rawRow.error !== undefined) {
+        reject({ line: rawRow.line, reason: rawRow.error });
+        return;
+      }
+      let mapping = fixedMapping;
+      if (canonical) {
+        if ((rawRow as CanonicalRow).gap !== undefined) {
+          // A sample the source itself says has no number: a gap in the series, not a bad row.
+          report.samplesWithoutValue++;
+          return;
+        }
+        const { environment, elsewhere } = rawRow as CanonicalRow;
+        if (environment !== undefined) report.environments[environment] = (report.environments[environment] ?? 0) + 1;
+        if (elsewhere) return;
+        // The format named its fields; its labels (or attributes) ride apart and are never mapped.
+        const given = (rawRow as CanonicalRow).extra ?? NO_EXTRA;
+        if (lastExtra.given !== given) {
+          let kept: Record<string, unknown> = given;
+          for (const d of drop) {
+            if (!(d in given)) continue;
+            if (kept === given) kept = { ...given };
+            delete kept[d];
+          }
+          lastExtra = { given, kept };
+        }
+        const extra = lastExtra.kept;
+        if (seenColumns.size < 200) {
+          for (const k in rawRow.values) seenColumns.add(k);
+          for (const k in extra) seenColumns.add(k);
+        }
+        if (watchThousands) noteThousands(rawRow.line, rawRow.values.value);
+        accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
+        return;
+      }
+      if (!mapping) {
+        for (const d of drop) {
+          if (d in rawRow.values) {
+            delete rawRow.values[d];
+            if (!report.droppedColumns.includes(d)) report.droppedColumns.push(d);
+          }
+        }
+        const keys = Object.keys(rawRow.values);
+        const signature = keys.join('\u0000');
+        let found = keyMappings.get(signature);
+        if (!found) {
+          found = mapColumns(request.kind, keys, Object.fromEntries(Object.entries(request.mapping).filter(([k]) => keys.includes(k))));
+          keyMappings.set(signature, found);
+          // Reported once per set of keys, not per row.
+          if (!('error' in found)) {
+            Object.assign(report.mapping, mappingRecord(found));
+            for (const a of found.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
+          }
+        }
+        if ('error' in found) {
+          reject({ line: rawRow.line, reason: found.error });
+          return;
+        }
+        mapping = found;
+      }
+      // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
+      // nothing of them): millions of rows, no garbage from here.
+      let fields: Record<string, unknown>;
+      let extra: Record<string, unknown>;
+      if (mapping === fixedMapping && fixedCells && rawRow.cells) {
+        fields = fixedFields;
+        extra = fixedExtra;
+        const cells = rawRow.cells;
+        for (const [i, field] of fixedCells.fields) fields[field] = cells[i];
+        for (const [i, column] of fixedCells.extra) extra[column] = cells[i];
+      } else {
+        fields = {};
+        extra = {};
+        for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
+        for (const [column, field] of mapping.copies) fields[field] = rawRow.values[column];
+        for (const column of mapping.extra) extra[column] = rawRow.values[column];
+      }
+      if (request.kind === 'changes') leaveOutText(extra);
+      if (watchThousands) noteThousands(rawRow.line, fields.value);
+      // A long telemetry row whose value is empty, null, NaN or "-": a gap, counted, as in the other formats.
+      if (request.kind === 'telemetry' && isNoValue(fields.value)) {
+        report.samplesWithoutValue++;
+        return;
+      }
+      if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
+      accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions), mapping);
+    };
+    // Long telemetry CSV in its usual shape: most rows the quick way (quick-telemetry.ts).
+    const quick = ((): QuickTelemetry | null => {
+      if (!csv || !fixedCells || !points || request.quickRows === false || previewing || watchThousands || request.decimalComma) return null;
+      if (request.delimiter === undefined || (request.newline ?? '\n') !== '\n' || fixedCells.extra.length > 0) return null;
+      const at: Record<string, number> = {};
+      for (const [i, field] of fixedCells.fields) {
+        if (field in at || !['timestamp', 'service', 'metric', 'value'].includes(field)) return null;
+        at[field] = i;
+      }
+      if (at.timestamp === undefined || at.metric === undefined || at.value === undefined || (at.service === undefined && !request.defaultService)) return null;
+      return quickTelemetry({
+        width: report.columns.length, columns: { ts: at.timestamp, service: at.service ?? null, metric: at.metric, value: at.value },
+        defaultService: request.defaultService ?? null, time: normaliseOptions.time, points, capacity: BATCH, push,
+        read(line) {
+          report.rowsRead++;
+          lastLine = line;
+          return report.rowsRejected === 0 || request.acceptValidRows || request.dryRun;
+        },
+        general: one,
+      });
+    })();
     let streamError: string | null = null;
     try {
-      reading: for await (const rows of reader.batches()) {
-        for (const rawRow of rows) {
+      const quickLines = quick && csv ? csv.plainBatches() : null;
+      reading: for await (const rows of quickLines ?? reader.batches()) {
+        for (const item of rows) {
+          if (item instanceof PlainLines) {
+            await quick!.lines(item);
+            continue;
+          }
           if (previewing && report.rowsRead >= request.previewRows) break reading;
-          report.rowsRead++;
-          lastLine = rawRow.line;
-          if (batch.length >= BATCH) await push();
-          if (rawRow.error !== undefined) {
-            reject({ line: rawRow.line, reason: rawRow.error });
-            continue;
-          }
-          let mapping = fixedMapping;
-          if (canonical) {
-            if ((rawRow as CanonicalRow).gap !== undefined) {
-              // A sample the source itself says has no number: a gap in the series, not a bad row.
-              report.samplesWithoutValue++;
-              continue;
-            }
-            const { environment, elsewhere } = rawRow as CanonicalRow;
-            if (environment !== undefined) report.environments[environment] = (report.environments[environment] ?? 0) + 1;
-            if (elsewhere) continue;
-            // The format named its fields; its labels (or attributes) ride apart and are never mapped.
-            const given = (rawRow as CanonicalRow).extra ?? NO_EXTRA;
-            if (lastExtra.given !== given) {
-              let kept: Record<string, unknown> = given;
-              for (const d of drop) {
-                if (!(d in given)) continue;
-                if (kept === given) kept = { ...given };
-                delete kept[d];
-              }
-              lastExtra = { given, kept };
-            }
-            const extra = lastExtra.kept;
-            if (seenColumns.size < 200) {
-              for (const k in rawRow.values) seenColumns.add(k);
-              for (const k in extra) seenColumns.add(k);
-            }
-            if (watchThousands) noteThousands(rawRow.line, rawRow.values.value);
-            accept(rawRow.line, normaliseRow(request.kind, rawRow.values, extra, canonicalOptions));
-            continue;
-          }
-          if (!mapping) {
-            for (const d of drop) {
-              if (d in rawRow.values) {
-                delete rawRow.values[d];
-                if (!report.droppedColumns.includes(d)) report.droppedColumns.push(d);
-              }
-            }
-            const keys = Object.keys(rawRow.values);
-            const signature = keys.join('\u0000');
-            let found = keyMappings.get(signature);
-            if (!found) {
-              found = mapColumns(request.kind, keys, Object.fromEntries(Object.entries(request.mapping).filter(([k]) => keys.includes(k))));
-              keyMappings.set(signature, found);
-              // Reported once per set of keys, not per row.
-              if (!('error' in found)) {
-                Object.assign(report.mapping, mappingRecord(found));
-                for (const a of found.alternatives) if (!report.alternatives.some((b) => b.field === a.field && b.column === a.column)) report.alternatives.push(a);
-              }
-            }
-            if ('error' in found) {
-              reject({ line: rawRow.line, reason: found.error });
-              continue;
-            }
-            mapping = found;
-          }
-          // With one mapping for the whole file, two objects serve every row (normaliseRow keeps
-          // nothing of them): millions of rows, no garbage from here.
-          let fields: Record<string, unknown>;
-          let extra: Record<string, unknown>;
-          if (mapping === fixedMapping && fixedCells && rawRow.cells) {
-            fields = fixedFields;
-            extra = fixedExtra;
-            const cells = rawRow.cells;
-            for (const [i, field] of fixedCells.fields) fields[field] = cells[i];
-            for (const [i, column] of fixedCells.extra) extra[column] = cells[i];
-          } else {
-            fields = {};
-            extra = {};
-            for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
-            for (const [column, field] of mapping.copies) fields[field] = rawRow.values[column];
-            for (const column of mapping.extra) extra[column] = rawRow.values[column];
-          }
-          if (request.kind === 'changes') leaveOutText(extra);
-          if (watchThousands) noteThousands(rawRow.line, fields.value);
-          // A long telemetry row whose value is empty, null, NaN or "-": a gap, counted, as in the other formats.
-          if (request.kind === 'telemetry' && isNoValue(fields.value)) {
-            report.samplesWithoutValue++;
-            continue;
-          }
-          if (!fixedMapping) for (const k of Object.keys(rawRow.values)) if (seenColumns.size < 200) seenColumns.add(k);
-          accept(rawRow.line, normaliseRow(request.kind, fields, extra, normaliseOptions), mapping);
+          if (waiting() >= BATCH) await push();
+          one(item);
         }
       }
     } catch (err) {
@@ -387,7 +432,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     // A deploy export in which nothing had the expected shape is the wrong file or another shape of
     // it (an `argocd app list` once imported as 0 rows, "done"): said, not reported as success.
     if (report.rowsRead === 0 && report.rowsRejected === 0 && EMPTY_MEANS_WRONG[format]) return refuse(`${request.fileName}: ${EMPTY_MEANS_WRONG[format]}`);
-    if (batch.length > 0) await push();
+    if (waiting() > 0) await push();
     if (report.columns.length === 0) report.columns = [...seenColumns];
     report.redactions = { ...scrubber.counts };
     // Only a read to the end hashes the whole file (a preview stops early; its hash is not used).

@@ -11,7 +11,7 @@ import { EngineFailure } from '../errors.js';
 import type { JobContext } from '../jobs/jobs.js';
 import { readFile, type ReadProgress, type ReadRequest, type ReadSink } from './read-file.js';
 import type { WriteInit } from './write-side.js';
-import { inlineChannel, threadChannel, type WriteChannel } from './write-thread.js';
+import { inlineChannel, startWriterThread, type WriteChannel, type WriterThread } from './write-thread.js';
 
 export interface ImportRequest extends Omit<ImportOptions, 'piiRules' | 'dropColumns' | 'dryRun' | 'previewRows' | 'updateExisting' | 'decimalComma'> {
   updateExisting?: boolean | undefined;
@@ -216,125 +216,134 @@ export async function importFile(request: ImportRequest, job: JobContext): Promi
   const problem = notText ?? (format === 'prometheus' ? prometheusHeadProblem(head) : format === 'csv' ? jsonAsCsvProblem(head) : null);
   if (problem) return finish('refused', `${request.fileName}: ${problem}`);
 
-  // PII settings and key come from the workspace; the read scrubs with them.
-  let pii: ReadRequest['pii'];
-  // The file's name, columns and mapping are kept with the source: text from the user's side like
-  // any cell (an export named after its owner's address), scrubbed as the audit log is. Here, not
-  // on the write side: that runs on a thread whose code should stay small.
-  let scrub: <T>(value: T) => T;
-  {
-    const settingsDb = openWorkspace(request.workspacePath, { skipIntegrityCheck: true });
-    try {
-      // The import's own rules too: a file named after what they redact must not keep it in its name.
-      scrub = scrubForLog(settingsDb, request.piiRules ?? []);
-      const settings = piiSettings(settingsDb);
-      pii = {
-        rules: [...settings.rules, ...(request.piiRules ?? [])].map(({ name, pattern }) => ({ name, pattern })),
-        dropColumns: [...new Set([...settings.dropColumns, ...(request.dropColumns ?? [])])],
-        key: workspaceKey(settingsDb).toString('hex'),
-      };
-    } finally {
-      settingsDb.close();
-    }
-  }
-  const readRequest: ReadRequest = {
-    kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
-    mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, decimalComma: request.decimalComma, defaultService: request.defaultService,
-    ...(format === 'csv' || format === 'wide-csv' ? { delimiter: guessDelimiter(head), newline: guessNewline(head) } : {}),
-    serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
-    dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
-  };
-
-  // The write side: one transaction, opened once the file has passed its header checks.
-  const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: scrub(request.fileName), fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
-  let channel: WriteChannel | null = null;
-  const advanced = (progress: ReadProgress): void => {
-    job.throwIfCancelled();
-    job.progress({ fraction: stat.size > 0 ? Math.min(1, progress.bytesRead / stat.size) : null, message: `${progress.rowsRead.toLocaleString('en-US')} rows read`, rows: progress.rowsRead });
-  };
-  const sink: ReadSink = {
-    start() {
-      channel = (request.writeOnThread ?? (!previewing && stat.size * (gzip ? GZIP_RATIO : 1) >= THREAD_MIN_BYTES))
-        ? threadChannel(writeInit, () => job.cancelled)
-        : inlineChannel(writeInit, () => job.throwIfCancelled());
-    },
-    async rows(rows, progress) {
-      await channel!.rows(rows);
-      advanced(progress);
-    },
-    async points(batch, progress) {
-      await channel!.points(batch);
-      advanced(progress);
-    },
-  };
-
+  // A big file's writer thread starts now, to have loaded by the time the first rows are read.
+  const threaded = request.writeOnThread ?? (!previewing && stat.size * (gzip ? GZIP_RATIO : 1) >= THREAD_MIN_BYTES);
+  const writerThread: WriterThread | null = threaded ? startWriterThread(() => job.cancelled) : null;
   try {
-    const outcome = await readFile(readRequest, sink);
-    Object.assign(report, outcome.report);
-    if (outcome.refused !== null) return finish('refused', outcome.refused);
-    job.throwIfCancelled();
-    if (request.environment !== undefined && !Object.hasOwn(report.environments, request.environment)) {
-      const seen = Object.keys(report.environments);
-      return finish('refused', `${request.fileName}: no deployment to environment "${request.environment}" in this file (${seen.length > 0 ? `environments: ${seen.join(', ')}` : 'no deployments'}); nothing was imported`);
-    }
-    const writes = channel as WriteChannel | null;
-    if (!writes) throw new Error('the read ended without starting the write');
-    const progress = (message: string): void => job.progress({ fraction: 1, message });
-    // A file that could not be read to its end is refused whole even accepting valid rows: the
-    // rows after the break are not bad rows, they were never seen.
-    const strict = (report.rowsRejected > 0 && !request.acceptValidRows) || report.unreadFrom !== null;
-    if (request.dryRun || strict) {
-      // Nothing is kept: a dry run wrote only to count what is already there.
-      await writes.finish({ mode: 'rollback' }, progress);
-      if (!request.dryRun && report.unreadFrom !== null) {
-        const cause = report.rejected.find((r) => r.line === report.unreadFrom)?.reason ?? 'the file cannot be read';
-        return finish('refused', `${request.fileName}: refused, it cannot be read past line ${report.unreadFrom.toLocaleString('en-US')} (${cause}). Nothing was imported — not even with "accept valid rows", which skips bad rows, not the unread rest of a file`);
-      }
-      if (!request.dryRun) {
-        return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
-      }
-      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
-      return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
-        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there${differingNote(report)}` : '') + conflictsNote(report, true) +
-        gapsNote(report) + environmentsNote(report, request.environment) +
-        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
-    }
-    await writes.drain();
-    ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
-    // The report is stored with the sources row, so it is composed before the commit; the write
-    // side checks for a duplicate file first and stores nothing if it is one.
-    finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
-      (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ` (a point for the same series and time was stored or read first; the first value is kept, whatever this one says${differingNote(report)})` : ''}` : '') + conflictsNote(report, false) +
-      gapsNote(report) + environmentsNote(report, request.environment) +
-      (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
-    const result = await writes.finish({
-      mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
-      options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, decimalComma: request.decimalComma ?? false, acceptValidRows: request.acceptValidRows })),
-    }, progress);
-    if (result.outcome === 'updated-from-duplicate') {
-      report.sourceId = result.existing;
-      return finish('imported', `${request.fileName} was already imported (source #${result.existing}); ${report.rowsConflicting.toLocaleString('en-US')} stored row${report.rowsConflicting === 1 ? '' : 's'} updated to its values` +
-        (report.rowsAccepted > 0 ? `, ${report.rowsAccepted.toLocaleString('en-US')} added` : ''));
-    }
-    if (result.outcome === 'duplicate-file') {
-      report.rowsAccepted = 0;
-      report.sourceId = result.existing;
-      // Telemetry and services imports cannot be undone (delete-source.ts says why); the others can.
-      const undo = request.kind === 'telemetry' || request.kind === 'services' ? '' : `; to import it again (with another mapping or time zone), delete that import first: \`shadowbench sources delete --source ${result.existing}\`, or Delete on the Data page`;
-      return finish('duplicate-file', `${request.fileName} was already imported (source #${result.existing}); nothing was added${undo}`);
-    }
-    if (result.outcome !== 'committed') throw new Error(`the write side answered "${result.outcome}" to a commit`);
-    report.sourceId = result.sourceId;
-    report.durationMs = result.durationMs;
-    return report;
-  } catch (err) {
-    if (job.cancelled) {
-      report.rowsAccepted = 0;
-      finish('cancelled', `${request.fileName}: cancelled; nothing was imported`);
-    }
-    throw err;
+    return await importRead();
   } finally {
-    await (channel as WriteChannel | null)?.close();
+    await writerThread?.discard();
+  }
+
+  async function importRead(): Promise<ImportReport> {
+    // PII settings and key come from the workspace; the read scrubs with them.
+    let pii: ReadRequest['pii'];
+    // The file's name, columns and mapping are kept with the source: text from the user's side like
+    // any cell (an export named after its owner's address), scrubbed as the audit log is. Here, not
+    // on the write side: that runs on a thread whose code should stay small.
+    let scrub: <T>(value: T) => T;
+    {
+      const settingsDb = openWorkspace(request.workspacePath, { skipIntegrityCheck: true });
+      try {
+        // The import's own rules too: a file named after what they redact must not keep it in its name.
+        scrub = scrubForLog(settingsDb, request.piiRules ?? []);
+        const settings = piiSettings(settingsDb);
+        pii = {
+          rules: [...settings.rules, ...(request.piiRules ?? [])].map(({ name, pattern }) => ({ name, pattern })),
+          dropColumns: [...new Set([...settings.dropColumns, ...(request.dropColumns ?? [])])],
+          key: workspaceKey(settingsDb).toString('hex'),
+        };
+      } finally {
+        settingsDb.close();
+      }
+    }
+    const readRequest: ReadRequest = {
+      kind: request.kind, format, filePath: request.filePath, fileName: request.fileName, gzip,
+      mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone, timeFormat: request.timeFormat, decimalComma: request.decimalComma, defaultService: request.defaultService,
+      ...(format === 'csv' || format === 'wide-csv' ? { delimiter: guessDelimiter(head), newline: guessNewline(head) } : {}),
+      serviceLabel: request.serviceLabel, metricName: request.metricName, environment: request.environment, acceptValidRows: request.acceptValidRows,
+      dryRun: request.dryRun === true, previewRows: request.previewRows ?? 0, pii,
+    };
+
+    // The write side: one transaction, opened once the file has passed its header checks.
+    const writeInit: WriteInit = { workspacePath: request.workspacePath, kind: request.kind, format, fileName: scrub(request.fileName), fileSize: stat.size, pendingTag: `pending-${job.id}`, updateExisting: request.updateExisting ?? false };
+    let channel: WriteChannel | null = null;
+    const advanced = (progress: ReadProgress): void => {
+      job.throwIfCancelled();
+      job.progress({ fraction: stat.size > 0 ? Math.min(1, progress.bytesRead / stat.size) : null, message: `${progress.rowsRead.toLocaleString('en-US')} rows read`, rows: progress.rowsRead });
+    };
+    const sink: ReadSink = {
+      start() {
+        channel = writerThread ? writerThread.channel(writeInit) : inlineChannel(writeInit, () => job.throwIfCancelled());
+      },
+      async rows(rows, progress) {
+        await channel!.rows(rows);
+        advanced(progress);
+      },
+      async points(batch, progress) {
+        await channel!.points(batch);
+        advanced(progress);
+      },
+    };
+
+    try {
+      const outcome = await readFile(readRequest, sink);
+      Object.assign(report, outcome.report);
+      if (outcome.refused !== null) return finish('refused', outcome.refused);
+      job.throwIfCancelled();
+      if (request.environment !== undefined && !Object.hasOwn(report.environments, request.environment)) {
+        const seen = Object.keys(report.environments);
+        return finish('refused', `${request.fileName}: no deployment to environment "${request.environment}" in this file (${seen.length > 0 ? `environments: ${seen.join(', ')}` : 'no deployments'}); nothing was imported`);
+      }
+      const writes = channel as WriteChannel | null;
+      if (!writes) throw new Error('the read ended without starting the write');
+      const progress = (message: string): void => job.progress({ fraction: 1, message });
+      // A file that could not be read to its end is refused whole even accepting valid rows: the
+      // rows after the break are not bad rows, they were never seen.
+      const strict = (report.rowsRejected > 0 && !request.acceptValidRows) || report.unreadFrom !== null;
+      if (request.dryRun || strict) {
+        // Nothing is kept: a dry run wrote only to count what is already there.
+        await writes.finish({ mode: 'rollback' }, progress);
+        if (!request.dryRun && report.unreadFrom !== null) {
+          const cause = report.rejected.find((r) => r.line === report.unreadFrom)?.reason ?? 'the file cannot be read';
+          return finish('refused', `${request.fileName}: refused, it cannot be read past line ${report.unreadFrom.toLocaleString('en-US')} (${cause}). Nothing was imported — not even with "accept valid rows", which skips bad rows, not the unread rest of a file`);
+        }
+        if (!request.dryRun) {
+          return finish('refused', `${request.fileName}: refused, ${report.rowsRejected} bad row${report.rowsRejected > 1 ? 's' : ''} (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason}). Nothing was imported; fix the rows or import with "accept valid rows".`);
+        }
+        ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
+        return finish('checked', `${request.fileName} (${format}): ${previewing ? `first ${report.rowsRead} rows: ` : ''}${rowsText(report.rowsAccepted)} would be imported` +
+          (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} are already there${differingNote(report)}` : '') + conflictsNote(report, true) +
+          gapsNote(report) + environmentsNote(report, request.environment) +
+          (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} rejected (first at line ${report.rejected[0]?.line}: ${report.rejected[0]?.reason})${report.unreadFrom !== null ? `; the file cannot be read past line ${report.unreadFrom.toLocaleString('en-US')}, so it would be refused whole, even accepting valid rows` : strict ? '; as it stands the file would be refused whole — fix those rows or accept valid rows' : ''}` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
+      }
+      await writes.drain();
+      ({ added: report.rowsAccepted, duplicates: report.duplicatesSkipped, conflicting: report.rowsConflicting, conflicts: report.conflicts, differing: report.pointsDiffering } = writes.counts());
+      // The report is stored with the sources row, so it is composed before the commit; the write
+      // side checks for a duplicate file first and stores nothing if it is one.
+      finish('imported', `${request.fileName}: ${rowsText(report.rowsAccepted)} imported` +
+        (report.duplicatesSkipped > 0 ? `, ${report.duplicatesSkipped.toLocaleString('en-US')} already present${request.kind === 'telemetry' ? ` (a point for the same series and time was stored or read first; the first value is kept, whatever this one says${differingNote(report)})` : ''}` : '') + conflictsNote(report, false) +
+        gapsNote(report) + environmentsNote(report, request.environment) +
+        (report.rowsRejected > 0 ? `, ${report.rowsRejected.toLocaleString('en-US')} bad row${report.rowsRejected === 1 ? '' : 's'} skipped` : '') + repeatedNote(report) + skippedNote(report) + earlyNote(report) + textColumnsNote(report) + thousandsNote(report));
+      const result = await writes.finish({
+        mode: 'commit', sha256: report.sha256, rowsAccepted: report.rowsAccepted, rowsRejected: report.rowsRejected, startedAt: started, report: scrub(report),
+        options: JSON.stringify(scrub({ kind: request.kind, format, mapping: request.mapping, timeUnit: request.timeUnit, timeZone: request.timeZone ?? null, timeFormat: request.timeFormat ?? null, decimalComma: request.decimalComma ?? false, acceptValidRows: request.acceptValidRows })),
+      }, progress);
+      if (result.outcome === 'updated-from-duplicate') {
+        report.sourceId = result.existing;
+        return finish('imported', `${request.fileName} was already imported (source #${result.existing}); ${report.rowsConflicting.toLocaleString('en-US')} stored row${report.rowsConflicting === 1 ? '' : 's'} updated to its values` +
+          (report.rowsAccepted > 0 ? `, ${report.rowsAccepted.toLocaleString('en-US')} added` : ''));
+      }
+      if (result.outcome === 'duplicate-file') {
+        report.rowsAccepted = 0;
+        report.sourceId = result.existing;
+        // Telemetry and services imports cannot be undone (delete-source.ts says why); the others can.
+        const undo = request.kind === 'telemetry' || request.kind === 'services' ? '' : `; to import it again (with another mapping or time zone), delete that import first: \`shadowbench sources delete --source ${result.existing}\`, or Delete on the Data page`;
+        return finish('duplicate-file', `${request.fileName} was already imported (source #${result.existing}); nothing was added${undo}`);
+      }
+      if (result.outcome !== 'committed') throw new Error(`the write side answered "${result.outcome}" to a commit`);
+      report.sourceId = result.sourceId;
+      report.durationMs = result.durationMs;
+      return report;
+    } catch (err) {
+      if (job.cancelled) {
+        report.rowsAccepted = 0;
+        finish('cancelled', `${request.fileName}: cancelled; nothing was imported`);
+      }
+      throw err;
+    } finally {
+      await (channel as WriteChannel | null)?.close();
+    }
   }
 }
 

@@ -47,14 +47,16 @@ const value = fc.oneof(
   { weight: 8, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => String(Math.round(v * 1000) / 1000)) },
   { weight: 1, arbitrary: fc.constantFrom('null', 'NaN', '-', '', ' 12', '1e3', '0x10', 'abc', '1,5', '+4', '.5', '5.', '12\r') },
 );
-const noisy = (host: boolean): fc.Arbitrary<string> => fc.tuple(ts, name, name, value, fc.constantFrom('', '', '', '', ',', ',extra', '\r'), fc.boolean()).map(([t, s, m, v, tail, drop]) =>
-  (drop ? `${t},${s},${v}` : `${t},${s},${m},${v}`) + (host ? ',h1' : '') + tail);
+type Host = 'none' | 'dropped' | 'label';
+const hostCell = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('h1', 'h2', '') }, { weight: 1, arbitrary: fc.constantFrom(' h1', 'h1 ', 'ana@corp.example', 'café', '\u00a0') });
+const noisy = (host: Host): fc.Arbitrary<string> => fc.tuple(ts, name, name, value, fc.constantFrom('', '', '', '', ',', ',extra', '\r'), fc.boolean(), hostCell).map(([t, s, m, v, tail, drop, h]) =>
+  (drop ? `${t},${s},${v}` : `${t},${s},${m},${v}`) + (host !== 'none' ? `,${h}` : '') + tail);
 // Most rows of a real file are plain, of a few series: those are what the quick way takes.
-const plain = (host: boolean): fc.Arbitrary<string> => fc.tuple(fc.integer({ min: 0, max: 600 }), fc.constantFrom('api', 'db'), fc.constantFrom('cpu', 'mem'), fc.integer({ min: -5000, max: 5000 }), fc.constantFrom('', '', '', ',extra')).map(
-  ([m, s, metric, v, tail]) => `${new Date(Date.UTC(2024, 9, 27, 0, 0) + m * 60_000).toISOString()},${s},${metric},${v / 100}${host ? ',h1' : ''}${host ? tail : ''}`);
-const row = (host: boolean): fc.Arbitrary<string> => fc.oneof({ weight: 3, arbitrary: plain(host) }, { weight: 1, arbitrary: noisy(host) });
-// `host`: a last column the import drops (a PII setting), so a row's extra field is not in a cell the quick way reads.
-const files = fc.boolean().chain((host) => fc.record({
+const plain = (host: Host): fc.Arbitrary<string> => fc.tuple(fc.integer({ min: 0, max: 600 }), fc.constantFrom('api', 'db'), fc.constantFrom('cpu', 'mem'), fc.integer({ min: -5000, max: 5000 }), fc.constantFrom('', '', '', ',extra'), fc.constantFrom('h1', 'h2', '')).map(
+  ([m, s, metric, v, tail, h]) => `${new Date(Date.UTC(2024, 9, 27, 0, 0) + m * 60_000).toISOString()},${s},${metric},${v / 100}${host !== 'none' ? `,${h}${tail}` : ''}`);
+const row = (host: Host): fc.Arbitrary<string> => fc.oneof({ weight: 3, arbitrary: plain(host) }, { weight: 1, arbitrary: noisy(host) });
+// `host`: a last column that is a label, or one the import drops (a PII setting), so a row's extra field is not in a cell the quick way reads.
+const files = fc.constantFrom<Host>('none', 'dropped', 'label').chain((host) => fc.record({
   host: fc.constant(host),
   rows: fc.array(fc.oneof({ weight: 12, arbitrary: row(host) }, { weight: 1, arbitrary: fc.constantFrom('', '  ', ',,,', 'sep=,') }), { maxLength: 60 }),
   zone: fc.constantFrom(undefined, 'Europe/Berlin'),
@@ -69,9 +71,9 @@ describe('long telemetry CSV, the quick way', () => {
     await fc.assert(
       fc.asyncProperty(files, async ({ host, rows, zone, strict, crlf }) => {
         const file = path.join(dir, `f${k++}.csv`);
-        fs.writeFileSync(file, [`timestamp,service,metric,value${host ? ',host' : ''}`, ...rows].join(crlf ? '\r\n' : '\n') + '\n');
+        fs.writeFileSync(file, [`timestamp,service,metric,value${host !== 'none' ? ',host' : ''}`, ...rows].join(crlf ? '\r\n' : '\n') + '\n');
         const options: Partial<ReadRequest> = {
-          acceptValidRows: !strict, ...(zone ? { timeZone: zone } : {}), ...(host ? { pii: { rules: [], dropColumns: ['host'], key: '11'.repeat(32) } } : {}),
+          acceptValidRows: !strict, ...(zone ? { timeZone: zone } : {}), ...(host === 'dropped' ? { pii: { rules: [], dropColumns: ['host'], key: '11'.repeat(32) } } : {}),
         };
         const general = await read(file, options, false);
         expect(await read(file, options, true)).toEqual(general);
@@ -80,8 +82,12 @@ describe('long telemetry CSV, the quick way', () => {
         numRuns: 500,
         examples: [
           // A field past the header's in a column the import drops; a gap's time in the hour that happens twice (never read the general way).
-          [{ host: true, rows: ['2024-10-27T00:00:00.000Z,api,cpu,0,h1', '2024-10-27T00:00:00.000Z,api,cpu,0,h1,extra'], zone: undefined, strict: false, crlf: false }],
-          [{ host: false, rows: ['2024-10-27 02:00:00,api,cpu,1', '2024-10-27 02:30:00,api,cpu,null', '2024-10-27 02:10:00,api,cpu,2'], zone: 'Europe/Berlin', strict: false, crlf: false }],
+          [{ host: 'dropped', rows: ['2024-10-27T00:00:00.000Z,api,cpu,0,h1', '2024-10-27T00:00:00.000Z,api,cpu,0,h1,extra'], zone: undefined, strict: false, crlf: false }],
+          // Rows of one service and metric told apart by a label, an empty label cell (no label) among them.
+          [{ host: 'label', rows: ['2024-10-27T00:00:00.000Z,api,cpu,1,h1', '2024-10-27T00:00:00.000Z,api,cpu,2,h2', '2024-10-27T00:01:00.000Z,api,cpu,3,', '2024-10-27T00:02:00.000Z,api,cpu,4,h1', '2024-10-27T00:02:00.000Z,api,cpu,5,h2', '2024-10-27T00:03:00.000Z,api,cpu,6,'], zone: undefined, strict: false, crlf: false }],
+          // Names and labels a PII rule rewrites: every row goes the general way, so each redaction is counted.
+          [{ host: 'label', rows: ['2024-10-27T00:00:00.000Z,api,cpu,1,ana@corp.example', '2024-10-27T00:01:00.000Z,api,cpu,2,ana@corp.example', '2024-10-27T00:00:00.000Z,ana@corp.example,cpu,1,h1', '2024-10-27T00:01:00.000Z,ana@corp.example,cpu,2,h1'], zone: undefined, strict: false, crlf: false }],
+          [{ host: 'none', rows: ['2024-10-27 02:00:00,api,cpu,1', '2024-10-27 02:30:00,api,cpu,null', '2024-10-27 02:10:00,api,cpu,2'], zone: 'Europe/Berlin', strict: false, crlf: false }],
         ],
       },
     );
@@ -105,10 +111,10 @@ describe('long telemetry CSV, the quick way', () => {
     const general: number[] = [];
     const read: number[] = [];
     const quick = quickTelemetry({
-      width: 4, columns: { ts: 0, service: 1, metric: 2, value: 3 }, defaultService: null, time: { unit: 'auto' }, points, capacity: 16,
+      width: 4, columns: { ts: 0, service: 1, metric: 2, value: 3, labels: [] }, defaultService: null, time: { unit: 'auto' }, points, capacity: 16,
       push: async () => undefined, read: (line) => (read.push(line), true), general: (row) => void general.push(row.line),
     });
-    quick.learn({ kind: 'telemetry', ts: 0, service: 'api', metric: 'cpu', labels: {}, value: 0 }, cpu);
+    quick.learn({ kind: 'telemetry', ts: 0, service: 'api', metric: 'cpu', labels: {}, value: 0 }, cpu, '');
     const text = [
       '2024-04-01T10:00:00Z,api,cpu,1.5', // taken
       '2024-04-01T10:01:00Z,api,mem,2', // a series not learned yet

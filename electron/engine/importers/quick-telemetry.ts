@@ -6,7 +6,7 @@ import type { RawRow } from './reader.js';
 
 /**
  * The quick way through a long telemetry CSV (a time, a service, a metric and a value, each in a
- * column of its own): quote-free lines read straight into points, without an array, a row object or
+ * column of its own, and any other columns as labels): quote-free lines read straight into points, without an array, a row object or
  * a string per cell. It takes a row only when the general way would store it unchanged (its cells
  * untrimmed and in their plain forms, its series already through the general way with nothing
  * scrubbed from its names); every other row goes the general way, in file order, to be judged there.
@@ -15,16 +15,19 @@ import type { RawRow } from './reader.js';
  */
 
 export interface QuickTelemetry {
-  /** A row the general way stored as it came, and its series: rows with the same names may come quickly. */
-  learn(row: TelemetryRow | null, series: number): void;
+  /**
+   * A row the general way stored as it came, its series, and its label cells as labelKey() joins
+   * them: rows with the same names and label cells may come quickly.
+   */
+  learn(row: TelemetryRow, series: number, labels: string): void;
   lines(lines: PlainLines): Promise<void>;
 }
 
 export interface QuickSetup {
   /** the header's width */
   width: number;
-  /** the columns of each field (service null: the import's default service) */
-  columns: { ts: number; service: number | null; metric: number; value: number };
+  /** the columns of each field (service null: the import's default service), and the label columns */
+  columns: { ts: number; service: number | null; metric: number; value: number; labels: number[] };
   defaultService: string | null;
   /** the time options the general way uses: the same object, as the time parser remembers its last answer by it */
   time: TimeOptions;
@@ -40,8 +43,9 @@ export interface QuickSetup {
 
 export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
   const { width, columns, points, capacity, time } = setup;
-  // service → metric → series number, for series whose names the general way kept as they came
-  const known = new Map<string, Map<string, number>>();
+  // service → metric → label cells → series number, for series the general way kept as they came
+  const known = new Map<string, Map<string, Map<string, number>>>();
+  const labelColumns = columns.labels;
   const from = new Int32Array(width);
   const to = new Int32Array(width);
 
@@ -81,7 +85,15 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
     const metric = cell(text, columns.metric);
     const service = columns.service === null ? setup.defaultService : cell(text, columns.service);
     if (metric === null || service === null) return false;
-    const series = known.get(service)?.get(metric);
+    let labels = '';
+    for (let k = 0; k < labelColumns.length; k++) {
+      const c = labelColumns[k]!;
+      // An empty label cell is no label (the general way skips it), so it is plain too.
+      const v = to[c]! > from[c]! ? cell(text, c) : '';
+      if (v === null) return false;
+      labels = k === 0 ? v : `${labels}${delimiter}${v}`;
+    }
+    const series = known.get(service)?.get(metric)?.get(labels);
     if (series === undefined) return false;
     const tsText = cell(text, columns.ts);
     if (tsText === null) return false;
@@ -93,12 +105,12 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
   };
 
   return {
-    learn(row, series) {
-      if (row === null) return;
-      for (const _ in row.labels) return;
+    learn(row, series, labels) {
       let byMetric = known.get(row.service);
       if (!byMetric) known.set(row.service, (byMetric = new Map()));
-      byMetric.set(row.metric, series);
+      let byLabels = byMetric.get(row.metric);
+      if (!byLabels) byMetric.set(row.metric, (byLabels = new Map()));
+      byLabels.set(labels, series);
     },
     async lines(lines) {
       const { text, delimiter } = lines;
@@ -117,4 +129,25 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
       }
     },
   };
+}
+
+/**
+ * A row's label cells as one key: joined by the delimiter, which no cell can hold, so two rows
+ * have one key only if their cells are the same.
+ */
+export function labelKey(cells: readonly string[], columns: readonly number[], delimiter: string): string {
+  let key = '';
+  for (let k = 0; k < columns.length; k++) key = k === 0 ? cells[columns[k]!]! : `${key}${delimiter}${cells[columns[k]!]!}`;
+  return key;
+}
+
+/** Whether scrubbing left a row as it was (labels are always a new object, so compared by their entries). */
+export function unscrubbed(given: TelemetryRow, scrubbed: TelemetryRow): boolean {
+  if (given === scrubbed) return true;
+  if (given.service !== scrubbed.service || given.metric !== scrubbed.metric) return false;
+  const a = Object.keys(given.labels);
+  const b = Object.keys(scrubbed.labels);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || given.labels[a[i]!] !== scrubbed.labels[b[i]!]) return false;
+  return true;
 }

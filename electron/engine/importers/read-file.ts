@@ -16,7 +16,7 @@ import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReade
 import { wideCsvReader } from './wide-csv.js';
 import type { RawRow, RecordReader } from './reader.js';
 import { PointsBuilder, type PointsBatch } from './points-batch.js';
-import { quickTelemetry, type QuickTelemetry } from './quick-telemetry.js';
+import { labelKey, quickTelemetry, unscrubbed, type QuickTelemetry } from './quick-telemetry.js';
 
 /**
  * The reading half of an import: file → parsed, mapped, validated and scrubbed rows, handed to a
@@ -264,7 +264,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (!points) return void batch.push(scrubbed);
       const series = points.row(scrubbed);
       // A series whose names came through as they were: the quick way may take its next rows.
-      if (quick && scrubbed === result.row) quick.learn(scrubbed.kind === 'telemetry' ? scrubbed : null, series);
+      if (quick && learnKey !== null && scrubbed.kind === 'telemetry' && result.row.kind === 'telemetry' && unscrubbed(result.row, scrubbed)) quick.learn(scrubbed, series, learnKey);
     };
     // Changes: the columns no field took are numeric attributes (what models read). One whose first
     // value is text (a GitHub Actions log's environment, status, conclusion) once failed every row,
@@ -292,10 +292,14 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (report.thousandsLike) report.thousandsLike.count++;
       else report.thousandsLike = { count: 1, example: value.trim(), line };
     };
+    // The label cells of the row under way, for the quick way to learn its series (null: not a row it could take).
+    let learnKey: string | null = null;
+    const quickLabels = fixedCells ? fixedCells.extra.map(([i]) => i) : [];
     /** One row the general way: mapped, checked, normalised, scrubbed and queued (or refused). */
     const one = (rawRow: RawRow): void => {
       report.rowsRead++;
       lastLine = rawRow.line;
+      learnKey = null;
       if (rawRow.error !== undefined) {
         reject({ line: rawRow.line, reason: rawRow.error });
         return;
@@ -365,6 +369,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
         const cells = rawRow.cells;
         for (const [i, field] of fixedCells.fields) fields[field] = cells[i];
         for (const [i, column] of fixedCells.extra) extra[column] = cells[i];
+        if (quick) learnKey = labelKey(cells, quickLabels, request.delimiter!);
       } else {
         fields = {};
         extra = {};
@@ -385,7 +390,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     // Long telemetry CSV in its usual shape: most rows the quick way (quick-telemetry.ts).
     const quick = ((): QuickTelemetry | null => {
       if (!csv || !fixedCells || !points || request.quickRows === false || previewing || watchThousands || request.decimalComma) return null;
-      if (request.delimiter === undefined || (request.newline ?? '\n') !== '\n' || fixedCells.extra.length > 0) return null;
+      if (request.delimiter === undefined || (request.newline ?? '\n') !== '\n') return null;
       const at: Record<string, number> = {};
       for (const [i, field] of fixedCells.fields) {
         if (field in at || !['timestamp', 'service', 'metric', 'value'].includes(field)) return null;
@@ -393,7 +398,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       }
       if (at.timestamp === undefined || at.metric === undefined || at.value === undefined || (at.service === undefined && !request.defaultService)) return null;
       return quickTelemetry({
-        width: report.columns.length, columns: { ts: at.timestamp, service: at.service ?? null, metric: at.metric, value: at.value },
+        width: report.columns.length, columns: { ts: at.timestamp, service: at.service ?? null, metric: at.metric, value: at.value, labels: quickLabels },
         defaultService: request.defaultService ?? null, time: normaliseOptions.time, points, capacity: BATCH, push,
         read(line) {
           report.rowsRead++;

@@ -39,11 +39,16 @@ export async function formatsBench(work: string, root: string, steps: number): P
   const series = SERVICES * METRICS;
   const points = series * steps;
   const files: Record<string, string> = {
-    longCsv: path.join(work, 'long.csv'), wideCsv: path.join(work, 'wide.csv'), prometheusJson: path.join(work, 'prometheus.json'), otlpJson: path.join(work, 'otlp.ndjson'),
+    longCsv: path.join(work, 'long.csv'), longCsvLabels: path.join(work, 'long-labels.csv'), wideCsv: path.join(work, 'wide.csv'), prometheusJson: path.join(work, 'prometheus.json'), otlpJson: path.join(work, 'otlp.ndjson'),
   };
   await write(files.longCsv!, (out) => {
     out('timestamp,service,metric,value\n');
     for (let t = 0; t < steps; t++) for (let s = 0; s < SERVICES; s++) for (let m = 0; m < METRICS; m++) out(`${new Date(T0 + t * 60_000).toISOString()},svc-${s},metric_${m},${valueOf(s, m, t)}\n`);
+  });
+  // The same with two label columns (what a Prometheus query exported to CSV carries): one series per row's labels.
+  await write(files.longCsvLabels!, (out) => {
+    out('timestamp,service,metric,value,instance,region\n');
+    for (let t = 0; t < steps; t++) for (let s = 0; s < SERVICES; s++) for (let m = 0; m < METRICS; m++) out(`${new Date(T0 + t * 60_000).toISOString()},svc-${s},metric_${m},${valueOf(s, m, t)},10.0.0.${s}:9100,eu-west-1\n`);
   });
   await write(files.wideCsv!, (out) => {
     const columns: string[] = [];

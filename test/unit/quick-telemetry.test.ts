@@ -87,6 +87,8 @@ describe('long telemetry CSV, the quick way', () => {
           [{ host: 'label', rows: ['2024-10-27T00:00:00.000Z,api,cpu,1,h1', '2024-10-27T00:00:00.000Z,api,cpu,2,h2', '2024-10-27T00:01:00.000Z,api,cpu,3,', '2024-10-27T00:02:00.000Z,api,cpu,4,h1', '2024-10-27T00:02:00.000Z,api,cpu,5,h2', '2024-10-27T00:03:00.000Z,api,cpu,6,'], zone: undefined, strict: false, crlf: false }],
           // Names and labels a PII rule rewrites: every row goes the general way, so each redaction is counted.
           [{ host: 'label', rows: ['2024-10-27T00:00:00.000Z,api,cpu,1,ana@corp.example', '2024-10-27T00:01:00.000Z,api,cpu,2,ana@corp.example', '2024-10-27T00:00:00.000Z,ana@corp.example,cpu,1,h1', '2024-10-27T00:01:00.000Z,ana@corp.example,cpu,2,h1'], zone: undefined, strict: false, crlf: false }],
+          // A strict import past a bad row writes nothing more, but still scrubs (and counts) what it reads.
+          [{ host: 'label', rows: ['2024-10-27T00:00:00.000Z,api,cpu,1,ana@corp.example', 'bad,api,cpu,1,h1', '2024-10-27T00:01:00.000Z,api,cpu,2,ana@corp.example'], zone: undefined, strict: true, crlf: false }],
           [{ host: 'none', rows: ['2024-10-27 02:00:00,api,cpu,1', '2024-10-27 02:30:00,api,cpu,null', '2024-10-27 02:10:00,api,cpu,2'], zone: 'Europe/Berlin', strict: false, crlf: false }],
         ],
       },
@@ -110,11 +112,15 @@ describe('long telemetry CSV, the quick way', () => {
     const cpu = points.seriesOf('api', 'cpu', '{}');
     const general: number[] = [];
     const read: number[] = [];
+    const redacted: string[] = [];
     const quick = quickTelemetry({
       width: 4, columns: { ts: 0, service: 1, metric: 2, value: 3, labels: [] }, defaultService: null, time: { unit: 'auto' }, points, capacity: 16,
-      push: async () => undefined, read: (line) => (read.push(line), true), general: (row) => void general.push(row.line),
+      push: async () => undefined, read: (line) => (read.push(line), true), general: (row) => void general.push(row.line), redacted: (rules) => void redacted.push(...rules),
     });
-    quick.learn({ kind: 'telemetry', ts: 0, service: 'api', metric: 'cpu', labels: {}, value: 0 }, cpu, '');
+    quick.learn({ kind: 'telemetry', ts: 0, service: 'api', metric: 'cpu', labels: {}, value: 0 }, cpu, '', []);
+    // A name a PII rule rewrote: learned under the file's name, its rows go to the rewritten series, each counting the redaction again.
+    const hidden = points.seriesOf('[redacted:email:1234abcd]', 'cpu', '{}');
+    quick.learn({ kind: 'telemetry', ts: 0, service: 'ana@corp.example', metric: 'cpu', labels: {}, value: 0 }, hidden, '', ['email']);
     const text = [
       '2024-04-01T10:00:00Z,api,cpu,1.5', // taken
       '2024-04-01T10:01:00Z,api,mem,2', // a series not learned yet
@@ -123,14 +129,16 @@ describe('long telemetry CSV, the quick way', () => {
       '2024-04-01T10:04:00Z,api,cpu,4,', // one field too many
       '2024-04-01T10:05:00Z,api,cpu,5\r', // a CRLF line: taken
       '', // blank: skipped the general way
+      '2024-04-01T10:06:00Z,ana@corp.example,cpu,6', // taken, to the rewritten series
     ].join('\n');
     const toRow = (cells: string[], at: number): RawRow | null => (cells.join('') === '' ? null : { line: at, values: {} });
     await quick.lines(new PlainLines(text, 10, ',', toRow));
-    expect(read).toEqual([10, 15]);
+    expect(read).toEqual([10, 15, 17]);
     expect(general).toEqual([11, 12, 13, 14]);
+    expect(redacted).toEqual(['email']);
     const batch = points.take();
-    expect([...batch.series]).toEqual([cpu, cpu]);
-    expect([...batch.ts]).toEqual([Date.UTC(2024, 3, 1, 10, 0), Date.UTC(2024, 3, 1, 10, 5)]);
-    expect([...batch.value]).toEqual([1.5, 5]);
+    expect([...batch.series]).toEqual([cpu, cpu, hidden]);
+    expect([...batch.ts]).toEqual([Date.UTC(2024, 3, 1, 10, 0), Date.UTC(2024, 3, 1, 10, 5), Date.UTC(2024, 3, 1, 10, 6)]);
+    expect([...batch.value]).toEqual([1.5, 5, 6]);
   });
 });

@@ -16,7 +16,7 @@ import { argoHistoryReader, githubDeploymentsReader, otlpReader, prometheusReade
 import { wideCsvReader } from './wide-csv.js';
 import type { RawRow, RecordReader } from './reader.js';
 import { PointsBuilder, type PointsBatch } from './points-batch.js';
-import { labelKey, quickTelemetry, unscrubbed, type QuickTelemetry } from './quick-telemetry.js';
+import { labelKey, quickTelemetry, type QuickTelemetry } from './quick-telemetry.js';
 
 /**
  * The reading half of an import: file → parsed, mapped, validated and scrubbed rows, handed to a
@@ -252,6 +252,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (!result.ok) return reject({ line, reason: mapping ? emptyColumn(result.reason, mapping) : result.reason });
       const clash = conflict(line, result.row);
       if (clash) return reject({ line, reason: clash });
+      // What PII rules this row's scrubbing counts, for the quick way to count again for rows like it.
+      const before = quick && learnKey !== null ? { ...scrubber.counts } : null;
       const scrubbed = scrubRow(result.row, scrubber);
       if (scrubbed.kind === 'incidents' && scrubbed.detectedTs !== null && scrubbed.detectedTs < scrubbed.startedTs) {
         const early = report.detectedBeforeStart;
@@ -263,8 +265,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
       if (report.rowsRejected > 0 && !request.acceptValidRows && !request.dryRun) return;
       if (!points) return void batch.push(scrubbed);
       const series = points.row(scrubbed);
-      // A series whose names came through as they were: the quick way may take its next rows.
-      if (quick && learnKey !== null && scrubbed.kind === 'telemetry' && result.row.kind === 'telemetry' && unscrubbed(result.row, scrubbed)) quick.learn(scrubbed, series, learnKey);
+      // Its series and redactions: the quick way may take the next rows with these names and labels.
+      // (Learned under the names as the file gives them, which is how the quick way looks them up.)
+      if (quick && before && result.row.kind === 'telemetry') quick.learn(result.row, series, learnKey!, redactionsSince(before, scrubber.counts));
     };
     // Changes: the columns no field took are numeric attributes (what models read). One whose first
     // value is text (a GitHub Actions log's environment, status, conclusion) once failed every row,
@@ -406,6 +409,9 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
           return report.rowsRejected === 0 || request.acceptValidRows || request.dryRun;
         },
         general: one,
+        redacted(rules) {
+          for (const rule of rules) scrubber.counts[rule] = (scrubber.counts[rule] ?? 0) + 1;
+        },
       });
     })();
     let streamError: string | null = null;
@@ -446,6 +452,13 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
   } finally {
     raw.destroy();
   }
+}
+
+/** The redactions counted since `before`, one entry per redaction. */
+function redactionsSince(before: Record<string, number>, now: Record<string, number>): string[] {
+  const out: string[] = [];
+  for (const rule in now) for (let n = now[rule]! - (before[rule] ?? 0); n > 0; n--) out.push(rule);
+  return out;
 }
 
 const THOUSANDS_LIKE = /^\s*[+-]?\d{1,3}(?:\.\d{3})+\s*$/;

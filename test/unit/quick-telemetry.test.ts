@@ -107,6 +107,18 @@ describe('long telemetry CSV, the quick way', () => {
     expect(quick.points.map((p) => [p[0], p[1], p[4]])).toEqual([['checkout', 'cpu', 1.5], ['checkout', 'cpu', 2.5], ['checkout', 'mem', 3], ['checkout', 'mem', 4]]);
   });
 
+  it('counts a PII rule named like an object key, and keeps label columns named like one, the same both ways', async () => {
+    const dir = tempDir('sbw-quick-');
+    const file = path.join(dir, 'keys.csv');
+    fs.writeFileSync(file, 'timestamp,service,metric,value,toString,__proto__\n2024-04-01T10:00:00Z,api,cpu,1,x,a\n2024-04-01T10:01:00Z,api,cpu,2,x,a\n2024-04-01T10:02:00Z,api,cpu,3,y,b\n');
+    const options: Partial<ReadRequest> = { pii: { rules: [{ name: 'constructor', pattern: 'api' }], dropColumns: [], key: '11'.repeat(32) } };
+    const general = await read(file, options, false);
+    const quick = await read(file, options, true);
+    expect(quick).toEqual(general);
+    expect((general.report as { report: { redactions: unknown } }).report.redactions).toEqual({ constructor: 3 });
+    expect(general.points.map((p) => p[2])).toEqual(['{"__proto__":"a","toString":"x"}', '{"__proto__":"a","toString":"x"}', '{"__proto__":"b","toString":"y"}']);
+  });
+
   it('takes a plain row of a series it has learned, and sends every other row the general way in order', async () => {
     const points = new PointsBuilder(16);
     const cpu = points.seriesOf('api', 'cpu', '{}');
@@ -140,5 +152,10 @@ describe('long telemetry CSV, the quick way', () => {
     expect([...batch.series]).toEqual([cpu, cpu, hidden]);
     expect([...batch.ts]).toEqual([Date.UTC(2024, 3, 1, 10, 0), Date.UTC(2024, 3, 1, 10, 5), Date.UTC(2024, 3, 1, 10, 6)]);
     expect([...batch.value]).toEqual([1.5, 5, 6]);
+    // The next stretch: what was searched in the last one (a line with no delimiter at its end) is not carried over.
+    await quick.lines(new PlainLines('one column only', 20, ',', toRow));
+    await quick.lines(new PlainLines('2024-04-01T10:07:00Z,api,cpu,7', 21, ',', toRow));
+    expect(read).toEqual([10, 15, 17, 21]);
+    expect(general).toEqual([11, 12, 13, 14, 20]);
   });
 });

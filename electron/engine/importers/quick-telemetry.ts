@@ -52,6 +52,18 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
   const labelColumns = columns.labels;
   const from = new Int32Array(width);
   const to = new Int32Array(width);
+  // The next delimiter at or after where it was last looked for, in the stretch under way (NONE: no
+  // more). Lines come in order, so one search serves every line it jumps over: lines with too few
+  // fields (a file of one column) would otherwise each search to the end of the stretch.
+  const NONE = Number.MAX_SAFE_INTEGER;
+  let next = -1;
+  const delimiterFrom = (text: string, delimiter: string, p: number): number => {
+    if (next < p) {
+      next = text.indexOf(delimiter, p);
+      if (next < 0) next = NONE;
+    }
+    return next;
+  };
 
   /** The cell, if it is one the general way keeps as it is: not empty, nothing to trim at its ends. */
   const cell = (text: string, k: number): string | null => {
@@ -72,14 +84,13 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
     if (stop > start && text.charCodeAt(stop - 1) === 13) stop--; // a CRLF line's `\r` (trimmed the general way)
     let p = start;
     for (let k = 0; k < width - 1; k++) {
-      const d = text.indexOf(delimiter, p);
-      if (d < 0 || d >= stop) return false;
+      const d = delimiterFrom(text, delimiter, p);
+      if (d >= stop) return false;
       from[k] = p;
       to[k] = d;
       p = d + 1;
     }
-    const more = text.indexOf(delimiter, p);
-    if (more >= 0 && more < stop) return false; // more fields than the header has
+    if (delimiterFrom(text, delimiter, p) < stop) return false; // more fields than the header has
     from[width - 1] = p;
     to[width - 1] = stop;
     // The value first: a row the general way counts as a gap ("null", "-") never has its time read there.
@@ -120,6 +131,7 @@ export function quickTelemetry(setup: QuickSetup): QuickTelemetry {
     },
     async lines(lines) {
       const { text, delimiter } = lines;
+      next = -1;
       // A replacement character (bad UTF-8) refuses its row: left to the general way, line by line.
       const damaged = text.includes('\uFFFD');
       let line = lines.firstLine;

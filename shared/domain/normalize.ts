@@ -266,8 +266,11 @@ function hasKeys(o: Record<string, unknown>): boolean {
 
 /** A label may come twice (top level and nested) only with one value. */
 function setLabel(labels: Record<string, string>, key: string, value: string): void {
-  if (key in labels && labels[key] !== value) throw new RowError(`label ${key} is given twice, as ${JSON.stringify(labels[key])} and ${JSON.stringify(value)}`);
-  labels[key] = value;
+  // Own keys only: a column named `toString` or `constructor` is not already there. And `__proto__`
+  // is a label like any other, not the object's prototype (set by assignment, it vanished).
+  if (Object.hasOwn(labels, key) && labels[key] !== value) throw new RowError(`label ${key} is given twice, as ${JSON.stringify(labels[key])} and ${JSON.stringify(value)}`);
+  if (key === '__proto__') Object.defineProperty(labels, key, { value, enumerable: true, writable: true, configurable: true });
+  else labels[key] = value;
 }
 
 /** Extra fields that may hold a telemetry row's labels as one object. */

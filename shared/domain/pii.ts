@@ -89,7 +89,8 @@ function cannotMatchBuiltin(value: string): boolean {
 
 /** Builds a scrubber from rules and a keyed hash (HMAC in the engine; anything stable in tests). */
 export function makeScrubber(rules: readonly PiiRule[], keyed: (value: string) => string): Scrubber {
-  const counts: Record<string, number> = {};
+  // No prototype: a rule may be named `constructor` (names are [a-z0-9-]), which {} already has.
+  const counts: Record<string, number> = Object.create(null) as Record<string, number>;
   const count = (rule: string): void => {
     counts[rule] = (counts[rule] ?? 0) + 1;
     scrubber.hits?.push(rule);

@@ -254,6 +254,9 @@ describe('deploys from GitHub and Argo CD', () => {
     expect(all.environments).toEqual({ production: 2, staging: 3 });
     expect(all.rowsAccepted).toBe(5);
     expect(all.message).toContain('deployments to 2 environments (staging 3, production 2) are all changes of their service: import with --environment NAME to keep one');
+    // An environment named like a key every object has is counted from its own key.
+    const odd = [301, 302].map((id) => ({ ...deployments[0], id, sha: `dd${id}`, environment: 'constructor', created_at: `2026-01-04T1${id - 300}:00:00Z` }));
+    expect((await importPath(engine, writeFile(dir, 'odd-env.json', JSON.stringify(odd)), { kind: 'changes', dryRun: true })).environments).toEqual({ constructor: 2 });
     const prod = await importPath(engine, writeFile(dir, 'mixed.json', text), { kind: 'changes', environment: 'production' });
     expect(prod).toMatchObject({ status: 'imported', rowsRead: 5, rowsAccepted: 2, rowsRejected: 0, environments: { production: 2, staging: 3 } });
     expect(prod.message).toMatch(/2 rows imported, 3 deployments to other environments left out \(staging 3\)$/);

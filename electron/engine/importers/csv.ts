@@ -18,7 +18,7 @@ class CsvRow {
   constructor(readonly line: number, readonly cells: readonly string[], private readonly header: readonly string[]) {}
   get values(): Record<string, unknown> {
     if (!this.named) {
-      const named: Record<string, unknown> = {};
+      const named = Object.create(null) as Record<string, unknown>; // (a column may be named `__proto__`)
       for (let i = 0; i < this.header.length; i++) named[this.header[i]!] = this.cells[i];
       this.named = named;
     }

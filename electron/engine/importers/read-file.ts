@@ -199,7 +199,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
     }
     const keyMappings = new Map<string, ColumnMapping | { error: string }>();
     const fixedFields: Record<string, unknown> = {};
-    const fixedExtra: Record<string, unknown> = {};
+    // No prototype: a column named `__proto__` is a label like any other, not the object's prototype.
+    const fixedExtra = Object.create(null) as Record<string, unknown>;
 
     await sink.start();
     let batch: NormalRow[] = [];
@@ -315,7 +316,8 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
           return;
         }
         const { environment, elsewhere } = rawRow as CanonicalRow;
-        if (environment !== undefined) report.environments[environment] = (report.environments[environment] ?? 0) + 1;
+        // (An environment named `constructor` is a key {} already has: counted from its own key only.)
+        if (environment !== undefined) report.environments[environment] = (Object.hasOwn(report.environments, environment) ? report.environments[environment]! : 0) + 1;
         if (elsewhere) return;
         // The format named its fields; its labels (or attributes) ride apart and are never mapped.
         const given = (rawRow as CanonicalRow).extra ?? NO_EXTRA;
@@ -375,7 +377,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
         if (quick) learnKey = labelKey(cells, quickLabels, request.delimiter!);
       } else {
         fields = {};
-        extra = {};
+        extra = Object.create(null) as Record<string, unknown>;
         for (const [column, field] of mapping.toField) fields[field] = rawRow.values[column];
         for (const [column, field] of mapping.copies) fields[field] = rawRow.values[column];
         for (const column of mapping.extra) extra[column] = rawRow.values[column];
@@ -457,7 +459,7 @@ export async function readFile(request: ReadRequest, sink: ReadSink): Promise<Re
 /** The redactions counted since `before`, one entry per redaction. */
 function redactionsSince(before: Record<string, number>, now: Record<string, number>): string[] {
   const out: string[] = [];
-  for (const rule in now) for (let n = now[rule]! - (before[rule] ?? 0); n > 0; n--) out.push(rule);
+  for (const rule in now) for (let n = now[rule]! - (Object.hasOwn(before, rule) ? before[rule]! : 0); n > 0; n--) out.push(rule);
   return out;
 }
 

@@ -30,7 +30,9 @@ await Promise.all([
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/importers/write-worker.ts')], outfile: path.join(root, 'dist/electron/write-worker.cjs') }),
   // Loaded by big shadow runs from beside engine-host.cjs (electron/engine/runs/suggestion-sink.ts).
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/runs/suggestion-worker.ts')], outfile: path.join(root, 'dist/electron/suggestion-worker.cjs') }),
+  // Loaded by big change-risk runs, one per ONNX model, from beside engine-host.cjs (electron/engine/models/onnx-thread.ts).
+  build({ ...common, entryPoints: [path.join(root, 'electron/engine/models/onnx-worker.ts')], outfile: path.join(root, 'dist/electron/onnx-worker.cjs') }),
   // Loaded by detection reports from beside engine-host.cjs (electron/engine/detection/report-thread.ts).
   build({ ...common, entryPoints: [path.join(root, 'electron/engine/detection/report-worker.ts')], outfile: path.join(root, 'dist/electron/report-worker.cjs') }),
 ]);
-console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker,write-worker,suggestion-worker,report-worker}.cjs');
+console.error('built dist/electron/{main,preload,engine-host,bootstrap-worker,write-worker,suggestion-worker,onnx-worker,report-worker}.cjs');

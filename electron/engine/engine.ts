@@ -23,6 +23,7 @@ import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
 import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
 import { warmSuggestionWriter } from './runs/suggestion-sink.js';
+import { releaseIdleOnnxThreads, warmOnnxThread } from './models/onnx-thread.js';
 import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
 import { queryTimeline } from './queries/timeline.js';
@@ -273,6 +274,7 @@ export function createEngine(options: EngineOptions): Engine {
       void warmImportWriter();
       void warmSuggestionWriter();
       void warmBootstrapThreads();
+      void warmOnnxThread();
     }
     return info();
   };
@@ -737,6 +739,8 @@ export function createEngine(options: EngineOptions): Engine {
       for (const e of unwritten) console.error(`audit: could not write "${e.action}" (${e.subject}) to ${e.where.path}: the workspace stayed locked by another program`);
       current?.db.close();
       current = null;
+      // Kept model threads hold nothing open in the workspace; they go with the engine.
+      void releaseIdleOnnxThreads();
       return { unwritten: unwritten.length };
     },
   };

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { createEngine } from '../../electron/engine/engine.js';
 import { openWorkspace } from '../../electron/engine/db/workspace.js';
 import { buildFeatureColumns, loadChanges } from '../../electron/engine/features/catalog.js';
-import { runSubjects, suggestionWriter } from '../../electron/engine/runs/suggestion-writer.js';
+import { runSubjects, SubjectTable, suggestionWriter } from '../../electron/engine/runs/suggestion-writer.js';
 import { labelChanges } from '../../electron/engine/features/outcomes.js';
 import { treesToOnnx, type TreeNode } from '../../electron/engine/models/onnx-writer.js';
 import { sortPredictions } from '../../shared/metrics/classification.js';
@@ -97,7 +97,7 @@ export async function changeRiskBench() {
   const columns = buildFeatureColumns(db, changes, FEATURES, outcomes, changes);
   const featureSeconds = (performance.now() - tf) / 1000;
   const scratchRun = Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'failed', '{}', 0)").run().lastInsertRowid);
-  const write = suggestionWriter(db, scratchRun, runSubjects(changes, changes.map((c) => outcomes.get(c.id)!)));
+  const write = suggestionWriter(db, scratchRun, new SubjectTable(runSubjects(changes, changes.map((c) => outcomes.get(c.id)!))));
   const tw = performance.now();
   for (let s = 0; s < N; s += 1024) {
     const n = Math.min(1024, N - s);

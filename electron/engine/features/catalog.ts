@@ -112,25 +112,54 @@ export function loadChanges(db: Db, around?: number, slice = LOAD_SLICE): Change
   let inOrder = true;
   let read = first.get(window) as Slice;
   while (read[0] > 0) {
-    const ids = JSON.parse(read[1]) as number[];
-    const externalIds = JSON.parse(read[2]) as string[];
-    const services = JSON.parse(read[3]) as number[];
-    const times = JSON.parse(read[4]) as number[];
-    const authors = JSON.parse(read[5]) as Array<string | null>;
-    const attributes = parseAttributes(db, read[6], ids);
-    const outcomes = JSON.parse(read[7]) as Array<number | null>;
+    const rows = sliceRows(db, read);
+    for (const c of rows) {
+      const prev = out.length > 0 ? out[out.length - 1]! : null;
+      if (prev && (c.ts < prev.ts || (c.ts === prev.ts && c.id < prev.id))) inOrder = false;
+      out.push(c);
+    }
+    if (rows.length < slice) break;
     // Where the next slice starts: past the greatest key read (id, or (ts, id) in a window).
     let key = { ts: -Infinity, id: -Infinity };
-    for (let i = 0; i < ids.length; i++) {
-      const prev = out.length > 0 ? out[out.length - 1]! : null;
-      if (prev && (times[i]! < prev.ts || (times[i] === prev.ts && ids[i]! < prev.id))) inOrder = false;
-      out.push({ id: ids[i]!, externalId: externalIds[i]!, serviceId: services[i]!, ts: times[i]!, author: authors[i]!, attributes: attributes[i]!, outcome: outcomes[i]! });
-      if (around === undefined ? ids[i]! > key.id : times[i]! > key.ts || (times[i] === key.ts && ids[i]! > key.id)) key = { ts: times[i]!, id: ids[i]! };
-    }
-    if (ids.length < slice) break;
+    for (const c of rows) if (around === undefined ? c.id > key.id : c.ts > key.ts || (c.ts === key.ts && c.id > key.id)) key = { ts: c.ts, id: c.id };
     read = next.get({ ...window, ...key }) as Slice;
   }
   return inOrder ? out : out.sort((a, b) => a.ts - b.ts || a.id - b.id);
+}
+
+/**
+ * The workspace's changes in time order, through the time index, as many per call as asked for:
+ * what a replay reads while its model scores the changes read before (runs/replay-source.ts).
+ * Null after the last.
+ */
+export function changeReader(db: Db): (slice: number) => ChangeRow[] | null {
+  const inner = (after: boolean): string => `SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes${after ? ' WHERE (ts, id) > (@ts, @id)' : ''} ORDER BY ts, id LIMIT @slice`;
+  const first = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner(false)})`).raw();
+  const next = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner(true)})`).raw();
+  let last: ChangeRow | null = null;
+  let ended = false;
+  return (slice) => {
+    if (ended) return null;
+    const read = (last === null ? first.get({ slice }) : next.get({ slice, ts: last.ts, id: last.id })) as Slice;
+    const rows = read[0] > 0 ? sliceRows(db, read) : [];
+    if (rows.length < slice) ended = true;
+    if (rows.length === 0) return null;
+    last = rows[rows.length - 1]!;
+    return rows;
+  };
+}
+
+function sliceRows(db: Db, read: Slice): ChangeRow[] {
+  const ids = JSON.parse(read[1]) as number[];
+  const externalIds = JSON.parse(read[2]) as string[];
+  const services = JSON.parse(read[3]) as number[];
+  const times = JSON.parse(read[4]) as number[];
+  const authors = JSON.parse(read[5]) as Array<string | null>;
+  const attributes = parseAttributes(db, read[6], ids);
+  const outcomes = JSON.parse(read[7]) as Array<number | null>;
+  const rows = new Array<ChangeRow>(ids.length);
+  for (let i = 0; i < ids.length; i++) rows[i] = { id: ids[i]!, externalId: externalIds[i]!, serviceId: services[i]!, ts: times[i]!, author: authors[i]!, attributes: attributes[i]!, outcome: outcomes[i]! };
+  return rows;
 }
 
 /** A slice's attribute objects; if one of them is not JSON, the error names its change. */
@@ -197,18 +226,52 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
   // History comes from every change in the workspace, not just the subjects; callers that already
   // loaded them pass them in (loading 100k changes costs more than building their features).
   const all = history ?? loadChanges(db);
-  // A name is known if it is a history feature, a metric's telemetry, or an attribute of some change
-  // (found by looking, which is quicker than listing every attribute; the full catalog only for the error).
+  checkFeatureNames(db, names, (n) => all.some((c) => Object.hasOwn(c.attributes, n)));
+  const builder = featureBuilder(db, names, outcomes);
+  builder.add(all);
+  return builder.columns(changes);
+}
+
+/**
+ * Throws, naming what is available, if a name is none of: a history feature, a metric's
+ * telemetry, an attribute of some change. `seen` says whether the changes at hand have the
+ * attribute (quicker than listing every attribute; the catalog is read only when they do not, and
+ * the whole table only when the catalog's sample does not have it either).
+ */
+export function checkFeatureNames(db: Db, names: readonly string[], seen: (name: string) => boolean): void {
   const metrics = new Set(db.prepare('SELECT DISTINCT metric FROM series').pluck().all() as string[]);
   let catalog: FeatureCatalog | null = null;
-  // An attribute is found in the history at hand, or else (a windowed history) in the workspace's catalog.
+  const anywhere = db.prepare('SELECT EXISTS (SELECT 1 FROM changes, json_each(changes.attributes) AS a WHERE a.key = ?)').pluck();
+  const inTable = (name: string): boolean => {
+    try {
+      return anywhere.get(name) === 1;
+    } catch {
+      return false; // attributes that are not JSON: loading them says which change
+    }
+  };
   const missing = names.filter((n) => !Object.hasOwn(HISTORY_FEATURES, n)
     && !(n.startsWith(TELEMETRY_PREFIX) && n.endsWith(TELEMETRY_SUFFIX) && metrics.has(n.slice(TELEMETRY_PREFIX.length, -TELEMETRY_SUFFIX.length)))
-    && !all.some((c) => Object.hasOwn(c.attributes, n))
-    && !(catalog ??= featureCatalog(db)).attributes.includes(n));
+    && !seen(n)
+    && !(catalog ??= featureCatalog(db)).attributes.includes(n)
+    && !inTable(n));
   if (missing.length > 0) {
     throw new EngineFailure('input_error', `unknown feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; available: ${allFeatures(catalog ?? featureCatalog(db)).join(', ')}`);
   }
+}
+
+export interface FeatureBuilder {
+  /** Changes in time order, each call's after the last's; their outcomes must be labelled already. */
+  add(history: readonly ChangeRow[]): void;
+  /** One column per name, for `changes` (each at or before the latest change added). */
+  columns(changes: readonly ChangeRow[]): Float64Array[];
+}
+
+/**
+ * Features built as the history arrives, so a replay can score its first changes before it has
+ * read its last. A change's features look only strictly before its own time, so the values over
+ * the history up to it are the values over all of it (a test checks it against buildFeatureColumns).
+ */
+export function featureBuilder(db: Db, names: readonly string[], outcomes: Map<number, Outcome>): FeatureBuilder {
   // Each index is built only if a requested feature reads it (a replay's model may need none of them).
   const wants = (...features: HistoryFeature[]): boolean => features.some((f) => names.includes(f));
   const serviceTimes = new Map<number, number[]>();
@@ -217,15 +280,16 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
   const byService = wants('service_changes_7d', 'hours_since_prev_change', 'service_failed_change_rate_90d');
   const byAuthor = wants('author_changes_90d');
   const failures = wants('service_failed_change_rate_90d');
-  if (byService || byAuthor || failures) {
-    for (const c of all) {
+  const add = (history: readonly ChangeRow[]): void => {
+    if (!byService && !byAuthor && !failures) return;
+    for (const c of history) {
       if (byService) (serviceTimes.get(c.serviceId) ?? serviceTimes.set(c.serviceId, []).get(c.serviceId)!).push(c.ts);
       if (byAuthor && c.author) (authorTimes.get(c.author) ?? authorTimes.set(c.author, []).get(c.author)!).push(c.ts);
       if (!failures) continue;
       const o = outcomes.get(c.id);
       if (o?.label === 1 && o.knownAt !== null) (serviceFailures.get(c.serviceId) ?? serviceFailures.set(c.serviceId, []).get(c.serviceId)!).push({ ts: c.ts, knownAt: o.knownAt });
     }
-  }
+  };
   const incidentKnown = new Map<number, number[]>();
   // Known from its detection; without one, from the first time that shows someone knew (mitigated,
   // resolved). Its start is the last resort: counting from it would use what nobody knew yet.
@@ -240,8 +304,9 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
   // Telemetry before the change: strictly before t, so the change's own effect is never seen.
   const telemetryMean = db.prepare(`SELECT avg(p.value) FROM points p JOIN series s ON s.id = p.series_id
     WHERE s.service_id = ? AND s.metric = ? AND p.ts >= ? AND p.ts < ?`).pluck();
-  const n = changes.length;
+  let changes: readonly ChangeRow[] = [];
   const fill = (value: (c: ChangeRow) => number): Float64Array => {
+    const n = changes.length;
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) out[i] = value(changes[i]!);
     return out;
@@ -280,5 +345,11 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
       default: return fill((c) => c.attributes[name] ?? 0);
     }
   };
-  return names.map(column);
+  return {
+    add,
+    columns(subjects) {
+      changes = subjects;
+      return names.map(column);
+    },
+  };
 }

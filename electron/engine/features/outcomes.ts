@@ -33,10 +33,22 @@ export function defaultRule(db: Db): AttributionRule {
 const NONE: Outcome = Object.freeze({ label: 0, knownAt: null, source: 'none', incident: null });
 const EXPLICIT: readonly [Outcome, Outcome] = [Object.freeze({ label: 0, knownAt: null, source: 'explicit', incident: null }), Object.freeze({ label: 1, knownAt: null, source: 'explicit', incident: null })];
 
+type Labelled = { id: number; externalId: string; serviceId: number; ts: number; outcome: number | null };
+
 /** @param loaded the workspace's changes, if the caller has them already (as loadChanges returns them) */
-export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: ReadonlyArray<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>): Map<number, Outcome> {
+export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: readonly Labelled[]): Map<number, Outcome> {
   const changes = loaded
-    ?? (db.prepare('SELECT id, external_id AS externalId, service_id AS serviceId, ts, outcome FROM changes ORDER BY ts, id').all() as Array<{ id: number; externalId: string; serviceId: number; ts: number; outcome: number | null }>);
+    ?? (db.prepare('SELECT id, external_id AS externalId, service_id AS serviceId, ts, outcome FROM changes ORDER BY ts, id').all() as Labelled[]);
+  const out = new Map<number, Outcome>();
+  changeLabeler(db, rule)(changes, out);
+  return out;
+}
+
+/**
+ * Labels changes a part at a time (a replay labels each slice as it reads it): one change's outcome
+ * depends on it and the incidents alone, so labelling in parts gives what labelling all at once does.
+ */
+export function changeLabeler(db: Db, rule: AttributionRule): (changes: readonly Labelled[], out: Map<number, Outcome>) => void {
   // Known from its detection; without one, from the first time that shows someone knew (mitigated,
   // resolved). Its start is the last resort: counting from it would use what nobody knew yet.
   const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, mitigated_ts, resolved_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
@@ -53,40 +65,40 @@ export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), lo
   // (it blamed every change shortly before an incident whose cause was already known).
   const byService = new Map<number, typeof incidents>();
   for (const inc of incidents) if (!inc.cause_change_id) (byService.get(inc.service_id) ?? byService.set(inc.service_id, []).get(inc.service_id)!).push(inc);
-  const out = new Map<number, Outcome>();
-  for (const c of changes) {
-    if (c.outcome !== null) {
-      out.set(c.id, EXPLICIT[c.outcome === 1 ? 1 : 0]);
-      continue;
-    }
-    const link = causes.size > 0 ? causes.get(c.externalId) : undefined;
-    if (link) {
-      out.set(c.id, { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident });
-      continue;
-    }
-    if (rule.enabled) {
-      const until = c.ts + rule.windowHours * 3_600_000;
-      const list = byService.get(c.serviceId) ?? [];
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (list[mid]!.started_ts < c.ts) lo = mid + 1;
-        else hi = mid;
-      }
-      let hit: (typeof incidents)[number] | undefined;
-      for (let k = lo; k < list.length && list[k]!.started_ts <= until; k++) {
-        if (list[k]!.severity <= rule.maxSeverity) {
-          hit = list[k];
-          break;
-        }
-      }
-      if (hit) {
-        out.set(c.id, { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id });
+  return (changes, out) => {
+    for (const c of changes) {
+      if (c.outcome !== null) {
+        out.set(c.id, EXPLICIT[c.outcome === 1 ? 1 : 0]);
         continue;
       }
+      const link = causes.size > 0 ? causes.get(c.externalId) : undefined;
+      if (link) {
+        out.set(c.id, { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident });
+        continue;
+      }
+      if (rule.enabled) {
+        const until = c.ts + rule.windowHours * 3_600_000;
+        const list = byService.get(c.serviceId) ?? [];
+        let lo = 0;
+        let hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (list[mid]!.started_ts < c.ts) lo = mid + 1;
+          else hi = mid;
+        }
+        let hit: (typeof incidents)[number] | undefined;
+        for (let k = lo; k < list.length && list[k]!.started_ts <= until; k++) {
+          if (list[k]!.severity <= rule.maxSeverity) {
+            hit = list[k];
+            break;
+          }
+        }
+        if (hit) {
+          out.set(c.id, { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id });
+          continue;
+        }
+      }
+      out.set(c.id, NONE);
     }
-    out.set(c.id, NONE);
-  }
-  return out;
+  };
 }

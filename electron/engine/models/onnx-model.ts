@@ -163,6 +163,8 @@ export interface BatchScores {
   errors: Array<string | null>;
   /** per row, when the model measured its own latency (prediction logs) */
   latencies?: Float64Array;
+  /** how long the model itself took over the batch, when it was measured where it ran (a model's thread) */
+  elapsedMs?: number;
 }
 
 /** Scores one batch: `matrix` is row-major [rows, features]. */

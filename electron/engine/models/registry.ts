@@ -12,7 +12,8 @@ import { heuristicFor } from './heuristic.js';
 import { trainLogistic, type LogisticModel } from './logistic.js';
 import { binaryInOrder, checkManifest, loadSession, prepareOnnx, type PreparedOnnx } from './onnx-model.js';
 import { logisticToOnnx } from './onnx-writer.js';
-import { builtinScorer, logScorer, matrixOf, onnxScorer, type BuiltinParams, type Scorer } from './scorer.js';
+import { builtinScorer, logScorer, matrixOf, onnxScorer, runnerScorer, type BuiltinParams, type Scorer } from './scorer.js';
+import { leaseOnnxThread, onnxHere } from './onnx-thread.js';
 
 /**
  * The model registry: ONNX files with their manifests and the built-in baselines, versioned by
@@ -486,27 +487,44 @@ export function exportOnnx(db: Db, id: number): { bytes: Uint8Array; manifest: M
   };
 }
 
-export async function loadScorer(db: Db, id: number): Promise<{ scorer: Scorer; reference: number[]; mitigations: Record<string, string>; release: () => Promise<void> }> {
+export interface LoadedScorer {
+  scorer: Scorer;
+  reference: number[];
+  mitigations: Record<string, string>;
+  /** Settles when the model can score; rejects with why it cannot (an ONNX session that fails to load). */
+  ready: Promise<void>;
+  release: () => Promise<void>;
+}
+
+/**
+ * A model ready to score. `onThread`: an ONNX model's session goes on a thread of its own
+ * (onnx-thread.ts), created in the background, so that a replay can load changes meanwhile; await
+ * `ready` before scoring. Otherwise the session exists when this returns.
+ */
+export async function loadScorer(db: Db, id: number, options: { onThread?: boolean } = {}): Promise<LoadedScorer> {
   const r = row(db, id);
   const stored = JSON.parse(r.manifest) as Stored;
+  const ready = Promise.resolve();
   if (stored.kind === 'onnx') {
-    const session = await loadSession(stored.manifest.name, new Uint8Array(r.onnx!));
     const ref = stored.manifest.reference ?? {};
+    const bytes = new Uint8Array(r.onnx!);
+    const runner = options.onThread ? leaseOnnxThread(`${r.sha256}:${JSON.stringify(stored.manifest)}`, stored.manifest, bytes) : onnxHere(stored.manifest, bytes);
+    if (!options.onThread) await runner.ready;
     return {
-      scorer: onnxScorer(id, stored.manifest, session), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
-      mitigations: stored.manifest.mitigations ?? {}, release: () => session.release(),
+      scorer: runnerScorer(id, stored.manifest, runner.run), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
+      mitigations: stored.manifest.mitigations ?? {}, ready: runner.ready, release: () => runner.release(),
     };
   }
   if (stored.kind === 'imported-log') {
     const lookup = db.prepare('SELECT score, latency_ms FROM logged_scores WHERE model_id = ? AND subject = ?');
     return {
       scorer: logScorer(id, r.name, stored.threshold, (subject) => lookup.get(id, subject) as { score: number; latency_ms: number | null } | undefined),
-      reference: [], mitigations: {}, release: async () => undefined,
+      reference: [], mitigations: {}, ready, release: async () => undefined,
     };
   }
   if (stored.kind === 'detector' || stored.kind === 'onnx-detector' || stored.kind === 'detector-log' || stored.kind === 'onnx-ranker') throw new EngineFailure('input_error', `Model ${r.name} is a ${r.task} model; it does not score changes for risk`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
-    mitigations: {}, release: async () => undefined,
+    mitigations: {}, ready, release: async () => undefined,
   };
 }

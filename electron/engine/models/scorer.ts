@@ -93,9 +93,14 @@ export function logScorer(modelId: number, name: string, threshold: number, look
 }
 
 export function onnxScorer(modelId: number, manifest: ModelManifest, session: ort.InferenceSession): Scorer {
+  return runnerScorer(modelId, manifest, (values, rows) => scoreOnnx(session, manifest, values, rows));
+}
+
+/** An ONNX model scored through `run`: a session here, or one on a model thread (onnx-thread.ts). */
+export function runnerScorer(modelId: number, manifest: ModelManifest, runValues: (values: Float32Array, rows: number) => Promise<BatchScores>): Scorer {
   const width = manifest.features.length;
   // onnxruntime takes float32: one typed-array conversion per batch.
-  const run = (batch: FeatureMatrix): Promise<BatchScores> => scoreOnnx(session, manifest, Float32Array.from(batch.values), batch.rows);
+  const run = (batch: FeatureMatrix): Promise<BatchScores> => runValues(Float32Array.from(batch.values), batch.rows);
   return {
     modelId, name: manifest.name, features: manifest.features, threshold: manifest.threshold, explainMethod: width <= EXACT_ONNX ? 'exact-shapley' : 'sampled-shapley',
     score: run,

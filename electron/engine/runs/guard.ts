@@ -14,8 +14,8 @@ export interface GuardedBatch {
   /** NaN where the row has no valid score */
   scores: Float64Array;
   errors: Array<string | null>;
-  /** per row: error, timeout, invalid-input, invalid-output, imputed, flipped */
-  faults: string[][];
+  /** per row: error, timeout, invalid-input, invalid-output, imputed, flipped (undefined: none; most rows) */
+  faults: Array<string[] | undefined>;
   latencies: Float64Array;
 }
 
@@ -43,7 +43,7 @@ async function withBudget<T>(work: Promise<T>, ms: number | undefined): Promise<
   }
 }
 
-type BatchResult = { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array };
+type BatchResult = { scores: Float64Array; errors: Array<string | null>; latencies?: Float64Array; elapsedMs?: number };
 
 /**
  * Rows a model may be tried on alone, per model in a run: a model that throws on everything costs
@@ -88,7 +88,11 @@ async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly {
 export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
   const { rows: n, width } = batch;
   const { guard, plan, offset } = options;
-  const faults: string[][] = Array.from({ length: n }, () => []);
+  // A list only for a row that has a fault: a replay passes 100k rows through here.
+  const faults = new Array<string[] | undefined>(n);
+  const fault = (i: number, kind: string): void => {
+    (faults[i] ??= []).push(kind);
+  };
   const errors: Array<string | null> = new Array(n).fill(null);
   const policy = guard?.nanPolicy ?? 'pass';
   // Input validation: a missing feature is imputed with the model's reference value, or the row refused.
@@ -103,10 +107,10 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
       values ??= Float64Array.from(batch.values);
       for (const j of missing) values[i * width + j] = options.reference[j] ?? 0;
       const names = missing.map((j) => scorer.features[j]).join(', ');
-      if (policy === 'impute') faults[i]!.push('imputed');
+      if (policy === 'impute') fault(i, 'imputed');
       else {
         errors[i] = `invalid input: ${names} ${missing.length > 1 ? 'are' : 'is'} missing`;
-        faults[i]!.push('invalid-input');
+        fault(i, 'invalid-input');
       }
     }
     if (values) inputs = { rows: n, width, values };
@@ -122,8 +126,9 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
     // throws on are found, so the others keep their scores and each error names its change.
     result = message.startsWith('timeout') ? { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) } : await bisect(scorer, inputs, subjects, message);
   }
-  // Batched inference has no per-row time; each row carries its share of the batch.
-  const share = (performance.now() - started) / n;
+  // Batched inference has no per-row time; each row carries its share of the batch. A model on a
+  // thread of its own times the batch there: the replay may have queued it behind the one before.
+  const share = (result.elapsedMs ?? performance.now() - started) / n;
   const scores = new Float64Array(n).fill(Number.NaN);
   const latencies = new Float64Array(n);
   const [lo, hi] = guard?.outputRange ?? [-Infinity, Infinity];
@@ -134,29 +139,29 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
     if (errors[i] !== null) continue;
     if (result.errors[i] !== null) {
       errors[i] = result.errors[i]!;
-      faults[i]!.push(errors[i]!.startsWith('timeout') ? 'timeout' : 'error');
+      fault(i, errors[i]!.startsWith('timeout') ? 'timeout' : 'error');
       continue;
     }
     let score = result.scores[i]!;
     if (plan?.fail[k]) {
       errors[i] = `model ${scorer.name} threw on this row (drill: injected failure)`;
-      faults[i]!.push('error');
+      fault(i, 'error');
       continue;
     }
     if (plan?.garbage[k]) score = plan.garbageValue[k]!;
     if (plan?.flip[k] && Number.isFinite(score)) {
       score = reflectAcross(score, options.threshold);
-      faults[i]!.push('flipped');
+      fault(i, 'flipped');
     }
     // Output validation: whatever the model (or the drill) produced, only a finite score in range gets through.
     if (!Number.isFinite(score) || score < lo || score > hi) {
       errors[i] = `invalid output: model ${scorer.name} returned ${score}${Number.isFinite(score) ? `, outside [${lo}, ${hi}]` : ''}`;
-      faults[i]!.push('invalid-output');
+      fault(i, 'invalid-output');
       continue;
     }
     if (guard?.timeoutMs !== undefined && latencies[i]! > guard.timeoutMs) {
       errors[i] = `timeout: ${latencies[i]!.toFixed(1)} ms over the ${guard.timeoutMs} ms budget`;
-      faults[i]!.push('timeout');
+      fault(i, 'timeout');
       continue;
     }
     scores[i] = score;

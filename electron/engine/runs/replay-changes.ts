@@ -6,14 +6,14 @@ import { EngineFailure } from '../errors.js';
 import { buildFeatureColumns, loadChanges, type ChangeRow } from '../features/catalog.js';
 import { defaultRule, labelChanges, type AttributionRule } from '../features/outcomes.js';
 import type { JobContext } from '../jobs/jobs.js';
-import { getModel, loadScorer } from '../models/registry.js';
-import type { Scorer } from '../models/scorer.js';
+import { getModel, loadScorer, type LoadedScorer } from '../models/registry.js';
 import type { ModelDrift } from '../../../shared/contract/drills.js';
 import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
 import { modelDrift } from './drift.js';
 import { OWNER } from './recovery.js';
 import { scoreGuarded } from './guard.js';
 import { inlineSink, threadSink, type SuggestionSink } from './suggestion-sink.js';
+import { ReplaySource, subjectFilter } from './replay-source.js';
 import { runSubjects, type SuggestionBatch } from './suggestion-writer.js';
 
 export const CODE_VERSION = '0.1.0';
@@ -24,17 +24,6 @@ export function datasetFingerprint(db: Db): string {
   return crypto.createHash('sha256').update(hashes.join('\n')).digest('hex');
 }
 
-function subjects(db: Db, config: RunConfig, all: readonly ChangeRow[]): ChangeRow[] {
-  const services = config.services && config.services.length > 0
-    ? new Set((db.prepare(`SELECT id FROM services WHERE name IN (${config.services.map(() => '?').join(',')})`).pluck().all(...config.services) as number[]))
-    : null;
-  if (services && services.size !== config.services!.length) {
-    const known = new Set(db.prepare('SELECT name FROM services').pluck().all() as string[]);
-    throw new EngineFailure('input_error', `Unknown service${config.services!.filter((s) => !known.has(s)).length > 1 ? 's' : ''}: ${config.services!.filter((s) => !known.has(s)).join(', ')}`);
-  }
-  return all.filter((c) => (config.from === undefined || c.ts >= config.from) && (config.until === undefined || c.ts < config.until) && (!services || services.has(c.serviceId)));
-}
-
 /** Checks a run's models before its job starts, so a wrong model is an immediate, clear error. */
 export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
   for (const id of ids) {
@@ -43,12 +32,22 @@ export function checkChangeRiskModels(db: Db, ids: readonly number[]): void {
   }
 }
 
-/** Below this many suggestions (models × changes) starting the writer thread costs more than it saves. */
+/** Batches a run may have handed to a model unanswered (32 × 1024 rows × 8 features is ~1 MB). */
+const MAX_AHEAD = 32;
+/** Fewer batches than this left for the model to score: time to read more changes. */
+const LOW_WATER = 8;
+
+/** Below this many suggestions (models × changes) starting a thread costs more than it saves. */
 const THREAD_MIN_SUGGESTIONS = 20_000;
 
 export interface RunOptions {
   /** Store suggestions on a worker thread; by default big runs do. */
   writeOnThread?: boolean;
+  /** Give each ONNX model's session a worker thread; by default big runs do. */
+  modelsOnThread?: boolean;
+  /** Changes per read (tests make it small to cross many slice boundaries). */
+  slice?: number;
+  firstSlice?: number;
 }
 
 /** What a drill's perturbations need of each row (plain loops: TypedArray.from with a map is slow). */
@@ -72,7 +71,8 @@ export function drilledRow(db: Db, run: RunInfo, features: readonly string[], ch
   const drill = run.config.drill;
   if (!drill) throw new Error('drilledRow: not a drill run');
   const all = loadChanges(db);
-  const changes = subjects(db, run.config, all);
+  const { keeps } = subjectFilter(db, run.config);
+  const changes = all.filter(keeps);
   const at = changes.findIndex((c) => c.id === changeId);
   if (at < 0 || changes.length !== run.manifest?.subjects) return null;
   const built = buildFeatureColumns(db, changes, [...features], labelChanges(db, run.manifest.attribution, all), all);
@@ -80,13 +80,14 @@ export function drilledRow(db: Db, run: RunInfo, features: readonly string[], ch
   return features.map((f, j) => perturbFeature(f, built[j]!, rows, drill.perturbations, drill.seed).values[at]!);
 }
 
-/** Columns to one row-major matrix (row i, feature j at i·width + j). */
-function packRows(columns: readonly Float64Array[], rows: number): Float64Array {
+/** Rows [start, start + count) of `columns`, row-major (row i, feature j at i·width + j). */
+function packRows(columns: readonly Float64Array[], start: number, count: number): Float64Array {
   const width = columns.length;
-  const out = new Float64Array(rows * width);
-  columns.forEach((column, j) => {
-    for (let i = 0; i < rows; i++) out[i * width + j] = column[i]!;
-  });
+  const out = new Float64Array(count * width);
+  for (let j = 0; j < width; j++) {
+    const column = columns[j]!;
+    for (let i = 0; i < count; i++) out[i * width + j] = column[start + i]!;
+  }
   return out;
 }
 
@@ -95,6 +96,11 @@ function packRows(columns: readonly Float64Array[], rows: number): Float64Array 
  * batches, with features built as of each change's time. Nothing the models say is acted on;
  * each suggestion is stored with the outcome the change really had. A row a model cannot score
  * is recorded with its error, and answered by the fallback model if the run has one.
+ *
+ * Three threads share a big run: this one reads changes and builds their features (ReplaySource),
+ * each ONNX model scores on its own (onnx-thread.ts), and the suggestions are stored on a third
+ * (suggestion-sink.ts). Batch k + 1 is handed to the model before batch k's answer is awaited, and
+ * the changes batch k + 1 needs are read while the model scores batch k.
  */
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, options: RunOptions = {}): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
@@ -104,13 +110,18 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, 
     timings[key] += performance.now() - since;
   };
   const t = performance.now();
-  // Started before the changes load, so that the thread is up when the first batch is scored.
-  const threaded = options.writeOnThread ?? config.models.length * (db.prepare('SELECT count(*) FROM changes').pluck().get() as number) >= THREAD_MIN_SUGGESTIONS;
-  const sink = threaded ? threadSink(db) : inlineSink(db);
+  const big = config.models.length * (db.prepare('SELECT count(*) FROM changes').pluck().get() as number) >= THREAD_MIN_SUGGESTIONS;
+  // Threads started before the changes load, so that they are up when the first batch is scored.
+  const sink = options.writeOnThread ?? big ? threadSink(db) : inlineSink(db);
+  const loaded: LoadedScorer[] = [];
   try {
-    return await replay(db, config, job, { attribution, timings, clock, sink, started: t });
+    const onThread = options.modelsOnThread ?? big;
+    for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) loaded.push(await loadScorer(db, id, { onThread }));
+    clock('loadMs', t);
+    return await replay(db, config, job, options, { attribution, timings, clock, sink, loaded });
   } finally {
     await sink.close();
+    for (const l of loaded) await l.release();
   }
 }
 
@@ -119,76 +130,93 @@ interface ReplayState {
   timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number; driftMs: number };
   clock: (key: 'loadMs' | 'featuresMs' | 'inferenceMs' | 'storeMs' | 'driftMs', since: number) => void;
   sink: SuggestionSink;
-  started: number;
+  /** the run's models, then its fallback model if it has one */
+  loaded: LoadedScorer[];
 }
 
-async function replay(db: Db, config: RunConfig, job: JobContext, { attribution, timings, clock, sink, started }: ReplayState): Promise<RunInfo> {
-  let t = started;
-  const all = loadChanges(db);
-  const changes = subjects(db, config, all);
-  if (changes.length === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
-  const runId = db.transaction(() => Number(db.prepare("INSERT INTO runs (id, task, state, config, started_at, owner) VALUES (?, 'change-risk', 'running', ?, ?, ?)").run(nextRunId(db, 'runs'), JSON.stringify(config), Date.now(), OWNER).lastInsertRowid))();
-  const loaded: Array<Awaited<ReturnType<typeof loadScorer>>> = [];
+async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOptions, { attribution, timings, clock, sink, loaded }: ReplayState): Promise<RunInfo> {
+  const models = loaded.slice(0, config.models.length);
+  const fallback = config.fallbackModel !== undefined ? loaded[loaded.length - 1]! : null;
+  // Features are shared between models that ask for the same ones; each is built (and, in a
+  // drill, perturbed) once, so every model sees the same perturbed world.
+  const features = [...new Set(loaded.flatMap((l) => l.scorer.features))];
+  let runId = 0;
+  const source = new ReplaySource(db, config, attribution, features, (part) => sink.more(part), { slice: options.slice, firstSlice: options.firstSlice, clock });
+  const n = source.expected;
+  if (n === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
+  runId = db.transaction(() => Number(db.prepare("INSERT INTO runs (id, task, state, config, started_at, owner) VALUES (?, 'change-risk', 'running', ?, ?, ?)").run(nextRunId(db, 'runs'), JSON.stringify(config), Date.now(), OWNER).lastInsertRowid))();
+  sink.open(runId, runSubjects([], []));
   const drill = config.drill;
-  const n = changes.length;
   // A drill's model-side faults are planned per row of the run, the same rows for every model.
   const plan = drill ? faultPlan(n, drill.perturbations, drill.seed) : null;
-  const rowsInfo = drill ? rowTimesAndServices(changes) : null;
   const drifts: ModelDrift[] = [];
   try {
-    const outcomes = labelChanges(db, attribution, all);
-    const outcomeOf = changes.map((c) => outcomes.get(c.id)!);
-    sink.open(runId, runSubjects(changes, outcomeOf));
-    clock('loadMs', t);
-    for (const id of config.models) loaded.push(await loadScorer(db, id));
-    const fallback = config.fallbackModel !== undefined ? await loadScorer(db, config.fallbackModel) : null;
-    if (fallback) loaded.push(fallback);
-    const featureCache = new Map<string, Float64Array>();
-    const columns = (scorer: Scorer): Float64Array[] => {
-      // Features are shared between models that ask for the same ones; each is built (and, in a
-      // drill, perturbed) once, so every model sees the same perturbed world.
-      const since = performance.now();
-      const missing = scorer.features.filter((f) => !featureCache.has(f));
-      if (missing.length > 0) {
-        const built = buildFeatureColumns(db, changes, missing, outcomes, all);
-        missing.forEach((f, j) => featureCache.set(f, drill ? perturbFeature(f, built[j]!, rowsInfo!, drill.perturbations, drill.seed).values : built[j]!));
-      }
-      const cols = scorer.features.map((f) => featureCache.get(f)!);
-      clock('featuresMs', since);
-      return cols;
-    };
+    let perturbed: Map<string, Float64Array> | null = null;
+    if (drill) {
+      // A perturbation depends on the whole column (which rows, its spread): all of it first.
+      source.finishReading();
+      const rowsInfo = rowTimesAndServices(source.subjects);
+      perturbed = new Map(features.map((f) => [f, perturbFeature(f, source.column(f), rowsInfo, drill.perturbations, drill.seed).values]));
+    } else source.until(Math.min(n, config.batchSize));
+    const column = (name: string): Float64Array => perturbed?.get(name) ?? source.column(name);
+    // Settles once each model's session exists (created while the first changes were read); a
+    // model that cannot load fails the run here, not as an error on every row.
+    await Promise.all(loaded.map((l) => l.ready));
     const total = config.models.length * n;
     let done = 0;
-    const fallbackWidth = fallback ? fallback.scorer.features.length : 0;
-    const fallbackRows = fallback ? packRows(columns(fallback.scorer), n) : null;
-    const rowTimes = (rowsInfo ?? rowTimesAndServices(changes)).times;
-    for (const { scorer, reference } of loaded.slice(0, config.models.length)) {
-      const cols = columns(scorer);
-      const width = cols.length;
-      const matrix = packRows(cols, n);
+    const fallbackColumns = fallback ? (): Float64Array[] => fallback.scorer.features.map(column) : null;
+    // With a time budget per row, a batch's clock must not run while it waits behind another.
+    const maxAhead = config.guard?.timeoutMs === undefined ? MAX_AHEAD : 1;
+    for (const { scorer, reference } of models) {
+      const width = scorer.features.length;
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
-      const tDrift = performance.now();
-      const drift = modelDrift(db, { modelId: scorer.modelId, features: scorer.features, replayed: cols, replayedTimes: rowTimes, all, outcomes, firstSubjectTs: changes[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil });
-      if (drift) drifts.push(drift);
-      timings.driftMs += performance.now() - tDrift;
-      for (let start = 0; start < n; start += config.batchSize) {
-        const count = Math.min(config.batchSize, n - start);
-        const subjectsOf = changes.slice(start, start + count);
+      const issue = (start: number, count: number) => {
+        const subjectsOf = source.subjects.slice(start, start + count);
+        const tFeatures = performance.now();
+        const batch = { rows: count, width, values: packRows(scorer.features.map(column), start, count) };
+        clock('featuresMs', tFeatures);
+        const result = scoreGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
+        result.catch(() => undefined); // awaited below; if the run stops first, nobody else must hear of it
+        return { start, count, subjectsOf, result };
+      };
+      // Batches handed to the model and not yet answered, oldest first. Every batch whose changes
+      // are read goes at once (up to a cap that keeps memory flat); the next changes are read while
+      // the model works through them.
+      const inflight: Array<ReturnType<typeof issue>> = [];
+      let nextStart = 0;
+      const fill = (): void => {
+        while (nextStart < n && inflight.length < maxAhead) {
+          const count = Math.min(config.batchSize, n - nextStart);
+          if (source.subjects.length < nextStart + count) return;
+          inflight.push(issue(nextStart, count));
+          nextStart += count;
+        }
+      };
+      while (inflight.length > 0 || nextStart < n) {
+        fill();
+        while (nextStart < n && !source.complete && (inflight.length === 0 || (maxAhead > 1 && inflight.length < LOW_WATER))) {
+          source.readNext();
+          fill();
+        }
+        const { start, count, subjectsOf, result: pending } = inflight.shift()!;
         const t0 = performance.now();
-        const batch = { rows: count, width, values: matrix.subarray(start * width, (start + count) * width) };
-        const result = await scoreGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
+        const result = await pending;
         clock('inferenceMs', t0);
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: Awaited<ReturnType<typeof scoreGuarded>> | null = null;
-        if (fallback && fallbackRows && failed.length > 0) {
+        if (fallback && fallbackColumns && failed.length > 0) {
+          const fcols = fallbackColumns();
+          const fallbackWidth = fcols.length;
           const values = new Float64Array(failed.length * fallbackWidth);
-          failed.forEach((i, k) => values.set(fallbackRows.subarray((start + i) * fallbackWidth, (start + i + 1) * fallbackWidth), k * fallbackWidth));
+          failed.forEach((i, k) => {
+            for (let j = 0; j < fallbackWidth; j++) values[k * fallbackWidth + j] = fcols[j]![start + i]!;
+          });
           // The fallback is the last line: its missing inputs are always imputed, its output always checked.
           rescue = await scoreGuarded(fallback.scorer, { rows: failed.length, width: fallbackWidth, values }, failed.map((i) => subjectsOf[i]!), {
             guard: { nanPolicy: 'impute', outputRange: config.guard?.outputRange ?? [0, 1] }, reference: fallback.reference, threshold: fallback.scorer.threshold, plan: null, offset: 0,
           });
         }
-        t = performance.now();
+        const t = performance.now();
         const out: SuggestionBatch = {
           modelId: scorer.modelId, start, scores: new Float64Array(count), decisions: new Int8Array(count), latencies: result.latencies,
           errors: result.errors, fallbackIds: new Int32Array(count), faults: new Array<string | null>(count),
@@ -198,18 +226,18 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
         for (let i = 0; i < count; i++) {
           let score = result.errors[i] === null ? result.scores[i]! : Number.NaN;
           let rowThreshold = threshold;
-          const fault = result.faults[i]!;
           if (result.errors[i] !== null && rescue) {
             const r = k++;
             if (rescue.errors[r] === null) {
               score = rescue.scores[r]!;
               out.fallbackIds[i] = fallback!.scorer.modelId;
               rowThreshold = fallback!.scorer.threshold;
-            } else fault.push('fallback-failed');
+            } else (result.faults[i] ??= []).push('fallback-failed');
           }
           out.scores[i] = score;
           out.decisions[i] = Number.isNaN(score) ? -1 : score >= rowThreshold ? 1 : 0;
-          out.faults[i] = fault.length > 0 ? fault.join(',') : null;
+          const faults = result.faults[i];
+          out.faults[i] = faults && faults.length > 0 ? faults.join(',') : null;
         }
         // On the writer thread this returns at once (unless the writer is far behind).
         await sink.write(out);
@@ -218,10 +246,19 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
         job.throwIfCancelled();
         job.progress({ fraction: done / total, message: `${scorer.name}: ${(start + count).toLocaleString('en-US')} of ${n.toLocaleString('en-US')} changes`, rows: done });
       }
+      source.finishReading();
+      const tDrift = performance.now();
+      const drift = modelDrift(db, {
+        modelId: scorer.modelId, features: scorer.features, replayed: scorer.features.map(column), replayedTimes: rowTimesAndServices(source.subjects).times,
+        all: source.all, outcomes: source.outcomes, firstSubjectTs: source.subjects[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil,
+      });
+      if (drift) drifts.push(drift);
+      timings.driftMs += performance.now() - tDrift;
     }
-    t = performance.now();
+    const t = performance.now();
     await sink.drain();
     clock('storeMs', t);
+    const outcomeOf = source.subjects.map((c) => source.outcomes.get(c.id)!);
     const manifest = {
       models: config.models.map((id) => {
         const m = getModel(db, id);
@@ -247,8 +284,6 @@ async function replay(db: Db, config: RunConfig, job: JobContext, { attribution,
       // Left for recoverInterrupted.
     }
     throw err;
-  } finally {
-    for (const l of loaded) await l.release();
   }
   return getRun(db, runId);
 }

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Db } from '../db/workspace.js';
 import { waitList, warmWorkerEntry, workerEntry } from '../threads.js';
-import { batchTransfers, suggestionWriter, type RunSubjects, type SuggestionBatch } from './suggestion-writer.js';
+import { batchTransfers, SubjectTable, suggestionWriter, wireBatch, type RunSubjects, type SuggestionBatch, type WireBatch } from './suggestion-writer.js';
 
 /**
  * Where a run's suggestions go: written on this thread, or on a worker thread while this one runs
@@ -11,8 +11,10 @@ import { batchTransfers, suggestionWriter, type RunSubjects, type SuggestionBatc
  */
 export interface SuggestionSink {
   readonly threaded: boolean;
-  /** The run exists and its subjects are known: batches may follow. */
+  /** The run exists and its first subjects are known: batches for them may follow. */
   open(runId: number, subjects: RunSubjects): void;
+  /** The next subjects, in run order (the replay read more changes): batches for them may follow. */
+  more(subjects: RunSubjects): void;
   /** May wait: the writer is allowed only so many unwritten batches (memory stays flat). */
   write(batch: SuggestionBatch): Promise<void>;
   /** Waits until every batch handed over is written; throws what the writer failed with. */
@@ -23,7 +25,8 @@ export interface SuggestionSink {
 
 export type ToSuggestionWriter =
   | { type: 'open'; path: string; runId: number; subjects: RunSubjects }
-  | { type: 'batch'; batch: SuggestionBatch }
+  | { type: 'subjects'; subjects: RunSubjects }
+  | { type: 'batch'; batch: WireBatch }
   | { type: 'close' };
 
 export type FromSuggestionWriter = { type: 'ready' } | { type: 'written' } | { type: 'failed'; message: string } | { type: 'closed' };
@@ -32,12 +35,17 @@ export type FromSuggestionWriter = { type: 'ready' } | { type: 'written' } | { t
 const MAX_IN_FLIGHT = 16;
 
 /** On this thread: `writeNow` is `write` without the promise (an error is thrown, not returned). */
-export function inlineSink(db: Db): SuggestionSink & { writeNow(batch: SuggestionBatch): void } {
-  let write: ((batch: SuggestionBatch) => void) | null = null;
+export function inlineSink(db: Db): SuggestionSink & { writeNow(batch: WireBatch): void } {
+  let write: ((batch: WireBatch) => void) | null = null;
+  const table = new SubjectTable();
   return {
     threaded: false,
     open(runId, subjects) {
-      write = suggestionWriter(db, runId, subjects);
+      table.append(subjects);
+      write = suggestionWriter(db, runId, table);
+    },
+    more(subjects) {
+      table.append(subjects);
     },
     writeNow(batch) {
       write!(batch);
@@ -66,7 +74,7 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
   if (!worker) return inlineSink(db);
   const w = worker;
   let ready = false;
-  let opened: { runId: number; subjects: RunSubjects } | null = null;
+  let opened: { runId: number; subjects: RunSubjects[] } | null = null;
   let inline: SuggestionSink | null = null;
   let failure: Error | null = null;
   let inFlight = 0;
@@ -116,7 +124,10 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
     const here = inlineSink(db);
     inline = here;
     try {
-      if (opened) here.open(opened.runId, opened.subjects);
+      if (opened) {
+        here.open(opened.runId, opened.subjects[0]!);
+        for (const part of opened.subjects.slice(1)) here.more(part);
+      }
       for (const m of held.splice(0)) if (m.type === 'batch') here.writeNow(m.batch);
     } catch (err) {
       failure ??= err instanceof Error ? err : new Error(String(err));
@@ -136,15 +147,21 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
       return inline === null;
     },
     open(runId, subjects) {
-      opened = { runId, subjects };
+      opened = { runId, subjects: [subjects] };
       if (inline) inline.open(runId, subjects);
       else send({ type: 'open', path: db.name, runId, subjects });
+    },
+    more(subjects) {
+      // Kept until the thread is known to have started: if it never does, they are written here.
+      if (!ready) opened?.subjects.push(subjects);
+      if (inline) inline.more(subjects);
+      else send({ type: 'subjects', subjects });
     },
     async write(batch) {
       if (failure) throw failure;
       if (inline) return inline.write(batch);
       inFlight++;
-      send({ type: 'batch', batch });
+      send({ type: 'batch', batch: wireBatch(batch) });
       while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await acks.wait();
       if (failure) throw failure;
     },

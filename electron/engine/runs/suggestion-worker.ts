@@ -3,14 +3,15 @@
 // order they arrive, each acknowledged.
 import { parentPort } from 'node:worker_threads';
 import { openWorkspace, type Db } from '../db/workspace.js';
-import { suggestionWriter, type SuggestionBatch } from './suggestion-writer.js';
+import { SubjectTable, suggestionWriter, type WireBatch } from './suggestion-writer.js';
 import type { FromSuggestionWriter, ToSuggestionWriter } from './suggestion-sink.js';
 import { writerLoop } from '../writer-loop.js';
 
 const port = parentPort!;
 const post = (message: FromSuggestionWriter): void => port.postMessage(message);
 let db: Db | null = null;
-let write: ((batch: SuggestionBatch) => void) | null = null;
+let write: ((batch: WireBatch) => void) | null = null;
+const table = new SubjectTable();
 
 writerLoop<ToSuggestionWriter>(port, {
   handle(message) {
@@ -22,7 +23,11 @@ writerLoop<ToSuggestionWriter>(port, {
         // Every id written comes from this workspace's own tables: checking each reference
         // again costs three index lookups per row.
         db.pragma('foreign_keys = OFF');
-        write = suggestionWriter(db, message.runId, message.subjects);
+        table.append(message.subjects);
+        write = suggestionWriter(db, message.runId, table);
+        return;
+      case 'subjects':
+        table.append(message.subjects);
         return;
       case 'batch':
         write!(message.batch);

@@ -39,6 +39,46 @@ export function runSubjects(changes: ReadonlyArray<{ id: number; ts: number }>, 
   return out;
 }
 
+/**
+ * A run's subjects as they arrive: a replay sends them a part at a time, as it reads the changes,
+ * each part before the suggestions that refer to it. Looked up by subject index.
+ */
+export class SubjectTable {
+  changeIds = new Float64Array(0);
+  times = new Float64Array(0);
+  labels = new Int8Array(0);
+  sources = new Uint8Array(0);
+  readonly incidents = new Map<number, string>();
+  length = 0;
+
+  constructor(first?: RunSubjects) {
+    if (first) this.append(first);
+  }
+
+  append(part: RunSubjects): void {
+    const at = this.length;
+    const need = at + part.changeIds.length;
+    if (need > this.changeIds.length) {
+      // Doubling: a run of 100k subjects in parts of 16k copies each value a few times at most.
+      const capacity = Math.max(need, this.changeIds.length * 2);
+      const grow = <T extends Float64Array | Int8Array | Uint8Array>(old: T, fresh: T): T => {
+        fresh.set(old.subarray(0, at) as never);
+        return fresh;
+      };
+      this.changeIds = grow(this.changeIds, new Float64Array(capacity));
+      this.times = grow(this.times, new Float64Array(capacity));
+      this.labels = grow(this.labels, new Int8Array(capacity));
+      this.sources = grow(this.sources, new Uint8Array(capacity));
+    }
+    this.changeIds.set(part.changeIds, at);
+    this.times.set(part.times, at);
+    this.labels.set(part.labels, at);
+    this.sources.set(part.sources, at);
+    for (const [k, incident] of part.incidents) this.incidents.set(at + k, incident);
+    this.length = need;
+  }
+}
+
 /** One model's suggestions for subjects start … start + scores.length − 1. */
 export interface SuggestionBatch {
   modelId: number;
@@ -61,13 +101,13 @@ const WIDTH = 13;
 const CHUNK = 64;
 
 /** Writes one batch per call, each in its own transaction (so other writers get a turn between them). */
-export function suggestionWriter(db: Db, runId: number, subjects: RunSubjects): (batch: SuggestionBatch) => void {
+export function suggestionWriter(db: Db, runId: number, subjects: SubjectTable): (batch: WireBatch) => void {
   const row = `(${Array(WIDTH).fill('?').join(', ')})`;
   const insertOne = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${row}`);
   const insertMany = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${Array(CHUNK).fill(row).join(', ')}`);
   const many: unknown[] = new Array(CHUNK * WIDTH);
   const one: unknown[] = new Array(WIDTH);
-  const put = (b: SuggestionBatch, i: number, out: unknown[], o: number): void => {
+  const put = (b: WireBatch, i: number, out: unknown[], o: number): void => {
     const s = b.start + i;
     const score = b.scores[i]!;
     const decision = b.decisions[i]!;
@@ -78,14 +118,14 @@ export function suggestionWriter(db: Db, runId: number, subjects: RunSubjects): 
     out[o + 4] = Number.isNaN(score) ? null : score;
     out[o + 5] = decision < 0 ? null : decision;
     out[o + 6] = b.latencies[i];
-    out[o + 7] = b.errors[i];
+    out[o + 7] = b.errors === null ? null : b.errors[i] ?? null;
     out[o + 8] = b.fallbackIds[i] === 0 ? null : b.fallbackIds[i];
     out[o + 9] = subjects.labels[s];
     out[o + 10] = OUTCOME_SOURCES[subjects.sources[s]!];
     out[o + 11] = subjects.incidents.get(s) ?? null;
-    out[o + 12] = b.faults[i];
+    out[o + 12] = b.faults === null ? null : b.faults[i] ?? null;
   };
-  return db.transaction((b: SuggestionBatch) => {
+  return db.transaction((b: WireBatch) => {
     const n = b.scores.length;
     let i = 0;
     for (; i + CHUNK <= n; i += CHUNK) {
@@ -99,7 +139,21 @@ export function suggestionWriter(db: Db, runId: number, subjects: RunSubjects): 
   });
 }
 
+/**
+ * A batch as it crosses to the writer thread: a text column with nothing in it (errors and faults,
+ * in almost every batch) goes as null instead of 1024 nulls to copy and rebuild.
+ */
+export type WireBatch = Omit<SuggestionBatch, 'errors' | 'faults'> & { errors: Array<string | null> | null; faults: Array<string | null> | null };
+
+export function wireBatch(b: SuggestionBatch): WireBatch {
+  const empty = (column: Array<string | null>): boolean => {
+    for (let i = 0; i < column.length; i++) if (column[i] !== null && column[i] !== undefined) return false;
+    return true;
+  };
+  return { ...b, errors: empty(b.errors) ? null : b.errors, faults: empty(b.faults) ? null : b.faults };
+}
+
 /** The buffers a batch can hand over to the writer thread instead of copying. */
-export function batchTransfers(b: SuggestionBatch): ArrayBuffer[] {
+export function batchTransfers(b: WireBatch): ArrayBuffer[] {
   return [b.scores.buffer, b.decisions.buffer, b.latencies.buffer, b.fallbackIds.buffer] as ArrayBuffer[];
 }

@@ -124,8 +124,12 @@ export const RunInfo = z.object({
     subjects: z.number().int(),
     seed: z.number().int(),
     codeVersion: z.string(),
-    /** Where the run's time went, in ms: loading history and outcomes, features, inference, storing. */
-    timings: z.object({ loadMs: z.number(), featuresMs: z.number(), inferenceMs: z.number(), storeMs: z.number(), driftMs: z.number().optional() }).optional(),
+    /**
+     * Where the run's time went, in ms, on the run's own thread: reading history and outcomes,
+     * features, waiting for its models (inference), storing. modelMs: the time the models took
+     * scoring, where they ran (an ONNX model on a thread of its own, beside the reading).
+     */
+    timings: z.object({ loadMs: z.number(), featuresMs: z.number(), inferenceMs: z.number(), storeMs: z.number(), driftMs: z.number().optional(), modelMs: z.number().optional() }).optional(),
     /** Per model: its inputs in this run against its reference window (PSI, KS). */
     drift: z.array(ModelDrift).optional(),
   }).nullable(),

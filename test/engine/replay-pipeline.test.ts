@@ -100,6 +100,14 @@ describe('a replay read a slice at a time, its ONNX models on threads of their o
     expect(rows.filter((r) => r.label === 1).length).toBeGreaterThan(0);
     expect(new Set(rows.filter((r) => r.model_id === models.linear).map((r) => r.score)).size).toBeGreaterThan(100);
     expect(sliced.manifest!.subjects).toBe(400);
+    // Each batch's time is counted once, where it ran, not while it waited behind others: a model's
+    // latencies add up to no more than the run took.
+    for (const run of [sliced, whole]) {
+      const total = db.prepare('SELECT sum(latency_ms) FROM suggestions WHERE run_id = ? AND model_id = ?').pluck().get(run.id, models.linear) as number;
+      expect(total).toBeGreaterThan(0);
+      expect(total).toBeLessThanOrEqual(run.finishedAt! - run.startedAt + 5);
+    }
+    expect(sliced.manifest!.timings!.modelMs).toBeGreaterThan(0);
     expect(sliced.manifest!.drift).toEqual(whole.manifest!.drift);
   });
 

@@ -493,6 +493,8 @@ export interface LoadedScorer {
   mitigations: Record<string, string>;
   /** Settles when the model can score; rejects with why it cannot (an ONNX session that fails to load). */
   ready: Promise<void>;
+  /** It scores on a thread of its own: batches handed to it queue there while this thread goes on. */
+  readonly threaded: boolean;
   release: () => Promise<void>;
 }
 
@@ -513,18 +515,21 @@ export async function loadScorer(db: Db, id: number, options: { onThread?: boole
     return {
       scorer: runnerScorer(id, stored.manifest, runner.run), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
       mitigations: stored.manifest.mitigations ?? {}, ready: runner.ready, release: () => runner.release(),
+      get threaded() {
+        return runner.threaded;
+      },
     };
   }
   if (stored.kind === 'imported-log') {
     const lookup = db.prepare('SELECT score, latency_ms FROM logged_scores WHERE model_id = ? AND subject = ?');
     return {
       scorer: logScorer(id, r.name, stored.threshold, (subject) => lookup.get(id, subject) as { score: number; latency_ms: number | null } | undefined),
-      reference: [], mitigations: {}, ready, release: async () => undefined,
+      reference: [], mitigations: {}, ready, threaded: false, release: async () => undefined,
     };
   }
   if (stored.kind === 'detector' || stored.kind === 'onnx-detector' || stored.kind === 'detector-log' || stored.kind === 'onnx-ranker') throw new EngineFailure('input_error', `Model ${r.name} is a ${r.task} model; it does not score changes for risk`);
   return {
     scorer: builtinScorer(id, r.name, stored.params, stored.threshold), reference: stored.params.features.map((f) => stored.reference[f] ?? 0),
-    mitigations: {}, ready, release: async () => undefined,
+    mitigations: {}, ready, threaded: false, release: async () => undefined,
   };
 }

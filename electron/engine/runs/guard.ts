@@ -17,6 +17,8 @@ export interface GuardedBatch {
   /** per row: error, timeout, invalid-input, invalid-output, imputed, flipped (undefined: none; most rows) */
   faults: Array<string[] | undefined>;
   latencies: Float64Array;
+  /** how long the model took over the batch, where it ran (retries of a failing batch included) */
+  elapsedMs: number;
 }
 
 export interface GuardOptions {
@@ -128,7 +130,8 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
   }
   // Batched inference has no per-row time; each row carries its share of the batch. A model on a
   // thread of its own times the batch there: the replay may have queued it behind the one before.
-  const share = (result.elapsedMs ?? performance.now() - started) / n;
+  const elapsedMs = result.elapsedMs ?? performance.now() - started;
+  const share = elapsedMs / n;
   const scores = new Float64Array(n).fill(Number.NaN);
   const latencies = new Float64Array(n);
   const [lo, hi] = guard?.outputRange ?? [-Infinity, Infinity];
@@ -166,5 +169,5 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
     }
     scores[i] = score;
   }
-  return { scores, errors, faults, latencies };
+  return { scores, errors, faults, latencies, elapsedMs };
 }

@@ -105,7 +105,7 @@ function packRows(columns: readonly Float64Array[], start: number, count: number
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, options: RunOptions = {}): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
   const attribution = config.attribution ?? defaultRule(db);
-  const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0, driftMs: 0 };
+  const timings = { loadMs: 0, featuresMs: 0, inferenceMs: 0, storeMs: 0, driftMs: 0, modelMs: 0 };
   const clock = (key: keyof typeof timings, since: number): void => {
     timings[key] += performance.now() - since;
   };
@@ -127,8 +127,8 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, 
 
 interface ReplayState {
   attribution: AttributionRule;
-  timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number; driftMs: number };
-  clock: (key: 'loadMs' | 'featuresMs' | 'inferenceMs' | 'storeMs' | 'driftMs', since: number) => void;
+  timings: { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number; driftMs: number; modelMs: number };
+  clock: (key: 'loadMs' | 'featuresMs' | 'inferenceMs' | 'storeMs' | 'driftMs' | 'modelMs', since: number) => void;
   sink: SuggestionSink;
   /** the run's models, then its fallback model if it has one */
   loaded: LoadedScorer[];
@@ -165,9 +165,11 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
     const total = config.models.length * n;
     let done = 0;
     const fallbackColumns = fallback ? (): Float64Array[] => fallback.scorer.features.map(column) : null;
-    // With a time budget per row, a batch's clock must not run while it waits behind another.
-    const maxAhead = config.guard?.timeoutMs === undefined ? MAX_AHEAD : 1;
-    for (const { scorer, reference } of models) {
+    for (const model of models) {
+      const { scorer, reference } = model;
+      // Handing batches over ahead pays only where a model scores on a thread of its own; and with a
+      // time budget per row, a batch's clock must not run while it waits behind another.
+      const maxAhead = model.threaded && config.guard?.timeoutMs === undefined ? MAX_AHEAD : 1;
       const width = scorer.features.length;
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
       const issue = (start: number, count: number) => {
@@ -202,6 +204,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
         const t0 = performance.now();
         const result = await pending;
         clock('inferenceMs', t0);
+        timings.modelMs += result.elapsedMs;
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: Awaited<ReturnType<typeof scoreGuarded>> | null = null;
         if (fallback && fallbackColumns && failed.length > 0) {

@@ -158,6 +158,16 @@ describe('a replay read a slice at a time, its ONNX models on threads of their o
     await releaseIdleOnnxThreads();
     expect(idleOnnxThreads()).toBe(0);
   });
+
+  it('scores on the run\'s own thread when the run gives each row a time budget', async () => {
+    // On a thread, a batch given up for its time would go on running there, and the next would
+    // wait behind it on its own clock.
+    const config = RunConfig.parse({ models: [models.linear], batchSize: 50, guard: { timeoutMs: 1000 } });
+    const run = await runChangeRisk(db, config, job(), SLICED);
+    expect(run.state).toBe('done');
+    expect(idleOnnxThreads()).toBe(0);
+    expect(stored(run.id)).toEqual(stored((await runChangeRisk(db, config, job(), ONE_THREAD)).id));
+  });
 });
 
 describe('a model thread', () => {

@@ -115,7 +115,9 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, 
   const sink = options.writeOnThread ?? big ? threadSink(db) : inlineSink(db);
   const loaded: LoadedScorer[] = [];
   try {
-    const onThread = options.modelsOnThread ?? big;
+    // A run with a time budget per row scores here, one batch at a time: on a thread a batch given
+    // up for taking too long goes on running there, and the next would wait behind it on its own clock.
+    const onThread = (options.modelsOnThread ?? big) && config.guard?.timeoutMs === undefined;
     for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) loaded.push(await loadScorer(db, id, { onThread }));
     clock('loadMs', t);
     return await replay(db, config, job, options, { attribution, timings, clock, sink, loaded });
@@ -167,9 +169,8 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
     const fallbackColumns = fallback ? (): Float64Array[] => fallback.scorer.features.map(column) : null;
     for (const model of models) {
       const { scorer, reference } = model;
-      // Handing batches over ahead pays only where a model scores on a thread of its own; and with a
-      // time budget per row, a batch's clock must not run while it waits behind another.
-      const maxAhead = model.threaded && config.guard?.timeoutMs === undefined ? MAX_AHEAD : 1;
+      // Handing batches over ahead pays only where a model scores on a thread of its own.
+      const maxAhead = model.threaded ? MAX_AHEAD : 1;
       const width = scorer.features.length;
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
       const issue = (start: number, count: number) => {

@@ -244,4 +244,24 @@ describe('the import wizard', () => {
     await page.getByTestId('import-start').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('odd.csv: 1 row imported'));
   });
+
+  it('shows the mapping an import used when it was started before the look at a newly chosen kind answered', async () => {
+    // Looks at the file (dry runs) answer late, as on a busy server; the import itself does not.
+    await page.route('**/api/import.start', async (route) => {
+      if ((route.request().postData() ?? '').includes('"dryRun":true')) await new Promise((resolve) => setTimeout(resolve, 800));
+      await route.continue();
+    });
+    try {
+      await page.getByTestId('nav-data').click();
+      await page.getByTestId('import-file').setInputFiles({ name: 'quick.csv', mimeType: 'text/csv', buffer: Buffer.from('timestamp,service,metric,value\n2026-11-02T00:00:00Z,checkout,quick_depth,4\n') });
+      await page.getByTestId('import-kind').selectOption('telemetry');
+      // Import at once: the look at the kind is dropped, and the import maps the header itself.
+      await page.getByTestId('import-start').click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('quick.csv: 1 row imported'));
+      const chosen = await page.getByTestId('import-wizard').locator('table select').evaluateAll((selects) => selects.map((e) => (e as HTMLSelectElement).value));
+      expect(chosen).toEqual(['timestamp', 'service', 'metric', 'value']);
+    } finally {
+      await page.unroute('**/api/import.start');
+    }
+  });
 });

@@ -105,6 +105,15 @@ function ImportPanel() {
       setUpload(null);
     }
   }, [report, upload]);
+  // An import started before the look at a newly chosen kind answered went with the header's
+  // mapping (the look was dropped): the form shows what the import used, not empty fields.
+  useEffect(() => {
+    if (!report || reportHidden || Object.keys(mapping).length > 0 || STRUCTURED.includes(report.format)) return;
+    const used = Object.fromEntries(Object.entries(report.mapping).filter(([, f]) => f !== 'ignore'));
+    if (Object.keys(used).length === 0) return;
+    setMapping(used);
+    shown.current = settingsKey(format || report.format, used);
+  }, [report]); // eslint-disable-line react-hooks/exhaustive-deps -- the report arriving is the trigger
 
   const options = (): ImportOptionsInput => ({
     kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),

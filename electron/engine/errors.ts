@@ -13,6 +13,17 @@ export class EngineFailure extends Error {
 }
 
 /**
+ * A model could not be asked at all (its thread stopped): not an answer about the rows it was
+ * given, so a run fails with it instead of recording it as every row's error.
+ */
+export class ModelUnavailable extends EngineFailure {
+  constructor(message: string) {
+    super('internal', message);
+    this.name = 'ModelUnavailable';
+  }
+}
+
+/**
  * SQLite's own failures that are not bugs but the machine's state: another writer, a full disk, a
  * read-only file. Said in words with the workspace's path, instead of "failed unexpectedly".
  */

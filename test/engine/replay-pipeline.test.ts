@@ -6,10 +6,13 @@ import type { Engine } from '../../electron/engine/engine.js';
 import { buildFeatureColumns, loadChanges } from '../../electron/engine/features/catalog.js';
 import { defaultRule, labelChanges } from '../../electron/engine/features/outcomes.js';
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
-import { idleOnnxThreads, onnxHere, onnxOnThread, releaseIdleOnnxThreads } from '../../electron/engine/models/onnx-thread.js';
+import { idleOnnxThreads, leaseOnnxThread, onnxHere, onnxOnThread, releaseIdleOnnxThreads } from '../../electron/engine/models/onnx-thread.js';
 import { runChangeRisk, type RunOptions } from '../../electron/engine/runs/replay-changes.js';
 import { ReplaySource } from '../../electron/engine/runs/replay-source.js';
 import { ModelManifest, RunConfig } from '../../shared/contract/models.js';
+import { ModelUnavailable } from '../../electron/engine/errors.js';
+import { runnerScorer } from '../../electron/engine/models/scorer.js';
+import { startGuarded } from '../../electron/engine/runs/guard.js';
 import { linearModel, partlyThrowingModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
 
@@ -204,9 +207,44 @@ describe('a model thread', () => {
     const dies = "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => { if (m.type === 'load') parentPort.postMessage({ type: 'loaded' }); else process.exit(3); });";
     const runner = onnxOnThread(manifest, bytes, { code: dies, eval: true });
     await runner.ready;
-    await expect(runner.run(rows(), 3)).rejects.toThrow(/^Model linear: its inference thread stopped \(exit code 3\)$/);
+    const first = runner.run(rows(), 3);
+    await expect(first).rejects.toThrow(/^Model linear: its inference thread stopped \(exit code 3\)$/);
+    // Not an answer about the rows: the guard passes it on, so the run fails instead of storing
+    // the thread's end as every row's error.
+    await expect(first).rejects.toBeInstanceOf(ModelUnavailable);
     await expect(runner.run(rows(), 3)).rejects.toThrow(/inference thread stopped/);
+    const scorer = runnerScorer(1, manifest, runner.run);
+    const guarded = startGuarded(scorer, { rows: 3, width: 2, values: Float64Array.from(rows()) }, [], { guard: undefined, reference: [0, 0], threshold: 0.5, plan: null, offset: 0 });
+    await expect(guarded.settle()).rejects.toBeInstanceOf(ModelUnavailable);
     expect(runner.healthy).toBe(false);
     await runner.release();
+  });
+
+  it('is kept for the next run only when nothing is left queued on it', async () => {
+    await releaseIdleOnnxThreads();
+    const busy = leaseOnnxThread('busy', manifest, bytes);
+    await busy.ready;
+    // A run that stopped part way lets go with batches still queued: the next run must not wait behind them.
+    const queued = Array.from({ length: 10 }, () => busy.run(rows(), 3));
+    await busy.release();
+    expect(idleOnnxThreads()).toBe(0);
+    expect((await Promise.allSettled(queued)).every((r) => r.status === 'fulfilled')).toBe(true);
+    const quiet = leaseOnnxThread('quiet', manifest, bytes);
+    await quiet.ready;
+    await quiet.run(rows(), 3);
+    await quiet.release();
+    expect(idleOnnxThreads()).toBe(1);
+    await releaseIdleOnnxThreads();
+  });
+
+  it('lets go when asked while its thread is still starting, even if the thread then fails', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const runner = onnxOnThread(manifest, bytes, { code: 'setTimeout(() => process.exit(4), 50)', eval: true });
+    const released = await Promise.race([runner.release().then(() => 'released'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3000))]);
+    expect(released).toBe('released');
+    await expect(runner.ready).rejects.toThrow(/inference thread stopped \(exit code 4\)/);
+    // Asked to let go first, it does not start a session here instead.
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
   });
 });

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelManifest } from '../../../shared/contract/models.js';
 import type { ErrorCode } from '../../../shared/contract/index.js';
-import { EngineFailure } from '../errors.js';
+import { EngineFailure, ModelUnavailable } from '../errors.js';
 import { warmWorkerEntry, workerEntry } from '../threads.js';
 import { loadSession, scoreOnnx, type BatchScores } from './onnx-model.js';
 
@@ -24,7 +24,7 @@ export type FromOnnxThread =
   | { type: 'loaded' }
   | { type: 'load-failed'; code: ErrorCode; message: string }
   | { type: 'scored'; id: number; scores: Float64Array; errors: Array<string | null> | null; elapsedMs: number }
-  | { type: 'score-failed'; id: number; code: ErrorCode; message: string }
+  | { type: 'score-failed'; id: number; code: ErrorCode; message: string; elapsedMs: number }
   | { type: 'released' };
 
 export interface OnnxRunner {
@@ -39,6 +39,8 @@ export interface OnnxRunner {
   readonly healthy: boolean;
   /** Lets the process exit while this waits, unused (or holds it again). */
   hold(yes: boolean): void;
+  /** Batches handed over and not yet answered. */
+  readonly pending: number;
 }
 
 let warned = false;
@@ -49,7 +51,7 @@ export function onnxHere(manifest: ModelManifest, bytes: Uint8Array): OnnxRunner
   const ready = session.then(() => undefined);
   ready.catch(() => undefined); // whoever awaits ready hears of it; nobody else must
   return {
-    ready, threaded: false, healthy: false, hold: () => undefined,
+    ready, threaded: false, healthy: false, pending: 0, hold: () => undefined,
     run: async (values, rows) => scoreOnnx(await session, manifest, values, rows),
     release: async () => {
       const s = await session.catch(() => null);
@@ -99,7 +101,9 @@ export function onnxOnThread(manifest: ModelManifest, bytes: Uint8Array, entry =
       case 'score-failed': {
         const p = pending.get(message.id);
         pending.delete(message.id);
-        p?.reject(new EngineFailure(message.code, message.message));
+        // With the time the model took before it failed: a batch split to find the rows it throws
+        // on is timed over all its tries.
+        p?.reject(Object.assign(new EngineFailure(message.code, message.message), { elapsedMs: message.elapsedMs }));
         return;
       }
       case 'released':
@@ -107,8 +111,11 @@ export function onnxOnThread(manifest: ModelManifest, bytes: Uint8Array, entry =
     }
   });
   const lost = (why: string): void => {
-    if (stopped || here) return;
-    if (!loaded) {
+    if (stopped || here) {
+      released?.();
+      return;
+    }
+    if (!loaded && !released) {
       // It never got as far as a session: create it here, and score here from now on.
       if (!warned) console.warn(`shadowbench: model thread unavailable (${why}); scoring on one thread`);
       warned = true;
@@ -116,7 +123,9 @@ export function onnxOnThread(manifest: ModelManifest, bytes: Uint8Array, entry =
       here.ready.then(settleReady.resolve, settleReady.reject);
       return;
     }
-    stopped = new EngineFailure('internal', `Model ${manifest.name}: its inference thread stopped (${why})`);
+    // A run cannot go on without it: what was asked of it, and anything after, fails the run.
+    stopped = new ModelUnavailable(`Model ${manifest.name}: its inference thread stopped (${why})`);
+    settleReady.reject(stopped);
     for (const p of pending.values()) p.reject(stopped);
     pending.clear();
     released?.();
@@ -132,6 +141,9 @@ export function onnxOnThread(manifest: ModelManifest, bytes: Uint8Array, entry =
     },
     get healthy() {
       return loaded && here === null && stopped === null;
+    },
+    get pending() {
+      return pending.size;
     },
     hold(yes) {
       if (yes) w.ref();
@@ -150,14 +162,16 @@ export function onnxOnThread(manifest: ModelManifest, bytes: Uint8Array, entry =
       });
     },
     async release() {
-      if (here) await here.release();
-      else if (!stopped) {
+      if (!here && !stopped) {
+        // Answered once the thread has let go of its session (after the batches before it), or
+        // at once if the thread stops first.
         await new Promise<void>((resolve) => {
           released = resolve;
           w.postMessage({ type: 'release' } satisfies ToOnnxThread);
         });
       }
-      stopped ??= new EngineFailure('internal', `Model ${manifest.name}: released`);
+      if (here) await here.release();
+      stopped ??= new ModelUnavailable(`Model ${manifest.name}: released`);
       await w.terminate();
     },
   };
@@ -177,15 +191,22 @@ const idle = new Map<string, { runner: OnnxRunner; timer: NodeJS.Timeout }>();
 export function leaseOnnxThread(key: string, manifest: ModelManifest, bytes: Uint8Array): OnnxRunner {
   const kept = idle.get(key);
   let runner: OnnxRunner;
-  if (kept) {
+  if (kept && kept.runner.healthy) {
     idle.delete(key);
     clearTimeout(kept.timer);
     kept.runner.hold(true);
     runner = kept.runner;
-  } else runner = onnxOnThread(manifest, bytes);
+  } else {
+    // One whose thread stopped while it waited is let go, and a new one started.
+    if (kept) void dropIdle(key);
+    runner = onnxOnThread(manifest, bytes);
+  }
   let returned = false;
   return {
     ready: runner.ready, run: runner.run, hold: runner.hold,
+    get pending() {
+      return runner.pending;
+    },
     get threaded() {
       return runner.threaded;
     },
@@ -195,8 +216,9 @@ export function leaseOnnxThread(key: string, manifest: ModelManifest, bytes: Uin
     async release() {
       if (returned) return;
       returned = true;
-      // Kept only if nothing is wrong with it and nobody else holds a thread for the same model.
-      if (!runner.healthy || idle.has(key)) return runner.release();
+      // Kept only if nothing is wrong with it, nothing is left queued on it (a run that stopped
+      // part way), and no other thread for the same model is kept.
+      if (!runner.healthy || runner.pending > 0 || idle.has(key)) return runner.release();
       runner.hold(false);
       const timer = setTimeout(() => void dropIdle(key), IDLE_MS);
       timer.unref();
@@ -211,6 +233,9 @@ async function dropIdle(key: string): Promise<void> {
   if (!kept) return;
   idle.delete(key);
   clearTimeout(kept.timer);
+  // Held while it lets go: a process that exits while the thread is releasing its session (the
+  // thread torn down under onnxruntime) aborts with "terminate called after throwing Napi::Error".
+  kept.runner.hold(true);
   await kept.runner.release().catch(() => undefined);
 }
 

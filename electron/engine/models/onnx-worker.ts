@@ -41,7 +41,7 @@ async function handle(message: ToOnnxThread): Promise<void> {
         const elapsedMs = performance.now() - started;
         post({ type: 'scored', id: message.id, scores, errors: errors.some((e) => e !== null) ? errors : null, elapsedMs }, [scores.buffer as ArrayBuffer]);
       } catch (err) {
-        post({ type: 'score-failed', id: message.id, ...failure(err) });
+        post({ type: 'score-failed', id: message.id, ...failure(err), elapsedMs: performance.now() - started });
       }
       return;
     }

@@ -501,9 +501,10 @@ export interface LoadedScorer {
 /**
  * A model ready to score. `onThread`: an ONNX model's session goes on a thread of its own
  * (onnx-thread.ts), created in the background, so that a replay can load changes meanwhile; await
- * `ready` before scoring. Otherwise the session exists when this returns.
+ * `ready` before scoring. Otherwise the session exists when this returns, unless `deferReady` (a
+ * replay awaits `ready` where a model that cannot load fails the run it has recorded).
  */
-export async function loadScorer(db: Db, id: number, options: { onThread?: boolean } = {}): Promise<LoadedScorer> {
+export async function loadScorer(db: Db, id: number, options: { onThread?: boolean; deferReady?: boolean } = {}): Promise<LoadedScorer> {
   const r = row(db, id);
   const stored = JSON.parse(r.manifest) as Stored;
   const ready = Promise.resolve();
@@ -511,7 +512,7 @@ export async function loadScorer(db: Db, id: number, options: { onThread?: boole
     const ref = stored.manifest.reference ?? {};
     const bytes = new Uint8Array(r.onnx!);
     const runner = options.onThread ? leaseOnnxThread(`${r.sha256}:${JSON.stringify(stored.manifest)}`, stored.manifest, bytes) : onnxHere(stored.manifest, bytes);
-    if (!options.onThread) await runner.ready;
+    if (!options.onThread && !options.deferReady) await runner.ready;
     return {
       scorer: runnerScorer(id, stored.manifest, runner.run), reference: stored.manifest.features.map((f) => ref[f] ?? 0),
       mitigations: stored.manifest.mitigations ?? {}, ready: runner.ready, release: () => runner.release(),

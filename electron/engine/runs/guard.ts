@@ -1,6 +1,7 @@
 import type { RunGuard } from '../../../shared/contract/drills.js';
 import { reflectAcross, type FaultPlan } from '../../../shared/drills/perturb.js';
 import type { FeatureMatrix, Scorer } from '../models/scorer.js';
+import { ModelUnavailable } from '../errors.js';
 
 /**
  * One batch through a model with the run's guard around it (DESIGN.md §7): inputs checked for
@@ -54,11 +55,16 @@ type BatchResult = { scores: Float64Array; errors: Array<string | null>; latenci
 const BISECT_BUDGET = 2000;
 const bisectLeft = new WeakMap<Scorer, number>();
 
-async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], message: string): Promise<BatchResult> {
+async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], message: string, firstElapsed: number | undefined): Promise<BatchResult> {
   const n = batch.rows;
   const scores = new Float64Array(n).fill(Number.NaN);
   const errors: Array<string | null> = new Array(n).fill(null);
   const latencies = new Float64Array(n).fill(Number.NaN);
+  // The model's own time over every try, where each ran (undefined once one try was not timed there).
+  let elapsedMs = firstElapsed;
+  const timed = (ms: number | undefined): void => {
+    elapsedMs = elapsedMs === undefined || ms === undefined ? undefined : elapsedMs + ms;
+  };
   const slice = (from: number, to: number): FeatureMatrix => ({ rows: to - from, width: batch.width, values: batch.values.subarray(from * batch.width, to * batch.width) });
   const visit = async (from: number, to: number, failure: string): Promise<void> => {
     const left = bisectLeft.get(scorer) ?? BISECT_BUDGET;
@@ -75,19 +81,37 @@ async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly {
     for (const [a, b] of [[from, mid], [mid, to]] as const) {
       try {
         const part = await scorer.score(slice(a, b), subjects.slice(a, b));
+        timed(part.elapsedMs);
         scores.set(part.scores, a);
         for (let i = 0; i < b - a; i++) errors[a + i] = part.errors[i] ?? null;
         if (part.latencies) latencies.set(part.latencies, a);
       } catch (err) {
+        if (err instanceof ModelUnavailable) throw err;
+        timed((err as { elapsedMs?: number }).elapsedMs);
         await visit(a, b, (err as Error).message);
       }
     }
   };
   await visit(0, n, message);
-  return { scores, errors, latencies };
+  return { scores, errors, latencies, ...(elapsedMs !== undefined ? { elapsedMs } : {}) };
+}
+
+/** One batch through a model: the inputs checked and the model asked at once, the answer checked when it is settled. */
+export interface StartedBatch {
+  settle(): Promise<GuardedBatch>;
 }
 
 export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
+  return startGuarded(scorer, batch, subjects, options).settle();
+}
+
+/**
+ * Hands the batch to the model now; `settle` waits for the answer and checks it. A replay starts
+ * many batches on a model thread and settles them in run order: a batch the model threw on is split
+ * only then, so the rows tried alone (a budget per model) are the ones a run scored batch by batch
+ * would try.
+ */
+export function startGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): StartedBatch {
   const { rows: n, width } = batch;
   const { guard, plan, offset } = options;
   // A list only for a row that has a fault: a replay passes 100k rows through here.
@@ -118,56 +142,67 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
     if (values) inputs = { rows: n, width, values };
   }
   const started = performance.now();
-  let result: BatchResult;
-  try {
-    result = await withBudget(scorer.score(inputs, subjects), guard?.timeoutMs !== undefined ? guard.timeoutMs * n : undefined);
-  } catch (err) {
-    const message = (err as Error).message;
-    // Out of time: the batch as a whole; every row in it is an error. A model that threw did so for
-    // some rows (one value out of a lookup's range, say): the batch is split until the rows it
-    // throws on are found, so the others keep their scores and each error names its change.
-    result = message.startsWith('timeout') ? { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) } : await bisect(scorer, inputs, subjects, message);
+  const attempt = withBudget(scorer.score(inputs, subjects), guard?.timeoutMs !== undefined ? guard.timeoutMs * n : undefined);
+  attempt.catch(() => undefined); // settled below; a run that stops first never asks
+  return {
+    async settle() {
+      let result: BatchResult;
+      try {
+        result = await attempt;
+      } catch (err) {
+        // The model's thread is gone: not an answer about these rows, and no reason to try them alone.
+        if (err instanceof ModelUnavailable) throw err;
+        const message = (err as Error).message;
+        // Out of time: the batch as a whole; every row in it is an error. A model that threw did so for
+        // some rows (one value out of a lookup's range, say): the batch is split until the rows it
+        // throws on are found, so the others keep their scores and each error names its change.
+        result = message.startsWith('timeout') ? { scores: new Float64Array(n).fill(Number.NaN), errors: new Array(n).fill(message) } : await bisect(scorer, inputs, subjects, message, (err as { elapsedMs?: number }).elapsedMs);
+      }
+      return checked(result);
+    },
+  };
+  function checked(result: BatchResult): GuardedBatch {
+    // Batched inference has no per-row time; each row carries its share of the batch. A model on a
+    // thread of its own times the batch there: the replay may have queued it behind the one before.
+    const elapsedMs = result.elapsedMs ?? performance.now() - started;
+    const share = elapsedMs / n;
+    const scores = new Float64Array(n).fill(Number.NaN);
+    const latencies = new Float64Array(n);
+    const [lo, hi] = guard?.outputRange ?? [-Infinity, Infinity];
+    for (let i = 0; i < n; i++) {
+      const k = offset + i;
+      const logged = result.latencies?.[i];
+      latencies[i] = (logged !== undefined && !Number.isNaN(logged) ? logged : share) + (plan ? plan.latency[k]! : 0);
+      if (errors[i] !== null) continue;
+      if (result.errors[i] !== null) {
+        errors[i] = result.errors[i]!;
+        fault(i, errors[i]!.startsWith('timeout') ? 'timeout' : 'error');
+        continue;
+      }
+      let score = result.scores[i]!;
+      if (plan?.fail[k]) {
+        errors[i] = `model ${scorer.name} threw on this row (drill: injected failure)`;
+        fault(i, 'error');
+        continue;
+      }
+      if (plan?.garbage[k]) score = plan.garbageValue[k]!;
+      if (plan?.flip[k] && Number.isFinite(score)) {
+        score = reflectAcross(score, options.threshold);
+        fault(i, 'flipped');
+      }
+      // Output validation: whatever the model (or the drill) produced, only a finite score in range gets through.
+      if (!Number.isFinite(score) || score < lo || score > hi) {
+        errors[i] = `invalid output: model ${scorer.name} returned ${score}${Number.isFinite(score) ? `, outside [${lo}, ${hi}]` : ''}`;
+        fault(i, 'invalid-output');
+        continue;
+      }
+      if (guard?.timeoutMs !== undefined && latencies[i]! > guard.timeoutMs) {
+        errors[i] = `timeout: ${latencies[i]!.toFixed(1)} ms over the ${guard.timeoutMs} ms budget`;
+        fault(i, 'timeout');
+        continue;
+      }
+      scores[i] = score;
+    }
+    return { scores, errors, faults, latencies, elapsedMs };
   }
-  // Batched inference has no per-row time; each row carries its share of the batch. A model on a
-  // thread of its own times the batch there: the replay may have queued it behind the one before.
-  const elapsedMs = result.elapsedMs ?? performance.now() - started;
-  const share = elapsedMs / n;
-  const scores = new Float64Array(n).fill(Number.NaN);
-  const latencies = new Float64Array(n);
-  const [lo, hi] = guard?.outputRange ?? [-Infinity, Infinity];
-  for (let i = 0; i < n; i++) {
-    const k = offset + i;
-    const logged = result.latencies?.[i];
-    latencies[i] = (logged !== undefined && !Number.isNaN(logged) ? logged : share) + (plan ? plan.latency[k]! : 0);
-    if (errors[i] !== null) continue;
-    if (result.errors[i] !== null) {
-      errors[i] = result.errors[i]!;
-      fault(i, errors[i]!.startsWith('timeout') ? 'timeout' : 'error');
-      continue;
-    }
-    let score = result.scores[i]!;
-    if (plan?.fail[k]) {
-      errors[i] = `model ${scorer.name} threw on this row (drill: injected failure)`;
-      fault(i, 'error');
-      continue;
-    }
-    if (plan?.garbage[k]) score = plan.garbageValue[k]!;
-    if (plan?.flip[k] && Number.isFinite(score)) {
-      score = reflectAcross(score, options.threshold);
-      fault(i, 'flipped');
-    }
-    // Output validation: whatever the model (or the drill) produced, only a finite score in range gets through.
-    if (!Number.isFinite(score) || score < lo || score > hi) {
-      errors[i] = `invalid output: model ${scorer.name} returned ${score}${Number.isFinite(score) ? `, outside [${lo}, ${hi}]` : ''}`;
-      fault(i, 'invalid-output');
-      continue;
-    }
-    if (guard?.timeoutMs !== undefined && latencies[i]! > guard.timeoutMs) {
-      errors[i] = `timeout: ${latencies[i]!.toFixed(1)} ms over the ${guard.timeoutMs} ms budget`;
-      fault(i, 'timeout');
-      continue;
-    }
-    scores[i] = score;
-  }
-  return { scores, errors, faults, latencies, elapsedMs };
 }

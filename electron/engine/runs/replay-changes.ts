@@ -11,7 +11,7 @@ import type { ModelDrift } from '../../../shared/contract/drills.js';
 import { faultPlan, perturbFeature } from '../../../shared/drills/perturb.js';
 import { modelDrift } from './drift.js';
 import { OWNER } from './recovery.js';
-import { scoreGuarded } from './guard.js';
+import { scoreGuarded, startGuarded } from './guard.js';
 import { inlineSink, threadSink, type SuggestionSink } from './suggestion-sink.js';
 import { ReplaySource, subjectFilter } from './replay-source.js';
 import { runSubjects, type SuggestionBatch } from './suggestion-writer.js';
@@ -118,7 +118,7 @@ export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, 
     // A run with a time budget per row scores here, one batch at a time: on a thread a batch given
     // up for taking too long goes on running there, and the next would wait behind it on its own clock.
     const onThread = (options.modelsOnThread ?? big) && config.guard?.timeoutMs === undefined;
-    for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) loaded.push(await loadScorer(db, id, { onThread }));
+    for (const id of [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]) loaded.push(await loadScorer(db, id, { onThread, deferReady: true }));
     clock('loadMs', t);
     return await replay(db, config, job, options, { attribution, timings, clock, sink, loaded });
   } finally {
@@ -178,9 +178,9 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
         const tFeatures = performance.now();
         const batch = { rows: count, width, values: packRows(scorer.features.map(column), start, count) };
         clock('featuresMs', tFeatures);
-        const result = scoreGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
-        result.catch(() => undefined); // awaited below; if the run stops first, nobody else must hear of it
-        return { start, count, subjectsOf, result };
+        // Handed to the model now, settled in run order below (a batch the model threw on is split then).
+        const started = startGuarded(scorer, batch, subjectsOf, { guard: config.guard, reference, threshold, plan, offset: start });
+        return { start, count, subjectsOf, started };
       };
       // Batches handed to the model and not yet answered, oldest first. Every batch whose changes
       // are read goes at once (up to a cap that keeps memory flat); the next changes are read while
@@ -201,9 +201,9 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
           source.readNext();
           fill();
         }
-        const { start, count, subjectsOf, result: pending } = inflight.shift()!;
+        const { start, count, subjectsOf, started } = inflight.shift()!;
         const t0 = performance.now();
-        const result = await pending;
+        const result = await started.settle();
         clock('inferenceMs', t0);
         timings.modelMs += result.elapsedMs;
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);

@@ -48,6 +48,31 @@ function forest(random: () => number): TreeNode[][] {
   return trees;
 }
 
+/**
+ * CPU time of each of this process's threads so far, in ms (Linux: /proc/self/task/TID/stat, in
+ * clock ticks of 10 ms); empty elsewhere. A replay's threads share the machine's cores, so what it
+ * can reach is bounded by the CPU its parts take together, whatever the overlap.
+ */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+
 export async function changeRiskBench() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbw-bench-cr-'));
   const random = lcg(7);
@@ -70,13 +95,22 @@ export async function changeRiskBench() {
   const model = await engine.call('models.addOnnxPath', { path: modelFile, manifest: { name: 'trees', input: 'features', features: FEATURES, output: 'risk' } });
 
   type Timings = { loadMs: number; featuresMs: number; inferenceMs: number; storeMs: number; modelMs: number };
-  const replay = async (): Promise<{ seconds: number; timings: Timings }> => {
+  const replay = async (): Promise<{ seconds: number; timings: Timings; cpuSeconds: number | null }> => {
+    const before = threadCpu();
+    // Threads that end with the replay (its writer) are sampled while they run.
+    const seen = new Map(before);
+    const sampler = setInterval(() => {
+      for (const [tid, ms] of threadCpu()) seen.set(tid, ms);
+    }, 10);
     const t0 = performance.now();
     const { jobId } = await engine.call('runs.start', { models: [model.id], batchSize: 1024 });
     const job = await engine.jobs.wait(jobId);
     const seconds = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    for (const [tid, ms] of threadCpu()) seen.set(tid, ms);
     if (job.state !== 'done') throw new Error(`replay ${job.state}: ${job.error?.message}`);
-    return { seconds, timings: (job.result as { manifest: { timings: Timings } }).manifest.timings };
+    const cpuMs = before.size === 0 ? null : [...seen].reduce((sum, [tid, ms]) => sum + ms - (before.get(tid) ?? 0), 0);
+    return { seconds, timings: (job.result as { manifest: { timings: Timings } }).manifest.timings, cpuSeconds: cpuMs === null ? null : cpuMs / 1000 };
   };
   // The first replay of a process also pays for compiling the code it runs (JIT): measured first,
   // before anything here has run that code.
@@ -121,7 +155,7 @@ export async function changeRiskBench() {
 
   // An SRE comparing models runs several replays: the budget's figure is the median of the next
   // three, each over the raw pass taken right after it.
-  const pairs: Array<{ seconds: number; raw: number; timings: Timings }> = [];
+  const pairs: Array<{ seconds: number; raw: number; timings: Timings; cpuSeconds: number | null }> = [];
   for (let k = 0; k < 3; k++) {
     const r = await replay();
     pairs.push({ ...r, raw: await rawPass() });
@@ -132,7 +166,8 @@ export async function changeRiskBench() {
   const ratios = pairs.map((p) => p.seconds / p.raw);
   const replaySeconds = median(pairs.map((p) => p.seconds));
   const rawSeconds = median(pairs.map((p) => p.raw));
-  const timings = [...pairs].sort((a, b) => a.seconds - b.seconds)[1]!.timings;
+  const middle = [...pairs].sort((a, b) => a.seconds - b.seconds)[1]!;
+  const timings = middle.timings;
   const firstReplaySeconds = first.seconds;
 
   // Scorecard: 1000 Poisson-bootstrap resamples over 100k predictions.
@@ -178,6 +213,13 @@ export async function changeRiskBench() {
       // Each part alone, on one thread. A replay must do all of it; on this machine's cores it can
       // take no less than the sum divided among them, however well it overlaps the parts.
       partsSeconds: { read: r2(readSeconds), features: r2(featureSeconds), inference: r2(rawSeconds), store: r2(storeSeconds) },
+      // The CPU every thread of the process spent during the middle replay, over its wall time: how
+      // many cores it kept busy (this machine has lowerBound.cores).
+      // ratioIfSpread: that CPU spread perfectly over the cores, against raw — no overlap gets below it.
+      cpu: middle.cpuSeconds === null ? null : {
+        seconds: r2(middle.cpuSeconds), wallSeconds: r2(middle.seconds), coresBusy: r2(middle.cpuSeconds / middle.seconds),
+        ratioIfSpread: r2(middle.cpuSeconds / os.cpus().length / middle.raw),
+      },
       lowerBound: {
         cores: os.cpus().length,
         seconds: r2((readSeconds + featureSeconds + rawSeconds + storeSeconds) / os.cpus().length),

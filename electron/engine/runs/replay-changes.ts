@@ -99,8 +99,8 @@ function packRows(columns: readonly Float64Array[], start: number, count: number
  *
  * Three threads share a big run: this one reads changes and builds their features (ReplaySource),
  * each ONNX model scores on its own (onnx-thread.ts), and the suggestions are stored on a third
- * (suggestion-sink.ts). Batch k + 1 is handed to the model before batch k's answer is awaited, and
- * the changes batch k + 1 needs are read while the model scores batch k.
+ * (suggestion-sink.ts). Every batch whose changes are read is handed to the model before the first
+ * answer is awaited, and the next changes are read while the model works through them.
  */
 export async function runChangeRisk(db: Db, config: RunConfig, job: JobContext, options: RunOptions = {}): Promise<RunInfo> {
   checkChangeRiskModels(db, [...config.models, ...(config.fallbackModel !== undefined ? [config.fallbackModel] : [])]);
@@ -142,11 +142,10 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
   // Features are shared between models that ask for the same ones; each is built (and, in a
   // drill, perturbed) once, so every model sees the same perturbed world.
   const features = [...new Set(loaded.flatMap((l) => l.scorer.features))];
-  let runId = 0;
   const source = new ReplaySource(db, config, attribution, features, (part) => sink.more(part), { slice: options.slice, firstSlice: options.firstSlice, clock });
   const n = source.expected;
   if (n === 0) throw new EngineFailure('input_error', 'No changes in the chosen range and services');
-  runId = db.transaction(() => Number(db.prepare("INSERT INTO runs (id, task, state, config, started_at, owner) VALUES (?, 'change-risk', 'running', ?, ?, ?)").run(nextRunId(db, 'runs'), JSON.stringify(config), Date.now(), OWNER).lastInsertRowid))();
+  const runId = db.transaction(() => Number(db.prepare("INSERT INTO runs (id, task, state, config, started_at, owner) VALUES (?, 'change-risk', 'running', ?, ?, ?)").run(nextRunId(db, 'runs'), JSON.stringify(config), Date.now(), OWNER).lastInsertRowid))();
   sink.open(runId, runSubjects([], []));
   const drill = config.drill;
   // A drill's model-side faults are planned per row of the run, the same rows for every model.
@@ -166,7 +165,8 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
     await Promise.all(loaded.map((l) => l.ready));
     const total = config.models.length * n;
     let done = 0;
-    const fallbackColumns = fallback ? (): Float64Array[] => fallback.scorer.features.map(column) : null;
+    // The columns are the run's own (filled as changes are read): a failed row's are there by the time it failed.
+    const fallbackColumns = fallback ? fallback.scorer.features.map(column) : null;
     for (const model of models) {
       const { scorer, reference } = model;
       // Handing batches over ahead pays only where a model scores on a thread of its own.
@@ -209,7 +209,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
         const failed = result.errors.map((e, i) => (e !== null ? i : -1)).filter((i) => i >= 0);
         let rescue: Awaited<ReturnType<typeof scoreGuarded>> | null = null;
         if (fallback && fallbackColumns && failed.length > 0) {
-          const fcols = fallbackColumns();
+          const fcols = fallbackColumns;
           const fallbackWidth = fcols.length;
           const values = new Float64Array(failed.length * fallbackWidth);
           failed.forEach((i, k) => {

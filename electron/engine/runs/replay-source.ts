@@ -40,7 +40,7 @@ const FIRST_SLICE = 4096;
  * slices read before: each slice is labelled with what happened to it, added to the history, and
  * the run's subjects in it get their features. A change's features look only strictly before its
  * own time, and its outcome depends on it and the incidents alone, so what is built a slice at a
- * time is what would be built from all the changes at once (test/engine/replay-source.test.ts).
+ * time is what would be built from all the changes at once (test/engine/replay-pipeline.test.ts).
  * Holding every change read is still needed: the drift check compares against the history.
  */
 export class ReplaySource {

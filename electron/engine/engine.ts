@@ -22,7 +22,7 @@ import type { DetectionReport } from '../../shared/contract/detection.js';
 import { importFile } from './importers/import-file.js';
 import { warmImportWriter } from './importers/write-thread.js';
 import { warmBootstrapThreads } from './metrics/parallel-bootstrap.js';
-import { warmSuggestionWriter } from './runs/suggestion-sink.js';
+import { releaseKeptWriter, warmSuggestionWriter } from './runs/suggestion-sink.js';
 import { releaseIdleOnnxThreads, warmOnnxThread } from './models/onnx-thread.js';
 import { JobRunner, type JobContext } from './jobs/jobs.js';
 import { listServices, listSeries, listSources, page, workspaceInfo } from './queries/records.js';
@@ -739,8 +739,9 @@ export function createEngine(options: EngineOptions): Engine {
       for (const e of unwritten) console.error(`audit: could not write "${e.action}" (${e.subject}) to ${e.where.path}: the workspace stayed locked by another program`);
       current?.db.close();
       current = null;
-      // Kept model threads hold nothing open in the workspace; they go with the engine.
+      // Kept model and writer threads hold nothing open in the workspace; they go with the engine.
       void releaseIdleOnnxThreads();
+      void releaseKeptWriter();
       return { unwritten: unwritten.length };
     },
   };

@@ -7,7 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
  * cleans up); `close` is always answered with `closed`. Says `ready` when it is listening.
  */
 export function writerLoop<M extends { type: string }>(port: MessagePort, loop: {
-  handle(message: Exclude<M, { type: 'close' }>): void;
+  handle(message: Exclude<M, { type: 'close' } | { type: 'ping' }>): void;
   /** lets go of the connection (rolling back what is open); on close and after a failure */
   release(): void;
   /** what to tell the other side about a failure */
@@ -15,17 +15,24 @@ export function writerLoop<M extends { type: string }>(port: MessagePort, loop: 
 }): void {
   let failed = false;
   port.on('message', (message: M) => {
+    if (message.type === 'ping') {
+      // A thread kept for another run, asked whether it is still there.
+      port.postMessage({ type: 'ready' });
+      return;
+    }
     if (message.type === 'close') {
       try {
         loop.release();
       } finally {
         port.postMessage({ type: 'closed' });
       }
+      // Closed, it starts clean: a thread kept after a run that went well serves the next one.
+      failed = false;
       return;
     }
     if (failed) return;
     try {
-      loop.handle(message as Exclude<M, { type: 'close' }>);
+      loop.handle(message as Exclude<M, { type: 'close' } | { type: 'ping' }>);
     } catch (err) {
       failed = true;
       try {

@@ -5,7 +5,7 @@ import { openWorkspace, type Db } from '../../electron/engine/db/workspace.js';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
 import { runChangeRisk } from '../../electron/engine/runs/replay-changes.js';
-import { threadSink } from '../../electron/engine/runs/suggestion-sink.js';
+import { keptWriterThread, releaseKeptWriter, threadSink } from '../../electron/engine/runs/suggestion-sink.js';
 import { runSubjects, type RunSubjects, type SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
 import { RunConfig } from '../../shared/contract/models.js';
 import { partlyNanModel } from '../helpers/onnx-models.js';
@@ -124,8 +124,8 @@ describe('a shadow run with its suggestions stored on a writer thread', () => {
 });
 
 describe('the suggestion writer thread', () => {
-  const subjects = (n = 4): RunSubjects => {
-    const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT ?').pluck().all(n) as number[];
+  const subjects = (n = 4, skip = 0): RunSubjects => {
+    const ids = db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT ? OFFSET ?').pluck().all(n, skip) as number[];
     return runSubjects(ids.map((id) => ({ id, ts: T0 + id })), ids.map(() => ({ label: 0, source: 'none', incident: null })));
   };
   const batch = (): SuggestionBatch => ({
@@ -135,6 +135,7 @@ describe('the suggestion writer thread', () => {
   const newRun = (): number => Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', '{}', 0)").run().lastInsertRowid);
 
   it('reports the database error that stopped it, and the run can tell', async () => {
+    await releaseKeptWriter();
     const sink = threadSink(db);
     const runId = newRun();
     sink.open(runId, subjects());
@@ -149,22 +150,51 @@ describe('the suggestion writer thread', () => {
       { score: 0.1, decision: 0, error: null, fault: null }, { score: null, decision: null, error: 'model lr returned NaN', fault: 'error' },
       { score: 0.9, decision: 1, error: null, fault: null }, { score: 0.5, decision: 1, error: null, fault: null },
     ]);
+    // A thread that failed a run is not kept for the next.
+    expect(keptWriterThread()).toBeNull();
+  });
+
+  it('keeps a thread that finished its run for the next run, which it serves with that run\'s own subjects', async () => {
+    await releaseKeptWriter();
+    const first = threadSink(db);
+    const runA = newRun();
+    first.open(runA, subjects(4));
+    await first.write(batch());
+    await first.drain();
+    await first.close();
+    const kept = keptWriterThread();
+    expect(kept).not.toBeNull();
+
+    // The next run's subjects are other changes: its batch's row k is that run's subject k.
+    const second = threadSink(db);
+    expect(keptWriterThread()).toBeNull();
+    const runB = newRun();
+    second.open(runB, subjects(4, 10));
+    await second.write(batch());
+    await second.drain();
+    expect(second.threaded).toBe(true);
+    await second.close();
+    expect(keptWriterThread()).toBe(kept);
+    const ids = (skip: number): number[] => db.prepare('SELECT id FROM changes ORDER BY ts, id LIMIT 4 OFFSET ?').pluck().all(skip) as number[];
+    expect(db.prepare('SELECT change_id FROM suggestions WHERE run_id = ? ORDER BY change_id').pluck().all(runA)).toEqual(ids(0));
+    expect(db.prepare('SELECT change_id FROM suggestions WHERE run_id = ? ORDER BY change_id').pluck().all(runB)).toEqual(ids(10));
   });
 
   it('takes batches handed over without waiting for each, past its limit, and writes them all', async () => {
     const sink = threadSink(db);
     const runId = newRun();
-    sink.open(runId, subjects(40));
-    // 40 one-row batches at once, more than the 16 the writer may be behind: the ones over the limit
-    // wait, and every one of them must be woken as the writer catches up.
+    sink.open(runId, subjects(42));
+    // 42 one-row batches at once, more than the 16 the writer may be behind: the ones over the limit
+    // wait, and every one of them must be woken as the writer catches up. They cross four to a
+    // message: the last two are handed over by the drain.
     const one = (k: number): SuggestionBatch => ({
-      modelId: models.lr, start: k, scores: Float64Array.of(k / 40), decisions: Int8Array.of(0), latencies: new Float64Array(1),
+      modelId: models.lr, start: k, scores: Float64Array.of(k / 42), decisions: Int8Array.of(0), latencies: new Float64Array(1),
       errors: [null], fallbackIds: new Int32Array(1), faults: [null],
     });
-    await Promise.all(Array.from({ length: 40 }, (_, k) => sink.write(one(k))));
+    await Promise.all(Array.from({ length: 42 }, (_, k) => sink.write(one(k))));
     await sink.drain();
     await sink.close();
-    expect(db.prepare('SELECT score FROM suggestions WHERE run_id = ? ORDER BY score').pluck().all(runId)).toEqual(Array.from({ length: 40 }, (_, k) => k / 40));
+    expect(db.prepare('SELECT score FROM suggestions WHERE run_id = ? ORDER BY score').pluck().all(runId)).toEqual(Array.from({ length: 42 }, (_, k) => k / 42));
   });
 
   it('writes on the run\'s own thread when the worker cannot start, and says so once', async () => {
@@ -180,5 +210,27 @@ describe('the suggestion writer thread', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/run writer thread unavailable \(no loader here\); writing on one thread/));
     warn.mockRestore();
     expect(db.prepare('SELECT count(*) FROM suggestions WHERE run_id = ?').pluck().get(runId)).toBe(6);
+  });
+
+  it('writes on the run\'s own thread when the kept thread has ended before its run could use it', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    if (!keptWriterThread()) {
+      const sink = threadSink(db);
+      sink.open(newRun(), subjects());
+      await sink.close();
+    }
+    const kept = keptWriterThread()!;
+    // Ended, but its exit not yet seen: the run takes it, asks whether it is there, and hears the exit.
+    void kept.terminate();
+    const sink = threadSink(db);
+    const runId = newRun();
+    sink.open(runId, subjects());
+    await sink.write(batch());
+    await sink.drain();
+    expect(sink.threaded).toBe(false);
+    await sink.close();
+    warn.mockRestore();
+    expect(db.prepare('SELECT score FROM suggestions WHERE run_id = ? ORDER BY change_id').pluck().all(runId)).toEqual([0.1, null, 0.9, 0.5]);
+    expect(keptWriterThread()).toBeNull();
   });
 });

@@ -26,13 +26,21 @@ export interface SuggestionSink {
 export type ToSuggestionWriter =
   | { type: 'open'; path: string; runId: number; subjects: RunSubjects }
   | { type: 'subjects'; subjects: RunSubjects }
-  | { type: 'batch'; batch: WireBatch }
-  | { type: 'close' };
+  | { type: 'batches'; batches: WireBatch[] }
+  | { type: 'close' }
+  /** a kept thread answers `ready` (if it has ended meanwhile, its exit arrives instead) */
+  | { type: 'ping' };
 
-export type FromSuggestionWriter = { type: 'ready' } | { type: 'written' } | { type: 'failed'; message: string } | { type: 'closed' };
+export type FromSuggestionWriter = { type: 'ready' } | { type: 'written'; batches: number } | { type: 'failed'; message: string } | { type: 'closed' };
 
 /** Batches (1024 rows by default, ~40 kB) the run may be ahead of its writer. */
 const MAX_IN_FLIGHT = 16;
+/**
+ * Batches handed over per message. Each message wakes the writer thread, and on two cores busy with
+ * reading and inference a wake-up often preempts the thread that sent it: four batches a message
+ * wake it a quarter as often.
+ */
+const GROUP = 4;
 
 /** On this thread: `writeNow` is `write` without the promise (an error is thrown, not returned). */
 export function inlineSink(db: Db): SuggestionSink & { writeNow(batch: WireBatch): void } {
@@ -64,10 +72,13 @@ let warned = false;
  * The writer on a worker thread, started at once so that it loads while the run loads its changes.
  * If it cannot start, the batches are written on this thread and the run goes on.
  */
-export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggestion-worker')): SuggestionSink {
-  let worker: Worker | null = null;
+export function threadSink(db: Db, entry?: { code: string; eval: boolean } | null): SuggestionSink {
+  // A thread kept from the last run is already listening; a given entry is a test's, always new.
+  const kept = entry === undefined ? takeKept() : null;
+  let worker: Worker | null = kept;
   try {
-    if (entry) worker = new Worker(entry.code, { eval: entry.eval });
+    const from = entry === undefined ? workerEntry(import.meta.url, 'suggestion-worker') : entry;
+    if (!worker && from) worker = new Worker(from.code, { eval: from.eval });
   } catch {
     worker = null;
   }
@@ -84,18 +95,23 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
   const acks = waitList();
   const notify = acks.wakeAll;
   let closing: (() => void) | null = null;
+  // Batches written by the run but not yet handed over (at most GROUP − 1 between calls).
+  const grouped: WireBatch[] = [];
+  const flush = (): void => {
+    if (grouped.length > 0 && !inline) send({ type: 'batches', batches: grouped.splice(0) });
+  };
   const send = (message: ToSuggestionWriter): void => {
     if (!ready) held.push(message);
-    else w.postMessage(message, message.type === 'batch' ? batchTransfers(message.batch) : []);
+    else w.postMessage(message, message.type === 'batches' ? message.batches.flatMap(batchTransfers) : []);
   };
-  w.on('message', (message: FromSuggestionWriter) => {
+  const onMessage = (message: FromSuggestionWriter): void => {
     switch (message.type) {
       case 'ready':
         ready = true;
         for (const m of held.splice(0)) send(m);
         return;
       case 'written':
-        inFlight--;
+        inFlight -= message.batches;
         notify();
         return;
       case 'failed':
@@ -106,7 +122,8 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
         closing?.();
         return;
     }
-  });
+  };
+  w.on('message', onMessage);
   const lost = (why: string): void => {
     if (inline || closed) {
       closing?.();
@@ -128,7 +145,8 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
         here.open(opened.runId, opened.subjects[0]!);
         for (const part of opened.subjects.slice(1)) here.more(part);
       }
-      for (const m of held.splice(0)) if (m.type === 'batch') here.writeNow(m.batch);
+      for (const m of held.splice(0)) if (m.type === 'batches') for (const b of m.batches) here.writeNow(b);
+      for (const b of grouped.splice(0)) here.writeNow(b);
     } catch (err) {
       failure ??= err instanceof Error ? err : new Error(String(err));
     }
@@ -136,9 +154,13 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
     closing?.();
     notify();
   };
-  w.on('error', (err) => lost(err.message));
-  w.on('exit', (code) => lost(`exit code ${code}`));
+  const onError = (err: Error): void => lost(err.message);
+  const onExit = (code: number): void => lost(`exit code ${code}`);
+  w.on('error', onError);
+  w.on('exit', onExit);
+  if (kept) w.postMessage({ type: 'ping' } satisfies ToSuggestionWriter);
   const settle = async (): Promise<void> => {
+    flush();
     while (inFlight > 0 && !failure && !inline) await acks.wait();
     if (failure) throw failure;
   };
@@ -161,8 +183,12 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
       if (failure) throw failure;
       if (inline) return inline.write(batch);
       inFlight++;
-      send({ type: 'batch', batch: wireBatch(batch) });
-      while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) await acks.wait();
+      grouped.push(wireBatch(batch));
+      if (grouped.length >= GROUP) flush();
+      while (inFlight >= MAX_IN_FLIGHT && !failure && !inline) {
+        flush();
+        await acks.wait();
+      }
       if (failure) throw failure;
     },
     drain: settle,
@@ -171,14 +197,65 @@ export function threadSink(db: Db, entry = workerEntry(import.meta.url, 'suggest
       closed = true;
       if (!inline && ready) {
         // Let the worker close its connection (rolling back a batch it was in), then end it.
+        let answered = false;
         await new Promise<void>((resolve) => {
-          closing = resolve;
+          closing = () => {
+            answered = true;
+            resolve();
+          };
           w.postMessage({ type: 'close' } satisfies ToSuggestionWriter);
         });
+        // A thread that wrote everything it was given and closed its connection serves the next
+        // run: starting one costs ~50 ms of CPU, taken from the model it was meant to run beside.
+        if (answered && !failure && inFlight === 0 && entry === undefined && keep(w, () => w.off('message', onMessage).off('error', onError).off('exit', onExit))) return;
       }
       await w.terminate();
     },
   };
+}
+
+/** How long a writer thread is kept unused before it ends. */
+const IDLE_MS = 60_000;
+let spare: { worker: Worker; timer: NodeJS.Timeout; gone: () => void } | null = null;
+
+/** Keeps a writer thread (holding no connection) for the next run; false if one is kept already. */
+function keep(w: Worker, detach: () => void): boolean {
+  if (spare) return false;
+  // Only this module's listeners: Node's own (which ref the thread's port) stay.
+  detach();
+  // It stopped on its own: nothing to hand out. An idle thread never holds the process open.
+  const gone = (): void => {
+    if (spare?.worker === w) {
+      clearTimeout(spare.timer);
+      spare = null;
+    }
+  };
+  w.on('exit', gone);
+  w.on('error', gone);
+  w.unref();
+  const timer = setTimeout(() => void releaseKeptWriter(), IDLE_MS);
+  timer.unref();
+  spare = { worker: w, timer, gone };
+  return true;
+}
+
+function takeKept(): Worker | null {
+  if (!spare) return null;
+  const { worker, timer, gone } = spare;
+  spare = null;
+  clearTimeout(timer);
+  worker.off('exit', gone).off('error', gone);
+  worker.ref();
+  return worker;
+}
+
+/** The writer thread kept for the next run, if any (tests). */
+export const keptWriterThread = (): Worker | null => spare?.worker ?? null;
+
+/** Ends the writer thread kept for the next run, if any (engine close, tests). */
+export async function releaseKeptWriter(): Promise<void> {
+  const w = takeKept();
+  if (w) await w.terminate();
 }
 
 /** Readies this thread's code in the background (see warmWorkerEntry). */

@@ -11,7 +11,7 @@ const port = parentPort!;
 const post = (message: FromSuggestionWriter): void => port.postMessage(message);
 let db: Db | null = null;
 let write: ((batch: WireBatch) => void) | null = null;
-const table = new SubjectTable();
+let table = new SubjectTable();
 
 writerLoop<ToSuggestionWriter>(port, {
   handle(message) {
@@ -23,15 +23,17 @@ writerLoop<ToSuggestionWriter>(port, {
         // Every id written comes from this workspace's own tables: checking each reference
         // again costs three index lookups per row.
         db.pragma('foreign_keys = OFF');
+        // A kept thread serves one run after another: each starts from its own subjects.
+        table = new SubjectTable();
         table.append(message.subjects);
         write = suggestionWriter(db, message.runId, table);
         return;
       case 'subjects':
         table.append(message.subjects);
         return;
-      case 'batch':
-        write!(message.batch);
-        post({ type: 'written' });
+      case 'batches':
+        for (const batch of message.batches) write!(batch);
+        post({ type: 'written', batches: message.batches.length });
         return;
     }
   },

@@ -112,6 +112,11 @@ describe('a replay read a slice at a time, its ONNX models on threads of their o
     }
     expect(sliced.manifest!.timings!.modelMs).toBeGreaterThan(0);
     expect(sliced.manifest!.drift).toEqual(whole.manifest!.drift);
+    // Outcome sources counted slice by slice: the same counts, each subject once, as the stored rows say.
+    expect(sliced.manifest!.outcomeSources).toEqual(whole.manifest!.outcomeSources);
+    const bySource = db.prepare('SELECT label_source, count(*) AS n FROM suggestions WHERE run_id = ? AND model_id = ? GROUP BY label_source').all(sliced.id, models.linear) as Array<{ label_source: string; n: number }>;
+    expect(sliced.manifest!.outcomeSources).toEqual(Object.fromEntries(bySource.map((r) => [r.label_source, r.n])));
+    expect(Object.keys(sliced.manifest!.outcomeSources).length).toBeGreaterThan(1);
   });
 
   it('keeps to a time range and services the same way', async () => {

@@ -102,6 +102,11 @@ describe('a shadow run with its suggestions stored on a writer thread', () => {
       const caused = (i * 7919) % 100 < ((i * 37) % 100) / 2;
       expect([r.label, r.label_source, r.incident]).toEqual(caused ? [1, 'postmortem', `I${i}`] : [0, 'none', null]);
     }
+    // The manifest counts each subject's outcome source once (counted as the changes were read, in slices).
+    const causedCount = Array.from({ length: 300 }, (_, i) => (i * 7919) % 100 < ((i * 37) % 100) / 2).filter(Boolean).length;
+    expect(causedCount).toBeGreaterThan(0);
+    for (const run of [threaded, inline]) expect(run.manifest!.outcomeSources).toEqual({ none: 300 - causedCount, postmortem: causedCount });
+    expect(Object.keys(threaded.manifest!.outcomeSources)).toEqual(Object.keys(inline.manifest!.outcomeSources));
     // Each model's own rows: every gated score sits above every passed one (one threshold between them).
     for (const id of [models.late, models.lr]) {
       const own = rows.filter((r) => r.model_id === id && r.fallback_model_id === null);

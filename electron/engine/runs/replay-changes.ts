@@ -262,7 +262,6 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
     const t = performance.now();
     await sink.drain();
     clock('storeMs', t);
-    const outcomeOf = source.subjects.map((c) => source.outcomes.get(c.id)!);
     const manifest = {
       models: config.models.map((id) => {
         const m = getModel(db, id);
@@ -270,10 +269,8 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
       }),
       datasetFingerprint: datasetFingerprint(db), attribution, subjects: n,
       timings: Object.fromEntries(Object.entries(timings).map(([key, v]) => [key, Math.round(v)])) as typeof timings,
-      outcomeSources: outcomeOf.reduce<Record<string, number>>((acc, o) => {
-        acc[o.source] = (acc[o.source] ?? 0) + 1;
-        return acc;
-      }, {}), seed: config.seed, codeVersion: CODE_VERSION, drift: drifts,
+      // Counted as the subjects were read: at this point the run is waiting on nothing else.
+      outcomeSources: source.outcomeSources, seed: config.seed, codeVersion: CODE_VERSION, drift: drifts,
     };
     db.prepare("UPDATE runs SET state = 'done', manifest = ?, finished_at = ?, error = NULL WHERE id = ?").run(JSON.stringify(manifest), Date.now(), runId);
   } catch (err) {

@@ -49,6 +49,8 @@ export class ReplaySource {
   /** the run's subjects read so far, in run (time) order */
   readonly subjects: ChangeRow[] = [];
   readonly outcomes = new Map<number, Outcome>();
+  /** how many of the subjects read so far take their outcome from each source, in order of first appearance */
+  readonly outcomeSources: Record<string, number> = {};
   /** how many subjects the run has: the length of every column */
   readonly expected: number;
   private readonly columns = new Map<string, Float64Array>();
@@ -115,7 +117,9 @@ export class ReplaySource {
     const at = this.subjects.length;
     if (at + part.length > this.expected) throw changedUnderneath();
     for (const c of part) this.subjects.push(c);
-    this.onSubjects(runSubjects(part, part.map((c) => this.outcomes.get(c.id)!)));
+    const outcomes = part.map((c) => this.outcomes.get(c.id)!);
+    for (const o of outcomes) this.outcomeSources[o.source] = (this.outcomeSources[o.source] ?? 0) + 1;
+    this.onSubjects(runSubjects(part, outcomes));
     this.options.clock?.('loadMs', t0);
     const t1 = performance.now();
     this.builder.add(rows);

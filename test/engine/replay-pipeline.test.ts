@@ -139,6 +139,10 @@ describe('a replay read a slice at a time, its ONNX models on threads of their o
       const source = new ReplaySource(db, config, rule, HISTORY, () => undefined, { firstSlice, slice });
       source.finishReading();
       expect(source.subjects.map((c) => c.id)).toEqual(all.map((c) => c.id));
+      // Each change's external id (read from its slice when first asked for), asked for last to first.
+      const names = source.subjects.map((_, k, list) => list[list.length - 1 - k]!.externalId).reverse();
+      expect(names).toEqual(all.map((c) => c.externalId));
+      expect(source.subjects.map((c) => c.outcome)).toEqual(all.map((c) => c.outcome));
       HISTORY.forEach((f, j) => expect(Array.from(source.column(f)), `${f}, reads of ${firstSlice} then ${slice}`).toEqual(Array.from(expected[j]!)));
     }
   });

@@ -149,14 +149,18 @@ export function changeReader(db: Db): (slice: number) => ChangeRow[] | null {
   };
 }
 
-function sliceRows(db: Db, read: Slice): ChangeRow[] {
+/** A slice's columns but its external ids, parsed. */
+function sliceColumns(db: Db, read: Slice) {
   const ids = JSON.parse(read[1]) as number[];
+  return {
+    ids, services: JSON.parse(read[3]) as number[], times: JSON.parse(read[4]) as number[], authors: JSON.parse(read[5]) as Array<string | null>,
+    attributes: parseAttributes(db, read[6], ids), outcomes: JSON.parse(read[7]) as Array<number | null>,
+  };
+}
+
+function sliceRows(db: Db, read: Slice): ChangeRow[] {
+  const { ids, services, times, authors, attributes, outcomes } = sliceColumns(db, read);
   const externalIds = JSON.parse(read[2]) as string[];
-  const services = JSON.parse(read[3]) as number[];
-  const times = JSON.parse(read[4]) as number[];
-  const authors = JSON.parse(read[5]) as Array<string | null>;
-  const attributes = parseAttributes(db, read[6], ids);
-  const outcomes = JSON.parse(read[7]) as Array<number | null>;
   const rows = new Array<ChangeRow>(ids.length);
   for (let i = 0; i < ids.length; i++) rows[i] = { id: ids[i]!, externalId: externalIds[i]!, serviceId: services[i]!, ts: times[i]!, author: authors[i]!, attributes: attributes[i]!, outcome: outcomes[i]! };
   return rows;
@@ -195,13 +199,8 @@ class ReplayRow implements ChangeRow {
 
 /** sliceRows for a replay (changeReader): the same changes, their external ids read when asked for. */
 function replayRows(db: Db, read: Slice): ChangeRow[] {
-  const ids = JSON.parse(read[1]) as number[];
+  const { ids, services, times, authors, attributes, outcomes } = sliceColumns(db, read);
   const names = new SliceIds(read[2]);
-  const services = JSON.parse(read[3]) as number[];
-  const times = JSON.parse(read[4]) as number[];
-  const authors = JSON.parse(read[5]) as Array<string | null>;
-  const attributes = parseAttributes(db, read[6], ids);
-  const outcomes = JSON.parse(read[7]) as Array<number | null>;
   const rows = new Array<ChangeRow>(ids.length);
   for (let i = 0; i < ids.length; i++) rows[i] = new ReplayRow(ids[i]!, names, i, services[i]!, times[i]!, authors[i]!, attributes[i]!, outcomes[i]!);
   return rows;

@@ -185,6 +185,26 @@ describe('the suggestion writer thread', () => {
     expect(db.prepare('SELECT change_id FROM suggestions WHERE run_id = ? ORDER BY change_id').pluck().all(runB)).toEqual(ids(10));
   });
 
+  it('does not keep a thread that ended while its run was closing', async () => {
+    if (!keptWriterThread()) {
+      const sink = threadSink(db);
+      sink.open(newRun(), subjects());
+      await sink.close();
+    }
+    const thread = keptWriterThread()!;
+    const sink = threadSink(db);
+    const runId = newRun();
+    sink.open(runId, subjects());
+    await sink.write(batch());
+    await sink.drain();
+    // Its exit, not its answer, ends the close: a thread kept now would be handed to the next run dead.
+    const ended = thread.terminate();
+    await sink.close();
+    await ended;
+    expect(keptWriterThread()).toBeNull();
+    expect(db.prepare('SELECT count(*) FROM suggestions WHERE run_id = ?').pluck().get(runId)).toBe(4);
+  });
+
   it('takes batches handed over without waiting for each, past its limit, and writes them all', async () => {
     const sink = threadSink(db);
     const runId = newRun();

@@ -77,8 +77,8 @@ export function threadSink(db: Db, entry?: { code: string; eval: boolean } | nul
   const kept = entry === undefined ? takeKept() : null;
   let worker: Worker | null = kept;
   try {
-    const from = entry === undefined ? workerEntry(import.meta.url, 'suggestion-worker') : entry;
-    if (!worker && from) worker = new Worker(from.code, { eval: from.eval });
+    const from = worker ? null : entry === undefined ? workerEntry(import.meta.url, 'suggestion-worker') : entry;
+    if (from) worker = new Worker(from.code, { eval: from.eval });
   } catch {
     worker = null;
   }
@@ -95,6 +95,7 @@ export function threadSink(db: Db, entry?: { code: string; eval: boolean } | nul
   const acks = waitList();
   const notify = acks.wakeAll;
   let closing: (() => void) | null = null;
+  let closedCleanly = false;
   // Batches written by the run but not yet handed over (at most GROUP − 1 between calls).
   const grouped: WireBatch[] = [];
   const flush = (): void => {
@@ -119,6 +120,8 @@ export function threadSink(db: Db, entry?: { code: string; eval: boolean } | nul
         notify();
         return;
       case 'closed':
+        // Said by the thread itself (not its exit): it let go of its connection and is listening.
+        closedCleanly = true;
         closing?.();
         return;
     }
@@ -197,17 +200,14 @@ export function threadSink(db: Db, entry?: { code: string; eval: boolean } | nul
       closed = true;
       if (!inline && ready) {
         // Let the worker close its connection (rolling back a batch it was in), then end it.
-        let answered = false;
         await new Promise<void>((resolve) => {
-          closing = () => {
-            answered = true;
-            resolve();
-          };
+          closing = resolve;
           w.postMessage({ type: 'close' } satisfies ToSuggestionWriter);
         });
         // A thread that wrote everything it was given and closed its connection serves the next
         // run: starting one costs ~50 ms of CPU, taken from the model it was meant to run beside.
-        if (answered && !failure && inFlight === 0 && entry === undefined && keep(w, () => w.off('message', onMessage).off('error', onError).off('exit', onExit))) return;
+        // (One that exited instead also ends the wait above, and is not kept.)
+        if (closedCleanly && !failure && inFlight === 0 && entry === undefined && keep(w, () => w.off('message', onMessage).off('error', onError).off('exit', onExit))) return;
       }
       await w.terminate();
     },

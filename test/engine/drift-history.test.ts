@@ -33,7 +33,7 @@ function driftFrom(workspace: string, firstSubjectDay: number) {
     const subjects = all.filter((c) => c.ts >= T0 + firstSubjectDay * DAY);
     const features = ['author_changes_90d', 'lines_added'];
     const replayed = buildFeatureColumns(db, subjects, features, outcomes, all);
-    return modelDrift(db, { modelId: 1, features, replayed, replayedTimes: subjects.map((c) => c.ts), all, outcomes, firstSubjectTs: subjects[0]!.ts, trainedUntil: null })!;
+    return modelDrift(db, { modelId: 1, features, replayed, replayedTimes: subjects.map((c) => c.ts), history: all, outcomes, firstSubjectTs: subjects[0]!.ts, trainedUntil: null })!;
   } finally {
     db.close();
   }

@@ -8,10 +8,12 @@ import { defaultRule, labelChanges } from '../../electron/engine/features/outcom
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
 import { idleOnnxThreads, leaseOnnxThread, onnxHere, onnxOnThread, releaseIdleOnnxThreads } from '../../electron/engine/models/onnx-thread.js';
 import { runChangeRisk, type RunOptions } from '../../electron/engine/runs/replay-changes.js';
-import { ReplaySource } from '../../electron/engine/runs/replay-source.js';
+import { ReplaySource, subjectFilter } from '../../electron/engine/runs/replay-source.js';
+import { modelDrift } from '../../electron/engine/runs/drift.js';
+import { OUTCOME_SOURCES, type RunSubjects } from '../../electron/engine/runs/suggestion-writer.js';
 import { ModelManifest, RunConfig } from '../../shared/contract/models.js';
 import { ModelUnavailable } from '../../electron/engine/errors.js';
-import { runnerScorer } from '../../electron/engine/models/scorer.js';
+import { namesOf, runnerScorer } from '../../electron/engine/models/scorer.js';
 import { startGuarded } from '../../electron/engine/runs/guard.js';
 import { linearModel, partlyThrowingModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
@@ -128,22 +130,59 @@ describe('a replay read a slice at a time, its ONNX models on threads of their o
     expect(inRange).toBeGreaterThan(20);
     expect(rows).toHaveLength(inRange);
     expect(rows).toEqual(stored(whole.id));
+    // The run keeps only the changes before its first subject for the drift check: what it finds is
+    // what the check finds given every change in the workspace and every outcome.
+    const all = loadChanges(db);
+    const labels = labelChanges(db, defaultRule(db), all);
+    const subjects = all.filter(subjectFilter(db, config).keeps);
+    const expected = modelDrift(db, {
+      modelId: models.linear, features: HISTORY, replayed: buildFeatureColumns(db, subjects, HISTORY, labels, all), replayedTimes: subjects.map((c) => c.ts),
+      history: all, outcomes: labels, firstSubjectTs: subjects[0]!.ts, trainedUntil: null,
+    });
+    expect(expected!.referenceRows).toBeGreaterThanOrEqual(30);
+    expect(sliced.manifest!.drift).toEqual([expected]);
+    expect(whole.manifest!.drift).toEqual([expected]);
   });
 
   it('gives every subject the features buildFeatureColumns gives it from all the changes, however the reads are cut', () => {
     const config = RunConfig.parse({ models: [models.linear] });
     const all = loadChanges(db);
     const rule = defaultRule(db);
-    const expected = buildFeatureColumns(db, all, HISTORY, labelChanges(db, rule, all), all);
+    const labels = labelChanges(db, rule, all);
+    const expected = buildFeatureColumns(db, all, HISTORY, labels, all);
     for (const [firstSlice, slice] of [[1, 1], [2, 3], [3, 7], [64, 5], [399, 1], [400, 400]] as const) {
-      const source = new ReplaySource(db, config, rule, HISTORY, () => undefined, { firstSlice, slice });
+      const parts: RunSubjects[] = [];
+      const source = new ReplaySource(db, config, rule, HISTORY, (part) => parts.push(part), { firstSlice, slice });
       source.finishReading();
-      expect(source.subjects.map((c) => c.id)).toEqual(all.map((c) => c.id));
+      expect(source.count).toBe(all.length);
+      expect(parts.flatMap((p) => Array.from(p.changeIds))).toEqual(all.map((c) => c.id));
+      expect(Array.from(source.subjectRows().times)).toEqual(all.map((c) => c.ts));
+      expect(Array.from(source.subjectRows().services)).toEqual(all.map((c) => c.serviceId));
       // Each change's external id (read from its slice when first asked for), asked for last to first.
-      const names = source.subjects.map((_, k, list) => list[list.length - 1 - k]!.externalId).reverse();
-      expect(names).toEqual(all.map((c) => c.externalId));
-      expect(source.subjects.map((c) => c.outcome)).toEqual(all.map((c) => c.outcome));
+      const names = source.names(0, all.length);
+      expect(all.map((_, k) => names.nameOf(all.length - 1 - k)).reverse()).toEqual(all.map((c) => c.externalId));
+      // Explicit outcomes, postmortem links and the rule all arrive with their subjects.
+      expect(parts.flatMap((p) => Array.from(p.labels))).toEqual(all.map((c) => labels.get(c.id)!.label));
+      expect(parts.flatMap((p) => Array.from(p.sources, (s) => OUTCOME_SOURCES[s]))).toEqual(all.map((c) => labels.get(c.id)!.source));
       HISTORY.forEach((f, j) => expect(Array.from(source.column(f)), `${f}, reads of ${firstSlice} then ${slice}`).toEqual(Array.from(expected[j]!)));
+      // The run starts at the workspace's first change: nothing comes before it.
+      expect(source.before).toEqual([]);
+    }
+    // A run of some services in a range: each subject's name is found in its slice among the rows
+    // that are not subjects; the changes before the first subject are kept, with their outcomes.
+    const ranged = RunConfig.parse({ models: [models.linear], from: T0 + 100 * HOUR, until: T0 + 400 * HOUR, services: ['svc1', 'svc3'] });
+    const subjects = all.filter(subjectFilter(db, ranged).keeps);
+    for (const [firstSlice, slice] of [[1, 1], [3, 7], [400, 400]] as const) {
+      const source = new ReplaySource(db, ranged, rule, HISTORY, () => undefined, { firstSlice, slice });
+      source.finishReading();
+      const names = source.names(0, subjects.length);
+      expect(subjects.map((_, k) => names.nameOf(k))).toEqual(subjects.map((c) => c.externalId));
+      expect(source.names(5, 3).nameOf(2)).toBe(subjects[7]!.externalId);
+      const before = all.filter((c) => c.ts < subjects[0]!.ts);
+      expect(source.before.map((c) => c.id)).toEqual(before.map((c) => c.id));
+      expect(before.map((c) => source.beforeOutcomes.get(c.id))).toEqual(before.map((c) => labels.get(c.id)));
+      const ofSubjects = buildFeatureColumns(db, subjects, HISTORY, labels, all);
+      HISTORY.forEach((f, j) => expect(Array.from(source.column(f)), `${f}, ranged, reads of ${firstSlice} then ${slice}`).toEqual(Array.from(ofSubjects[j]!)));
     }
   });
 
@@ -223,7 +262,7 @@ describe('a model thread', () => {
     await expect(first).rejects.toBeInstanceOf(ModelUnavailable);
     await expect(runner.run(rows(), 3)).rejects.toThrow(/inference thread stopped/);
     const scorer = runnerScorer(1, manifest, runner.run);
-    const guarded = startGuarded(scorer, { rows: 3, width: 2, values: Float64Array.from(rows()) }, [], { guard: undefined, reference: [0, 0], threshold: 0.5, plan: null, offset: 0 });
+    const guarded = startGuarded(scorer, { rows: 3, width: 2, values: Float64Array.from(rows()) }, namesOf([]), { guard: undefined, reference: [0, 0], threshold: 0.5, plan: null, offset: 0 });
     await expect(guarded.settle()).rejects.toBeInstanceOf(ModelUnavailable);
     expect(runner.healthy).toBe(false);
     await runner.release();

@@ -127,12 +127,18 @@ export function loadChanges(db: Db, around?: number, slice = LOAD_SLICE): Change
   return inOrder ? out : out.sort((a, b) => a.ts - b.ts || a.id - b.id);
 }
 
+/** Changes read together, and their external ids by index (parsed only if one is asked for). */
+export interface ChangeSlice {
+  rows: ChangeRow[];
+  names: SliceIds;
+}
+
 /**
  * The workspace's changes in time order, through the time index, as many per call as asked for:
  * what a replay reads while its model scores the changes read before (runs/replay-source.ts).
  * Null after the last.
  */
-export function changeReader(db: Db): (slice: number) => ChangeRow[] | null {
+export function changeReader(db: Db): (slice: number) => ChangeSlice | null {
   const inner = (after: boolean): string => `SELECT id, external_id, service_id, ts, author, attributes, outcome FROM changes${after ? ' WHERE (ts, id) > (@ts, @id)' : ''} ORDER BY ts, id LIMIT @slice`;
   const first = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner(false)})`).raw();
   const next = db.prepare(`SELECT ${SLICE_COLUMNS} FROM (${inner(true)})`).raw();
@@ -141,11 +147,11 @@ export function changeReader(db: Db): (slice: number) => ChangeRow[] | null {
   return (slice) => {
     if (ended) return null;
     const read = (last === null ? first.get({ slice }) : next.get({ slice, ts: last.ts, id: last.id })) as Slice;
-    const rows = read[0] > 0 ? replayRows(db, read) : [];
-    if (rows.length < slice) ended = true;
-    if (rows.length === 0) return null;
-    last = rows[rows.length - 1]!;
-    return rows;
+    const got = read[0] > 0 ? replayRows(db, read) : null;
+    if (!got || got.rows.length < slice) ended = true;
+    if (!got || got.rows.length === 0) return null;
+    last = got.rows[got.rows.length - 1]!;
+    return got;
   };
 }
 
@@ -171,7 +177,7 @@ function sliceRows(db: Db, read: Slice): ChangeRow[] {
  * a prediction log, a postmortem link or an error; making 100k strings it never reads costs its
  * thread ~20 ms, on a core the model shares.
  */
-class SliceIds {
+export class SliceIds {
   private parsed: string[] | null = null;
   constructor(private readonly text: string) {}
   at(k: number): string {
@@ -198,12 +204,12 @@ class ReplayRow implements ChangeRow {
 }
 
 /** sliceRows for a replay (changeReader): the same changes, their external ids read when asked for. */
-function replayRows(db: Db, read: Slice): ChangeRow[] {
+function replayRows(db: Db, read: Slice): ChangeSlice {
   const { ids, services, times, authors, attributes, outcomes } = sliceColumns(db, read);
   const names = new SliceIds(read[2]);
   const rows = new Array<ChangeRow>(ids.length);
   for (let i = 0; i < ids.length; i++) rows[i] = new ReplayRow(ids[i]!, names, i, services[i]!, times[i]!, authors[i]!, attributes[i]!, outcomes[i]!);
-  return rows;
+  return { rows, names };
 }
 
 /** A slice's attribute objects; if one of them is not JSON, the error names its change. */
@@ -271,8 +277,8 @@ export function buildFeatureColumns(db: Db, changes: readonly ChangeRow[], names
   // loaded them pass them in (loading 100k changes costs more than building their features).
   const all = history ?? loadChanges(db);
   checkFeatureNames(db, names, (n) => all.some((c) => Object.hasOwn(c.attributes, n)));
-  const builder = featureBuilder(db, names, outcomes);
-  builder.add(all);
+  const builder = featureBuilder(db, names);
+  builder.add(all, (i) => outcomes.get(all[i]!.id));
   return builder.columns(changes);
 }
 
@@ -304,8 +310,8 @@ export function checkFeatureNames(db: Db, names: readonly string[], seen: (name:
 }
 
 export interface FeatureBuilder {
-  /** Changes in time order, each call's after the last's; their outcomes must be labelled already. */
-  add(history: readonly ChangeRow[]): void;
+  /** Changes in time order, each call's after the last's, with the outcome of each (by its index in `history`). */
+  add(history: readonly ChangeRow[], outcomeOf: (i: number) => Outcome | undefined): void;
   /** One column per name, for `changes` (each at or before the latest change added). */
   columns(changes: readonly ChangeRow[]): Float64Array[];
 }
@@ -315,7 +321,7 @@ export interface FeatureBuilder {
  * read its last. A change's features look only strictly before its own time, so the values over
  * the history up to it are the values over all of it (a test checks it against buildFeatureColumns).
  */
-export function featureBuilder(db: Db, names: readonly string[], outcomes: Map<number, Outcome>): FeatureBuilder {
+export function featureBuilder(db: Db, names: readonly string[]): FeatureBuilder {
   // Each index is built only if a requested feature reads it (a replay's model may need none of them).
   const wants = (...features: HistoryFeature[]): boolean => features.some((f) => names.includes(f));
   const serviceTimes = new Map<number, number[]>();
@@ -324,13 +330,14 @@ export function featureBuilder(db: Db, names: readonly string[], outcomes: Map<n
   const byService = wants('service_changes_7d', 'hours_since_prev_change', 'service_failed_change_rate_90d');
   const byAuthor = wants('author_changes_90d');
   const failures = wants('service_failed_change_rate_90d');
-  const add = (history: readonly ChangeRow[]): void => {
+  const add = (history: readonly ChangeRow[], outcomeOf: (i: number) => Outcome | undefined): void => {
     if (!byService && !byAuthor && !failures) return;
-    for (const c of history) {
+    for (let i = 0; i < history.length; i++) {
+      const c = history[i]!;
       if (byService) (serviceTimes.get(c.serviceId) ?? serviceTimes.set(c.serviceId, []).get(c.serviceId)!).push(c.ts);
       if (byAuthor && c.author) (authorTimes.get(c.author) ?? authorTimes.set(c.author, []).get(c.author)!).push(c.ts);
       if (!failures) continue;
-      const o = outcomes.get(c.id);
+      const o = outcomeOf(i);
       if (o?.label === 1 && o.knownAt !== null) (serviceFailures.get(c.serviceId) ?? serviceFailures.set(c.serviceId, []).get(c.serviceId)!).push({ ts: c.ts, knownAt: o.knownAt });
     }
   };

@@ -39,16 +39,19 @@ type Labelled = { id: number; externalId: string; serviceId: number; ts: number;
 export function labelChanges(db: Db, rule: AttributionRule = defaultRule(db), loaded?: readonly Labelled[]): Map<number, Outcome> {
   const changes = loaded
     ?? (db.prepare('SELECT id, external_id AS externalId, service_id AS serviceId, ts, outcome FROM changes ORDER BY ts, id').all() as Labelled[]);
+  const labelled = changeLabeler(db, rule)(changes);
   const out = new Map<number, Outcome>();
-  changeLabeler(db, rule)(changes, out);
+  for (let i = 0; i < changes.length; i++) out.set(changes[i]!.id, labelled[i]!);
   return out;
 }
 
 /**
  * Labels changes a part at a time (a replay labels each slice as it reads it): one change's outcome
  * depends on it and the incidents alone, so labelling in parts gives what labelling all at once does.
+ * Outcomes come back in the order of the changes given (a replay needs them only beside the slice,
+ * not looked up by id: a map of 100k would outlive it).
  */
-export function changeLabeler(db: Db, rule: AttributionRule): (changes: readonly Labelled[], out: Map<number, Outcome>) => void {
+export function changeLabeler(db: Db, rule: AttributionRule): (changes: readonly Labelled[]) => Outcome[] {
   // Known from its detection; without one, from the first time that shows someone knew (mitigated,
   // resolved). Its start is the last resort: counting from it would use what nobody knew yet.
   const incidents = db.prepare('SELECT external_id, service_id, severity, started_ts, coalesce(detected_ts, mitigated_ts, resolved_ts, started_ts) AS known, cause_change_id FROM incidents ORDER BY started_ts')
@@ -65,15 +68,17 @@ export function changeLabeler(db: Db, rule: AttributionRule): (changes: readonly
   // (it blamed every change shortly before an incident whose cause was already known).
   const byService = new Map<number, typeof incidents>();
   for (const inc of incidents) if (!inc.cause_change_id) (byService.get(inc.service_id) ?? byService.set(inc.service_id, []).get(inc.service_id)!).push(inc);
-  return (changes, out) => {
-    for (const c of changes) {
+  return (changes) => {
+    const out = new Array<Outcome>(changes.length);
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
       if (c.outcome !== null) {
-        out.set(c.id, EXPLICIT[c.outcome === 1 ? 1 : 0]);
+        out[i] = EXPLICIT[c.outcome === 1 ? 1 : 0];
         continue;
       }
       const link = causes.size > 0 ? causes.get(c.externalId) : undefined;
       if (link) {
-        out.set(c.id, { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident });
+        out[i] = { label: 1, knownAt: link.known, source: 'postmortem', incident: link.incident };
         continue;
       }
       if (rule.enabled) {
@@ -94,11 +99,12 @@ export function changeLabeler(db: Db, rule: AttributionRule): (changes: readonly
           }
         }
         if (hit) {
-          out.set(c.id, { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id });
+          out[i] = { label: 1, knownAt: hit.known, source: 'rule', incident: hit.external_id };
           continue;
         }
       }
-      out.set(c.id, NONE);
+      out[i] = NONE;
     }
+    return out;
   };
 }

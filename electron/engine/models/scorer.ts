@@ -24,6 +24,27 @@ export function rowsOf(m: FeatureMatrix): number[][] {
   return Array.from({ length: m.rows }, (_, i) => Array.from(m.values.subarray(i * m.width, (i + 1) * m.width)));
 }
 
+/**
+ * Which change each row of a batch is, by external id: a prediction log looks its scores up by it,
+ * and an error names it. A replay keeps no object per change (100k of them, alive for the whole
+ * run, cost its thread more in garbage collection than building their features did), so a batch's
+ * names are read from its slice of the replay when asked for.
+ */
+export interface RowNames {
+  readonly length: number;
+  nameOf(i: number): string;
+}
+
+/** Names of rows that are already objects. */
+export function namesOf(rows: readonly { externalId: string }[]): RowNames {
+  return { length: rows.length, nameOf: (i) => rows[i]!.externalId };
+}
+
+/** Rows from … to − 1 of `names`, renumbered from 0. */
+export function sliceNames(names: RowNames, from: number, to: number): RowNames {
+  return { length: Math.max(0, Math.min(to, names.length) - from), nameOf: (i) => names.nameOf(from + i) };
+}
+
 /** Anything that turns feature rows into change-risk scores, whatever kind of model is behind it. */
 export interface Scorer {
   modelId: number;
@@ -32,7 +53,7 @@ export interface Scorer {
   threshold: number;
   explainMethod: 'exact-shapley' | 'exact-linear' | 'sampled-shapley';
   /** `subjects` are the changes the rows belong to; only prediction logs need them. */
-  score(batch: FeatureMatrix, subjects?: readonly { externalId: string }[]): Promise<BatchScores>;
+  score(batch: FeatureMatrix, subjects?: RowNames): Promise<BatchScores>;
   /** Additive contributions that sum to score(row) − score(reference). */
   explain(row: readonly number[], reference: readonly number[], seed: number): Promise<{ feature: string; value: number; contribution: number }[]>;
 }
@@ -77,7 +98,7 @@ export function logScorer(modelId: number, name: string, threshold: number, look
       const latencies = new Float64Array(batch.rows).fill(Number.NaN);
       const errors: Array<string | null> = new Array(batch.rows).fill(null);
       errors.forEach((_, i) => {
-        const hit = subjects?.[i] ? lookup(subjects[i]!.externalId) : undefined;
+        const hit = subjects && i < subjects.length ? lookup(subjects.nameOf(i)) : undefined;
         if (!hit) errors[i] = `the ${name} log has no score for this change`;
         else {
           scores[i] = hit.score;

@@ -37,17 +37,18 @@ export function modelDrift(db: Db, input: {
   modelId: number; features: readonly string[]; replayed: readonly ArrayLike<number>[];
   /** the time of each replayed row (the change's), in the order of `replayed` */
   replayedTimes: ArrayLike<number>;
-  all: readonly ChangeRow[]; outcomes: Map<number, Outcome>; firstSubjectTs: number; trainedUntil: number | null;
+  /** the workspace's changes in time order, at least all of those before the first subject, with their outcomes */
+  history: readonly ChangeRow[]; outcomes: Map<number, Outcome>; firstSubjectTs: number; trainedUntil: number | null;
 }): ModelDrift | null {
   if (input.features.length === 0) return null;
-  const { rows, label } = referenceWindow(input.all, input.firstSubjectTs, input.trainedUntil);
+  const { rows, label } = referenceWindow(input.history, input.firstSubjectTs, input.trainedUntil);
   if (rows.length < MIN_REFERENCE) return null;
-  const matrix = buildFeatures(db, rows, input.features, input.outcomes, input.all);
+  const matrix = buildFeatures(db, rows, input.features, input.outcomes, input.history);
   // A history feature counted over a window that reaches back past the workspace's first change
   // reads low (a 90-day count 10 days in) and grows as the history fills. That is a real shift in
   // what the model sees (and it learned from the truncated values), so it counts towards the flag;
   // warmUp says how much of each side is in it, so nobody reads it as the world changing.
-  const historyStart = input.all.length > 0 ? input.all[0]!.ts : 0;
+  const historyStart = input.history.length > 0 ? input.history[0]!.ts : 0;
   const referenceTimes = rows.map((r) => r.ts);
   const features = input.features.map((feature, j) => {
     const reference = Float64Array.from(matrix, (r) => r[j]!);

@@ -1,6 +1,6 @@
 import type { RunGuard } from '../../../shared/contract/drills.js';
 import { reflectAcross, type FaultPlan } from '../../../shared/drills/perturb.js';
-import type { FeatureMatrix, Scorer } from '../models/scorer.js';
+import { sliceNames, type FeatureMatrix, type RowNames, type Scorer } from '../models/scorer.js';
 import { ModelUnavailable } from '../errors.js';
 
 /**
@@ -55,7 +55,7 @@ type BatchResult = { scores: Float64Array; errors: Array<string | null>; latenci
 const BISECT_BUDGET = 2000;
 const bisectLeft = new WeakMap<Scorer, number>();
 
-async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], message: string, firstElapsed: number | undefined): Promise<BatchResult> {
+async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: RowNames, message: string, firstElapsed: number | undefined): Promise<BatchResult> {
   const n = batch.rows;
   const scores = new Float64Array(n).fill(Number.NaN);
   const errors: Array<string | null> = new Array(n).fill(null);
@@ -74,13 +74,13 @@ async function bisect(scorer: Scorer, batch: FeatureMatrix, subjects: readonly {
     }
     if (to - from === 1) {
       bisectLeft.set(scorer, left - 1);
-      errors[from] = `model ${scorer.name} failed on ${subjects[from]?.externalId ?? `row ${from + 1}`}: ${failure}`;
+      errors[from] = `model ${scorer.name} failed on ${from < subjects.length ? subjects.nameOf(from) : `row ${from + 1}`}: ${failure}`;
       return;
     }
     const mid = (from + to) >> 1;
     for (const [a, b] of [[from, mid], [mid, to]] as const) {
       try {
-        const part = await scorer.score(slice(a, b), subjects.slice(a, b));
+        const part = await scorer.score(slice(a, b), sliceNames(subjects, a, b));
         timed(part.elapsedMs);
         scores.set(part.scores, a);
         for (let i = 0; i < b - a; i++) errors[a + i] = part.errors[i] ?? null;
@@ -101,7 +101,7 @@ export interface StartedBatch {
   settle(): Promise<GuardedBatch>;
 }
 
-export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): Promise<GuardedBatch> {
+export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: RowNames, options: GuardOptions): Promise<GuardedBatch> {
   return startGuarded(scorer, batch, subjects, options).settle();
 }
 
@@ -111,7 +111,7 @@ export async function scoreGuarded(scorer: Scorer, batch: FeatureMatrix, subject
  * only then, so the rows tried alone (a budget per model) are the ones a run scored batch by batch
  * would try.
  */
-export function startGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: readonly { externalId: string }[], options: GuardOptions): StartedBatch {
+export function startGuarded(scorer: Scorer, batch: FeatureMatrix, subjects: RowNames, options: GuardOptions): StartedBatch {
   const { rows: n, width } = batch;
   const { guard, plan, offset } = options;
   // A list only for a row that has a fault: a replay passes 100k rows through here.

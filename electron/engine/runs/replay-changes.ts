@@ -156,7 +156,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
     if (drill) {
       // A perturbation depends on the whole column (which rows, its spread): all of it first.
       source.finishReading();
-      const rowsInfo = rowTimesAndServices(source.subjects);
+      const rowsInfo = source.subjectRows();
       perturbed = new Map(features.map((f) => [f, perturbFeature(f, source.column(f), rowsInfo, drill.perturbations, drill.seed).values]));
     } else source.until(Math.min(n, config.batchSize));
     const column = (name: string): Float64Array => perturbed?.get(name) ?? source.column(name);
@@ -174,7 +174,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
       const width = scorer.features.length;
       const threshold = config.thresholds?.[String(scorer.modelId)] ?? scorer.threshold;
       const issue = (start: number, count: number) => {
-        const subjectsOf = source.subjects.slice(start, start + count);
+        const subjectsOf = source.names(start, count);
         const tFeatures = performance.now();
         const batch = { rows: count, width, values: packRows(scorer.features.map(column), start, count) };
         clock('featuresMs', tFeatures);
@@ -190,7 +190,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
       const fill = (): void => {
         while (nextStart < n && inflight.length < maxAhead) {
           const count = Math.min(config.batchSize, n - nextStart);
-          if (source.subjects.length < nextStart + count) return;
+          if (source.count < nextStart + count) return;
           inflight.push(issue(nextStart, count));
           nextStart += count;
         }
@@ -216,7 +216,7 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
             for (let j = 0; j < fallbackWidth; j++) values[k * fallbackWidth + j] = fcols[j]![start + i]!;
           });
           // The fallback is the last line: its missing inputs are always imputed, its output always checked.
-          rescue = await scoreGuarded(fallback.scorer, { rows: failed.length, width: fallbackWidth, values }, failed.map((i) => subjectsOf[i]!), {
+          rescue = await scoreGuarded(fallback.scorer, { rows: failed.length, width: fallbackWidth, values }, { length: failed.length, nameOf: (k) => subjectsOf.nameOf(failed[k]!) }, {
             guard: { nanPolicy: 'impute', outputRange: config.guard?.outputRange ?? [0, 1] }, reference: fallback.reference, threshold: fallback.scorer.threshold, plan: null, offset: 0,
           });
         }
@@ -253,8 +253,8 @@ async function replay(db: Db, config: RunConfig, job: JobContext, options: RunOp
       source.finishReading();
       const tDrift = performance.now();
       const drift = modelDrift(db, {
-        modelId: scorer.modelId, features: scorer.features, replayed: scorer.features.map(column), replayedTimes: rowTimesAndServices(source.subjects).times,
-        all: source.all, outcomes: source.outcomes, firstSubjectTs: source.subjects[0]!.ts, trainedUntil: getModel(db, scorer.modelId).trainedUntil,
+        modelId: scorer.modelId, features: scorer.features, replayed: scorer.features.map(column), replayedTimes: source.subjectRows().times,
+        history: source.before, outcomes: source.beforeOutcomes, firstSubjectTs: source.firstTs!, trainedUntil: getModel(db, scorer.modelId).trainedUntil,
       });
       if (drift) drifts.push(drift);
       timings.driftMs += performance.now() - tDrift;

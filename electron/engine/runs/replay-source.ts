@@ -1,7 +1,8 @@
 import type { RunConfig } from '../../../shared/contract/models.js';
 import type { Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
-import { changeReader, checkFeatureNames, featureBuilder, type ChangeRow, type FeatureBuilder } from '../features/catalog.js';
+import { changeReader, checkFeatureNames, featureBuilder, type ChangeRow, type ChangeSlice, type FeatureBuilder, type SliceIds } from '../features/catalog.js';
+import type { RowNames } from '../models/scorer.js';
 import { changeLabeler, type AttributionRule, type Outcome } from '../features/outcomes.js';
 import { runSubjects, type RunSubjects } from './suggestion-writer.js';
 
@@ -35,27 +36,47 @@ export interface ReplaySourceOptions {
 const SLICE = 8192;
 const FIRST_SLICE = 4096;
 
+/** Where one read's subjects got their external ids: its slice, and each subject's row in it. */
+interface NamedPart {
+  /** the part's first subject's index in the run */
+  from: number;
+  names: SliceIds;
+  /** row in the slice of each of the part's subjects; null when the part is the whole slice */
+  rows: Int32Array | null;
+}
+
 /**
  * A change-risk run's changes, read a slice at a time in time order while its models score the
  * slices read before: each slice is labelled with what happened to it, added to the history, and
  * the run's subjects in it get their features. A change's features look only strictly before its
  * own time, and its outcome depends on it and the incidents alone, so what is built a slice at a
  * time is what would be built from all the changes at once (test/engine/replay-pipeline.test.ts).
- * Holding every change read is still needed: the drift check compares against the history.
+ *
+ * Of each subject the run keeps only what it asks for later, as columns (time, service, where its
+ * name is); the rows themselves die with their slice. Kept, 100k rows and their attribute objects
+ * outlived four or five young-generation collections per replay, each copying them again, on the
+ * cores the model scores on.
  */
 export class ReplaySource {
-  /** every change read so far, in time order */
-  readonly all: ChangeRow[] = [];
-  /** the run's subjects read so far, in run (time) order */
-  readonly subjects: ChangeRow[] = [];
-  readonly outcomes = new Map<number, Outcome>();
+  /**
+   * The changes before the run's first subject, in time order, and their outcomes: the drift
+   * check's reference window and its history (both end at the first subject).
+   */
+  readonly before: ChangeRow[] = [];
+  readonly beforeOutcomes = new Map<number, Outcome>();
+  /** how many of the run's subjects are read so far */
+  count = 0;
   /** how many of the subjects read so far take their outcome from each source, in order of first appearance */
   readonly outcomeSources: Record<string, number> = {};
   /** how many subjects the run has: the length of every column */
   readonly expected: number;
+  private readonly times: Float64Array;
+  private readonly services: Int32Array;
+  private readonly parts: NamedPart[] = [];
+  private firstSubjectTs: number | null = null;
   private readonly columns = new Map<string, Float64Array>();
-  private readonly read: (slice: number) => ChangeRow[] | null;
-  private readonly label: (changes: readonly ChangeRow[], out: Map<number, Outcome>) => void;
+  private readonly read: (slice: number) => ChangeSlice | null;
+  private readonly label: (changes: readonly ChangeRow[]) => Outcome[];
   private readonly builder: FeatureBuilder;
   private readonly keeps: (c: ChangeRow) => boolean;
   private ended = false;
@@ -75,9 +96,11 @@ export class ReplaySource {
     this.keeps = filter.keeps;
     this.expected = countSubjects(db, config, filter.services);
     for (const f of features) this.columns.set(f, new Float64Array(this.expected));
+    this.times = new Float64Array(this.expected);
+    this.services = new Int32Array(this.expected);
     this.read = changeReader(db);
     this.label = changeLabeler(db, rule);
-    this.builder = featureBuilder(db, features, this.outcomes);
+    this.builder = featureBuilder(db, features);
   }
 
   /** Every subject has been read. */
@@ -85,14 +108,43 @@ export class ReplaySource {
     return this.ended;
   }
 
-  /** A feature's values for subjects 0 … subjects.length − 1 (the rest are not built yet). */
+  /** A feature's values for subjects 0 … count − 1 (the rest are not built yet). */
   column(name: string): Float64Array {
     return this.columns.get(name)!;
   }
 
+  /** The time and service of each subject read so far, in run order. */
+  subjectRows(): { times: Float64Array; services: Int32Array } {
+    return { times: this.times.subarray(0, this.count), services: this.services.subarray(0, this.count) };
+  }
+
+  /** The time of the run's first subject (null before one is read). */
+  get firstTs(): number | null {
+    return this.firstSubjectTs;
+  }
+
+  /** The external ids of subjects start … start + count − 1, read from their slices when asked for. */
+  names(start: number, count: number): RowNames {
+    return { length: count, nameOf: (i) => this.nameOf(start + i) };
+  }
+
+  private nameOf(subject: number): string {
+    // The last part that starts at or before the subject (parts are in run order).
+    let lo = 0;
+    let hi = this.parts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.parts[mid]!.from <= subject) lo = mid;
+      else hi = mid - 1;
+    }
+    const part = this.parts[lo]!;
+    const k = subject - part.from;
+    return part.names.at(part.rows ? part.rows[k]! : k);
+  }
+
   /** Reads until at least `rows` subjects are in, or every one is. */
   until(rows: number): void {
-    while (this.subjects.length < rows && !this.ended) this.readNext();
+    while (this.count < rows && !this.ended) this.readNext();
   }
 
   /** Reads the next slice of changes (nothing once complete). */
@@ -100,29 +152,48 @@ export class ReplaySource {
     if (this.ended) return;
     const t0 = performance.now();
     // The first read is small, so the first batch reaches the model soon.
-    const rows = this.read(this.reads++ === 0 ? this.options.firstSlice ?? FIRST_SLICE : this.options.slice ?? SLICE);
+    const slice = this.read(this.reads++ === 0 ? this.options.firstSlice ?? FIRST_SLICE : this.options.slice ?? SLICE);
     const { until } = this.config;
-    if (rows === null) {
+    if (slice === null) {
       this.finish();
       return;
     }
+    const { rows } = slice;
     if (!this.checked) {
       // Checked against the first slice, then the workspace: an unknown name fails before any scoring.
       checkFeatureNames(this.db, this.features, (n) => rows.some((c) => Object.hasOwn(c.attributes, n)));
       this.checked = true;
     }
-    for (const c of rows) this.all.push(c);
-    this.label(rows, this.outcomes);
-    const part = rows.filter(this.keeps);
-    const at = this.subjects.length;
-    if (at + part.length > this.expected) throw changedUnderneath();
-    for (const c of part) this.subjects.push(c);
-    const outcomes = part.map((c) => this.outcomes.get(c.id)!);
-    for (const o of outcomes) this.outcomeSources[o.source] = (this.outcomeSources[o.source] ?? 0) + 1;
-    this.onSubjects(runSubjects(part, outcomes));
+    const outcomes = this.label(rows);
+    const picked: number[] = [];
+    for (let i = 0; i < rows.length; i++) if (this.keeps(rows[i]!)) picked.push(i);
+    const at = this.count;
+    if (at + picked.length > this.expected) throw changedUnderneath();
+    if (this.firstSubjectTs === null && picked.length > 0) this.firstSubjectTs = rows[picked[0]!]!.ts;
+    // Nothing at or after the first subject's time is in the drift check's reference or its history.
+    for (let i = 0; i < rows.length; i++) {
+      const c = rows[i]!;
+      if (this.firstSubjectTs !== null && c.ts >= this.firstSubjectTs) break;
+      this.before.push(c);
+      this.beforeOutcomes.set(c.id, outcomes[i]!);
+    }
+    const part = new Array<ChangeRow>(picked.length);
+    const partOutcomes = new Array<Outcome>(picked.length);
+    for (let k = 0; k < picked.length; k++) {
+      const c = rows[picked[k]!]!;
+      const o = outcomes[picked[k]!]!;
+      part[k] = c;
+      partOutcomes[k] = o;
+      this.times[at + k] = c.ts;
+      this.services[at + k] = c.serviceId;
+      this.outcomeSources[o.source] = (this.outcomeSources[o.source] ?? 0) + 1;
+    }
+    if (picked.length > 0) this.parts.push({ from: at, names: slice.names, rows: picked.length === rows.length ? null : Int32Array.from(picked) });
+    this.count += picked.length;
+    this.onSubjects(runSubjects(part, partOutcomes));
     this.options.clock?.('loadMs', t0);
     const t1 = performance.now();
-    this.builder.add(rows);
+    this.builder.add(rows, (i) => outcomes[i]);
     if (part.length > 0) {
       const built = this.builder.columns(part);
       this.features.forEach((f, j) => this.columns.get(f)!.set(built[j]!, at));
@@ -143,7 +214,7 @@ export class ReplaySource {
     this.ended = true;
     if (!this.checked) checkFeatureNames(this.db, this.features, () => false);
     this.checked = true;
-    if (this.subjects.length !== this.expected) throw changedUnderneath();
+    if (this.count !== this.expected) throw changedUnderneath();
   }
 }
 

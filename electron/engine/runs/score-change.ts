@@ -5,7 +5,7 @@ import { EngineFailure } from '../errors.js';
 import { buildFeatures, featureCatalog, loadChanges, type ChangeRow } from '../features/catalog.js';
 import { labelChanges } from '../features/outcomes.js';
 import { getModel, loadScorer } from '../models/registry.js';
-import { matrixOf } from '../models/scorer.js';
+import { matrixOf, namesOf } from '../models/scorer.js';
 import { scrubberFor } from '../pii/settings.js';
 
 /**
@@ -62,7 +62,7 @@ export async function scorePendingChange(db: Db, modelId: number, input: Pending
     const missing = scorer.features.filter((f) => attributes.has(f) && !(f in change.attributes));
     if (missing.length) throw new EngineFailure('input_error', `Model ${model.name} needs the attribute${missing.length > 1 ? 's' : ''} ${missing.join(', ')} in the change's "attributes"`);
     const row = buildFeatures(db, [pending], scorer.features, outcomes, history)[0]!;
-    const result = await scorer.score(matrixOf([row], scorer.features.length), [pending]);
+    const result = await scorer.score(matrixOf([row], scorer.features.length), namesOf([pending]));
     if (result.errors[0]) throw new EngineFailure('input_error', `Model ${model.name} could not score the change: ${result.errors[0]}`);
     const score = result.scores[0]!;
     const contributions = (await scorer.explain(row, reference, 20260901)).sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));

@@ -6,7 +6,7 @@ import type { Engine } from '../../electron/engine/engine.js';
 import type { JobContext } from '../../electron/engine/jobs/jobs.js';
 import { runChangeRisk } from '../../electron/engine/runs/replay-changes.js';
 import { keptWriterThread, releaseKeptWriter, threadSink } from '../../electron/engine/runs/suggestion-sink.js';
-import { runSubjects, type RunSubjects, type SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
+import { runSubjects, SubjectTable, suggestionWriter, wireBatch, type RunSubjects, type SuggestionBatch } from '../../electron/engine/runs/suggestion-writer.js';
 import { RunConfig } from '../../shared/contract/models.js';
 import { partlyNanModel } from '../helpers/onnx-models.js';
 import { freshEngine, importPath, writeFile } from '../helpers/workspace.js';
@@ -138,6 +138,59 @@ describe('the suggestion writer thread', () => {
     errors: [null, 'model lr returned NaN', null, null], fallbackIds: new Int32Array(4), faults: [null, 'error', null, null],
   });
   const newRun = (): number => Number(db.prepare("INSERT INTO runs (task, state, config, started_at) VALUES ('change-risk', 'running', '{}', 0)").run().lastInsertRowid);
+
+  it('stores every row as given, whether its chunk of 64 has only plain rows or some with an error, fault, fallback or incident', () => {
+    const ids = db.prepare('SELECT id, ts FROM changes ORDER BY ts, id LIMIT 300').raw().all() as Array<[number, number]>;
+    const sources = ['explicit', 'postmortem', 'rule', 'none'] as const;
+    // Subjects 5 and 170 have an incident; outcomes and sources vary row by row.
+    const outcomes = ids.map((_, k) => ({ label: (k % 3 === 0 ? 1 : 0) as 0 | 1, source: sources[k % 4]!, incident: k === 5 || k === 170 ? `I-${k}` : null }));
+    const table = new SubjectTable(runSubjects(ids.map(([id, ts]) => ({ id, ts })), outcomes));
+    const runId = newRun();
+    const write = suggestionWriter(db, runId, table);
+    // Chunks are counted from each batch's start. Model lr, from 0: [0, 64) incident at 5; [64, 128)
+    // error at 70; [128, 192) plain, NaN score at 150; [192, 256) fallback at 200; then from 256, 44
+    // rows alone. Model fallback, from 100: [100, 164) fault at 120; [164, 228) incident at 170;
+    // [228, 292) plain; 8 rows alone.
+    const make = (modelId: number, start: number, n: number): SuggestionBatch => {
+      const b: SuggestionBatch = {
+        modelId, start, scores: Float64Array.from({ length: n }, (_, i) => (((start + i) * 37) % 100) / 100), decisions: new Int8Array(n),
+        latencies: Float64Array.from({ length: n }, (_, i) => (start + i) / 10), errors: new Array(n).fill(null), fallbackIds: new Int32Array(n), faults: new Array(n).fill(null),
+      };
+      const mark = (k: number, f: (i: number) => void): void => {
+        if (k >= start && k < start + n) f(k - start);
+      };
+      const nan = (i: number): void => {
+        b.scores[i] = Number.NaN;
+      };
+      if (modelId === models.lr) {
+        mark(70, (i) => {
+          nan(i);
+          b.errors[i] = 'model lr failed on c70: boom';
+        });
+        mark(150, nan);
+        mark(200, (i) => {
+          b.fallbackIds[i] = models.fallback;
+        });
+      } else {
+        mark(120, (i) => {
+          b.faults[i] = 'imputed';
+        });
+      }
+      for (let i = 0; i < n; i++) b.decisions[i] = Number.isNaN(b.scores[i]!) ? -1 : b.scores[i]! >= 0.5 ? 1 : 0;
+      return b;
+    };
+    const batches = [make(models.lr, 0, 256), make(models.lr, 256, 44), make(models.fallback, 100, 200)];
+    for (const b of batches) write(wireBatch(b));
+    const rows = db.prepare('SELECT model_id, change_id, replay_ts, score, decision, latency_ms, error, fallback_model_id, label, label_source, incident, fault FROM suggestions WHERE run_id = ? ORDER BY model_id, replay_ts, change_id').raw().all(runId);
+    const expected = batches.flatMap((b) => Array.from(b.scores, (score, i) => {
+      const k = b.start + i;
+      return [b.modelId, ids[k]![0], ids[k]![1], Number.isNaN(score) ? null : score, b.decisions[i] === -1 ? null : b.decisions[i], b.latencies[i], b.errors[i], b.fallbackIds[i] || null,
+        outcomes[k]!.label, outcomes[k]!.source, outcomes[k]!.incident, b.faults[i]];
+    })).sort((x, y) => (x[0] as number) - (y[0] as number) || (x[2] as number) - (y[2] as number) || (x[1] as number) - (y[1] as number));
+    expect(rows).toHaveLength(500);
+    expect(rows).toEqual(expected);
+    db.prepare('DELETE FROM suggestions WHERE run_id = ?').run(runId);
+  });
 
   it('reports the database error that stopped it, and the run can tell', async () => {
     await releaseKeptWriter();

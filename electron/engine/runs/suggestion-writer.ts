@@ -99,14 +99,45 @@ const COLUMNS = '(run_id, model_id, change_id, replay_ts, score, decision, laten
 const WIDTH = 13;
 // Rows go in 64 at a time: one statement call per row costs more than the row itself.
 const CHUNK = 64;
+/**
+ * Most rows have no error, fault, fallback answer or incident: a chunk of such rows binds only the
+ * nine values that are not NULL, and the statement writes the four NULLs itself. Binding them cost
+ * about a third of storing 100k suggestions.
+ */
+const PLAIN_WIDTH = 9;
+const PLAIN_ROW = '(?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, NULL, NULL)';
 
 /** Writes one batch per call, each in its own transaction (so other writers get a turn between them). */
 export function suggestionWriter(db: Db, runId: number, subjects: SubjectTable): (batch: WireBatch) => void {
   const row = `(${Array(WIDTH).fill('?').join(', ')})`;
   const insertOne = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${row}`);
   const insertMany = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${Array(CHUNK).fill(row).join(', ')}`);
+  const insertPlain = db.prepare(`INSERT INTO suggestions ${COLUMNS} VALUES ${Array(CHUNK).fill(PLAIN_ROW).join(', ')}`);
   const many: unknown[] = new Array(CHUNK * WIDTH);
+  const plain: unknown[] = new Array(CHUNK * PLAIN_WIDTH);
   const one: unknown[] = new Array(WIDTH);
+  /** Rows i … i + CHUNK − 1 of the batch have nothing in the columns a plain row leaves NULL. */
+  const isPlain = (b: WireBatch, i: number): boolean => {
+    for (let r = i; r < i + CHUNK; r++) {
+      if (b.fallbackIds[r] !== 0 || (b.errors !== null && b.errors[r] != null) || (b.faults !== null && b.faults[r] != null)) return false;
+      if (subjects.incidents.size > 0 && subjects.incidents.has(b.start + r)) return false;
+    }
+    return true;
+  };
+  const putPlain = (b: WireBatch, i: number, out: unknown[], o: number): void => {
+    const s = b.start + i;
+    const score = b.scores[i]!;
+    const decision = b.decisions[i]!;
+    out[o] = runId;
+    out[o + 1] = b.modelId;
+    out[o + 2] = subjects.changeIds[s];
+    out[o + 3] = subjects.times[s];
+    out[o + 4] = Number.isNaN(score) ? null : score;
+    out[o + 5] = decision < 0 ? null : decision;
+    out[o + 6] = b.latencies[i];
+    out[o + 7] = subjects.labels[s];
+    out[o + 8] = OUTCOME_SOURCES[subjects.sources[s]!];
+  };
   const put = (b: WireBatch, i: number, out: unknown[], o: number): void => {
     const s = b.start + i;
     const score = b.scores[i]!;
@@ -129,8 +160,13 @@ export function suggestionWriter(db: Db, runId: number, subjects: SubjectTable):
     const n = b.scores.length;
     let i = 0;
     for (; i + CHUNK <= n; i += CHUNK) {
-      for (let r = 0; r < CHUNK; r++) put(b, i + r, many, r * WIDTH);
-      insertMany.run(many);
+      if (isPlain(b, i)) {
+        for (let r = 0; r < CHUNK; r++) putPlain(b, i + r, plain, r * PLAIN_WIDTH);
+        insertPlain.run(plain);
+      } else {
+        for (let r = 0; r < CHUNK; r++) put(b, i + r, many, r * WIDTH);
+        insertMany.run(many);
+      }
     }
     for (; i < n; i++) {
       put(b, i, one, 0);

@@ -138,13 +138,22 @@ describe('the import wizard', () => {
     expect(await page.getByTestId('map-title').inputValue()).toBe('');
     await page.getByTestId('import-start').click();
     await page.waitForFunction(() => document.querySelector('[data-testid=import-report]')?.textContent?.includes('incidents-de.csv: 1 row imported'));
-    // The next file keeps the zone (one system's exports share it), and says so until it is edited.
-    expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
+    // The next file keeps the zone and the time format (one system's exports share them), and says
+    // so beside each until it is edited; the settings left at their defaults say nothing.
+    expect(await page.locator('[data-testid^=import-carried-]').count()).toBe(0);
     await page.getByTestId('import-file').setInputFiles({ name: 'incidents-de-2.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
-    await page.getByTestId('import-tz-carried').waitFor();
+    await page.getByTestId('import-carried-timeZone').waitFor();
     expect(await page.getByTestId('import-tz').inputValue()).toBe('Europe/Berlin');
+    expect(await page.getByTestId('import-time-format').inputValue()).toBe('dd.MM.yyyy HH:mm');
+    expect((await page.locator('[data-testid^=import-carried-]').evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')))).sort()).toEqual(['import-carried-timeFormat', 'import-carried-timeZone']);
+    // The first look at it already reads with them: Berlin's 01:30 as stored, not "state the format".
+    await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('2026-10-26T00:30:00.000Z'));
+    expect(await page.getByTestId('import-preview').textContent()).not.toContain('need their format stated');
+    await page.screenshot({ path: screenshotPath('import-carried.png'), fullPage: true });
     await page.getByTestId('import-tz').fill('UTC');
-    expect(await page.getByTestId('import-tz-carried').count()).toBe(0);
+    expect(await page.getByTestId('import-carried-timeZone').count()).toBe(0);
+    // Editing one setting clears its own mark only.
+    expect(await page.getByTestId('import-carried-timeFormat').count()).toBe(1);
     // The look at the file in UTC ends here, not during the next test (a dry run holds the workspace while it reads).
     await page.waitForFunction(() => document.querySelector('[data-testid=import-preview] tbody')?.textContent?.includes('2026-10-26T01:30:00.000Z'));
     await page.waitForFunction(() => document.querySelector('[data-testid=import-recheck]')?.textContent === 'Apply and preview');

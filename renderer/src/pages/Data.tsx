@@ -62,6 +62,18 @@ function cell(v: unknown): string {
  * re-checked; a dry run over the whole file says what would be rejected; then import, and
  * optionally save the mapping for `import --mapping NAME`.
  */
+/** The reading settings a newly chosen file starts with if the last file had them set. */
+type CarriedSetting = 'timeUnit' | 'timeFormat' | 'timeZone' | 'decimalComma' | 'service' | 'serviceLabel' | 'metricName' | 'environment';
+
+/** Which of the settings on screen are set (not their defaults), so a new file would be read with them. */
+function carriedSettings(settings: Record<CarriedSetting, string | boolean>): CarriedSetting[] {
+  return (Object.keys(settings) as CarriedSetting[]).filter((k) => settings[k] !== '' && settings[k] !== false && settings[k] !== 'auto');
+}
+
+function Kept({ setting, carried }: { setting: CarriedSetting; carried: ReadonlySet<CarriedSetting> }) {
+  return carried.has(setting) ? <span className="verdict-inconclusive small" data-testid={`import-carried-${setting}`} title="Set for the previous file and kept for this one: check it fits this file"> kept from the previous file</span> : null;
+}
+
 function ImportPanel() {
   const { client, importUpload, importJobId, jobs, uploadProgress, fail } = useStore();
   const [file, setFile] = useState<File | null>(null);
@@ -72,9 +84,11 @@ function ImportPanel() {
   const [mapping, setMapping] = useState<Record<string, string>>({});
   const [timeUnit, setTimeUnit] = useState<'auto' | 's' | 'ms' | 'us' | 'ns'>('auto');
   const [timeZone, setTimeZone] = useState('');
-  // A zone typed for one file stays for the next (exports from one system share it), but says so:
-  // a Berlin export read as Los Angeles would be wrong by hours without a word.
-  const [zoneCarried, setZoneCarried] = useState(false);
+  // How a file is read (zone, unit, time format, decimal comma, service…) stays for the next file
+  // (exports from one system share it), but each setting kept says so until it is edited: a Berlin
+  // export read as Los Angeles would be wrong by hours, seconds read as milliseconds by decades.
+  const [carried, setCarried] = useState<ReadonlySet<CarriedSetting>>(new Set());
+  const edited = (setting: CarriedSetting): void => setCarried((c) => (c.has(setting) ? new Set([...c].filter((x) => x !== setting)) : c));
   const [timeFormat, setTimeFormat] = useState('');
   const [decimalComma, setDecimalComma] = useState(false);
   const [service, setService] = useState('');
@@ -190,20 +204,28 @@ function ImportPanel() {
     setFormat('');
     setMapping({});
     setAlternatives([]);
-    setZoneCarried(timeZone !== '');
+    setCarried(new Set(carriedSettings({ timeUnit, timeFormat, timeZone, decimalComma, service, serviceLabel, metricName, environment })));
     const guessed = guessKind(f.name);
     setKind(guessed);
     try {
       setSending(0);
       const u = await client.transport.upload(f, (x) => setSending(x));
       setUpload(u);
-      // First look: format from the content; structured formats fix the kind themselves.
-      let r = await runCheck(u, { kind: guessed }, 20);
+      // First look: format from the content; structured formats fix the kind themselves. It reads
+      // with the settings kept from the last file, as the import would: the rows shown under a
+      // kept time format are the rows that would be stored, not what the file gives without it.
+      const reading: ImportOptionsInput = {
+        kind: guessed, timeUnit, ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(decimalComma ? { decimalComma } : {}),
+        ...(service ? { defaultService: service } : {}), ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
+      };
+      let r = await runCheck(u, reading, 20);
       const wants = r ? FORMAT_KIND[r.format] : undefined;
       if (r && wants && wants !== guessed) {
         setKind(wants);
-        r = await runCheck(u, { kind: wants }, 20);
+        r = await runCheck(u, { ...reading, kind: wants }, 20);
       }
+      // A kept environment applies to GitHub deployments only, known once the content is.
+      if (r && r.format === 'github-deployments' && environment) r = await runCheck(u, { ...reading, kind: FORMAT_KIND[r.format] ?? guessed, format: r.format, environment }, 20);
       setCheck(r);
       if (r) {
         const header = STRUCTURED.includes(r.format) ? {} : Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore'));
@@ -278,18 +300,21 @@ function ImportPanel() {
               </select>
             </label>
             <label>Time unit
-              <select value={timeUnit} onChange={(e) => setTimeUnit(e.target.value as typeof timeUnit)}>
+              <select value={timeUnit} onChange={(e) => { setTimeUnit(e.target.value as typeof timeUnit); edited('timeUnit'); }} data-testid="import-time-unit">
                 {['auto', 's', 'ms', 'us', 'ns'].map((u) => <option key={u} value={u}>{u === 'auto' ? 'auto (numbers by magnitude)' : u}</option>)}
               </select>
+              <Kept setting="timeUnit" carried={carried} />
             </label>
-            <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => setTimeFormat(e.target.value)} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" /></label>
+            <label title="For dates that are not ISO 8601: date-fns tokens, e.g. MM/dd/yyyy h:mm a or dd.MM.yyyy HH:mm">Time format <input value={timeFormat} onChange={(e) => { setTimeFormat(e.target.value); edited('timeFormat'); }} placeholder="ISO or epoch (auto)" style={{ width: 170 }} data-testid="import-time-format" />
+              <Kept setting="timeFormat" carried={carried} /></label>
             {/* Text formats only: the JSON exports carry numbers as numbers. */}
             {['csv', 'wide-csv', 'ndjson'].includes(format || check?.format || 'csv') && (
-              <label className="checkbox" title="Numbers written the European way: 1.234,5 is 1234.5"><input type="checkbox" checked={decimalComma} onChange={(e) => setDecimalComma(e.target.checked)} data-testid="import-decimal-comma" /> Decimal comma (1.234,5)</label>
+              <label className="checkbox" title="Numbers written the European way: 1.234,5 is 1234.5"><input type="checkbox" checked={decimalComma} onChange={(e) => { setDecimalComma(e.target.checked); edited('decimalComma'); }} data-testid="import-decimal-comma" /> Decimal comma (1.234,5)<Kept setting="decimalComma" carried={carried} /></label>
             )}
-            <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); setZoneCarried(false); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
-              {zoneCarried && <span className="verdict-inconclusive small" data-testid="import-tz-carried"> kept from the previous file</span>}</label>
-            <label>Service <input value={service} onChange={(e) => setService(e.target.value)} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" /></label>
+            <label>Time zone <input value={timeZone} onChange={(e) => { setTimeZone(e.target.value); edited('timeZone'); }} placeholder="UTC, +02:00, Europe/Berlin" style={{ width: 170 }} data-testid="import-tz" />
+              <Kept setting="timeZone" carried={carried} /></label>
+            <label>Service <input value={service} onChange={(e) => { setService(e.target.value); edited('service'); }} placeholder="if the file has none" style={{ width: 130 }} data-testid="import-service" />
+              <Kept setting="service" carried={carried} /></label>
             {(format || check.format) === 'wide-csv' && (
               <label title="The column that holds the times; every other column is one metric">Time column
                 <select value={fieldColumn('timestamp')} onChange={(e) => setMapping(e.target.value ? { [e.target.value]: 'timestamp' } : {})} data-testid="import-time-column">
@@ -300,19 +325,22 @@ function ImportPanel() {
             )}
             {check.format === 'github-deployments' && (
               <label title="Deploys to staging and production are different events: keep one environment's">Environment
-                <input value={environment} onChange={(e) => setEnvironment(e.target.value)} list="import-environments" placeholder="all (e.g. production)" style={{ width: 150 }} data-testid="import-environment" />
+                <input value={environment} onChange={(e) => { setEnvironment(e.target.value); edited('environment'); }} list="import-environments" placeholder="all (e.g. production)" style={{ width: 150 }} data-testid="import-environment" />
+                <Kept setting="environment" carried={carried} />
                 <datalist id="import-environments">{Object.keys(check.environments).map((name) => <option key={name} value={name} />)}</datalist>
               </label>
             )}
             {check.format === 'prometheus' && (
               <>
                 <label>Service label
-                  <select value={serviceLabel} onChange={(e) => setServiceLabel(e.target.value)} data-testid="import-service-label">
+                  <select value={serviceLabel} onChange={(e) => { setServiceLabel(e.target.value); edited('serviceLabel'); }} data-testid="import-service-label">
                     <option value="">auto (service, job, app, instance)</option>
                     {[...new Set([...labelKeys, 'job', 'instance'])].map((k) => <option key={k} value={k}>{k}</option>)}
                   </select>
+                  <Kept setting="serviceLabel" carried={carried} />
                 </label>
-                <label>Metric name <input value={metricName} onChange={(e) => setMetricName(e.target.value)} placeholder="for series without __name__" style={{ width: 150 }} /></label>
+                <label>Metric name <input value={metricName} onChange={(e) => { setMetricName(e.target.value); edited('metricName'); }} placeholder="for series without __name__" style={{ width: 150 }} data-testid="import-metric-name" />
+                  <Kept setting="metricName" carried={carried} /></label>
               </>
             )}
           </div>

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openWorkspace } from '../../electron/engine/db/workspace.js';
+import { openWorkspace, PAGE_SIZE } from '../../electron/engine/db/workspace.js';
 import { LATEST_VERSION, migrations } from '../../electron/engine/db/migrations/index.js';
 import { createEngine, UPLOAD_TTL_MS } from '../../electron/engine/engine.js';
 import { freshEngine, importPath, tempDir, writeFile } from '../helpers/workspace.js';
@@ -22,6 +22,27 @@ describe('workspace files', () => {
     const again = openWorkspace(file);
     expect(again.prepare("SELECT count(*) FROM meta WHERE key = 'format'").pluck().get()).toBe(1);
     again.close();
+  });
+
+  it('gives a new workspace 16 KiB pages and leaves an older one with 4 KiB pages as it is', () => {
+    const dir = tempDir();
+    const fresh = openWorkspace(path.join(dir, 'new.sbw'), { create: true });
+    expect(fresh.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    expect(PAGE_SIZE).toBe(16384);
+    fresh.close();
+    // A workspace made before (SQLite's default pages): rewritten to 4 KiB the way only VACUUM can.
+    const file = path.join(dir, 'older.sbw');
+    const old = openWorkspace(file, { create: true });
+    old.prepare("INSERT INTO services (name) VALUES ('api')").run();
+    old.pragma('journal_mode = DELETE');
+    old.pragma('page_size = 4096');
+    old.exec('VACUUM');
+    old.pragma('journal_mode = WAL');
+    old.close();
+    const reopened = openWorkspace(file);
+    expect(reopened.pragma('page_size', { simple: true })).toBe(4096);
+    expect(reopened.prepare('SELECT name FROM services').pluck().all()).toEqual(['api']);
+    reopened.close();
   });
 
   it('refuses a text file, an empty file and a stranger\'s SQLite database with a clear message', () => {

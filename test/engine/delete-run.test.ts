@@ -1,7 +1,9 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { changesCsv, freshEngine, heuristicRun, importPath, writeFile } from '../helpers/workspace.js';
 import { cli } from '../helpers/cli.js';
+import { openWorkspace, PAGE_SIZE } from '../../electron/engine/db/workspace.js';
 
 describe('deleting runs and compacting the workspace', () => {
   it('removes a run with its suggestions, keeps one with feedback, and gives the space back on compact', async () => {
@@ -33,6 +35,40 @@ describe('deleting runs and compacting the workspace', () => {
     expect(c.bytesBefore).toBe(before);
     expect(c.bytesAfter).toBeLessThan(c.bytesBefore);
     expect(fs.statSync(workspace).size).toBe(c.bytesAfter);
+    expect((await cli(['audit', 'verify', '--workspace', workspace])).code).toBe(0);
+  });
+
+  it('gives an older workspace\'s 4 KiB pages the 16 KiB of a new one on compact, unless another connection holds it', async () => {
+    const { engine, dir, workspace } = await freshEngine();
+    await importPath(engine, writeFile(dir, 'changes.csv', changesCsv(500, 600_000, Date.UTC(2026, 0, 1))), { kind: 'changes' });
+    engine.close();
+    // Made before 16 KiB pages: rewritten to 4 KiB the way only VACUUM can.
+    const old = openWorkspace(workspace);
+    old.pragma('journal_mode = DELETE');
+    old.pragma('page_size = 4096');
+    old.exec('VACUUM');
+    old.pragma('journal_mode = WAL');
+    old.close();
+    const pages = (): { size: number; mode: string; changes: number } => {
+      const db = openWorkspace(workspace, { readonly: true });
+      try {
+        return { size: db.pragma('page_size', { simple: true }) as number, mode: db.pragma('journal_mode', { simple: true }) as string, changes: db.prepare('SELECT count(*) FROM changes').pluck().get() as number };
+      } finally {
+        db.close();
+      }
+    };
+    expect(pages()).toEqual({ size: 4096, mode: 'wal', changes: 500 });
+    // Another connection on it (a reader left open): compacted as it is, still in WAL mode.
+    const reader = new Database(workspace, { readonly: true });
+    reader.prepare('SELECT count(*) FROM changes').get();
+    const held = await cli(['compact', '--workspace', workspace, '--json']);
+    expect(held.code, held.err).toBe(0);
+    reader.close();
+    expect(pages()).toEqual({ size: 4096, mode: 'wal', changes: 500 });
+    // On its own: 16 KiB pages, back in WAL mode, every row and the audit chain as they were.
+    const alone = await cli(['compact', '--workspace', workspace, '--json']);
+    expect(alone.code, alone.err).toBe(0);
+    expect(pages()).toEqual({ size: PAGE_SIZE, mode: 'wal', changes: 500 });
     expect((await cli(['audit', 'verify', '--workspace', workspace])).code).toBe(0);
   });
 });

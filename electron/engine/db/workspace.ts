@@ -110,7 +110,7 @@ function checkAndMigrate(db: Db, path: string, existing: boolean, options: OpenO
     // A new file (no page written yet) takes 16 KiB pages, fixed from its first table on. Measured
     // against SQLite's default 4 KiB: telemetry imports write and commit fewer, fuller pages (long
     // CSV ~10 % faster end to end, the commit and its checkpoint half the time), timeline and replay
-    // reads no slower (docs/performance.md, fourteenth sitting). Older workspaces keep their pages.
+    // reads no slower (docs/performance.md, fourteenth sitting). Older workspaces keep theirs until compacted.
     if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma(`page_size = ${PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
     // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commit.

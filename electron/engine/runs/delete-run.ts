@@ -1,4 +1,4 @@
-import type { Db } from '../db/workspace.js';
+import { PAGE_SIZE, type Db } from '../db/workspace.js';
 import { EngineFailure } from '../errors.js';
 import { getRun } from './replay-changes.js';
 import { getDetectionRun } from '../detection/replay-detection.js';
@@ -43,11 +43,38 @@ export function deleteDetectionRun(db: Db, id: number): { id: number; alerts: nu
   })();
 }
 
-/** SQLite's VACUUM: rewrites the file without the free pages deleted runs left. */
+/**
+ * SQLite's VACUUM: rewrites the file without the free pages deleted runs left. A workspace made
+ * with SQLite's 4 KiB pages gets the 16 KiB pages a new one has (workspace.ts says why): VACUUM is
+ * the one way to change them, and only outside WAL mode, which needs the file to itself. With another
+ * connection on it (a CLI beside the app), it is compacted as it is.
+ */
 export function compactWorkspace(db: Db, file: string, size: (f: string) => number): { bytesBefore: number; bytesAfter: number } {
   db.pragma('wal_checkpoint(TRUNCATE)');
   const bytesBefore = size(file);
-  db.exec('VACUUM');
+  if (db.pragma('page_size', { simple: true }) !== PAGE_SIZE && leaveWal(db)) {
+    try {
+      db.pragma(`page_size = ${PAGE_SIZE}`);
+      db.exec('VACUUM');
+    } finally {
+      db.pragma('journal_mode = WAL');
+    }
+  } else {
+    db.exec('VACUUM');
+  }
   db.pragma('wal_checkpoint(TRUNCATE)');
   return { bytesBefore, bytesAfter: size(file) };
+}
+
+/** Out of WAL mode if no other connection holds the file; false (still in WAL mode) if one does. */
+function leaveWal(db: Db): boolean {
+  const previous = db.pragma('busy_timeout', { simple: true }) as number;
+  try {
+    db.pragma('busy_timeout = 0');
+    return db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+  } catch {
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`);
+  }
 }

@@ -55,13 +55,6 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-/**
- * The import wizard: pick or drop a file; it is uploaded once and read as it will be stored (format
- * detected from the content, columns mapped where the header is unambiguous, the first rows
- * normalised and PII-scrubbed); the mapping, time unit and zone, and service can be adjusted and
- * re-checked; a dry run over the whole file says what would be rejected; then import, and
- * optionally save the mapping for `import --mapping NAME`.
- */
 /** The reading settings a newly chosen file starts with if the last file had them set. */
 type CarriedSetting = 'timeUnit' | 'timeFormat' | 'timeZone' | 'decimalComma' | 'service' | 'serviceLabel' | 'metricName' | 'environment';
 
@@ -74,6 +67,13 @@ function Kept({ setting, carried }: { setting: CarriedSetting; carried: Readonly
   return carried.has(setting) ? <span className="verdict-inconclusive small" data-testid={`import-carried-${setting}`} title="Set for the previous file and kept for this one: check it fits this file"> kept from the previous file</span> : null;
 }
 
+/**
+ * The import wizard: pick or drop a file; it is uploaded once and read as it will be stored (format
+ * detected from the content, columns mapped where the header is unambiguous, the first rows
+ * normalised and PII-scrubbed); the mapping, time unit and zone, and service can be adjusted and
+ * re-checked; a dry run over the whole file says what would be rejected; then import, and
+ * optionally save the mapping for `import --mapping NAME`.
+ */
 function ImportPanel() {
   const { client, importUpload, importJobId, jobs, uploadProgress, fail } = useStore();
   const [file, setFile] = useState<File | null>(null);
@@ -129,9 +129,13 @@ function ImportPanel() {
     shown.current = settingsKey(format || report.format, used);
   }, [report]); // eslint-disable-line react-hooks/exhaustive-deps -- the report arriving is the trigger
 
-  const options = (): ImportOptionsInput => ({
-    kind, mapping, timeUnit, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),
+  /** How the file's cells are read: what stays from one file to the next. */
+  const reading = (): Omit<ImportOptionsInput, 'kind'> => ({
+    timeUnit, ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(service ? { defaultService: service } : {}),
     ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}), ...(decimalComma ? { decimalComma } : {}),
+  });
+  const options = (): ImportOptionsInput => ({
+    kind, mapping, acceptValidRows, updateExisting, ...(format ? { format } : {}), ...reading(),
     ...(environment && format === 'github-deployments' ? { environment } : {}),
   });
   const runCheck = async (target: { uploadId: string; fileName: string }, opts: ImportOptionsInput, previewRows: number): Promise<ImportReport | null> => {
@@ -214,18 +218,15 @@ function ImportPanel() {
       // First look: format from the content; structured formats fix the kind themselves. It reads
       // with the settings kept from the last file, as the import would: the rows shown under a
       // kept time format are the rows that would be stored, not what the file gives without it.
-      const reading: ImportOptionsInput = {
-        kind: guessed, timeUnit, ...(timeZone ? { timeZone } : {}), ...(timeFormat ? { timeFormat } : {}), ...(decimalComma ? { decimalComma } : {}),
-        ...(service ? { defaultService: service } : {}), ...(serviceLabel ? { serviceLabel } : {}), ...(metricName ? { metricName } : {}),
-      };
-      let r = await runCheck(u, reading, 20);
+      const kept = reading();
+      let r = await runCheck(u, { ...kept, kind: guessed }, 20);
       const wants = r ? FORMAT_KIND[r.format] : undefined;
       if (r && wants && wants !== guessed) {
         setKind(wants);
-        r = await runCheck(u, { ...reading, kind: wants }, 20);
+        r = await runCheck(u, { ...kept, kind: wants }, 20);
       }
       // A kept environment applies to GitHub deployments only, known once the content is.
-      if (r && r.format === 'github-deployments' && environment) r = await runCheck(u, { ...reading, kind: FORMAT_KIND[r.format] ?? guessed, format: r.format, environment }, 20);
+      if (r && r.format === 'github-deployments' && environment) r = await runCheck(u, { ...kept, kind: FORMAT_KIND[r.format] ?? guessed, format: r.format, environment }, 20);
       setCheck(r);
       if (r) {
         const header = STRUCTURED.includes(r.format) ? {} : Object.fromEntries(Object.entries(r.mapping).filter(([, fld]) => fld !== 'ignore'));
